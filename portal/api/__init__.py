@@ -1,0 +1,12 @@
+"""HTTP routes outside Reflex's event socket, mounted through rx.App(api_transformer=...)."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from portal.api.health import health
+
+
+def build_api() -> Starlette:
+    return Starlette(routes=[Route("/api/health", health, methods=["GET"])])

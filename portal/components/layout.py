@@ -1,0 +1,73 @@
+"""The shell every page is wrapped in: header, light/dark switch, footer. Later issues brand it per reseller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import reflex as rx
+
+from portal.state.auth import AuthState
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="3", weight="medium", underline="none", color_scheme="gray")
+
+
+def header() -> rx.Component:
+    return rx.hstack(
+        rx.link(rx.heading("Portal", size="5", id="brand-name"), href="/", underline="none"),
+        rx.spacer(),
+        _nav_link("Pricing", "/pricing"),
+        rx.cond(
+            AuthState.signed_in,
+            rx.hstack(
+                _nav_link("Account", "/account"),
+                rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", id="sign-out"),
+                spacing="4", align="center",
+            ),
+            rx.hstack(
+                _nav_link("Sign in", "/login"),
+                rx.link(rx.button("Get started"), href="/signup"),
+                spacing="4", align="center",
+            ),
+        ),
+        rx.color_mode.button(variant="ghost"),
+        spacing="5",
+        align="center",
+        width="100%",
+        padding_x="6",
+        padding_y="4",
+        border_bottom="1px solid var(--gray-a5)",
+    )
+
+
+def footer() -> rx.Component:
+    return rx.center(
+        rx.text("Your own application instance, managed for you.", size="1", color_scheme="gray"),
+        padding="6",
+        border_top="1px solid var(--gray-a5)",
+        width="100%",
+    )
+
+
+def page(content: Callable[[], rx.Component], *, centered: bool = False) -> Callable[[], rx.Component]:
+    """Wrap a page function in the shell (a decorator, so each page module stays about its own content)."""
+
+    def wrapped() -> rx.Component:
+        body = content()
+        return rx.box(
+            rx.vstack(
+                header(),
+                rx.box(
+                    rx.center(body, width="100%") if centered else body,
+                    flex="1", width="100%", max_width="1100px", margin_x="auto", padding="6",
+                ),
+                footer(),
+                min_height="100vh",
+                spacing="0",
+                width="100%",
+            ),
+        )
+
+    wrapped.__name__ = content.__name__
+    return wrapped

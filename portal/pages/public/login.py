@@ -1,0 +1,32 @@
+import reflex as rx
+
+from portal.components.forms import card, field, form_error, submit
+from portal.components.layout import page
+from portal.state.login import LoginState
+
+
+@page
+def login() -> rx.Component:
+    return card(
+        "Sign in",
+        rx.form(
+            rx.vstack(
+                form_error(LoginState.errors.get("", "")),
+                field("E-mail or username", "identifier", LoginState.errors.get("identifier", ""),
+                      auto_complete="username"),
+                field("Password", "password", LoginState.errors.get("password", ""), type_="password",
+                      auto_complete="current-password"),
+                submit("Sign in", LoginState.submitting, id="login-submit"),
+                rx.hstack(
+                    rx.link("Forgot your password?", href="/reset", size="2"),
+                    rx.spacer(),
+                    rx.link("Create an account", href="/signup", size="2"),
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=LoginState.submit,
+            width="100%",
+        ),
+    )

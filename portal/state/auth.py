@@ -1,0 +1,61 @@
+"""Who is signed in. The browser keeps a random session token; everything else is looked up server-side."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from services.accounts import login as login_flow
+from services.accounts.sessions import resolve_session
+from services.db import session_scope
+
+
+class AuthState(rx.State):
+    auth_token: str = rx.LocalStorage("", name="portal_session", sync=True)
+    username: str = ""
+    email: str = ""
+    _user_id: int = 0
+    _session_hash: str = ""
+
+    @rx.var
+    def signed_in(self) -> bool:
+        return self.username != ""
+
+    def _refresh(self) -> bool:
+        with session_scope() as session:
+            current = resolve_session(session, self.auth_token)
+        if current is None:
+            self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
+            return False
+        self._user_id, self._session_hash = current.id, current.session_hash
+        self.username, self.email = current.username, current.email
+        return True
+
+    @rx.event
+    def load_user(self) -> None:
+        """on_load of public pages: the header shows the right links."""
+        self._refresh()
+
+    @rx.event
+    def require_login(self) -> rx.event.EventSpec | None:
+        """on_load of private pages: an expired or revoked session goes back to the sign-in page."""
+        if self._refresh():
+            return None
+        return rx.redirect(f"/login?next={self.router.url.path}")
+
+    @rx.event
+    def redirect_if_signed_in(self) -> rx.event.EventSpec | None:
+        if self._refresh():
+            return rx.redirect("/account")
+        return None
+
+    def _start_session(self, token: str) -> None:
+        self.auth_token = token
+        self._refresh()
+
+    @rx.event
+    def sign_out(self) -> list[rx.event.EventSpec]:
+        with session_scope() as session:
+            login_flow.logout(session, self.auth_token)
+        self.auth_token = ""
+        self._refresh()
+        return [rx.toast.info("You are signed out."), rx.redirect("/")]

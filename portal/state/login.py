@@ -1,0 +1,34 @@
+"""Sign-in form."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.state.auth import AuthState
+from portal.state.forms import errors_from
+from services.accounts import login as login_flow
+from services.db import session_scope
+
+
+class LoginState(rx.State):
+    errors: dict[str, str] = {}
+    submitting: bool = False
+
+    @rx.event
+    async def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        self.submitting = True
+        yield
+        try:
+            with session_scope() as session:
+                token = login_flow.login(
+                    session, identifier=form.get("identifier", ""), password=form.get("password", ""),
+                    ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent,
+                )
+        except Exception as exc:  # noqa: BLE001
+            self.errors, self.submitting = errors_from(exc), False
+            return
+        self.errors, self.submitting = {}, False
+        auth = await self.get_state(AuthState)
+        auth._start_session(token)
+        target = self.router.url.query_parameters.get("next", "/account")
+        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/account")

@@ -1,0 +1,17 @@
+"""Pricing page data, read from the plans table on every visit so admins' edits show at once."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from services.billing.plans import public_plans
+from services.db import session_scope
+
+
+class PricingState(rx.State):
+    plans: list[dict[str, object]] = []
+
+    @rx.event
+    def load(self) -> None:
+        with session_scope() as session:
+            self.plans = [p.to_dict() for p in public_plans(session)]

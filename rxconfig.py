@@ -1,0 +1,20 @@
+"""Reflex configuration. Ports, database and Redis come from the environment (see .env.example)."""
+
+import os
+
+import reflex as rx
+
+_port = int(os.environ.get("PORT", "3000"))
+
+config = rx.Config(
+    app_name="portal",
+    frontend_port=_port,
+    backend_port=_port,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,  # white-label: resellers sell this under their own brand
+    default_color_mode="system",
+    plugins=[
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")),
+    ],
+    disable_plugins=[rx.plugins.SitemapPlugin],
+)

@@ -1,0 +1,66 @@
+"""Sign-in and sign-out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from services import audit, ratelimit
+from services.accounts import passwords
+from services.accounts.sessions import create_session, revoke_session
+from services.errors import ValidationFailed
+from services.models import User, UserToken
+from services.models.base import utcnow
+
+WRONG_CREDENTIALS = "The e-mail/username or password is not correct."
+RESEND_INTERVAL = timedelta(minutes=5)
+
+
+def login(session: Session, *, identifier: str, password: str, ip: str = "", user_agent: str = "") -> str:
+    """Return a new session token. The same message for unknown account and wrong password."""
+    identifier = identifier.strip().lower()
+    if not identifier or not password:
+        raise ValidationFailed({k: "This field is required." for k, v in
+                                (("identifier", identifier), ("password", password)) if not v})
+    ratelimit.check_login(ip or "unknown", identifier)
+    user = session.exec(select(User).where(or_(User.email == identifier, User.username == identifier))).first()
+    if user is None:
+        passwords.burn_time()
+        audit.record_detached(session, "account.login_failed", actor_label=identifier, ip=ip, details={"reason": "unknown"})
+        raise ValidationFailed.single("password", WRONG_CREDENTIALS)
+    if not passwords.verify_password(password, user.password_hash):
+        audit.record_detached(session, "account.login_failed", actor=user, ip=ip, details={"reason": "password"})
+        raise ValidationFailed.single("password", WRONG_CREDENTIALS)
+    if user.status != "active":
+        raise ValidationFailed.single("", "This account is disabled. Please contact support.")
+    if user.email_verified_at is None:
+        with Session(session.get_bind(), expire_on_commit=False) as own:  # the refusal rolls back the caller
+            _resend_if_due(own, user)
+            own.commit()
+        raise ValidationFailed.single(
+            "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}.")
+    assert user.id is not None
+    token = create_session(session, user.id, ip=ip, user_agent=user_agent)
+    user.last_login_at = utcnow()
+    session.add(user)
+    ratelimit.clear(ratelimit.get_settings().login_rate_per_account, ratelimit.login_keys(ip, identifier)[1])
+    audit.record(session, "account.login", actor=user, target=("user", user.id), ip=ip)
+    return token
+
+
+def _resend_if_due(session: Session, user: User) -> None:
+    from services.accounts.service import VERIFY_EMAIL, _send_verification
+
+    latest = session.exec(
+        select(UserToken.created_at).where(UserToken.user_id == user.id, UserToken.purpose == VERIFY_EMAIL)
+        .order_by(UserToken.created_at.desc())  # type: ignore[attr-defined]
+    ).first()
+    if latest is None or latest < utcnow() - RESEND_INTERVAL:
+        _send_verification(session, user)
+
+
+def logout(session: Session, token: str) -> None:
+    if token:
+        revoke_session(session, token)

@@ -1,0 +1,67 @@
+"""Server-side sessions: the browser holds a random token, the database only its hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from services.config import get_settings
+from services.crypto import hash_token, new_token
+from services.models import AuthSession, User
+from services.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class CurrentUser:
+    """What the UI may know about the signed-in person (never the password hash)."""
+
+    id: int
+    email: str
+    username: str
+    email_verified: bool
+    session_hash: str
+
+
+def create_session(session: Session, user_id: int, ip: str = "", user_agent: str = "") -> str:
+    token = new_token()
+    session.add(AuthSession(
+        user_id=user_id, token_hash=hash_token(token),
+        expires_at=utcnow() + timedelta(days=get_settings().session_days),
+        ip=ip[:64] or None, user_agent=user_agent[:300] or None,
+    ))
+    return token
+
+
+def resolve_session(session: Session, token: str) -> CurrentUser | None:
+    if not token:
+        return None
+    token_hash = hash_token(token)
+    row = session.exec(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
+        .where(AuthSession.token_hash == token_hash, AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+               AuthSession.expires_at > utcnow(), User.status == "active")
+    ).first()
+    if row is None:
+        return None
+    _auth, user = row
+    assert user.id is not None
+    return CurrentUser(id=user.id, email=user.email, username=user.username,
+                       email_verified=user.email_verified_at is not None, session_hash=token_hash)
+
+
+def revoke_session(session: Session, token: str) -> None:
+    session.exec(  # type: ignore[call-overload]
+        update(AuthSession).where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def revoke_all_sessions(session: Session, user_id: int, except_hash: str | None = None) -> int:
+    statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if except_hash:
+        statement = statement.where(AuthSession.token_hash != except_hash)
+    return int(session.exec(statement.values(revoked_at=utcnow())).rowcount or 0)  # type: ignore[call-overload]

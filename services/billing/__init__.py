@@ -1,0 +1,1 @@
+"""Billing: plans, Stripe checkout and webhooks, subscription lifecycle."""

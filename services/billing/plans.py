@@ -1,0 +1,64 @@
+"""Plans as the public pages show them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sqlmodel import Session, select
+
+from services.models import MICROS, Organization, OrgKind, Plan
+
+
+@dataclass(frozen=True)
+class PlanCard:
+    slug: str
+    name: str
+    description: str
+    price: str
+    budget: str
+    features: list[str]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def format_money(cents: int, currency: str) -> str:
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), currency.upper() + " ")
+    return f"{symbol}{cents // 100}" if cents % 100 == 0 else f"{symbol}{cents / 100:.2f}"
+
+
+def _features(plan: Plan) -> list[str]:
+    limits = plan.limits or {}
+    features = []
+    if mem := limits.get("memory_mb"):
+        features.append(f"{mem} MB memory")
+    if cpus := limits.get("cpus"):
+        features.append(f"{cpus} vCPU")
+    if projects := limits.get("max_concurrent_projects"):
+        features.append(f"{projects} concurrent projects")
+    if rpm := limits.get("max_requests_per_minute"):
+        features.append(f"{rpm} requests per minute")
+    return features
+
+
+def public_plans(session: Session, organization_id: int | None = None) -> list[PlanCard]:
+    """The plans offered on the pricing page of `organization_id` (the platform when None)."""
+    if organization_id is None:
+        platform = session.exec(select(Organization).where(Organization.kind == OrgKind.PLATFORM)).first()
+        if platform is None:
+            return []
+        organization_id = platform.id
+    plans = session.exec(
+        select(Plan)
+        .where(Plan.organization_id == organization_id, Plan.is_public, Plan.archived_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Plan.sort_order, Plan.price_cents)  # type: ignore[arg-type]
+    ).all()
+    return [
+        PlanCard(
+            slug=p.slug, name=p.name, description=p.description,
+            price="Free" if p.is_free else f"{format_money(p.price_cents, p.currency)} / {p.interval}",
+            budget=f"{format_money(p.budget_included_micros // (MICROS // 100), p.currency)} usage budget included",
+            features=_features(p),
+        )
+        for p in plans
+    ]

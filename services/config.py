@@ -1,0 +1,125 @@
+"""Settings for every process (web, job consumer, CLI), read from the environment and `.env`.
+
+One `Settings` object is the only place that knows defaults, so the web app, the consumer and the tests can
+never disagree about where the database, the queue or the outbox live.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that mean "somebody copied .env.example and never set a real key".
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "your-secret-key"})
+MIN_SECRET_LENGTH = 32
+
+
+class InsecureSettingsError(RuntimeError):
+    """Raised when production mode would start with a secret anyone could guess."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", extra="ignore", env_file_encoding="utf-8")
+
+    environment: Literal["development", "production", "test"] = "development"
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    database_url: str = ""
+    redis_url: str | None = None
+    secret_key: str = ""
+
+    base_domain: str = "localhost"
+    public_url: str = "http://localhost:3000"
+    port: int = 3000
+
+    smtp_url: str | None = None
+    mail_from: str = "Portal <no-reply@localhost>"
+    outbox_dir: Path | None = None
+
+    stripe_secret_key: str | None = None
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
+    coolify_url: str | None = None
+    coolify_token: str | None = None
+    coolify_project_uuid: str | None = None
+    coolify_server_uuid: str | None = None
+    coolify_private_key_uuid: str | None = None
+
+    docker_host: str | None = None
+
+    jobs_immediate: bool = False
+    session_days: int = 14
+    verification_hours: int = 48
+    reset_minutes: int = 60
+
+    login_rate_per_ip: str = "20/minute"
+    login_rate_per_account: str = "5/minute"
+    signup_rate_per_ip: str = "10/hour"
+
+    demo_password: str = Field(default="demo-password-123", description="Password of the seeded demo accounts")
+
+    @field_validator("smtp_url", "redis_url", "stripe_secret_key", "coolify_url", "docker_host", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _fill_paths(self) -> "Settings":
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'portal.db'}"
+        if self.outbox_dir is None:
+            self.outbox_dir = self.var_dir / "outbox"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_secret_key(self) -> str:
+        """The signing/encryption key; generated once into var/ in development, mandatory in production."""
+        key = self.secret_key.strip()
+        if self.environment == "production":
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_LENGTH:
+                raise InsecureSettingsError(
+                    f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} characters "
+                    "in production (generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            return key
+        if key and key.lower() not in PLACEHOLDER_SECRETS:
+            return key
+        return _generated_secret(self.var_dir)
+
+
+def _generated_secret(var_dir: Path) -> str:
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must not write two different keys.
+    try:
+        with open(path, "x", encoding="utf-8") as handle:
+            handle.write(key)
+        path.chmod(0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings_cache() -> None:
+    """Tests change the environment; this makes the next get_settings() read it again."""
+    get_settings.cache_clear()

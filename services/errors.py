@@ -1,0 +1,21 @@
+"""Errors that carry a message meant for the person who caused them (shown next to the field)."""
+
+from __future__ import annotations
+
+
+class ValidationFailed(Exception):
+    """Bad input: nothing was changed. `errors` maps a form field ("" for the whole form) to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k or 'form'}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    @classmethod
+    def single(cls, field: str, message: str) -> "ValidationFailed":
+        return cls({field: message})
+
+
+class RateLimited(Exception):
+    def __init__(self, retry_after_seconds: int) -> None:
+        self.retry_after_seconds = max(1, retry_after_seconds)
+        super().__init__(f"Too many attempts. Please wait {self.retry_after_seconds} seconds and try again.")

@@ -1,0 +1,62 @@
+"""Health of the parts the portal cannot work without. Each check is short and never raises."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import text
+
+from services.config import get_settings
+from services.db import get_engine
+
+HEARTBEAT_STALE_SECONDS = 180
+
+
+def _check_database() -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure is a health answer, not a crash
+        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc).splitlines()[0][:200]}
+    return {"ok": True, "backend": get_engine().dialect.name, "ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _check_queue() -> dict[str, Any]:
+    try:
+        from services.jobs.queue import huey, storage_kind
+        from services.jobs.tasks import last_heartbeat
+
+        pending = huey.pending_count()
+        beat = last_heartbeat()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc).splitlines()[0][:200]}
+    age = None if beat is None else round(time.time() - beat, 1)
+    return {
+        "ok": True,
+        "storage": storage_kind(),
+        "pending": pending,
+        "consumer_seen_seconds_ago": age,
+        "consumer_alive": age is not None and age < HEARTBEAT_STALE_SECONDS,
+    }
+
+
+def _check_redis(url: str) -> dict[str, Any]:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+        client.ping()
+    except Exception as exc:  # noqa: BLE001
+        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
+    return {"ok": True}
+
+
+def check_all() -> dict[str, Any]:
+    checks: dict[str, Any] = {"database": _check_database(), "queue": _check_queue()}
+    redis_url = get_settings().redis_url
+    if redis_url:
+        checks["redis"] = _check_redis(redis_url)
+    status = "ok" if all(c["ok"] for c in checks.values()) else "error"
+    return {"status": status, "checks": checks}

@@ -1,0 +1,30 @@
+"""The one huey instance. The consumer runs `huey_consumer services.jobs.tasks.huey`."""
+
+from __future__ import annotations
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
+
+from services.config import Settings, get_settings
+
+
+def build_huey(settings: Settings) -> Huey:
+    if settings.jobs_immediate:
+        # Tests of plain service code: tasks run inline, in memory.
+        return MemoryHuey("portal", immediate=True)
+    if settings.redis_url:
+        # Redis: the consumer blocks on the queue instead of polling, so jobs start at once.
+        return RedisHuey("portal", url=settings.redis_url, blocking=True)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("portal", filename=str(settings.var_dir / "huey.db"), timeout=30)
+
+
+huey: Huey = build_huey(get_settings())
+
+
+def storage_kind(h: Huey | None = None) -> str:
+    h = h or huey
+    if isinstance(h, RedisHuey):
+        return "redis"
+    if isinstance(h, SqliteHuey):
+        return "sqlite"
+    return "memory"

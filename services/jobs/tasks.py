@@ -1,0 +1,64 @@
+"""Every task and periodic task, in one module the consumer imports."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from email import message_from_bytes, policy
+
+from huey import crontab
+from sqlalchemy import delete, or_
+
+from services.jobs.queue import huey
+from services.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "consumer-heartbeat"
+
+
+@huey.task(retries=5, retry_delay=30)
+def deliver_email(raw: bytes) -> None:
+    """Retried with a delay, so an SMTP outage delays mail instead of losing it."""
+    from services.mail import deliver
+
+    deliver(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+
+
+@huey.task()
+def record_ping(note: str) -> dict[str, object]:
+    """Round-trip check used by `portal-admin health` and the consumer tests: proves a consumer runs jobs."""
+    return {"note": note, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()}
+
+
+@huey.periodic_task(crontab(minute="*"))
+def heartbeat() -> None:
+    """Lets /api/health tell whether a consumer is alive (the periodic scheduler runs inside the consumer)."""
+    huey.put(HEARTBEAT_KEY, time.time())
+
+
+@huey.periodic_task(crontab(minute="17", hour="*"))
+def purge_expired_sessions() -> int:
+    from services.db import session_scope
+    from services.models import AuthSession, UserToken
+
+    now = utcnow()
+    with session_scope() as session:
+        sessions = session.exec(  # type: ignore[call-overload]
+            delete(AuthSession).where(or_(AuthSession.expires_at < now, AuthSession.revoked_at.is_not(None)))
+        ).rowcount
+        tokens = session.exec(delete(UserToken).where(UserToken.expires_at < now)).rowcount  # type: ignore[call-overload]
+    log.info("purged %s sessions and %s tokens", sessions, tokens)
+    return int(sessions or 0) + int(tokens or 0)
+
+
+@huey.on_startup()
+def _announce_start() -> None:
+    huey.put(HEARTBEAT_KEY, time.time())
+
+
+def last_heartbeat() -> float | None:
+    value = huey.get(HEARTBEAT_KEY, peek=True)
+    return float(value) if value is not None else None

@@ -1,0 +1,102 @@
+"""E-mail: jinja2 templates (subject, text, HTML), delivered over SMTP or written to var/outbox as .eml."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import event
+from sqlmodel import Session
+
+from services.config import get_settings
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+)
+
+
+def render(template: str, to: str, context: dict[str, Any]) -> EmailMessage:
+    """Build the message from `<template>.subject.txt`, `.txt` and `.html`."""
+    settings = get_settings()
+    ctx = {"brand_name": "Portal", "public_url": settings.public_url, **context}
+    message = EmailMessage()
+    message["Subject"] = _env.get_template(f"{template}.subject.txt").render(ctx).strip()
+    message["From"] = settings.mail_from
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=settings.base_domain)
+    message.set_content(_env.get_template(f"{template}.txt").render(ctx))
+    message.add_alternative(_env.get_template(f"{template}.html").render(ctx), subtype="html")
+    return message
+
+
+def deliver(message: EmailMessage) -> None:
+    """Send now: SMTP when SMTP_URL is set, otherwise an .eml file in the outbox (the embedded default)."""
+    settings = get_settings()
+    if settings.smtp_url:
+        _send_smtp(settings.smtp_url, message)
+    else:
+        _write_outbox(settings.outbox_dir, message)  # type: ignore[arg-type]
+    log.info("mail delivered: %s to %s", message["Subject"], message["To"])
+
+
+def _write_outbox(outbox: Path, message: EmailMessage) -> Path:
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{formatdate(usegmt=True).replace(' ', '_').replace(',', '')}-{uuid.uuid4().hex[:8]}.eml"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(bytes(message))
+    tmp.rename(path)  # readers never see half a message
+    return path
+
+
+def _send_smtp(url: str, message: EmailMessage) -> None:
+    parsed = urlparse(url)
+    options = parse_qs(parsed.query)
+    host = parsed.hostname or "localhost"
+    timeout = float(options.get("timeout", ["20"])[0])
+    if parsed.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, parsed.port or 465, timeout=timeout,
+                                               context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(host, parsed.port or 25, timeout=timeout)
+    with client:
+        if parsed.scheme == "smtp" and options.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+            client.starttls(context=ssl.create_default_context())
+        if parsed.username:
+            client.login(unquote(parsed.username), unquote(parsed.password or ""))
+        client.send_message(message)
+
+
+def send_after_commit(session: Session, message: EmailMessage) -> None:
+    """Queue the message once the caller's transaction commits, so a rolled-back sign-up sends nothing."""
+    pending: list[EmailMessage] = session.info.setdefault("mail_outbox", [])
+    if not pending and not session.info.get("mail_hooks"):
+        event.listen(session, "after_commit", _flush_outbox)
+        event.listen(session, "after_rollback", _drop_outbox)
+        session.info["mail_hooks"] = True
+    pending.append(message)
+
+
+def _flush_outbox(session: Session) -> None:
+    from services.jobs.tasks import deliver_email
+
+    pending: list[EmailMessage] = session.info.pop("mail_outbox", [])
+    for message in pending:
+        deliver_email(bytes(message))
+
+
+def _drop_outbox(session: Session) -> None:
+    session.info.pop("mail_outbox", None)

@@ -1,0 +1,79 @@
+"""Plans, subscriptions, budgets and the Stripe event store. Money is integer minor units, never float."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from services.models.base import created_field, json_field, text_field
+
+MICROS = 1_000_000  # budget and usage cost are kept in millionths of the currency unit
+
+
+class Plan(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("organization_id", "slug", name="uq_plan_org_slug"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    name: str = Field(max_length=100)
+    slug: str = Field(max_length=64)
+    description: str = Field(default="", max_length=500)
+    price_cents: int = 0
+    currency: str = Field(default="usd", max_length=3)
+    interval: str = Field(default="month", max_length=10)
+    stripe_price_id: str | None = Field(default=None, max_length=100)
+    budget_included_micros: int = 0
+    budget_policy: str = Field(default="notify", max_length=20)  # notify | block | suspend
+    limits: dict = json_field()
+    grace_days: int = 7
+    retention_days: int = 30
+    app_template_id: int | None = Field(default=None, foreign_key="app_template.id")
+    is_public: bool = True
+    sort_order: int = 0
+    archived_at: datetime | None = None
+    created_at: datetime = created_field()
+
+    @property
+    def is_free(self) -> bool:
+        return self.price_cents == 0
+
+
+class Subscription(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    stripe_customer_id: str | None = Field(default=None, max_length=100, index=True)
+    stripe_subscription_id: str | None = Field(default=None, max_length=100, unique=True)
+    status: str = Field(default="incomplete", max_length=20, index=True)
+    current_period_end: datetime | None = None
+    cancel_at_period_end: bool = False
+    grace_until: datetime | None = None
+    suspended_at: datetime | None = None
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Budget(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", unique=True)
+    total_micros: int = 0
+    used_micros: int = 0
+    period_start: datetime = created_field()
+    reset_at: datetime | None = None
+    alerts_sent: list = json_field(list)
+
+
+class StripeEvent(SQLModel, table=True):
+    __tablename__ = "stripe_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    stripe_id: str = Field(max_length=100, unique=True, index=True)
+    type: str = Field(max_length=100, index=True)
+    payload: dict = json_field()
+    status: str = Field(default="pending", max_length=20, index=True)  # pending | processed | ignored | failed
+    attempts: int = 0
+    error: str | None = text_field()
+    received_at: datetime = created_field()
+    processed_at: datetime | None = None

@@ -1,0 +1,88 @@
+"""The tenant tree (platform > reseller > sub-reseller > customer) and what hangs off each node."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from services.models.base import created_field, json_field, text_field
+
+
+class OrgKind:
+    PLATFORM = "platform"
+    RESELLER = "reseller"
+    SUB_RESELLER = "sub_reseller"
+    CUSTOMER = "customer"
+    ALL = (PLATFORM, RESELLER, SUB_RESELLER, CUSTOMER)
+
+
+class Role:
+    OWNER = "owner"
+    ADMIN = "admin"
+    SUPPORT = "support"
+    BILLING = "billing"
+    MEMBER = "member"
+    ALL = (OWNER, ADMIN, SUPPORT, BILLING, MEMBER)
+
+
+class Organization(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    kind: str = Field(max_length=20, index=True)
+    parent_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = created_field()
+
+
+class Membership(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("user_id", "organization_id", name="uq_membership_user_org"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    role: str = Field(max_length=20)
+    created_at: datetime = created_field()
+
+
+class Branding(SQLModel, table=True):
+    """Overrides for one organization; unset fields are inherited from the parent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", unique=True)
+    platform_name: str | None = Field(default=None, max_length=120)
+    logo_url: str | None = Field(default=None, max_length=500)
+    favicon_url: str | None = Field(default=None, max_length=500)
+    accent_color: str | None = Field(default=None, max_length=20)
+    gray_color: str | None = Field(default=None, max_length=20)
+    radius: str | None = Field(default=None, max_length=20)
+    custom_css: str | None = text_field()
+    support_email: str | None = Field(default=None, max_length=254)
+    footer_text: str | None = Field(default=None, max_length=500)
+    hide_platform_branding: bool = False
+    email_templates: dict = json_field()
+
+
+class Domain(SQLModel, table=True):
+    """A host name that resolves to an organization's brand (one row per host for O(1) lookup)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    hostname: str = Field(max_length=253, unique=True, index=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    created_at: datetime = created_field()
+
+
+class Licence(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    tier: str = Field(max_length=40)
+    features: list = json_field(list)
+    max_customers: int | None = None
+    max_instances: int | None = None
+    max_domains: int | None = None
+    authorized_domains: list = json_field(list)
+    expires_at: datetime | None = None
+    status: str = Field(default="active", max_length=20)
+    created_at: datetime = created_field()

@@ -1,0 +1,69 @@
+"""People, their server-side sessions, single-use e-mail tokens and machine API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from services.models.base import created_field
+
+
+class User(SQLModel, table=True):
+    # "user" is reserved in PostgreSQL; a neutral table name keeps raw SQL and tooling simple.
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True, index=True)
+    username: str = Field(max_length=32, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    status: str = Field(default="active", max_length=20)
+    email_verified_at: datetime | None = None
+    totp_secret: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_field()
+    last_login_at: datetime | None = None
+
+
+class AuthSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the token is stored, so a database leak signs nobody in."""
+
+    __tablename__ = "auth_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = created_field()
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=300)
+    impersonator_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class UserToken(SQLModel, table=True):
+    """Single-use, expiring token sent by e-mail (verify address, reset password)."""
+
+    __tablename__ = "user_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    purpose: str = Field(max_length=30)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = created_field()
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    instance_id: int | None = Field(default=None, foreign_key="instance.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    scopes: str = Field(default="", max_length=200)
+    created_at: datetime = created_field()
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

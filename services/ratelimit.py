@@ -1,0 +1,61 @@
+"""Rate limits for sign-in and sign-up, per IP and per account, on memory or Redis storage (`limits`)."""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import lru_cache
+
+from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from services.config import get_settings
+from services.errors import RateLimited
+
+
+@lru_cache(maxsize=1)
+def _limiter() -> MovingWindowRateLimiter:
+    settings = get_settings()
+    # Memory storage is per process: right for the single-worker default. Several workers need Redis.
+    uri = settings.redis_url or "memory://"
+    return MovingWindowRateLimiter(storage_from_string(uri))
+
+
+def reset_limiter() -> None:
+    _limiter.cache_clear()
+
+
+def _item(rate: str) -> RateLimitItem:
+    return parse(rate)
+
+
+def hit(rate: str, *keys: str) -> None:
+    """Count one attempt against `rate` for the given keys; raise RateLimited when any key is over."""
+    limiter = _limiter()
+    item = _item(rate)
+    for key in keys:
+        if not limiter.hit(item, "portal", key):
+            reset_at, _remaining = limiter.get_window_stats(item, "portal", key)
+            raise RateLimited(math.ceil(reset_at - time.time()))
+
+
+def clear(rate: str, *keys: str) -> None:
+    limiter = _limiter()
+    for key in keys:
+        limiter.clear(_item(rate), "portal", key)
+
+
+def login_keys(ip: str, account: str) -> tuple[str, str]:
+    return f"login-ip:{ip}", f"login-account:{account.strip().lower()}"
+
+
+def check_login(ip: str, account: str) -> None:
+    settings = get_settings()
+    ip_key, account_key = login_keys(ip, account)
+    hit(settings.login_rate_per_ip, ip_key)
+    hit(settings.login_rate_per_account, account_key)
+
+
+def check_signup(ip: str) -> None:
+    hit(get_settings().signup_rate_per_ip, f"signup-ip:{ip}")
