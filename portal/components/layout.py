@@ -35,8 +35,8 @@ def header() -> rx.Component:
         spacing="5",
         align="center",
         width="100%",
-        padding_x="6",
-        padding_y="4",
+        padding_x="1.5rem",
+        padding_y="0.75rem",
         border_bottom="1px solid var(--gray-a5)",
     )
 
@@ -44,15 +44,23 @@ def header() -> rx.Component:
 def footer() -> rx.Component:
     return rx.center(
         rx.text("Your own application instance, managed for you.", size="1", color_scheme="gray"),
-        padding="6",
+        padding="1.5rem",
         border_top="1px solid var(--gray-a5)",
         width="100%",
     )
 
 
-def page(content: Callable[[], rx.Component], *, centered: bool = False) -> Callable[[], rx.Component]:
-    """Wrap a page function in the shell (a decorator, so each page module stays about its own content)."""
+PageFn = Callable[[], rx.Component]
 
+
+def page(content: PageFn | None = None, *, centered: bool = False) -> PageFn | Callable[[PageFn], PageFn]:
+    """Wrap a page function in the shell: `@page` or `@page(centered=True)` for the small form pages."""
+    if content is None:
+        return lambda fn: _wrap(fn, centered)
+    return _wrap(content, centered)
+
+
+def _wrap(content: PageFn, centered: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
         return rx.box(
@@ -60,7 +68,7 @@ def page(content: Callable[[], rx.Component], *, centered: bool = False) -> Call
                 header(),
                 rx.box(
                     rx.center(body, width="100%") if centered else body,
-                    flex="1", width="100%", max_width="1100px", margin_x="auto", padding="6",
+                    flex="1", width="100%", max_width="1100px", margin_x="auto", padding="2rem 1.5rem",
                 ),
                 footer(),
                 min_height="100vh",

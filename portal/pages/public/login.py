@@ -5,7 +5,7 @@ from portal.components.layout import page
 from portal.state.login import LoginState
 
 
-@page
+@page(centered=True)
 def login() -> rx.Component:
     return card(
         "Sign in",

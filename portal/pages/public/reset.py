@@ -5,7 +5,7 @@ from portal.components.layout import page
 from portal.state.reset import ResetState
 
 
-@page
+@page(centered=True)
 def reset_request() -> rx.Component:
     return card(
         "Reset your password",
@@ -28,7 +28,7 @@ def reset_request() -> rx.Component:
     )
 
 
-@page
+@page(centered=True)
 def reset_confirm() -> rx.Component:
     return card(
         "Choose a new password",

@@ -17,7 +17,7 @@ def _username_hint() -> rx.Component:
     )
 
 
-@page
+@page(centered=True)
 def signup() -> rx.Component:
     return card(
         "Create your account",
@@ -43,7 +43,7 @@ def signup() -> rx.Component:
     )
 
 
-@page
+@page(centered=True)
 def check_email() -> rx.Component:
     return card(
         "Check your inbox",

@@ -22,7 +22,7 @@ def _resend_form() -> rx.Component:
     )
 
 
-@page
+@page(centered=True)
 def verify() -> rx.Component:
     return card(
         "Confirm your e-mail",

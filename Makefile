@@ -1,0 +1,50 @@
+# make run   - set up everything, then serve the portal (production build) and the job consumer on one port
+# make test  - set up everything, then run every test (unit, integration, end-to-end in Chromium)
+# make setup - the set-up alone: idempotent and quick when nothing changed
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+BUN_VERSION := 1.4.4
+PORT ?= 3000
+PYTEST_ARGS ?=
+
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export NPM_CONFIG_REGISTRY ?= https://registry.npmjs.org
+export REFLEX_CHECK_LATEST_VERSION := 0
+export REFLEX_TELEMETRY_ENABLED := false
+export PORT
+
+.PHONY: setup run test migrate seed clean
+
+setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun migrate seed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# bun from the npm registry (Reflex's own installer downloads a script from GitHub, which is unreachable here).
+$(TOOLS)/node_modules/.bin/bun:
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) bun@$(BUN_VERSION)
+	$@ --version
+
+migrate: $(VENV)/.installed
+	$(BIN)/alembic upgrade head
+
+seed: migrate
+	$(BIN)/portal-admin seed
+
+run: setup
+	$(BIN)/python -m portal.serve
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf .web .states var

@@ -1,0 +1,76 @@
+"""`make run`: the production build of the portal on one port, with the job consumer beside it.
+
+Both are child processes of this one; Ctrl-C (or SIGTERM) stops both, and if either dies the other is stopped
+too, so nobody is left with a portal whose jobs silently never run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from services.config import get_settings
+
+
+def consumer_command(python: str = sys.executable) -> list[str]:
+    settings = get_settings()
+    command = [python, "-m", "huey.bin.huey_consumer", "services.jobs.tasks.huey", "-w", "2", "-k", "thread"]
+    if not settings.redis_url:
+        # SQLite storage polls: keep the idle back-off short or every queued job waits up to 10 s.
+        command += ["--delay", "0.1", "--max-delay", "1"]
+    return command
+
+
+def web_command(port: int, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "reflex", "run", "--env", "prod", "--single-port",
+            "--frontend-port", str(port), "--backend-port", str(port)]
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 20
+    for process in processes:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def main() -> int:
+    settings = get_settings()
+    settings.resolved_secret_key()  # fail before starting anything if production has a placeholder key
+    port = int(os.environ.get("PORT", settings.port))
+    env = {**os.environ, "PORT": str(port)}
+    processes = [
+        subprocess.Popen(consumer_command(), env=env),
+        subprocess.Popen(web_command(port), env=env),
+    ]
+    print(f"portal: starting on http://localhost:{port} (Ctrl-C stops the portal and the job consumer)", flush=True)
+    stopping = False
+
+    def _on_signal(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    exit_code = 0
+    while not stopping:
+        for process in processes:
+            if process.poll() is not None:
+                print(f"portal: {process.args[2:4]} exited with {process.returncode}; stopping", flush=True)
+                exit_code = process.returncode or 1
+                stopping = True
+        time.sleep(0.5)
+    _stop(processes)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

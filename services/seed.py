@@ -1,0 +1,157 @@
+"""Demo data for `make run`: idempotent (looked up by slug/e-mail), so running it again changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from services.accounts.passwords import hash_password
+from services.config import get_settings
+from services.db import session_scope
+from services.models import (
+    MICROS, AppTemplate, Branding, Budget, Domain, Instance, Licence, Membership, Organization, OrgKind, Plan,
+    Role, Subscription, UsageDaily, UsageRecord, User,
+)
+from services.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+DEMO_ENV_TEMPLATE = """\
+ADMIN_EMAIL={{ customer.email }}
+ADMIN_PASSWORD={{ secrets.admin_password }}
+SECRET_KEY={{ secrets.secret_key }}
+CUSTOM_DOMAIN={{ domain }}
+INSTANCE_MAX_CONCURRENT_PROJECTS={{ limits.max_concurrent_projects }}
+INSTANCE_MAX_PARALLEL_REQUESTS={{ limits.max_parallel_requests }}
+INSTANCE_MAX_REQUESTS_PER_MINUTE={{ limits.max_requests_per_minute }}
+PREDEFINED_ENDPOINTS={{ endpoints | tojson }}
+"""
+
+DEMO_LOGINS = (
+    # (e-mail, username, organization slug, role)
+    ("admin@example.com", "operator", "platform", Role.OWNER),
+    ("owner@acme.example.com", "acme-owner", "acme", Role.OWNER),
+    ("alice@example.com", "alice", "alice", Role.OWNER),
+    ("bob@example.com", "bob", "bob", Role.OWNER),
+)
+
+
+def _org(session: Session, slug: str, name: str, kind: str, parent: Organization | None) -> Organization:
+    org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+    if org is None:
+        org = Organization(slug=slug, name=name, kind=kind, parent_id=parent.id if parent else None)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def _plan(session: Session, org: Organization, slug: str, **values: object) -> Plan:
+    plan = session.exec(select(Plan).where(Plan.organization_id == org.id, Plan.slug == slug)).first()
+    if plan is None:
+        plan = Plan(organization_id=org.id, slug=slug, **values)  # type: ignore[arg-type]
+        session.add(plan)
+        session.flush()
+    return plan
+
+
+def _user(session: Session, email: str, username: str, org: Organization, role: str, password: str) -> User:
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None:
+        user = User(email=email, username=username, password_hash=hash_password(password),
+                    email_verified_at=utcnow())
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
+    return user
+
+
+def _customer(session: Session, slug: str, parent: Organization, plan: Plan, template: AppTemplate) -> None:
+    org = _org(session, slug, slug, OrgKind.CUSTOMER, parent)
+    if session.exec(select(Instance).where(Instance.subdomain == slug)).first():
+        return
+    now = utcnow()
+    sub = Subscription(organization_id=org.id, plan_id=plan.id, status="active",  # type: ignore[arg-type]
+                       current_period_end=now + timedelta(days=30))
+    session.add(sub)
+    session.flush()
+    instance = Instance(organization_id=org.id, subscription_id=sub.id, app_template_id=template.id,  # type: ignore[arg-type]
+                        subdomain=slug, backend=template.backend, status="unknown", desired_state="running")
+    session.add(instance)
+    session.flush()
+    used = _demo_usage(session, instance)
+    session.add(Budget(subscription_id=sub.id, total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
+                       used_micros=used, period_start=now - timedelta(days=7), reset_at=now + timedelta(days=23)))
+
+
+def _demo_usage(session: Session, instance: Instance) -> int:
+    """A week of usage with its daily rollup; deterministic so demo screenshots stay stable."""
+    total = 0
+    now = utcnow()
+    for day_offset in range(7):
+        at = (now - timedelta(days=day_offset)).replace(hour=12, minute=0, second=0, microsecond=0)
+        for model, price_per_k in (("gpt-4o-mini", 600), ("claude-haiku", 1250)):
+            seed = int(hashlib.sha256(f"{instance.subdomain}{day_offset}{model}".encode()).hexdigest()[:6], 16)
+            tokens_in, tokens_out = 2_000 + seed % 8_000, 500 + seed % 3_000
+            cost = (tokens_in + tokens_out) * price_per_k  # micros
+            total += cost
+            session.add(UsageRecord(instance_id=instance.id, model=model, tokens_in=tokens_in,  # type: ignore[arg-type]
+                                    tokens_out=tokens_out, cost_micros=cost, occurred_at=at,
+                                    idempotency_key=f"seed-{day_offset}-{model}"))
+            session.add(UsageDaily(instance_id=instance.id, day=at.date(), model=model, tokens_in=tokens_in,  # type: ignore[arg-type]
+                                   tokens_out=tokens_out, cost_micros=cost, records=1))
+    return total
+
+
+def seed_demo(session: Session) -> None:
+    password = get_settings().demo_password
+    platform = _org(session, "platform", "Portal Platform", OrgKind.PLATFORM, None)
+    acme = _org(session, "acme", "Acme Cloud", OrgKind.RESELLER, platform)
+    if session.exec(select(Branding).where(Branding.organization_id == acme.id)).first() is None:
+        session.add(Branding(organization_id=acme.id, platform_name="Acme Cloud", accent_color="crimson",
+                             gray_color="mauve", radius="large", support_email="support@acme.example.com",
+                             footer_text="Acme Cloud, hosting you can trust."))
+        session.add(Domain(hostname="acme.localhost", organization_id=acme.id))  # type: ignore[arg-type]
+        session.add(Licence(organization_id=acme.id, tier="growth", features=["custom_domain", "branding"],  # type: ignore[arg-type]
+                            max_customers=100, max_instances=100, max_domains=3,
+                            authorized_domains=["acme.localhost"]))
+    template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
+    if template is None:
+        template = AppTemplate(name="Demo app", slug="demo-app", backend="docker", image="local/app:latest",
+                               internal_port=8080, health_path="/", env_template=DEMO_ENV_TEMPLATE)
+        session.add(template)
+        session.flush()
+    limits_small = {"memory_mb": 256, "cpus": 0.5, "max_concurrent_projects": 1, "max_parallel_requests": 2,
+                    "max_requests_per_minute": 30}
+    limits_mid = {"memory_mb": 512, "cpus": 1, "max_concurrent_projects": 3, "max_parallel_requests": 5,
+                  "max_requests_per_minute": 120}
+    limits_big = {"memory_mb": 2048, "cpus": 2, "max_concurrent_projects": 10, "max_parallel_requests": 20,
+                  "max_requests_per_minute": 600}
+    _plan(session, platform, "free", name="Free", description="Try it out.", price_cents=0,
+          budget_included_micros=1 * MICROS, budget_policy="block", limits=limits_small,
+          app_template_id=template.id, sort_order=1)
+    starter = _plan(session, platform, "starter", name="Starter", description="For individuals.", price_cents=1900,
+                    stripe_price_id="price_demo_starter", budget_included_micros=10 * MICROS,
+                    limits=limits_mid, app_template_id=template.id, sort_order=2)
+    _plan(session, platform, "pro", name="Pro", description="For teams that depend on it.", price_cents=4900,
+          stripe_price_id="price_demo_pro", budget_included_micros=40 * MICROS, budget_policy="notify",
+          limits=limits_big, app_template_id=template.id, sort_order=3)
+    acme_basic = _plan(session, acme, "acme-basic", name="Acme Basic", description="Acme's starter plan.",
+                       price_cents=2500, stripe_price_id="price_demo_acme_basic", budget_included_micros=15 * MICROS,
+                       limits=limits_mid, app_template_id=template.id, sort_order=1)
+
+    orgs = {"platform": platform, "acme": acme}
+    _customer(session, "alice", platform, starter, template)
+    _customer(session, "bob", acme, acme_basic, template)
+    orgs["alice"] = _org(session, "alice", "alice", OrgKind.CUSTOMER, platform)
+    orgs["bob"] = _org(session, "bob", "bob", OrgKind.CUSTOMER, acme)
+    for email, username, org_slug, role in DEMO_LOGINS:
+        _user(session, email, username, orgs[org_slug], role, password)
+
+
+def run() -> None:
+    with session_scope() as session:
+        seed_demo(session)
+    log.info("demo data loaded")

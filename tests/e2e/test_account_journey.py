@@ -1,0 +1,105 @@
+"""A new visitor signs up, confirms the e-mail from the real SMTP server, signs in and out (production build)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.mailbox import link_in
+from tests.servers import RunningPortal, SmtpInbox
+
+PASSWORD = "a long and good passphrase"
+
+
+def test_signup_verify_login_logout(page: Page, portal: RunningPortal, inbox: SmtpInbox) -> None:
+    page.goto(portal.url + "/")
+    expect(page.locator("#landing-title")).to_be_visible()
+    page.get_by_role("link", name="Get started").first.click()
+
+    expect(page).to_have_url(re.compile(r"/signup/?$"))
+    page.fill("#email", "newcomer@example.com")
+    page.fill("#username", "newcomer")
+    expect(page.locator("#username-available")).to_contain_text("newcomer.localhost is available")
+    page.fill("#password", PASSWORD)
+    page.click("#signup-submit")
+    expect(page.locator("#check-email")).to_contain_text("newcomer@example.com")
+
+    # Signing in before confirming is refused with a clear message.
+    page.goto(portal.url + "/login")
+    page.fill("#identifier", "newcomer")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#identifier-error")).to_contain_text("confirm your e-mail")
+
+    link = link_in(inbox.wait_for("newcomer@example.com", "confirm"))
+    assert link.startswith(portal.url + "/verify?token=")
+    page.goto(link)
+    expect(page.locator("#verify-result")).to_contain_text("newcomer@example.com is confirmed")
+
+    page.goto(link)  # the link is single-use
+    expect(page.locator("#verify-result")).to_contain_text("already been used")
+
+    page.goto(portal.url + "/login")
+    page.fill("#identifier", "newcomer@example.com")
+    page.fill("#password", "not the password")
+    page.click("#login-submit")
+    expect(page.locator("#password-error")).to_contain_text("not correct")
+
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#account-greeting")).to_contain_text("newcomer")
+
+    page.reload()  # the session survives a reload (server-side session, token in local storage)
+    expect(page.locator("#account-greeting")).to_contain_text("newcomer")
+
+    page.click("#sign-out")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.goto(portal.url + "/account")
+    expect(page).to_have_url(re.compile(r"/login\?next=/account"))
+
+    page.fill("#identifier", "newcomer")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#account-greeting")).to_contain_text("newcomer")
+
+
+def test_signup_form_shows_errors_at_the_fields(page: Page, portal: RunningPortal) -> None:
+    page.goto(portal.url + "/signup")
+    page.fill("#username", "alice")  # a demo customer already has it
+    expect(page.locator("#username-error")).to_contain_text("already taken")
+    page.fill("#username", "-bad")
+    expect(page.locator("#username-error")).to_contain_text("hyphen")
+
+    page.fill("#email", "alice@example.com")
+    page.fill("#username", "fresh-name")
+    page.fill("#password", "short")
+    page.click("#signup-submit")
+    expect(page.locator("#email-error")).to_contain_text("already exists")
+    expect(page.locator("#password-error")).to_contain_text("at least 10")
+    expect(page).to_have_url(re.compile(r"/signup/?$"))
+
+
+def test_password_reset_by_emailed_link(page: Page, portal: RunningPortal, inbox: SmtpInbox) -> None:
+    page.goto(portal.url + "/reset")
+    page.fill("#email", "bob@example.com")
+    page.click("#reset-submit")
+    expect(page.locator("#reset-requested")).to_be_visible()
+
+    link = link_in(inbox.wait_for("bob@example.com", "reset"))
+    page.goto(link)
+    page.fill("#password", "a fresh secret phrase 42")
+    page.fill("#confirm", "a fresh secret phrase 42")
+    page.click("#reset-confirm-submit")
+    expect(page).to_have_url(re.compile(r"/login/?$"))
+
+    page.fill("#identifier", "bob")
+    page.fill("#password", "a fresh secret phrase 42")
+    page.click("#login-submit")
+    expect(page.locator("#account-greeting")).to_contain_text("bob")
+
+    page.goto(link)  # used once already
+    page.fill("#password", "yet another passphrase")
+    page.fill("#confirm", "yet another passphrase")
+    page.click("#reset-confirm-submit")
+    expect(page.locator("#token-error")).to_contain_text("already been used")
