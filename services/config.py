@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     docker_host: str | None = None
 
     jobs_immediate: bool = False
+    jobs_queue_name: str = "portal"  # the Redis key prefix; separate portals sharing one Redis need distinct names
     session_days: int = 14
     verification_hours: int = 48
     reset_minutes: int = 60

@@ -73,10 +73,21 @@ def outbox() -> Iterator[Path]:
     yield path
 
 
+class SettingsEnv:
+    """Set environment variables for one test; settings are re-read after every change."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+
+    def setenv(self, name: str, value: str) -> None:
+        self._monkeypatch.setenv(name, value)
+        reset_settings_cache()
+        ratelimit.reset_limiter()
+
+
 @pytest.fixture()
-def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """Change environment variables for one test and re-read settings before and after."""
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
     reset_settings_cache()
-    yield monkeypatch
+    yield SettingsEnv(monkeypatch)
     monkeypatch.undo()
     reset_settings_cache()

@@ -10,12 +10,12 @@ from services.config import Settings, get_settings
 def build_huey(settings: Settings) -> Huey:
     if settings.jobs_immediate:
         # Tests of plain service code: tasks run inline, in memory.
-        return MemoryHuey("portal", immediate=True)
+        return MemoryHuey(settings.jobs_queue_name, immediate=True)
     if settings.redis_url:
         # Redis: the consumer blocks on the queue instead of polling, so jobs start at once.
-        return RedisHuey("portal", url=settings.redis_url, blocking=True)
+        return RedisHuey(settings.jobs_queue_name, url=settings.redis_url, blocking=True)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("portal", filename=str(settings.var_dir / "huey.db"), timeout=30)
+    return SqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30)
 
 
 huey: Huey = build_huey(get_settings())

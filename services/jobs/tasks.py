@@ -35,7 +35,7 @@ def record_ping(note: str) -> dict[str, object]:
 
 @huey.periodic_task(crontab(minute="*"))
 def heartbeat() -> None:
-    """Lets /api/health tell whether a consumer is alive (the periodic scheduler runs inside the consumer)."""
+    """Lets /api/health tell whether a consumer is alive. The consumer's scheduler also runs it right at start."""
     huey.put(HEARTBEAT_KEY, time.time())
 
 
@@ -52,11 +52,6 @@ def purge_expired_sessions() -> int:
         tokens = session.exec(delete(UserToken).where(UserToken.expires_at < now)).rowcount  # type: ignore[call-overload]
     log.info("purged %s sessions and %s tokens", sessions, tokens)
     return int(sessions or 0) + int(tokens or 0)
-
-
-@huey.on_startup()
-def _announce_start() -> None:
-    huey.put(HEARTBEAT_KEY, time.time())
 
 
 def last_heartbeat() -> float | None:

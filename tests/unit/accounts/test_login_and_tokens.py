@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests.conftest import SettingsEnv
+
 from datetime import timedelta
 from pathlib import Path
 
@@ -104,7 +106,7 @@ def test_wrong_password_is_refused_with_one_message_and_audited(db: Session, out
 
 
 def test_login_is_rate_limited_per_account_and_per_ip(
-    db: Session, outbox: Path, settings_env: pytest.MonkeyPatch
+    db: Session, outbox: Path, settings_env: SettingsEnv
 ) -> None:
     settings_env.setenv("LOGIN_RATE_PER_ACCOUNT", "3/minute")
     settings_env.setenv("LOGIN_RATE_PER_IP", "5/minute")

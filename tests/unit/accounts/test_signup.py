@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from tests.conftest import SettingsEnv
+
 from pathlib import Path
 
 import pytest
@@ -93,7 +95,7 @@ def test_availability_check_sees_existing_usernames(db: Session) -> None:
     assert username_problem(db, "CAROL") == "This username is already taken."
 
 
-def test_signup_is_rate_limited_per_ip(db: Session, settings_env: pytest.MonkeyPatch) -> None:
+def test_signup_is_rate_limited_per_ip(db: Session, settings_env: SettingsEnv) -> None:
     settings_env.setenv("SIGNUP_RATE_PER_IP", "2/hour")
     for i in range(2):
         service.signup(db, email=f"u{i}@example.com", username=f"user{i}", password=GOOD_PASSWORD, ip="10.0.0.9")

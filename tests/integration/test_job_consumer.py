@@ -1,0 +1,80 @@
+"""A real huey consumer process runs jobs and periodic tasks, on SQLite storage and on Redis storage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portal.serve import consumer_command
+from services.config import Settings
+from services.jobs.queue import build_huey
+from services.jobs.tasks import HEARTBEAT_KEY
+from tests.conftest import PROJECT_ROOT, require_env
+from tests.mailbox import outbox_messages
+from tests.servers import project_env
+
+PRODUCER = """
+import json, sys
+from email.message import EmailMessage
+from services.jobs.tasks import deliver_email, record_ping
+result = record_ping(sys.argv[1])
+message = EmailMessage()
+message["Subject"], message["From"], message["To"] = "queued " + sys.argv[1], "a@example.com", "b@example.com"
+message.set_content("sent by the consumer")
+deliver_email(bytes(message))
+print(json.dumps(result.get(blocking=True, timeout=30)))
+"""
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = project_env(tmp_path / "var", JOBS_QUEUE_NAME=f"portal-test-{uuid.uuid4().hex[:8]}")
+    if request.param == "redis":
+        env["REDIS_URL"] = require_env("PORTAL_TEST_REDIS_URL", "Redis")
+    yield env
+    if request.param == "redis":
+        import redis
+
+        client = redis.Redis.from_url(env["REDIS_URL"])
+        for key in client.scan_iter(f"huey.*{env['JOBS_QUEUE_NAME']}*"):
+            client.delete(key)
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return Settings(var_dir=Path(env["VAR_DIR"]), redis_url=env.get("REDIS_URL"),
+                    jobs_queue_name=env["JOBS_QUEUE_NAME"], jobs_immediate=False)
+
+
+def test_consumer_runs_jobs_and_periodic_tasks(queue_env: dict[str, str], tmp_path: Path) -> None:
+    log = open(tmp_path / "consumer.log", "wb")
+    consumer = subprocess.Popen(consumer_command(), cwd=PROJECT_ROOT, env=queue_env, stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        note = uuid.uuid4().hex
+        produced = subprocess.run([sys.executable, "-c", PRODUCER, note], cwd=PROJECT_ROOT, env=queue_env,
+                                  capture_output=True, text=True, timeout=60)
+        assert produced.returncode == 0, produced.stderr
+        result = json.loads(produced.stdout.strip().splitlines()[-1])
+        assert result["note"] == note
+        assert result["pid"] == consumer.pid  # run by the consumer process, not inline by the producer
+
+        outbox = Path(queue_env["VAR_DIR"]) / "outbox"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (outbox.exists() and outbox_messages(outbox)):
+            time.sleep(0.2)
+        assert [m["Subject"] for m in outbox_messages(outbox)] == [f"queued {note}"]
+
+        # The heartbeat is a periodic task: only the consumer's scheduler runs it.
+        huey = build_huey(_settings(queue_env))
+        assert huey.get(HEARTBEAT_KEY, peek=True) is not None
+    finally:
+        consumer.terminate()
+        consumer.wait(timeout=30)
+        log.close()

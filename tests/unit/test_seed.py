@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+from services.accounts.passwords import verify_password
+from services.config import get_settings
+from services.models import Budget, Instance, Organization, Plan, UsageDaily, UsageRecord, User
+from services.seed import DEMO_LOGINS, seed_demo
+
+COUNTED = (Organization, User, Plan, Instance, UsageRecord, UsageDaily, Budget)
+
+
+def _counts(db: Session) -> dict[str, int]:
+    return {m.__name__: db.exec(select(func.count()).select_from(m)).one() for m in COUNTED}
+
+
+def test_seed_is_idempotent_and_gives_working_demo_logins(db: Session) -> None:
+    seed_demo(db)
+    db.commit()
+    first = _counts(db)
+    seed_demo(db)
+    db.commit()
+    assert _counts(db) == first
+    assert first["Plan"] >= 3 and first["Instance"] >= 2 and first["UsageRecord"] > 0
+
+    for email, username, _org, _role in DEMO_LOGINS:
+        user = db.exec(select(User).where(User.email == email)).one()
+        assert user.username == username and user.email_verified_at is not None
+        assert verify_password(get_settings().demo_password, user.password_hash)
+
+
+def test_seeded_budget_matches_seeded_usage(db: Session) -> None:
+    seed_demo(db)
+    db.commit()
+    for budget in db.exec(select(Budget)).all():
+        instance = db.exec(select(Instance).where(Instance.subscription_id == budget.subscription_id)).one()
+        total = db.exec(select(func.sum(UsageRecord.cost_micros)).where(UsageRecord.instance_id == instance.id)).one()
+        assert budget.used_micros == total
