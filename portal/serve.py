@@ -46,12 +46,13 @@ def main() -> int:
     settings = get_settings()
     settings.resolved_secret_key()  # fail before starting anything if production has a placeholder key
     port = int(os.environ.get("PORT", settings.port))
-    env = {**os.environ, "PORT": str(port)}
-    processes = [
-        subprocess.Popen(consumer_command(), env=env),
-        subprocess.Popen(web_command(port), env=env),
-    ]
     print(f"portal: starting on http://localhost:{port} (Ctrl-C stops the portal and the job consumer)", flush=True)
+    return supervise([consumer_command(), web_command(port)], {**os.environ, "PORT": str(port)})
+
+
+def supervise(commands: list[list[str]], env: dict[str, str]) -> int:
+    """Run the commands together until a signal arrives or one of them exits; then stop all of them."""
+    processes = [subprocess.Popen(command, env=env) for command in commands]
     stopping = False
 
     def _on_signal(_signum: int, _frame: object) -> None:
@@ -64,7 +65,7 @@ def main() -> int:
     while not stopping:
         for process in processes:
             if process.poll() is not None:
-                print(f"portal: {process.args[2:4]} exited with {process.returncode}; stopping", flush=True)
+                print(f"portal: {process.args!r} exited with {process.returncode}; stopping", flush=True)
                 exit_code = process.returncode or 1
                 stopping = True
         time.sleep(0.5)

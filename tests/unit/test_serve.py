@@ -1,0 +1,58 @@
+"""`make run` supervises the web server and the job consumer: one Ctrl-C stops both; one dying stops the other."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import PROJECT_ROOT
+
+SUPERVISOR = """
+import sys
+from portal.serve import supervise
+sleeper = [sys.executable, "-c", "import os, time; open(os.environ['PIDS'] + '/' + str(os.getpid()), 'w'); time.sleep(600)"]
+quitter = [sys.executable, "-c", "import time; time.sleep(float(__import__('os').environ['QUIT_AFTER'])); raise SystemExit(3)"]
+commands = [sleeper, quitter if sys.argv[1] == "dies" else sleeper]
+import os
+sys.exit(supervise(commands, dict(os.environ)))
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}").exists() and "Z" not in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
+def _start(mode: str, tmp_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PIDS": str(tmp_path), "QUIT_AFTER": "2"}
+    return subprocess.Popen([sys.executable, "-c", SUPERVISOR, mode], cwd=PROJECT_ROOT, env=env)
+
+
+def _children(tmp_path: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(list(tmp_path.iterdir())) < count:
+        time.sleep(0.1)
+    return [int(p.name) for p in tmp_path.iterdir()]
+
+
+def test_ctrl_c_stops_both_processes(tmp_path: Path) -> None:
+    supervisor = _start("both", tmp_path)
+    children = _children(tmp_path, 2)
+    assert len(children) == 2 and all(_alive(pid) for pid in children)
+    supervisor.send_signal(signal.SIGINT)
+    assert supervisor.wait(timeout=30) == 0
+    assert not any(_alive(pid) for pid in children)
+
+
+def test_when_one_process_dies_the_other_is_stopped(tmp_path: Path) -> None:
+    supervisor = _start("dies", tmp_path)
+    [sleeper] = _children(tmp_path, 1)
+    assert supervisor.wait(timeout=30) == 3
+    assert not _alive(sleeper)
