@@ -55,6 +55,20 @@ class Settings(BaseSettings):
     coolify_private_key_uuid: str | None = None
 
     docker_host: str | None = None
+    docker_name_prefix: str = "portal-"
+
+    instance_scheme: Literal["http", "https"] = "https"
+    provision_max_attempts: int = 5
+    provision_retry_base_seconds: float = 5.0
+    provision_health_timeout_seconds: float = 60.0
+
+    proxy_backend: Literal["auto", "nginx", "none"] = "auto"
+    proxy_listen: str = "127.0.0.1:8088"
+    nginx_bin: str = "nginx"
+    nginx_dir: Path | None = None
+    traefik_cert_resolver: str = "letsencrypt"
+    traefik_http_entrypoint: str = "http"
+    traefik_https_entrypoint: str = "https"
 
     jobs_immediate: bool = False
     jobs_queue_name: str = "portal"  # the Redis key prefix; separate portals sharing one Redis need distinct names
@@ -79,7 +93,15 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'portal.db'}"
         if self.outbox_dir is None:
             self.outbox_dir = self.var_dir / "outbox"
+        if self.nginx_dir is None:
+            self.nginx_dir = self.var_dir / "nginx"
         return self
+
+    def instance_domain(self, subdomain: str) -> str:
+        return f"{subdomain}.{self.base_domain}"
+
+    def instance_url(self, subdomain: str) -> str:
+        return f"{self.instance_scheme}://{self.instance_domain(subdomain)}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,3 +60,26 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def after_commit(session: Session, callback: "Callable[[], None]") -> None:
+    """Run `callback` once the session's transaction commits; drop it if the transaction rolls back.
+
+    Used for side effects outside the database (enqueue a job, send an e-mail) that must never happen for a
+    change that was not saved.
+    """
+    pending: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    if not session.info.get("after_commit_hooks"):
+        event.listen(session, "after_commit", _run_pending)
+        event.listen(session, "after_rollback", _drop_pending)
+        session.info["after_commit_hooks"] = True
+    pending.append(callback)
+
+
+def _run_pending(session: Session) -> None:
+    for callback in session.info.pop("after_commit", []):
+        callback()
+
+
+def _drop_pending(session: Session) -> None:
+    session.info.pop("after_commit", None)

@@ -57,3 +57,23 @@ def purge_expired_sessions() -> int:
 def last_heartbeat() -> float | None:
     value = huey.get(HEARTBEAT_KEY, peek=True)
     return float(value) if value is not None else None
+
+
+@huey.task()
+def run_provisioning_action(action_id: str) -> str:
+    """Retries are scheduled by the engine itself (with its own backoff), so huey never retries this task."""
+    from services.provisioning.engine import execute
+
+    return execute(action_id)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reconcile_instances() -> None:
+    from services.db import session_scope
+    from services.provisioning.reconcile import reconcile, resume_interrupted
+
+    with session_scope() as session:
+        resume_interrupted(session)
+        for finding in reconcile(session):
+            if finding.outcome != "ok":
+                log.info("reconcile: %s", finding)

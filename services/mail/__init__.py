@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import event
 from sqlmodel import Session
 
 from services.config import get_settings
+from services.db import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -82,21 +82,6 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
 
 def send_after_commit(session: Session, message: EmailMessage) -> None:
     """Queue the message once the caller's transaction commits, so a rolled-back sign-up sends nothing."""
-    pending: list[EmailMessage] = session.info.setdefault("mail_outbox", [])
-    if not pending and not session.info.get("mail_hooks"):
-        event.listen(session, "after_commit", _flush_outbox)
-        event.listen(session, "after_rollback", _drop_outbox)
-        session.info["mail_hooks"] = True
-    pending.append(message)
-
-
-def _flush_outbox(session: Session) -> None:
     from services.jobs.tasks import deliver_email
 
-    pending: list[EmailMessage] = session.info.pop("mail_outbox", [])
-    for message in pending:
-        deliver_email(bytes(message))
-
-
-def _drop_outbox(session: Session) -> None:
-    session.info.pop("mail_outbox", None)
+    after_commit(session, lambda: deliver_email(bytes(message)))

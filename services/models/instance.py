@@ -42,8 +42,31 @@ class Instance(SQLModel, table=True):
     desired_state: str = Field(default="running", max_length=20)
     credentials_encrypted: str | None = text_field()
     credentials_shown_at: datetime | None = None
+    upstream: str | None = Field(default=None, max_length=100)  # host:port the reverse proxy forwards to
+    last_error: str | None = text_field()
+    welcome_sent_at: datetime | None = None
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
+
+
+class ProvisioningAction(SQLModel, table=True):
+    """One requested change to an instance; its steps are recorded in provisioning_step."""
+
+    __tablename__ = "provisioning_action"
+
+    id: str = Field(primary_key=True, max_length=36)
+    instance_id: int = Field(foreign_key="instance.id", index=True)
+    action: str = Field(max_length=30)
+    status: str = Field(default="queued", max_length=20, index=True)  # queued|running|retrying|succeeded|parked|cancelled
+    failures: int = 0  # consecutive failed attempts in the current round; an admin retry starts a new round
+    last_error: str | None = text_field()
+    requested_by: str = Field(default="", max_length=254)
+    params: dict = json_field()
+    next_attempt_at: datetime | None = None
+    locked_until: datetime | None = None
+    created_at: datetime = created_field()
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class ProvisioningStep(SQLModel, table=True):

@@ -1,0 +1,1 @@
+"""Provisioning: instance actions as recorded, retried, idempotent steps, driven through pluggable backends."""

@@ -1,0 +1,242 @@
+"""Docker backend: one container per instance on its own network with its own data volume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import httpx
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
+
+from services.config import get_settings
+from services.provisioning.backends.base import Placement
+from services.provisioning.errors import PermanentError, ProvisioningError
+from services.provisioning.labels import LABEL_INSTANCE, resource_name
+from services.provisioning.spec import InstanceSpec
+
+log = logging.getLogger(__name__)
+
+LABEL_CONFIG = "portal.config-hash"
+DATA_PATH = "/data"
+CPU_PERIOD = 100_000
+_STATUS = {"running": "running", "created": "stopped", "exited": "stopped", "paused": "stopped",
+           "restarting": "restarting", "removing": "stopped", "dead": "failed"}
+
+
+def _config_hash(spec: InstanceSpec) -> str:
+    relevant = {"image": spec.image, "env": spec.env, "limits": {k: spec.limits.get(k) for k in ("memory_mb", "cpus")},
+                "port": spec.internal_port, "labels": spec.labels}
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class DockerBackend:
+    name = "docker"
+
+    def __init__(self, base_url: str | None = None, timeout: int = 30) -> None:
+        self._base_url = base_url if base_url is not None else get_settings().docker_host
+        self._timeout = timeout
+
+    @contextmanager
+    def _client(self) -> Iterator[docker.DockerClient]:
+        try:
+            client = (docker.DockerClient(base_url=self._base_url, timeout=self._timeout) if self._base_url
+                      else docker.from_env(timeout=self._timeout))
+        except DockerException as exc:
+            raise ProvisioningError(f"The Docker engine is not reachable ({self._base_url or 'default socket'}): "
+                                    f"{_short(exc)}") from exc
+        try:
+            yield client
+        except (PermanentError, ProvisioningError):
+            raise
+        except ImageNotFound as exc:
+            raise PermanentError(f"The image is not available on the Docker engine: {_short(exc)}") from exc
+        except DockerException as exc:
+            if _is_connection_problem(exc):
+                raise ProvisioningError(f"The Docker engine is not reachable: {_short(exc)}") from exc
+            raise ProvisioningError(f"Docker refused the request: {_short(exc)}") from exc
+        except OSError as exc:  # socket gone while talking to the engine
+            raise ProvisioningError(f"The Docker engine is not reachable: {exc}") from exc
+        finally:
+            client.close()
+
+    # --- resources -------------------------------------------------------------------------------------------------
+
+    def _owned(self, labels: dict[str, str] | None, spec: InstanceSpec, what: str, name: str) -> None:
+        owner = (labels or {}).get(LABEL_INSTANCE)
+        if owner != str(spec.instance_id):
+            raise PermanentError(f"A Docker {what} named {name!r} already exists and does not belong to this "
+                                 f"instance (owner label {owner!r}). Remove or rename it, then retry.")
+
+    def prepare(self, spec: InstanceSpec) -> None:
+        name = resource_name(spec.subdomain)
+        with self._client() as client:
+            self._find(client, spec)  # a foreign container with our name stops us before we create anything
+            networks = client.networks.list(names=[f"{name}-net"])
+            network = next((n for n in networks if n.name == f"{name}-net"), None)
+            if network is None:
+                client.networks.create(f"{name}-net", driver="bridge", labels=spec.labels, check_duplicate=True)
+            else:
+                self._owned(network.attrs.get("Labels"), spec, "network", network.name)
+            try:
+                volume = client.volumes.get(f"{name}-data")
+                self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
+            except NotFound:
+                client.volumes.create(f"{name}-data", labels={LABEL_INSTANCE: str(spec.instance_id)})
+
+    def _find(self, client: docker.DockerClient, spec: InstanceSpec) -> Container | None:
+        try:
+            container = client.containers.get(resource_name(spec.subdomain))
+        except NotFound:
+            return None
+        self._owned(container.labels, spec, "container", container.name)
+        return container
+
+    def _create(self, client: docker.DockerClient, spec: InstanceSpec) -> Container:
+        if not spec.image:
+            raise PermanentError("The app template names no image.")
+        name = resource_name(spec.subdomain)
+        memory_mb = spec.limits.get("memory_mb")
+        cpus = spec.limits.get("cpus")
+        resources: dict[str, Any] = {}
+        if memory_mb:
+            resources["mem_limit"] = f"{int(memory_mb)}m"
+            resources["memswap_limit"] = f"{int(memory_mb)}m"
+        if cpus:
+            resources["cpu_period"] = CPU_PERIOD
+            resources["cpu_quota"] = int(float(cpus) * CPU_PERIOD)
+        try:
+            return client.containers.create(
+                spec.image,
+                name=name,
+                detach=True,
+                init=True,
+                environment=spec.env,
+                labels={**spec.labels, LABEL_CONFIG: _config_hash(spec)},
+                network=f"{name}-net",
+                volumes={f"{name}-data": {"bind": DATA_PATH, "mode": "rw"}},
+                ports={f"{spec.internal_port}/tcp": ("127.0.0.1", None)},  # the engine picks a free host port
+                restart_policy={"Name": "unless-stopped"},
+                **resources,
+            )
+        except ImageNotFound as exc:
+            raise PermanentError(f"The image {spec.image!r} does not exist on the Docker engine.") from exc
+        except APIError as exc:
+            if exc.status_code == 409:  # created concurrently, or a foreign container took the name
+                container = self._find(client, spec)
+                if container is not None:
+                    return container
+            raise
+
+    def _placement(self, container: Container, spec: InstanceSpec) -> Placement:
+        container.reload()
+        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{spec.internal_port}/tcp")
+        upstream = None
+        if bindings:
+            upstream = f"{bindings[0].get('HostIp') or '127.0.0.1'}:{bindings[0]['HostPort']}"
+        return Placement(external_id=container.id, upstream=upstream)
+
+    def deploy(self, spec: InstanceSpec) -> Placement:
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is not None and container.labels.get(LABEL_CONFIG) != _config_hash(spec):
+                log.info("configuration of %s changed: recreating its container (the data volume stays)", spec.subdomain)
+                container.remove(force=True)
+                container = None
+            if container is None:
+                container = self._create(client, spec)
+            if container.status != "running":
+                container.start()
+            return self._placement(container, spec)
+
+    def start(self, spec: InstanceSpec) -> Placement:
+        return self.deploy(spec)
+
+    def restart(self, spec: InstanceSpec) -> Placement:
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is None:
+                return self.deploy(spec)
+            container.restart(timeout=10)
+            return self._placement(container, spec)
+
+    def stop(self, spec: InstanceSpec) -> None:
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is not None:
+                container.stop(timeout=10)
+
+    def status(self, spec: InstanceSpec) -> str:
+        try:
+            with self._client() as client:
+                container = self._find(client, spec)
+                return "missing" if container is None else _STATUS.get(container.status, "unknown")
+        except PermanentError:
+            return "failed"
+        except ProvisioningError:
+            return "unknown"
+
+    def health(self, spec: InstanceSpec, upstream: str | None) -> bool:
+        if not upstream:
+            return False
+        try:
+            response = httpx.get(f"http://{upstream}{spec.health_path}", timeout=2, headers={"Host": spec.domain})
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 400
+
+    def logs(self, spec: InstanceSpec, lines: int = 100) -> str:
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is None:
+                return ""
+            return container.logs(tail=lines, timestamps=True).decode("utf-8", errors="replace")
+
+    def stats(self, spec: InstanceSpec) -> dict[str, float]:
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is None or container.status != "running":
+                return {}
+            raw = container.stats(stream=False)
+        cpu, pre = raw.get("cpu_stats", {}), raw.get("precpu_stats", {})
+        cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get("total_usage", 0)
+        system_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
+        online = cpu.get("online_cpus") or 1
+        memory = raw.get("memory_stats", {})
+        return {
+            "cpu_percent": round(cpu_delta / system_delta * online * 100, 2) if system_delta > 0 else 0.0,
+            "memory_bytes": float(memory.get("usage", 0)),
+            "memory_limit_bytes": float(memory.get("limit", 0)),
+        }
+
+    def destroy(self, spec: InstanceSpec) -> None:
+        name = resource_name(spec.subdomain)
+        with self._client() as client:
+            container = self._find(client, spec)
+            if container is not None:
+                container.remove(force=True)
+            for network in client.networks.list(names=[f"{name}-net"]):
+                if network.name == f"{name}-net":
+                    self._owned(network.attrs.get("Labels"), spec, "network", network.name)
+                    network.remove()
+            try:
+                volume = client.volumes.get(f"{name}-data")
+            except NotFound:
+                return
+            self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
+            volume.remove(force=True)
+
+
+def _short(exc: BaseException) -> str:
+    text = getattr(exc, "explanation", None) or str(exc)
+    return str(text).splitlines()[0][:300]
+
+
+def _is_connection_problem(exc: DockerException) -> bool:
+    text = repr(exc).lower()
+    return any(word in text for word in ("connection", "timed out", "timeout", "no such file", "refused"))

@@ -1,0 +1,255 @@
+"""The step engine: runs an action's steps in order, records every attempt, retries with backoff, parks.
+
+Only this module changes a provisioning_action's status. It knows steps by name and backends by interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, select
+
+from services.config import get_settings
+from services.db import after_commit, session_scope
+from services.models import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
+from services.models.base import utcnow
+from services.provisioning import actions
+from services.provisioning.backends import get_backend
+from services.provisioning.errors import PermanentError, ProvisioningError
+from services.provisioning.proxy import get_proxy
+from services.provisioning.steps import STEP_FUNCTIONS, StepContext
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)  # a running action whose lease ran out was interrupted (crash) and may be resumed
+Scheduler = Callable[[str, float], None]
+
+
+def _huey_scheduler(action_id: str, delay: float) -> None:
+    from services.jobs.tasks import run_provisioning_action
+
+    if delay > 0:
+        run_provisioning_action.schedule(args=(action_id,), delay=delay)
+    else:
+        run_provisioning_action(action_id)
+
+
+_scheduler: Scheduler = _huey_scheduler
+
+
+def enqueue(action_id: str, delay: float = 0) -> None:
+    _scheduler(action_id, delay)
+
+
+def set_scheduler(scheduler: Scheduler | None) -> None:
+    """Tests drive the engine step by step; production goes through the job queue."""
+    global _scheduler
+    _scheduler = scheduler or _huey_scheduler
+
+
+def backoff_seconds(failures: int) -> float:
+    return get_settings().provision_retry_base_seconds * (2 ** max(0, failures - 1))
+
+
+# --- requesting -----------------------------------------------------------------------------------------------------
+
+
+def request_action(session: Session, instance: Instance, action: str, requested_by: str = "system",
+                   params: dict | None = None) -> ProvisioningAction:
+    """Record the action and run it after commit. The same action already waiting is reused, not duplicated."""
+    if action not in actions.STEPS:
+        raise ValueError(f"unknown action {action!r}")
+    existing = session.exec(
+        select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id,
+                                         ProvisioningAction.action == action,
+                                         ProvisioningAction.status == "queued")
+    ).first()
+    if existing is not None:
+        return existing
+    row = ProvisioningAction(id=str(uuid.uuid4()), instance_id=instance.id, action=action,  # type: ignore[arg-type]
+                             requested_by=requested_by[:254], params=params or {})
+    session.add(row)
+    instance.status = actions.STATUS_DURING[action]
+    desired = actions.DESIRED_AFTER[action]
+    if desired:
+        instance.desired_state = desired
+    instance.updated_at = utcnow()
+    session.add(instance)
+    action_id = row.id
+    after_commit(session, lambda: _scheduler(action_id, 0))
+    return row
+
+
+def active_action(session: Session, instance_id: int) -> ProvisioningAction | None:
+    return session.exec(
+        select(ProvisioningAction)
+        .where(ProvisioningAction.instance_id == instance_id,
+               ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))  # type: ignore[attr-defined]
+        .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
+    ).first()
+
+
+def retry_parked(session: Session, action_id: str, requested_by: str) -> ProvisioningAction:
+    """An admin's retry: a new round of attempts for a parked action."""
+    row = session.get(ProvisioningAction, action_id)
+    if row is None or row.status != "parked":
+        raise ValueError("Only a parked action can be retried.")
+    row.status, row.failures, row.next_attempt_at = "queued", 0, None
+    row.requested_by = f"{row.requested_by} (retried by {requested_by})"[:254]
+    session.add(row)
+    instance = session.get(Instance, row.instance_id)
+    if instance is not None:
+        instance.status = actions.STATUS_DURING[row.action]
+        session.add(instance)
+    after_commit(session, lambda: _scheduler(action_id, 0))
+    return row
+
+
+# --- running --------------------------------------------------------------------------------------------------------
+
+
+def _claim(action_id: str) -> tuple[str, int] | None:
+    """Take the action for this worker, or return None (finished, owned by a live worker, or must wait)."""
+    now = utcnow()
+    with session_scope() as session:
+        row = session.get(ProvisioningAction, action_id)
+        if row is None or row.status not in actions.ACTIVE_STATUSES:
+            return None
+        earlier = active_action(session, row.instance_id)
+        if earlier is not None and earlier.id != row.id:
+            _scheduler(action_id, 1.0)  # one action per instance at a time, in order
+            return None
+        claimed = session.exec(  # type: ignore[call-overload]
+            update(ProvisioningAction)
+            .where(ProvisioningAction.id == action_id,
+                   or_(ProvisioningAction.status != "running", ProvisioningAction.locked_until < now))
+            .values(status="running", locked_until=now + LEASE, started_at=row.started_at or now)
+        ).rowcount
+        if claimed != 1:
+            return None
+        return row.action, row.instance_id
+
+
+def execute(action_id: str) -> str:
+    """Run (or resume) an action. Returns its status afterwards."""
+    claim = _claim(action_id)
+    if claim is None:
+        with session_scope() as session:
+            row = session.get(ProvisioningAction, action_id)
+            return row.status if row else "missing"
+    action, instance_id = claim
+    try:
+        context = _context(instance_id)
+    except Exception as exc:  # noqa: BLE001 - the backend itself cannot be built: park with the reason
+        return _fail(action_id, action, instance_id, "setup", exc)
+    for step in actions.STEPS[action]:
+        if _already_done(action_id, step):
+            continue
+        step_id = _begin_step(action_id, action, instance_id, step)
+        try:
+            STEP_FUNCTIONS[step](context)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded and decided on below
+            _end_step(step_id, "failed", _message(exc))
+            return _fail(action_id, action, instance_id, step, exc)
+        _end_step(step_id, "succeeded", None)
+    return _succeed(action_id, action, instance_id)
+
+
+def _context(instance_id: int) -> StepContext:
+    with session_scope() as session:
+        instance = session.get(Instance, instance_id)
+        template = session.get(AppTemplate, instance.app_template_id) if instance and instance.app_template_id else None
+        backend_name = template.backend if template else (instance.backend if instance else "docker")
+    return StepContext(instance_id=instance_id, backend=get_backend(backend_name), proxy=get_proxy())
+
+
+def _already_done(action_id: str, step: str) -> bool:
+    with session_scope() as session:
+        return session.exec(
+            select(ProvisioningStep.id).where(ProvisioningStep.action_id == action_id, ProvisioningStep.step == step,
+                                              ProvisioningStep.status == "succeeded")
+        ).first() is not None
+
+
+def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int:
+    with session_scope() as session:
+        previous = session.exec(
+            select(ProvisioningStep).where(ProvisioningStep.action_id == action_id, ProvisioningStep.step == step)
+        ).all()
+        for record in previous:
+            if record.status == "running":  # the worker died during this attempt
+                record.status, record.finished_at = "interrupted", utcnow()
+                record.message = "interrupted (worker stopped); resumed"
+                session.add(record)
+        record = ProvisioningStep(instance_id=instance_id, action_id=action_id, action=action, step=step,
+                                  attempt=len(previous) + 1, status="running")
+        session.add(record)
+        session.flush()
+        return record.id  # type: ignore[return-value]
+
+
+def _end_step(step_id: int, status: str, message: str | None) -> None:
+    with session_scope() as session:
+        record = session.get(ProvisioningStep, step_id)
+        if record is not None:
+            record.status, record.message, record.finished_at = status, message, utcnow()
+            session.add(record)
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[:2000]
+
+
+def _fail(action_id: str, action: str, instance_id: int, step: str, exc: Exception) -> str:
+    """Retry with backoff, or park when the error is permanent or the attempts are used up."""
+    settings = get_settings()
+    permanent = isinstance(exc, PermanentError)
+    log.warning("provisioning %s of instance %s failed at %s: %s", action, instance_id, step, _message(exc))
+    if not isinstance(exc, ProvisioningError):  # a bug, not an outside cause: keep the traceback for us
+        log.error("unexpected error in step %s:\n%s", step, "".join(traceback.format_exception(exc)))
+    with session_scope() as session:
+        row = session.get(ProvisioningAction, action_id)
+        instance = session.get(Instance, instance_id)
+        assert row is not None
+        row.failures += 1
+        row.last_error = f"{step}: {_message(exc)}"
+        row.locked_until = None
+        if permanent or row.failures >= settings.provision_max_attempts:
+            row.status, row.next_attempt_at, row.finished_at = "parked", None, utcnow()
+            if instance is not None:
+                instance.status, instance.last_error = "error", row.last_error
+                session.add(instance)
+            session.add(row)
+            return "parked"
+        delay = backoff_seconds(row.failures)
+        row.status, row.next_attempt_at = "retrying", utcnow() + timedelta(seconds=delay)
+        session.add(row)
+        after_commit(session, lambda: _scheduler(action_id, delay))
+    return "retrying"
+
+
+def _succeed(action_id: str, action: str, instance_id: int) -> str:
+    with session_scope() as session:
+        row = session.get(ProvisioningAction, action_id)
+        instance = session.get(Instance, instance_id)
+        assert row is not None
+        row.status, row.finished_at, row.locked_until, row.last_error = "succeeded", utcnow(), None, None
+        session.add(row)
+        if instance is not None:
+            instance.status, instance.last_error, instance.updated_at = actions.STATUS_AFTER[action], None, utcnow()
+            session.add(instance)
+        following = session.exec(
+            select(ProvisioningAction.id)
+            .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.id != action_id,
+                   ProvisioningAction.status == "queued")
+            .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
+        ).first()
+        if following:
+            after_commit(session, lambda: _scheduler(following, 0))
+    return "succeeded"

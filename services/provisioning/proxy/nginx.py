@@ -1,0 +1,163 @@
+"""nginx vhosts, one per instance, validated with `nginx -t` before they replace anything.
+
+The candidate configuration is assembled in a staging folder and tested as a whole; only then are files
+swapped into place and nginx reloaded, so a broken vhost never replaces a working configuration.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from services.config import get_settings
+from services.provisioning.errors import PermanentError, ProvisioningError
+
+_templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+                         undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+class NginxProxy:
+    def __init__(self, prefix: Path | None = None, listen: str | None = None, binary: str | None = None) -> None:
+        settings = get_settings()
+        self.prefix = Path(prefix or settings.nginx_dir)  # type: ignore[arg-type]
+        self.listen = listen or settings.proxy_listen
+        self.binary = binary or settings.nginx_bin
+        self.vhost_dir = self.prefix / "vhosts"
+
+    # --- files -----------------------------------------------------------------------------------------------------
+
+    def _main_conf(self, vhost_dir: Path) -> str:
+        return _templates.get_template("nginx.conf.j2").render(prefix=self.prefix, listen=self.listen,
+                                                               vhost_dir=vhost_dir)
+
+    def render_vhost(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> str:
+        return _templates.get_template("vhost.conf.j2").render(instance_id=instance_id, subdomain=subdomain,
+                                                               domain=domain, upstream=upstream, listen=self.listen)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Web process, consumer threads and the CLI may all touch the config: one writer at a time."""
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        for sub in ("vhosts", "tmp"):
+            (self.prefix / sub).mkdir(exist_ok=True)
+        with open(self.prefix / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _test(self, vhost_dir: Path) -> None:
+        with tempfile.NamedTemporaryFile("w", dir=self.prefix, suffix=".test.conf", delete=False) as handle:
+            handle.write(self._main_conf(vhost_dir))
+        try:
+            result = subprocess.run([self.binary, "-t", "-q", "-c", handle.name, "-p", str(self.prefix)],
+                                    capture_output=True, text=True, timeout=30)
+        except FileNotFoundError as exc:
+            raise PermanentError(f"nginx is not installed ({self.binary} not found)") from exc
+        finally:
+            os.unlink(handle.name)
+        if result.returncode != 0:
+            raise PermanentError("nginx rejected the new configuration; the working one was kept: "
+                                 + (result.stderr or result.stdout).strip()[-600:])
+
+    def _apply(self, files: dict[str, str | None]) -> bool:
+        """Write (or delete, for None) vhost files after testing the whole result; reload nginx. Returns changed."""
+        with self._locked():
+            changed = {name: body for name, body in files.items()
+                       if _read(self.vhost_dir / name) != body}
+            if not changed and (self.prefix / "nginx.conf").exists():
+                self.ensure_running()
+                return False
+            staging = Path(tempfile.mkdtemp(prefix="vhosts-", dir=self.prefix))
+            try:
+                for existing in self.vhost_dir.glob("*.conf"):
+                    shutil.copy2(existing, staging / existing.name)
+                for name, body in changed.items():
+                    if body is None:
+                        (staging / name).unlink(missing_ok=True)
+                    else:
+                        (staging / name).write_text(body)
+                self._test(staging)
+                for name, body in changed.items():
+                    target = self.vhost_dir / name
+                    if body is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        tmp = target.with_suffix(".tmp")
+                        tmp.write_text(body)
+                        os.replace(tmp, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            self._write_main_conf()
+            self.reload()
+            return True
+
+    def _write_main_conf(self) -> None:
+        (self.prefix / "nginx.conf").write_text(self._main_conf(self.vhost_dir))
+
+    # --- process ---------------------------------------------------------------------------------------------------
+
+    def _pid(self) -> int | None:
+        try:
+            pid = int((self.prefix / "nginx.pid").read_text().strip())
+            os.kill(pid, 0)
+            return pid
+        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+            return None
+
+    def ensure_running(self) -> None:
+        if self._pid() is None:
+            self._write_main_conf()
+            self._run([self.binary, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix)], "start")
+
+    def reload(self) -> None:
+        pid = self._pid()
+        if pid is None:
+            self.ensure_running()
+            return
+        os.kill(pid, signal.SIGHUP)
+
+    def stop(self) -> None:
+        pid = self._pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGQUIT)
+
+    def _run(self, command: list[str], what: str) -> None:
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        except FileNotFoundError as exc:
+            raise PermanentError(f"nginx is not installed ({self.binary} not found)") from exc
+        if result.returncode != 0:
+            raise ProvisioningError(f"nginx could not {what}: {(result.stderr or result.stdout).strip()[-400:]}")
+
+    # --- the proxy interface ---------------------------------------------------------------------------------------
+
+    def publish(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> bool:
+        return self._apply({f"{subdomain}.conf": self.render_vhost(instance_id, subdomain, domain, upstream)})
+
+    def unpublish(self, subdomain: str) -> bool:
+        return self._apply({f"{subdomain}.conf": None})
+
+    def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int:
+        """Rewrite every vhost from the database's truth; drop vhosts of instances that no longer exist."""
+        wanted = {f"{sub}.conf": self.render_vhost(iid, sub, domain, upstream) for iid, sub, domain, upstream in routes}
+        stale = {p.name: None for p in self.vhost_dir.glob("*.conf") if p.name not in wanted}
+        self._apply({**wanted, **stale})
+        return len(wanted)
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None

@@ -1,0 +1,121 @@
+"""Everything a backend needs to know about one instance, built from the database in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlmodel import Session, select
+
+from services.config import get_settings
+from services.models import AppTemplate, Instance, Membership, Organization, Plan, Subscription, User
+from services.provisioning.credentials import load_credentials
+from services.provisioning.errors import PermanentError
+from services.provisioning.labels import instance_labels
+
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Admins edit env templates in the console: a sandbox keeps a template from reaching Python internals.
+_templates = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    instance_id: int
+    subdomain: str
+    owner: str
+    domain: str
+    url: str
+    backend: str
+    image: str | None
+    internal_port: int
+    health_path: str
+    env: dict[str, str]
+    limits: dict[str, Any]
+    labels: dict[str, str]
+    template_settings: dict[str, Any] = field(default_factory=dict)
+    external_id: str | None = None
+    upstream: str | None = None
+    admin_email: str = ""
+
+
+def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
+    """Render `KEY=value` lines; a broken template is a permanent error naming the line, never a crash."""
+    try:
+        text = _templates.from_string(template).render(context)
+    except TemplateError as exc:
+        raise PermanentError(f"The app template's environment could not be rendered: {exc}") from exc
+    env: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not _ENV_KEY.match(key.strip()):
+            raise PermanentError(f"Environment template line {number} is not KEY=value: {line[:60]!r}")
+        env[key.strip()] = value
+    return env
+
+
+def _owner_user(session: Session, organization_id: int) -> User | None:
+    return session.exec(
+        select(User).join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+        .where(Membership.organization_id == organization_id).order_by(Membership.id)  # type: ignore[arg-type]
+    ).first()
+
+
+def build_spec(session: Session, instance: Instance) -> InstanceSpec:
+    settings = get_settings()
+    template = session.get(AppTemplate, instance.app_template_id) if instance.app_template_id else None
+    if template is None:
+        raise PermanentError(f"Instance {instance.subdomain} has no app template.")
+    org = session.get(Organization, instance.organization_id)
+    subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
+    plan = session.get(Plan, subscription.plan_id) if subscription else None
+    limits = dict(plan.limits) if plan else {}
+    owner = _owner_user(session, instance.organization_id)
+    domain = settings.instance_domain(instance.subdomain)
+    secrets = load_credentials(instance)
+    context = {
+        "customer": {"email": owner.email if owner else "", "username": owner.username if owner else "",
+                     "organization": org.name if org else ""},
+        "plan": {"name": plan.name if plan else "", "slug": plan.slug if plan else ""},
+        "limits": _LimitView(limits),
+        "domain": domain,
+        "url": settings.instance_url(instance.subdomain),
+        "secrets": secrets,
+        "endpoints": template.settings.get("predefined_endpoints", []),
+    }
+    env = render_env(template.env_template or "", context)
+    return InstanceSpec(
+        instance_id=instance.id,  # type: ignore[arg-type]
+        subdomain=instance.subdomain,
+        owner=org.slug if org else "",
+        domain=domain,
+        url=settings.instance_url(instance.subdomain),
+        backend=template.backend,
+        image=template.image,
+        internal_port=template.internal_port,
+        health_path=template.health_path or "/",
+        env=env,
+        limits=limits,
+        labels=instance_labels(instance.id, instance.subdomain, org.slug if org else "", domain,  # type: ignore[arg-type]
+                               template.internal_port),
+        template_settings=dict(template.settings or {}),
+        external_id=instance.external_id,
+        upstream=instance.upstream,
+        admin_email=owner.email if owner else "",
+    )
+
+
+class _LimitView(dict):  # type: ignore[type-arg]
+    """Missing limits render as empty strings instead of failing the whole template."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name, "")
+
+    def __getitem__(self, name: str) -> Any:
+        return self.get(name, "")

@@ -1,0 +1,127 @@
+"""The named steps. Each one reads the current truth and is safe to run again (after a crash, twice, later)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from services.config import get_settings
+from services.db import session_scope
+from services.models import Instance
+from services.models.base import utcnow
+from services.provisioning.backends.base import Backend, Placement
+from services.provisioning.credentials import ensure_credentials, load_credentials
+from services.provisioning.errors import ProvisioningError
+from services.provisioning.proxy import Proxy
+from services.provisioning.spec import InstanceSpec, build_spec
+
+
+@dataclass
+class StepContext:
+    instance_id: int
+    backend: Backend
+    proxy: Proxy
+
+    def spec(self) -> InstanceSpec:
+        with session_scope() as session:
+            return build_spec(session, _instance(session, self.instance_id))
+
+
+def _instance(session: Session, instance_id: int) -> Instance:
+    instance = session.get(Instance, instance_id)
+    if instance is None:
+        raise ProvisioningError(f"instance {instance_id} no longer exists")
+    return instance
+
+
+def _save_placement(instance_id: int, placement: Placement) -> None:
+    with session_scope() as session:
+        instance = _instance(session, instance_id)
+        instance.external_id = placement.external_id or instance.external_id
+        instance.upstream = placement.upstream
+        instance.updated_at = utcnow()
+        session.add(instance)
+
+
+def prepare_config(ctx: StepContext) -> None:
+    with session_scope() as session:
+        ensure_credentials(session, _instance(session, ctx.instance_id))
+    ctx.spec()  # renders the environment now, so a broken template fails here with its line number
+
+
+def prepare_backend(ctx: StepContext) -> None:
+    ctx.backend.prepare(ctx.spec())
+
+
+def deploy(ctx: StepContext) -> None:
+    _save_placement(ctx.instance_id, ctx.backend.deploy(ctx.spec()))
+
+
+def start(ctx: StepContext) -> None:
+    _save_placement(ctx.instance_id, ctx.backend.start(ctx.spec()))
+
+
+def restart(ctx: StepContext) -> None:
+    _save_placement(ctx.instance_id, ctx.backend.restart(ctx.spec()))
+
+
+def stop(ctx: StepContext) -> None:
+    ctx.backend.stop(ctx.spec())
+
+
+def publish_proxy(ctx: StepContext) -> None:
+    spec = ctx.spec()
+    if spec.upstream:
+        ctx.proxy.publish(spec.instance_id, spec.subdomain, spec.domain, spec.upstream)
+
+
+def unpublish_proxy(ctx: StepContext) -> None:
+    ctx.proxy.unpublish(ctx.spec().subdomain)
+
+
+def wait_healthy(ctx: StepContext) -> None:
+    spec = ctx.spec()
+    timeout = get_settings().provision_health_timeout_seconds
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while time.monotonic() < deadline:
+        if ctx.backend.health(spec, spec.upstream):
+            return
+        time.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
+    raise ProvisioningError(f"The instance did not answer its health check ({spec.health_path}) within {timeout:.0f} s.")
+
+
+def send_welcome(ctx: StepContext) -> None:
+    from services.mail import render, send_after_commit
+
+    with session_scope() as session:
+        instance = _instance(session, ctx.instance_id)
+        if instance.welcome_sent_at is not None:
+            return
+        spec = build_spec(session, instance)
+        if spec.admin_email:
+            credentials = load_credentials(instance)
+            send_after_commit(session, render("welcome", spec.admin_email, {
+                "url": spec.url, "subdomain": spec.subdomain, "admin_email": spec.admin_email,
+                "admin_password": credentials.get("admin_password", "")}))
+        instance.welcome_sent_at = utcnow()
+        session.add(instance)
+
+
+def destroy(ctx: StepContext) -> None:
+    ctx.backend.destroy(ctx.spec())
+    with session_scope() as session:
+        instance = _instance(session, ctx.instance_id)
+        instance.upstream = None
+        session.add(instance)
+
+
+STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
+    fn.__name__: fn
+    for fn in (prepare_config, prepare_backend, deploy, start, restart, stop, publish_proxy, unpublish_proxy,
+               wait_healthy, send_welcome, destroy)
+}

@@ -1,0 +1,144 @@
+"""A real Docker engine (our own dockerd under a temporary folder) and a tiny app image made with `docker import`.
+
+The image is a busybox-static rootfs whose httpd serves /health and, at /cgi-bin/env, the container's environment,
+so a test can prove over HTTP that the environment and limits arrived.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+TEST_IMAGE = "portal-test/app:latest"
+BUSYBOX = os.environ.get("PORTAL_BUSYBOX", "/bin/busybox")
+
+
+def docker_required() -> bool:
+    return os.environ.get("REQUIRE_DOCKER") == "1" or os.environ.get("PORTAL_REQUIRE_ALL") == "1"
+
+
+def unavailable(reason: str) -> None:
+    if docker_required():
+        pytest.fail(f"Docker tests are mandatory here (REQUIRE_DOCKER=1) but: {reason}")
+    pytest.skip(f"no Docker engine: {reason}")
+
+
+class Dockerd:
+    """A dockerd this test session owns, so tests may kill and restart it."""
+
+    def __init__(self) -> None:
+        # unix socket paths are limited to 108 bytes: keep the folder short
+        self.root = Path(tempfile.mkdtemp(prefix="pdk-", dir="/tmp"))
+        self.host = f"unix://{self.root}/docker.sock"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        log = open(self.root / "dockerd.log", "ab")
+        self.process = subprocess.Popen(
+            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
+             str(self.root / "exec"), "--pidfile", str(self.root / "pid"), "--bridge", "none"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"dockerd exited: {(self.root / 'dockerd.log').read_text()[-2000:]}")
+            try:
+                client = docker.DockerClient(base_url=self.host, timeout=5)
+                client.ping()
+                client.close()
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.2)
+        raise RuntimeError("dockerd did not come up")
+
+    def kill(self) -> None:
+        """A crash of the engine: dockerd and its containerd die at once (containers' shims survive)."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+        # containerd dies with dockerd but may linger as a zombie nobody reaps in a sandbox; its pid file would
+        # make the restarted dockerd wait for a containerd that will never answer.
+        (self.root / "exec" / "containerd" / "containerd.pid").unlink(missing_ok=True)
+        time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def client(self) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.host, timeout=30)
+
+    def cleanup(self) -> None:
+        self.stop()
+        for mount in ("exec", "data"):
+            subprocess.run(["umount", "-R", str(self.root / mount)], capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_dockerd() -> Dockerd:
+    if os.geteuid() != 0:
+        unavailable("starting dockerd needs root")
+    if shutil.which("dockerd") is None:
+        unavailable("dockerd is not installed (apt-get install docker.io)")
+    daemon = Dockerd()
+    try:
+        daemon.start()
+    except RuntimeError as exc:
+        daemon.cleanup()
+        unavailable(str(exc))
+    return daemon
+
+
+def _rootfs_tar() -> bytes:
+    if not Path(BUSYBOX).exists():
+        unavailable(f"{BUSYBOX} not found (apt-get install busybox-static)")
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        def add_dir(name: str) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+
+        def add_file(name: str, data: bytes, mode: int = 0o644) -> None:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+
+        for directory in ("bin", "www", "www/cgi-bin", "data", "tmp", "proc", "sys", "dev", "etc"):
+            add_dir(directory)
+        add_file("bin/busybox", Path(BUSYBOX).read_bytes(), 0o755)
+        for applet in ("sh", "httpd", "env", "cat", "sleep", "echo"):
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+        add_file("www/health", b"ok\n")
+        add_file("www/cgi-bin/env", b'#!/bin/sh\necho "Content-Type: text/plain"\necho\nenv\n', 0o755)
+    return buffer.getvalue()
+
+
+def build_test_image(client: docker.DockerClient) -> str:
+    try:
+        client.images.get(TEST_IMAGE)
+        return TEST_IMAGE
+    except docker.errors.ImageNotFound:
+        pass
+    repository, tag = TEST_IMAGE.rsplit(":", 1)
+    client.api.import_image_from_data(
+        _rootfs_tar(), repository=repository, tag=tag,
+        changes=['CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]', "ENV PATH=/bin"])
+    client.images.get(TEST_IMAGE)
+    return TEST_IMAGE

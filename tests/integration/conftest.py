@@ -1,0 +1,93 @@
+"""Fixtures for tests against a real Docker engine and a real nginx."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from services.provisioning import engine
+from services.provisioning.proxy.nginx import NginxProxy
+from tests.conftest import SettingsEnv
+from tests.docker_env import Dockerd, build_test_image, start_dockerd, unavailable
+from tests.servers import free_port
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator[Dockerd]:
+    daemon = start_dockerd()
+    try:
+        client = daemon.client()
+        build_test_image(client)
+        client.close()
+        yield daemon
+    finally:
+        daemon.cleanup()
+
+
+@dataclass
+class Scheduled:
+    """The engine's scheduling, captured so a test can drive retries itself (no queue in between)."""
+
+    calls: list[tuple[str, float]] = field(default_factory=list)
+
+    def __call__(self, action_id: str, delay: float) -> None:
+        self.calls.append((action_id, delay))
+
+
+@dataclass
+class Provisioning:
+    dockerd: Dockerd
+    proxy: NginxProxy
+    proxy_port: int
+    scheduled: Scheduled
+
+    def run(self, action_id: str, max_rounds: int = 10) -> str:
+        """Execute the action like the queue would, following its retries (without waiting out the backoff)."""
+        status = engine.execute(action_id)
+        rounds = 1
+        while status == "retrying" and rounds < max_rounds:
+            status = engine.execute(action_id)
+            rounds += 1
+        return status
+
+
+@pytest.fixture()
+def provisioning(dockerd: Dockerd, db: Session, settings_env: SettingsEnv, tmp_path: Path) -> Iterator[Provisioning]:
+    if shutil.which("nginx") is None:
+        unavailable("nginx is not installed (apt-get install nginx)")
+    port = free_port()
+    nginx_dir = Path("/tmp") / f"pnx-{tmp_path.name[-12:]}"
+    settings_env.setenv("DOCKER_HOST", dockerd.host)
+    settings_env.setenv("PROXY_BACKEND", "nginx")
+    settings_env.setenv("PROXY_LISTEN", f"127.0.0.1:{port}")
+    settings_env.setenv("NGINX_DIR", str(nginx_dir))
+    settings_env.setenv("PROVISION_RETRY_BASE_SECONDS", "0.1")
+    settings_env.setenv("PROVISION_HEALTH_TIMEOUT_SECONDS", "20")
+    settings_env.setenv("INSTANCE_SCHEME", "http")
+    scheduled = Scheduled()
+    engine.set_scheduler(scheduled)
+    proxy = NginxProxy()
+    try:
+        yield Provisioning(dockerd=dockerd, proxy=proxy, proxy_port=port, scheduled=scheduled)
+    finally:
+        engine.set_scheduler(None)
+        proxy.stop()
+        _remove_everything(dockerd)
+        shutil.rmtree(nginx_dir, ignore_errors=True)
+
+
+def _remove_everything(dockerd: Dockerd) -> None:
+    if dockerd.process is None or dockerd.process.poll() is not None:
+        dockerd.start()
+    client = dockerd.client()
+    for container in client.containers.list(all=True):
+        container.remove(force=True)
+    client.networks.prune()
+    for volume in client.volumes.list():
+        volume.remove(force=True)
+    client.close()

@@ -1,0 +1,225 @@
+"""The provisioning engine on a real Docker engine behind a real nginx."""
+
+from __future__ import annotations
+
+import httpx
+from sqlmodel import Session, func, select
+
+from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep, Subscription
+from services.provisioning import actions, engine
+from services.provisioning.labels import LABEL_INSTANCE
+from tests.factories import customer_instance
+from tests.integration.conftest import Provisioning
+from tests.mailbox import outbox_messages, text_of
+
+
+def _request(db: Session, instance: Instance, action: str) -> str:
+    row = engine.request_action(db, instance, action, requested_by="test")
+    db.commit()
+    return row.id
+
+
+def _via_nginx(p: Provisioning, subdomain: str, path: str) -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{p.proxy_port}{path}", headers={"Host": f"{subdomain}.localhost"}, timeout=5)
+
+
+def _container(p: Provisioning, subdomain: str):  # type: ignore[no-untyped-def]
+    client = p.dockerd.client()
+    try:
+        return client.containers.get(f"portal-{subdomain}")
+    finally:
+        client.close()
+
+
+def test_provision_serves_the_instance_through_nginx_with_env_and_limits(
+    provisioning: Provisioning, db: Session, outbox
+) -> None:  # type: ignore[no-untyped-def]
+    instance = customer_instance(db, "acme1")
+    action_id = _request(db, instance, actions.PROVISION)
+    assert provisioning.run(action_id) == "succeeded"
+
+    db.refresh(instance)
+    assert instance.status == "running" and instance.desired_state == "running"
+    assert _via_nginx(provisioning, "acme1", "/health").status_code == 200
+    env = _via_nginx(provisioning, "acme1", "/cgi-bin/env").text
+    assert "ADMIN_EMAIL=acme1@example.com" in env
+    assert "CUSTOM_DOMAIN=acme1.localhost" in env
+    assert "INSTANCE_MAX_REQUESTS_PER_MINUTE=60" in env
+    assert 'PREDEFINED_ENDPOINTS=[{"name": "default", "url": "https://llm.example.com"}]' in env
+
+    attrs = _container(provisioning, "acme1").attrs
+    assert attrs["HostConfig"]["Memory"] == 64 * 1024 * 1024
+    assert attrs["HostConfig"]["CpuQuota"] == 50_000
+    assert attrs["HostConfig"]["Init"] is True
+    assert attrs["HostConfig"]["RestartPolicy"]["Name"] == "unless-stopped"
+    labels = attrs["Config"]["Labels"]
+    assert labels[LABEL_INSTANCE] == str(instance.id)
+    assert labels["traefik.docker.network"] == "portal-acme1-net"
+    assert labels["traefik.http.routers.portal-acme1-https.rule"] == "Host(`acme1.localhost`)"
+    assert "portal-acme1-net" in attrs["NetworkSettings"]["Networks"]
+    assert any(m["Name"] == "portal-acme1-data" for m in attrs["Mounts"])
+
+    # The generated password reached the instance and the welcome e-mail, and is stored only encrypted.
+    password = next(line.split("=", 1)[1] for line in env.splitlines() if line.startswith("ADMIN_PASSWORD="))
+    assert password and password not in (instance.credentials_encrypted or "")
+    welcome = [m for m in outbox_messages(outbox) if "ready" in m["Subject"]]
+    assert len(welcome) == 1 and password in text_of(welcome[0]) and "http://acme1.localhost" in text_of(welcome[0])
+
+    # Running the same action again changes nothing and duplicates nothing.
+    assert engine.execute(action_id) == "succeeded"
+    second = _request(db, instance, actions.PROVISION)
+    assert provisioning.run(second) == "succeeded"
+    client = provisioning.dockerd.client()
+    assert len(client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={instance.id}"})) == 1
+    client.close()
+    assert len([m for m in outbox_messages(outbox) if "ready" in m["Subject"]]) == 1
+
+
+def test_lifecycle_restart_stop_start_limits_deprovision(provisioning: Provisioning, db: Session) -> None:
+    instance = customer_instance(db, "life")
+    assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+    started_at = _container(provisioning, "life").attrs["State"]["StartedAt"]
+
+    assert provisioning.run(_request(db, instance, actions.RESTART)) == "succeeded"
+    assert _container(provisioning, "life").attrs["State"]["StartedAt"] != started_at
+    assert _via_nginx(provisioning, "life", "/health").status_code == 200  # vhost follows a new host port
+
+    assert provisioning.run(_request(db, instance, actions.STOP)) == "succeeded"
+    db.refresh(instance)
+    assert instance.status == "stopped" and instance.desired_state == "stopped"
+    assert _container(provisioning, "life").status == "exited"
+
+    assert provisioning.run(_request(db, instance, actions.START)) == "succeeded"
+    assert _container(provisioning, "life").status == "running"
+    assert _via_nginx(provisioning, "life", "/health").status_code == 200
+
+    subscription = db.get(Subscription, instance.subscription_id)
+    plan = db.get(Plan, subscription.plan_id)  # type: ignore[union-attr]
+    plan.limits = {**plan.limits, "memory_mb": 96, "max_requests_per_minute": 240}  # type: ignore[union-attr]
+    db.add(plan)
+    db.commit()
+    assert provisioning.run(_request(db, instance, actions.APPLY_LIMITS)) == "succeeded"
+    assert _container(provisioning, "life").attrs["HostConfig"]["Memory"] == 96 * 1024 * 1024
+    assert "INSTANCE_MAX_REQUESTS_PER_MINUTE=240" in _via_nginx(provisioning, "life", "/cgi-bin/env").text
+
+    assert provisioning.run(_request(db, instance, actions.DEPROVISION)) == "succeeded"
+    client = provisioning.dockerd.client()
+    assert client.containers.list(all=True) == []
+    assert [n.name for n in client.networks.list(names=["portal-life-net"])] == []
+    assert [v.name for v in client.volumes.list() if v.name == "portal-life-data"] == []
+    client.close()
+    assert not (provisioning.proxy.vhost_dir / "life.conf").exists()
+    assert _via_nginx(provisioning, "life", "/health").status_code == 404
+    db.refresh(instance)
+    assert instance.status == "deprovisioned"
+
+
+def test_dockerd_killed_mid_provision_then_restarted_finishes_by_retry(
+    provisioning: Provisioning, db: Session, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from services.provisioning import steps
+
+    instance = customer_instance(db, "crash")
+    original_deploy = steps.STEP_FUNCTIONS["deploy"]
+    calls = {"n": 0}
+
+    def deploy_with_engine_crash(ctx: steps.StepContext) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            provisioning.dockerd.kill()
+        original_deploy(ctx)
+
+    monkeypatch.setitem(steps.STEP_FUNCTIONS, "deploy", deploy_with_engine_crash)
+    action_id = _request(db, instance, actions.PROVISION)
+    assert engine.execute(action_id) == "retrying"
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    assert row is not None and "not reachable" in (row.last_error or "")
+    assert provisioning.scheduled.calls[-1] == (action_id, 0.1)  # backoff scheduled
+
+    provisioning.dockerd.start()
+    assert provisioning.run(action_id) == "succeeded"
+    client = provisioning.dockerd.client()
+    assert len(client.containers.list(all=True)) == 1
+    client.close()
+    attempts = db.exec(select(ProvisioningStep.step, ProvisioningStep.attempt, ProvisioningStep.status)
+                       .where(ProvisioningStep.action_id == action_id)).all()
+    assert ("deploy", 1, "failed") in attempts and ("deploy", 2, "succeeded") in attempts
+    assert ("prepare_backend", 1, "succeeded") in attempts and ("prepare_backend", 2, "succeeded") not in attempts
+
+
+def test_missing_image_parks_with_a_clear_error_then_admin_retry_succeeds(
+    provisioning: Provisioning, db: Session
+) -> None:
+    from services.models import AppTemplate
+
+    instance = customer_instance(db, "noimage", image="portal-test/does-not-exist:1")
+    action_id = _request(db, instance, actions.PROVISION)
+    assert provisioning.run(action_id) == "parked"
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    db.refresh(instance)
+    assert row is not None and "does not exist" in (row.last_error or "") and row.failures == 1
+    assert instance.status == "error" and "does not exist" in (instance.last_error or "")
+    client = provisioning.dockerd.client()
+    assert client.containers.list(all=True) == []
+    client.close()
+
+    template = db.get(AppTemplate, instance.app_template_id)
+    template.image = "portal-test/app:latest"  # type: ignore[union-attr]
+    db.add(template)
+    engine.retry_parked(db, action_id, requested_by="admin@example.com")
+    db.commit()
+    assert provisioning.run(action_id) == "succeeded"
+    assert _via_nginx(provisioning, "noimage", "/health").status_code == 200
+
+
+def test_a_foreign_container_with_the_name_is_refused_and_left_alone(provisioning: Provisioning, db: Session) -> None:
+    client = provisioning.dockerd.client()
+    foreign = client.containers.create("portal-test/app:latest", name="portal-taken")
+    instance = customer_instance(db, "taken")
+    action_id = _request(db, instance, actions.PROVISION)
+    assert provisioning.run(action_id) == "parked"
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    assert "already exists and does not belong" in (row.last_error or "")  # type: ignore[union-attr]
+    assert client.networks.list(names=["portal-taken-net"]) == []  # nothing half-created
+    foreign.reload()
+    assert foreign.name == "portal-taken"  # untouched
+
+    foreign.remove(force=True)
+    engine.retry_parked(db, action_id, requested_by="admin")
+    db.commit()
+    assert provisioning.run(action_id) == "succeeded"
+    client.close()
+
+
+def test_engine_down_gives_a_clear_retryable_error(provisioning: Provisioning, db: Session, settings_env) -> None:  # type: ignore[no-untyped-def]
+    settings_env.setenv("DOCKER_HOST", "unix:///tmp/no-such-docker.sock")
+    settings_env.setenv("PROVISION_MAX_ATTEMPTS", "2")
+    instance = customer_instance(db, "down")
+    action_id = _request(db, instance, actions.PROVISION)
+    assert engine.execute(action_id) == "retrying"
+    assert engine.execute(action_id) == "parked"
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    assert "Docker engine is not reachable" in (row.last_error or "")  # type: ignore[union-attr]
+
+
+def test_reconcile_repairs_a_container_removed_behind_our_back(provisioning: Provisioning, db: Session) -> None:
+    from services.provisioning.reconcile import reconcile
+
+    instance = customer_instance(db, "gone")
+    assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+    _container(provisioning, "gone").remove(force=True)
+
+    findings = reconcile(db)
+    db.commit()
+    [finding] = [f for f in findings if f.subdomain == "gone"]
+    assert finding.observed == "missing" and finding.outcome == "repairing"
+    repair = db.exec(select(ProvisioningAction).where(ProvisioningAction.requested_by == "reconciler")).one()
+    assert provisioning.run(repair.id) == "succeeded"
+    assert _container(provisioning, "gone").status == "running"
+    assert _via_nginx(provisioning, "gone", "/health").status_code == 200
+    assert db.exec(select(func.count()).select_from(ProvisioningAction)).one() == 2
+    assert all(f.outcome == "ok" for f in reconcile(db) if f.subdomain == "gone")
