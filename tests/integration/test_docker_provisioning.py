@@ -223,3 +223,47 @@ def test_reconcile_repairs_a_container_removed_behind_our_back(provisioning: Pro
     assert _via_nginx(provisioning, "gone", "/health").status_code == 200
     assert db.exec(select(func.count()).select_from(ProvisioningAction)).one() == 2
     assert all(f.outcome == "ok" for f in reconcile(db) if f.subdomain == "gone")
+
+
+def test_a_broken_vhost_never_replaces_a_working_one(provisioning: Provisioning, db: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from services.provisioning.errors import PermanentError
+
+    instance = customer_instance(db, "keep")
+    assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+    working = (provisioning.proxy.vhost_dir / "keep.conf").read_text()
+
+    monkeypatch.setattr(type(provisioning.proxy), "render_vhost",
+                        lambda self, *a: "server { this is not nginx syntax; }\n")
+    try:
+        provisioning.proxy.publish(instance.id, "keep", "keep.localhost", "127.0.0.1:1")
+    except PermanentError as exc:
+        assert "nginx rejected" in str(exc)
+    else:
+        raise AssertionError("a broken vhost was accepted")
+    assert (provisioning.proxy.vhost_dir / "keep.conf").read_text() == working
+    assert _via_nginx(provisioning, "keep", "/health").status_code == 200
+
+
+def test_portal_admin_proxy_sync_and_cleanup(provisioning: Provisioning, db: Session, capsys) -> None:  # type: ignore[no-untyped-def]
+    from services.cli import main
+
+    instance = customer_instance(db, "cli")
+    assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+    (provisioning.proxy.vhost_dir / "cli.conf").unlink()
+    assert main(["proxy"]) == 0
+    assert _via_nginx(provisioning, "cli", "/health").status_code == 200
+
+    assert main(["sync"]) == 0
+    assert "cli: desired running, observed running -> ok" in capsys.readouterr().out
+    assert main(["restart", "nosuch"]) == 3
+    assert main(["restart", "cli", "--wait"]) == 0
+    assert main(["stats"]) == 0
+    assert "cli" in capsys.readouterr().out
+
+    instance.status = "deprovisioned"  # as if a deprovision stopped half-way and left resources behind
+    db.add(instance)
+    db.commit()
+    assert main(["cleanup"]) == 0
+    client = provisioning.dockerd.client()
+    assert client.containers.list(all=True) == []
+    client.close()
