@@ -41,6 +41,7 @@ seed: migrate
 	$(BIN)/portal-admin seed
 
 run: setup
+	-$(BIN)/portal-admin demo-image  # the demo app's image, when a Docker engine is reachable
 	$(BIN)/python -m portal.serve
 
 test: setup

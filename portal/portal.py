@@ -4,13 +4,18 @@ import reflex as rx
 
 from portal.api import build_api
 from portal.pages.account.account import account
+from portal.pages.dashboard.dashboard import dashboard
+from portal.pages.public.billing import checkout_cancelled, checkout_success, test_checkout, test_portal
 from portal.pages.public.landing import landing
 from portal.pages.public.login import login
 from portal.pages.public.pricing import pricing
 from portal.pages.public.reset import reset_confirm, reset_request
-from portal.pages.public.signup import check_email, signup
+from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
 from portal.state.auth import AuthState
+from portal.state.billing import CheckoutReturnState, TestCheckoutState
+from portal.state.dashboard import DashboardState
+from portal.state.signup import SignupState
 from portal.state.pricing import PricingState
 from portal.state.verify import VerifyState
 from services.config import get_settings
@@ -22,10 +27,17 @@ app = rx.App(api_transformer=build_api())
 _public = AuthState.load_user
 app.add_page(landing, route="/", title="Portal", on_load=_public)
 app.add_page(pricing, route="/pricing", title="Pricing", on_load=[_public, PricingState.load])
-app.add_page(signup, route="/signup", title="Create your account", on_load=AuthState.redirect_if_signed_in)
-app.add_page(check_email, route="/signup/check-email", title="Check your inbox", on_load=_public)
+app.add_page(signup, route="/signup", title="Create your account",
+             on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans])
 app.add_page(login, route="/login", title="Sign in", on_load=AuthState.redirect_if_signed_in)
 app.add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public, VerifyState.verify])
 app.add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
 app.add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
 app.add_page(account, route="/account", title="Your account", on_load=AuthState.require_login)
+app.add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load])
+app.add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
+             on_load=[_public, TestCheckoutState.load])
+app.add_page(checkout_success, route="/billing/success", title="Payment received",
+             on_load=[_public, CheckoutReturnState.follow])
+app.add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
+app.add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)

@@ -139,6 +139,20 @@ def _retry(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo_image(_args: argparse.Namespace) -> int:
+    from services.provisioning.backends.docker import DockerBackend
+    from services.provisioning.demo_image import build
+    from services.provisioning.errors import ProvisioningError
+
+    try:
+        with DockerBackend()._client() as client:
+            print(f"image {build(client)} is ready")
+    except (ProvisioningError, FileNotFoundError) as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-admin", description="Operate the portal from a shell.",
@@ -160,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub = add(action, help_text, _instance_action(action))
         sub.add_argument("subdomain")
         sub.add_argument("--wait", action="store_true", help="run now and wait for the result instead of queueing")
+    add("demo-image", "build the demo app image (local/app:latest) on the Docker engine", _demo_image)
     retry = add("retry", "retry a parked provisioning action", _retry)
     retry.add_argument("action_id")
     return parser

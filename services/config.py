@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     base_domain: str = "localhost"
     public_url: str = "http://localhost:3000"
     port: int = 3000
+    internal_url: str = ""  # how the job consumer reaches this portal's own HTTP routes (default: loopback + PORT)
 
     smtp_url: str | None = None
     mail_from: str = "Portal <no-reply@localhost>"
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     provision_max_attempts: int = 5
     provision_retry_base_seconds: float = 5.0
     provision_health_timeout_seconds: float = 60.0
+    billing_enforce_minutes: int = 5
 
     proxy_backend: Literal["auto", "nginx", "none"] = "auto"
     proxy_listen: str = "127.0.0.1:8088"
@@ -80,6 +82,7 @@ class Settings(BaseSettings):
     login_rate_per_account: str = "5/minute"
     signup_rate_per_ip: str = "10/hour"
 
+    demo_app_image: str = "local/app:latest"  # `portal-admin demo-image` builds it
     demo_password: str = Field(default="demo-password-123", description="Password of the seeded demo accounts")
 
     @field_validator("smtp_url", "redis_url", "stripe_secret_key", "coolify_url", "docker_host", mode="before")
@@ -93,6 +96,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'portal.db'}"
         if self.outbox_dir is None:
             self.outbox_dir = self.var_dir / "outbox"
+        if not self.internal_url:
+            self.internal_url = f"http://127.0.0.1:{self.port}"
         if self.nginx_dir is None:
             self.nginx_dir = self.var_dir / "nginx"
         return self

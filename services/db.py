@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -77,8 +78,13 @@ def after_commit(session: Session, callback: "Callable[[], None]") -> None:
 
 
 def _run_pending(session: Session) -> None:
+    # The data is committed; a failing side effect (queue unreachable) must not turn that into an error.
+    # Whatever it was for is picked up again by the periodic jobs that look for unfinished work.
     for callback in session.info.pop("after_commit", []):
-        callback()
+        try:
+            callback()
+        except Exception:  # noqa: BLE001
+            logging.getLogger(__name__).exception("after-commit side effect failed; the periodic jobs will retry")
 
 
 def _drop_pending(session: Session) -> None:

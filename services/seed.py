@@ -119,8 +119,10 @@ def seed_demo(session: Session) -> None:
                             authorized_domains=["acme.localhost"]))
     template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
     if template is None:
-        template = AppTemplate(name="Demo app", slug="demo-app", backend="docker", image="local/app:latest",
-                               internal_port=8080, health_path="/", env_template=DEMO_ENV_TEMPLATE)
+        template = AppTemplate(name="Demo app", slug="demo-app", backend="docker", image=get_settings().demo_app_image,
+                               internal_port=8080, health_path="/health", env_template=DEMO_ENV_TEMPLATE,
+                               settings={"predefined_endpoints": [
+                                   {"name": "default", "url": "https://llm.example.com/v1"}]})
         session.add(template)
         session.flush()
     limits_small = {"memory_mb": 256, "cpus": 0.5, "max_concurrent_projects": 1, "max_parallel_requests": 2,

@@ -10,6 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +34,9 @@ from services.db import get_engine  # noqa: E402
 from services.models import metadata  # noqa: E402,F401  (registers every table)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+if TYPE_CHECKING:
+    from tests.docker_env import Dockerd
 
 
 def require_env(name: str, what: str) -> str:
@@ -91,3 +95,18 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
     yield SettingsEnv(monkeypatch)
     monkeypatch.undo()
     reset_settings_cache()
+
+
+@pytest.fixture(scope="session")
+def dockerd() -> Iterator["Dockerd"]:
+    """Our own Docker engine for the whole session (started on first use; skipped or failed without one)."""
+    from tests.docker_env import build_test_image, start_dockerd
+
+    daemon = start_dockerd()
+    try:
+        client = daemon.client()
+        build_test_image(client)
+        client.close()
+        yield daemon
+    finally:
+        daemon.cleanup()

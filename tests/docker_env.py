@@ -1,23 +1,19 @@
-"""A real Docker engine (our own dockerd under a temporary folder) and a tiny app image made with `docker import`.
-
-The image is a busybox-static rootfs whose httpd serves /health and, at /cgi-bin/env, the container's environment,
-so a test can prove over HTTP that the environment and limits arrived.
-"""
+"""A real Docker engine (our own dockerd under a temporary folder) and the demo app image (services.provisioning.demo_image)."""
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import docker
 import pytest
+
+from services.provisioning import demo_image
 
 TEST_IMAGE = "portal-test/app:latest"
 BUSYBOX = os.environ.get("PORTAL_BUSYBOX", "/bin/busybox")
@@ -103,42 +99,7 @@ def start_dockerd() -> Dockerd:
     return daemon
 
 
-def _rootfs_tar() -> bytes:
+def build_test_image(client: docker.DockerClient) -> str:
     if not Path(BUSYBOX).exists():
         unavailable(f"{BUSYBOX} not found (apt-get install busybox-static)")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        def add_dir(name: str) -> None:
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(info)
-
-        def add_file(name: str, data: bytes, mode: int = 0o644) -> None:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(data), mode
-            tar.addfile(info, io.BytesIO(data))
-
-        for directory in ("bin", "www", "www/cgi-bin", "data", "tmp", "proc", "sys", "dev", "etc"):
-            add_dir(directory)
-        add_file("bin/busybox", Path(BUSYBOX).read_bytes(), 0o755)
-        for applet in ("sh", "httpd", "env", "cat", "sleep", "echo"):
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-        add_file("www/health", b"ok\n")
-        add_file("www/cgi-bin/env", b'#!/bin/sh\necho "Content-Type: text/plain"\necho\nenv\n', 0o755)
-    return buffer.getvalue()
-
-
-def build_test_image(client: docker.DockerClient) -> str:
-    try:
-        client.images.get(TEST_IMAGE)
-        return TEST_IMAGE
-    except docker.errors.ImageNotFound:
-        pass
-    repository, tag = TEST_IMAGE.rsplit(":", 1)
-    client.api.import_image_from_data(
-        _rootfs_tar(), repository=repository, tag=tag,
-        changes=['CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]', "ENV PATH=/bin"])
-    client.images.get(TEST_IMAGE)
-    return TEST_IMAGE
+    return demo_image.build(client, TEST_IMAGE, Path(BUSYBOX))

@@ -6,7 +6,11 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from portal.api.health import health
+from portal.api.stripe_webhook import stripe_webhook
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[Route("/api/health", health, methods=["GET"])])
+    return Starlette(routes=[
+        Route("/api/health", health, methods=["GET"]),
+        Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+    ])

@@ -21,6 +21,7 @@ def header() -> rx.Component:
         rx.cond(
             AuthState.signed_in,
             rx.hstack(
+                _nav_link("Dashboard", "/dashboard"),
                 _nav_link("Account", "/account"),
                 rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", id="sign-out"),
                 spacing="4", align="center",

@@ -13,6 +13,7 @@ class AuthState(rx.State):
     auth_token: str = rx.LocalStorage("", name="portal_session", sync=True)
     username: str = ""
     email: str = ""
+    email_verified: bool = True
     _user_id: int = 0
     _session_hash: str = ""
 
@@ -28,6 +29,7 @@ class AuthState(rx.State):
             return False
         self._user_id, self._session_hash = current.id, current.session_hash
         self.username, self.email = current.username, current.email
+        self.email_verified = current.email_verified
         return True
 
     @rx.event
@@ -45,7 +47,7 @@ class AuthState(rx.State):
     @rx.event
     def redirect_if_signed_in(self) -> rx.event.EventSpec | None:
         if self._refresh():
-            return rx.redirect("/account")
+            return rx.redirect("/dashboard")
         return None
 
     def _start_session(self, token: str) -> None:

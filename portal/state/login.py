@@ -30,5 +30,5 @@ class LoginState(rx.State):
         self.errors, self.submitting = {}, False
         auth = await self.get_state(AuthState)
         auth._start_session(token)
-        target = self.router.url.query_parameters.get("next", "/account")
-        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/account")
+        target = self.router.url.query_parameters.get("next", "/dashboard")
+        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/dashboard")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.state.auth import AuthState
 from portal.state.forms import errors_from
 from services.accounts import service
+from services.accounts.sessions import create_session
 from services.accounts.usernames import username_problem
+from services.billing.enrolment import enrol
+from services.billing.plans import public_plans
 from services.db import session_scope
 
 
@@ -16,6 +20,20 @@ class SignupState(rx.State):
     username_available: bool = False
     submitting: bool = False
     sent_to: str = ""
+    plans: list[dict[str, object]] = []
+    plan: str = ""
+
+    @rx.event
+    def load_plans(self) -> None:
+        with session_scope() as session:
+            self.plans = [p.to_dict() for p in public_plans(session)]
+        wanted = self.router.url.query_parameters.get("plan", "")
+        slugs = [str(p["slug"]) for p in self.plans]
+        self.plan = wanted if wanted in slugs else (slugs[0] if slugs else "")
+
+    @rx.event
+    def choose_plan(self, slug: str) -> None:
+        self.plan = slug
 
     @rx.event
     def set_username(self, value: str) -> None:
@@ -32,7 +50,8 @@ class SignupState(rx.State):
             self.username_available = True
 
     @rx.event
-    def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing."""
         self.submitting = True
         yield
         try:
@@ -41,9 +60,15 @@ class SignupState(rx.State):
                     session, email=form.get("email", ""), username=form.get("username", ""),
                     password=form.get("password", ""), ip=self.router.session.client_ip,
                 )
+                enrolment = enrol(session, organization_id=result.organization_id, email=result.email,
+                                  plan_slug=self.plan)
+                token = create_session(session, result.user_id, ip=self.router.session.client_ip,
+                                       user_agent=self.router.headers.user_agent)
         except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected
             self.errors = errors_from(exc)
             self.submitting = False
             return
         self.errors, self.submitting, self.sent_to = {}, False, result.email
-        yield rx.redirect("/signup/check-email")
+        auth = await self.get_state(AuthState)
+        auth._start_session(token)
+        yield rx.redirect(enrolment.checkout_url or "/dashboard", is_external=bool(enrolment.checkout_url))

@@ -77,3 +77,37 @@ def reconcile_instances() -> None:
         for finding in reconcile(session):
             if finding.outcome != "ok":
                 log.info("reconcile: %s", finding)
+
+
+@huey.task(retries=5, retry_delay=10)
+def handle_stripe_event(stripe_event_id: str) -> str:
+    from services.billing.handlers import handle
+
+    return handle(stripe_event_id)
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def enforce_billing_timeline() -> None:
+    """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from services.billing.lifecycle import enforce_timeline
+    from services.db import session_scope
+    from services.models import StripeEvent
+
+    with session_scope() as session:
+        enforce_timeline(session)
+        stale = session.exec(select(StripeEvent.stripe_id).where(
+            StripeEvent.status == "pending", StripeEvent.received_at < utcnow() - timedelta(minutes=2))).all()
+    for stripe_id in stale:
+        handle_stripe_event(stripe_id)
+
+
+@huey.task(retries=10, retry_delay=2)
+def deliver_local_stripe_event(payload: str) -> int:
+    """Test mode without Stripe keys: deliver a signed event to our own webhook route, as Stripe would."""
+    from services.billing.local import post_signed
+
+    return post_signed(payload)

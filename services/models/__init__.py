@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
-from services.models.billing import MICROS, Budget, Plan, StripeEvent, Subscription
+from services.models.billing import MICROS, Budget, LocalStripeObject, Plan, StripeEvent, Subscription
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
 from services.models.usage import UsageDaily, UsageRecord
@@ -13,6 +13,6 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "MICROS", "ApiToken", "AppTemplate", "AuditEvent", "AuthSession", "Branding", "Budget", "Domain", "Instance",
-    "Licence", "Membership", "OrgKind", "Organization", "Plan", "ProvisioningAction", "ProvisioningStep", "Role", "StripeEvent",
+    "Licence", "LocalStripeObject", "Membership", "OrgKind", "Organization", "Plan", "ProvisioningAction", "ProvisioningStep", "Role", "StripeEvent",
     "Subscription", "UsageDaily", "UsageRecord", "User", "UserToken", "metadata",
 ]

@@ -51,6 +51,9 @@ class Subscription(SQLModel, table=True):
     cancel_at_period_end: bool = False
     grace_until: datetime | None = None
     suspended_at: datetime | None = None
+    canceled_at: datetime | None = None
+    terminated_at: datetime | None = None
+    checkout_session_id: str | None = Field(default=None, max_length=200, index=True)
     created_at: datetime = created_field()
     updated_at: datetime = created_field()
 
@@ -77,3 +80,14 @@ class StripeEvent(SQLModel, table=True):
     error: str | None = text_field()
     received_at: datetime = created_field()
     processed_at: datetime | None = None
+
+
+class LocalStripeObject(SQLModel, table=True):
+    """Test-mode stand-in for Stripe's side (checkout sessions, customers, subscriptions) when no keys are set."""
+
+    __tablename__ = "local_stripe_object"
+
+    id: str = Field(primary_key=True, max_length=100)
+    kind: str = Field(max_length=40)
+    data: dict = json_field()
+    created_at: datetime = created_field()

@@ -13,20 +13,8 @@ from sqlmodel import Session
 from services.provisioning import engine
 from services.provisioning.proxy.nginx import NginxProxy
 from tests.conftest import SettingsEnv
-from tests.docker_env import Dockerd, build_test_image, start_dockerd, unavailable
+from tests.docker_env import Dockerd, unavailable
 from tests.servers import free_port
-
-
-@pytest.fixture(scope="session")
-def dockerd() -> Iterator[Dockerd]:
-    daemon = start_dockerd()
-    try:
-        client = daemon.client()
-        build_test_image(client)
-        client.close()
-        yield daemon
-    finally:
-        daemon.cleanup()
 
 
 @dataclass

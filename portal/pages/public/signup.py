@@ -17,6 +17,26 @@ def _username_hint() -> rx.Component:
     )
 
 
+def _plan_option(plan: rx.Var) -> rx.Component:
+    return rx.radio_group.item(
+        rx.text(plan["name"].to(str), " · ", plan["price"].to(str)),
+        value=plan["slug"].to(str), id="plan-" + plan["slug"].to(str),
+    )
+
+
+def _plan_picker() -> rx.Component:
+    return rx.vstack(
+        rx.text("Plan", size="2", weight="medium"),
+        rx.radio_group.root(
+            rx.vstack(rx.foreach(SignupState.plans, _plan_option), spacing="2"),
+            value=SignupState.plan, on_change=SignupState.choose_plan, name="plan",
+        ),
+        rx.cond(SignupState.errors.get("plan", "") != "",
+                rx.text(SignupState.errors.get("plan", ""), id="plan-error", color_scheme="red", size="2")),
+        spacing="1", width="100%", align="start",
+    )
+
+
 @page(centered=True)
 def signup() -> rx.Component:
     return card(
@@ -31,6 +51,7 @@ def signup() -> rx.Component:
                       auto_complete="username"),
                 field("Password", "password", SignupState.errors.get("password", ""), type_="password",
                       placeholder="at least 10 characters", auto_complete="new-password"),
+                _plan_picker(),
                 submit("Create account", SignupState.submitting, id="signup-submit"),
                 rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2"),
                 spacing="4",
@@ -40,14 +61,4 @@ def signup() -> rx.Component:
             width="100%",
         ),
         subtitle="Your username becomes the address of your instance.",
-    )
-
-
-@page(centered=True)
-def check_email() -> rx.Component:
-    return card(
-        "Check your inbox",
-        rx.text("We sent a confirmation link to ", rx.text.strong(SignupState.sent_to),
-                ". Open it to activate your account, then sign in.", id="check-email"),
-        rx.link("Go to sign in", href="/login"),
     )

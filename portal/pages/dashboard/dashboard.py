@@ -1,0 +1,122 @@
+import reflex as rx
+
+from portal.components.forms import form_error
+from portal.components.layout import page
+from portal.state.auth import AuthState
+from portal.state.dashboard import DashboardState
+
+V = DashboardState.view
+
+
+def _text(key: str) -> rx.Var:
+    return V[key].to(str)
+
+
+def _verification_banner() -> rx.Component:
+    return rx.cond(
+        ~AuthState.email_verified,
+        rx.callout(rx.text("We sent a confirmation link to ", rx.text.strong(AuthState.email),
+                           ". Confirm your e-mail to be able to sign in again later."),
+                   icon="mail", color_scheme="blue", id="verify-banner", width="100%"),
+    )
+
+
+def _dunning_banner() -> rx.Component:
+    return rx.cond(
+        _text("dunning_banner") != "",
+        rx.callout(
+            rx.hstack(rx.text(_text("dunning_banner")),
+                      rx.button("Fix payment", size="1", on_click=DashboardState.manage_billing), align="center"),
+            icon="triangle_alert", color_scheme="orange", id="dunning-banner", width="100%"),
+    )
+
+
+def _progress_row(item: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.match(item["status"].to(str),
+                 ("done", rx.icon("circle_check", color="var(--green-9)", size=16)),
+                 ("running", rx.spinner(size="1")),
+                 ("retrying", rx.icon("rotate_cw", color="var(--orange-9)", size=16)),
+                 rx.icon("circle", color="var(--gray-8)", size=16)),
+        rx.text(item["step"].to(str), size="2"),
+        class_name="progress-step",
+    )
+
+
+def _instance_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Your instance", size="4"),
+            rx.link(_text("instance_url"), href=_text("instance_url"), is_external=True, id="instance-url"),
+            rx.hstack(rx.text("Status:"), rx.badge(_text("instance_status_label"), id="instance-status",
+                                                 data_status=_text("instance_status"))),
+            rx.cond(_text("instance_problem") != "",
+                    rx.callout(_text("instance_problem"), icon="life_buoy", id="instance-problem")),
+            rx.foreach(V["progress"].to(list[dict[str, str]]), _progress_row),
+            spacing="3", align="start",
+        ),
+        width="100%",
+    )
+
+
+def _plan_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Plan and billing", size="4"),
+            rx.text(rx.text.strong(_text("plan_name"), id="plan-name"), " · ", _text("plan_price")),
+            rx.text("Subscription: ", rx.badge(_text("subscription_status"), id="subscription-status")),
+            rx.cond(_text("next_invoice") != "", rx.text("Next invoice: ", _text("next_invoice"), size="2")),
+            rx.cond(V["cancel_at_period_end"].to(bool),
+                    rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange")),
+            rx.cond(V["needs_payment"].to(bool),
+                    rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now")),
+            rx.hstack(
+                rx.select.root(
+                    rx.select.trigger(placeholder="Change plan…", id="plan-select"),
+                    rx.select.content(rx.foreach(
+                        V["other_plans"].to(list[dict[str, str]]),
+                        lambda p: rx.select.item(p["name"] + " · " + p["price"], value=p["slug"]))),
+                    value=DashboardState.target_plan, on_change=DashboardState.set_target_plan,
+                ),
+                rx.button("Change plan", variant="soft", on_click=DashboardState.apply_plan_change,
+                          id="change-plan"),
+            ),
+            rx.cond(DashboardState.errors.get("plan", "") != "",
+                    rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error")),
+            rx.button("Manage billing", variant="outline", on_click=DashboardState.manage_billing,
+                      id="manage-billing"),
+            spacing="3", align="start",
+        ),
+        width="100%",
+    )
+
+
+def _budget_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("Budget", size="4"),
+            rx.progress(value=V["budget_percent"].to(int), width="100%"),
+            rx.text("Used ", _text("budget_used"), " of ", _text("budget_total"), " · ",
+                    _text("budget_remaining"), " left", id="budget-summary"),
+            rx.cond(_text("budget_reset") != "", rx.text("Resets on ", _text("budget_reset"), size="2")),
+            spacing="3", align="start", width="100%",
+        ),
+        width="100%",
+    )
+
+
+@page
+def dashboard() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Dashboard", size="7"),
+        _verification_banner(),
+        _dunning_banner(),
+        form_error(DashboardState.errors.get("", "")),
+        rx.cond(
+            V["has_subscription"].to(bool),
+            rx.grid(_instance_card(), _plan_card(), _budget_card(),
+                    columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+            rx.text("There is no subscription on this account yet.", id="no-subscription"),
+        ),
+        spacing="4", align="start", width="100%",
+    )

@@ -1,0 +1,69 @@
+import reflex as rx
+
+from portal.components.forms import card, form_error
+from portal.components.layout import page
+from portal.state.billing import CheckoutReturnState, TestCheckoutState
+
+
+@page(centered=True)
+def test_checkout() -> rx.Component:
+    return card(
+        "Checkout",
+        rx.badge("TEST MODE: no real payment is taken", color_scheme="orange", size="2", id="test-mode"),
+        rx.cond(
+            TestCheckoutState.found,
+            rx.vstack(
+                rx.text("Subscription for ", rx.text.strong(TestCheckoutState.email)),
+                rx.text("Price: ", rx.code(TestCheckoutState.plan_price), size="2"),
+                rx.cond(TestCheckoutState.error != "", rx.callout(TestCheckoutState.error, color_scheme="red")),
+                rx.button("Pay (test mode)", on_click=TestCheckoutState.pay, loading=TestCheckoutState.paying,
+                          size="3", width="100%", id="pay"),
+                rx.link("Cancel and go back", href="/billing/cancel", size="2", id="cancel-checkout"),
+                width="100%", spacing="3",
+            ),
+            rx.text("This checkout session does not exist or has expired."),
+        ),
+    )
+
+
+@page(centered=True)
+def checkout_success() -> rx.Component:
+    return card(
+        "Thank you",
+        rx.cond(
+            CheckoutReturnState.known,
+            rx.vstack(
+                rx.callout(CheckoutReturnState.headline, icon="circle_check", color_scheme="green", id="paid"),
+                rx.text("Subscription: ", rx.badge(CheckoutReturnState.subscription_status, id="checkout-sub-status")),
+                rx.text("Instance: ", rx.badge(CheckoutReturnState.instance_status, id="checkout-instance-status")),
+                rx.cond(CheckoutReturnState.ready,
+                        rx.text("Your instance is ready at ",
+                                rx.link(CheckoutReturnState.instance_url, href=CheckoutReturnState.instance_url))),
+                rx.link(rx.button("Go to your dashboard"), href="/dashboard", id="to-dashboard"),
+                spacing="3",
+            ),
+            rx.text("We could not find this payment. If you just paid, it may take a moment; check your dashboard."),
+        ),
+    )
+
+
+@page(centered=True)
+def checkout_cancelled() -> rx.Component:
+    return card(
+        "Payment cancelled",
+        rx.text("Nothing was charged. Your account is kept: you can pay whenever you are ready."),
+        form_error(CheckoutReturnState.errors.get("", "")),
+        rx.button("Try again", on_click=CheckoutReturnState.try_again, size="3", id="try-again"),
+        rx.link("Go to your dashboard", href="/dashboard", size="2"),
+    )
+
+
+@page(centered=True)
+def test_portal() -> rx.Component:
+    return card(
+        "Billing portal",
+        rx.badge("TEST MODE", color_scheme="orange"),
+        rx.text("With Stripe keys configured, this button opens Stripe's customer portal, where customers update "
+                "their card, see invoices and cancel. In test mode there is nothing to manage."),
+        rx.link(rx.button("Back to the dashboard"), href="/dashboard"),
+    )

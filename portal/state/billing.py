@@ -1,0 +1,91 @@
+"""Billing pages: the test-mode checkout, the return pages from checkout, the test-mode billing portal."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from portal.state.auth import AuthState
+from portal.state.forms import errors_from
+from services.billing import local
+from services.billing.checkout_status import checkout_progress
+from services.billing.self_service import retry_payment
+from services.db import session_scope
+from services.models import User
+from services.tenancy import customer_org_id
+
+POLL_SECONDS = 1.5
+POLL_LIMIT = 400
+
+
+class TestCheckoutState(rx.State):
+    session_id: str = ""
+    plan_price: str = ""
+    email: str = ""
+    found: bool = False
+    error: str = ""
+    paying: bool = False
+
+    @rx.event
+    def load(self) -> None:
+        self.session_id = self.router.url.query_parameters.get("session", "")
+        summary = local.checkout_summary(self.session_id) if self.session_id.startswith("cs_test_local_") else None
+        self.found = summary is not None
+        if summary:
+            self.plan_price, self.email = str(summary.get("price", "")), str(summary.get("customer_email") or "")
+
+    @rx.event
+    def pay(self):  # type: ignore[no-untyped-def]
+        self.paying = True
+        yield
+        try:
+            success_url = local.pay(self.session_id)
+        except Exception as exc:  # noqa: BLE001
+            self.error, self.paying = next(iter(errors_from(exc).values())), False
+            return
+        yield rx.redirect(success_url)
+
+
+class CheckoutReturnState(rx.State):
+    """/billing/success follows the real state: payment, subscription, then the instance coming up."""
+
+    headline: str = "Payment received, your instance is being prepared."
+    subscription_status: str = ""
+    instance_status: str = ""
+    instance_url: str = ""
+    ready: bool = False
+    known: bool = True
+    errors: dict[str, str] = {}
+
+    @rx.event(background=True)
+    async def follow(self):  # type: ignore[no-untyped-def]
+        async with self:
+            session_id = self.router.url.query_parameters.get("session_id", "")
+        for _ in range(POLL_LIMIT):
+            progress = checkout_progress(session_id)
+            async with self:
+                self.known = progress is not None
+                if progress:
+                    self.subscription_status = progress.subscription_status
+                    self.instance_status, self.instance_url = progress.instance_status, progress.instance_url
+                    self.ready = progress.instance_status == "running"
+            if progress is None or self.ready:
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+    @rx.event
+    async def try_again(self):  # type: ignore[no-untyped-def]
+        auth = await self.get_state(AuthState)
+        if not auth._refresh():
+            yield rx.redirect("/login?next=/dashboard")
+            return
+        try:
+            with session_scope() as session:
+                org_id = customer_org_id(session, auth._user_id)
+                user = session.get(User, auth._user_id)
+                url = retry_payment(session, org_id or 0, user)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001
+            self.errors = errors_from(exc)
+            return
+        yield rx.redirect(url, is_external=True)

@@ -1,0 +1,82 @@
+"""A new customer's subscription and instance, created with the account in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from services.billing.budgets import ensure_budget_period
+from services.billing.gateway import CheckoutRequest, get_gateway
+from services.config import get_settings
+from services.errors import ValidationFailed
+from services.models import AppTemplate, Instance, Organization, Plan, Subscription
+from services.provisioning import actions, engine
+
+log = logging.getLogger(__name__)
+
+PROVIDER_DOWN = "The payment provider cannot be reached right now. Nothing was created; please try again shortly."
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    subscription_id: int
+    instance_id: int
+    checkout_url: str | None
+
+
+def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
+    plan = session.exec(select(Plan).where(Plan.organization_id == parent_org_id, Plan.slug == plan_slug,
+                                           Plan.is_public, Plan.archived_at.is_(None))).first()  # type: ignore[union-attr]
+    if plan is None:
+        raise ValidationFailed.single("plan", "Choose one of the plans offered.")
+    if not plan.is_free and not plan.stripe_price_id:
+        raise ValidationFailed.single("plan", "This plan cannot be bought online yet. Please choose another.")
+    return plan
+
+
+def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str) -> Enrolment:
+    org = session.get(Organization, organization_id)
+    assert org is not None and org.parent_id is not None
+    plan = offered_plan(session, org.parent_id, plan_slug)
+    template = session.get(AppTemplate, plan.app_template_id) if plan.app_template_id else None
+    subscription = Subscription(organization_id=organization_id, plan_id=plan.id,  # type: ignore[arg-type]
+                                status="active" if plan.is_free else "incomplete")
+    session.add(subscription)
+    session.flush()
+    instance = Instance(organization_id=organization_id, subscription_id=subscription.id,  # type: ignore[arg-type]
+                        app_template_id=plan.app_template_id, subdomain=org.slug,
+                        backend=template.backend if template else "docker",
+                        status="pending" if plan.is_free else "awaiting_payment", desired_state="running")
+    session.add(instance)
+    session.flush()
+    if plan.is_free:
+        ensure_budget_period(session, subscription, plan, None)
+        engine.request_action(session, instance, actions.PROVISION, requested_by="signup")
+        return Enrolment(subscription.id, instance.id, None)  # type: ignore[arg-type]
+    url = start_checkout(session, subscription, instance, email, plan)
+    return Enrolment(subscription.id, instance.id, url)  # type: ignore[arg-type]
+
+
+def start_checkout(session: Session, subscription: Subscription, instance: Instance, email: str,
+                   plan: Plan) -> str:
+    """Create a Checkout Session for this subscription (also used to try again after a cancelled payment)."""
+    settings = get_settings()
+    request = CheckoutRequest(
+        organization_id=subscription.organization_id, instance_id=instance.id,  # type: ignore[arg-type]
+        subscription_id=subscription.id, price_id=plan.stripe_price_id or "",  # type: ignore[arg-type]
+        customer_email=email, customer_id=subscription.stripe_customer_id,
+        success_url=f"{settings.public_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{settings.public_url}/billing/cancel",
+        idempotency_key=f"portal-checkout-{subscription.id}-{uuid.uuid4().hex}",
+    )
+    try:
+        checkout = get_gateway().create_checkout_session(request)
+    except Exception as exc:  # noqa: BLE001 - any provider failure: the caller rolls everything back
+        log.warning("checkout session could not be created: %s", exc)
+        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
+    subscription.checkout_session_id = checkout["id"]
+    session.add(subscription)
+    return str(checkout["url"])

@@ -1,0 +1,119 @@
+"""Stripe, seen through the few calls the portal makes. Real Stripe with keys, a local test mode without.
+
+Everything comes back as plain dicts shaped like Stripe's objects, so handlers never depend on which one ran.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from services.config import get_settings
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    organization_id: int
+    instance_id: int
+    subscription_id: int
+    price_id: str
+    customer_email: str
+    customer_id: str | None
+    success_url: str
+    cancel_url: str
+    idempotency_key: str
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        return {"organization_id": str(self.organization_id), "instance_id": str(self.instance_id),
+                "portal_subscription_id": str(self.subscription_id)}
+
+
+class BillingGateway(Protocol):
+    test_mode: bool
+
+    def create_checkout_session(self, request: CheckoutRequest) -> dict[str, Any]: ...
+
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None: ...
+
+    def change_price(self, subscription_id: str, price_id: str, idempotency_key: str) -> dict[str, Any]: ...
+
+    def create_portal_session(self, customer_id: str, return_url: str) -> str: ...
+
+
+class StripeGateway:
+    """Real Stripe (stripe 16.x). STRIPE_API_BASE points it at a local server in tests."""
+
+    test_mode = False
+
+    def __init__(self) -> None:
+        import stripe
+
+        settings = get_settings()
+        options: dict[str, Any] = {"max_network_retries": 2}
+        if settings.stripe_api_base:
+            options["base_addresses"] = {"api": settings.stripe_api_base}
+        self._client = stripe.StripeClient(settings.stripe_secret_key or "", **options)
+
+    def create_checkout_session(self, request: CheckoutRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "mode": "subscription",
+            "line_items": [{"price": request.price_id, "quantity": 1}],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "client_reference_id": str(request.organization_id),
+            "metadata": request.metadata,
+            "subscription_data": {"metadata": request.metadata},
+        }
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        else:
+            params["customer_email"] = request.customer_email
+        session = self._client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": request.idempotency_key})  # type: ignore[arg-type]
+        return session.to_dict()
+
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        import stripe
+
+        try:
+            return self._client.v1.subscriptions.retrieve(subscription_id).to_dict()
+        except stripe.InvalidRequestError as exc:
+            if getattr(exc, "http_status", None) == 404:
+                return None
+            raise
+
+    def change_price(self, subscription_id: str, price_id: str, idempotency_key: str) -> dict[str, Any]:
+        current = self._client.v1.subscriptions.retrieve(subscription_id)
+        item_id = current["items"]["data"][0]["id"]
+        updated = self._client.v1.subscriptions.update(
+            subscription_id,
+            params={"items": [{"id": item_id, "price": price_id}], "proration_behavior": "create_prorations"},
+            options={"idempotency_key": idempotency_key},
+        )
+        return updated.to_dict()
+
+    def create_portal_session(self, customer_id: str, return_url: str) -> str:
+        session = self._client.v1.billing_portal.sessions.create(
+            params={"customer": customer_id, "return_url": return_url})
+        return str(session["url"])
+
+
+def get_gateway() -> BillingGateway:
+    if get_settings().stripe_secret_key:
+        return StripeGateway()
+    from services.billing.local import LocalGateway
+
+    return LocalGateway()
+
+
+def subscription_period_end(subscription: dict[str, Any]) -> int | None:
+    """Since API 2025-03-31 the period lives on the items, not on the subscription."""
+    items = (subscription.get("items") or {}).get("data") or []
+    ends = [item.get("current_period_end") for item in items if item.get("current_period_end")]
+    return max(ends) if ends else subscription.get("current_period_end")
+
+
+def subscription_price_id(subscription: dict[str, Any]) -> str | None:
+    items = (subscription.get("items") or {}).get("data") or []
+    return ((items[0].get("price") or {}).get("id")) if items else None

@@ -1,0 +1,113 @@
+"""Stripe event handlers. Each one finds our customer, re-fetches the subscription, and calls sync_from_stripe."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlmodel import Session, select
+
+from services.billing.gateway import BillingGateway, get_gateway
+from services.billing.subscriptions import find_subscription, sync_from_stripe
+from services.db import session_scope
+from services.models import StripeEvent
+from services.models.base import utcnow
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_CUSTOMER = "no matching customer in this portal"
+
+
+class Ignored(Exception):
+    """The event is valid but not ours to act on; it is kept, marked ignored, with the reason."""
+
+
+def _sync(session: Session, gateway: BillingGateway, subscription_id: str | None, **links: Any) -> str:
+    if not subscription_id:
+        raise Ignored("event names no subscription")
+    ours = find_subscription(session, stripe_subscription_id=subscription_id, **links)
+    if ours is None:
+        raise Ignored(UNKNOWN_CUSTOMER)
+    truth = gateway.retrieve_subscription(subscription_id)
+    if truth is None:
+        raise Ignored(f"subscription {subscription_id} does not exist at Stripe")
+    return sync_from_stripe(session, truth, ours)
+
+
+def checkout_completed(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
+    if obj.get("mode") != "subscription":
+        raise Ignored("not a subscription checkout")
+    ours = find_subscription(session, metadata=obj.get("metadata"), checkout_session_id=obj.get("id"))
+    if ours is None:
+        raise Ignored(UNKNOWN_CUSTOMER)
+    ours.checkout_session_id = obj.get("id")
+    ours.stripe_customer_id = obj.get("customer") or ours.stripe_customer_id
+    ours.stripe_subscription_id = obj.get("subscription") or ours.stripe_subscription_id
+    session.add(ours)
+    session.flush()
+    return _sync(session, gateway, obj.get("subscription"), metadata=obj.get("metadata"))
+
+
+def subscription_changed(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
+    return _sync(session, gateway, obj.get("id"), metadata=obj.get("metadata"), customer_id=obj.get("customer"))
+
+
+def invoice_event(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
+    details = ((obj.get("parent") or {}).get("subscription_details") or {})
+    subscription_id = details.get("subscription")
+    if not subscription_id:  # older shapes: the line items still name it
+        for line in ((obj.get("lines") or {}).get("data") or []):
+            subscription_id = ((line.get("parent") or {}).get("subscription_item_details") or {}).get("subscription")
+            if subscription_id:
+                break
+    return _sync(session, gateway, subscription_id, metadata=details.get("metadata"), customer_id=obj.get("customer"))
+
+
+HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = {
+    "checkout.session.completed": checkout_completed,
+    "customer.subscription.created": subscription_changed,
+    "customer.subscription.updated": subscription_changed,
+    "customer.subscription.deleted": subscription_changed,
+    "invoice.paid": invoice_event,
+    "invoice.payment_succeeded": invoice_event,
+    "invoice.payment_failed": invoice_event,
+}
+
+
+def handle(stripe_event_id: str, gateway: BillingGateway | None = None, *, replay: bool = False) -> str:
+    """Handle a stored event once. A duplicate (already processed or ignored) is a no-op unless replayed."""
+    with session_scope() as session:
+        event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_event_id)).first()
+        if event is None:
+            return "missing"
+        if event.status in ("processed", "ignored") and not replay:
+            return event.status
+        handler = HANDLERS.get(event.type)
+        event.attempts += 1
+        if handler is None:
+            event.status, event.error, event.processed_at = "ignored", "event type not handled", utcnow()
+            session.add(event)
+            return "ignored"
+        payload_object = (event.payload.get("data") or {}).get("object") or {}
+        try:
+            with session.begin_nested():
+                outcome = handler(session, payload_object, gateway or get_gateway())
+        except Ignored as exc:
+            event.status, event.error, event.processed_at = "ignored", str(exc), utcnow()
+            session.add(event)
+            return "ignored"
+        except Exception as exc:
+            event.status, event.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
+            session.add(event)
+            session.commit()
+            raise
+        event.status, event.error, event.processed_at = "processed", None, utcnow()
+        session.add(event)
+        log.info("stripe event %s (%s): %s", stripe_event_id, event.type, outcome)
+        return "processed"
+
+
+def replay(stripe_event_id: str) -> str:
+    """Admin replay: handlers are idempotent, so running one again only repairs."""
+    return handle(stripe_event_id, replay=True)

@@ -1,0 +1,98 @@
+"""What a subscription's state means for its instance: provision, suspend, resume, terminate, apply limits.
+
+Every function reads the current state and moves toward it, so calling them in any order, any number of
+times (webhooks, the periodic job, an admin replay) ends in the same place.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from services.models import Instance, Plan, Subscription
+from services.models.base import utcnow
+from services.provisioning import actions, engine
+
+log = logging.getLogger(__name__)
+
+GOOD = ("active", "trialing")
+DUNNING = ("past_due", "unpaid")
+NOT_YET_PROVISIONED = ("pending", "awaiting_payment")
+
+
+def instance_of(session: Session, subscription: Subscription) -> Instance | None:
+    return session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+
+
+def suspend_date(subscription: Subscription) -> datetime | None:
+    return subscription.grace_until
+
+
+def apply(session: Session, subscription: Subscription, *, plan_changed: bool = False,
+          now: datetime | None = None) -> str:
+    """Bring the instance in line with the subscription. Returns what it did (for logs and tests)."""
+    now = now or utcnow()
+    if subscription.terminated_at is not None:
+        return "terminated"
+    plan = session.get(Plan, subscription.plan_id)
+    assert plan is not None
+    instance = instance_of(session, subscription)
+    status = subscription.status
+    if status in GOOD:
+        subscription.grace_until = None
+        return _keep_running(session, subscription, instance, plan_changed)
+    if status in DUNNING:
+        subscription.grace_until = subscription.grace_until or now + timedelta(days=plan.grace_days)
+        session.add(subscription)
+        return _enforce_deadlines(session, subscription, instance, subscription.grace_until, plan, now)
+    if status == "canceled":
+        subscription.canceled_at = subscription.canceled_at or now
+        session.add(subscription)
+        return _enforce_deadlines(session, subscription, instance, subscription.canceled_at, plan, now)
+    return "waiting"  # incomplete, paused, incomplete_expired: nothing runs before a first payment
+
+
+def _keep_running(session: Session, subscription: Subscription, instance: Instance | None, plan_changed: bool) -> str:
+    session.add(subscription)
+    if instance is None or instance.status == "deprovisioned":
+        return "no instance"
+    if instance.status in NOT_YET_PROVISIONED:
+        engine.request_action(session, instance, actions.PROVISION, requested_by="billing")
+        return "provisioning"
+    if subscription.suspended_at is not None or instance.desired_state == "suspended":
+        subscription.suspended_at = None
+        engine.request_action(session, instance, actions.RESUME, requested_by="billing")
+        return "resuming"
+    if plan_changed:
+        engine.request_action(session, instance, actions.APPLY_LIMITS, requested_by="billing")
+        return "applying limits"
+    return "ok"
+
+
+def _enforce_deadlines(session: Session, subscription: Subscription, instance: Instance | None,
+                       suspend_at: datetime, plan: Plan, now: datetime) -> str:
+    if now >= suspend_at + timedelta(days=plan.retention_days):
+        subscription.terminated_at = now
+        session.add(subscription)
+        if instance is not None and instance.status not in ("deprovisioned", *NOT_YET_PROVISIONED):
+            engine.request_action(session, instance, actions.DEPROVISION, requested_by="billing")
+        return "terminating"
+    if now >= suspend_at and subscription.suspended_at is None:
+        subscription.suspended_at = now
+        session.add(subscription)
+        if instance is not None and instance.status not in NOT_YET_PROVISIONED:
+            engine.request_action(session, instance, actions.SUSPEND, requested_by="billing")
+        return "suspending"
+    return "grace" if subscription.suspended_at is None else "suspended"
+
+
+def enforce_timeline(session: Session, now: datetime | None = None) -> int:
+    """The periodic job: deadlines pass even when no webhook arrives."""
+    rows = session.exec(select(Subscription).where(
+        Subscription.status.in_((*DUNNING, "canceled")), Subscription.terminated_at.is_(None))  # type: ignore[attr-defined,union-attr]
+    ).all()
+    for subscription in rows:
+        apply(session, subscription, now=now)
+    return len(rows)

@@ -1,0 +1,69 @@
+"""What a customer does about billing from the dashboard: pay, change plan, open the billing portal."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import Session, select
+
+from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
+from services.billing.gateway import get_gateway
+from services.config import get_settings
+from services.errors import ValidationFailed
+from services.models import Instance, Organization, Plan, Subscription, User
+
+
+def current_subscription(session: Session, organization_id: int) -> Subscription | None:
+    return session.exec(select(Subscription).where(Subscription.organization_id == organization_id)
+                        .order_by(Subscription.id.desc())).first()  # type: ignore[union-attr]
+
+
+def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instance, Organization]:
+    subscription = current_subscription(session, organization_id)
+    org = session.get(Organization, organization_id)
+    instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first() \
+        if subscription else None
+    if subscription is None or instance is None or org is None:
+        raise ValidationFailed.single("", "There is no subscription on this account.")
+    return subscription, instance, org
+
+
+def retry_payment(session: Session, organization_id: int, user: User) -> str:
+    subscription, instance, _org = _owned(session, organization_id)
+    if subscription.status != "incomplete":
+        raise ValidationFailed.single("", "This subscription is already paid.")
+    plan = session.get(Plan, subscription.plan_id)
+    assert plan is not None
+    return start_checkout(session, subscription, instance, user.email, plan)
+
+
+def change_plan(session: Session, organization_id: int, user: User, plan_slug: str) -> str | None:
+    """Returns a checkout URL when the change needs a first payment; None when Stripe changes the price."""
+    subscription, instance, org = _owned(session, organization_id)
+    plan = offered_plan(session, org.parent_id, plan_slug)  # type: ignore[arg-type]
+    if plan.id == subscription.plan_id:
+        raise ValidationFailed.single("plan", "You are on this plan already.")
+    if plan.is_free:
+        raise ValidationFailed.single("plan", "To move to the free plan, cancel your subscription in "
+                                              "Manage billing; it stays active until the end of the period.")
+    if not subscription.stripe_subscription_id:
+        return start_checkout(session, subscription, instance, user.email, plan)
+    try:
+        get_gateway().change_price(subscription.stripe_subscription_id, plan.stripe_price_id or "",
+                                   idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}")
+    except ValidationFailed:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
+    return None  # the customer.subscription.updated webhook applies the new plan
+
+
+def billing_portal_url(session: Session, organization_id: int) -> str:
+    subscription, _instance, _org = _owned(session, organization_id)
+    if not subscription.stripe_customer_id:
+        raise ValidationFailed.single("", "There is nothing to manage yet: this account has no paid subscription.")
+    try:
+        return get_gateway().create_portal_session(subscription.stripe_customer_id,
+                                                   f"{get_settings().public_url}/dashboard")
+    except Exception as exc:  # noqa: BLE001
+        raise ValidationFailed.single("", PROVIDER_DOWN) from exc

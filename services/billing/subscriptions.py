@@ -1,0 +1,70 @@
+"""Keep our subscription row equal to Stripe's truth (always re-fetched, so event order does not matter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from services.billing import lifecycle
+from services.billing.budgets import ensure_budget_period
+from services.billing.gateway import subscription_period_end, subscription_price_id
+from services.models import Plan, Subscription
+from services.models.base import utcnow
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def find_subscription(session: Session, *, stripe_subscription_id: str | None = None,
+                      metadata: dict[str, Any] | None = None, checkout_session_id: str | None = None,
+                      customer_id: str | None = None) -> Subscription | None:
+    """Our row for a Stripe object, by the strongest link available. None means: not one of our customers."""
+    candidates = []
+    if stripe_subscription_id:
+        candidates.append(Subscription.stripe_subscription_id == stripe_subscription_id)
+    portal_id = (metadata or {}).get("portal_subscription_id")
+    if portal_id and str(portal_id).isdigit():
+        candidates.append(Subscription.id == int(portal_id))
+    if checkout_session_id:
+        candidates.append(Subscription.checkout_session_id == checkout_session_id)
+    if customer_id:
+        candidates.append(Subscription.stripe_customer_id == customer_id)
+    for condition in candidates:
+        row = session.exec(select(Subscription).where(condition).with_for_update()).first()
+        if row is not None:
+            return row
+    return None
+
+
+def _plan_for_price(session: Session, price_id: str | None, current: Plan) -> Plan:
+    if not price_id or price_id == current.stripe_price_id:
+        return current
+    plan = session.exec(select(Plan).where(Plan.stripe_price_id == price_id,
+                                           Plan.organization_id == current.organization_id)).first()
+    return plan or current
+
+
+def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subscription: Subscription) -> str:
+    """Copy Stripe's state onto our row, then let the lifecycle act on it."""
+    subscription.stripe_subscription_id = stripe_subscription["id"]
+    customer = stripe_subscription.get("customer")
+    subscription.stripe_customer_id = customer if isinstance(customer, str) else (customer or {}).get("id")
+    subscription.status = stripe_subscription.get("status") or subscription.status
+    subscription.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
+    subscription.current_period_end = _ts(subscription_period_end(stripe_subscription))
+    if subscription.status == "canceled":
+        subscription.canceled_at = subscription.canceled_at or _ts(
+            stripe_subscription.get("ended_at") or stripe_subscription.get("canceled_at")) or utcnow()
+    current_plan = session.get(Plan, subscription.plan_id)
+    assert current_plan is not None
+    plan = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)
+    plan_changed = plan.id != current_plan.id
+    subscription.plan_id = plan.id  # type: ignore[assignment]
+    subscription.updated_at = utcnow()
+    session.add(subscription)
+    if subscription.status in lifecycle.GOOD:
+        ensure_budget_period(session, subscription, plan, subscription.current_period_end)
+    return lifecycle.apply(session, subscription, plan_changed=plan_changed)

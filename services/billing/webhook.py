@@ -1,0 +1,68 @@
+"""Receiving Stripe webhooks: verify the signature on the raw body, store the event, acknowledge at once.
+
+Handling happens later in the job queue, so Stripe's delivery never waits on provisioning and a failure
+while handling never loses the event (it stays in stripe_event and is retried or replayed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import stripe
+from sqlalchemy.exc import IntegrityError
+
+from services.billing.webhook_secret import webhook_secret
+from services.db import after_commit, session_scope
+from services.models import StripeEvent
+
+log = logging.getLogger(__name__)
+
+TOLERANCE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int
+    body: dict[str, Any]
+
+
+def _reject(reason: str, detail: str) -> WebhookResult:
+    log.warning("stripe webhook rejected: %s (%s)", reason, detail[:200])
+    return WebhookResult(400, {"error": reason})
+
+
+def receive(raw: bytes, signature_header: str | None) -> WebhookResult:
+    if not signature_header:
+        return _reject("missing Stripe-Signature header", "")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _reject("body is not UTF-8", "")
+    try:
+        stripe.WebhookSignature.verify_header(text, signature_header, webhook_secret(), TOLERANCE_SECONDS)
+    except stripe.SignatureVerificationError as exc:
+        return _reject("invalid signature", str(exc))
+    try:
+        event = json.loads(text)
+    except ValueError as exc:
+        return _reject("body is not JSON", str(exc))
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str) \
+            or not isinstance((event.get("data") or {}).get("object"), dict):
+        return _reject("not a Stripe event", text[:100])
+    return _store(event)
+
+
+def _store(event: dict[str, Any]) -> WebhookResult:
+    from services.jobs.tasks import handle_stripe_event
+
+    event_id = event["id"]
+    try:
+        with session_scope() as session:
+            session.add(StripeEvent(stripe_id=event_id, type=event["type"][:100], payload=event))
+            after_commit(session, lambda: handle_stripe_event(event_id))
+    except IntegrityError:
+        return WebhookResult(200, {"received": True, "duplicate": True})
+    return WebhookResult(200, {"received": True})

@@ -1,0 +1,122 @@
+"""Everything the customer dashboard shows, loaded for one user's own organization only."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from services.billing.plans import format_money, public_plans
+from services.config import get_settings
+from services.models import MICROS, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
+from services.billing.self_service import current_subscription
+from services.tenancy import customer_org_id
+
+STEP_LABELS = {
+    "prepare_config": "Preparing configuration", "prepare_backend": "Creating network and storage",
+    "deploy": "Starting your instance", "start": "Starting your instance", "restart": "Restarting",
+    "stop": "Stopping", "publish_proxy": "Connecting your address", "unpublish_proxy": "Disconnecting your address",
+    "wait_healthy": "Waiting for it to answer", "send_welcome": "Sending your welcome e-mail",
+    "destroy": "Removing",
+}
+STATUS_LABELS = {
+    "awaiting_payment": "Waiting for payment", "pending": "Queued", "provisioning": "Being prepared",
+    "running": "Running", "stopped": "Stopped", "starting": "Starting", "stopping": "Stopping",
+    "restarting": "Restarting", "suspending": "Suspending", "suspended": "Suspended", "updating": "Applying changes",
+    "deprovisioning": "Being removed", "deprovisioned": "Removed", "error": "Needs attention", "unknown": "Checking",
+}
+WE_ARE_ON_IT = ("Setting up your instance hit a problem. Our team has been notified and is on it; "
+                "you do not need to do anything.")
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else ""
+
+
+@dataclass
+class DashboardView:
+    has_subscription: bool = False
+    plan_name: str = ""
+    plan_slug: str = ""
+    plan_price: str = ""
+    subscription_status: str = ""
+    next_invoice: str = ""
+    cancel_at_period_end: bool = False
+    dunning_banner: str = ""
+    needs_payment: bool = False
+    instance_url: str = ""
+    instance_status: str = ""
+    instance_status_label: str = ""
+    instance_problem: str = ""
+    busy: bool = False
+    progress: list[dict[str, str]] = field(default_factory=list)
+    budget_total: str = ""
+    budget_used: str = ""
+    budget_remaining: str = ""
+    budget_reset: str = ""
+    budget_percent: int = 0
+    other_plans: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def load_dashboard(session: Session, user_id: int) -> DashboardView:
+    view = DashboardView()
+    org_id = customer_org_id(session, user_id)
+    if org_id is None:
+        return view
+    subscription = current_subscription(session, org_id)
+    if subscription is None:
+        return view
+    plan = session.get(Plan, subscription.plan_id)
+    assert plan is not None
+    view.has_subscription = True
+    view.plan_name, view.plan_slug = plan.name, plan.slug
+    view.plan_price = "Free" if plan.is_free else f"{format_money(plan.price_cents, plan.currency)} / {plan.interval}"
+    view.subscription_status = subscription.status
+    view.next_invoice = "" if subscription.cancel_at_period_end else _date(subscription.current_period_end)
+    view.cancel_at_period_end = subscription.cancel_at_period_end
+    view.needs_payment = subscription.status == "incomplete"
+    if subscription.status in ("past_due", "unpaid") and subscription.suspended_at is None:
+        view.dunning_banner = (f"Your last payment failed. Your instance will be suspended on "
+                               f"{_date(subscription.grace_until)} unless you update your payment method.")
+    elif subscription.suspended_at is not None and subscription.terminated_at is None:
+        view.dunning_banner = ("Your instance is suspended because the subscription is not paid. Your data is kept; "
+                               "update your payment method to bring it back at once.")
+    instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+    if instance is not None:
+        _instance_part(session, view, instance)
+    budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
+    if budget is not None:
+        remaining = max(0, budget.total_micros - budget.used_micros)
+        view.budget_total = format_money(budget.total_micros // (MICROS // 100), plan.currency)
+        view.budget_used = format_money(budget.used_micros // (MICROS // 100), plan.currency)
+        view.budget_remaining = format_money(remaining // (MICROS // 100), plan.currency)
+        view.budget_reset = _date(budget.reset_at)
+        view.budget_percent = min(100, int(budget.used_micros * 100 / budget.total_micros)) if budget.total_micros else 0
+    org = session.get(Organization, org_id)
+    view.other_plans = [{"slug": p.slug, "name": p.name, "price": p.price} for p in
+                        public_plans(session, org.parent_id if org else None) if p.slug != plan.slug]
+    return view
+
+
+def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
+    view.instance_url = get_settings().instance_url(instance.subdomain)
+    view.instance_status = instance.status
+    view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
+    view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
+    action = session.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)
+                          .order_by(ProvisioningAction.created_at.desc())).first()  # type: ignore[attr-defined]
+    view.busy = action is not None and action.status in ("queued", "running", "retrying")
+    if action is not None and view.busy:
+        from services.provisioning.actions import STEPS
+
+        done = {s.step: s.status for s in session.exec(
+            select(ProvisioningStep).where(ProvisioningStep.action_id == action.id)
+            .order_by(ProvisioningStep.id)).all()}  # type: ignore[arg-type]
+        view.progress = [{"step": STEP_LABELS.get(step, step),
+                          "status": "done" if done.get(step) == "succeeded" else
+                          ("retrying" if done.get(step) == "failed" else ("running" if step in done else "waiting"))}
+                         for step in STEPS[action.action]]

@@ -1,0 +1,15 @@
+"""Which organization a signed-in user acts for. Authorisation comes from membership only, never from the host."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from services.models import Membership, Organization, OrgKind
+
+
+def customer_org_id(session: Session, user_id: int) -> int | None:
+    return session.exec(
+        select(Organization.id).join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
+        .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
+        .order_by(Membership.id)  # type: ignore[arg-type]
+    ).first()

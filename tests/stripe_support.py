@@ -1,0 +1,200 @@
+"""Stripe for tests: events built from Stripe's own fixtures (../shared/specs), signed like Stripe signs them,
+and a local HTTP server standing in for api.stripe.com that checks what we send (form encoding,
+idempotency key, metadata) and answers with fixture-shaped objects."""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import stripe
+
+from tests.conftest import PROJECT_ROOT
+
+FIXTURES = PROJECT_ROOT.parent / "shared" / "specs" / "stripe-openapi-fixtures3.json"
+API_VERSION = "2026-10-28.endive"
+
+
+def _fixtures() -> dict[str, Any]:
+    if not FIXTURES.exists():
+        import os
+
+        if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
+            pytest.fail(f"{FIXTURES} is missing but PORTAL_REQUIRE_ALL=1")
+        pytest.skip(f"Stripe fixtures not available at {FIXTURES}")
+    return json.loads(FIXTURES.read_text())["resources"]
+
+
+def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def stripe_object(kind: str, **overrides: Any) -> dict[str, Any]:
+    """A fixture object (checkout.session, subscription, invoice) with our overrides."""
+    return _merge(_fixtures()[kind], overrides)
+
+
+def subscription_object(sub_id: str, customer: str, price: str, status: str = "active",
+                        metadata: dict[str, str] | None = None, period_end: int | None = None,
+                        **overrides: Any) -> dict[str, Any]:
+    base = _fixtures()["subscription"]
+    item = _merge(base["items"]["data"][0], {"price": {"id": price},
+                                             "current_period_end": period_end or int(time.time()) + 30 * 86400})
+    return _merge(base, {"id": sub_id, "customer": customer, "status": status, "metadata": metadata or {},
+                         "cancel_at_period_end": False, "canceled_at": None, "ended_at": None, "cancel_at": None,
+                         "items": {"data": [item]}, **overrides})
+
+
+def invoice_object(sub_id: str, customer: str, billing_reason: str = "subscription_create", status: str = "paid",
+                   **overrides: Any) -> dict[str, Any]:
+    obj = stripe_object("invoice", id=f"in_{secrets.token_hex(6)}", customer=customer, status=status,
+                        billing_reason=billing_reason,
+                        parent={"type": "subscription_details", "quote_details": None,
+                                "subscription_details": {"subscription": sub_id, "metadata": {}}}, **overrides)
+    obj.pop("subscription", None)  # stale key in the fixture; not part of the contract (CONTRACTS.md §2.2)
+    return obj
+
+
+def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
+    return _merge(_fixtures()["event"], {"id": event_id or f"evt_{secrets.token_hex(8)}", "type": event_type,
+                                         "api_version": API_VERSION, "created": int(time.time()),
+                                         "data": {"object": obj}})
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+
+
+@dataclass
+class FakeStripe:
+    """State the fake API answers from; tests set `subscriptions` to what Stripe would currently say."""
+
+    url: str = ""
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fail_with: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+REQUIRED_CHECKOUT = ("mode", "line_items[0][price]", "line_items[0][quantity]", "success_url", "cancel_url",
+                     "client_reference_id", "metadata[organization_id]", "metadata[portal_subscription_id]",
+                     "subscription_data[metadata][organization_id]",
+                     "subscription_data[metadata][portal_subscription_id]")
+
+
+def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _reply(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _error(self, status: int, message: str) -> None:
+            fake.problems.append(message)
+            self._reply(status, {"error": {"type": "invalid_request_error", "message": message}})
+
+        def _record(self) -> dict[str, Any]:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            entry = {"method": self.command, "path": urlparse(self.path).path, "headers": dict(self.headers),
+                     "raw": raw, "form": {k: v[0] for k, v in parse_qs(raw).items()}}
+            fake.requests.append(entry)
+            return entry
+
+        def _checks(self, entry: dict[str, Any]) -> bool:
+            if fake.fail_with:
+                self._reply(fake.fail_with, {"error": {"type": "api_error", "message": "fake outage"}})
+                return False
+            if not entry["headers"].get("Authorization", "").startswith("Bearer sk_test_"):
+                self._error(401, "missing or wrong API key")
+                return False
+            if entry["method"] == "POST" and entry["headers"].get("Content-Type") != "application/x-www-form-urlencoded":
+                self._error(400, "body must be form-encoded")
+                return False
+            return True
+
+        def do_POST(self) -> None:  # noqa: N802
+            entry = self._record()
+            if not self._checks(entry):
+                return
+            form, path = entry["form"], entry["path"]
+            if path == "/v1/checkout/sessions":
+                missing = [k for k in REQUIRED_CHECKOUT if k not in form]
+                if missing or form.get("mode") != "subscription" or not entry["headers"].get("Idempotency-Key"):
+                    return self._error(400, f"checkout create: missing {missing} or mode/idempotency key")
+                session_id = f"cs_test_{secrets.token_hex(12)}"
+                obj = stripe_object("checkout.session", id=session_id, mode="subscription", status="open",
+                                    client_reference_id=form["client_reference_id"],
+                                    url=f"{fake.url}/pay/{session_id}", success_url=form["success_url"],
+                                    cancel_url=form["cancel_url"],
+                                    metadata={k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")})
+                return self._reply(200, obj)
+            if path.startswith("/v1/subscriptions/"):
+                sub_id = path.rsplit("/", 1)[1]
+                if sub_id not in fake.subscriptions:
+                    return self._error(404, f"No such subscription: '{sub_id}'")
+                price = form.get("items[0][price]")
+                if price:
+                    fake.subscriptions[sub_id]["items"]["data"][0]["price"]["id"] = price
+                return self._reply(200, fake.subscriptions[sub_id])
+            if path == "/v1/billing_portal/sessions":
+                if "customer" not in form:
+                    return self._error(400, "customer is required")
+                return self._reply(200, {"id": "bps_1", "object": "billing_portal.session",
+                                         "url": f"{fake.url}/portal/{form['customer']}"})
+            self._error(404, f"unknown path {path}")
+
+        def do_GET(self) -> None:  # noqa: N802
+            entry = self._record()
+            if not self._checks(entry):
+                return
+            path = entry["path"]
+            if path.startswith("/v1/subscriptions/"):
+                sub_id = path.rsplit("/", 1)[1]
+                if sub_id in fake.subscriptions:
+                    return self._reply(200, fake.subscriptions[sub_id])
+                return self._error(404, f"No such subscription: '{sub_id}'")
+            self._error(404, f"unknown path {path}")
+
+    return Handler
+
+
+@contextmanager
+def fake_stripe_server() -> Iterator[FakeStripe]:
+    fake = FakeStripe()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def fixtures_path() -> Path:
+    return FIXTURES

@@ -1,0 +1,46 @@
+"""Billing tests: Stripe keys pointing at the fake API server, events signed with a known secret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from portal.api import build_api
+from services.provisioning import engine
+from tests.conftest import SettingsEnv
+from tests.stripe_support import FakeStripe, fake_stripe_server, sign
+
+SECRET = "whsec_test_" + "0" * 24
+
+
+@dataclass
+class Billing:
+    stripe: FakeStripe
+    client: TestClient
+    provisioning: list[tuple[str, float]] = field(default_factory=list)
+
+    def post(self, payload: str, signature: str | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if signature is not False:  # type: ignore[comparison-overlap]
+            headers["Stripe-Signature"] = signature if signature is not None else sign(payload, SECRET)
+        response = self.client.post("/api/stripe/webhook", content=payload.encode(), headers=headers)
+        return response.status_code, response.json()
+
+
+@pytest.fixture()
+def billing(db: Session, settings_env: SettingsEnv) -> Iterator[Billing]:
+    with fake_stripe_server() as fake:
+        settings_env.setenv("STRIPE_SECRET_KEY", "sk_test_123")
+        settings_env.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
+        settings_env.setenv("STRIPE_API_BASE", fake.url)
+        settings_env.setenv("PROXY_BACKEND", "none")
+        captured: list[tuple[str, float]] = []
+        engine.set_scheduler(lambda action_id, delay: captured.append((action_id, delay)))
+        try:
+            yield Billing(stripe=fake, client=TestClient(build_api()), provisioning=captured)
+        finally:
+            engine.set_scheduler(None)

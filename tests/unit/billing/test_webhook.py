@@ -1,0 +1,107 @@
+"""POST /api/stripe/webhook: verification, storage before acknowledgement, duplicates, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlmodel import Session, func, select
+
+from services.models import Instance, StripeEvent, Subscription
+from tests.stripe_support import event, sign, stripe_object
+from tests.unit.billing.conftest import SECRET, Billing
+from tests.unit.billing.helpers import checkout_completed, instance, paid_customer, payload, subscription
+
+
+def _events(db: Session) -> int:
+    return db.exec(select(func.count()).select_from(StripeEvent)).one()
+
+
+def test_checkout_completed_activates_and_provisions_exactly_once(db: Session, billing: Billing) -> None:
+    customer = paid_customer(db, billing)
+    assert instance(db, customer).status == "awaiting_payment"
+    body = payload(checkout_completed(customer))
+
+    assert billing.post(body) == (200, {"received": True})
+    assert billing.post(body) == (200, {"received": True, "duplicate": True})
+
+    assert _events(db) == 1
+    stored = db.exec(select(StripeEvent)).one()
+    assert stored.status == "processed" and stored.type == "checkout.session.completed"
+    sub = subscription(db, customer)
+    assert sub.status == "active" and sub.stripe_subscription_id == customer.stripe_subscription_id
+    assert sub.stripe_customer_id == customer.customer_id and sub.current_period_end is not None
+    assert instance(db, customer).status == "provisioning"
+    assert len(billing.provisioning) == 1  # one provision action, despite the duplicate delivery
+    fetched = [r for r in billing.stripe.requests if r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"]
+    assert fetched, "the subscription is re-fetched from Stripe, not trusted from the event"
+
+
+@pytest.mark.parametrize(
+    ("case", "make_header", "body_change"),
+    [
+        ("missing header", lambda body: None, None),
+        ("malformed header", lambda body: "this is not a signature", None),
+        ("wrong secret", lambda body: sign(body, "whsec_someone_else"), None),
+        ("stale timestamp", lambda body: sign(body, SECRET, int(time.time()) - 3600), None),
+        ("truncated body", lambda body: sign(body, SECRET), lambda body: body[: len(body) // 2]),
+        ("tampered body", lambda body: sign(body, SECRET), lambda body: body.replace("complete", "COMPLETE")),
+    ],
+)
+def test_bad_signatures_get_400_and_leave_no_trace(
+    db: Session, billing: Billing, case: str, make_header, body_change  # type: ignore[no-untyped-def]
+) -> None:
+    customer = paid_customer(db, billing)
+    body = payload(checkout_completed(customer))
+    header = make_header(body)
+    sent = body_change(body) if body_change else body
+    status, answer = billing.post(sent, header if header is not None else False)  # type: ignore[arg-type]
+    assert status == 400 and "error" in answer, case
+    assert _events(db) == 0
+    assert subscription(db, customer).status == "incomplete"
+
+
+def test_signed_non_json_body_is_rejected(db: Session, billing: Billing) -> None:
+    body = "this is not json"
+    assert billing.post(body)[0] == 400
+    body = json.dumps({"hello": "world"})  # JSON, but not a Stripe event
+    assert billing.post(body)[0] == 400
+    assert _events(db) == 0
+
+
+def test_unknown_event_types_are_stored_and_marked_ignored(db: Session, billing: Billing) -> None:
+    body = json.dumps(event("customer.tax_id.created", {"id": "txi_1", "object": "tax_id"}))
+    assert billing.post(body) == (200, {"received": True})
+    stored = db.exec(select(StripeEvent)).one()
+    assert stored.status == "ignored" and stored.error == "event type not handled"
+
+
+def test_events_for_unknown_customers_are_ignored_and_change_nothing(db: Session, billing: Billing) -> None:
+    paid_customer(db, billing)
+    stranger = stripe_object("checkout.session", id="cs_stranger", mode="subscription", status="complete",
+                             customer="cus_stranger", subscription="sub_stranger", metadata={})
+    before = [(s.id, s.status, s.stripe_subscription_id) for s in db.exec(select(Subscription)).all()]
+    assert billing.post(json.dumps(event("checkout.session.completed", stranger)))[0] == 200
+    stored = db.exec(select(StripeEvent)).one()
+    assert stored.status == "ignored" and "no matching customer" in (stored.error or "")
+    db.expire_all()
+    assert [(s.id, s.status, s.stripe_subscription_id) for s in db.exec(select(Subscription)).all()] == before
+    assert db.exec(select(Instance)).one().status == "awaiting_payment"
+
+
+def test_a_failing_handler_keeps_the_event_for_retry_and_replay(db: Session, billing: Billing) -> None:
+    from services.billing.handlers import replay
+
+    customer = paid_customer(db, billing)
+    billing.stripe.fail_with = 500
+    body = payload(checkout_completed(customer))
+    status, _ = billing.post(body)
+    assert status == 200  # acknowledged: the event is safe in our table even though handling failed
+    stored = db.exec(select(StripeEvent)).one()
+    assert stored.status == "failed" and stored.error
+    assert subscription(db, customer).status == "incomplete"
+
+    billing.stripe.fail_with = None
+    assert replay(stored.stripe_id) == "processed"
+    assert subscription(db, customer).status == "active"
