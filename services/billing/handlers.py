@@ -27,11 +27,13 @@ def _sync(session: Session, gateway: BillingGateway, subscription_id: str | None
     if not subscription_id:
         raise Ignored("event names no subscription")
     ours = find_subscription(session, stripe_subscription_id=subscription_id, **links)
-    if ours is None:
-        raise Ignored(UNKNOWN_CUSTOMER)
     truth = gateway.retrieve_subscription(subscription_id)
     if truth is None:
         raise Ignored(f"subscription {subscription_id} does not exist at Stripe")
+    if ours is None:  # e.g. an invoice that arrived before its checkout: the subscription's metadata names us
+        ours = find_subscription(session, metadata=truth.get("metadata"))
+    if ours is None:
+        raise Ignored(UNKNOWN_CUSTOMER)
     return sync_from_stripe(session, truth, ours)
 
 
