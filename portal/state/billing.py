@@ -88,4 +88,4 @@ class CheckoutReturnState(rx.State):
         except Exception as exc:  # noqa: BLE001
             self.errors = errors_from(exc)
             return
-        yield rx.redirect(url, is_external=True)
+        yield rx.redirect(url)

@@ -84,13 +84,13 @@ class DashboardState(rx.State):
     async def manage_billing(self):  # type: ignore[no-untyped-def]
         url = await self._billing_action(lambda s, org, _user: billing_portal_url(s, org))
         if isinstance(url, str):
-            yield rx.redirect(url, is_external=True)
+            yield rx.redirect(url)
 
     @rx.event
     async def pay_now(self):  # type: ignore[no-untyped-def]
         url = await self._billing_action(retry_payment)
         if isinstance(url, str):
-            yield rx.redirect(url, is_external=True)
+            yield rx.redirect(url)
 
     @rx.event
     async def apply_plan_change(self):  # type: ignore[no-untyped-def]
@@ -100,7 +100,7 @@ class DashboardState(rx.State):
         target = self.target_plan
         result = await self._billing_action(lambda s, org, user: change_plan(s, org, user, target) or "")
         if isinstance(result, str) and result:
-            yield rx.redirect(result, is_external=True)
+            yield rx.redirect(result)
         elif result == "":
             yield rx.toast.success("Plan change requested. Your instance gets the new limits in a moment.")
             yield DashboardState.load

@@ -71,4 +71,4 @@ class SignupState(rx.State):
         self.errors, self.submitting, self.sent_to = {}, False, result.email
         auth = await self.get_state(AuthState)
         auth._start_session(token)
-        yield rx.redirect(enrolment.checkout_url or "/dashboard", is_external=bool(enrolment.checkout_url))
+        yield rx.redirect(enrolment.checkout_url or "/dashboard")

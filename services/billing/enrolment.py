@@ -73,7 +73,7 @@ def start_checkout(session: Session, subscription: Subscription, instance: Insta
         idempotency_key=f"portal-checkout-{subscription.id}-{uuid.uuid4().hex}",
     )
     try:
-        checkout = get_gateway().create_checkout_session(request)
+        checkout = get_gateway().create_checkout_session(request, session)
     except Exception as exc:  # noqa: BLE001 - any provider failure: the caller rolls everything back
         log.warning("checkout session could not be created: %s", exc)
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlmodel import Session
+
 from services.config import get_settings
 
 
@@ -32,7 +34,8 @@ class CheckoutRequest:
 class BillingGateway(Protocol):
     test_mode: bool
 
-    def create_checkout_session(self, request: CheckoutRequest) -> dict[str, Any]: ...
+    def create_checkout_session(self, request: CheckoutRequest, session: Session | None = None) -> dict[str, Any]:
+        """`session`: the caller's open transaction (test mode records the checkout in it)."""
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None: ...
 
@@ -55,7 +58,7 @@ class StripeGateway:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         self._client = stripe.StripeClient(settings.stripe_secret_key or "", **options)
 
-    def create_checkout_session(self, request: CheckoutRequest) -> dict[str, Any]:
+    def create_checkout_session(self, request: CheckoutRequest, session: Session | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {
             "mode": "subscription",
             "line_items": [{"price": request.price_id, "quantity": 1}],

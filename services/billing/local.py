@@ -72,23 +72,25 @@ def _send_after_commit(session: Session, events: list[dict[str, Any]]) -> None:
 class LocalGateway:
     test_mode = True
 
-    def create_checkout_session(self, request: CheckoutRequest) -> dict[str, Any]:
+    def create_checkout_session(self, request: CheckoutRequest, session: Session | None = None) -> dict[str, Any]:
+        if session is None:
+            with session_scope() as own:
+                return self.create_checkout_session(request, own)
         session_id = "cs_test_local_" + hashlib.sha256(request.idempotency_key.encode()).hexdigest()[:24]
-        with session_scope() as session:
-            existing = _get(session, session_id)
-            if existing:
-                return existing
-            data = {
-                "id": session_id, "object": "checkout.session", "mode": "subscription", "status": "open",
-                "payment_status": "unpaid", "client_reference_id": str(request.organization_id),
-                "customer": request.customer_id, "customer_email": request.customer_email,
-                "metadata": request.metadata, "subscription_data": {"metadata": request.metadata},
-                "price": request.price_id, "subscription": None,
-                "success_url": request.success_url.replace("{CHECKOUT_SESSION_ID}", session_id),
-                "cancel_url": request.cancel_url,
-                "url": f"{get_settings().public_url}/billing/test-checkout?session={session_id}",
-            }
-            _put(session, session_id, "checkout.session", data)
+        existing = _get(session, session_id)
+        if existing:
+            return existing
+        data = {
+            "id": session_id, "object": "checkout.session", "mode": "subscription", "status": "open",
+            "payment_status": "unpaid", "client_reference_id": str(request.organization_id),
+            "customer": request.customer_id, "customer_email": request.customer_email,
+            "metadata": request.metadata, "subscription_data": {"metadata": request.metadata},
+            "price": request.price_id, "subscription": None,
+            "success_url": request.success_url.replace("{CHECKOUT_SESSION_ID}", session_id),
+            "cancel_url": request.cancel_url,
+            "url": f"{get_settings().public_url}/billing/test-checkout?session={session_id}",
+        }
+        _put(session, session_id, "checkout.session", data)
         return data
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None:

@@ -41,14 +41,26 @@ def mail() -> Iterator[tuple[SmtpInbox, int]]:
 
 
 @pytest.fixture(scope="session")
-def portal(tmp_path_factory: pytest.TempPathFactory, mail: tuple[SmtpInbox, int],
+def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mail: tuple[SmtpInbox, int],
            browser_type_launch_args: dict[str, Any]) -> Iterator[RunningPortal]:
-    """Depends on the browser arguments so a machine without Chromium skips before building anything."""
+    """The portal as `make run` serves it, in test mode for Stripe, on our Docker engine when there is one.
+
+    Depends on the browser arguments so a machine without Chromium skips before building anything.
+    """
     _inbox, smtp_port = mail
     var_dir = tmp_path_factory.mktemp("e2e-var")
     port = free_port()
     env = project_env(var_dir, PORT=str(port), PUBLIC_URL=f"http://localhost:{port}",
-                      SMTP_URL=f"smtp://127.0.0.1:{smtp_port}")
+                      SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", PROXY_BACKEND="none", INSTANCE_SCHEME="http",
+                      PROVISION_RETRY_BASE_SECONDS="1")
+    try:
+        dockerd = request.getfixturevalue("dockerd")
+    except pytest.skip.Exception:
+        dockerd = None  # the pages still work; instances just cannot start
+    if dockerd is not None:
+        from tests.docker_env import TEST_IMAGE
+
+        env.update(DOCKER_HOST=dockerd.host, DEMO_APP_IMAGE=TEST_IMAGE)
     run_setup(env)
     with portal_server(env, var_dir / "portal.log") as running:
         yield running
