@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL lets the web process read while the job consumer writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: a commit survives a crash of the process, not necessarily a power cut (then the last
+    # commits may be lost). PostgreSQL is the choice where that matters; see README.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
@@ -55,6 +59,19 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_sqlite_write = threading.Lock()
+
+
+@contextmanager
+def serialized_writes(url: str | None = None) -> Iterator[None]:
+    """SQLite has one writer at a time; queueing writers on a lock beats their sleeping busy-retry loop."""
+    if (url or get_settings().database_url).startswith("sqlite"):
+        with _sqlite_write:
+            yield
+    else:
+        yield
 
 
 def dispose_engines() -> None:

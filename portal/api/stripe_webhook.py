@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services.billing.webhook import receive
+from services.billing.event_store import store
+from services.billing.webhook import WebhookResult, acknowledgement, verify
+
+STORE_TIMEOUT_SECONDS = 20
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
+    """200 only once the event is committed; a storage failure answers 500 so that Stripe delivers it again."""
     raw = await request.body()  # the raw bytes: re-serialised JSON would not match the signature
-    result = await run_in_threadpool(receive, raw, request.headers.get("stripe-signature"))
+    verified = verify(raw, request.headers.get("stripe-signature"))
+    if isinstance(verified, WebhookResult):
+        return JSONResponse(verified.body, status_code=verified.status_code)
+    try:
+        is_new = await asyncio.wait_for(asyncio.wrap_future(store.submit(verified)), STORE_TIMEOUT_SECONDS)
+    except Exception:  # noqa: BLE001 - logged by the store; Stripe retries a 500
+        return JSONResponse({"error": "could not store the event, please retry"}, status_code=500)
+    result = acknowledgement(is_new)
     return JSONResponse(result.body, status_code=result.status_code)

@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import stripe
-from sqlalchemy.exc import IntegrityError
 
 from services.billing.webhook_secret import webhook_secret
-from services.db import after_commit, session_scope
-from services.models import StripeEvent
+from services.billing.event_store import store
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,11 @@ def _reject(reason: str, detail: str) -> WebhookResult:
 
 
 def receive(raw: bytes, signature_header: str | None) -> WebhookResult:
+    verified = verify(raw, signature_header)
+    return verified if isinstance(verified, WebhookResult) else _store(verified)
+
+
+def _verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | WebhookResult:
     if not signature_header:
         return _reject("missing Stripe-Signature header", "")
     try:
@@ -52,17 +55,18 @@ def receive(raw: bytes, signature_header: str | None) -> WebhookResult:
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str) \
             or not isinstance((event.get("data") or {}).get("object"), dict):
         return _reject("not a Stripe event", text[:100])
-    return _store(event)
+    return event
 
 
 def _store(event: dict[str, Any]) -> WebhookResult:
-    from services.jobs.tasks import handle_stripe_event
+    """Blocking form, for callers without an event loop (tests, CLI)."""
+    return acknowledgement(store.submit(event).result(timeout=30))
 
-    event_id = event["id"]
-    try:
-        with session_scope() as session:
-            session.add(StripeEvent(stripe_id=event_id, type=event["type"][:100], payload=event))
-            after_commit(session, lambda: handle_stripe_event(event_id))
-    except IntegrityError:
-        return WebhookResult(200, {"received": True, "duplicate": True})
-    return WebhookResult(200, {"received": True})
+
+def acknowledgement(is_new: bool) -> WebhookResult:
+    return WebhookResult(200, {"received": True} if is_new else {"received": True, "duplicate": True})
+
+
+def verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | WebhookResult:
+    """The verified event, or the 400 answer explaining why not."""
+    return _verify(raw, signature_header)

@@ -15,7 +15,9 @@ def build_huey(settings: Settings) -> Huey:
         # Redis: the consumer blocks on the queue instead of polling, so jobs start at once.
         return RedisHuey(settings.jobs_queue_name, url=settings.redis_url, blocking=True)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30)
+    # fsync off: a job lost to a power cut is found again by the periodic sweeps (pending Stripe events,
+    # interrupted provisioning actions), which read the portal's own database.
+    return SqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30, fsync=False)
 
 
 huey: Huey = build_huey(get_settings())
