@@ -1,0 +1,166 @@
+"""Provisioning on a real Docker engine behind nginx (issue: provisioning engine and Docker backend).
+
+(a) median over 10 of: POST a signed checkout.session.completed for a new customer -> first 200 from the
+    instance through nginx (Host: <subdomain>.localhost);
+(b) median over 10 of: a bare `docker run` of the same image -> first 200 from it;
+then the ratio a/b, and 20 customers at once: total time until all answer, and /api/health p99 meanwhile.
+
+Needs root, dockerd, nginx and busybox-static. REDIS_URL=... runs the job queue on Redis (blocking pop).
+Run: .venv/bin/python bench/provision_docker.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._support import free_port, median, percentile, portal_env, running_portal, temp_var  # noqa: E402
+
+VAR = temp_var()
+PROXY_PORT = free_port()
+PORT = free_port()
+SETTINGS = dict(DATABASE_URL=f"sqlite:///{VAR / 'portal.db'}", VAR_DIR=str(VAR), PROXY_BACKEND="nginx",
+                PROXY_LISTEN=f"127.0.0.1:{PROXY_PORT}", NGINX_DIR=str(Path("/tmp") / f"pnx-bench-{PORT}"),
+                INSTANCE_SCHEME="http", PORT=str(PORT), PUBLIC_URL=f"http://localhost:{PORT}",
+                STRIPE_WEBHOOK_SECRET="whsec_bench_provision", PROVISION_RETRY_BASE_SECONDS="0.5",
+                DEMO_APP_IMAGE="portal-test/app:latest")
+os.environ.update(SETTINGS)  # this process writes customers into the same database the portal serves
+
+import httpx  # noqa: E402
+import stripe  # noqa: E402
+
+from tests.docker_env import TEST_IMAGE, Dockerd  # noqa: E402
+from services.provisioning.demo_image import build  # noqa: E402
+
+ROUNDS = 10
+CROWD = 20
+
+
+def new_customer(username: str) -> str:
+    """Sign up on the paid plan and record Stripe's side (test mode); returns the signed webhook payload."""
+    from services.accounts import service
+    from services.billing import local
+    from services.billing.enrolment import enrol
+    from services.db import session_scope
+    from services.models import Subscription
+
+    with session_scope() as session:
+        result = service.signup(session, email=f"{username}@example.com", username=username,
+                                password="bench password 123")
+        enrolment = enrol(session, organization_id=result.organization_id, email=result.email, plan_slug="starter")
+        checkout_id = session.get(Subscription, enrolment.subscription_id).checkout_session_id  # type: ignore[union-attr]
+    with session_scope() as session:
+        checkout = local._get(session, checkout_id)  # type: ignore[arg-type]
+        assert checkout is not None
+        sub_id = local._new_id("sub")
+        subscription = {"id": sub_id, "object": "subscription", "customer": f"cus_{username}", "status": "active",
+                        "metadata": checkout["subscription_data"]["metadata"], "cancel_at_period_end": False,
+                        "items": {"data": [{"id": local._new_id("si"), "price": {"id": checkout["price"]},
+                                            "current_period_end": int(time.time()) + 30 * 86400}]}}
+        checkout.update(status="complete", customer=f"cus_{username}", subscription=sub_id)
+        local._put(session, checkout_id, "checkout.session", checkout)  # type: ignore[arg-type]
+        local._put(session, sub_id, "subscription", subscription)
+    return json.dumps(local.event("checkout.session.completed", checkout))
+
+
+def wait_for_200(url: str, host: str | None = None, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    headers = {"Host": host} if host else {}
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, headers=headers, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    raise TimeoutError(f"no 200 from {url} ({host}) within {timeout}s")
+
+
+def post_event(portal: str, payload: str) -> None:
+    header = stripe.WebhookSignature.generate_signature_header(payload, SETTINGS["STRIPE_WEBHOOK_SECRET"])
+    response = httpx.post(portal + "/api/stripe/webhook", content=payload.encode(),
+                          headers={"Stripe-Signature": header, "Content-Type": "application/json"}, timeout=10)
+    response.raise_for_status()
+
+
+def through_portal(portal: str, username: str) -> float:
+    payload = new_customer(username)
+    started = time.perf_counter()
+    post_event(portal, payload)
+    wait_for_200(f"http://127.0.0.1:{PROXY_PORT}/health", host=f"{username}.localhost")
+    return time.perf_counter() - started
+
+
+def bare_docker_run(client, n: int) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    container = client.containers.run(TEST_IMAGE, detach=True, init=True, name=f"bare-{n}", network="bare",
+                                      ports={"8080/tcp": ("127.0.0.1", None)})
+    container.reload()
+    port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
+    wait_for_200(f"http://127.0.0.1:{port}/health")
+    elapsed = time.perf_counter() - started
+    container.remove(force=True)
+    return elapsed
+
+
+def main() -> None:
+    dockerd = Dockerd()
+    dockerd.start()
+    try:
+        client = dockerd.client()
+        build(client, TEST_IMAGE)
+        env = portal_env(VAR, PORT, DOCKER_HOST=dockerd.host, **SETTINGS)
+        os.environ["DOCKER_HOST"] = dockerd.host
+        from services import seed
+
+        with running_portal(env) as portal:
+            seed.run()
+            through_portal(portal, "warmup")  # first run pays imports and the first nginx start
+            ours = [through_portal(portal, f"bench{n}") for n in range(ROUNDS)]
+            client.networks.create("bare", driver="bridge")  # our dockerd runs without the default bridge
+            bare = [bare_docker_run(client, n) for n in range(ROUNDS)]
+            print(f"configuration: job queue {'redis' if os.environ.get('REDIS_URL') else 'sqlite'}, "
+                  f"nginx on 127.0.0.1:{PROXY_PORT}")
+            print(f"webhook to first 200 via nginx median: {median(ours) * 1000:.0f} ms")
+            print(f"bare docker run to first 200 median: {median(bare) * 1000:.0f} ms")
+            print(f"ratio: {median(ours) / median(bare):.2f}")
+
+            payloads = [new_customer(f"crowd{n}") for n in range(CROWD)]
+            health: list[float] = []
+            stop = threading.Event()
+
+            def sample_health() -> None:
+                while not stop.is_set():
+                    started = time.perf_counter()
+                    httpx.get(portal + "/api/health", timeout=10)
+                    health.append(time.perf_counter() - started)
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample_health)
+            sampler.start()
+            started = time.perf_counter()
+            for payload in payloads:
+                post_event(portal, payload)
+            for n in range(CROWD):
+                wait_for_200(f"http://127.0.0.1:{PROXY_PORT}/health", host=f"crowd{n}.localhost", timeout=300)
+            total = time.perf_counter() - started
+            stop.set()
+            sampler.join()
+            print(f"{CROWD} instances at once, all running: {total:.1f} s")
+            print(f"health p99 during it: {percentile(health, 99) * 1000:.0f} ms ({len(health)} calls)")
+        from services.provisioning.proxy.nginx import NginxProxy
+
+        NginxProxy().stop()
+    finally:
+        dockerd.cleanup()
+
+
+if __name__ == "__main__":
+    main()
