@@ -124,15 +124,16 @@ class Settings(BaseSettings):
             return key
         if key and key.lower() not in PLACEHOLDER_SECRETS:
             return key
-        return _generated_secret(self.var_dir)
+        return generated_secret(self.var_dir)
 
 
-def _generated_secret(var_dir: Path) -> str:
-    path = var_dir / "secret_key"
+def generated_secret(var_dir: Path, filename: str = "secret_key", prefix: str = "") -> str:
+    """A random secret created once under var/ and reused by every process (web, consumer, CLI)."""
+    path = var_dir / filename
     if path.exists():
         return path.read_text().strip()
     var_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
+    key = prefix + secrets.token_urlsafe(48)
     # O_EXCL: two processes starting together must not write two different keys.
     try:
         with open(path, "x", encoding="utf-8") as handle:

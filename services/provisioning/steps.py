@@ -83,15 +83,17 @@ def unpublish_proxy(ctx: StepContext) -> None:
 
 
 def wait_healthy(ctx: StepContext) -> None:
+    """Checked the way customers arrive: through the proxy when there is one (which also waits out a reload)."""
     spec = ctx.spec()
+    target = ctx.proxy.address() if spec.upstream and ctx.proxy.address() else spec.upstream
     timeout = get_settings().provision_health_timeout_seconds
     deadline = time.monotonic() + timeout
     delay = 0.05
     while time.monotonic() < deadline:
-        if ctx.backend.health(spec, spec.upstream):
+        if ctx.backend.health(spec, target):
             return
         time.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
+        delay = min(delay * 1.5, 0.25)
     raise ProvisioningError(f"The instance did not answer its health check ({spec.health_path}) within {timeout:.0f} s.")
 
 

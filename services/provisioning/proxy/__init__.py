@@ -15,6 +15,9 @@ class Proxy(Protocol):
 
     def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int: ...
 
+    def address(self) -> str | None:
+        """host:port where customers' requests arrive, or None when nothing stands in front."""
+
 
 class NoProxy:
     """Nothing in front: instances are reached on their upstream address directly."""
@@ -27,6 +30,9 @@ class NoProxy:
 
     def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int:
         return 0
+
+    def address(self) -> str | None:
+        return None
 
 
 def get_proxy() -> Proxy:

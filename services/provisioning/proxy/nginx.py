@@ -142,6 +142,9 @@ class NginxProxy:
 
     # --- the proxy interface ---------------------------------------------------------------------------------------
 
+    def address(self) -> str | None:
+        return self.listen
+
     def publish(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> bool:
         return self._apply({f"{subdomain}.conf": self.render_vhost(instance_id, subdomain, domain, upstream)})
 
