@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,19 +58,6 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-_sqlite_write = threading.Lock()
-
-
-@contextmanager
-def serialized_writes(url: str | None = None) -> Iterator[None]:
-    """SQLite has one writer at a time; queueing writers on a lock beats their sleeping busy-retry loop."""
-    if (url or get_settings().database_url).startswith("sqlite"):
-        with _sqlite_write:
-            yield
-    else:
-        yield
 
 
 def dispose_engines() -> None:

@@ -195,6 +195,3 @@ def fake_stripe_server() -> Iterator[FakeStripe]:
         server.shutdown()
         server.server_close()
 
-
-def fixtures_path() -> Path:
-    return FIXTURES

@@ -26,10 +26,6 @@ def instance_of(session: Session, subscription: Subscription) -> Instance | None
     return session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
 
 
-def suspend_date(subscription: Subscription) -> datetime | None:
-    return subscription.grace_until
-
-
 def apply(session: Session, subscription: Subscription, *, plan_changed: bool = False,
           now: datetime | None = None) -> str:
     """Bring the instance in line with the subscription. Returns what it did (for logs and tests)."""
