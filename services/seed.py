@@ -92,10 +92,10 @@ def _demo_usage(session: Session, instance: Instance) -> int:
     now = utcnow()
     for day_offset in range(7):
         at = (now - timedelta(days=day_offset)).replace(hour=12, minute=0, second=0, microsecond=0)
-        for model, price_per_k in (("gpt-4o-mini", 600), ("claude-haiku", 1250)):
+        for model, micros_per_1k_tokens in (("gpt-4o-mini", 6_000), ("claude-haiku", 12_500)):
             seed = int(hashlib.sha256(f"{instance.subdomain}{day_offset}{model}".encode()).hexdigest()[:6], 16)
             tokens_in, tokens_out = 2_000 + seed % 8_000, 500 + seed % 3_000
-            cost = (tokens_in + tokens_out) * price_per_k  # micros
+            cost = (tokens_in + tokens_out) * micros_per_1k_tokens // 1000
             total += cost
             session.add(UsageRecord(instance_id=instance.id, model=model, tokens_in=tokens_in,  # type: ignore[arg-type]
                                     tokens_out=tokens_out, cost_micros=cost, occurred_at=at,
