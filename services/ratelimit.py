@@ -57,5 +57,10 @@ def check_login(ip: str, account: str) -> None:
     hit(settings.login_rate_per_account, account_key)
 
 
+def forget_login_failures(account: str) -> None:
+    """A successful sign-in wipes the account's failed attempts (the per-IP count stays)."""
+    clear(get_settings().login_rate_per_account, login_keys("", account)[1])
+
+
 def check_signup(ip: str) -> None:
     hit(get_settings().signup_rate_per_ip, f"signup-ip:{ip}")

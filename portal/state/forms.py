@@ -19,5 +19,3 @@ def errors_from(exc: Exception) -> dict[str, str]:
     log.exception("unexpected error in a form handler", exc_info=exc)
     return {"": UNEXPECTED}
 
-
-EXPECTED = (ValidationFailed, RateLimited)

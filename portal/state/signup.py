@@ -19,7 +19,6 @@ class SignupState(rx.State):
     username: str = ""
     username_available: bool = False
     submitting: bool = False
-    sent_to: str = ""
     plans: list[dict[str, object]] = []
     plan: str = ""
 
@@ -68,7 +67,7 @@ class SignupState(rx.State):
             self.errors = errors_from(exc)
             self.submitting = False
             return
-        self.errors, self.submitting, self.sent_to = {}, False, result.email
+        self.errors, self.submitting = {}, False
         auth = await self.get_state(AuthState)
         auth._start_session(token)
         yield rx.redirect(enrolment.checkout_url or "/dashboard")

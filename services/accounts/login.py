@@ -45,7 +45,7 @@ def login(session: Session, *, identifier: str, password: str, ip: str = "", use
     token = create_session(session, user.id, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()
     session.add(user)
-    ratelimit.clear(ratelimit.get_settings().login_rate_per_account, ratelimit.login_keys(ip, identifier)[1])
+    ratelimit.forget_login_failures(identifier)
     audit.record(session, "account.login", actor=user, target=("user", user.id), ip=ip)
     return token
 

@@ -127,10 +127,7 @@ def resend_verification(session: Session, email: str, ip: str = "") -> None:
     """Same answer whether or not the account exists, so the form cannot be used to probe for e-mails."""
     if ip:
         ratelimit.hit(get_settings().signup_rate_per_ip, f"resend-ip:{ip}")
-    try:
-        email = normalise_email(email)
-    except ValidationFailed:
-        raise
+    email = normalise_email(email)
     user = session.exec(select(User).where(User.email == email)).first()
     if user and user.email_verified_at is None and user.status == "active":
         _send_verification(session, user)
