@@ -4,6 +4,7 @@ import reflex as rx
 
 from portal.api import build_api
 from portal.pages.account.account import account
+from portal.pages.admin.console import admin_console
 from portal.pages.dashboard.dashboard import dashboard
 from portal.pages.public.billing import checkout_cancelled, checkout_success, test_checkout, test_portal
 from portal.pages.public.landing import landing
@@ -12,6 +13,7 @@ from portal.pages.public.pricing import pricing
 from portal.pages.public.reset import reset_confirm, reset_request
 from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
+from portal.state.admin import AdminState
 from portal.state.auth import AuthState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
 from portal.state.dashboard import DashboardState
@@ -41,3 +43,4 @@ app.add_page(checkout_success, route="/billing/success", title="Payment received
              on_load=[_public, CheckoutReturnState.follow])
 app.add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
 app.add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
+app.add_page(admin_console, route="/admin", title="Admin console", on_load=[AuthState.require_login, AdminState.load])

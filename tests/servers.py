@@ -101,6 +101,7 @@ class RunningPortal:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    database_url: str = ""
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -114,7 +115,7 @@ def portal_server(env: dict[str, str], log_path: Path, timeout: float = 240) -> 
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen([sys.executable, "-m", "portal.serve"], cwd=PROJECT_ROOT, env=env,
                                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    running = RunningPortal(url=url, process=process, log_path=log_path)
+    running = RunningPortal(url=url, process=process, log_path=log_path, database_url=env["DATABASE_URL"])
     try:
         _wait_healthy(running, timeout)
         yield running

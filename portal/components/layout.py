@@ -23,6 +23,7 @@ def header() -> rx.Component:
             rx.hstack(
                 _nav_link("Dashboard", "/dashboard"),
                 _nav_link("Account", "/account"),
+                rx.cond(AuthState.is_staff, _nav_link("Admin", "/admin")),
                 rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", id="sign-out"),
                 spacing="4", align="center",
             ),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from services.accounts import login as login_flow
 from services.accounts.sessions import resolve_session
+from services.admin.scope import is_staff
 from services.db import session_scope
 
 
@@ -14,6 +15,7 @@ class AuthState(rx.State):
     username: str = ""
     email: str = ""
     email_verified: bool = True
+    is_staff: bool = False
     _user_id: int = 0
     _session_hash: str = ""
 
@@ -24,9 +26,12 @@ class AuthState(rx.State):
     def _refresh(self) -> bool:
         with session_scope() as session:
             current = resolve_session(session, self.auth_token)
+            staff = current is not None and is_staff(session, current.id)
         if current is None:
             self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
+            self.is_staff = False
             return False
+        self.is_staff = staff
         self._user_id, self._session_hash = current.id, current.session_hash
         self.username, self.email = current.username, current.email
         self.email_verified = current.email_verified

@@ -80,10 +80,10 @@ def reconcile_instances() -> None:
 
 
 @huey.task(retries=5, retry_delay=10)
-def handle_stripe_event(stripe_event_id: str) -> str:
+def handle_stripe_event(stripe_event_id: str, replay: bool = False) -> str:
     from services.billing.handlers import handle
 
-    return handle(stripe_event_id)
+    return handle(stripe_event_id, replay=replay)
 
 
 @huey.periodic_task(crontab(minute="*/5"))

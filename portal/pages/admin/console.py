@@ -1,0 +1,95 @@
+"""The admin console: provisioning actions (with retry) and Stripe webhook events (with replay)."""
+
+import reflex as rx
+
+from portal.components.layout import page
+from portal.state.admin import AdminState
+
+
+def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.select(options, value=rx.cond(value == "", "all", value), on_change=on_change, id=id_, size="1")
+
+
+def _action_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["subdomain"].to(str)),
+        rx.table.cell(row["action"].to(str)),
+        rx.table.cell(rx.badge(row["status"].to(str))),
+        rx.table.cell(rx.text(row["error"].to(str), size="1", color_scheme="red")),
+        rx.table.cell(row["created_at"].to(str)),
+        rx.table.cell(rx.cond(row["status"].to(str) == "parked",
+                              rx.button("Retry", size="1", on_click=AdminState.retry(row["id"].to(str)),
+                                        class_name="retry-action"))),
+        data_action=row["id"].to(str),
+    )
+
+
+def _event_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.code(row["stripe_id"].to(str))),
+        rx.table.cell(row["type"].to(str)),
+        rx.table.cell(rx.badge(row["status"].to(str))),
+        rx.table.cell(row["attempts"].to(str)),
+        rx.table.cell(rx.text(row["error"].to(str), size="1")),
+        rx.table.cell(row["received_at"].to(str)),
+        rx.table.cell(row["processed_at"].to(str)),
+        rx.table.cell(rx.button("Replay", size="1", variant="soft",
+                                on_click=AdminState.replay(row["stripe_id"].to(str)), class_name="replay-event")),
+        data_event=row["stripe_id"].to(str),
+    )
+
+
+def _table(headers: list[str], rows: rx.Var, render, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, render)),
+        width="100%", size="1", id=id_,
+    )
+
+
+def _actions_section() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading("Provisioning actions", size="5"), rx.spacer(),
+                  _filter(["parked", "queued", "running", "retrying", "succeeded", "all"], AdminState.action_status,
+                          AdminState.filter_actions, "action-filter"), width="100%"),
+        _table(["Instance", "Action", "Status", "Error", "Requested", ""], AdminState.actions, _action_row,
+               "actions-table"),
+        rx.cond(AdminState.actions.length() == 0, rx.text("Nothing here.", color_scheme="gray", size="2")),
+        width="100%", align="start",
+    )
+
+
+def _events_section() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading("Stripe webhook events", size="5"), rx.spacer(),
+                  _filter(["all", "pending", "processed", "ignored", "failed"], AdminState.event_status,
+                          AdminState.filter_events, "event-filter"), width="100%"),
+        _table(["Event", "Type", "Status", "Attempts", "Error", "Received", "Handled", ""], AdminState.events,
+               _event_row, "events-table"),
+        rx.hstack(
+            rx.button("Newer", size="1", variant="soft", on_click=AdminState.events_page(-1),
+                      disabled=AdminState.event_page <= 1),
+            rx.text("Page ", AdminState.event_page.to(str), " · ", AdminState.events_total.to(str), " events",
+                    size="2"),
+            rx.button("Older", size="1", variant="soft", on_click=AdminState.events_page(1),
+                      disabled=AdminState.event_page * 50 >= AdminState.events_total),
+            align="center",
+        ),
+        width="100%", align="start",
+    )
+
+
+@page
+def admin_console() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Admin console", size="7"),
+        rx.cond(AdminState.error != "", rx.callout(AdminState.error, icon="shield_alert", color_scheme="red",
+                                                   id="admin-error")),
+        rx.cond(
+            AdminState.allowed,
+            rx.vstack(_actions_section(), rx.cond(AdminState.is_platform, _events_section()),
+                      spacing="6", width="100%"),
+            rx.text("You do not have access to the admin console.", id="admin-denied"),
+        ),
+        spacing="4", align="start", width="100%",
+    )

@@ -1,0 +1,85 @@
+"""Admin console handlers: resolve the actor from the session, call services/admin, show refusals as errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+from sqlmodel import Session
+
+from portal.state.auth import AuthState
+from services.admin import provisioning as admin_provisioning
+from services.admin import webhook_events
+from services.admin.scope import Actor, Forbidden, resolve_actor
+from services.db import session_scope
+
+
+class AdminState(rx.State):
+    allowed: bool = False
+    is_platform: bool = False
+    events: list[dict[str, Any]] = []
+    events_total: int = 0
+    event_status: str = ""
+    event_page: int = 1
+    actions: list[dict[str, Any]] = []
+    action_status: str = "parked"
+    error: str = ""
+
+    async def _run(self, work: Callable[[Session, Actor | None], Any]) -> Any:
+        """Run one admin operation for the signed-in user; a refusal becomes the page's error message."""
+        auth = await self.get_state(AuthState)
+        user_id = auth._user_id if auth._refresh() else 0
+        try:
+            with session_scope() as session:
+                actor = resolve_actor(session, user_id, auth.email) if user_id else None
+                return work(session, actor)
+        except (Forbidden, ValueError) as exc:
+            self.error = str(exc)
+            return None
+
+    def _ip(self) -> str:
+        return self.router.session.client_ip
+
+    def _reload(self, session: Session, actor: Actor | None) -> None:
+        self.allowed, self.is_platform = actor is not None, bool(actor and actor.is_platform)
+        if actor is None:
+            return
+        self.actions = admin_provisioning.list_actions(session, actor, status=self.action_status)
+        if actor.is_platform:
+            self.events, self.events_total = webhook_events.list_events(
+                session, actor, status=self.event_status, page=self.event_page)
+
+    @rx.event
+    async def load(self) -> None:
+        self.error = ""
+        await self._run(self._reload)
+
+    @rx.event
+    async def filter_events(self, status: str) -> None:
+        self.event_status, self.event_page = ("" if status == "all" else status), 1
+        await self.load()
+
+    @rx.event
+    async def events_page(self, delta: int) -> None:
+        self.event_page = max(1, self.event_page + delta)
+        await self.load()
+
+    @rx.event
+    async def filter_actions(self, status: str) -> None:
+        self.action_status = "" if status == "all" else status
+        await self.load()
+
+    @rx.event
+    async def replay(self, stripe_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        if await self._run(lambda s, a: webhook_events.replay_event(s, a, stripe_id, ip=ip) or True):
+            yield rx.toast.success(f"Event {stripe_id} queued for replay.")
+        await self.load()
+
+    @rx.event
+    async def retry(self, action_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        if await self._run(lambda s, a: admin_provisioning.retry_action(s, a, action_id, ip=ip) or True):
+            yield rx.toast.success("Retry started.")
+        await self.load()

@@ -1,0 +1,137 @@
+"""Admin scope: a reseller never sees or touches another reseller's records; roles limit what staff can do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import Session, select
+
+from services.accounts.passwords import hash_password
+from services.admin import provisioning as admin_provisioning
+from services.admin import webhook_events
+from services.admin.scope import Forbidden, resolve_actor
+from services.models import (
+    AuditEvent, Membership, Organization, OrgKind, ProvisioningAction, Role, StripeEvent, User,
+)
+from services.provisioning import engine
+from tests.factories import customer_instance
+
+
+def _org(db: Session, slug: str, kind: str, parent: Organization | None) -> Organization:
+    org = Organization(name=slug.title(), slug=slug, kind=kind, parent_id=parent.id if parent else None)
+    db.add(org)
+    db.flush()
+    return org
+
+
+def _member(db: Session, username: str, org: Organization, role: str) -> User:
+    user = User(email=f"{username}@example.com", username=username, password_hash=hash_password("irrelevant-pass"))
+    db.add(user)
+    db.flush()
+    db.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
+    db.flush()
+    return user
+
+
+def _parked(db: Session, instance_id: int) -> ProvisioningAction:
+    action = ProvisioningAction(id=f"act-{instance_id}", instance_id=instance_id, action="provision",
+                                status="parked", failures=5, last_error="image not found")
+    db.add(action)
+    db.commit()
+    return action
+
+
+@pytest.fixture()
+def tree(db: Session) -> Iterator[dict[str, object]]:
+    scheduled: list[tuple[str, float]] = []
+    engine.set_scheduler(lambda action_id, delay: scheduled.append((action_id, delay)))
+    platform = _org(db, "platform", OrgKind.PLATFORM, None)
+    reseller_a = _org(db, "reseller-a", OrgKind.RESELLER, platform)
+    sub_a = _org(db, "sub-a", OrgKind.SUB_RESELLER, reseller_a)
+    reseller_b = _org(db, "reseller-b", OrgKind.RESELLER, platform)
+    users = {
+        "operator": _member(db, "operator", platform, Role.OWNER),
+        "a-admin": _member(db, "a-admin", reseller_a, Role.ADMIN),
+        "a-support": _member(db, "a-support", reseller_a, Role.SUPPORT),
+        "a-billing": _member(db, "a-billing", reseller_a, Role.BILLING),
+        "b-admin": _member(db, "b-admin", reseller_b, Role.ADMIN),
+    }
+    db.commit()
+    inst_a = customer_instance(db, "cust-a", parent=sub_a)
+    inst_b = customer_instance(db, "cust-b", parent=reseller_b)
+    yield {"users": users, "a": _parked(db, inst_a.id), "b": _parked(db, inst_b.id),  # type: ignore[arg-type]
+           "scheduled": scheduled, "sub_a": sub_a}
+    engine.set_scheduler(None)
+
+
+def _actor(db: Session, tree: dict, name: str):  # type: ignore[no-untyped-def]
+    user = tree["users"][name]
+    return resolve_actor(db, user.id, user.email)
+
+
+def test_reseller_sees_its_whole_subtree_and_nothing_else(db: Session, tree: dict) -> None:
+    actor = _actor(db, tree, "a-admin")
+    assert tree["sub_a"].id in actor.org_ids
+    listed = admin_provisioning.list_actions(db, actor)
+    assert [row["subdomain"] for row in listed] == ["cust-a"]
+    everything = admin_provisioning.list_actions(db, _actor(db, tree, "operator"))
+    assert sorted(row["subdomain"] for row in everything) == ["cust-a", "cust-b"]
+
+
+def test_customer_members_are_not_admins(db: Session, tree: dict) -> None:
+    customer = db.exec(select(User).where(User.username == "cust-a")).one()
+    assert resolve_actor(db, customer.id) is None  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        admin_provisioning.list_actions(db, None)
+
+
+def test_retry_of_another_resellers_action_is_refused_logged_and_changes_nothing(db: Session, tree: dict) -> None:
+    actor = _actor(db, tree, "a-admin")
+    with pytest.raises(Forbidden, match="not in your organization"):
+        admin_provisioning.retry_action(db, actor, tree["b"].id)
+    db.rollback()
+    assert db.get(ProvisioningAction, tree["b"].id).status == "parked"
+    assert tree["scheduled"] == []
+    denied = db.exec(select(AuditEvent).where(AuditEvent.action == "admin.denied")).one()
+    assert denied.target_id == tree["b"].id and denied.details["attempted"] == "provisioning.retry"
+
+
+def test_unknown_action_id_is_refused_like_a_foreign_one(db: Session, tree: dict) -> None:
+    with pytest.raises(Forbidden):
+        admin_provisioning.retry_action(db, _actor(db, tree, "a-admin"), "no-such-action")
+
+
+def test_support_can_retry_but_billing_staff_cannot(db: Session, tree: dict) -> None:
+    with pytest.raises(Forbidden, match="billing"):
+        admin_provisioning.retry_action(db, _actor(db, tree, "a-billing"), tree["a"].id)
+    db.rollback()
+    admin_provisioning.retry_action(db, _actor(db, tree, "a-support"), tree["a"].id)
+    db.commit()
+    assert db.get(ProvisioningAction, tree["a"].id).status == "queued"
+    assert tree["scheduled"] == [(tree["a"].id, 0)]
+    audit = db.exec(select(AuditEvent).where(AuditEvent.action == "provisioning_action.retry")).one()
+    assert audit.actor_label == "a-support@example.com"
+
+
+def test_webhook_events_are_platform_only_and_replay_runs_the_handler_again(db: Session, tree: dict) -> None:
+    db.add(StripeEvent(stripe_id="evt_1", type="customer.updated", payload={"data": {"object": {}}},
+                       status="ignored", attempts=1))
+    db.add(StripeEvent(stripe_id="evt_2", type="invoice.paid", payload={}, status="failed", attempts=3,
+                       error="boom"))
+    db.commit()
+    with pytest.raises(Forbidden, match="platform staff"):
+        webhook_events.list_events(db, _actor(db, tree, "a-admin"))
+    db.rollback()
+    operator = _actor(db, tree, "operator")
+    rows, total = webhook_events.list_events(db, operator, status="failed")
+    assert total == 1 and rows[0]["stripe_id"] == "evt_2" and rows[0]["error"] == "boom"
+    with pytest.raises(ValueError, match="Unknown status"):
+        webhook_events.list_events(db, operator, status="bogus")
+
+    webhook_events.replay_event(db, operator, "evt_1")
+    db.commit()  # the job is queued after commit; the inline queue runs it at once
+    db.expire_all()
+    replayed = db.exec(select(StripeEvent).where(StripeEvent.stripe_id == "evt_1")).one()
+    assert replayed.attempts == 2 and replayed.status == "ignored"
+    assert db.exec(select(AuditEvent).where(AuditEvent.action == "webhook_event.replay")).one().target_id == "evt_1"
