@@ -15,9 +15,17 @@ import time
 from services.config import get_settings
 
 
+# On PostgreSQL the consumer runs at a lower CPU priority than the web server: acknowledging a webhook is what
+# Stripe times, handling it can wait a few milliseconds, and under a burst the consumer catches up right after.
+# Not on SQLite: there both share one write lock, and a low-priority process holding it would stall the web.
+CONSUMER_NICE = 10
+
+
 def consumer_command(python: str = sys.executable) -> list[str]:
     settings = get_settings()
     command = [python, "-m", "huey.bin.huey_consumer", "services.jobs.tasks.huey", "-w", "2", "-k", "thread"]
+    if not settings.database_url.startswith("sqlite"):
+        command = ["nice", "-n", str(CONSUMER_NICE), *command]
     if not settings.redis_url:
         # SQLite storage polls: keep the idle back-off short or every queued job waits up to 10 s.
         command += ["--delay", "0.1", "--max-delay", "1"]

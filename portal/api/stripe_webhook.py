@@ -7,8 +7,9 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services.billing.event_store import store
+from services.billing.event_store_async import store_event
 from services.billing.webhook import WebhookResult, acknowledgement, verify
+from services.config import get_settings
 
 STORE_TIMEOUT_SECONDS = 20
 
@@ -20,7 +21,8 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if isinstance(verified, WebhookResult):
         return JSONResponse(verified.body, status_code=verified.status_code)
     try:
-        is_new = await asyncio.wait_for(asyncio.wrap_future(store.submit(verified)), STORE_TIMEOUT_SECONDS)
+        is_new = await asyncio.wait_for(store_event(verified, raw.decode(), get_settings().database_url),
+                                        STORE_TIMEOUT_SECONDS)
     except Exception:  # noqa: BLE001 - logged by the store; Stripe retries a 500
         return JSONResponse({"error": "could not store the event, please retry"}, status_code=500)
     result = acknowledgement(is_new)

@@ -79,16 +79,20 @@ class EventStore:
             return set(connection.execute(statement, rows).scalars().all())
 
 
-def _enqueue_handling(stripe_ids: list[str]) -> None:
-    if not stripe_ids:
-        return
-    from services.jobs.tasks import handle_stripe_event
+JOB_CHUNK = 20
 
-    for stripe_id in stripe_ids:  # one job per event: a slow or failing event never holds up the others
+
+def _enqueue_handling(stripe_ids: list[str]) -> None:
+    """One job per chunk of a batch: a burst costs a few queue writes, not one per event (on SQLite each is a
+    commit the consumer competes for). A failing event inside a chunk is re-queued on its own, with retries."""
+    from services.jobs.tasks import handle_stripe_events
+
+    for start in range(0, len(stripe_ids), JOB_CHUNK):
+        chunk = stripe_ids[start:start + JOB_CHUNK]
         try:
-            handle_stripe_event(stripe_id)
-        except Exception:  # noqa: BLE001 - stored as pending: the periodic sweep enqueues it again
-            log.exception("could not enqueue Stripe event %s; the periodic sweep will", stripe_id)
+            handle_stripe_events(chunk)
+        except Exception:  # noqa: BLE001 - stored as pending: the periodic sweep enqueues them again
+            log.exception("could not enqueue Stripe events %s; the periodic sweep will", chunk)
 
 
 store = EventStore()

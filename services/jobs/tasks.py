@@ -86,6 +86,19 @@ def handle_stripe_event(stripe_event_id: str, replay: bool = False) -> str:
     return handle(stripe_event_id, replay=replay)
 
 
+@huey.task()
+def handle_stripe_events(stripe_event_ids: list[str]) -> None:
+    """A chunk of freshly stored events, in arrival order; one that fails gets its own job with retries."""
+    from services.billing.handlers import handle
+
+    for stripe_event_id in stripe_event_ids:
+        try:
+            handle(stripe_event_id)
+        except Exception:  # noqa: BLE001 - recorded as failed on the event; retried by its own job
+            log.exception("stripe event %s failed; retrying on its own", stripe_event_id)
+            handle_stripe_event.schedule((stripe_event_id,), delay=10)
+
+
 @huey.periodic_task(crontab(minute="*/5"))
 def enforce_billing_timeline() -> None:
     """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""

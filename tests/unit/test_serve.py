@@ -56,3 +56,12 @@ def test_when_one_process_dies_the_other_is_stopped(tmp_path: Path) -> None:
     [sleeper] = _children(tmp_path, 1)
     assert supervisor.wait(timeout=30) == 3
     assert not _alive(sleeper)
+
+
+def test_consumer_yields_the_cpu_to_the_web_server_only_where_no_write_lock_is_shared(settings_env) -> None:  # type: ignore[no-untyped-def]
+    from portal.serve import consumer_command
+
+    settings_env.setenv("DATABASE_URL", "postgresql+psycopg://portal@db/portal")
+    assert consumer_command("python")[:3] == ["nice", "-n", "10"]
+    settings_env.setenv("DATABASE_URL", "sqlite:///var/portal.db")
+    assert consumer_command("python")[0] == "python"  # SQLite: a niced lock holder would stall the web server

@@ -1,0 +1,126 @@
+"""The webhook route's store on PostgreSQL: group commit inside the event loop, no thread hand-off.
+
+The thread-based store (event_store.py) serves SQLite and synchronous callers. On PostgreSQL the route awaits
+this one instead: requests that arrive while a batch is being written join the next batch, one INSERT ... ON
+CONFLICT DO NOTHING RETURNING per batch tells which events are new, and the handling jobs are queued before any
+request of the batch is answered. Everything runs on the web worker's event loop, so an acknowledgement never
+waits for another thread to get the GIL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import logging
+import weakref
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+from services.billing.event_store import MAX_BATCH, _enqueue_handling
+from services.jobs.queue import storage_kind
+
+log = logging.getLogger(__name__)
+
+_INSERT = """
+INSERT INTO stripe_event (stripe_id, type, payload, status, attempts, received_at)
+SELECT id, type, payload, 'pending', 0, now()
+FROM unnest(%s::text[], %s::text[], %s::json[]) AS batch(id, type, payload)
+ON CONFLICT (stripe_id) DO NOTHING
+RETURNING stripe_id
+"""
+
+Pending = tuple[dict[str, Any], str, "asyncio.Future[bool]"]
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AsyncEventStore:
+    """One per event loop (a connection belongs to the loop that opened it)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._conninfo = libpq_url(database_url)
+        self._pending: list[Pending] = []
+        self._wakeup = asyncio.Event()
+        self._connection: psycopg.AsyncConnection[Any] | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, event: dict[str, Any], raw_text: str) -> bool:
+        """True for a new event, False for a duplicate; raises if it could not be stored (the route answers 500)."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, raw_text, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._run())
+        self._wakeup.set()
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                await self._flush(batch)
+
+    async def _flush(self, batch: list[Pending]) -> None:
+        try:
+            new_ids = await self._write(batch)
+            fresh = sorted(new_ids)
+            if storage_kind() == "redis":
+                _enqueue_handling(fresh)  # a Redis LPUSH per chunk: quicker than a hop to a thread
+            else:
+                await asyncio.to_thread(_enqueue_handling, fresh)
+        except Exception as exc:  # noqa: BLE001 - every waiting request answers 500 and Stripe retries
+            log.exception("storing %d Stripe events failed", len(batch))
+            await self._reset_connection()
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        claimed: set[str] = set()
+        for event, _, future in batch:
+            if not future.done():
+                future.set_result(event["id"] in new_ids and event["id"] not in claimed)
+            claimed.add(event["id"])
+
+    async def _write(self, batch: list[Pending]) -> set[str]:
+        unique = {event["id"]: (event, raw) for event, raw, _ in reversed(batch)}
+        ids = list(unique)
+        types = [unique[i][0]["type"][:100] for i in ids]
+        payloads = [unique[i][1] for i in ids]  # the verified body as received: no second JSON encoding
+        if self._connection is None or self._connection.closed:
+            self._connection = await psycopg.AsyncConnection.connect(self._conninfo)
+        async with self._connection.transaction():
+            cursor = await self._connection.execute(_INSERT, (ids, types, payloads))
+            return {row[0] for row in await cursor.fetchall()}
+
+    async def _reset_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                await self._connection.close()
+            except Exception:  # noqa: BLE001
+                pass
+        self._connection = None
+
+
+_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncEventStore]] = \
+    weakref.WeakKeyDictionary()
+
+
+def store_for_loop(database_url: str) -> AsyncEventStore:
+    per_loop = _stores.setdefault(asyncio.get_running_loop(), {})
+    if database_url not in per_loop:
+        per_loop[database_url] = AsyncEventStore(database_url)
+    return per_loop[database_url]
+
+
+async def store_event(event: dict[str, Any], raw_text: str, database_url: str) -> bool:
+    """The route's entry point: the in-loop store on PostgreSQL, the writer thread on SQLite."""
+    if database_url.startswith("postgresql"):
+        return await store_for_loop(database_url).submit(event, raw_text)
+    from services.billing.event_store import store
+
+    return await asyncio.wrap_future(store.submit(event))
