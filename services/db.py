@@ -16,25 +16,33 @@ from services.config import get_settings
 _engines: dict[str, Engine] = {}
 
 
-def get_engine(url: str | None = None) -> Engine:
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def get_engine(url: str | None = None, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
+    """One engine per URL. `sqlite_busy_timeout_ms=0` gives a separate SQLite engine whose caller waits for the
+    write lock itself (SQLite's own busy handler sleeps up to 100 ms at a time and can starve a writer)."""
     url = url or get_settings().database_url
-    if url not in _engines:
-        _engines[url] = _create_engine(url)
-    return _engines[url]
+    key = url if sqlite_busy_timeout_ms == SQLITE_BUSY_TIMEOUT_MS or not url.startswith("sqlite") \
+        else f"{url}#busy={sqlite_busy_timeout_ms}"
+    if key not in _engines:
+        _engines[key] = _create_engine(url, sqlite_busy_timeout_ms)
+    return _engines[key]
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     if url.startswith("sqlite"):
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(url, connect_args={"check_same_thread": False,
+                                                  "timeout": sqlite_busy_timeout_ms / 1000})
+        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, sqlite_busy_timeout_ms))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection, busy_timeout_ms: int) -> None:  # type: ignore[no-untyped-def]
     # WAL lets the web process read while the job consumer writes; foreign keys are off by default in SQLite.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -42,7 +50,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # commits may be lost). PostgreSQL is the choice where that matters; see README.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     cursor.close()
 
 

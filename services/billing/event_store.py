@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 
 from services.db import get_engine
 from services.models import StripeEvent
@@ -22,6 +24,7 @@ from services.models.base import utcnow
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
+LOCK_WAIT_SECONDS = 30
 _table = StripeEvent.__table__  # type: ignore[attr-defined]
 
 
@@ -69,14 +72,23 @@ class EventStore:
                 future.set_result(is_new)
 
     def _write(self, events: list[dict[str, Any]]) -> set[str]:
-        engine = get_engine()
+        engine = get_engine(sqlite_busy_timeout_ms=0)
         insert = (sqlite.insert if engine.dialect.name == "sqlite" else postgresql.insert)(_table)
         now = utcnow()
         rows = list({e["id"]: {"stripe_id": e["id"], "type": e["type"][:100], "payload": e, "status": "pending",
                                "attempts": 0, "received_at": now} for e in reversed(events)}.values())
         statement = insert.on_conflict_do_nothing(index_elements=["stripe_id"]).returning(_table.c.stripe_id)
-        with engine.begin() as connection:
-            return set(connection.execute(statement, rows).scalars().all())
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                with engine.begin() as connection:
+                    return set(connection.execute(statement, rows).scalars().all())
+            except OperationalError as exc:
+                # SQLite: the job consumer holds the write lock. Ask again within a millisecond instead of
+                # SQLite's busy handler, which sleeps in steps of up to 100 ms and can miss every gap.
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.001)
 
 
 JOB_CHUNK = 20

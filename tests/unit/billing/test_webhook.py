@@ -105,3 +105,23 @@ def test_a_failing_handler_keeps_the_event_for_retry_and_replay(db: Session, bil
     billing.stripe.fail_with = None
     assert replay(stored.stripe_id) == "processed"
     assert subscription(db, customer).status == "active"
+
+
+def test_storage_waits_for_a_sqlite_write_lock_held_elsewhere_instead_of_failing(db: Session) -> None:
+    """The consumer may hold SQLite's write lock; the event store must wait for it, not answer 500."""
+    import sqlite3
+
+    from services.billing.event_store import store
+    from services.config import get_settings
+
+    holder = sqlite3.connect(get_settings().database_url.split("///", 1)[1], isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    try:
+        future = store.submit(json.loads(payload(event("customer.updated", stripe_object("customer")))))
+        time.sleep(0.2)
+        assert not future.done()
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    assert future.result(timeout=10) is True
+    assert _events(db) == 1
