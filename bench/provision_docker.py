@@ -98,6 +98,36 @@ def through_portal(portal: str, username: str) -> float:
     return time.perf_counter() - started
 
 
+def stage_breakdown(usernames: list[str]) -> dict[str, list[float]]:
+    """Where the time goes, from the portal's own records: event stored -> action queued -> each step."""
+    from sqlmodel import select
+
+    from services.db import session_scope
+    from services.models import Instance, ProvisioningAction, ProvisioningStep, StripeEvent
+
+    stages: dict[str, list[float]] = {}
+    with session_scope() as session:
+        for username in usernames:
+            instance = session.exec(select(Instance).where(Instance.subdomain == username)).one()
+            action = session.exec(select(ProvisioningAction).where(
+                ProvisioningAction.instance_id == instance.id, ProvisioningAction.action == "provision")).one()
+            event = session.exec(select(StripeEvent).where(StripeEvent.type == "checkout.session.completed",
+                                                           StripeEvent.processed_at.is_not(None))  # type: ignore[union-attr]
+                                 .order_by(StripeEvent.id)).all()
+            steps = session.exec(select(ProvisioningStep).where(ProvisioningStep.action_id == action.id)
+                                 .order_by(ProvisioningStep.id)).all()
+            mine = next(e for e in event if username in str(e.payload))
+            stages.setdefault("stage event stored to action queued", []).append(
+                (action.created_at - mine.received_at).total_seconds())
+            stages.setdefault("stage action queued to first step", []).append(
+                (steps[0].started_at - action.created_at).total_seconds())
+            for step in steps:
+                if step.finished_at:
+                    stages.setdefault(f"stage {step.step}", []).append(
+                        (step.finished_at - step.started_at).total_seconds())
+    return stages
+
+
 def bare_docker_run(client, n: int) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     container = client.containers.run(TEST_IMAGE, detach=True, init=True, name=f"bare-{n}", network="bare",
@@ -131,6 +161,8 @@ def main() -> None:
             print(f"webhook to first 200 via nginx median: {median(ours) * 1000:.0f} ms")
             print(f"bare docker run to first 200 median: {median(bare) * 1000:.0f} ms")
             print(f"ratio: {median(ours) / median(bare):.2f}")
+            for stage, values in stage_breakdown([f"bench{n}" for n in range(ROUNDS)]).items():
+                print(f"{stage} median: {median(values) * 1000:.0f} ms")
 
             payloads = [new_customer(f"crowd{n}") for n in range(CROWD)]
             health: list[float] = []

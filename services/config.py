@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     coolify_project_uuid: str | None = None
     coolify_server_uuid: str | None = None
     coolify_private_key_uuid: str | None = None
+    coolify_timeout_seconds: float = 30.0
+    coolify_max_retries: int = 4
+    coolify_retry_base_seconds: float = 1.0
+    coolify_poll_seconds: float = 3.0
+    coolify_deploy_timeout_seconds: float = 1200.0
 
     docker_host: str | None = None
     docker_name_prefix: str = "portal-"

@@ -53,7 +53,9 @@ def prepare_config(ctx: StepContext) -> None:
 
 
 def prepare_backend(ctx: StepContext) -> None:
-    ctx.backend.prepare(ctx.spec())
+    placement = ctx.backend.prepare(ctx.spec())
+    if placement is not None:  # the backend created something it must find again (Coolify's application)
+        _save_placement(ctx.instance_id, placement)
 
 
 def deploy(ctx: StepContext) -> None:

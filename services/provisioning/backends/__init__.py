@@ -26,4 +26,11 @@ def _docker() -> Backend:
     return DockerBackend()
 
 
+def _coolify() -> Backend:
+    from services.provisioning.backends.coolify import CoolifyBackend
+
+    return CoolifyBackend()
+
+
 register("docker", _docker)
+register("coolify", _coolify)

@@ -25,8 +25,8 @@ class Placement:
 class Backend(Protocol):
     name: str
 
-    def prepare(self, spec: InstanceSpec) -> None:
-        """Create what the instance lives in (network, volume, environment)."""
+    def prepare(self, spec: InstanceSpec) -> Placement | None:
+        """Create what the instance lives in (network, volume, environment); a Placement when it has an id."""
 
     def deploy(self, spec: InstanceSpec) -> Placement:
         """Make the instance exist with exactly this configuration and run it."""

@@ -1,0 +1,262 @@
+"""The Coolify backend against a fake Coolify that enforces the real contract (tests/coolify_fake.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from sqlmodel import Session, select
+
+from services.models import AppTemplate, Instance, Organization, Plan, ProvisioningAction, Subscription
+from services.provisioning import actions, engine
+from services.provisioning.backends import get_backend
+from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
+from services.provisioning.coolify.rules import parse_status, shell_safe
+from services.provisioning.spec import build_spec
+from tests.conftest import SettingsEnv
+from tests.coolify_fake import FakeCoolify, running_fake
+from tests.factories import customer_instance
+
+
+@dataclass
+class Coolify:
+    fake: FakeCoolify
+    url: str
+    db: Session
+
+    def instance(self, name: str, strategy: str = "compose_domains", extra_env: int = 0) -> Instance:
+        parent = self.db.exec(select(Organization).where(Organization.slug == "platform")).first()
+        instance = customer_instance(self.db, name, parent=parent)
+        template = self.db.get(AppTemplate, instance.app_template_id)
+        assert template is not None
+        template.backend = "coolify"
+        template.settings = {**template.settings, "git_repository": "git@github.com:acme/llm-app.git",
+                             "git_branch": "main", "compose_location": "/docker-compose.yaml",
+                             "domain_strategy": strategy, "compose_service": "app"}
+        template.env_template += "".join(f"EXTRA_{n}=value-{n}\n" for n in range(extra_env))
+        self.db.add(template)
+        self.db.commit()
+        return instance
+
+    def run(self, instance: Instance, action: str, rounds: int = 8) -> str:
+        row = engine.request_action(self.db, instance, action)
+        self.db.commit()
+        status = engine.execute(row.id)
+        while status == "retrying" and rounds:
+            status, rounds = engine.execute(row.id), rounds - 1
+        return status
+
+    def app(self, instance: Instance) -> dict:
+        self.db.refresh(instance)
+        return self.fake.apps[instance.external_id]  # type: ignore[index]
+
+
+@pytest.fixture()
+def coolify(db: Session, settings_env: SettingsEnv) -> Iterator[Coolify]:
+    with running_fake() as (fake, url):
+        for name, value in {"COOLIFY_URL": url, "COOLIFY_TOKEN": fake.token, "COOLIFY_PROJECT_UUID": "proj-1",
+                            "COOLIFY_SERVER_UUID": "srv-1", "COOLIFY_PRIVATE_KEY_UUID": "key-1",
+                            "COOLIFY_POLL_SECONDS": "0.08", "COOLIFY_RETRY_BASE_SECONDS": "0.01",
+                            "COOLIFY_TIMEOUT_SECONDS": "2", "PROXY_BACKEND": "none", "INSTANCE_SCHEME": "https",
+                            "PROVISION_RETRY_BASE_SECONDS": "0.01"}.items():
+            settings_env.setenv(name, value)
+        engine.set_scheduler(lambda _action_id, _delay: None)
+        yield Coolify(fake, url, db)
+        engine.set_scheduler(None)
+
+
+# --- the client ----------------------------------------------------------------------------------------------------
+
+
+def test_429_waits_as_long_as_retry_after_says_and_4xx_is_never_retried(coolify: Coolify) -> None:
+    slept: list[float] = []
+    client = CoolifyClient(coolify.url, coolify.fake.token, sleep=slept.append)
+    env = client.create_environment("proj-1", "client-test")
+    app = client.create_application({"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "client-test",
+                                     "private_key_uuid": "k", "git_repository": "git@github.com:a/b.git",
+                                     "git_branch": "main", "build_pack": "dockercompose"})
+    assert env and app
+    coolify.fake.queue_full_next = 2
+    client.deploy(app)
+    assert slept == [60.0, 60.0]  # Coolify's Retry-After, honoured
+    assert coolify.fake.calls("POST", "/deploy") == 3
+
+    before = client.calls
+    with pytest.raises(CoolifyRejected) as rejected:
+        client.update_application(app, {"domains": "https://x.example.com"})
+    assert client.calls == before + 1
+    assert rejected.value.status == 422 and "domains" in rejected.value.field_errors
+    assert "PATCH /applications/" in str(rejected.value) and "docker_compose_domains" in str(rejected.value)
+
+
+def test_5xx_bursts_and_timeouts_are_retried_for_reads_but_a_create_is_never_sent_twice(coolify: Coolify) -> None:
+    client = CoolifyClient(coolify.url, coolify.fake.token, timeout=0.5, sleep=lambda _s: None)
+    coolify.fake.fail_next = [502, 503, 500]
+    assert client.version() == "4.3.10"
+    coolify.fake.hang_next = 1.0
+    assert client.get_environment("proj-1", "nothing-here") is None  # timed out once, then answered 404
+
+    client.create_environment("proj-1", "create-once")
+    coolify.fake.fail_next = [500]
+    with pytest.raises(CoolifyUnavailable, match="POST /applications/private-deploy-key answered 500"):
+        client.create_application({"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "create-once",
+                                   "private_key_uuid": "k", "git_repository": "git@github.com:a/b.git",
+                                   "git_branch": "main", "build_pack": "dockercompose"})
+    assert coolify.fake.calls("POST", "/applications/private-deploy-key") == 1
+
+
+def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
+    client = CoolifyClient(coolify.url, coolify.fake.token, sleep=lambda _s: None)
+    client.create_environment("proj-1", "rules")
+    base = {"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "rules", "private_key_uuid": "k",
+            "git_repository": "git@github.com:a/b.git", "git_branch": "main", "build_pack": "dockercompose"}
+    for extra, field_name in [({"unknown_field": 1}, "unknown_field"),
+                              ({"docker_compose_custom_build_command": "cd app; make"},
+                               "docker_compose_custom_build_command"),
+                              ({"domains": "https://a.example.com"}, "domains"),
+                              ({"custom_labels": "not base64!"}, "custom_labels")]:
+        with pytest.raises(CoolifyRejected) as rejected:
+            client.create_application({**base, **extra})
+        assert rejected.value.status == 422 and field_name in rejected.value.field_errors
+    app = client.create_application(base)
+    with pytest.raises(CoolifyRejected, match="Reload the compose file"):
+        client.update_application(app, {"docker_compose_domains": [{"name": "app", "domain": "https://a.b.c"}]})
+    assert client.create_environment("proj-1", "rules") is None  # 409 means "already exists"
+    assert client.request("POST", f"/applications/{app}/envs", json={"key": "A", "value": "1"}).status_code == 201
+    assert client.request("POST", f"/applications/{app}/envs", json={"key": "A", "value": "2"},
+                          ok=(409,)).status_code == 409
+    assert client.logs(app) is None  # 400 "Application is not running." is not an error
+
+
+def test_shell_safe_rule_and_status_parsing() -> None:
+    assert shell_safe("CUSTOM_DOMAIN=a.example.com APP_UUID=abc123 sh ./scripts/coolify-build.sh")
+    assert shell_safe("npm ci && npm run build") and shell_safe("sh -c \"npm start\"")
+    assert not shell_safe("cd app; npm start") and not shell_safe("echo $HOME") and not shell_safe("a | b")
+    assert parse_status("running:healthy") == ("running", "healthy")
+    assert parse_status("exited") == ("stopped", "unknown")
+    assert parse_status("hibernating:weird") == ("unknown", "weird")
+    assert parse_status(None) == ("unknown", "unknown")
+
+
+# --- the backend through the engine -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("strategy", ["compose_domains", "build_script"])
+def test_full_life_provision_plan_change_suspend_resume_delete(coolify: Coolify, strategy: str) -> None:
+    instance = coolify.instance("acme", strategy)
+    assert coolify.run(instance, actions.PROVISION) == "succeeded"
+    app = coolify.app(instance)
+    assert app["status"] == "running:healthy" and app["build_pack"] == "dockercompose"
+    envs = {k: v["value"] for k, v in app["_envs"].items()}
+    spec = build_spec(coolify.db, instance)
+    assert envs["ADMIN_PASSWORD"] == spec.env["ADMIN_PASSWORD"] and envs["CUSTOM_DOMAIN"] == "acme.localhost"
+    assert json.loads(envs["PREDEFINED_ENDPOINTS"]) == [{"name": "default", "url": "https://llm.example.com"}]
+    assert json.loads(envs["TRAEFIK_LABELS"])["traefik.docker.network"] == instance.external_id
+    assert all(v["is_runtime"] and not v["is_literal"] for v in app["_envs"].values())  # the full flag set
+    if strategy == "compose_domains":
+        assert json.loads(app["docker_compose_domains"]) == {"app": {"domain": "https://acme.localhost"}}
+    else:
+        assert app["docker_compose_custom_build_command"] == (
+            f"CUSTOM_DOMAIN=acme.localhost APP_UUID={instance.external_id} sh ./scripts/coolify-build.sh")
+        assert "docker-compose.override.yaml up -d" in app["docker_compose_custom_start_command"]
+    provision_calls = len(coolify.fake.requests)
+    assert provision_calls <= 12
+
+    plan = coolify.db.get(Plan, coolify.db.get(Subscription, instance.subscription_id).plan_id)  # type: ignore[union-attr]
+    plan.limits = {**plan.limits, "max_requests_per_minute": 600}  # type: ignore[union-attr]
+    coolify.db.add(plan)
+    coolify.db.commit()
+    deployments = len(coolify.fake.deployments)
+    assert coolify.run(instance, actions.APPLY_LIMITS) == "succeeded"
+    assert coolify.app(instance)["_envs"]["INSTANCE_MAX_REQUESTS_PER_MINUTE"]["value"] == "600"
+    assert len(coolify.fake.deployments) == deployments + 1  # redeployed with the new limits
+
+    coolify.fake.async_seconds = 0  # Coolify stops asynchronously; here the job finishes at once
+    assert coolify.run(instance, actions.SUSPEND) == "succeeded"
+    assert get_backend("coolify").status(build_spec(coolify.db, instance)) == "stopped"
+    assert coolify.run(instance, actions.RESUME) == "succeeded"
+    assert coolify.app(instance)["status"] == "running:healthy"
+
+    coolify.fake.async_seconds = 0.05
+    assert coolify.run(instance, actions.DEPROVISION) == "succeeded"  # async delete: waits, then the environment
+    assert coolify.fake.apps == {} and coolify.fake.environments == {}
+
+
+def test_logs_and_restart_only_after_a_first_deploy(coolify: Coolify) -> None:
+    instance = coolify.instance("logsy")
+    backend = get_backend("coolify")
+    assert coolify.run(instance, actions.PROVISION) == "succeeded"
+    coolify.db.refresh(instance)
+    spec = build_spec(coolify.db, instance)
+    assert "listening" in backend.logs(spec)
+    assert coolify.run(instance, actions.RESTART) == "succeeded"
+    assert coolify.fake.calls("POST", "/applications/{uuid}/restart") == 1
+    coolify.fake.async_seconds = 0
+    backend.stop(spec)
+    assert "not running" in backend.logs(spec)
+
+
+def test_call_count_is_the_same_for_5_and_50_variables(coolify: Coolify) -> None:
+    counts = []
+    for name, extra in (("five", 0), ("fifty", 45)):
+        before = len(coolify.fake.requests)
+        instance = coolify.instance(name, extra_env=extra)
+        assert coolify.run(instance, actions.PROVISION) == "succeeded"
+        assert len(coolify.app(instance)["_envs"]) >= 5 + extra
+        counts.append(len(coolify.fake.requests) - before)
+    assert counts[0] == counts[1] <= 12
+
+
+def test_a_crash_after_any_call_resumes_without_duplicates(coolify: Coolify) -> None:
+    """Provision once to learn the calls, then for every N fail the N-th call after Coolify handled it."""
+    coolify.run(coolify.instance("probe"), actions.PROVISION)
+    sequence = [f"{m} {t}" for m, t, _ in coolify.fake.requests]
+    for n, call in enumerate(sequence):
+        name = f"crash{n}"
+        coolify.fake.fail_after_handling = {}
+        before = len(coolify.fake.requests)
+        instance = coolify.instance(name)
+        original = coolify.fake.handle
+
+        def crash_at(method, url, headers, raw, _n=n, _before=before, _original=original):  # type: ignore[no-untyped-def]
+            result = _original(method, url, headers, raw)
+            if len(coolify.fake.requests) - _before == _n + 1 and not getattr(crash_at, "done", False):
+                crash_at.done = True  # type: ignore[attr-defined]
+                return 500, {"message": "Server Error"}, {}  # handled, but the portal never heard the answer
+            return result
+
+        coolify.fake.handle = crash_at  # type: ignore[method-assign]
+        try:
+            assert coolify.run(instance, actions.PROVISION) == "succeeded", f"after crash at {call}"
+        finally:
+            coolify.fake.handle = original  # type: ignore[method-assign]
+        envs = [e for e in coolify.fake.environments if e == name]
+        apps = [a for a in coolify.fake.apps.values() if a["_environment"] == name]
+        assert len(envs) == 1 and len(apps) == 1, f"duplicates after a crash at {call}"
+        assert coolify.app(instance)["status"] == "running:healthy"
+
+
+def test_a_domain_coolify_silently_drops_is_caught_reapplied_once_then_parked(coolify: Coolify) -> None:
+    coolify.fake.drop_domains = True
+    instance = coolify.instance("dropped")
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
+    assert "dropped the domain https://dropped.localhost" in (action.last_error or "")
+    assert coolify.fake.calls("PATCH", "/applications/{uuid}") == 2  # applied, re-applied once
+
+    coolify.fake.drop_domains = False  # the admin fixed the compose file; the retry button does the rest
+    engine.retry_parked(coolify.db, action.id, requested_by="admin@example.com")
+    coolify.db.commit()
+    assert engine.execute(action.id) == "succeeded"
+
+
+def test_a_deployment_that_never_finishes_is_cancelled(coolify: Coolify, settings_env: SettingsEnv) -> None:
+    settings_env.setenv("COOLIFY_DEPLOY_TIMEOUT_SECONDS", "0.3")
+    settings_env.setenv("PROVISION_MAX_ATTEMPTS", "1")
+    coolify.fake.deploy_seconds = 60
+    instance = coolify.instance("stuck")
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    assert coolify.fake.calls("POST", "/deployments/{uuid}/cancel") == 1
+    assert coolify.fake.deployments[-1]["status"] == "cancelled-by-user"
