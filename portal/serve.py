@@ -50,11 +50,22 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _report_coolify() -> None:
+    """Coolify's version and health at start-up, so a wrong URL or token shows before the first provision."""
+    from services.health import check_coolify
+
+    coolify = check_coolify(fresh=True)
+    if coolify is not None:
+        state = f"Coolify {coolify.get('version')} healthy" if coolify["ok"] else f"NOT reachable: {coolify.get('error', '')}"
+        print(f"portal: {coolify['url']}: {state}", flush=True)
+
+
 def main() -> int:
     settings = get_settings()
     settings.resolved_secret_key()  # fail before starting anything if production has a placeholder key
     port = int(os.environ.get("PORT", settings.port))
     print(f"portal: starting on http://localhost:{port} (Ctrl-C stops the portal and the job consumer)", flush=True)
+    _report_coolify()
     return supervise([consumer_command(), web_command(port)], {**os.environ, "PORT": str(port)})
 
 

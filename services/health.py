@@ -53,10 +53,40 @@ def _check_redis(url: str) -> dict[str, Any]:
     return {"ok": True}
 
 
+COOLIFY_CHECK_SECONDS = 60
+_coolify_cache: dict[str, Any] = {}
+
+
+def check_coolify(*, fresh: bool = False) -> dict[str, Any] | None:
+    """Coolify's health and version (None when not configured). Cached for a minute: load balancers poll
+    /api/health often, and Coolify counts every API call against a 200-per-minute limit."""
+    settings = get_settings()
+    if not settings.coolify_url:
+        return None
+    cached = _coolify_cache.get(settings.coolify_url)
+    if cached and not fresh and time.monotonic() - cached[0] < COOLIFY_CHECK_SECONDS:
+        return dict(cached[1])
+    from services.provisioning.coolify.client import CoolifyClient
+
+    try:
+        client = CoolifyClient(settings.coolify_url, settings.coolify_token or "", timeout=5.0, max_retries=0)
+        result: dict[str, Any] = {"ok": client.healthy(), "url": settings.coolify_url}
+        result["version"] = client.version() if result["ok"] else None
+        client.close()
+    except Exception as exc:  # noqa: BLE001
+        result = {"ok": False, "url": settings.coolify_url, "error": str(exc)[:300]}
+    _coolify_cache[settings.coolify_url] = (time.monotonic(), result)
+    return dict(result)
+
+
 def check_all() -> dict[str, Any]:
     checks: dict[str, Any] = {"database": _check_database(), "queue": _check_queue()}
     redis_url = get_settings().redis_url
     if redis_url:
         checks["redis"] = _check_redis(redis_url)
     status = "ok" if all(c["ok"] for c in checks.values()) else "error"
-    return {"status": status, "checks": checks}
+    report: dict[str, Any] = {"status": status, "checks": checks}
+    coolify = check_coolify()
+    if coolify is not None:  # reported, but the portal itself still serves when Coolify is down
+        report["integrations"] = {"coolify": coolify}
+    return report

@@ -125,6 +125,16 @@ def seed_demo(session: Session) -> None:
                                    {"name": "default", "url": "https://llm.example.com/v1"}]})
         session.add(template)
         session.flush()
+    if session.exec(select(AppTemplate).where(AppTemplate.slug == "llm-app-coolify")).first() is None:
+        # The same app deployed through Coolify (from a private git repository, compose build pack). Plans use the
+        # Docker template by default; an admin points a plan here once COOLIFY_* is configured.
+        session.add(AppTemplate(
+            name="LLM app on Coolify", slug="llm-app-coolify", backend="coolify", image=None, internal_port=80,
+            health_path="/health", env_template=DEMO_ENV_TEMPLATE,
+            settings={"git_repository": "git@github.com:example/llm-app.git", "git_branch": "main",
+                      "compose_location": "/docker-compose.yaml", "domain_strategy": "build_script",
+                      "compose_service": "app",
+                      "predefined_endpoints": [{"name": "default", "url": "https://llm.example.com/v1"}]}))
     limits_small = {"memory_mb": 256, "cpus": 0.5, "max_concurrent_projects": 1, "max_parallel_requests": 2,
                     "max_requests_per_minute": 30}
     limits_mid = {"memory_mb": 512, "cpus": 1, "max_concurrent_projects": 3, "max_parallel_requests": 5,

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from portal.state.auth import AuthState
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
+from services.admin.integrations import integration_status
 from services.admin.scope import Actor, Forbidden, resolve_actor
 from services.db import session_scope
 
@@ -25,6 +26,7 @@ class AdminState(rx.State):
     actions: list[dict[str, Any]] = []
     action_status: str = "parked"
     error: str = ""
+    integrations: list[dict[str, str]] = []
 
     async def _run(self, work: Callable[[Session, Actor | None], Any]) -> Any:
         """Run one admin operation for the signed-in user; a refusal becomes the page's error message."""
@@ -49,6 +51,7 @@ class AdminState(rx.State):
         if actor.is_platform:
             self.events, self.events_total = webhook_events.list_events(
                 session, actor, status=self.event_status, page=self.event_page)
+            self.integrations = integration_status()
 
     @rx.event
     async def load(self) -> None:

@@ -79,6 +79,16 @@ def _events_section() -> rx.Component:
     )
 
 
+def _integrations() -> rx.Component:
+    return rx.hstack(
+        rx.foreach(AdminState.integrations, lambda i: rx.badge(
+            i["name"] + ": " + i["state"], title=i["detail"], variant="surface",
+            color_scheme=rx.cond(i["state"] == "healthy", "green", rx.cond(i["state"] == "unreachable", "red", "gray")),
+            class_name="integration")),
+        id="integrations",
+    )
+
+
 @page
 def admin_console() -> rx.Component:
     return rx.vstack(
@@ -87,7 +97,8 @@ def admin_console() -> rx.Component:
                                                    id="admin-error")),
         rx.cond(
             AdminState.allowed,
-            rx.vstack(_actions_section(), rx.cond(AdminState.is_platform, _events_section()),
+            rx.vstack(rx.cond(AdminState.is_platform, _integrations()), _actions_section(),
+                      rx.cond(AdminState.is_platform, _events_section()),
                       spacing="6", width="100%"),
             rx.text("You do not have access to the admin console.", id="admin-denied"),
         ),

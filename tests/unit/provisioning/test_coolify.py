@@ -260,3 +260,17 @@ def test_a_deployment_that_never_finishes_is_cancelled(coolify: Coolify, setting
     assert coolify.run(instance, actions.PROVISION) == "parked"
     assert coolify.fake.calls("POST", "/deployments/{uuid}/cancel") == 1
     assert coolify.fake.deployments[-1]["status"] == "cancelled-by-user"
+
+
+def test_health_reports_coolify_version_and_an_outage_without_failing_the_portal(coolify: Coolify,
+                                                                                 settings_env: SettingsEnv) -> None:
+    from services.admin.integrations import integration_status
+    from services.health import check_all, check_coolify
+
+    assert check_coolify(fresh=True) == {"ok": True, "url": coolify.url, "version": "4.3.10"}
+    assert integration_status()[0]["state"] == "healthy"
+    settings_env.setenv("COOLIFY_URL", "http://127.0.0.1:1")
+    report = check_all()
+    assert report["integrations"]["coolify"]["ok"] is False
+    assert report["status"] == "ok"  # the portal still serves; provisioning on Coolify waits
+    assert integration_status()[0]["state"] == "unreachable"
