@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -39,6 +40,7 @@ class Dockerd:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30) -> None:
+        _remove_stale_bridges()
         log = open(self.root / "dockerd.log", "ab")
         self.process = subprocess.Popen(
             ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
@@ -85,6 +87,29 @@ class Dockerd:
         for mount in ("exec", "data"):
             subprocess.run(["umount", "-R", str(self.root / mount)], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+POOL_PREFIX = "10.213."
+
+
+def _remove_stale_bridges() -> None:
+    """Bridges left by a test dockerd that was killed (a crashed run) would route our pool's subnets to nowhere.
+
+    Only when no other test dockerd is running: then every bridge with an address from our pool is a leftover.
+    """
+    others = subprocess.run(["pgrep", "-f", "dockerd --host unix:///tmp/pdk-"], capture_output=True, text=True)
+    if others.stdout.strip() or shutil.which("ip") is None:
+        return
+    listing = subprocess.run(["ip", "-j", "addr"], capture_output=True, text=True)
+    try:
+        interfaces = json.loads(listing.stdout or "[]")
+    except ValueError:
+        return
+    for interface in interfaces:
+        name = interface.get("ifname", "")
+        addresses = [a.get("local", "") for a in interface.get("addr_info", [])]
+        if name.startswith("br-") and any(a.startswith(POOL_PREFIX) for a in addresses):
+            subprocess.run(["ip", "link", "delete", name], capture_output=True)
 
 
 def start_dockerd() -> Dockerd:

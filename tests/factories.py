@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.accounts.passwords import hash_password
 from services.models import (
@@ -20,6 +20,9 @@ PREDEFINED_ENDPOINTS={{ endpoints | tojson }}
 
 
 def platform(session: Session) -> Organization:
+    existing = session.exec(select(Organization).where(Organization.slug == "platform")).first()
+    if existing is not None:
+        return existing
     org = Organization(name="Platform", slug="platform", kind=OrgKind.PLATFORM)
     session.add(org)
     session.flush()

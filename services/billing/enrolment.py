@@ -14,6 +14,7 @@ from services.config import get_settings
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.provisioning import actions, engine
+from services.provisioning.prewarm import prepare_for_checkout
 
 log = logging.getLogger(__name__)
 
@@ -79,4 +80,5 @@ def start_checkout(session: Session, subscription: Subscription, instance: Insta
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
     subscription.checkout_session_id = checkout["id"]
     session.add(subscription)
+    prepare_for_checkout(session, instance)
     return str(checkout["url"])

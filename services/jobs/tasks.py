@@ -70,10 +70,12 @@ def run_provisioning_action(action_id: str) -> str:
 @huey.periodic_task(crontab(minute="*"))
 def reconcile_instances() -> None:
     from services.db import session_scope
+    from services.provisioning.prewarm import release_abandoned
     from services.provisioning.reconcile import reconcile, resume_interrupted
 
     with session_scope() as session:
         resume_interrupted(session)
+        release_abandoned(session)
         for finding in reconcile(session):
             if finding.outcome != "ok":
                 log.info("reconcile: %s", finding)

@@ -10,6 +10,11 @@ SUSPEND = "suspend"
 RESUME = "resume"
 APPLY_LIMITS = "apply_limits"
 DEPROVISION = "deprovision"
+# Before payment: what a paid instance needs is created (not started) while the customer is on the checkout page,
+# so payment only has to start it. Best effort: a failure never touches the instance, payment provisions anyway.
+PREPARE = "prepare"
+RELEASE = "release"  # an abandoned checkout: remove what PREPARE created
+BEST_EFFORT = (PREPARE, RELEASE)
 
 STEPS: dict[str, tuple[str, ...]] = {
     PROVISION: ("prepare_config", "prepare_backend", "deploy", "publish_proxy", "wait_healthy", "send_welcome"),
@@ -20,15 +25,22 @@ STEPS: dict[str, tuple[str, ...]] = {
     RESUME: ("prepare_backend", "start", "publish_proxy", "wait_healthy"),
     APPLY_LIMITS: ("prepare_config", "deploy", "publish_proxy", "wait_healthy"),
     DEPROVISION: ("unpublish_proxy", "destroy"),
+    # No vhost yet: a request that reaches a container while its network is still being set up waits a whole
+    # SYN retransmit (1 s) inside docker-proxy, so the route is published only once the container has started.
+    PREPARE: ("prepare_config", "prepare_backend", "create"),
+    RELEASE: ("unpublish_proxy", "destroy"),
 }
 
-STATUS_DURING = {PROVISION: "provisioning", START: "starting", STOP: "stopping", RESTART: "restarting",
-                 SUSPEND: "suspending", RESUME: "starting", APPLY_LIMITS: "updating", DEPROVISION: "deprovisioning"}
-STATUS_AFTER = {PROVISION: "running", START: "running", STOP: "stopped", RESTART: "running", SUSPEND: "suspended",
-                RESUME: "running", APPLY_LIMITS: "running", DEPROVISION: "deprovisioned"}
+# None: the action leaves the instance's status as it is (the customer sees "awaiting payment" throughout).
+STATUS_DURING: dict[str, str | None] = {
+    PROVISION: "provisioning", START: "starting", STOP: "stopping", RESTART: "restarting", SUSPEND: "suspending",
+    RESUME: "starting", APPLY_LIMITS: "updating", DEPROVISION: "deprovisioning", PREPARE: None, RELEASE: None}
+STATUS_AFTER: dict[str, str | None] = {
+    PROVISION: "running", START: "running", STOP: "stopped", RESTART: "running", SUSPEND: "suspended",
+    RESUME: "running", APPLY_LIMITS: "running", DEPROVISION: "deprovisioned", PREPARE: None, RELEASE: None}
 # What the instance should be once the action is done; None keeps the current wish.
 DESIRED_AFTER: dict[str, str | None] = {PROVISION: "running", START: "running", STOP: "stopped", RESTART: "running",
                                         SUSPEND: "suspended", RESUME: "running", APPLY_LIMITS: None,
-                                        DEPROVISION: "deprovisioned"}
+                                        DEPROVISION: "deprovisioned", PREPARE: None, RELEASE: None}
 
 ACTIVE_STATUSES = ("queued", "running", "retrying")

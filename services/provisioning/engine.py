@@ -74,7 +74,7 @@ def request_action(session: Session, instance: Instance, action: str, requested_
     row = ProvisioningAction(id=str(uuid.uuid4()), instance_id=instance.id, action=action,  # type: ignore[arg-type]
                              requested_by=requested_by[:254], params=params or {})
     session.add(row)
-    instance.status = actions.STATUS_DURING[action]
+    instance.status = actions.STATUS_DURING[action] or instance.status
     desired = actions.DESIRED_AFTER[action]
     if desired:
         instance.desired_state = desired
@@ -104,7 +104,7 @@ def retry_parked(session: Session, action_id: str, requested_by: str) -> Provisi
     session.add(row)
     instance = session.get(Instance, row.instance_id)
     if instance is not None:
-        instance.status = actions.STATUS_DURING[row.action]
+        instance.status = actions.STATUS_DURING[row.action] or instance.status
         session.add(instance)
     after_commit(session, lambda: _scheduler(action_id, 0))
     return row
@@ -121,6 +121,12 @@ def _claim(action_id: str) -> tuple[str, int] | None:
         if row is None or row.status not in actions.ACTIVE_STATUSES:
             return None
         earlier = active_action(session, row.instance_id)
+        if (earlier is not None and earlier.id != row.id and earlier.status == "queued"
+                and earlier.action in actions.BEST_EFFORT and row.action not in actions.BEST_EFFORT):
+            # a preparation that never started is moot once the real action is here: this one does it all
+            earlier.status, earlier.finished_at, earlier.last_error = "cancelled", now, f"superseded by {row.action}"
+            session.add(earlier)
+            earlier = None
         if earlier is not None and earlier.id != row.id:
             _scheduler(action_id, 1.0)  # one action per instance at a time, in order
             return None
@@ -220,6 +226,11 @@ def _fail(action_id: str, action: str, instance_id: int, step: str, exc: Excepti
         row.failures += 1
         row.last_error = f"{step}: {_message(exc)}"
         row.locked_until = None
+        if action in actions.BEST_EFFORT:  # nobody waits for it: give up quietly, let the next action run
+            row.status, row.next_attempt_at, row.finished_at = "cancelled", None, utcnow()
+            session.add(row)
+            _schedule_following(session, instance_id, action_id)
+            return "cancelled"
         if permanent or row.failures >= settings.provision_max_attempts:
             row.status, row.next_attempt_at, row.finished_at = "parked", None, utcnow()
             if instance is not None:
@@ -242,14 +253,20 @@ def _succeed(action_id: str, action: str, instance_id: int) -> str:
         row.status, row.finished_at, row.locked_until, row.last_error = "succeeded", utcnow(), None, None
         session.add(row)
         if instance is not None:
-            instance.status, instance.last_error, instance.updated_at = actions.STATUS_AFTER[action], None, utcnow()
+            instance.status = actions.STATUS_AFTER[action] or instance.status
+            instance.last_error, instance.updated_at = None, utcnow()
             session.add(instance)
-        following = session.exec(
-            select(ProvisioningAction.id)
-            .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.id != action_id,
-                   ProvisioningAction.status == "queued")
-            .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
-        ).first()
-        if following:
-            after_commit(session, lambda: _scheduler(following, 0))
+        _schedule_following(session, instance_id, action_id)
     return "succeeded"
+
+
+def _schedule_following(session: Session, instance_id: int, action_id: str) -> None:
+    """The next queued action of the instance starts as soon as this one has ended."""
+    following = session.exec(
+        select(ProvisioningAction.id)
+        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.id != action_id,
+               ProvisioningAction.status == "queued")
+        .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
+    ).first()
+    if following:
+        after_commit(session, lambda: _scheduler(following, 0))

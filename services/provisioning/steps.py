@@ -62,6 +62,10 @@ def deploy(ctx: StepContext) -> None:
     _save_placement(ctx.instance_id, ctx.backend.deploy(ctx.spec()))
 
 
+def create(ctx: StepContext) -> None:
+    _save_placement(ctx.instance_id, ctx.backend.create(ctx.spec()))
+
+
 def start(ctx: StepContext) -> None:
     _save_placement(ctx.instance_id, ctx.backend.start(ctx.spec()))
 
@@ -120,12 +124,12 @@ def destroy(ctx: StepContext) -> None:
     ctx.backend.destroy(ctx.spec())
     with session_scope() as session:
         instance = _instance(session, ctx.instance_id)
-        instance.upstream = None
+        instance.upstream, instance.external_id = None, None
         session.add(instance)
 
 
 STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
     fn.__name__: fn
-    for fn in (prepare_config, prepare_backend, deploy, start, restart, stop, publish_proxy, unpublish_proxy,
+    for fn in (prepare_config, prepare_backend, create, deploy, start, restart, stop, publish_proxy, unpublish_proxy,
                wait_healthy, send_welcome, destroy)
 }

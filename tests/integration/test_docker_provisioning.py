@@ -267,3 +267,53 @@ def test_portal_admin_proxy_sync_and_cleanup(provisioning: Provisioning, db: Ses
     client = provisioning.dockerd.client()
     assert client.containers.list(all=True) == []
     client.close()
+
+
+def test_prepared_during_checkout_payment_starts_the_same_container_release_removes_it(
+    provisioning: Provisioning, db: Session
+) -> None:
+    from datetime import timedelta
+
+    from services.models.base import utcnow
+    from services.provisioning.prewarm import prepare_for_checkout, release_abandoned
+
+    instance = customer_instance(db, "early")
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    assert prepare_for_checkout(db, instance)
+    db.commit()
+    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
+    db.refresh(instance)
+    assert instance.status == "awaiting_payment"  # nothing runs and nothing is promised before payment
+    prepared = _container(provisioning, "early")
+    assert prepared.status == "created"
+
+    assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+    assert _container(provisioning, "early").id == prepared.id  # payment only started it
+    assert _via_nginx(provisioning, "early", "/health").status_code == 200
+
+    other = customer_instance(db, "leftcart")
+    other.status = "awaiting_payment"
+    db.add(other)
+    db.commit()
+    prepare_for_checkout(db, other)
+    db.commit()
+    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
+    db.refresh(other)
+    other.updated_at = utcnow() - timedelta(hours=25)
+    db.add(other)
+    db.commit()
+    assert release_abandoned(db) == 1
+    db.commit()
+    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
+    client = provisioning.dockerd.client()
+    try:
+        assert client.containers.list(all=True, filters={"name": "portal-leftcart"}) == []
+        assert client.networks.list(names=["portal-leftcart-net"]) == []
+    finally:
+        client.close()
+    db.refresh(other)
+    assert other.status == "awaiting_payment" and other.external_id is None
+    assert release_abandoned(db) == 0  # released once
+

@@ -28,6 +28,9 @@ class Backend(Protocol):
     def prepare(self, spec: InstanceSpec) -> Placement | None:
         """Create what the instance lives in (network, volume, environment); a Placement when it has an id."""
 
+    def create(self, spec: InstanceSpec) -> Placement:
+        """Make the instance exist with exactly this configuration, without running it (prepared before payment)."""
+
     def deploy(self, spec: InstanceSpec) -> Placement:
         """Make the instance exist with exactly this configuration and run it."""
 

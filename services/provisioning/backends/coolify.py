@@ -135,6 +135,10 @@ class CoolifyBackend:
             uuid = self.client.create_application(self._create_payload(spec))
         return Placement(external_id=uuid, upstream=None)
 
+    def create(self, spec: InstanceSpec) -> Placement:
+        """The environment and the application exist after prepare(); nothing runs before the first deploy."""
+        return self.prepare(spec)
+
     def deploy(self, spec: InstanceSpec) -> Placement:
         uuid = self._app_uuid(spec)
         template = self._template(spec)

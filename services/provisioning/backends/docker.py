@@ -134,22 +134,33 @@ class DockerBackend:
             raise
 
     def _placement(self, container: Container, spec: InstanceSpec) -> Placement:
+        """host:port of the published port: a fixed binding is known before the first start; an engine-assigned
+        one (ours) only once the container runs."""
+        key = f"{spec.internal_port}/tcp"
+        requested = ((container.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(key) or []
+        if requested and requested[0].get("HostPort") not in (None, "", "0"):
+            return Placement(external_id=container.id,
+                             upstream=f"{requested[0].get('HostIp') or '127.0.0.1'}:{requested[0]['HostPort']}")
         container.reload()
-        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(f"{spec.internal_port}/tcp")
-        upstream = None
-        if bindings:
-            upstream = f"{bindings[0].get('HostIp') or '127.0.0.1'}:{bindings[0]['HostPort']}"
+        bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(key)
+        upstream = f"{bindings[0].get('HostIp') or '127.0.0.1'}:{bindings[0]['HostPort']}" if bindings else None
         return Placement(external_id=container.id, upstream=upstream)
+
+    def _ensure_container(self, client: docker.DockerClient, spec: InstanceSpec) -> Container:
+        container = self._find(client, spec)
+        if container is not None and container.labels.get(LABEL_CONFIG) != _config_hash(spec):
+            log.info("configuration of %s changed: recreating its container (the data volume stays)", spec.subdomain)
+            container.remove(force=True)
+            container = None
+        return container if container is not None else self._create(client, spec)
+
+    def create(self, spec: InstanceSpec) -> Placement:
+        with self._client() as client:
+            return self._placement(self._ensure_container(client, spec), spec)
 
     def deploy(self, spec: InstanceSpec) -> Placement:
         with self._client() as client:
-            container = self._find(client, spec)
-            if container is not None and container.labels.get(LABEL_CONFIG) != _config_hash(spec):
-                log.info("configuration of %s changed: recreating its container (the data volume stays)", spec.subdomain)
-                container.remove(force=True)
-                container = None
-            if container is None:
-                container = self._create(client, spec)
+            container = self._ensure_container(client, spec)
             if container.status != "running":
                 container.start()
             return self._placement(container, spec)

@@ -38,6 +38,7 @@ def billing(db: Session, settings_env: SettingsEnv) -> Iterator[Billing]:
         settings_env.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
         settings_env.setenv("STRIPE_API_BASE", fake.url)
         settings_env.setenv("PROXY_BACKEND", "none")
+        settings_env.setenv("PROVISION_PREWARM", "false")  # counted actions are the lifecycle's own; see test_prewarm
         captured: list[tuple[str, float]] = []
         engine.set_scheduler(lambda action_id, delay: captured.append((action_id, delay)))
         try:

@@ -37,6 +37,11 @@ class MemoryBackend:
     def prepare(self, spec: InstanceSpec) -> None:
         self._maybe_fail("prepare")
 
+    def create(self, spec: InstanceSpec) -> Placement:
+        self._maybe_fail("create")
+        self.containers.setdefault(spec.subdomain, "created")
+        return Placement(external_id=spec.subdomain, upstream=None)
+
     def deploy(self, spec: InstanceSpec) -> Placement:
         self._maybe_fail("deploy")
         self.containers[spec.subdomain] = "running"
@@ -180,3 +185,61 @@ def test_a_second_action_waits_for_the_first(db: Session, memory) -> None:  # ty
 def test_requesting_the_same_waiting_action_twice_records_it_once(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
     instance = _instance(db, "twice")
     assert _request(db, instance, actions.PROVISION) == _request(db, instance, actions.PROVISION)
+
+
+def test_prepare_is_best_effort_and_never_holds_up_payment(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
+    from services.provisioning.prewarm import prepare_for_checkout
+
+    backend, scheduled = memory
+    instance = _instance(db, "prepay")
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    backend.fail["create"] = [ProvisioningError("engine busy")]
+    assert prepare_for_checkout(db, instance)
+    db.commit()
+    prepare_id = scheduled[-1][0]
+    provision_id = _request(db, instance, actions.PROVISION)  # payment arrives while it runs
+    assert engine.execute(prepare_id) == "cancelled"
+    db.refresh(instance)
+    assert instance.status == "provisioning"  # a failed preparation never marks the instance as broken
+    assert scheduled[-1] == (provision_id, 0)  # and the provision starts right after
+    assert engine.execute(provision_id) == "succeeded"
+    assert backend.containers["prepay"] == "running"
+
+
+def test_prepare_is_bounded_so_unpaid_signups_cannot_use_up_the_engine(db: Session, memory,
+                                                                          settings_env: SettingsEnv) -> None:  # type: ignore[no-untyped-def]
+    from services.provisioning.prewarm import prepare_for_checkout
+
+    settings_env.setenv("PROVISION_PREWARM_MAX", "1")
+    first, second = _instance(db, "cart1"), _instance(db, "cart2")
+    for instance in (first, second):
+        instance.status = "awaiting_payment"
+        db.add(instance)
+    db.commit()
+    assert prepare_for_checkout(db, first)
+    db.commit()
+    assert not prepare_for_checkout(db, second)
+    settings_env.setenv("PROVISION_PREWARM", "false")
+    settings_env.setenv("PROVISION_PREWARM_MAX", "10")
+    assert not prepare_for_checkout(db, second)
+
+
+def test_a_preparation_that_never_started_is_superseded_by_payment(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
+    from services.provisioning.prewarm import prepare_for_checkout
+
+    backend, scheduled = memory
+    instance = _instance(db, "lostjob")
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    assert prepare_for_checkout(db, instance)
+    db.commit()
+    prepare_id = scheduled[-1][0]  # its job is lost: never executed
+    provision_id = _request(db, instance, actions.PROVISION)
+    assert engine.execute(provision_id) == "succeeded"  # does not wait behind it
+    row = db.get(ProvisioningAction, prepare_id)
+    db.refresh(row)
+    assert row.status == "cancelled" and row.last_error == "superseded by provision"  # type: ignore[union-attr]
+    assert engine.execute(prepare_id) == "cancelled"  # a late delivery does nothing
