@@ -7,11 +7,13 @@ swapped into place and nginx reloaded, so a broken vhost never replaces a workin
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +25,9 @@ from services.provisioning.errors import PermanentError, ProvisioningError
 
 _templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
                          undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+log = logging.getLogger(__name__)
 
 
 class NginxProxy:
@@ -120,12 +125,26 @@ class NginxProxy:
             self._write_main_conf()
             self._run([self.binary, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix)], "start")
 
-    def reload(self) -> None:
+    def reload(self, timeout: float = 5.0) -> None:
+        """Reload and return once the new configuration serves every new connection.
+
+        SIGHUP alone returns before nginx has switched: until the old workers are told to quit they still accept
+        connections with the old configuration (a just-restarted instance would answer 502 from its old port).
+        """
         pid = self._pid()
         if pid is None:
             self.ensure_running()
             return
+        old = _workers(pid)
         os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = _workers(pid)
+            fresh = [w for w in current if w not in old]
+            if fresh and all(w not in current or "shutting down" in current[w] for w in old):
+                return
+            time.sleep(0.005)
+        log.warning("nginx did not finish switching to the new configuration within %.0f s", timeout)
 
     def stop(self) -> None:
         pid = self._pid()
@@ -157,6 +176,21 @@ class NginxProxy:
         stale = {p.name: None for p in self.vhost_dir.glob("*.conf") if p.name not in wanted}
         self._apply({**wanted, **stale})
         return len(wanted)
+
+
+def _workers(master_pid: int) -> dict[int, str]:
+    """The master's child processes and their titles ("nginx: worker process [is shutting down]")."""
+    children: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
+                children[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError, IndexError):
+            continue
+    return children
 
 
 def _read(path: Path) -> str | None:
