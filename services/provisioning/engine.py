@@ -119,6 +119,7 @@ def _claim(action_id: str) -> tuple[str, int] | None:
     with session_scope() as session:
         row = session.get(ProvisioningAction, action_id)
         if row is None or row.status not in actions.ACTIVE_STATUSES:
+            log.info("action %s not run: %s", action_id, "not found" if row is None else row.status)
             return None
         earlier = active_action(session, row.instance_id)
         if (earlier is not None and earlier.id != row.id and earlier.status == "queued"
@@ -137,6 +138,7 @@ def _claim(action_id: str) -> tuple[str, int] | None:
             .values(status="running", locked_until=now + LEASE, started_at=row.started_at or now)
         ).rowcount
         if claimed != 1:
+            log.info("action %s not run: another worker holds it", action_id)
             return None
         return row.action, row.instance_id
 

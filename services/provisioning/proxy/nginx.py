@@ -80,6 +80,7 @@ class NginxProxy:
         with self._locked():
             changed = {name: body for name, body in files.items()
                        if _read(self.vhost_dir / name) != body}
+            previous = {name: _read(self.vhost_dir / name) for name in changed}
             if not changed and (self.prefix / "nginx.conf").exists():
                 self.ensure_running()
                 return False
@@ -104,7 +105,9 @@ class NginxProxy:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             self._write_main_conf()
-            self.reload()
+            # Waiting for the switch matters only where a host already had a route: until then old workers
+            # would still send it to the old upstream. A brand-new host just meets the default server briefly.
+            self.reload(wait=any(before is not None for before in previous.values()))
             return True
 
     def _write_main_conf(self) -> None:
@@ -125,7 +128,7 @@ class NginxProxy:
             self._write_main_conf()
             self._run([self.binary, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix)], "start")
 
-    def reload(self, timeout: float = 5.0) -> None:
+    def reload(self, wait: bool = True, timeout: float = 5.0) -> None:
         """Reload and return once the new configuration serves every new connection.
 
         SIGHUP alone returns before nginx has switched: until the old workers are told to quit they still accept
@@ -137,6 +140,8 @@ class NginxProxy:
             return
         old = _workers(pid)
         os.kill(pid, signal.SIGHUP)
+        if not wait:
+            return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             current = _workers(pid)
