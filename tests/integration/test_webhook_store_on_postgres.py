@@ -37,6 +37,14 @@ def _body(event_id: str) -> str:
                        "data": {"object": {"id": "cus_unknown", "object": "customer"}}})
 
 
+def _run(coroutine):  # type: ignore[no-untyped-def]
+    """asyncio.run in a thread of its own: the browser tests' sync API keeps an event loop in the main thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _post_all(bodies: list[str]) -> list[httpx.Response]:
     transport = httpx.ASGITransport(app=build_api())
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
@@ -49,7 +57,7 @@ async def _post_all(bodies: list[str]) -> list[httpx.Response]:
 def test_concurrent_deliveries_store_each_event_once_and_queue_its_handling(pg_url: str) -> None:
     bodies = [_body(f"evt_pg_{n}") for n in range(40)]
     bodies += bodies[:10] + bodies[:5]  # duplicates arriving in the same bursts
-    responses = asyncio.run(_post_all(bodies))
+    responses = _run(_post_all(bodies))
 
     assert [r.status_code for r in responses] == [200] * len(bodies)
     assert sum(1 for r in responses if r.json().get("duplicate")) == 15
@@ -64,7 +72,7 @@ def test_concurrent_deliveries_store_each_event_once_and_queue_its_handling(pg_u
 def test_a_database_that_is_down_answers_500_and_acknowledges_nothing(settings_env: SettingsEnv) -> None:
     settings_env.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     settings_env.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-    responses = asyncio.run(_post_all([_body("evt_lost_1"), _body("evt_lost_2")]))
+    responses = _run(_post_all([_body("evt_lost_1"), _body("evt_lost_2")]))
     assert [r.status_code for r in responses] == [500, 500]
     assert "retry" in responses[0].json()["error"]
 
@@ -81,4 +89,4 @@ def test_the_store_recovers_after_a_failed_batch(pg_url: str) -> None:
         again = await store.submit(json.loads(_body("evt_retry")), _body("evt_retry"))
         return first, again
 
-    assert asyncio.run(scenario()) == (True, False)
+    assert _run(scenario()) == (True, False)
