@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import threading
 import time
@@ -41,6 +42,8 @@ BULK_ENV_KEYS = ("key", "value", "is_preview", "is_literal", "is_multiline", "is
 
 def load_spec() -> dict[str, Any]:
     if not SPEC_PATH.exists():
+        if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
+            pytest.fail(f"{SPEC_PATH} is missing but PORTAL_REQUIRE_ALL=1 (CI always has ../shared/specs)")
         pytest.skip(f"Coolify spec not found at {SPEC_PATH} (../shared/specs is not on this machine)")
     return json.loads(SPEC_PATH.read_text())
 
