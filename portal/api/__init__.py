@@ -7,10 +7,13 @@ from starlette.routing import Route
 
 from portal.api.health import health
 from portal.api.stripe_webhook import stripe_webhook
+from portal.api.usage import get_budget, post_usage
 
 
 def build_api() -> Starlette:
     return Starlette(routes=[
         Route("/api/health", health, methods=["GET"]),
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
+        Route("/api/v1/usage", post_usage, methods=["POST"]),
+        Route("/api/v1/budget", get_budget, methods=["GET"]),
     ])

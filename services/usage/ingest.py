@@ -1,0 +1,143 @@
+"""Batch ingestion of usage records and the budget check.
+
+Money is integer micros (millionths of the currency unit) from a Decimal, never a float. A batch is all or
+nothing: the first malformed record rejects it with a message naming the record and the field. Records carry an
+idempotency id, so a retried batch is never counted twice. The budget counter (budget.used_micros) moves in the
+same transaction as the records, so the budget check reads one row instead of summing records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from services.errors import ValidationFailed
+from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
+from services.models.base import utcnow
+
+MAX_BATCH = 1000
+MICROS = Decimal(1_000_000)
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class UsageIn:
+    key: str
+    model: str
+    tokens_in: int
+    tokens_out: int
+    cost_micros: int
+    occurred_at: datetime
+
+
+def _fail(index: int, field: str, message: str) -> ValidationFailed:
+    return ValidationFailed.single(f"records[{index}].{field}", message)
+
+
+def _count(item: dict[str, Any], index: int, field: str) -> int:
+    value = item.get(field, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _fail(index, field, "must be a whole number, 0 or more")
+    return value
+
+
+def parse_batch(body: Any) -> list[UsageIn]:
+    records = body.get("records") if isinstance(body, dict) else None
+    if not isinstance(records, list) or not records:
+        raise ValidationFailed.single("records", "must be a non-empty list of usage records")
+    if len(records) > MAX_BATCH:
+        raise ValidationFailed.single("records", f"at most {MAX_BATCH} records per batch")
+    parsed, seen = [], set()
+    for index, item in enumerate(records):
+        if not isinstance(item, dict):
+            raise _fail(index, "", "must be an object")
+        key = item.get("id")
+        if not isinstance(key, str) or not 1 <= len(key) <= 100:
+            raise _fail(index, "id", "must be a string of 1 to 100 characters (the idempotency id)")
+        if key in seen:
+            raise _fail(index, "id", "appears twice in this batch")
+        seen.add(key)
+        model = item.get("model")
+        if not isinstance(model, str) or not 1 <= len(model) <= 100:
+            raise _fail(index, "model", "must be a string of 1 to 100 characters")
+        try:
+            cost = Decimal(str(item.get("cost")))
+        except InvalidOperation:
+            raise _fail(index, "cost", "must be a decimal amount such as \"0.0125\"") from None
+        if not cost.is_finite() or cost < 0 or cost.as_tuple().exponent < -6:  # type: ignore[operator]
+            raise _fail(index, "cost", "must be 0 or more with at most 6 decimal places")
+        try:
+            occurred = datetime.fromisoformat(str(item.get("occurred_at")).replace("Z", "+00:00"))
+        except ValueError:
+            raise _fail(index, "occurred_at", "must be an ISO 8601 time with a time zone") from None
+        if occurred.tzinfo is None:
+            raise _fail(index, "occurred_at", "must include a time zone")
+        if occurred > utcnow() + FUTURE_SLACK:
+            raise _fail(index, "occurred_at", "is in the future")
+        parsed.append(UsageIn(key=key, model=model, tokens_in=_count(item, index, "tokens_in"),
+                              tokens_out=_count(item, index, "tokens_out"), cost_micros=int(cost * MICROS),
+                              occurred_at=occurred.astimezone(timezone.utc)))
+    return parsed
+
+
+def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[int, int]:
+    """Store new records, roll them into usage_daily and the budget counter. Returns (accepted, duplicates)."""
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageRecord.__table__)  # type: ignore[attr-defined]
+    now = utcnow()
+    rows = [{"instance_id": instance_id, "model": r.model, "tokens_in": r.tokens_in, "tokens_out": r.tokens_out,
+             "cost_micros": r.cost_micros, "occurred_at": r.occurred_at, "idempotency_key": r.key,
+             "received_at": now} for r in records]
+    statement = insert.on_conflict_do_nothing(index_elements=["instance_id", "idempotency_key"]) \
+        .returning(UsageRecord.__table__.c.idempotency_key)  # type: ignore[attr-defined]
+    fresh = set(session.execute(statement, rows).scalars().all())
+    accepted = [r for r in records if r.key in fresh]
+    _roll_up(session, instance_id, accepted)
+    total = sum(r.cost_micros for r in accepted)
+    budget = _budget(session, instance_id)
+    if budget is not None and total:
+        session.execute(update(Budget).where(Budget.id == budget.id)  # type: ignore[arg-type]
+                        .values(used_micros=Budget.used_micros + total))
+    return len(accepted), len(records) - len(accepted)
+
+
+def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None:
+    days: dict[tuple[Any, str], list[UsageIn]] = {}
+    for r in records:
+        days.setdefault((r.occurred_at.date(), r.model), []).append(r)
+    for (day, model), items in days.items():
+        row = session.exec(select(UsageDaily).where(UsageDaily.instance_id == instance_id, UsageDaily.day == day,
+                                                    UsageDaily.model == model)).first()
+        row = row or UsageDaily(instance_id=instance_id, day=day, model=model)
+        row.tokens_in += sum(i.tokens_in for i in items)
+        row.tokens_out += sum(i.tokens_out for i in items)
+        row.cost_micros += sum(i.cost_micros for i in items)
+        row.records += len(items)
+        session.add(row)
+
+
+def _budget(session: Session, instance_id: int) -> Budget | None:
+    return session.exec(select(Budget).join(Instance, Instance.subscription_id == Budget.subscription_id)  # type: ignore[arg-type]
+                        .where(Instance.id == instance_id)).first()
+
+
+def budget_status(session: Session, instance_id: int) -> dict[str, Any]:
+    """Remaining budget and whether usage is allowed, from the counter (one indexed join, no summing)."""
+    row = session.exec(
+        select(Budget, Plan).join(Subscription, Subscription.id == Budget.subscription_id)  # type: ignore[arg-type]
+        .join(Plan, Plan.id == Subscription.plan_id).join(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
+        .where(Instance.id == instance_id)).first()
+    if row is None:
+        return {"total": "0", "used": "0", "remaining": "0", "allowed": False, "reset_at": None}
+    budget, plan = row
+    remaining = budget.total_micros - budget.used_micros
+    allowed = remaining > 0 or plan.budget_policy == "notify"
+    return {"total": str(Decimal(budget.total_micros) / MICROS), "used": str(Decimal(budget.used_micros) / MICROS),
+            "remaining": str(Decimal(max(remaining, 0)) / MICROS), "allowed": allowed,
+            "policy": plan.budget_policy, "reset_at": budget.reset_at.isoformat() if budget.reset_at else None}
