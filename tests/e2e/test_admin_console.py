@@ -50,6 +50,7 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
     _sign_in(page, portal, *OPERATOR)
     page.get_by_role("link", name="Admin").click()
     expect(page).to_have_url(re.compile(r"/admin/?$"))
+    expect(page.locator("#integrations")).to_contain_text("Coolify: not configured")  # no COOLIFY_URL here
 
     parked = page.locator("tr[data-action='e2e-parked']")
     expect(parked).to_contain_text("engine unreachable")

@@ -274,3 +274,25 @@ def test_health_reports_coolify_version_and_an_outage_without_failing_the_portal
     assert report["integrations"]["coolify"]["ok"] is False
     assert report["status"] == "ok"  # the portal still serves; provisioning on Coolify waits
     assert integration_status()[0]["state"] == "unreachable"
+
+
+def test_a_422_from_coolify_parks_with_the_field_and_a_retry_after_the_fix_reuses_the_environment(
+        coolify: Coolify) -> None:
+    instance = coolify.instance("badrepo")
+    template = coolify.db.get(AppTemplate, instance.app_template_id)
+    template.settings = {**template.settings, "git_repository": "git@github.com:acme/app.git;rm"}  # type: ignore[union-attr]
+    coolify.db.add(template)
+    coolify.db.commit()
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
+    assert "answered 422" in (action.last_error or "") and "git_repository" in (action.last_error or "")
+    assert coolify.fake.apps == {}  # no application was created
+    assert coolify.fake.calls("POST", "/applications/private-deploy-key") == 1  # a 4xx is not retried
+
+    template.settings = {**template.settings, "git_repository": "git@github.com:acme/app.git"}  # type: ignore[union-attr]
+    coolify.db.add(template)
+    coolify.db.commit()
+    engine.retry_parked(coolify.db, action.id, requested_by="admin@example.com")
+    coolify.db.commit()
+    assert engine.execute(action.id) == "succeeded"
+    assert list(coolify.fake.environments) == ["badrepo"]  # the first attempt's environment, reused (409)
