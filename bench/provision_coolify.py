@@ -24,11 +24,11 @@ os.environ.update({"ENVIRONMENT": "test", "VAR_DIR": str(RUN_DIR), "DATABASE_URL
                    "COOLIFY_PROJECT_UUID": "proj-1", "COOLIFY_SERVER_UUID": "srv-1",
                    "COOLIFY_PRIVATE_KEY_UUID": "key-1", "COOLIFY_POLL_SECONDS": "0.6"})
 
-from sqlmodel import Session, SQLModel, select  # noqa: E402
+from sqlmodel import Session, SQLModel  # noqa: E402
 
 from services.config import reset_settings_cache  # noqa: E402
 from services.db import get_engine  # noqa: E402
-from services.models import AppTemplate, Organization  # noqa: E402
+from services.models import AppTemplate  # noqa: E402
 from services.provisioning import actions, engine  # noqa: E402
 from services.provisioning.coolify.client import CoolifyClient  # noqa: E402
 from tests.coolify_fake import running_fake  # noqa: E402
@@ -38,8 +38,7 @@ LATENCY = 0.05
 
 
 def provision(session: Session, name: str, strategy: str, variables: int) -> str:
-    parent = session.exec(select(Organization).where(Organization.slug == "platform")).first()
-    instance = customer_instance(session, name, parent=parent)
+    instance = customer_instance(session, name)
     template = session.get(AppTemplate, instance.app_template_id)
     assert template is not None
     template.backend = "coolify"

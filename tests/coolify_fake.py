@@ -29,6 +29,8 @@ import jsonschema
 import pytest
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "specs" / "coolify-openapi-v4.3.10.json"
+# Copied from Coolify's code (CONTRACTS.md §1.4.2) on purpose rather than imported from services/: the fake states
+# the contract independently, so a wrong rule in our client cannot pass its own test.
 SHELL_SAFE = re.compile(r"""^(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+$""")
 COMMAND_FIELDS = ("build_command", "start_command", "install_command", "docker_compose_custom_build_command",
                   "docker_compose_custom_start_command")

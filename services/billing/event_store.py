@@ -64,7 +64,7 @@ class EventStore:
                 for _, future in batch:
                     future.set_exception(exc)
                 continue
-            _enqueue_handling(sorted(new_ids))  # queued before anyone is told "stored"
+            enqueue_handling(sorted(new_ids))  # queued before anyone is told "stored"
             claimed: set[str] = set()
             for event, future in batch:
                 is_new = event["id"] in new_ids and event["id"] not in claimed
@@ -94,7 +94,7 @@ class EventStore:
 JOB_CHUNK = 20
 
 
-def _enqueue_handling(stripe_ids: list[str]) -> None:
+def enqueue_handling(stripe_ids: list[str]) -> None:
     """One job per chunk of a batch: a burst costs a few queue writes, not one per event (on SQLite each is a
     commit the consumer competes for). A failing event inside a chunk is re-queued on its own, with retries."""
     from services.jobs.tasks import handle_stripe_events

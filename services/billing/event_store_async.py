@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from services.billing.event_store import MAX_BATCH, _enqueue_handling
+from services.billing.event_store import MAX_BATCH, enqueue_handling
 from services.jobs.queue import storage_kind
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,9 @@ class AsyncEventStore:
             new_ids = await self._write(batch)
             fresh = sorted(new_ids)
             if storage_kind() == "redis":
-                _enqueue_handling(fresh)  # a Redis LPUSH per chunk: quicker than a hop to a thread
+                enqueue_handling(fresh)  # a Redis LPUSH per chunk: quicker than a hop to a thread
             else:
-                await asyncio.to_thread(_enqueue_handling, fresh)
+                await asyncio.to_thread(enqueue_handling, fresh)
         except Exception as exc:  # noqa: BLE001 - every waiting request answers 500 and Stripe retries
             log.exception("storing %d Stripe events failed", len(batch))
             await self._reset_connection()

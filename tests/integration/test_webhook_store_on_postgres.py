@@ -11,9 +11,9 @@ import pytest
 import stripe
 from sqlmodel import Session, SQLModel, create_engine, select
 
-from portal.api import build_api
 from services.billing.event_store_async import AsyncEventStore
 from services.models import StripeEvent
+from tests.asgi import api_client, run_in_own_loop
 from tests.conftest import SettingsEnv, require_env
 from tests.integration.databases import fresh_postgres_database
 
@@ -37,17 +37,8 @@ def _body(event_id: str) -> str:
                        "data": {"object": {"id": "cus_unknown", "object": "customer"}}})
 
 
-def _run(coroutine):  # type: ignore[no-untyped-def]
-    """asyncio.run in a thread of its own: the browser tests' sync API keeps an event loop in the main thread."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 async def _post_all(bodies: list[str]) -> list[httpx.Response]:
-    transport = httpx.ASGITransport(app=build_api())
-    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+    async with api_client() as client:
         return await asyncio.gather(*[
             client.post("/api/stripe/webhook", content=body,
                         headers={"stripe-signature": stripe.WebhookSignature.generate_signature_header(body, SECRET)})
@@ -57,7 +48,7 @@ async def _post_all(bodies: list[str]) -> list[httpx.Response]:
 def test_concurrent_deliveries_store_each_event_once_and_queue_its_handling(pg_url: str) -> None:
     bodies = [_body(f"evt_pg_{n}") for n in range(40)]
     bodies += bodies[:10] + bodies[:5]  # duplicates arriving in the same bursts
-    responses = _run(_post_all(bodies))
+    responses = run_in_own_loop(_post_all(bodies))
 
     assert [r.status_code for r in responses] == [200] * len(bodies)
     assert sum(1 for r in responses if r.json().get("duplicate")) == 15
@@ -72,7 +63,7 @@ def test_concurrent_deliveries_store_each_event_once_and_queue_its_handling(pg_u
 def test_a_database_that_is_down_answers_500_and_acknowledges_nothing(settings_env: SettingsEnv) -> None:
     settings_env.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     settings_env.setenv("STRIPE_WEBHOOK_SECRET", SECRET)
-    responses = _run(_post_all([_body("evt_lost_1"), _body("evt_lost_2")]))
+    responses = run_in_own_loop(_post_all([_body("evt_lost_1"), _body("evt_lost_2")]))
     assert [r.status_code for r in responses] == [500, 500]
     assert "retry" in responses[0].json()["error"]
 
@@ -89,4 +80,4 @@ def test_the_store_recovers_after_a_failed_batch(pg_url: str) -> None:
         again = await store.submit(json.loads(_body("evt_retry")), _body("evt_retry"))
         return first, again
 
-    assert _run(scenario()) == (True, False)
+    assert run_in_own_loop(scenario()) == (True, False)

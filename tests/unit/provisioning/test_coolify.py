@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from services.models import AppTemplate, Instance, Organization, Plan, ProvisioningAction, Subscription
+from services.models import AppTemplate, Instance, Plan, ProvisioningAction, Subscription
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
@@ -27,8 +27,7 @@ class Coolify:
     db: Session
 
     def instance(self, name: str, strategy: str = "compose_domains", extra_env: int = 0) -> Instance:
-        parent = self.db.exec(select(Organization).where(Organization.slug == "platform")).first()
-        instance = customer_instance(self.db, name, parent=parent)
+        instance = customer_instance(self.db, name)
         template = self.db.get(AppTemplate, instance.app_template_id)
         assert template is not None
         template.backend = "coolify"

@@ -8,25 +8,21 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
-from portal.api import build_api
 from services.models import Budget, Instance, UsageDaily, UsageRecord
 from services.usage.tokens import issue_instance_token
+from tests.asgi import api_client, run_in_own_loop
 from tests.factories import customer_instance
 
 NOW = datetime.now(timezone.utc).isoformat()
 
 
 def _call(method: str, path: str, token: str | None, json_body: object | None = None) -> httpx.Response:
-    import asyncio
-    from concurrent.futures import ThreadPoolExecutor
-
     async def go() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_api()), base_url="http://portal.test") as c:
+        async with api_client() as client:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
-            return await c.request(method, path, json=json_body, headers=headers)
+            return await client.request(method, path, json=json_body, headers=headers)
 
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, go()).result()
+    return run_in_own_loop(go())
 
 
 @pytest.fixture()
