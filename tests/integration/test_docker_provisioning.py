@@ -264,9 +264,15 @@ def test_portal_admin_proxy_sync_and_cleanup(provisioning: Provisioning, db: Ses
     db.add(instance)
     db.commit()
     assert main(["cleanup"]) == 0
+    # The engine is shared with other tests (the browser tests' portal runs instances on it too): look at ours.
     client = provisioning.dockerd.client()
-    assert client.containers.list(all=True) == []
-    client.close()
+    try:
+        assert client.containers.list(all=True, filters={"label": f"{LABEL_INSTANCE}={instance.id}"}) == []
+        assert client.networks.list(names=["portal-cli-net"]) == []
+        assert [v for v in client.volumes.list() if v.name == "portal-cli-data"] == []
+    finally:
+        client.close()
+    assert not (provisioning.proxy.vhost_dir / "cli.conf").exists()
 
 
 def test_prepared_during_checkout_payment_starts_the_same_container_release_removes_it(
