@@ -9,9 +9,14 @@ from sqlmodel import Session, select
 
 from services.billing.plans import format_money, public_plans
 from services.config import get_settings
-from services.models import MICROS, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
 from services.billing.self_service import current_subscription
+from services.customer.instance_control import controls_for
+from services.models import (MICROS, ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction,
+                             ProvisioningStep)
 from services.tenancy import customer_org_id
+from services.usage.alerts import banner as budget_banner
+from services.usage.alerts import percent_used
+from services.usage.reports import daily_series, model_totals
 
 STEP_LABELS = {
     "prepare_config": "Preparing configuration", "prepare_backend": "Creating network and storage",
@@ -49,13 +54,23 @@ class DashboardView:
     instance_status: str = ""
     instance_status_label: str = ""
     instance_problem: str = ""
+    instance_id: int = 0
     busy: bool = False
+    controls: dict[str, bool] = field(default_factory=dict)
+    credentials_available: bool = False
+    token_prefix: str = ""
     progress: list[dict[str, str]] = field(default_factory=list)
     budget_total: str = ""
     budget_used: str = ""
     budget_remaining: str = ""
     budget_reset: str = ""
     budget_percent: int = 0
+    budget_banner: str = ""
+    budget_policy: str = ""
+    usage_models: list[str] = field(default_factory=list)
+    usage_cost_series: list[dict[str, object]] = field(default_factory=list)
+    usage_token_series: list[dict[str, object]] = field(default_factory=list)
+    usage_totals: list[dict[str, str]] = field(default_factory=list)
     other_plans: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
@@ -88,21 +103,42 @@ def load_dashboard(session: Session, user_id: int) -> DashboardView:
     instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
     if instance is not None:
         _instance_part(session, view, instance)
+        view.controls = controls_for(instance, view.busy, subscription.status)
     budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
     if budget is not None:
-        remaining = max(0, budget.total_micros - budget.used_micros)
-        view.budget_total = format_money(budget.total_micros // (MICROS // 100), plan.currency)
-        view.budget_used = format_money(budget.used_micros // (MICROS // 100), plan.currency)
-        view.budget_remaining = format_money(remaining // (MICROS // 100), plan.currency)
-        view.budget_reset = _date(budget.reset_at)
-        view.budget_percent = min(100, int(budget.used_micros * 100 / budget.total_micros)) if budget.total_micros else 0
+        _budget_part(view, budget, plan)
+        if instance is not None:
+            _usage_part(session, view, instance, budget)
     org = session.get(Organization, org_id)
     view.other_plans = [{"slug": p.slug, "name": p.name, "price": p.price} for p in
                         public_plans(session, org.parent_id if org else None) if p.slug != plan.slug]
     return view
 
 
+def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
+    remaining = max(0, budget.total_micros - budget.used_micros)
+    view.budget_total = format_money(budget.total_micros // (MICROS // 100), plan.currency)
+    view.budget_used = format_money(budget.used_micros // (MICROS // 100), plan.currency)
+    view.budget_remaining = format_money(remaining // (MICROS // 100), plan.currency)
+    view.budget_reset = _date(budget.reset_at)
+    view.budget_percent = min(100, percent_used(budget.total_micros, budget.used_micros))
+    view.budget_banner = budget_banner(budget, plan)
+    view.budget_policy = plan.budget_policy
+
+
+def _usage_part(session: Session, view: DashboardView, instance: Instance, budget: Budget) -> None:
+    series = daily_series(session, instance.id)  # type: ignore[arg-type]
+    view.usage_models = series.models
+    view.usage_cost_series, view.usage_token_series = series.cost_rows, series.token_rows
+    view.usage_totals = model_totals(session, instance.id, budget.period_start)  # type: ignore[arg-type]
+
+
 def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
+    view.instance_id = instance.id  # type: ignore[assignment]
+    view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
+    token = session.exec(select(ApiToken).where(ApiToken.instance_id == instance.id,
+                                                ApiToken.revoked_at.is_(None))).first()  # type: ignore[union-attr]
+    view.token_prefix = token.prefix if token else ""
     view.instance_url = get_settings().instance_url(instance.subdomain)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from services.models import Membership, Organization, OrgKind
+from services.models import Membership, Organization, OrgKind, User
 
 
 def customer_org_id(session: Session, user_id: int) -> int | None:
@@ -12,4 +12,12 @@ def customer_org_id(session: Session, user_id: int) -> int | None:
         select(Organization.id).join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
         .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
         .order_by(Membership.id)  # type: ignore[arg-type]
+    ).first()
+
+
+def owner_user(session: Session, organization_id: int) -> User | None:
+    """The organization's first member: who signed it up, and who gets its instance and billing e-mail."""
+    return session.exec(
+        select(User).join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+        .where(Membership.organization_id == organization_id).order_by(Membership.id)  # type: ignore[arg-type]
     ).first()

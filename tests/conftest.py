@@ -110,3 +110,16 @@ def dockerd() -> Iterator["Dockerd"]:
         yield daemon
     finally:
         daemon.cleanup()
+
+
+@pytest.fixture()
+def scheduled_actions() -> Iterator[list[tuple[str, float]]]:
+    """Provisioning actions are recorded instead of run: the test sees what was asked for and drives the rest."""
+    from services.provisioning import engine
+
+    captured: list[tuple[str, float]] = []
+    engine.set_scheduler(lambda action_id, delay: captured.append((action_id, delay)))
+    try:
+        yield captured
+    finally:
+        engine.set_scheduler(None)

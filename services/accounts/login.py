@@ -8,7 +8,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from services import audit, ratelimit
-from services.accounts import passwords
+from services.accounts import passwords, two_factor
 from services.accounts.sessions import create_session, revoke_session
 from services.errors import ValidationFailed
 from services.models import User, UserToken
@@ -18,8 +18,16 @@ WRONG_CREDENTIALS = "The e-mail/username or password is not correct."
 RESEND_INTERVAL = timedelta(minutes=5)
 
 
-def login(session: Session, *, identifier: str, password: str, ip: str = "", user_agent: str = "") -> str:
-    """Return a new session token. The same message for unknown account and wrong password."""
+CODE_NEEDED = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+
+
+def login(session: Session, *, identifier: str, password: str, code: str = "", ip: str = "",
+          user_agent: str = "") -> str:
+    """Return a new session token. The same message for unknown account and wrong password.
+
+    With two-factor sign-in on, a right password without a code asks for the code (field "code"), so the form
+    can show that field; the password is checked again with the code, nothing is remembered in between.
+    """
     identifier = identifier.strip().lower()
     if not identifier or not password:
         raise ValidationFailed({k: "This field is required." for k, v in
@@ -41,6 +49,13 @@ def login(session: Session, *, identifier: str, password: str, ip: str = "", use
             own.commit()
         raise ValidationFailed.single(
             "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}.")
+    if two_factor.is_enabled(user):
+        if not code.strip():
+            raise ValidationFailed.single("code", CODE_NEEDED)
+        if not two_factor.verify_second_factor(session, user, code):
+            audit.record_detached(session, "account.login_failed", actor=user, ip=ip,
+                                  details={"reason": "second factor"})
+            raise ValidationFailed.single("code", two_factor.WRONG_CODE)
     assert user.id is not None
     token = create_session(session, user.id, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()

@@ -65,3 +65,15 @@ def revoke_all_sessions(session: Session, user_id: int, except_hash: str | None 
     if except_hash:
         statement = statement.where(AuthSession.token_hash != except_hash)
     return int(session.exec(statement.values(revoked_at=utcnow())).rowcount or 0)  # type: ignore[call-overload]
+
+
+def list_sessions(session: Session, user_id: int, current_hash: str = "") -> list[dict[str, str | bool]]:
+    """The user's signed-in browsers, newest first, for the account page (never the token or its hash)."""
+    rows = session.exec(
+        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+                                  AuthSession.expires_at > utcnow())
+        .order_by(AuthSession.created_at.desc())  # type: ignore[attr-defined]
+    ).all()
+    return [{"started": row.created_at.strftime("%Y-%m-%d %H:%M"), "ip": row.ip or "unknown",
+             "browser": (row.user_agent or "unknown")[:80], "current": row.token_hash == current_hash}
+            for row in rows]

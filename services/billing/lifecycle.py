@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from services.models import Instance, Plan, Subscription
 from services.models.base import utcnow
 from services.provisioning import actions, engine
+from services.usage.alerts import budget_holds_instance
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ def _keep_running(session: Session, subscription: Subscription, instance: Instan
         return "provisioning"
     if subscription.suspended_at is not None or instance.desired_state == "suspended":
         subscription.suspended_at = None
+        if budget_holds_instance(session, subscription, session.get(Plan, subscription.plan_id)):  # type: ignore[arg-type]
+            return "suspended for budget"
         engine.request_action(session, instance, actions.RESUME, requested_by="billing")
         return "resuming"
     if plan_changed:

@@ -24,7 +24,8 @@ class PlanCard:
 
 def format_money(cents: int, currency: str) -> str:
     symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), currency.upper() + " ")
-    return f"{symbol}{cents // 100}" if cents % 100 == 0 else f"{symbol}{cents / 100:.2f}"
+    whole, minor = divmod(cents, 100)
+    return f"{symbol}{whole}" if minor == 0 else f"{symbol}{whole}.{minor:02d}"
 
 
 def _features(plan: Plan) -> list[str]:

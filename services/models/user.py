@@ -19,7 +19,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     status: str = Field(default="active", max_length=20)
     email_verified_at: datetime | None = None
-    totp_secret: str | None = Field(default=None, max_length=500)
+    totp_secret: str | None = Field(default=None, max_length=500)  # encrypted; set while enrolling
+    totp_enabled_at: datetime | None = None  # two-factor sign-in is on once the first code was confirmed
+    totp_last_step: int | None = None  # the last accepted 30-second step: a code is never accepted twice
     created_at: datetime = created_field()
     last_login_at: datetime | None = None
 

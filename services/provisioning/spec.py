@@ -9,13 +9,14 @@ from typing import Any
 from jinja2 import StrictUndefined
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from services.config import get_settings
-from services.models import AppTemplate, Instance, Membership, Organization, Plan, Subscription, User
+from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.provisioning.credentials import load_credentials
 from services.provisioning.errors import PermanentError
 from services.provisioning.labels import instance_labels
+from services.tenancy import owner_user
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Admins edit env templates in the console: a sandbox keeps a template from reaching Python internals.
@@ -60,13 +61,6 @@ def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def _owner_user(session: Session, organization_id: int) -> User | None:
-    return session.exec(
-        select(User).join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
-        .where(Membership.organization_id == organization_id).order_by(Membership.id)  # type: ignore[arg-type]
-    ).first()
-
-
 def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     settings = get_settings()
     template = session.get(AppTemplate, instance.app_template_id) if instance.app_template_id else None
@@ -76,7 +70,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
     plan = session.get(Plan, subscription.plan_id) if subscription else None
     limits = dict(plan.limits) if plan else {}
-    owner = _owner_user(session, instance.organization_id)
+    owner = owner_user(session, instance.organization_id)
     domain = settings.instance_domain(instance.subdomain)
     secrets = load_credentials(instance)
     context = {

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from services.errors import ValidationFailed
 from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
 from services.models.base import utcnow
+from services.usage.alerts import check_budget
 
 MAX_BATCH = 1000
 MICROS = Decimal(1_000_000)
@@ -104,6 +105,7 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     if budget is not None and total:
         session.execute(update(Budget).where(Budget.id == budget.id)  # type: ignore[arg-type]
                         .values(used_micros=Budget.used_micros + total))
+        check_budget(session, budget.id)  # type: ignore[arg-type]
     return len(accepted), len(records) - len(accepted)
 
 

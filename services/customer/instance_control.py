@@ -1,0 +1,85 @@
+"""Restart, stop and start from the dashboard, the logs on demand, the initial login once, the usage token.
+
+Each call first proves the instance is the user's own (services/customer/scope.py). The actions themselves go
+through the provisioning engine like any other, so a click is recorded, retried and visible step by step.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from services import audit
+from services.customer.scope import own_instance
+from services.errors import ValidationFailed
+from services.models import Instance, Subscription
+from services.provisioning import actions, engine
+from services.provisioning.backends import get_backend
+from services.provisioning.credentials import reveal_once
+from services.provisioning.errors import ProvisioningError
+from services.provisioning.spec import build_spec
+from services.usage.tokens import issue_instance_token
+
+CONTROLS = {"restart": actions.RESTART, "stop": actions.STOP, "start": actions.START}
+# which control makes sense in which status; anything else is refused with the reason
+ALLOWED_IN: dict[str, tuple[str, ...]] = {
+    "restart": ("running", "error", "unknown"),
+    "stop": ("running", "error", "unknown", "restarting"),
+    "start": ("stopped", "error", "unknown"),
+}
+LOG_LINES = 100
+LOGS_UNAVAILABLE = "The logs cannot be read right now ({}). Please try again in a moment."
+
+
+def controls_for(instance: Instance, busy: bool, subscription_status: str) -> dict[str, bool]:
+    """Which buttons the dashboard enables: none while an action runs or the subscription holds the instance."""
+    usable = not busy and subscription_status in ("active", "trialing", "past_due") \
+        and instance.desired_state != "suspended"
+    return {control: usable and instance.status in ALLOWED_IN[control] for control in CONTROLS}
+
+
+def control_instance(session: Session, user_id: int, instance_id: int, control: str, ip: str = "") -> str:
+    """Queue the action; returns its id. Refusals (busy, wrong state, suspended) change nothing."""
+    if control not in CONTROLS:
+        raise ValidationFailed.single("", f"Unknown action {control!r}.")
+    instance = own_instance(session, user_id, instance_id, attempted=f"instance.{control}", ip=ip)
+    subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
+    busy = engine.active_action(session, instance.id) is not None  # type: ignore[arg-type]
+    if busy:
+        raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
+    if not controls_for(instance, busy, subscription.status if subscription else "")[control]:
+        if instance.desired_state == "suspended":
+            raise ValidationFailed.single("", "Your instance is suspended. Settle the payment or the budget first.")
+        raise ValidationFailed.single("", f"Your instance cannot {control} while it is {instance.status}.")
+    row = engine.request_action(session, instance, CONTROLS[control], requested_by=f"customer:{user_id}")
+    audit.record(session, f"instance.{control}", actor_label=f"user:{user_id}", target=("instance", instance.id),
+                 organization_id=instance.organization_id, ip=ip, details={"subdomain": instance.subdomain})
+    return row.id
+
+
+def instance_logs(session: Session, user_id: int, instance_id: int, lines: int = LOG_LINES) -> str:
+    instance = own_instance(session, user_id, instance_id, attempted="instance.logs")
+    try:
+        spec = build_spec(session, instance)
+        text = get_backend(spec.backend).logs(spec, max(1, min(lines, 1000)))
+    except ProvisioningError as exc:
+        return LOGS_UNAVAILABLE.format(str(exc).rstrip("."))
+    return text or "The instance has not written anything to its log yet."
+
+
+def reveal_credentials(session: Session, user_id: int, instance_id: int) -> dict[str, str] | None:
+    """The generated initial login, the first time only; None once it has been shown."""
+    instance = own_instance(session, user_id, instance_id, attempted="instance.credentials")
+    shown = reveal_once(session, instance)
+    if shown is not None:
+        audit.record(session, "instance.credentials_shown", actor_label=f"user:{user_id}",
+                     target=("instance", instance.id), organization_id=instance.organization_id)
+    return shown
+
+
+def rotate_usage_token(session: Session, user_id: int, instance_id: int, ip: str = "") -> str:
+    """A new usage API token for the instance, shown once; the previous one stops working at once."""
+    instance = own_instance(session, user_id, instance_id, attempted="instance.rotate_token", ip=ip)
+    token = issue_instance_token(session, instance)
+    audit.record(session, "instance.token_rotated", actor_label=f"user:{user_id}", target=("instance", instance.id),
+                 organization_id=instance.organization_id, ip=ip, details={"prefix": token[:12]})
+    return token

@@ -1,0 +1,99 @@
+"""Budget alerts at 50 %, 80 % and 100 %, each once per budget period, and the plan's policy at 100 %.
+
+Checked in the same transaction that moves the budget counter, right after the counter's UPDATE: that UPDATE
+holds the budget row's lock until commit (PostgreSQL) or the database's write lock (SQLite), so two batches
+crossing a threshold at the same time cannot both send its alert. `alerts_sent` is emptied when a new period
+begins (services/billing/budgets.py), which re-arms every threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session, select
+
+from services.billing.plans import format_money
+from services.models import MICROS, Budget, Instance, Plan, Subscription
+from services.tenancy import owner_user
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = (50, 80, 100)
+POLICIES = ("notify", "block", "suspend")
+CONSEQUENCES = {
+    "notify": "Your instance keeps running; usage beyond the budget is billed with your next invoice.",
+    "block": "Your instance can no longer use paid models until the budget resets or you change your plan.",
+    "suspend": "Your instance has been suspended until the budget resets or you change your plan. Your data is kept.",
+}
+EARLY = "When the whole budget is used: {}"
+
+
+def percent_used(total_micros: int, used_micros: int) -> int:
+    """Whole percent, rounded down, so 79.99 % never counts as 80 %. A budget of 0 is used up by any usage."""
+    if total_micros <= 0:
+        return 100 if used_micros > 0 else 0
+    return used_micros * 100 // total_micros
+
+
+def newly_crossed(total_micros: int, used_micros: int, already: list[int]) -> list[int]:
+    reached = percent_used(total_micros, used_micros)
+    return [t for t in THRESHOLDS if reached >= t and t not in already]
+
+
+def check_budget(session: Session, budget_id: int) -> list[int]:
+    """Record and announce the thresholds this counter has just crossed; apply the 100 % policy."""
+    budget = session.exec(select(Budget).where(Budget.id == budget_id)
+                          .execution_options(populate_existing=True)).one()  # the counter was moved in SQL
+    crossed = newly_crossed(budget.total_micros, budget.used_micros, list(budget.alerts_sent or []))
+    if not crossed:
+        return []
+    budget.alerts_sent = sorted({*(budget.alerts_sent or []), *crossed})
+    session.add(budget)
+    subscription = session.get(Subscription, budget.subscription_id)
+    plan = session.get(Plan, subscription.plan_id) if subscription else None
+    instance = session.exec(select(Instance).where(Instance.subscription_id == budget.subscription_id)).first()
+    if subscription is None or plan is None or instance is None:
+        return crossed
+    _notify(session, budget, plan, instance, max(crossed))
+    if 100 in crossed and plan.budget_policy == "suspend" and instance.status not in ("suspended", "deprovisioned"):
+        from services.provisioning import actions, engine
+
+        engine.request_action(session, instance, actions.SUSPEND, requested_by="budget")
+        log.info("instance %s suspended: budget used up (plan policy)", instance.subdomain)
+    return crossed
+
+
+def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, percent: int) -> None:
+    from services.mail import render, send_after_commit
+
+    owner = owner_user(session, instance.organization_id)
+    if owner is None:
+        return
+    consequence = CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"])
+    send_after_commit(session, render("budget_alert", owner.email, {
+        "percent": percent, "subdomain": instance.subdomain,
+        "used": format_money(budget.used_micros // (MICROS // 100), plan.currency),
+        "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
+        "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
+        "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
+    }))
+
+
+def banner(budget: Budget, plan: Plan) -> str:
+    """What the dashboard says once a threshold of this period has been crossed ("" before that)."""
+    sent = list(budget.alerts_sent or [])
+    if not sent:
+        return ""
+    highest = max(sent)
+    if highest >= 100:
+        return "You have used your whole budget for this period. " + CONSEQUENCES.get(plan.budget_policy, "")
+    return (f"You have used {percent_used(budget.total_micros, budget.used_micros)} % of your budget for this "
+            f"period. " + EARLY.format(CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES['notify']).lower()))
+
+
+def budget_holds_instance(session: Session, subscription: Subscription, plan: Plan) -> bool:
+    """A plan that suspends at 100 % keeps the instance suspended until the budget resets or grows."""
+    if plan.budget_policy != "suspend":
+        return False
+    budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
+    return budget is not None and percent_used(budget.total_micros, budget.used_micros) >= 100
