@@ -17,8 +17,11 @@ from portal.state.admin import AdminState
 from portal.state.auth import AuthState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
 from portal.state.dashboard import DashboardState
+from portal.state.instance_tools import InstanceToolsState  # noqa: F401  (registers the state)
+from portal.state.usage import UsageState
 from portal.state.signup import SignupState
 from portal.state.pricing import PricingState
+from portal.state.security import SecurityState
 from portal.state.verify import VerifyState
 from services.config import get_settings
 
@@ -35,8 +38,8 @@ app.add_page(login, route="/login", title="Sign in", on_load=AuthState.redirect_
 app.add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public, VerifyState.verify])
 app.add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
 app.add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
-app.add_page(account, route="/account", title="Your account", on_load=AuthState.require_login)
-app.add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load])
+app.add_page(account, route="/account", title="Your account", on_load=[AuthState.require_login, SecurityState.load])
+app.add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
 app.add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
              on_load=[_public, TestCheckoutState.load])
 app.add_page(checkout_success, route="/billing/success", title="Payment received",

@@ -58,6 +58,7 @@ class DashboardView:
     busy: bool = False
     controls: dict[str, bool] = field(default_factory=dict)
     credentials_available: bool = False
+    credentials_shown: bool = False
     token_prefix: str = ""
     progress: list[dict[str, str]] = field(default_factory=list)
     budget_total: str = ""
@@ -136,6 +137,7 @@ def _usage_part(session: Session, view: DashboardView, instance: Instance, budge
 def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
     view.instance_id = instance.id  # type: ignore[assignment]
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
+    view.credentials_shown = instance.credentials_shown_at is not None
     token = session.exec(select(ApiToken).where(ApiToken.instance_id == instance.id,
                                                 ApiToken.revoked_at.is_(None))).first()  # type: ignore[union-attr]
     view.token_prefix = token.prefix if token else ""

@@ -9,6 +9,7 @@ import reflex as rx
 from portal.state.auth import AuthState
 from portal.state.forms import errors_from
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
+from services.customer.instance_control import control_instance
 from services.dashboard import load_dashboard
 from services.db import session_scope
 from services.models import User
@@ -62,10 +63,19 @@ class DashboardState(rx.State):
                 self.following = False
 
     @rx.event
+    async def control(self, action: str):  # type: ignore[no-untyped-def]
+        """Restart, stop or start (after the confirmation in the page); progress then follows by itself."""
+        instance_id, ip = int(self.view.get("instance_id") or 0), self.router.session.client_ip  # type: ignore[call-overload]
+        done = await self._customer_action(lambda s, _org, user: control_instance(s, user.id, instance_id, action, ip))
+        if done:
+            yield rx.toast.info(f"{action.capitalize()} requested.")
+            yield DashboardState.load
+
+    @rx.event
     def set_target_plan(self, slug: str) -> None:
         self.target_plan = slug
 
-    async def _billing_action(self, action):  # type: ignore[no-untyped-def]
+    async def _customer_action(self, action):  # type: ignore[no-untyped-def]
         user_id = await self._user_id()
         if not user_id:
             return rx.redirect("/login?next=/dashboard")
@@ -82,13 +92,13 @@ class DashboardState(rx.State):
 
     @rx.event
     async def manage_billing(self):  # type: ignore[no-untyped-def]
-        url = await self._billing_action(lambda s, org, _user: billing_portal_url(s, org))
+        url = await self._customer_action(lambda s, org, _user: billing_portal_url(s, org))
         if isinstance(url, str):
             yield rx.redirect(url)
 
     @rx.event
     async def pay_now(self):  # type: ignore[no-untyped-def]
-        url = await self._billing_action(retry_payment)
+        url = await self._customer_action(retry_payment)
         if isinstance(url, str):
             yield rx.redirect(url)
 
@@ -98,7 +108,7 @@ class DashboardState(rx.State):
             self.errors = {"plan": "Choose a plan first."}
             return
         target = self.target_plan
-        result = await self._billing_action(lambda s, org, user: change_plan(s, org, user, target) or "")
+        result = await self._customer_action(lambda s, org, user: change_plan(s, org, user, target) or "")
         if isinstance(result, str) and result:
             yield rx.redirect(result)
         elif result == "":

@@ -14,7 +14,7 @@ UNEXPECTED = "Something went wrong on our side. Nothing was changed; please try 
 def errors_from(exc: Exception) -> dict[str, str]:
     if isinstance(exc, ValidationFailed):
         return exc.errors
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | PermissionError):  # PermissionError: a refused access, its message is safe
         return {"": str(exc)}
     log.exception("unexpected error in a form handler", exc_info=exc)
     return {"": UNEXPECTED}

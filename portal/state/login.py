@@ -13,6 +13,7 @@ from services.db import session_scope
 class LoginState(rx.State):
     errors: dict[str, str] = {}
     submitting: bool = False
+    needs_code: bool = False  # the account has two-factor sign-in: the form shows the code field
 
     @rx.event
     async def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -22,12 +23,14 @@ class LoginState(rx.State):
             with session_scope() as session:
                 token = login_flow.login(
                     session, identifier=form.get("identifier", ""), password=form.get("password", ""),
+                    code=form.get("code") or "",
                     ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent,
                 )
         except Exception as exc:  # noqa: BLE001
             self.errors, self.submitting = errors_from(exc), False
+            self.needs_code = self.needs_code or "code" in self.errors
             return
-        self.errors, self.submitting = {}, False
+        self.errors, self.submitting, self.needs_code = {}, False, False
         auth = await self.get_state(AuthState)
         auth._start_session(token)
         target = self.router.url.query_parameters.get("next", "/dashboard")

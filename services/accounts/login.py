@@ -50,7 +50,7 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
         raise ValidationFailed.single(
             "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}.")
     if two_factor.is_enabled(user):
-        if not code.strip():
+        if not (code or "").strip():
             raise ValidationFailed.single("code", CODE_NEEDED)
         if not two_factor.verify_second_factor(session, user, code):
             audit.record_detached(session, "account.login_failed", actor=user, ip=ip,

@@ -3,6 +3,8 @@ import reflex as rx
 from portal.components.forms import form_error
 from portal.components.layout import page
 from portal.state.auth import AuthState
+from portal.pages.dashboard.instance_card import instance_card
+from portal.pages.dashboard.usage_section import usage_section
 from portal.state.dashboard import DashboardState
 
 V = DashboardState.view
@@ -28,34 +30,6 @@ def _dunning_banner() -> rx.Component:
             rx.hstack(rx.text(_text("dunning_banner")),
                       rx.button("Fix payment", size="1", on_click=DashboardState.manage_billing), align="center"),
             icon="triangle_alert", color_scheme="orange", id="dunning-banner", width="100%"),
-    )
-
-
-def _progress_row(item: rx.Var) -> rx.Component:
-    return rx.hstack(
-        rx.match(item["status"].to(str),
-                 ("done", rx.icon("circle_check", color="var(--green-9)", size=16)),
-                 ("running", rx.spinner(size="1")),
-                 ("retrying", rx.icon("rotate_cw", color="var(--orange-9)", size=16)),
-                 rx.icon("circle", color="var(--gray-8)", size=16)),
-        rx.text(item["step"].to(str), size="2"),
-        class_name="progress-step",
-    )
-
-
-def _instance_card() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("Your instance", size="4"),
-            rx.link(_text("instance_url"), href=_text("instance_url"), is_external=True, id="instance-url"),
-            rx.hstack(rx.text("Status:"), rx.badge(_text("instance_status_label"), id="instance-status",
-                                                 data_status=_text("instance_status"))),
-            rx.cond(_text("instance_problem") != "",
-                    rx.callout(_text("instance_problem"), icon="life_buoy", id="instance-problem")),
-            rx.foreach(V["progress"].to(list[dict[str, str]]), _progress_row),
-            spacing="3", align="start",
-        ),
-        width="100%",
     )
 
 
@@ -95,7 +69,17 @@ def _budget_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Budget", size="4"),
-            rx.progress(value=V["budget_percent"].to(int), width="100%"),
+            rx.cond(_text("budget_banner") != "",
+                    rx.callout(_text("budget_banner"), icon="gauge", color_scheme="orange", id="budget-banner",
+                               width="100%")),
+            rx.hstack(
+                rx.cond(V["budget_percent"].to(int) >= 80,
+                        rx.progress(value=V["budget_percent"].to(int), width="100%", color_scheme="orange",
+                                    id="budget-gauge"),
+                        rx.progress(value=V["budget_percent"].to(int), width="100%", id="budget-gauge")),
+                rx.text(V["budget_percent"].to(int), " %", size="2", id="budget-percent", white_space="nowrap"),
+                width="100%", align="center",
+            ),
             rx.text("Used ", _text("budget_used"), " of ", _text("budget_total"), " · ",
                     _text("budget_remaining"), " left", id="budget-summary"),
             rx.cond(_text("budget_reset") != "", rx.text("Resets on ", _text("budget_reset"), size="2")),
@@ -114,8 +98,12 @@ def dashboard() -> rx.Component:
         form_error(DashboardState.errors.get("", "")),
         rx.cond(
             V["has_subscription"].to(bool),
-            rx.grid(_instance_card(), _plan_card(), _budget_card(),
-                    columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+            rx.vstack(
+                rx.grid(instance_card(), rx.vstack(_plan_card(), _budget_card(), spacing="4", width="100%"),
+                        columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+                usage_section(),
+                spacing="4", width="100%",
+            ),
             rx.text("There is no subscription on this account yet.", id="no-subscription"),
         ),
         spacing="4", align="start", width="100%",

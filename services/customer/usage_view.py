@@ -1,0 +1,31 @@
+"""The customer's usage table and CSV export, for their own instance only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from services.customer.scope import own_instance
+from services.models import Budget, Instance
+from services.models.base import utcnow
+from services.usage.reports import CHART_DAYS, recent_records, records_csv
+
+
+def period_start(session: Session, instance: Instance):  # type: ignore[no-untyped-def]
+    """The current budget period's start, or the chart's window when the plan has no budget."""
+    budget = session.exec(select(Budget).where(Budget.subscription_id == instance.subscription_id)).first()
+    return budget.period_start if budget else utcnow() - timedelta(days=CHART_DAYS)
+
+
+def usage_page(session: Session, user_id: int, instance_id: int, page: int) -> tuple[list[dict[str, str]], bool]:
+    instance = own_instance(session, user_id, instance_id, attempted="usage.list")
+    return recent_records(session, instance.id, page)  # type: ignore[arg-type]
+
+
+def usage_csv(session: Session, user_id: int, instance_id: int) -> tuple[str, str]:
+    """(file name, CSV text) of this period's records."""
+    instance = own_instance(session, user_id, instance_id, attempted="usage.export")
+    since = period_start(session, instance)
+    return (f"usage-{instance.subdomain}-{since:%Y%m%d}.csv",
+            records_csv(session, instance.id, since))  # type: ignore[arg-type]
