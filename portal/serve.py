@@ -26,9 +26,6 @@ def consumer_command(python: str = sys.executable) -> list[str]:
     command = [python, "-m", "huey.bin.huey_consumer", "services.jobs.tasks.huey", "-w", "2", "-k", "thread"]
     if not settings.database_url.startswith("sqlite"):
         command = ["nice", "-n", str(CONSUMER_NICE), *command]
-    if not settings.redis_url:
-        # SQLite storage polls: keep the idle back-off short or every queued job waits up to 10 s.
-        command += ["--delay", "0.1", "--max-delay", "1"]
     return command
 
 

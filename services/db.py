@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -78,25 +79,41 @@ def after_commit(session: Session, callback: "Callable[[], None]") -> None:
     """Run `callback` once the session's transaction commits; drop it if the transaction rolls back.
 
     Used for side effects outside the database (enqueue a job, send an e-mail) that must never happen for a
-    change that was not saved.
+    change that was not saved. Only the outermost commit counts: SQLAlchemy also reports a released SAVEPOINT
+    (`begin_nested()`) as a commit, and a job queued then could run before the data is visible, or for a change
+    that the outer transaction then rolls back. A rolled-back savepoint drops only what was asked for inside it.
     """
-    pending: list[Callable[[], None]] = session.info.setdefault("after_commit", [])
+    pending: list[tuple[Any, Callable[[], None]]] = session.info.setdefault("after_commit", [])
     if not session.info.get("after_commit_hooks"):
         event.listen(session, "after_commit", _run_pending)
-        event.listen(session, "after_rollback", _drop_pending)
+        event.listen(session, "after_soft_rollback", _drop_rolled_back)
         session.info["after_commit_hooks"] = True
-    pending.append(callback)
+    pending.append((session.get_nested_transaction() or session.get_transaction(), callback))
 
 
 def _run_pending(session: Session) -> None:
+    if session.get_nested_transaction() is not None:  # a savepoint was released; the real commit is to come
+        return
     # The data is committed; a failing side effect (queue unreachable) must not turn that into an error.
     # Whatever it was for is picked up again by the periodic jobs that look for unfinished work.
-    for callback in session.info.pop("after_commit", []):
+    for _transaction, callback in session.info.pop("after_commit", []):
         try:
             callback()
         except Exception:  # noqa: BLE001
             logging.getLogger(__name__).exception("after-commit side effect failed; the periodic jobs will retry")
 
 
-def _drop_pending(session: Session) -> None:
-    session.info.pop("after_commit", None)
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    pending = session.info.get("after_commit", [])
+    session.info["after_commit"] = [(tx, cb) for tx, cb in pending if not _inside(tx, previous_transaction)]
+
+
+def _inside(registered: Any, ended: Any) -> bool:
+    """Was the callback registered in `ended` or in a savepoint within it?"""
+    if registered is None:  # registered before any transaction began: it belongs to the outermost one
+        return ended.parent is None
+    while registered is not None:
+        if registered is ended:
+            return True
+        registered = registered.parent
+    return False

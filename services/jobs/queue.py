@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
 from services.config import Settings, get_settings
+from services.jobs.wakeup import WakeupSqliteHuey
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -16,8 +17,10 @@ def build_huey(settings: Settings) -> Huey:
         return RedisHuey(settings.jobs_queue_name, url=settings.redis_url, blocking=True)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     # fsync off: a job lost to a power cut is found again by the periodic sweeps (pending Stripe events,
-    # interrupted provisioning actions), which read the portal's own database.
-    return SqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30, fsync=False)
+    # interrupted provisioning actions), which read the portal's own database. Producers wake the consumer
+    # through a socket, so it starts a job at once instead of at its next poll (services/jobs/wakeup.py).
+    return WakeupSqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30,
+                            fsync=False)
 
 
 huey: Huey = build_huey(get_settings())

@@ -25,9 +25,9 @@ STEPS: dict[str, tuple[str, ...]] = {
     RESUME: ("prepare_backend", "start", "publish_proxy", "wait_healthy"),
     APPLY_LIMITS: ("prepare_config", "deploy", "publish_proxy", "wait_healthy"),
     DEPROVISION: ("unpublish_proxy", "destroy"),
-    # No vhost yet: a request that reaches a container while its network is still being set up waits a whole
-    # SYN retransmit (1 s) inside docker-proxy, so the route is published only once the container has started.
-    PREPARE: ("prepare_config", "prepare_backend", "create"),
+    # The host port is fixed at create, so the route is in place before payment and paying only starts the
+    # container: nothing waits for a proxy reload then.
+    PREPARE: ("prepare_config", "prepare_backend", "create", "publish_proxy"),
     RELEASE: ("unpublish_proxy", "destroy"),
 }
 

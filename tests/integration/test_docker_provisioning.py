@@ -323,3 +323,47 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
     assert other.status == "awaiting_payment" and other.external_id is None
     assert release_abandoned(db) == 0  # released once
 
+
+
+def test_route_is_ready_before_payment_and_a_host_port_taken_meanwhile_moves_the_instance(
+    provisioning: Provisioning, db: Session
+) -> None:
+    import socket
+
+    from services.provisioning.prewarm import prepare_for_checkout
+
+    instance = customer_instance(db, "portjump")
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    prepare_for_checkout(db, instance)
+    db.commit()
+    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
+    db.refresh(instance)
+    prepared_upstream = instance.upstream
+    assert prepared_upstream and f"proxy_pass http://{prepared_upstream};" in (
+        provisioning.proxy.vhost_dir / "portjump.conf").read_text()  # the route exists before payment
+
+    squatter = socket.socket()  # another program took the port while the customer was paying
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", int(prepared_upstream.rsplit(":", 1)[1])))
+    squatter.listen()
+    try:
+        assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
+        db.refresh(instance)
+        assert instance.upstream != prepared_upstream and instance.status == "running"
+        assert _via_nginx(provisioning, "portjump", "/health").status_code == 200
+        client = provisioning.dockerd.client()
+        try:
+            assert len(client.containers.list(all=True, filters={"name": "portal-portjump"})) == 1
+        finally:
+            client.close()
+    finally:
+        squatter.close()
+
+    # a restart keeps the port, so the route does not change and nginx is not reloaded
+    vhost = (provisioning.proxy.vhost_dir / "portjump.conf").read_text()
+    assert provisioning.run(_request(db, instance, actions.RESTART)) == "succeeded"
+    db.refresh(instance)
+    assert (provisioning.proxy.vhost_dir / "portjump.conf").read_text() == vhost
+    assert _via_nginx(provisioning, "portjump", "/health").status_code == 200

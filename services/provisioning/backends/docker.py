@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -97,7 +98,7 @@ class DockerBackend:
         self._owned(container.labels, spec, "container", container.name)
         return container
 
-    def _create(self, client: docker.DockerClient, spec: InstanceSpec) -> Container:
+    def _create(self, client: docker.DockerClient, spec: InstanceSpec, new_port: bool = False) -> Container:
         if not spec.image:
             raise PermanentError("The app template names no image.")
         name = resource_name(spec.subdomain)
@@ -120,7 +121,7 @@ class DockerBackend:
                 labels={**spec.labels, LABEL_CONFIG: _config_hash(spec)},
                 network=f"{name}-net",
                 volumes={f"{name}-data": {"bind": DATA_PATH, "mode": "rw"}},
-                ports={f"{spec.internal_port}/tcp": ("127.0.0.1", None)},  # the engine picks a free host port
+                ports={f"{spec.internal_port}/tcp": ("127.0.0.1", _host_port(spec, new_port))},
                 restart_policy={"Name": "unless-stopped"},
                 **resources,
             )
@@ -134,8 +135,8 @@ class DockerBackend:
             raise
 
     def _placement(self, container: Container, spec: InstanceSpec) -> Placement:
-        """host:port of the published port: a fixed binding is known before the first start; an engine-assigned
-        one (ours) only once the container runs."""
+        """host:port of the published port: a fixed binding (ours) is known before the first start; an
+        engine-assigned one (containers created before ports were fixed) only once the container runs."""
         key = f"{spec.internal_port}/tcp"
         requested = ((container.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(key) or []
         if requested and requested[0].get("HostPort") not in (None, "", "0"):
@@ -162,8 +163,22 @@ class DockerBackend:
         with self._client() as client:
             container = self._ensure_container(client, spec)
             if container.status != "running":
-                container.start()
+                container = self._start(client, container, spec)
             return self._placement(container, spec)
+
+    def _start(self, client: docker.DockerClient, container: Container, spec: InstanceSpec) -> Container:
+        """Start; if its host port was taken in the meantime, recreate it on a new one (the proxy step follows)."""
+        try:
+            container.start()
+            return container
+        except APIError as exc:
+            if not _port_taken(exc):
+                raise
+            log.warning("host port of %s was taken: recreating its container on another port", spec.subdomain)
+        container.remove(force=True)
+        container = self._create(client, spec, new_port=True)
+        container.start()
+        return container
 
     def start(self, spec: InstanceSpec) -> Placement:
         return self.deploy(spec)
@@ -171,9 +186,9 @@ class DockerBackend:
     def restart(self, spec: InstanceSpec) -> Placement:
         with self._client() as client:
             container = self._find(client, spec)
-            if container is None:
+            if container is None or container.status != "running":
                 return self.deploy(spec)
-            container.restart(timeout=10)
+            container.restart(timeout=10)  # the host port is fixed: nginx keeps pointing at the right place
             return self._placement(container, spec)
 
     def stop(self, spec: InstanceSpec) -> None:
@@ -241,6 +256,26 @@ class DockerBackend:
                 return
             self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
             volume.remove(force=True)
+
+
+def _host_port(spec: InstanceSpec, new_port: bool) -> int:
+    """A fixed host port chosen when the container is created, kept across restarts and re-creations.
+
+    Fixed rather than engine-assigned so the route is known before the first start (the vhost is in place when
+    the customer pays) and never changes on a restart (no proxy reload, no request sent to an old port).
+    """
+    if spec.upstream and not new_port:
+        host, _, port = spec.upstream.rpartition(":")
+        if host == "127.0.0.1" and port.isdigit():
+            return int(port)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _port_taken(exc: APIError) -> bool:
+    text = str(exc).lower()
+    return "port is already allocated" in text or "address already in use" in text
 
 
 def _short(exc: BaseException) -> str:
