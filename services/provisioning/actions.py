@@ -25,9 +25,9 @@ STEPS: dict[str, tuple[str, ...]] = {
     RESUME: ("prepare_backend", "start", "publish_proxy", "wait_healthy"),
     APPLY_LIMITS: ("prepare_config", "deploy", "publish_proxy", "wait_healthy"),
     DEPROVISION: ("unpublish_proxy", "destroy"),
-    # The host port is fixed at create, so the route is in place before payment and paying only starts the
-    # container: nothing waits for a proxy reload then.
-    PREPARE: ("prepare_config", "prepare_backend", "create", "publish_proxy"),
+    # No vhost yet: traffic that reaches a container while it starts stalls that container's network for a
+    # whole SYN retransmit (1 s; seen through docker-proxy), so the route is published only once it has started.
+    PREPARE: ("prepare_config", "prepare_backend", "create"),
     RELEASE: ("unpublish_proxy", "destroy"),
 }
 

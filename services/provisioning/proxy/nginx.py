@@ -80,7 +80,6 @@ class NginxProxy:
         with self._locked():
             changed = {name: body for name, body in files.items()
                        if _read(self.vhost_dir / name) != body}
-            previous = {name: _read(self.vhost_dir / name) for name in changed}
             if not changed and (self.prefix / "nginx.conf").exists():
                 self.ensure_running()
                 return False
@@ -105,9 +104,7 @@ class NginxProxy:
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
             self._write_main_conf()
-            # Waiting for the switch matters only where a host already had a route: until then old workers
-            # would still send it to the old upstream. A brand-new host just meets the default server briefly.
-            self.reload(wait=any(before is not None for before in previous.values()))
+            self.reload()
             return True
 
     def _write_main_conf(self) -> None:
@@ -128,11 +125,14 @@ class NginxProxy:
             self._write_main_conf()
             self._run([self.binary, "-c", str(self.prefix / "nginx.conf"), "-p", str(self.prefix)], "start")
 
-    def reload(self, wait: bool = True, timeout: float = 5.0) -> None:
+    def reload(self, timeout: float = 5.0) -> None:
         """Reload and return once the new configuration serves every new connection.
 
-        SIGHUP alone returns before nginx has switched: until the old workers are told to quit they still accept
-        connections with the old configuration (a just-restarted instance would answer 502 from its old port).
+        After SIGHUP nginx's master starts new workers, then waits 100 ms before telling the old ones to quit;
+        until then old workers still accept connections with the old routes (a new host meets the default server,
+        a restarted instance its old port). So as soon as the new workers are up, the old ones are told to quit
+        here (QUIT: graceful, what the master sends them anyway): they finish what they are serving and take no
+        new connections.
         """
         pid = self._pid()
         if pid is None:
@@ -140,15 +140,21 @@ class NginxProxy:
             return
         old = _workers(pid)
         os.kill(pid, signal.SIGHUP)
-        if not wait:
-            return
         deadline = time.monotonic() + timeout
+        retired: set[int] = set()
         while time.monotonic() < deadline:
             current = _workers(pid)
-            fresh = [w for w in current if w not in old]
-            if fresh and all(w not in current or "shutting down" in current[w] for w in old):
-                return
-            time.sleep(0.005)
+            if any(w not in old for w in current):
+                for worker in old:
+                    if worker in current and worker not in retired and "shutting down" not in current[worker]:
+                        try:
+                            os.kill(worker, signal.SIGQUIT)
+                        except ProcessLookupError:
+                            pass
+                        retired.add(worker)
+                if all(w not in current or "shutting down" in current[w] for w in old):
+                    return
+            time.sleep(0.002)
         log.warning("nginx did not finish switching to the new configuration within %.0f s", timeout)
 
     def stop(self) -> None:
@@ -184,14 +190,14 @@ class NginxProxy:
 
 
 def _workers(master_pid: int) -> dict[int, str]:
-    """The master's child processes and their titles ("nginx: worker process [is shutting down]")."""
+    """The master's live child processes and their titles ("nginx: worker process [is shutting down]")."""
     children: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == master_pid:
+            state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+            if int(parent) == master_pid and state != "Z":  # a worker that exited is gone, reaped or not
                 children[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except (OSError, ValueError, IndexError):
             continue
