@@ -15,6 +15,7 @@ from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
 from portal.state.admin import AdminState
 from portal.state.auth import AuthState
+from portal.state.brand import BrandState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
 from portal.state.dashboard import DashboardState
 from portal.state.instance_tools import InstanceToolsState  # noqa: F401  (registers the state)
@@ -29,21 +30,28 @@ get_settings().resolved_secret_key()  # refuse to start in production with a pla
 
 app = rx.App(api_transformer=build_api())
 
+
+def add_page(component, route: str, title: str, on_load=None) -> None:  # type: ignore[no-untyped-def]
+    """Every page resolves the brand of its host first; the shell shows nothing branded until then."""
+    hooks = on_load if isinstance(on_load, list) else ([on_load] if on_load is not None else [])
+    app.add_page(component, route=route, title=title, on_load=[BrandState.load, *hooks])
+
+
 _public = AuthState.load_user
-app.add_page(landing, route="/", title="Portal", on_load=_public)
-app.add_page(pricing, route="/pricing", title="Pricing", on_load=[_public, PricingState.load])
-app.add_page(signup, route="/signup", title="Create your account",
+add_page(landing, route="/", title="Portal", on_load=_public)
+add_page(pricing, route="/pricing", title="Pricing", on_load=[_public, PricingState.load])
+add_page(signup, route="/signup", title="Create your account",
              on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans])
-app.add_page(login, route="/login", title="Sign in", on_load=AuthState.redirect_if_signed_in)
-app.add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public, VerifyState.verify])
-app.add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
-app.add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
-app.add_page(account, route="/account", title="Your account", on_load=[AuthState.require_login, SecurityState.load])
-app.add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
-app.add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
+add_page(login, route="/login", title="Sign in", on_load=AuthState.redirect_if_signed_in)
+add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public, VerifyState.verify])
+add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
+add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
+add_page(account, route="/account", title="Your account", on_load=[AuthState.require_login, SecurityState.load])
+add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
+add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
              on_load=[_public, TestCheckoutState.load])
-app.add_page(checkout_success, route="/billing/success", title="Payment received",
+add_page(checkout_success, route="/billing/success", title="Payment received",
              on_load=[_public, CheckoutReturnState.follow])
-app.add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
-app.add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
-app.add_page(admin_console, route="/admin", title="Admin console", on_load=[AuthState.require_login, AdminState.load])
+add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
+add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
+add_page(admin_console, route="/admin", title="Admin console", on_load=[AuthState.require_login, AdminState.load])

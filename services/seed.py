@@ -34,6 +34,7 @@ DEMO_LOGINS = (
     # (e-mail, username, organization slug, role)
     ("admin@example.com", "operator", "platform", Role.OWNER),
     ("owner@acme.example.com", "acme-owner", "acme", Role.OWNER),
+    ("owner@beta.example.com", "beta-owner", "beta", Role.OWNER),
     ("alice@example.com", "alice", "alice", Role.OWNER),
     ("bob@example.com", "bob", "bob", Role.OWNER),
 )
@@ -117,6 +118,14 @@ def seed_demo(session: Session) -> None:
         session.add(Licence(organization_id=acme.id, tier="growth", features=["custom_domain", "branding"],  # type: ignore[arg-type]
                             max_customers=100, max_instances=100, max_domains=3,
                             authorized_domains=["acme.localhost"]))
+    beta = _org(session, "beta", "Beta Hosting", OrgKind.RESELLER, platform)
+    if session.exec(select(Branding).where(Branding.organization_id == beta.id)).first() is None:
+        session.add(Branding(organization_id=beta.id, platform_name="Beta Hosting", accent_color="grass",
+                             gray_color="olive", radius="none", support_email="help@beta.example.com",
+                             footer_text="Beta Hosting: small, fast, friendly.", hide_platform_branding=True))
+        session.add(Domain(hostname="beta.localhost", organization_id=beta.id))  # type: ignore[arg-type]
+        session.add(Licence(organization_id=beta.id, tier="starter", features=["custom_domain", "branding"],  # type: ignore[arg-type]
+                            max_customers=25, max_instances=25, max_domains=1, authorized_domains=["beta.localhost"]))
     template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
     if template is None:
         template = AppTemplate(name="Demo app", slug="demo-app", backend="docker", image=get_settings().demo_app_image,
@@ -154,7 +163,10 @@ def seed_demo(session: Session) -> None:
                        price_cents=2500, stripe_price_id="price_demo_acme_basic", budget_included_micros=15 * MICROS,
                        limits=limits_mid, app_template_id=template.id, sort_order=1)
 
-    orgs = {"platform": platform, "acme": acme}
+    _plan(session, beta, "beta-free", name="Beta Free", description="Beta's free tier.", price_cents=0,
+          budget_included_micros=1 * MICROS, budget_policy="block", limits=limits_small,
+          app_template_id=template.id, sort_order=1)
+    orgs = {"platform": platform, "acme": acme, "beta": beta}
     _customer(session, "alice", platform, starter, template)
     _customer(session, "bob", acme, acme_basic, template)
     orgs["alice"] = _org(session, "alice", "alice", OrgKind.CUSTOMER, platform)

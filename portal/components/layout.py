@@ -1,4 +1,4 @@
-"""The shell every page is wrapped in: header, light/dark switch, footer. Later issues brand it per reseller."""
+"""The shell every page is wrapped in: header, light/dark switch, footer, in the brand of the request's host."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from portal.state.auth import AuthState
+from portal.state.brand import BrandState
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
@@ -15,7 +16,11 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 def header() -> rx.Component:
     return rx.hstack(
-        rx.link(rx.heading("Portal", size="5", id="brand-name"), href="/", underline="none"),
+        rx.link(rx.hstack(
+            rx.cond(BrandState.logo_url != "", rx.image(src=BrandState.logo_url, height="28px", alt="",
+                                                        id="brand-logo")),
+            rx.heading(BrandState.platform_name, size="5", id="brand-name"), align="center", spacing="2"),
+            href="/", underline="none"),
         rx.spacer(),
         _nav_link("Pricing", "/pricing"),
         rx.cond(
@@ -45,7 +50,14 @@ def header() -> rx.Component:
 
 def footer() -> rx.Component:
     return rx.center(
-        rx.text("Your own application instance, managed for you.", size="1", color_scheme="gray"),
+        rx.vstack(
+            rx.text(BrandState.footer_text, size="1", color_scheme="gray", id="brand-footer"),
+            rx.cond(BrandState.support_email != "",
+                    rx.link(BrandState.support_email, href="mailto:" + BrandState.support_email, size="1")),
+            rx.cond(BrandState.powered_by != "",
+                    rx.text("Powered by ", BrandState.powered_by, size="1", color_scheme="gray", id="powered-by")),
+            align="center", spacing="1",
+        ),
         padding="1.5rem",
         border_top="1px solid var(--gray-a5)",
         width="100%",
@@ -62,10 +74,16 @@ def page(content: PageFn | None = None, *, centered: bool = False) -> PageFn | C
     return _wrap(content, centered)
 
 
+def _skeleton() -> rx.Component:
+    """What a prerendered page shows until the host's brand is known: no name, no colours, nothing to flash."""
+    return rx.center(rx.spinner(size="3"), min_height="100vh", width="100%", id="brand-pending")
+
+
 def _wrap(content: PageFn, centered: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
-        return rx.box(
+        shell = rx.box(
+            rx.el.style(BrandState.custom_css),
             rx.vstack(
                 header(),
                 rx.box(
@@ -77,6 +95,13 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
                 spacing="0",
                 width="100%",
             ),
+            id="brand-shell", data_brand=BrandState.platform_name,
+        )
+        return rx.cond(
+            BrandState.loaded,
+            rx.theme(shell, accent_color=BrandState.accent_color, gray_color=BrandState.gray_color,
+                     radius=BrandState.radius, has_background=True),
+            _skeleton(),
         )
 
     wrapped.__name__ = content.__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.state.brand import BrandState
 from services.billing.plans import public_plans
 from services.db import session_scope
 
@@ -12,6 +13,7 @@ class PricingState(rx.State):
     plans: list[dict[str, object]] = []
 
     @rx.event
-    def load(self) -> None:
+    async def load(self) -> None:
+        seller = await (await self.get_state(BrandState)).seller_id()
         with session_scope() as session:
-            self.plans = [p.to_dict() for p in public_plans(session)]
+            self.plans = [p.to_dict() for p in public_plans(session, seller)]

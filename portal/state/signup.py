@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.auth import AuthState
+from portal.state.brand import BrandState
 from portal.state.forms import errors_from
 from services.accounts import service
 from services.accounts.sessions import create_session
@@ -22,10 +23,15 @@ class SignupState(rx.State):
     plans: list[dict[str, object]] = []
     plan: str = ""
 
+    async def _seller(self) -> int | None:
+        """Signups on a reseller's domain land in that reseller's tree, with its plans."""
+        return await (await self.get_state(BrandState)).seller_id()
+
     @rx.event
-    def load_plans(self) -> None:
+    async def load_plans(self) -> None:
+        seller = await self._seller()
         with session_scope() as session:
-            self.plans = [p.to_dict() for p in public_plans(session)]
+            self.plans = [p.to_dict() for p in public_plans(session, seller)]
         wanted = self.router.url.query_parameters.get("plan", "")
         slugs = [str(p["slug"]) for p in self.plans]
         self.plan = wanted if wanted in slugs else (slugs[0] if slugs else "")
@@ -53,11 +59,12 @@ class SignupState(rx.State):
         """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing."""
         self.submitting = True
         yield
+        seller = await self._seller()
         try:
             with session_scope() as session:
                 result = service.signup(
                     session, email=form.get("email", ""), username=form.get("username", ""),
-                    password=form.get("password", ""), ip=self.router.session.client_ip,
+                    password=form.get("password", ""), ip=self.router.session.client_ip, parent_org_id=seller,
                 )
                 enrolment = enrol(session, organization_id=result.organization_id, email=result.email,
                                   plan_slug=self.plan)

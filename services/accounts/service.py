@@ -14,9 +14,11 @@ from sqlmodel import Session, select
 from services import audit, ratelimit
 from services.accounts import passwords, usernames
 from services.accounts.sessions import revoke_all_sessions
+from services.branding.brand import brand_of_user
 from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
+from services.licences import ensure_room_for_customer
 from services.mail import render, send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
 from services.models.base import utcnow
@@ -90,6 +92,7 @@ def signup(
         raise ValidationFailed(errors)
 
     parent_id = parent_org_id or default_parent_org(session).id
+    ensure_room_for_customer(session, parent_id)
     user = User(email=email, username=username, password_hash=passwords.hash_password(password))
     org = Organization(name=username, slug=username, kind=OrgKind.CUSTOMER, parent_id=parent_id)
     session.add(user)
@@ -117,9 +120,10 @@ def _issue_token(session: Session, user: User, purpose: str, lifetime: timedelta
 def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
     token = _issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
-    link = f"{settings.public_url}/verify?token={token}"
+    brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
+    link = f"{brand.public_url or settings.public_url}/verify?token={token}"
     message = render("verify_email", user.email, {"username": user.username, "link": link,
-                                                  "hours": settings.verification_hours})
+                                                  "hours": settings.verification_hours}, brand)
     send_after_commit(session, message)
 
 
@@ -175,9 +179,10 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
         return
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
     token = _issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
-    link = f"{settings.public_url}/reset/confirm?token={token}"
+    brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
+    link = f"{brand.public_url or settings.public_url}/reset/confirm?token={token}"
     send_after_commit(session, render("reset_password", user.email, {
-        "username": user.username, "link": link, "minutes": settings.reset_minutes}))
+        "username": user.username, "link": link, "minutes": settings.reset_minutes}, brand))
     audit.record(session, "account.password_reset_requested", actor=user, target=("user", user.id), ip=ip)
 
 
@@ -215,7 +220,8 @@ def change_password(session: Session, user_id: int, current: str, new: str, keep
         raise ValidationFailed.single("new_password", problem)
     _set_password(session, user, new)
     revoke_all_sessions(session, user_id, except_hash=keep_session_hash)
-    send_after_commit(session, render("password_changed", user.email, {"username": user.username}))
+    send_after_commit(session, render("password_changed", user.email, {"username": user.username},
+                                      brand_of_user(session, user_id)))
     audit.record(session, "account.password_changed", actor=user, target=("user", user.id))
 
 

@@ -9,18 +9,24 @@ import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import SandboxedEnvironment
 from sqlmodel import Session
 
 from services.config import get_settings
 from services.db import after_commit
 
+if TYPE_CHECKING:
+    from services.branding.brand import Brand
+
 log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+_sandbox = {"text": SandboxedEnvironment(autoescape=False, undefined=StrictUndefined),
+            "html": SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)}
 _env = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -28,18 +34,37 @@ _env = Environment(
 )
 
 
-def render(template: str, to: str, context: dict[str, Any]) -> EmailMessage:
-    """Build the message from `<template>.subject.txt`, `.txt` and `.html`."""
+def render(template: str, to: str, context: dict[str, Any], brand: "Brand | None" = None) -> EmailMessage:
+    """Build the message from `<template>.subject.txt`, `.txt` and `.html`, in the brand of the recipient's seller.
+
+    A reseller may override any of the three parts per template; overrides render in a sandbox with the same
+    variables, and a broken override falls back to the built-in part instead of losing the e-mail.
+    """
+    from services.branding.brand import Brand
+
     settings = get_settings()
-    ctx = {"brand_name": "Portal", "public_url": settings.public_url, **context}
+    brand = brand or Brand()
+    ctx = {"brand_name": brand.platform_name, "support_email": brand.support_email, "footer_text": brand.footer_text,
+           "powered_by": brand.powered_by, "public_url": brand.public_url or settings.public_url, **context}
+    overrides = (brand.email_templates or {}).get(template, {})
+
+    def part(name: str, suffix: str) -> str:
+        if overrides.get(name):
+            try:
+                return _sandbox["html" if name == "html" else "text"].from_string(overrides[name]).render(ctx)
+            except Exception:  # noqa: BLE001 - the reseller's template is broken: send ours rather than nothing
+                log.warning("e-mail template override %s.%s of %s failed; using the built-in one",
+                            template, name, brand.platform_name)
+        return _env.get_template(f"{template}{suffix}").render(ctx)
+
     message = EmailMessage()
-    message["Subject"] = _env.get_template(f"{template}.subject.txt").render(ctx).strip()
+    message["Subject"] = part("subject", ".subject.txt").strip().replace("\n", " ")
     message["From"] = settings.mail_from
     message["To"] = to
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.base_domain)
-    message.set_content(_env.get_template(f"{template}.txt").render(ctx))
-    message.add_alternative(_env.get_template(f"{template}.html").render(ctx), subtype="html")
+    message.set_content(part("text", ".txt"))
+    message.add_alternative(part("html", ".html"), subtype="html")
     return message
 
 

@@ -104,6 +104,7 @@ def wait_healthy(ctx: StepContext) -> None:
 
 
 def send_welcome(ctx: StepContext) -> None:
+    from services.branding.brand import brand_for
     from services.mail import render, send_after_commit
 
     with session_scope() as session:
@@ -115,7 +116,7 @@ def send_welcome(ctx: StepContext) -> None:
             credentials = load_credentials(instance)
             send_after_commit(session, render("welcome", spec.admin_email, {
                 "url": spec.url, "subdomain": spec.subdomain, "admin_email": spec.admin_email,
-                "admin_password": credentials.get("admin_password", "")}))
+                "admin_password": credentials.get("admin_password", "")}, brand_for(session, instance.organization_id)))
         instance.welcome_sent_at = utcnow()
         session.add(instance)
 

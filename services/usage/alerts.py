@@ -64,6 +64,7 @@ def check_budget(session: Session, budget_id: int) -> list[int]:
 
 
 def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, percent: int) -> None:
+    from services.branding.brand import brand_for
     from services.mail import render, send_after_commit
 
     owner = owner_user(session, instance.organization_id)
@@ -76,7 +77,7 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
         "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
         "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
         "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
-    }))
+    }, brand_for(session, instance.organization_id)))
 
 
 def banner(budget: Budget, plan: Plan) -> str:

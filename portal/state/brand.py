@@ -1,0 +1,49 @@
+"""The brand of the host the page was opened on (a reseller's domain shows the reseller's brand).
+
+Display only: nothing is authorised by it. The shell waits for `loaded` before showing any brand, so a
+prerendered page never flashes the platform's name and colours on a reseller's domain.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from services.branding.brand import brand_for_host
+from services.db import session_scope
+
+
+class BrandState(rx.State):
+    loaded: bool = False
+    platform_name: str = ""
+    logo_url: str = ""
+    accent_color: str = "indigo"
+    gray_color: str = "slate"
+    radius: str = "medium"
+    custom_css: str = ""
+    footer_text: str = ""
+    support_email: str = ""
+    powered_by: str = ""
+    _organization_id: int = 0  # the seller of this host: its plans are offered, its signups land under it
+
+    def _host(self) -> str:
+        return self.router.url.hostname or ""
+
+    def _resolve(self) -> None:
+        with session_scope() as session:
+            brand = brand_for_host(session, self._host())
+        self._organization_id = brand.organization_id or 0
+        self.platform_name, self.logo_url = brand.platform_name, brand.logo_url
+        self.accent_color, self.gray_color, self.radius = brand.accent_color, brand.gray_color, brand.radius
+        self.custom_css, self.footer_text = brand.custom_css, brand.footer_text
+        self.support_email, self.powered_by = brand.support_email, brand.powered_by
+        self.loaded = True
+
+    @rx.event
+    def load(self) -> None:
+        self._resolve()
+
+    async def seller_id(self) -> int | None:
+        """For other states: the organization this host sells for (resolved now if the page has not yet)."""
+        if not self.loaded:
+            self._resolve()
+        return self._organization_id or None

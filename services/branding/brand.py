@@ -1,0 +1,113 @@
+"""The brand a page or an e-mail shows: the organization's own overrides on top of its parents', up to the
+platform's defaults. Which organization a request is for comes from its host name (a reseller's custom domain),
+never from who is signed in; branding is display only and grants nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+
+from services.config import get_settings
+from services.models import Branding, Domain, Membership, Organization, OrgKind
+
+MAX_DEPTH = 8  # platform > reseller > sub-reseller > customer, with room to spare; a cycle cannot loop forever
+
+
+@dataclass(frozen=True)
+class Brand:
+    organization_id: int | None = None  # the organization whose host this is (plans and signups belong there)
+    platform_name: str = "Portal"
+    logo_url: str = ""
+    favicon_url: str = ""
+    accent_color: str = "indigo"
+    gray_color: str = "slate"
+    radius: str = "medium"
+    custom_css: str = ""
+    support_email: str = ""
+    footer_text: str = "Your own application instance, managed for you."
+    hide_platform_branding: bool = False
+    powered_by: str = ""  # "Portal" under a reseller's brand unless they hide it
+    email_templates: dict[str, dict[str, str]] | None = None  # name -> {"subject", "text", "html"} overrides
+    public_url: str = ""  # the portal under this brand's own domain, for links in e-mails ("" = PUBLIC_URL)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+_OVERRIDABLE = [f.name for f in fields(Brand)
+                if f.name not in ("organization_id", "powered_by", "email_templates", "public_url")]
+
+
+def _chain(session: Session, organization_id: int) -> list[Organization]:
+    """The organization and its ancestors, nearest first."""
+    chain: list[Organization] = []
+    current = session.get(Organization, organization_id)
+    while current is not None and len(chain) < MAX_DEPTH:
+        chain.append(current)
+        current = session.get(Organization, current.parent_id) if current.parent_id else None
+    return chain
+
+
+def brand_for(session: Session, organization_id: int | None) -> Brand:
+    """Merged branding: each field from the nearest organization in the chain that sets it."""
+    if organization_id is None:
+        platform = session.exec(select(Organization).where(Organization.kind == OrgKind.PLATFORM)).first()
+        organization_id = platform.id if platform else None
+    if organization_id is None:
+        return Brand()
+    chain = _chain(session, organization_id)
+    overrides = {b.organization_id: b for b in session.exec(
+        select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()}  # type: ignore[attr-defined]
+    values: dict[str, object] = {}
+    templates: dict[str, dict[str, str]] = {}
+    for org in reversed(chain):  # platform first, nearest last: nearer wins
+        branding = overrides.get(org.id)  # type: ignore[arg-type]
+        if branding is None:
+            continue
+        for name in _OVERRIDABLE:
+            value = getattr(branding, name, None)
+            if value not in (None, ""):
+                values[name] = value
+        templates.update({k: v for k, v in (branding.email_templates or {}).items() if isinstance(v, dict)})
+    values["email_templates"] = templates
+    brand = Brand(organization_id=organization_id, **values)  # type: ignore[arg-type]
+    branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides
+                              for o in chain)
+    powered_by = "" if brand.hide_platform_branding or not branded_by_reseller else Brand().platform_name
+    return Brand(**{**brand.to_dict(), "powered_by": powered_by,  # type: ignore[arg-type]
+                    "public_url": _portal_url(session, [o.id for o in chain])})
+
+
+def _portal_url(session: Session, chain_ids: list[int | None]) -> str:
+    """The nearest organization's own portal domain, with PUBLIC_URL's scheme and port."""
+    domains = session.exec(select(Domain).where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
+                           .order_by(Domain.id)).all()  # type: ignore[arg-type]
+    for org_id in chain_ids:
+        host = next((d.hostname for d in domains if d.organization_id == org_id), None)
+        if host:
+            public = urlsplit(get_settings().public_url)
+            return f"{public.scheme}://{host}" + (f":{public.port}" if public.port else "")
+    return ""
+
+
+def organization_for_host(session: Session, hostname: str | None) -> int | None:
+    """The reseller (or platform) a host name belongs to; None for unknown hosts (the platform's brand)."""
+    host = (hostname or "").strip().lower().rstrip(".").split(":")[0]
+    if not host:
+        return None
+    domain = session.exec(select(Domain).where(Domain.hostname == host)).first()
+    return domain.organization_id if domain else None
+
+
+def brand_for_host(session: Session, hostname: str | None) -> Brand:
+    return brand_for(session, organization_for_host(session, hostname))
+
+
+def brand_of_user(session: Session, user_id: int) -> Brand:
+    """The brand of the organization a person belongs to (a customer's reseller's, for its e-mails)."""
+    org_id = session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)
+                          .order_by(Membership.id)).first()  # type: ignore[arg-type]
+    return brand_for(session, org_id)
