@@ -13,7 +13,7 @@ from portal.pages.public.pricing import pricing
 from portal.pages.public.reset import reset_confirm, reset_request
 from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
-from portal.state.admin import AdminState
+from portal.state.admin_customers import ConsoleState
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
@@ -54,4 +54,5 @@ add_page(checkout_success, route="/billing/success", title="Payment received",
              on_load=[_public, CheckoutReturnState.follow])
 add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
 add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
-add_page(admin_console, route="/admin", title="Admin console", on_load=[AuthState.require_login, AdminState.load])
+add_page(admin_console, route="/admin", title="Admin console",
+         on_load=[AuthState.require_login, ConsoleState.load_console])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select as sa_select
+from sqlalchemy import literal, select as sa_select, true
 from sqlmodel import Session, select
 
 from services import audit
@@ -52,6 +52,20 @@ def subtree_ids(session: Session, root_id: int) -> frozenset[int]:
     tree = sa_select(org.c.id).where(org.c.id == literal(root_id)).cte("tree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
     return frozenset(int(x) for x in session.execute(sa_select(tree.c.id)).scalars())
+
+
+def visible(actor: Actor, column):  # type: ignore[no-untyped-def]
+    """A WHERE condition limiting `column` (an organization id) to the actor's subtree, for list queries.
+
+    The platform's subtree is everything, so its condition is always true; anyone else gets a recursive
+    subquery of their subtree (not a literal list of ids, which would grow with every customer).
+    """
+    if actor.is_platform:
+        return true()
+    org = Organization.__table__  # type: ignore[attr-defined]
+    tree = sa_select(org.c.id).where(org.c.id == literal(actor.organization_id)).cte("subtree", recursive=True)
+    tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
+    return column.in_(sa_select(tree.c.id))
 
 
 def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | None:

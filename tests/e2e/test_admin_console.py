@@ -52,6 +52,8 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
     expect(page).to_have_url(re.compile(r"/admin/?$"))
     expect(page.locator("#integrations")).to_contain_text("Coolify: not configured")  # no COOLIFY_URL here
 
+    expect(page.locator("#overview-parked")).to_have_text(re.compile(r"^[1-9]"))  # the overview counts it
+    page.click("#tab-provisioning")
     parked = page.locator("tr[data-action='e2e-parked']")
     expect(parked).to_contain_text("engine unreachable")
     parked.locator(".retry-action").click()
@@ -64,6 +66,7 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
     (attempts,) = _sql(portal, "SELECT count(*) FROM provisioning_step WHERE action_id = 'e2e-parked'")[0]
     assert status != "parked" or attempts > 0
 
+    page.click("#tab-webhooks")
     event = page.locator("tr[data-event='evt_e2e_replay']")
     expect(event).to_contain_text("customer.updated")
     event.locator(".replay-event").click()
@@ -75,3 +78,61 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
     audit = _sql(portal, "SELECT action FROM audit_event WHERE actor_label = 'admin@example.com' "
                          "AND action IN ('provisioning_action.retry', 'webhook_event.replay')")
     assert sorted(a for (a,) in audit) == ["provisioning_action.retry", "webhook_event.replay"]
+
+
+def _wait_for_status(portal: RunningPortal, subdomain: str, wanted: str, timeout_s: float = 90) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    status = ""
+    while time.monotonic() < deadline:
+        rows = _sql(portal, "SELECT status FROM instance WHERE subdomain = :s", s=subdomain)
+        status = rows[0][0] if rows else ""
+        if status == wanted:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"{subdomain} stayed {status!r}, never {wanted!r}")
+
+
+def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
+        page: Page, portal: RunningPortal, request) -> None:  # type: ignore[no-untyped-def]
+    request.getfixturevalue("dockerd")  # the restart runs on our real Docker engine
+    page.goto(portal.url + "/signup")
+    page.fill("#email", "consolecustomer@example.com")
+    page.fill("#username", "consolecustomer")
+    expect(page.locator("#username-available")).to_be_visible()
+    page.fill("#password", "a long and good passphrase")
+    page.click("#plan-free")
+    page.click("#signup-submit")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    _wait_for_status(portal, "consolecustomer", "running")
+    page.click("#sign-out")
+
+    _sign_in(page, portal, "owner@acme.example.com", OPERATOR[1])
+    page.goto(portal.url + "/admin")
+    page.click("#tab-customers")
+    expect(page.locator("tr[data-customer='bob']")).to_be_visible()
+    expect(page.locator("tr[data-customer='alice']")).to_have_count(0)  # the platform's own customer
+    expect(page.locator("tr[data-customer='consolecustomer']")).to_have_count(0)
+    expect(page.locator("#customers-total")).to_have_text("1 customers")
+    page.click("#sign-out")
+
+    _sign_in(page, portal, *OPERATOR)
+    page.goto(portal.url + "/admin")
+    page.click("#tab-customers")
+    page.fill("#customer-search", "consolecustomer")
+    row = page.locator("tr[data-customer='consolecustomer']")
+    expect(row).to_be_visible()
+    expect(page.locator("tr[data-customer='bob']")).to_have_count(0)  # filtered by the search
+    row.locator(".admin-restart").click()
+    (action, requested_by) = _sql(portal, "SELECT a.action, a.requested_by FROM provisioning_action a JOIN instance i "
+                                          "ON i.id = a.instance_id WHERE i.subdomain = 'consolecustomer' "
+                                          "ORDER BY a.created_at DESC LIMIT 1")[0]
+    assert action == "restart" and requested_by == "admin:admin@example.com"
+    _wait_for_status(portal, "consolecustomer", "running")
+    row.locator(".open-customer").click()
+    expect(page.locator("#customer-detail-name")).to_have_text("consolecustomer")
+    expect(page.locator("#customer-detail")).to_contain_text("restart succeeded")
+    page.click("#tab-audit")
+    page.fill("#audit-filter", "admin.instance")
+    expect(page.locator(".audit-row").first).to_contain_text("admin.instance.restart")

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from portal.components.layout import page
+from portal.pages.admin.customers import audit_section, customers_section, overview_section
 from portal.state.admin import AdminState
 
 
@@ -97,9 +98,21 @@ def admin_console() -> rx.Component:
                                                    id="admin-error")),
         rx.cond(
             AdminState.allowed,
-            rx.vstack(rx.cond(AdminState.is_platform, _integrations()), _actions_section(),
-                      rx.cond(AdminState.is_platform, _events_section()),
-                      spacing="6", width="100%"),
+            rx.tabs.root(
+                rx.tabs.list(rx.tabs.trigger("Overview", value="overview"),
+                             rx.tabs.trigger("Customers", value="customers", id="tab-customers"),
+                             rx.tabs.trigger("Provisioning", value="provisioning", id="tab-provisioning"),
+                             rx.cond(AdminState.is_platform, rx.tabs.trigger("Webhooks", value="webhooks",
+                                                                             id="tab-webhooks")),
+                             rx.tabs.trigger("Audit log", value="audit", id="tab-audit")),
+                rx.tabs.content(rx.vstack(rx.cond(AdminState.is_platform, _integrations()), overview_section(),
+                                          spacing="4", width="100%", padding_top="1rem"), value="overview"),
+                rx.tabs.content(rx.box(customers_section(), padding_top="1rem"), value="customers"),
+                rx.tabs.content(rx.box(_actions_section(), padding_top="1rem"), value="provisioning"),
+                rx.tabs.content(rx.box(_events_section(), padding_top="1rem"), value="webhooks"),
+                rx.tabs.content(rx.box(audit_section(), padding_top="1rem"), value="audit"),
+                default_value="overview", width="100%",
+            ),
             rx.text("You do not have access to the admin console.", id="admin-denied"),
         ),
         spacing="4", align="start", width="100%",

@@ -1,0 +1,74 @@
+"""The console's overview, customers (search, filter, paging, detail), instance actions and audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from portal.state.admin import AdminState
+from services.admin import customers, instances
+
+
+class ConsoleState(AdminState):
+    overview: dict[str, Any] = {}
+    customers: list[dict[str, str]] = []
+    customers_total: int = 0
+    search: str = ""
+    status_filter: str = ""
+    page: int = 1
+    detail: dict[str, Any] = {}
+    logs: str = ""
+    audit: list[dict[str, Any]] = []
+    audit_total: int = 0
+    audit_action: str = ""
+
+    def _refresh(self, session, actor) -> None:  # type: ignore[no-untyped-def]
+        self._reload(session, actor)
+        if actor is None:
+            return
+        self.overview = customers.overview(session, actor)
+        self.customers, self.customers_total = customers.list_customers(
+            session, actor, search=self.search, status=self.status_filter, page=self.page)
+        self.audit, self.audit_total = customers.audit_log(session, actor, action=self.audit_action)
+
+    @rx.event
+    async def load_console(self) -> None:
+        self.error = ""
+        await self._run(self._refresh)
+
+    @rx.event
+    async def set_search(self, value: str) -> None:
+        self.search, self.page = value, 1
+        await self._run(self._refresh)
+
+    @rx.event
+    async def set_status_filter(self, value: str) -> None:
+        self.status_filter, self.page = ("" if value == "all" else value), 1
+        await self._run(self._refresh)
+
+    @rx.event
+    async def turn(self, delta: int) -> None:
+        self.page = max(1, self.page + delta)
+        await self._run(self._refresh)
+
+    @rx.event
+    async def set_audit_action(self, value: str) -> None:
+        self.audit_action = value
+        await self._run(self._refresh)
+
+    @rx.event
+    async def open_customer(self, organization_id: str) -> None:
+        self.detail = await self._run(lambda s, a: customers.customer_detail(s, a, int(organization_id))) or {}
+        self.logs = ""
+
+    @rx.event
+    async def instance_action(self, instance_id: str, action: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        if await self._run(lambda s, a: instances.instance_action(s, a, int(instance_id), action, ip=ip)):
+            yield rx.toast.success(f"{action.capitalize()} queued.")
+        await self._run(self._refresh)
+
+    @rx.event
+    async def show_logs(self, instance_id: str) -> None:
+        self.logs = await self._run(lambda s, a: instances.instance_logs(s, a, int(instance_id))) or ""
