@@ -26,18 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "5000000"))
 FIRST = RECORDS // 10
 SAMPLES = 300
 DB_NAME = "portal_bench_dashboard"
-ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-DB_URL = make_url(ADMIN_URL).set(database=DB_NAME).render_as_string(hide_password=False)
 
-from bench._support import BIN, free_port, percentile, portal_env, running_portal, temp_var  # noqa: E402
+from bench._support import free_port, percentile, portal_env, running_portal, temp_var  # noqa: E402
+from bench._tenants import create_customers, database_url, drop_database, recreate_database  # noqa: E402
+
+DB_URL = database_url(DB_NAME)
 
 VAR = temp_var()
 os.environ.update({"DATABASE_URL": DB_URL, "VAR_DIR": str(VAR), "ENVIRONMENT": "test", "JOBS_IMMEDIATE": "false",
@@ -49,8 +49,7 @@ from sqlmodel import Session, select  # noqa: E402
 from services.accounts.passwords import hash_password  # noqa: E402
 from services.dashboard import load_dashboard  # noqa: E402
 from services.db import get_engine  # noqa: E402
-from services.models import (Budget, Instance, Membership, Organization, OrgKind, Plan, Role,  # noqa: E402
-                             Subscription, User)
+from services.models import Instance, Organization, Plan  # noqa: E402
 from services.models.base import utcnow  # noqa: E402
 from services.seed import seed_demo  # noqa: E402
 from services.usage.ingest import budget_status  # noqa: E402
@@ -61,58 +60,13 @@ PASSWORD = "bench-password-123"
 MODELS = ("gpt-4o-mini", "claude-haiku", "llama-70b")
 
 
-def recreate_database() -> None:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {DB_NAME}"))
-    admin.dispose()
-    import subprocess
-
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "DATABASE_URL": DB_URL})
-
-
-def drop_database() -> None:
-    get_engine().dispose()
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)"))
-    admin.dispose()
-
-
-def create_customers(session: Session) -> list[tuple[int, int]]:
-    """(user id, instance id) of every generated customer, built through the real models."""
+def create_all_customers(session: Session) -> list[tuple[int, int]]:
+    """(user id, instance id) of every generated customer, all on the platform's Starter plan."""
     seed_demo(session)
     session.commit()
     platform = session.exec(select(Organization).where(Organization.slug == "platform")).one()
     plan = session.exec(select(Plan).where(Plan.slug == "starter")).one()
-    password_hash = hash_password(PASSWORD)  # one hash for all: argon2 is slow on purpose
-    now = utcnow()
-    result = []
-    for start in range(0, CUSTOMERS, 1000):
-        batch = range(start, min(start + 1000, CUSTOMERS))
-        orgs = [Organization(name=f"Customer {n}", slug=f"c{n:05d}", kind=OrgKind.CUSTOMER, parent_id=platform.id)
-                for n in batch]
-        users = [User(email=f"c{n:05d}@bench.example", username=f"c{n:05d}", password_hash=password_hash,
-                      email_verified_at=now) for n in batch]
-        session.add_all(orgs + users)
-        session.flush()
-        subs = [Subscription(organization_id=o.id, plan_id=plan.id, status="active",  # type: ignore[arg-type]
-                             current_period_end=now + timedelta(days=20)) for o in orgs]
-        session.add_all(subs + [Membership(user_id=u.id, organization_id=o.id, role=Role.OWNER)  # type: ignore[arg-type]
-                                for u, o in zip(users, orgs)])
-        session.flush()
-        instances = [Instance(organization_id=o.id, subscription_id=s.id, app_template_id=plan.app_template_id,  # type: ignore[arg-type]
-                              subdomain=o.slug, backend="docker", status="running") for o, s in zip(orgs, subs)]
-        session.add_all(instances)
-        session.add_all([Budget(subscription_id=s.id, total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
-                                used_micros=0, period_start=now - timedelta(days=10),
-                                reset_at=now + timedelta(days=20)) for s in subs])
-        session.flush()
-        result += [(u.id, i.id) for u, i in zip(users, instances)]  # type: ignore[misc]
-        session.commit()
-    return result
+    return create_customers(session, [(platform, plan)], CUSTOMERS, hash_password(PASSWORD))
 
 
 def add_records(first_instance: int, count: int, offset: int) -> float:
@@ -248,11 +202,11 @@ def time_to_interactive(url: str, username: str, runs: int = 5) -> float | None:
 
 def main() -> None:
     random.seed(7)
-    recreate_database()
+    recreate_database(DB_NAME)
     print(f"configuration: PostgreSQL, {CUSTOMERS} customers, records {FIRST} then {RECORDS}", flush=True)
     started = time.perf_counter()
     with Session(get_engine(), expire_on_commit=False) as session:
-        customers = create_customers(session)
+        customers = create_all_customers(session)
     print(f"customers generated in: {time.perf_counter() - started:.1f} s", flush=True)
     first_instance = min(i for _u, i in customers)
     assert max(i for _u, i in customers) == first_instance + CUSTOMERS - 1
@@ -284,7 +238,8 @@ def main() -> None:
             print("dashboard interactive in Chromium median of 5: "
                   + (f"{tti:.0f} ms" if tti is not None else "skipped (no Chromium)"))
     finally:
-        drop_database()
+        get_engine().dispose()
+        drop_database(DB_NAME)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,116 @@
+"""Admin console at scale (issue: White-label resellers and the admin console), on PostgreSQL.
+
+10,000 customers across 50 resellers (each with its own plan and an admin), generated through the real models
+into a database of its own. Prints the p95 of the customers page query (services/admin/customers.py: a status
+filter, newest first, one page of 25 at a random offset, with its total) for the platform admin and for a
+reseller admin, and the ratio of the two (the cost of scoping to a subtree; target <= 1.2).
+
+Needs PostgreSQL (BENCH_POSTGRES_URL, default postgresql+psycopg://postgres@127.0.0.1:5432/postgres).
+Run: .venv/bin/python bench/admin.py   (BENCH_CUSTOMERS, BENCH_RESELLERS to scale down)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._support import percentile, temp_var  # noqa: E402
+from bench._tenants import create_customers, database_url, drop_database, recreate_database  # noqa: E402
+
+CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
+RESELLERS = int(os.environ.get("BENCH_RESELLERS", "50"))
+SAMPLES = 300
+DB_NAME = "portal_bench_admin"
+os.environ.update({"DATABASE_URL": database_url(DB_NAME), "VAR_DIR": str(temp_var()), "ENVIRONMENT": "test",
+                   "JOBS_IMMEDIATE": "true", "SECRET_KEY": "bench-admin-" + "x" * 40})
+
+from sqlalchemy import text  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from services.accounts.passwords import hash_password  # noqa: E402
+from services.admin.customers import PAGE_SIZE, list_customers  # noqa: E402
+from services.admin.scope import Actor, resolve_actor  # noqa: E402
+from services.db import get_engine  # noqa: E402
+from services.models import AppTemplate, Membership, Organization, OrgKind, Plan, Role, User  # noqa: E402
+
+
+def build(session: Session) -> tuple[Actor, list[Actor]]:
+    password_hash = hash_password("bench-password-123")
+    platform = Organization(name="Platform", slug="platform", kind=OrgKind.PLATFORM)
+    template = AppTemplate(name="App", slug="app", image="portal-test/app:latest")
+    session.add_all([platform, template])
+    session.flush()
+    sellers, admins = [], []
+    for n in range(RESELLERS):
+        reseller = Organization(name=f"Reseller {n}", slug=f"reseller-{n:02d}", kind=OrgKind.RESELLER,
+                                parent_id=platform.id)
+        session.add(reseller)
+        session.flush()
+        plan = Plan(organization_id=reseller.id, name=f"Plan {n}", slug=f"plan-{n}", price_cents=1000 + n,  # type: ignore[arg-type]
+                    stripe_price_id=f"price_{n}", app_template_id=template.id)
+        admin = User(email=f"admin{n}@reseller.example", username=f"admin{n:02d}", password_hash=password_hash)
+        session.add_all([plan, admin])
+        session.flush()
+        session.add(Membership(user_id=admin.id, organization_id=reseller.id, role=Role.ADMIN))  # type: ignore[arg-type]
+        sellers.append((reseller, plan))
+        admins.append(admin)
+    operator = User(email="operator@platform.example", username="operator", password_hash=password_hash)
+    session.add(operator)
+    session.flush()
+    session.add(Membership(user_id=operator.id, organization_id=platform.id, role=Role.OWNER))  # type: ignore[arg-type]
+    session.commit()
+    create_customers(session, sellers, CUSTOMERS, password_hash)
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))
+    platform_actor = resolve_actor(session, operator.id, operator.email)  # type: ignore[arg-type]
+    reseller_actors = [resolve_actor(session, a.id, a.email) for a in admins]  # type: ignore[arg-type]
+    assert platform_actor is not None and all(reseller_actors)
+    return platform_actor, reseller_actors  # type: ignore[return-value]
+
+
+def page_p95(actors: list[Actor], customers_each: int) -> float:
+    """Customers page: active subscriptions, newest first, a random page of those the actor can see."""
+    timings = []
+    pages = max(1, int(customers_each * 0.9) // PAGE_SIZE)
+    for n in range(SAMPLES):
+        actor = actors[n % len(actors)]
+        started = time.perf_counter()
+        with Session(get_engine()) as session:
+            rows, total = list_customers(session, actor, status="active", sort="newest",
+                                         page=random.randint(1, pages))
+        timings.append((time.perf_counter() - started) * 1000)
+        assert rows and total > 0
+    return percentile(timings, 95)
+
+
+def main() -> None:
+    random.seed(11)
+    recreate_database(DB_NAME)
+    try:
+        started = time.perf_counter()
+        with Session(get_engine(), expire_on_commit=False) as session:
+            platform_actor, reseller_actors = build(session)
+            visible = len(list_customers(session, reseller_actors[0], page_size=10_000)[0])
+        print(f"configuration: PostgreSQL, {CUSTOMERS} customers across {RESELLERS} resellers "
+              f"(generated in {time.perf_counter() - started:.1f} s), pages of {PAGE_SIZE}")
+        assert visible == CUSTOMERS // RESELLERS, visible  # a reseller sees exactly its own customers
+        page_p95([platform_actor], CUSTOMERS)  # warm up
+        page_p95(reseller_actors, CUSTOMERS // RESELLERS)
+        platform_p95 = page_p95([platform_actor], CUSTOMERS)
+        reseller_p95 = page_p95(reseller_actors, CUSTOMERS // RESELLERS)
+        print(f"customers page p95 platform admin: {platform_p95:.1f} ms")
+        print(f"customers page p95 reseller admin: {reseller_p95:.1f} ms")
+        print(f"ratio reseller to platform p95: {reseller_p95 / platform_p95:.2f}")
+    finally:
+        get_engine().dispose()
+        drop_database(DB_NAME)
+
+
+if __name__ == "__main__":
+    main()
