@@ -4,6 +4,7 @@ import reflex as rx
 
 from portal.api import build_api
 from portal.pages.account.account import account
+from portal.pages.admin.branding import branding_editor
 from portal.pages.admin.console import admin_console
 from portal.pages.dashboard.dashboard import dashboard
 from portal.pages.public.billing import checkout_cancelled, checkout_success, test_checkout, test_portal
@@ -14,6 +15,7 @@ from portal.pages.public.reset import reset_confirm, reset_request
 from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
 from portal.state.admin_customers import ConsoleState
+from portal.state.branding_editor import BrandingEditorState
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
@@ -54,5 +56,7 @@ add_page(checkout_success, route="/billing/success", title="Payment received",
              on_load=[_public, CheckoutReturnState.follow])
 add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
 add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
+add_page(branding_editor, route="/admin/branding", title="Branding",
+         on_load=[AuthState.require_login, BrandingEditorState.load_editor])
 add_page(admin_console, route="/admin", title="Admin console",
          on_load=[AuthState.require_login, ConsoleState.load_console])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from portal.api.brand_assets import brand_asset
 from portal.api.health import health
 from portal.api.stripe_webhook import stripe_webhook
 from portal.api.usage import get_budget, post_usage
@@ -16,4 +17,5 @@ def build_api() -> Starlette:
         Route("/api/stripe/webhook", stripe_webhook, methods=["POST"]),
         Route("/api/v1/usage", post_usage, methods=["POST"]),
         Route("/api/v1/budget", get_budget, methods=["GET"]),
+        Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
     ])

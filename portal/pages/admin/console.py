@@ -93,7 +93,9 @@ def _integrations() -> rx.Component:
 @page
 def admin_console() -> rx.Component:
     return rx.vstack(
-        rx.heading("Admin console", size="7"),
+        rx.hstack(rx.heading("Admin console", size="7"), rx.spacer(),
+                  rx.cond(AdminState.allowed, rx.link(rx.button("Branding", variant="soft"), href="/admin/branding",
+                                                      id="to-branding")), width="100%", align="center"),
         rx.cond(AdminState.error != "", rx.callout(AdminState.error, icon="shield_alert", color_scheme="red",
                                                    id="admin-error")),
         rx.cond(

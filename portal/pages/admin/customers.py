@@ -5,6 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.admin_customers import ConsoleState as C
+from services.branding.editor import ACCENTS, GRAYS, RADII
+
+ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES = list(ACCENTS), list(GRAYS), list(RADII)
 
 
 def _figure(label: str, value: rx.Var, id_: str) -> rx.Component:

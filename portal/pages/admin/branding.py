@@ -1,0 +1,80 @@
+"""The branding editor with a live preview of the header, a button and a badge in the chosen brand."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from portal.components.layout import page
+from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
+from portal.state.branding_editor import BrandingEditorState as B
+
+
+def _or_inherited(name: str) -> rx.Var:
+    return rx.cond(getattr(B, name) != "", getattr(B, name), B.inherited.get(name, ""))
+
+
+def _error(name: str) -> rx.Component:
+    return rx.cond(B.field_errors.get(name, "") != "",
+                   rx.text(B.field_errors.get(name, ""), color_scheme="red", size="1", id=f"{name}-error"))
+
+
+def _text_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.vstack(rx.text(label, size="2", weight="medium"),
+                     rx.input(value=getattr(B, name), on_change=lambda v: B.set_field(name, v), id=f"brand-{name}",
+                              placeholder=B.inherited.get(name, ""), width="100%", **props),
+                     _error(name), width="100%", spacing="1")
+
+
+def _choice(label: str, name: str, choices: list[str]) -> rx.Component:
+    return rx.vstack(rx.text(label, size="2", weight="medium"),
+                     rx.select(choices, value=_or_inherited(name), on_change=lambda v: B.set_field(name, v),
+                               id=f"brand-{name}"),
+                     _error(name), spacing="1")
+
+
+def _preview() -> rx.Component:
+    return rx.theme(
+        rx.card(rx.vstack(
+            rx.hstack(rx.cond(B.logo_url != "", rx.image(src=B.logo_url, height="28px", alt="")),
+                      rx.heading(_or_inherited("platform_name"), size="5", id="preview-name"), align="center"),
+            rx.text("This is how your customers see your portal.", size="2"),
+            rx.hstack(rx.button("Get started"), rx.button("Sign in", variant="soft"), rx.badge("Running")),
+            rx.text(_or_inherited("footer_text"), size="1", color_scheme="gray"),
+            align="start"), width="100%", id="brand-preview"),
+        accent_color=_or_inherited("accent_color"), gray_color=_or_inherited("gray_color"),
+        radius=_or_inherited("radius"),
+    )
+
+
+@page
+def branding_editor() -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading("Branding", size="7"), rx.spacer(), rx.link("Back to the console", href="/admin")),
+        rx.cond(B.error != "", rx.callout(B.error, icon="shield_alert", color_scheme="red", id="admin-error")),
+        rx.cond(B.field_errors.get("", "") != "", rx.callout(B.field_errors.get("", ""), color_scheme="red")),
+        rx.grid(
+            rx.vstack(
+                _text_field("Portal name", "platform_name"),
+                rx.hstack(_choice("Accent colour", "accent_color", ACCENT_CHOICES),
+                          _choice("Grey", "gray_color", GRAY_CHOICES), _choice("Corners", "radius", RADIUS_CHOICES)),
+                _text_field("Support e-mail", "support_email", type="email"),
+                _text_field("Footer text", "footer_text"),
+                rx.vstack(rx.text("Custom CSS", size="2", weight="medium"),
+                          rx.text_area(value=B.custom_css, on_change=lambda v: B.set_field("custom_css", v),
+                                       id="brand-custom_css", rows="6", width="100%",
+                                       placeholder=".hero { font-weight: 800 }"),
+                          _error("custom_css"), width="100%", spacing="1"),
+                rx.hstack(rx.switch(checked=B.hide_platform_branding, on_change=B.set_hide, id="brand-hide"),
+                          rx.text("Hide \"Powered by\"", size="2")),
+                rx.upload(rx.button("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)", variant="outline",
+                                    size="1"), id="logo-upload", max_files=1,
+                          on_drop=B.upload_logo(rx.upload_files(upload_id="logo-upload"))),
+                _error("logo"),
+                rx.button("Save", on_click=B.save, id="brand-save"),
+                width="100%", align="start", spacing="3",
+            ),
+            _preview(),
+            columns=rx.breakpoints(initial="1", md="2"), spacing="5", width="100%",
+        ),
+        width="100%", align="start", spacing="4",
+    )

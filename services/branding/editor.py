@@ -1,0 +1,139 @@
+"""Editing a reseller's brand: each field checked, custom CSS sanitised, logos checked by their bytes.
+
+Only owners and admins of the organization (or above it) may change its brand, and only organizations that
+sell (platform, resellers, sub-resellers) have one. Every change is audited, the CSS itself is not copied into
+the audit log (only its size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, select
+
+from services import audit
+from services.admin.scope import ADMIN_KINDS, Actor, authorise
+from services.branding.brand import brand_for
+from services.branding.css import sanitize_css
+from services.config import get_settings
+from services.errors import ValidationFailed
+from services.models import Branding, Organization
+
+ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
+           "teal", "jade", "green", "grass", "brown", "orange", "sky", "mint", "lime", "yellow", "amber", "gold",
+           "bronze", "gray")
+GRAYS = ("gray", "mauve", "slate", "sage", "olive", "sand")
+RADII = ("none", "small", "medium", "large", "full")
+MAX_LOGO_BYTES = 512 * 1024
+# magic bytes -> extension; SVG is refused: it can carry script
+LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
+ASSET_ROUTE = "/api/brand-assets/"
+_ASSET_NAME = re.compile(r"^[0-9]+-[0-9a-f]{16}\.(png|jpg|gif|webp)$")
+TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
+
+
+def _seller(session: Session, actor: Actor | None, organization_id: int, attempted: str) -> tuple[Organization, Actor]:
+    org = session.get(Organization, organization_id)
+    checked = authorise(session, actor, "manage", action=attempted, target=("organization", organization_id),
+                        organization_id=org.id if org and org.kind in ADMIN_KINDS else -1)
+    assert org is not None
+    return org, checked
+
+
+def current(session: Session, actor: Actor | None, organization_id: int) -> dict[str, Any]:
+    """The organization's own overrides (what the form edits) beside the brand it shows (with inheritance)."""
+    _seller(session, actor, organization_id, "branding.view")
+    own = session.exec(select(Branding).where(Branding.organization_id == organization_id)).first()
+    fields = {k: (getattr(own, k) or "") if own else "" for k in
+              ("platform_name", "logo_url", "accent_color", "gray_color", "radius", "custom_css", "support_email",
+               "footer_text")}
+    fields["hide_platform_branding"] = bool(own and own.hide_platform_branding)
+    return {"own": fields, "effective": brand_for(session, organization_id).to_dict()}
+
+
+def validate(values: dict[str, Any]) -> dict[str, Any]:
+    """The cleaned values, or ValidationFailed naming every bad field; "" means "inherit"."""
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for name, limit in TEXT_LIMITS.items():
+        text = str(values.get(name) or "").strip()
+        if len(text) > limit:
+            errors[name] = f"must be at most {limit} characters"
+        clean[name] = text or None
+    for name, allowed in (("accent_color", ACCENTS), ("gray_color", GRAYS), ("radius", RADII)):
+        value = str(values.get(name) or "").strip()
+        if value and value not in allowed:
+            errors[name] = f"must be one of {', '.join(allowed)}"
+        clean[name] = value or None
+    email = str(values.get("support_email") or "").strip()
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            errors["support_email"] = str(exc)
+    clean["support_email"] = email or None
+    try:
+        clean["custom_css"] = sanitize_css(values.get("custom_css")) or None
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    clean["hide_platform_branding"] = bool(values.get("hide_platform_branding"))
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def update(session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *,
+           ip: str = "") -> Branding:
+    org, checked = _seller(session, actor, organization_id, "branding.update")
+    clean = validate(values)
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
+        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    for name, value in clean.items():
+        setattr(branding, name, value)
+    session.add(branding)
+    audit.record(session, "branding.update", actor_label=checked.email, target=("organization", org.id),
+                 organization_id=org.id, ip=ip,
+                 details={**{k: v for k, v in clean.items() if k != "custom_css"},
+                          "custom_css_chars": len(clean["custom_css"] or "")})
+    return branding
+
+
+def store_logo(session: Session, actor: Actor | None, organization_id: int, data: bytes, *, ip: str = "") -> str:
+    """Check and keep an uploaded logo; returns the URL the brand now uses."""
+    org, checked = _seller(session, actor, organization_id, "branding.logo")
+    if not data:
+        raise ValidationFailed.single("logo", "The file is empty.")
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationFailed.single("logo", f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB.")
+    extension = next((ext for magic, ext in LOGO_TYPES if data.startswith(magic)), None)
+    if extension is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        extension = "webp"
+    if extension is None:
+        raise ValidationFailed.single("logo", "The logo must be a PNG, JPEG, GIF or WebP image (SVG is not accepted).")
+    name = f"{org.id}-{hashlib.sha256(data).hexdigest()[:16]}.{extension}"
+    folder = asset_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
+        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    branding.logo_url = ASSET_ROUTE + name
+    session.add(branding)
+    audit.record(session, "branding.logo", actor_label=checked.email, target=("organization", org.id),
+                 organization_id=org.id, ip=ip, details={"bytes": len(data), "type": extension})
+    return branding.logo_url
+
+
+def asset_dir() -> Path:
+    return get_settings().var_dir / "brand-assets"
+
+
+def asset_path(name: str) -> Path | None:
+    """The stored file for a brand asset name, or None for anything that is not one (no path tricks)."""
+    if not _ASSET_NAME.match(name):
+        return None
+    path = asset_dir() / name
+    return path if path.is_file() else None

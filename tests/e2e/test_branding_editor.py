@@ -1,0 +1,53 @@
+"""A reseller owner changes the brand with a live preview; bad CSS is refused at the field; the portal shows it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.servers import RunningPortal
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+                    "0000000d4944415478da63f8cfc0f01f0005000201e226059b0000000049454e44ae426082")
+
+
+def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: Page, portal: RunningPortal) -> None:
+    beta = portal.url.replace("localhost", "beta.localhost", 1)
+    page.goto(beta + "/login")
+    page.fill("#identifier", "owner@beta.example.com")
+    page.fill("#password", "demo-password-123")
+    page.click("#login-submit")
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    page.goto(beta + "/admin")
+    page.click("#to-branding")
+    expect(page).to_have_url(re.compile(r"/admin/branding/?$"))
+    name = page.locator("#brand-platform_name")
+    expect(name).to_have_value("Beta Hosting")
+
+    name.fill("Beta Hosting Plus")
+    expect(page.locator("#preview-name")).to_have_text("Beta Hosting Plus")  # before anything is saved
+    page.locator("#brand-custom_css").fill("body { color: red } </style><script>alert(1)</script>")
+    page.click("#brand-save")
+    expect(page.locator("#custom_css-error")).to_contain_text("must not contain")
+    page.goto(beta + "/")
+    expect(page.locator("#brand-name")).to_have_text("Beta Hosting")  # the refused save changed nothing
+
+    page.goto(beta + "/admin/branding")
+    page.locator("#brand-platform_name").fill("Beta Hosting Plus")
+    page.locator("#brand-custom_css").fill("#brand-name { letter-spacing: 0.05em }")
+    page.locator("#logo-upload input[type=file]").set_input_files(
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(page.locator("#brand-preview img")).to_be_visible()
+    page.click("#brand-save")
+    page.goto(beta + "/")
+    expect(page.locator("#brand-name")).to_have_text("Beta Hosting Plus")
+    expect(page.locator("#brand-logo")).to_be_visible()
+    assert page.evaluate("getComputedStyle(document.querySelector('#brand-name')).letterSpacing") != "normal"
+
+    page.goto(beta + "/admin/branding")  # put the demo brand back for the other tests of this session
+    page.locator("#brand-platform_name").fill("Beta Hosting")
+    page.locator("#brand-custom_css").fill("")
+    page.click("#brand-save")
+    page.goto(beta + "/")
+    expect(page.locator("#brand-name")).to_have_text("Beta Hosting")

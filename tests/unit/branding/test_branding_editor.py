@@ -1,0 +1,72 @@
+"""The branding editor's rules: who may change a brand, what each field accepts, what a logo may be."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from services.admin.scope import Forbidden
+from services.branding import editor
+from services.branding.brand import brand_for
+from services.errors import ValidationFailed
+from services.models import AuditEvent, Branding, Organization
+from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _org(db: Session, slug: str) -> Organization:
+    return db.exec(select(Organization).where(Organization.slug == slug)).one()
+
+
+def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_once(db: Session, tree: dict) -> None:  # noqa: F811
+    reseller = _org(db, "reseller-a")
+    editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
+        "platform_name": "  Alpha Cloud ", "accent_color": "jade", "radius": "full", "support_email": "Help@Alpha.Example",
+        "custom_css": "h1 { letter-spacing: -0.02em }", "hide_platform_branding": True})
+    db.commit()
+    brand = brand_for(db, _org(db, "sub-a").id)  # inherited by the sub-reseller below it
+    assert (brand.platform_name, brand.accent_color, brand.radius) == ("Alpha Cloud", "jade", "full")
+    assert brand.support_email == "Help@alpha.example"  # the domain part is normalised
+    event = db.exec(select(AuditEvent).where(AuditEvent.action == "branding.update")).one()
+    assert event.details["custom_css_chars"] == len("h1 { letter-spacing: -0.02em }")
+    assert "custom_css" not in event.details
+
+
+def test_bad_fields_are_all_named_and_nothing_is_stored(db: Session, tree: dict) -> None:  # noqa: F811
+    reseller = _org(db, "reseller-a")
+    with pytest.raises(ValidationFailed) as refused:
+        editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
+            "accent_color": "chartreuse", "radius": "round", "support_email": "not an address",
+            "custom_css": "</style><script>alert(1)</script>", "platform_name": "x" * 121})
+    db.rollback()
+    assert set(refused.value.errors) == {"accent_color", "radius", "support_email", "custom_css", "platform_name"}
+    assert db.exec(select(Branding).where(Branding.organization_id == reseller.id)).first() is None
+
+
+def test_support_staff_and_other_resellers_cannot_change_a_brand(db: Session, tree: dict) -> None:  # noqa: F811
+    reseller = _org(db, "reseller-a")
+    for who in ("a-support", "b-admin"):
+        with pytest.raises(Forbidden):
+            editor.update(db, _actor(db, tree, who), reseller.id, {"platform_name": "Hijacked"})  # type: ignore[arg-type]
+        db.rollback()
+    with pytest.raises(Forbidden):  # a customer organization has no brand of its own to edit
+        editor.update(db, _actor(db, tree, "a-admin"), _org(db, "cust-a").id, {"platform_name": "Mine"})  # type: ignore[arg-type]
+    db.rollback()
+    assert db.exec(select(Branding)).all() == []
+    assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "admin.denied")).all()) == 3
+
+
+def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: Session, tree: dict) -> None:  # noqa: F811
+    reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
+    for data, message in ((b"<svg onload='alert(1)'/>", "SVG is not accepted"), (b"", "empty"),
+                          (PNG + b"\x00" * editor.MAX_LOGO_BYTES, "at most 512 KB"),
+                          (b"GIF8not really", "must be a PNG")):
+        with pytest.raises(ValidationFailed, match=message):
+            editor.store_logo(db, admin, reseller.id, data)  # type: ignore[arg-type]
+    url = editor.store_logo(db, admin, reseller.id, PNG)  # type: ignore[arg-type]
+    db.commit()
+    name = url.rsplit("/", 1)[1]
+    assert url.startswith(editor.ASSET_ROUTE) and editor.asset_path(name) is not None
+    assert brand_for(db, reseller.id).logo_url == url  # type: ignore[arg-type]
+    assert editor.asset_path("../secret_key") is None and editor.asset_path("1-zz.png") is None
