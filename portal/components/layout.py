@@ -74,6 +74,15 @@ def page(content: PageFn | None = None, *, centered: bool = False) -> PageFn | C
     return _wrap(content, centered)
 
 
+def _impersonation_banner() -> rx.Component:
+    return rx.cond(AuthState.impersonator != "", rx.callout(
+        rx.hstack(rx.text("You are viewing the portal as ", rx.text.strong(AuthState.email), " (signed in as ",
+                          AuthState.impersonator, "). Everything you do is recorded."),
+                  rx.button("End impersonation", size="1", color_scheme="orange",
+                            on_click=AuthState.end_impersonation, id="end-impersonation"), align="center"),
+        icon="eye", color_scheme="orange", id="impersonation-banner", width="100%"))
+
+
 def _skeleton() -> rx.Component:
     """What a prerendered page shows until the host's brand is known: no name, no colours, nothing to flash."""
     return rx.center(rx.spinner(size="3"), min_height="100vh", width="100%", id="brand-pending")
@@ -86,6 +95,7 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
             rx.el.style(BrandState.custom_css),
             rx.vstack(
                 header(),
+                _impersonation_banner(),
                 rx.box(
                     rx.center(body, width="100%") if centered else body,
                     flex="1", width="100%", max_width="1100px", margin_x="auto", padding="2rem 1.5rem",

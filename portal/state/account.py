@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.state.auth import AuthState
+from portal.state.auth import NOT_WHILE_IMPERSONATING, AuthState
 from portal.state.forms import errors_from
 from services.accounts import service
 from services.db import session_scope
@@ -23,6 +23,9 @@ class AccountState(rx.State):
         auth = await self.get_state(AuthState)
         if not auth._refresh():
             yield rx.redirect("/login?next=/account")
+            return
+        if auth.impersonator:
+            self.errors = {"": NOT_WHILE_IMPERSONATING}
             return
         self.submitting = True
         yield

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from portal.state.admin import AdminState
-from services.admin import customers, instances
+from portal.state.auth import AuthState
+from services.admin import customers, impersonation, instances
 
 
 class ConsoleState(AdminState):
@@ -72,3 +73,11 @@ class ConsoleState(AdminState):
     @rx.event
     async def show_logs(self, instance_id: str) -> None:
         self.logs = await self._run(lambda s, a: instances.instance_logs(s, a, int(instance_id))) or ""
+
+    @rx.event
+    async def impersonate(self, user_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        token = await self._run(lambda s, a: impersonation.start(s, a, int(user_id), ip=ip))
+        if token:
+            (await self.get_state(AuthState))._impersonate(token)
+            yield rx.redirect("/dashboard")

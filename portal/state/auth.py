@@ -10,8 +10,14 @@ from services.admin.scope import is_staff
 from services.db import session_scope
 
 
+NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
+
+
 class AuthState(rx.State):
     auth_token: str = rx.LocalStorage("", name="portal_session", sync=True)
+    # while an admin impersonates a customer's user, their own session waits here to be restored
+    admin_token: str = rx.LocalStorage("", name="portal_admin_session", sync=True)
+    impersonator: str = ""
     username: str = ""
     email: str = ""
     email_verified: bool = True
@@ -29,8 +35,9 @@ class AuthState(rx.State):
             staff = current is not None and is_staff(session, current.id)
         if current is None:
             self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
-            self.is_staff = False
+            self.is_staff, self.impersonator = False, ""
             return False
+        self.impersonator = current.impersonator_email
         self.is_staff = staff
         self._user_id, self._session_hash = current.id, current.session_hash
         self.username, self.email = current.username, current.email
@@ -58,6 +65,21 @@ class AuthState(rx.State):
     def _start_session(self, token: str) -> None:
         self.auth_token = token
         self._refresh()
+
+    def _impersonate(self, token: str) -> None:
+        self.admin_token, self.auth_token = self.auth_token, token
+        self._refresh()
+
+    @rx.event
+    def end_impersonation(self) -> list[rx.event.EventSpec]:
+        """Back to the admin's own session; the impersonation session is revoked and the end audited."""
+        from services.admin import impersonation
+
+        with session_scope() as session:
+            impersonation.end(session, self.auth_token, ip=self.router.session.client_ip)
+        self.auth_token, self.admin_token = self.admin_token, ""
+        self._refresh()
+        return [rx.toast.info("Impersonation ended."), rx.redirect("/admin")]
 
     @rx.event
     def sign_out(self) -> list[rx.event.EventSpec]:

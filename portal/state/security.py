@@ -8,7 +8,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.auth import AuthState
+from portal.state.auth import NOT_WHILE_IMPERSONATING, AuthState
 from portal.state.forms import errors_from
 from services.accounts import two_factor
 from services.accounts.sessions import list_sessions, revoke_all_sessions
@@ -29,6 +29,9 @@ class SecurityState(rx.State):
         auth = await self.get_state(AuthState)
         if not auth._refresh():
             self.errors = {"": "Please sign in again."}
+            return None
+        if auth.impersonator and work.__name__ != "_read":  # looking is fine, changing the account is not
+            self.errors = {"": NOT_WHILE_IMPERSONATING}
             return None
         try:
             with session_scope() as session:

@@ -23,6 +23,7 @@ class CurrentUser:
     username: str
     email_verified: bool
     session_hash: str
+    impersonator_email: str = ""  # set when an admin is looking through this session (shown on every page)
 
 
 def create_session(session: Session, user_id: int, ip: str = "", user_agent: str = "") -> str:
@@ -47,10 +48,12 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
     ).first()
     if row is None:
         return None
-    _auth, user = row
+    auth, user = row
     assert user.id is not None
+    impersonator = session.get(User, auth.impersonator_id) if auth.impersonator_id else None
     return CurrentUser(id=user.id, email=user.email, username=user.username,
-                       email_verified=user.email_verified_at is not None, session_hash=token_hash)
+                       email_verified=user.email_verified_at is not None, session_hash=token_hash,
+                       impersonator_email=impersonator.email if impersonator else "")
 
 
 def revoke_session(session: Session, token: str) -> None:

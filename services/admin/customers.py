@@ -107,7 +107,8 @@ def customer_detail(session: Session, actor: Actor | None, organization_id: int)
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
     return {
         "id": org.id, "name": org.name, "slug": org.slug, "seller": parent.name if parent else "",
-        "users": [{"email": u.email, "username": u.username, "role": m.role, "status": u.status} for u, m in users],
+        "users": [{"id": str(u.id), "email": u.email, "username": u.username, "role": m.role, "status": u.status}
+                  for u, m in users],
         "subscription": {"status": sub.status, "plan_id": sub.plan_id,
                          "period_end": sub.current_period_end.strftime("%Y-%m-%d") if sub.current_period_end else ""}
         if sub else {},

@@ -125,10 +125,13 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     expect(row).to_be_visible()
     expect(page.locator("tr[data-customer='bob']")).to_have_count(0)  # filtered by the search
     row.locator(".admin-restart").click()
-    (action, requested_by) = _sql(portal, "SELECT a.action, a.requested_by FROM provisioning_action a JOIN instance i "
-                                          "ON i.id = a.instance_id WHERE i.subdomain = 'consolecustomer' "
-                                          "ORDER BY a.created_at DESC LIMIT 1")[0]
-    assert action == "restart" and requested_by == "admin:admin@example.com"
+    for _ in range(50):  # the click reaches the server through the event socket
+        restarts = _sql(portal, "SELECT a.requested_by FROM provisioning_action a JOIN instance i "
+                                "ON i.id = a.instance_id WHERE i.subdomain = 'consolecustomer' AND a.action = 'restart'")
+        if restarts:
+            break
+        page.wait_for_timeout(200)
+    assert restarts == [("admin:admin@example.com",)]
     _wait_for_status(portal, "consolecustomer", "running")
     row.locator(".open-customer").click()
     expect(page.locator("#customer-detail-name")).to_have_text("consolecustomer")
@@ -136,3 +139,28 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     page.click("#tab-audit")
     page.fill("#audit-filter", "admin.instance")
     expect(page.locator(".audit-row").first).to_contain_text("admin.instance.restart")
+
+
+def test_impersonation_shows_the_banner_ends_with_one_click_and_is_audited(page: Page, portal: RunningPortal) -> None:
+    _sign_in(page, portal, *OPERATOR)
+    page.goto(portal.url + "/admin")
+    page.click("#tab-customers")
+    page.fill("#customer-search", "alice")
+    page.locator("tr[data-customer='alice'] .open-customer").click()
+    expect(page.locator("#customer-detail-name")).to_have_text("alice")
+    page.locator(".impersonate-user").first.click()
+
+    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    banner = page.locator("#impersonation-banner")
+    expect(banner).to_contain_text("alice@example.com")
+    expect(banner).to_contain_text("admin@example.com")
+    page.goto(portal.url + "/account")  # the banner is on every page
+    expect(banner).to_be_visible()
+
+    page.click("#end-impersonation")
+    expect(page).to_have_url(re.compile(r"/admin/?$"))
+    expect(page.locator("#impersonation-banner")).to_have_count(0)
+    expect(page.get_by_role("link", name="Admin")).to_be_visible()  # the operator's own session is back
+    audit = [a for (a,) in _sql(portal, "SELECT action FROM audit_event WHERE action LIKE 'admin.impersonation%' "
+                                        "ORDER BY id")]
+    assert audit[-2:] == ["admin.impersonation_started", "admin.impersonation_ended"]

@@ -61,8 +61,11 @@ def _detail() -> rx.Component:
     return rx.cond(d.length() > 0, rx.card(rx.vstack(  # type: ignore[attr-defined]
         rx.heading(d["name"].to(str), size="4", id="customer-detail-name"),
         rx.text("Sold by ", d["seller"].to(str), size="2"),
-        rx.text("Users: ", rx.foreach(d["users"].to(list[dict[str, str]]),
-                                      lambda u: rx.badge(u["email"] + " (" + u["role"] + ")")), size="2"),
+        rx.vstack(rx.foreach(d["users"].to(list[dict[str, str]]), lambda u: rx.hstack(
+            rx.badge(u["email"] + " (" + u["role"] + ")"),
+            rx.button("Impersonate", size="1", variant="outline", color_scheme="orange",
+                      on_click=C.impersonate(u["id"]), class_name="impersonate-user"), align="center")),
+            spacing="1"),
         rx.text("Subscription: ", d["subscription"].to(dict[str, str])["status"].to(str), " · until ",
                 d["subscription"].to(dict[str, str])["period_end"].to(str), size="2"),
         rx.text("Instance: ", d["instance"].to(dict[str, str])["subdomain"].to(str), " · ",
