@@ -7,6 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
+from tests.e2e.helpers import sign_in, sign_up
 from tests.servers import RunningPortal
 
 OPERATOR = ("admin@example.com", "demo-password-123")  # seeded demo login (DEMO_PASSWORD default)
@@ -23,11 +24,7 @@ def _sql(portal: RunningPortal, statement: str, **params: object) -> list[tuple]
 
 
 def _sign_in(page: Page, portal: RunningPortal, identifier: str, password: str) -> None:
-    page.goto(portal.url + "/login")
-    page.fill("#identifier", identifier)
-    page.fill("#password", password)
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_in(page, portal.url, identifier, password)
 
 
 def test_customer_cannot_open_the_console(page: Page, portal: RunningPortal) -> None:
@@ -97,14 +94,7 @@ def _wait_for_status(portal: RunningPortal, subdomain: str, wanted: str, timeout
 def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
         page: Page, portal: RunningPortal, request) -> None:  # type: ignore[no-untyped-def]
     request.getfixturevalue("dockerd")  # the restart runs on our real Docker engine
-    page.goto(portal.url + "/signup")
-    page.fill("#email", "consolecustomer@example.com")
-    page.fill("#username", "consolecustomer")
-    expect(page.locator("#username-available")).to_be_visible()
-    page.fill("#password", "a long and good passphrase")
-    page.click("#plan-free")
-    page.click("#signup-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_up(page, portal.url, "consolecustomer")
     _wait_for_status(portal, "consolecustomer", "running")
     page.click("#sign-out")
 

@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import sign_in
 from tests.servers import RunningPortal
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
@@ -14,11 +15,7 @@ PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001
 
 def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: Page, portal: RunningPortal) -> None:
     beta = portal.url.replace("localhost", "beta.localhost", 1)
-    page.goto(beta + "/login")
-    page.fill("#identifier", "owner@beta.example.com")
-    page.fill("#password", "demo-password-123")
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_in(page, beta, "owner@beta.example.com", "demo-password-123")
     page.goto(beta + "/admin")
     page.click("#to-branding")
     expect(page).to_have_url(re.compile(r"/admin/branding/?$"))

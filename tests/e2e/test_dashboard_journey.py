@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import sign_up
 from tests.servers import RunningPortal, SmtpInbox
 
-PASSWORD = "a long and good passphrase"
 USERNAME = "dashcustomer"
 
 
@@ -23,14 +22,7 @@ def on_docker(request: pytest.FixtureRequest) -> None:
 
 def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
         page: Page, portal: RunningPortal, inbox: SmtpInbox, on_docker: None) -> None:
-    page.goto(portal.url + "/signup")
-    page.fill("#email", f"{USERNAME}@example.com")
-    page.fill("#username", USERNAME)
-    expect(page.locator("#username-available")).to_be_visible()
-    page.fill("#password", PASSWORD)
-    page.click("#plan-free")  # $1 of included budget
-    page.click("#signup-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_up(page, portal.url, USERNAME, plan="free")  # $1 of included budget
 
     status = page.locator("#instance-status")
     expect(status).to_have_attribute("data-status", "running", timeout=90_000)  # follows by itself, no reload

@@ -8,21 +8,13 @@ import time
 import pyotp
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import PASSWORD, sign_up
 from tests.servers import RunningPortal
-
-PASSWORD = "a long and good passphrase"
 
 
 def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(page: Page,
                                                                               portal: RunningPortal) -> None:
-    page.goto(portal.url + "/signup")
-    page.fill("#email", "twofactor@example.com")
-    page.fill("#username", "twofactor")
-    expect(page.locator("#username-available")).to_be_visible()
-    page.fill("#password", PASSWORD)
-    page.click("#plan-free")
-    page.click("#signup-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_up(page, portal.url, "twofactor")
 
     page.goto(portal.url + "/account")
     page.click("#totp-begin")

@@ -3,18 +3,15 @@ never the platform's first, and sign-ups there land in that reseller's tree with
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
+from tests.e2e.helpers import sign_in, sign_up
 from tests.servers import RunningPortal
 
-PASSWORD = "a long and good passphrase"
 
-
-def _on(portal: RunningPortal, host: str, path: str = "/") -> str:
+def _on(portal: RunningPortal, host: str, path: str = "") -> str:
     return portal.url.replace("localhost", host, 1) + path
 
 
@@ -43,26 +40,16 @@ def test_each_host_shows_its_own_brand_before_and_after_sign_in(page: Page, port
     expect(page.get_by_text("Acme Basic", exact=True)).to_be_visible()
     expect(page.get_by_text("Starter", exact=True)).to_have_count(0)  # the platform's own plans are not sold here
 
-    page.goto(_on(portal, "acme.localhost", "/login"))
-    page.fill("#identifier", "owner@acme.example.com")  # bob's password is another test's to change
-    page.fill("#password", "demo-password-123")
-    page.click("#login-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+    sign_in(page, _on(portal, "acme.localhost"), "owner@acme.example.com",  # bob's password: another test's
+            "demo-password-123")
     expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
     page.reload()
     expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
 
 
 def test_a_signup_on_a_resellers_domain_lands_in_its_tree(page: Page, portal: RunningPortal) -> None:
-    page.goto(_on(portal, "beta.localhost", "/signup"))
+    sign_up(page, _on(portal, "beta.localhost"), "betanewcomer", plan="beta-free")
     expect(page.locator("#brand-name")).to_have_text("Beta Hosting")
-    page.fill("#email", "betanewcomer@example.com")
-    page.fill("#username", "betanewcomer")
-    expect(page.locator("#username-available")).to_be_visible()
-    page.fill("#password", PASSWORD)
-    page.click("#plan-beta-free")
-    page.click("#signup-submit")
-    expect(page).to_have_url(re.compile(r"/dashboard/?$"))
     expect(page.locator("#plan-name")).to_have_text("Beta Free")
 
     engine = create_engine(portal.database_url)

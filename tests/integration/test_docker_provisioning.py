@@ -31,6 +31,21 @@ def _container(p: Provisioning, subdomain: str):  # type: ignore[no-untyped-def]
         client.close()
 
 
+def _prepared(p: Provisioning, db: Session, subdomain: str) -> Instance:
+    """A paid signup whose checkout is open: the instance is prepared (created, not started) before payment."""
+    from services.provisioning.prewarm import prepare_for_checkout
+
+    instance = customer_instance(db, subdomain)
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    assert prepare_for_checkout(db, instance)
+    db.commit()
+    assert p.run(p.scheduled.calls[-1][0]) == "succeeded"
+    db.refresh(instance)
+    return instance
+
+
 def test_provision_serves_the_instance_through_nginx_with_env_and_limits(
     provisioning: Provisioning, db: Session, outbox
 ) -> None:  # type: ignore[no-untyped-def]
@@ -281,16 +296,9 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
     from datetime import timedelta
 
     from services.models.base import utcnow
-    from services.provisioning.prewarm import prepare_for_checkout, release_abandoned
+    from services.provisioning.prewarm import release_abandoned
 
-    instance = customer_instance(db, "early")
-    instance.status = "awaiting_payment"
-    db.add(instance)
-    db.commit()
-    assert prepare_for_checkout(db, instance)
-    db.commit()
-    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
-    db.refresh(instance)
+    instance = _prepared(provisioning, db, "early")
     assert instance.status == "awaiting_payment"  # nothing runs and nothing is promised before payment
     prepared = _container(provisioning, "early")
     assert prepared.status == "created"
@@ -299,14 +307,7 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
     assert _container(provisioning, "early").id == prepared.id  # payment only started it
     assert _via_nginx(provisioning, "early", "/health").status_code == 200
 
-    other = customer_instance(db, "leftcart")
-    other.status = "awaiting_payment"
-    db.add(other)
-    db.commit()
-    prepare_for_checkout(db, other)
-    db.commit()
-    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
-    db.refresh(other)
+    other = _prepared(provisioning, db, "leftcart")
     other.updated_at = utcnow() - timedelta(hours=25)
     db.add(other)
     db.commit()
@@ -330,16 +331,7 @@ def test_a_host_port_taken_while_the_customer_pays_moves_the_instance_and_a_rest
 ) -> None:
     import socket
 
-    from services.provisioning.prewarm import prepare_for_checkout
-
-    instance = customer_instance(db, "portjump")
-    instance.status = "awaiting_payment"
-    db.add(instance)
-    db.commit()
-    prepare_for_checkout(db, instance)
-    db.commit()
-    assert provisioning.run(provisioning.scheduled.calls[-1][0]) == "succeeded"
-    db.refresh(instance)
+    instance = _prepared(provisioning, db, "portjump")
     prepared_upstream = instance.upstream  # the port is chosen when the container is created
     assert prepared_upstream and prepared_upstream.startswith("127.0.0.1:")
     assert not (provisioning.proxy.vhost_dir / "portjump.conf").exists()  # no route before it runs
