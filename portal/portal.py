@@ -15,6 +15,7 @@ from portal.pages.public.reset import reset_confirm, reset_request
 from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
 from portal.state.admin_customers import ConsoleState
+from portal.state.admin_team import TeamState
 from portal.state.branding_editor import BrandingEditorState
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
@@ -59,4 +60,4 @@ add_page(test_portal, route="/billing/test-portal", title="Billing portal (test 
 add_page(branding_editor, route="/admin/branding", title="Branding",
          on_load=[AuthState.require_login, BrandingEditorState.load_editor])
 add_page(admin_console, route="/admin", title="Admin console",
-         on_load=[AuthState.require_login, ConsoleState.load_console])
+         on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team])

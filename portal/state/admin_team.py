@@ -1,0 +1,83 @@
+"""The console's People and Plans tabs: thin handlers over services/admin/users.py and plans.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from portal.state.admin import AdminState
+from portal.state.forms import errors_from
+from services.admin import plans, users
+from services.models import MICROS
+
+
+class TeamState(AdminState):
+    people: list[dict[str, str]] = []
+    people_search: str = ""
+    plans: list[dict[str, str]] = []
+    form_errors: dict[str, str] = {}
+
+    def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
+        if actor is None:
+            return
+        self.people = users.list_users(session, actor, search=self.people_search)[0]
+        self.plans = plans.list_plans(session, actor, include_archived=True)
+
+    async def _change(self, work, done: str):  # type: ignore[no-untyped-def]
+        """Run a change; field errors go to the form, refusals to the page; then everything is re-read."""
+        try:
+            result = await self._run(work)
+        except Exception as exc:  # noqa: BLE001
+            self.form_errors = errors_from(exc)
+            return None
+        await self._run(self._fill)
+        if result is not None and not self.error:
+            self.form_errors = {}
+            return rx.toast.success(done)
+        return None
+
+    @rx.event
+    async def load_team(self) -> None:
+        await self._run(self._fill)
+
+    @rx.event
+    async def search_people(self, value: str) -> None:
+        self.people_search = value
+        await self._run(self._fill)
+
+    @rx.event
+    async def invite(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: users.invite(
+            s, a, email=form.get("email") or "", role=form.get("role") or "member",
+            organization_id=a.organization_id if a else -1, ip=ip), "Invitation sent.")
+
+    @rx.event
+    async def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip) or True,
+                                  "Role changed.")
+
+    @rx.event
+    async def toggle_disabled(self, user_id: str, disable: bool):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip) or True,
+                                  "Account disabled." if disable else "Account enabled.")
+
+    @rx.event
+    async def create_plan(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        try:
+            budget = int(round(float(form.get("budget") or 0) * 100)) * (MICROS // 100)
+        except ValueError:
+            self.form_errors = {"budget_included_micros": "must be an amount such as 10 or 12.50"}
+            return None
+        values = {**form, "budget_included_micros": budget}
+        return await self._change(lambda s, a: plans.save_plan(
+            s, a, values, organization_id=a.organization_id if a else -1, ip=ip), "Plan saved.")
+
+    @rx.event
+    async def archive_plan(self, plan_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip) or True, "Plan archived.")

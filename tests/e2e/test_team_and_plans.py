@@ -1,0 +1,49 @@
+"""A reseller owner invites a colleague (the invitation arrives by the real SMTP server), changes their role,
+and creates then archives a plan that its pricing page offers in between."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.helpers import sign_in
+from tests.mailbox import link_in
+from tests.servers import RunningPortal, SmtpInbox
+
+
+def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: RunningPortal, inbox: SmtpInbox) -> None:
+    acme = portal.url.replace("localhost", "acme.localhost", 1)
+    sign_in(page, acme, "owner@acme.example.com", "demo-password-123")
+    page.goto(acme + "/admin")
+    page.click("#tab-people")
+    page.fill("#invite-email", "colleague@acme.example.com")
+    page.click("#invite-submit")
+    person = page.locator("tr[data-person='colleague@acme.example.com']")
+    expect(person).to_contain_text("support")
+    invitation = inbox.wait_for("colleague@acme.example.com", "invited")
+    assert "Acme Cloud" in invitation["Subject"] and link_in(invitation).startswith(acme + "/reset/confirm?token=")
+    person.locator("button[role=combobox]").click()
+    page.get_by_role("option", name="admin", exact=True).click()
+    expect(person.locator("button[role=combobox]")).to_have_text("admin")
+
+    page.click("#tab-plans")
+    page.fill("#plan-name-input", "Acme Team")
+    page.fill("#plan-slug-input", "acme-team")
+    page.fill("#plan-price-input", "-5")
+    page.click("#plan-save")
+    expect(page.locator("#team-price_cents-error")).to_contain_text("0 or more")
+    page.fill("#plan-price-input", "4900")
+    page.fill("#plan-stripe-input", "price_demo_acme_team")
+    page.fill("#plan-budget-input", "25")
+    page.click("#plan-save")
+    row = page.locator("tr[data-plan='acme-team']")
+    expect(row).to_contain_text("4900")
+    page.goto(acme + "/pricing")
+    expect(page.get_by_text("Acme Team", exact=True)).to_be_visible()
+
+    page.goto(acme + "/admin")
+    page.click("#tab-plans")
+    page.locator("tr[data-plan='acme-team'] .archive-plan").click()
+    expect(page.locator("tr[data-plan='acme-team']")).to_contain_text("yes")
+    page.goto(acme + "/pricing")
+    expect(page.get_by_text("Acme Basic", exact=True)).to_be_visible()
+    expect(page.get_by_text("Acme Team", exact=True)).to_have_count(0)

@@ -1,0 +1,60 @@
+"""Plans from the console: checked fields, one seller's plans only, archive keeps subscribers, delete only unused."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from services.admin import plans
+from services.admin.scope import Forbidden
+from services.billing.plans import public_plans
+from services.errors import ValidationFailed
+from services.models import Organization, Plan, Subscription
+from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+
+GOOD = {"name": "Alpha Pro", "slug": "alpha-pro", "price_cents": 2900, "stripe_price_id": "price_alpha_pro",
+        "budget_included_micros": 20_000_000, "budget_policy": "suspend", "limits": {"memory_mb": 512}}
+
+
+def _org(db: Session, slug: str) -> Organization:
+    return db.exec(select(Organization).where(Organization.slug == slug)).one()
+
+
+def test_a_reseller_creates_edits_and_archives_its_plan_and_subscribers_keep_it(db: Session, tree: dict) -> None:  # noqa: F811
+    admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
+    plan = plans.save_plan(db, admin, GOOD, organization_id=reseller.id)  # type: ignore[arg-type]
+    db.commit()
+    assert [p.slug for p in public_plans(db, reseller.id)] == ["alpha-pro"]
+    plans.save_plan(db, admin, {**GOOD, "price_cents": 3900}, organization_id=reseller.id, plan_id=plan.id)  # type: ignore[arg-type]
+    db.add(Subscription(organization_id=_org(db, "cust-a").id, plan_id=plan.id, status="active"))  # type: ignore[arg-type]
+    db.commit()
+    with pytest.raises(ValidationFailed, match="archive it instead"):
+        plans.delete_plan(db, admin, plan.id)  # type: ignore[arg-type]
+    plans.archive_plan(db, admin, plan.id)  # type: ignore[arg-type]
+    db.commit()
+    assert public_plans(db, reseller.id) == []  # off the pricing page
+    assert db.get(Plan, plan.id).price_cents == 3900  # type: ignore[union-attr]
+    assert db.exec(select(Subscription).where(Subscription.plan_id == plan.id)).one().status == "active"
+    listed = plans.list_plans(db, admin, include_archived=True)
+    assert any(p["slug"] == "alpha-pro" and p["archived"] == "yes" and p["subscriptions"] == "1" for p in listed)
+
+
+def test_bad_fields_are_named_and_another_resellers_plans_are_out_of_reach(db: Session, tree: dict) -> None:  # noqa: F811
+    admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
+    with pytest.raises(ValidationFailed) as refused:
+        plans.save_plan(db, admin, {"name": "", "slug": "Bad Slug", "price_cents": -1, "budget_policy": "shrug",
+                                    "limits": {"gpus": 8}}, organization_id=reseller.id)  # type: ignore[arg-type]
+    assert set(refused.value.errors) == {"name", "slug", "price_cents", "budget_policy", "limits"}
+    db.rollback()
+    theirs = plans.save_plan(db, _actor(db, tree, "b-admin"), {**GOOD, "slug": "beta-pro"},
+                             organization_id=_org(db, "reseller-b").id)  # type: ignore[arg-type]
+    db.commit()
+    for attempt in (lambda: plans.archive_plan(db, admin, theirs.id),
+                    lambda: plans.delete_plan(db, admin, theirs.id),
+                    lambda: plans.save_plan(db, admin, GOOD, organization_id=reseller.id, plan_id=theirs.id),
+                    lambda: plans.save_plan(db, _actor(db, tree, "a-support"), GOOD, organization_id=reseller.id)):
+        with pytest.raises(Forbidden):
+            attempt()
+        db.rollback()
+    assert db.get(Plan, theirs.id).archived_at is None and db.get(Plan, theirs.id).slug == "beta-pro"  # type: ignore[union-attr]
+    assert all(p["slug"] != "beta-pro" for p in plans.list_plans(db, admin))
