@@ -41,7 +41,10 @@ def apply(session: Session, subscription: Subscription, *, plan_changed: bool = 
         subscription.grace_until = None
         return _keep_running(session, subscription, instance, plan_changed)
     if status in DUNNING:
-        subscription.grace_until = subscription.grace_until or now + timedelta(days=plan.grace_days)
+        if subscription.grace_until is None:  # the first time this period: say so once, with the date
+            subscription.grace_until = now + timedelta(days=plan.grace_days)
+            _tell_customer(session, subscription, "payment_failed", {
+                "plan": plan.name, "suspend_date": subscription.grace_until.strftime("%d %b %Y")})
         session.add(subscription)
         return _enforce_deadlines(session, subscription, instance, subscription.grace_until, plan, now)
     if status == "canceled":
@@ -81,10 +84,25 @@ def _enforce_deadlines(session: Session, subscription: Subscription, instance: I
     if now >= suspend_at and subscription.suspended_at is None:
         subscription.suspended_at = now
         session.add(subscription)
+        _tell_customer(session, subscription, "suspended", {
+            "subdomain": instance.subdomain if instance else "",
+            "delete_date": (suspend_at + timedelta(days=plan.retention_days)).strftime("%d %b %Y")})
         if instance is not None and instance.status not in NOT_YET_PROVISIONED:
             engine.request_action(session, instance, actions.SUSPEND, requested_by="billing")
         return "suspending"
     return "grace" if subscription.suspended_at is None else "suspended"
+
+
+def _tell_customer(session: Session, subscription: Subscription, template: str, context: dict[str, str]) -> None:
+    """An e-mail to the customer's owner in their seller's brand, sent only if this change commits."""
+    from services.branding.brand import brand_for
+    from services.mail import render, send_after_commit
+    from services.tenancy import owner_user
+
+    owner = owner_user(session, subscription.organization_id)
+    if owner is not None:
+        send_after_commit(session, render(template, owner.email, context,
+                                          brand_for(session, subscription.organization_id)))
 
 
 def enforce_timeline(session: Session, now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from services.billing.lifecycle import enforce_timeline
 from services.dashboard import load_dashboard
 from services.models import Budget, Plan, ProvisioningAction, User
 from services.models.base import utcnow
+from tests.mailbox import outbox_messages, text_of
 from tests.stripe_support import event, invoice_object
 from tests.unit.billing.conftest import Billing
 from tests.unit.billing.helpers import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
@@ -45,20 +46,31 @@ def _user_id(db: Session, customer: PaidCustomer) -> int:
     return db.exec(select(User).where(User.username == "payer")).one().id  # type: ignore[return-value]
 
 
-def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(db: Session, billing: Billing) -> None:
+def _mails(outbox, word: str) -> list:  # type: ignore[no-untyped-def]
+    return [m for m in outbox_messages(outbox) if word in m["Subject"] and m["To"] == "payer@example.com"]
+
+
+def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(db: Session, billing: Billing,
+                                                                             outbox) -> None:  # type: ignore[no-untyped-def]
     customer = _active(db, billing)
     _stripe_says(billing, customer, status="past_due")
     _invoice(billing, customer, "invoice.payment_failed")
+    enforce_timeline(db)  # the periodic job sees the same past_due subscription again: still one e-mail
+    db.commit()
+    failed = _mails(outbox, "payment")
+    assert len(failed) == 1 and "failed" in failed[0]["Subject"]
 
     sub = subscription(db, customer)
     assert sub.status == "past_due" and sub.grace_until is not None
     assert timedelta(days=6, hours=23) < sub.grace_until - utcnow() <= timedelta(days=7)
     view = load_dashboard(db, _user_id(db, customer))
     assert sub.grace_until.strftime("%d %b %Y") in view.dunning_banner
+    assert sub.grace_until.strftime("%d %b %Y") in text_of(failed[0])
     assert instance(db, customer).desired_state == "running"  # not suspended yet
 
 
-def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Session, billing: Billing) -> None:
+def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Session, billing: Billing,
+                                                                        outbox) -> None:  # type: ignore[no-untyped-def]
     customer = _active(db, billing)
     _stripe_says(billing, customer, status="past_due")
     _invoice(billing, customer, "invoice.payment_failed")
@@ -73,6 +85,7 @@ def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Ses
     db.commit()
     assert subscription(db, customer).suspended_at is not None
     assert instance(db, customer).desired_state == "suspended" and _actions(db, customer)[-1] == "suspend"
+    assert len(_mails(outbox, "suspended")) == 1
 
     enforce_timeline(db, now=grace_until + timedelta(days=30, minutes=1))
     db.commit()
