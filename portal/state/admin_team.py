@@ -8,6 +8,7 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
+from services import licences
 from services.admin import plans, users
 from services.models import MICROS
 
@@ -17,12 +18,14 @@ class TeamState(AdminState):
     people_search: str = ""
     plans: list[dict[str, str]] = []
     form_errors: dict[str, str] = {}
+    licences: list[dict[str, str]] = []
 
     def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
         if actor is None:
             return
         self.people = users.list_users(session, actor, search=self.people_search)[0]
         self.plans = plans.list_plans(session, actor, include_archived=True)
+        self.licences = licences.list_licences(session, actor) if actor.is_platform else []
 
     async def _change(self, work, done: str):  # type: ignore[no-untyped-def]
         """Run a change; field errors go to the form, refusals to the page; then everything is re-read."""
@@ -81,3 +84,11 @@ class TeamState(AdminState):
     async def archive_plan(self, plan_id: str):  # type: ignore[no-untyped-def]
         ip = self._ip()
         return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip) or True, "Plan archived.")
+
+    @rx.event
+    async def save_licence(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        values = {**form, "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
+                  "features": [f.strip() for f in (form.get("features") or "").split(",") if f.strip()]}
+        return await self._change(lambda s, a: licences.save_licence(
+            s, a, int(form.get("organization_id") or 0), values, ip=ip), "Licence saved.")

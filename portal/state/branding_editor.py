@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
+from services import licences
 from services.branding import editor
 
 FIELDS = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")
@@ -22,6 +23,7 @@ class BrandingEditorState(AdminState):
     custom_css: str = ""
     hide_platform_branding: bool = False
     inherited: dict[str, str] = {}
+    domains: list[str] = []
     field_errors: dict[str, str] = {}
     _org_id: int = 0
 
@@ -35,6 +37,7 @@ class BrandingEditorState(AdminState):
             setattr(self, name, data["own"][name])
         self.hide_platform_branding = data["own"]["hide_platform_branding"]
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
+        self.domains = licences.domains_of(session, actor.organization_id)
 
     @rx.event
     async def load_editor(self) -> None:
@@ -78,3 +81,15 @@ class BrandingEditorState(AdminState):
         if url:
             self.logo_url, self.field_errors = url, {}
             yield rx.toast.success("Logo uploaded.")
+
+    @rx.event
+    async def add_domain(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ip, org_id = self._ip(), self._org_id
+        try:
+            added = await self._run(lambda s, a: licences.add_domain(s, a, org_id, form.get("hostname") or "", ip=ip))
+        except Exception as exc:  # noqa: BLE001
+            self.field_errors = errors_from(exc)
+            return
+        if added is not None:
+            await self._run(self._fill)
+            yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")

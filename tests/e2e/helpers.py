@@ -27,3 +27,9 @@ def sign_in(page: Page, base_url: str, identifier: str, password: str) -> None:
     page.fill("#password", password)
     page.click("#login-submit")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
+
+
+def sign_out(page: Page) -> None:
+    """Click "Sign out" and wait until the page says so (navigating at once could race the token's removal)."""
+    page.click("#sign-out")
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()

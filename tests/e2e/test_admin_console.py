@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.helpers import sign_in, sign_up
+from tests.e2e.helpers import sign_in, sign_out, sign_up
 from tests.servers import RunningPortal
 
 OPERATOR = ("admin@example.com", "demo-password-123")  # seeded demo login (DEMO_PASSWORD default)
@@ -96,7 +96,7 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     request.getfixturevalue("dockerd")  # the restart runs on our real Docker engine
     sign_up(page, portal.url, "consolecustomer")
     _wait_for_status(portal, "consolecustomer", "running")
-    page.click("#sign-out")
+    sign_out(page)
 
     _sign_in(page, portal, "owner@acme.example.com", OPERATOR[1])
     page.goto(portal.url + "/admin")
@@ -105,7 +105,7 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     expect(page.locator("tr[data-customer='alice']")).to_have_count(0)  # the platform's own customer
     expect(page.locator("tr[data-customer='consolecustomer']")).to_have_count(0)
     expect(page.locator("#customers-total")).to_have_text("1 customers")
-    page.click("#sign-out")
+    sign_out(page)
 
     _sign_in(page, portal, *OPERATOR)
     page.goto(portal.url + "/admin")
@@ -126,6 +126,8 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     row.locator(".open-customer").click()
     expect(page.locator("#customer-detail-name")).to_have_text("consolecustomer")
     expect(page.locator("#customer-detail")).to_contain_text("restart succeeded")
+    page.click("#tab-licences")
+    expect(page.locator("tr[data-licence='Acme Cloud']")).to_contain_text("growth")
     page.click("#tab-audit")
     page.fill("#audit-filter", "admin.instance")
     expect(page.locator(".audit-row").first).to_contain_text("admin.instance.restart")

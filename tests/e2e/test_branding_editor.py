@@ -22,6 +22,11 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     name = page.locator("#brand-platform_name")
     expect(name).to_have_value("Beta Hosting")
 
+    expect(page.locator(".brand-domain")).to_have_text(["beta.localhost"])
+    page.fill("#domain-input", "shop.beta.localhost")
+    page.click("#domain-add")
+    expect(page.locator("#hostname-error")).to_contain_text("allows 1 domain")  # Beta's licence
+
     name.fill("Beta Hosting Plus")
     expect(page.locator("#preview-name")).to_have_text("Beta Hosting Plus")  # before anything is saved
     page.locator("#brand-custom_css").fill("body { color: red } </style><script>alert(1)</script>")

@@ -8,7 +8,7 @@ import time
 import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PASSWORD, sign_up
+from tests.e2e.helpers import PASSWORD, sign_out, sign_up
 from tests.servers import RunningPortal
 
 
@@ -36,7 +36,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(pa
                                 "WHERE username = 'twofactor'"))
     engine.dispose()
 
-    page.click("#sign-out")
+    sign_out(page)
     page.goto(portal.url + "/login")
     page.fill("#identifier", "twofactor")
     page.fill("#password", PASSWORD)
@@ -50,7 +50,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(pa
     page.click("#login-submit")
     expect(page).to_have_url(re.compile(r"/dashboard/?$"))
 
-    page.click("#sign-out")
+    sign_out(page)
     page.goto(portal.url + "/login")
     page.fill("#identifier", "twofactor")
     page.fill("#password", PASSWORD)

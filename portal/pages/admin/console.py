@@ -4,7 +4,7 @@ import reflex as rx
 
 from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
-from portal.pages.admin.team import people_section, plans_section
+from portal.pages.admin.team import licences_section, people_section, plans_section
 from portal.state.admin import AdminState
 
 
@@ -109,6 +109,8 @@ def admin_console() -> rx.Component:
                                                                              id="tab-webhooks")),
                              rx.tabs.trigger("People", value="people", id="tab-people"),
                              rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
+                             rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences",
+                                                                             id="tab-licences")),
                              rx.tabs.trigger("Audit log", value="audit", id="tab-audit")),
                 rx.tabs.content(rx.vstack(rx.cond(AdminState.is_platform, _integrations()), overview_section(),
                                           spacing="4", width="100%", padding_top="1rem"), value="overview"),
@@ -117,6 +119,7 @@ def admin_console() -> rx.Component:
                 rx.tabs.content(rx.box(_events_section(), padding_top="1rem"), value="webhooks"),
                 rx.tabs.content(rx.box(people_section(), padding_top="1rem"), value="people"),
                 rx.tabs.content(rx.box(plans_section(), padding_top="1rem"), value="plans"),
+                rx.tabs.content(rx.box(licences_section(), padding_top="1rem"), value="licences"),
                 rx.tabs.content(rx.box(audit_section(), padding_top="1rem"), value="audit"),
                 default_value="overview", width="100%",
             ),

@@ -79,3 +79,29 @@ def plans_section() -> rx.Component:
                              "budget_policy", "")],
         width="100%", align="start",
     )
+
+
+def licences_section() -> rx.Component:
+    return rx.vstack(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Reseller", "Tier", "Customers", "Authorised domains", "Expires")])),
+            rx.table.body(rx.foreach(T.licences, lambda r: rx.table.row(
+                *[rx.table.cell(r[k].to(str)) for k in ("name", "tier", "customers", "domains", "expires")],
+                data_licence=r["name"].to(str)))), width="100%", size="1", id="licences-table"),
+        rx.heading("Set a licence", size="3"),
+        rx.form(rx.flex(
+            rx.select.root(rx.select.trigger(placeholder="Reseller"), rx.select.content(rx.foreach(
+                T.licences, lambda r: rx.select.item(r["name"].to(str), value=r["id"].to(str)))),
+                name="organization_id"),
+            rx.input(name="tier", placeholder="Tier"),
+            rx.input(name="max_customers", placeholder="Max customers"),
+            rx.input(name="max_instances", placeholder="Max instances"),
+            rx.input(name="max_domains", placeholder="Max domains"),
+            rx.input(name="domains", placeholder="Authorised domains, comma separated"),
+            rx.input(name="features", placeholder="Features, comma separated"),
+            rx.button("Save licence", type="submit"), wrap="wrap", spacing="2"),
+            on_submit=T.save_licence),
+        *[_error(f) for f in ("tier", "max_customers", "max_instances", "max_domains", "authorized_domains", "")],
+        width="100%", align="start",
+    )
