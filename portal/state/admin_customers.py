@@ -20,6 +20,7 @@ class ConsoleState(AdminState):
     page: int = 1
     detail: dict[str, Any] = {}
     logs: str = ""
+    health: dict[str, str] = {}
     audit: list[dict[str, Any]] = []
     audit_total: int = 0
     audit_action: str = ""
@@ -61,7 +62,7 @@ class ConsoleState(AdminState):
     @rx.event
     async def open_customer(self, organization_id: str) -> None:
         self.detail = await self._run(lambda s, a: customers.customer_detail(s, a, int(organization_id))) or {}
-        self.logs = ""
+        self.logs, self.health = "", {}
 
     @rx.event
     async def instance_action(self, instance_id: str, action: str):  # type: ignore[no-untyped-def]
@@ -81,3 +82,7 @@ class ConsoleState(AdminState):
         if token:
             (await self.get_state(AuthState))._impersonate(token)
             yield rx.redirect("/dashboard")
+
+    @rx.event
+    async def check_health(self, instance_id: str) -> None:
+        self.health = await self._run(lambda s, a: instances.instance_health(s, a, int(instance_id))) or {}

@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from services.admin.scope import Actor, authorise, visible
 from services.billing.plans import format_money
-from services.models import (AuditEvent, Instance, Membership, Organization, OrgKind, Plan, ProvisioningAction,
+from services.usage.reports import model_totals, money
+from services.models import (AuditEvent, Budget, Instance, Membership, Organization, OrgKind, Plan, ProvisioningAction,
                              StripeEvent, Subscription, User)
 
 PAGE_SIZE = 25
@@ -105,7 +106,11 @@ def customer_detail(session: Session, actor: Actor | None, organization_id: int)
     trail = session.exec(select(AuditEvent).where(AuditEvent.organization_id == org.id)
                          .order_by(AuditEvent.at.desc()).limit(50)).all()  # type: ignore[attr-defined]
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
+    budget = session.exec(select(Budget).where(Budget.subscription_id == sub.id)).first() if sub else None
+    usage = model_totals(session, instance.id, budget.period_start) if instance and budget else []  # type: ignore[arg-type]
     return {
+        "usage": usage,
+        "budget": {"used": money(budget.used_micros), "total": money(budget.total_micros)} if budget else {},
         "id": org.id, "name": org.name, "slug": org.slug, "seller": parent.name if parent else "",
         "users": [{"id": str(u.id), "email": u.email, "username": u.username, "role": m.role, "status": u.status}
                   for u, m in users],

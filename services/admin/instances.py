@@ -69,3 +69,20 @@ def instance_logs(session: Session, actor: Actor | None, instance_id: int, lines
         return get_backend(spec.backend).logs(spec, lines) or "(no output yet)"
     except ProvisioningError as exc:
         return f"The logs cannot be read right now: {exc}"
+
+
+def instance_health(session: Session, actor: Actor | None, instance_id: int) -> dict[str, str]:
+    """What the backend reports now: state, whether the health check answers, CPU and memory."""
+    instance, _checked = _instance(session, actor, instance_id, "instance.health")
+    try:
+        spec = build_spec(session, instance)
+        backend = get_backend(spec.backend)
+        observed = backend.status(spec)
+        healthy = observed == "running" and backend.health(spec, spec.upstream)
+        stats = backend.stats(spec) if observed == "running" else {}
+    except ProvisioningError as exc:
+        return {"observed": f"error: {exc}", "healthy": "no", "cpu": "", "memory": ""}
+    memory = stats.get("memory_bytes")
+    return {"observed": observed, "healthy": "yes" if healthy else "no",
+            "cpu": f"{stats['cpu_percent']:.1f} %" if "cpu_percent" in stats else "",
+            "memory": f"{memory / 1024 / 1024:.1f} MB" if memory is not None else ""}

@@ -126,6 +126,9 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     row.locator(".open-customer").click()
     expect(page.locator("#customer-detail-name")).to_have_text("consolecustomer")
     expect(page.locator("#customer-detail")).to_contain_text("restart succeeded")
+    page.click("#admin-health")
+    expect(page.locator("#admin-health-result")).to_contain_text("running · healthy: yes")
+    expect(page.locator("#customer-usage")).to_contain_text("0.0000 of 1.0000")  # the free plan's budget
     page.click("#tab-licences")
     expect(page.locator("tr[data-licence='Acme Cloud']")).to_contain_text("growth")
     page.click("#tab-audit")

@@ -70,8 +70,18 @@ def _detail() -> rx.Component:
                 d["subscription"].to(dict[str, str])["period_end"].to(str), size="2"),
         rx.text("Instance: ", d["instance"].to(dict[str, str])["subdomain"].to(str), " · ",
                 d["instance"].to(dict[str, str])["status"].to(str), size="2"),
-        rx.button("Show logs", size="1", variant="outline",
-                  on_click=C.show_logs(d["instance"].to(dict[str, str])["id"].to(str)), id="admin-show-logs"),
+        rx.hstack(
+            rx.button("Show logs", size="1", variant="outline",
+                      on_click=C.show_logs(d["instance"].to(dict[str, str])["id"].to(str)), id="admin-show-logs"),
+            rx.button("Check health", size="1", variant="outline",
+                      on_click=C.check_health(d["instance"].to(dict[str, str])["id"].to(str)), id="admin-health"),
+            rx.cond(C.health.length() > 0, rx.text(  # type: ignore[attr-defined]
+                C.health["observed"], " · healthy: ", C.health["healthy"], " · CPU ", C.health["cpu"],
+                " · memory ", C.health["memory"], size="2", id="admin-health-result"))),
+        rx.text("Usage this period: ", d["budget"].to(dict[str, str])["used"].to(str), " of ",
+                d["budget"].to(dict[str, str])["total"].to(str), size="2", id="customer-usage"),
+        rx.foreach(d["usage"].to(list[dict[str, str]]), lambda u: rx.text(
+            u["model"] + ": " + u["cost"] + " (" + u["records"] + " records)", size="1")),
         rx.cond(C.logs != "", rx.code_block(C.logs, language="log", max_height="14rem", overflow="auto",
                                             width="100%", id="admin-logs")),
         rx.text("Provisioning history", weight="medium", size="2"),

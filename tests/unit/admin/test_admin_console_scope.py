@@ -47,6 +47,7 @@ ATTEMPTS = {
     "stop": lambda db, actor, inst: instances.instance_action(db, actor, inst.id, "stop"),
     "redeploy": lambda db, actor, inst: instances.instance_action(db, actor, inst.id, "redeploy"),
     "logs": lambda db, actor, inst: instances.instance_logs(db, actor, inst.id),
+    "health": lambda db, actor, inst: instances.instance_health(db, actor, inst.id),
 }
 
 
