@@ -9,7 +9,7 @@ import reflex as rx
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
 from services import licences
-from services.admin import plans, users
+from services.admin import plans, templates, users
 from services.models import MICROS
 
 
@@ -19,6 +19,9 @@ class TeamState(AdminState):
     plans: list[dict[str, str]] = []
     form_errors: dict[str, str] = {}
     licences: list[dict[str, str]] = []
+    templates: list[dict[str, str]] = []
+    template_form: dict[str, str] = {}  # the template being created or edited (its "id" when editing)
+    plan_form: dict[str, str] = {}
 
     def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
         if actor is None:
@@ -26,6 +29,7 @@ class TeamState(AdminState):
         self.people = users.list_users(session, actor, search=self.people_search)[0]
         self.plans = plans.list_plans(session, actor, include_archived=True)
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
+        self.templates = templates.list_templates(session, actor)
 
     async def _change(self, work, done: str):  # type: ignore[no-untyped-def]
         """Run a change; field errors go to the form, refusals to the page; then everything is re-read."""
@@ -69,16 +73,62 @@ class TeamState(AdminState):
                                   "Account disabled." if disable else "Account enabled.")
 
     @rx.event
-    async def create_plan(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
-        ip = self._ip()
+    def set_plan_field(self, name: str, value: str) -> None:
+        self.plan_form = {**self.plan_form, name: value}
+
+    @rx.event
+    def edit_plan(self, plan_id: str) -> None:
+        row = next((p for p in self.plans if p["id"] == plan_id), None)
+        if row is not None:
+            self.plan_form = {"id": row["id"], "name": row["name"], "slug": row["slug"], "budget": row["budget"],
+                              "price_cents": row["price_cents"], "stripe_price_id": row["stripe_price_id"],
+                              "budget_policy": row["policy"]}
+
+    @rx.event
+    async def save_plan_form(self):  # type: ignore[no-untyped-def]
+        form, ip = dict(self.plan_form), self._ip()
         try:
             budget = int(round(float(form.get("budget") or 0) * 100)) * (MICROS // 100)
         except ValueError:
             self.form_errors = {"budget_included_micros": "must be an amount such as 10 or 12.50"}
             return None
         values = {**form, "budget_included_micros": budget}
-        return await self._change(lambda s, a: plans.save_plan(
-            s, a, values, organization_id=a.organization_id if a else -1, ip=ip), "Plan saved.")
+        plan_id = int(form["id"]) if form.get("id") else None
+        done = await self._change(lambda s, a: plans.save_plan(
+            s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip), "Plan saved.")
+        if done is not None:
+            self.plan_form = {}
+        return done
+
+    @rx.event
+    def set_template_field(self, name: str, value: str) -> None:
+        self.template_form = {**self.template_form, name: value}
+
+    @rx.event
+    def edit_template(self, template_id: str) -> None:
+        row = next((t for t in self.templates if t["id"] == template_id), None)
+        if row is not None:
+            self.template_form = {k: row[k] for k in ("id", "name", "slug", "backend", "image", "port",
+                                                      "health_path", "env_template")}
+
+    @rx.event
+    async def save_template_form(self):  # type: ignore[no-untyped-def]
+        form, ip = dict(self.template_form), self._ip()
+        values = {**form, "internal_port": form.get("port") or "8080"}
+        template_id = int(form["id"]) if form.get("id") else None
+        done = await self._change(lambda s, a: templates.save_template(s, a, values, template_id=template_id, ip=ip),
+                                  "Template saved.")
+        if done is not None:
+            self.template_form = {}
+        else:  # shown under the template form, not the plan form above it
+            self.form_errors = {f"template_{k}": v for k, v in self.form_errors.items()}
+        return done
+
+    @rx.event
+    async def archive_template(self, template_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip) or True,
+                                  "Template archived.")
 
     @rx.event
     async def archive_plan(self, plan_id: str):  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Plans and app templates from the console: create, edit, archive; delete only what nothing uses.
+"""Plans from the console: create, edit, archive; delete only what nothing uses.
 
 A plan belongs to the organization that sells it; resellers edit their own, the platform everyone's. Archiving
 takes a plan off the pricing page and out of signups but leaves its subscribers exactly as they are.
@@ -31,6 +31,7 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
         query = query.where(Plan.archived_at.is_(None))  # type: ignore[union-attr]
     used = dict(session.exec(select(Subscription.plan_id, func.count()).group_by(Subscription.plan_id)).all())  # type: ignore[call-overload]
     return [{"id": str(p.id), "seller": o.name, "name": p.name, "slug": p.slug, "price_cents": str(p.price_cents),
+             "stripe_price_id": p.stripe_price_id or "",
              "budget": str(p.budget_included_micros // 1_000_000), "policy": p.budget_policy,
              "subscriptions": str(used.get(p.id, 0)), "archived": "yes" if p.archived_at else ""}
             for p, o in session.exec(query.order_by(Organization.name, Plan.sort_order)).all()]  # type: ignore[arg-type]
@@ -120,16 +121,3 @@ def delete_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str 
     audit.record(session, "plans.delete", actor_label=checked.email, target=("plan", plan_id),
                  organization_id=plan.organization_id, ip=ip, details={"slug": plan.slug})
     session.delete(plan)
-
-
-def archive_template(session: Session, actor: Actor | None, template_id: int, *, ip: str = "") -> None:
-    """App templates in use stay usable by their instances; archiving only keeps new plans from choosing them."""
-    template = session.get(AppTemplate, template_id)
-    owner = template.organization_id if template else -1
-    checked = authorise(session, actor, "manage", action="templates.archive", target=("app_template", template_id),
-                        organization_id=owner, platform=owner is None)
-    assert template is not None
-    template.archived_at = template.archived_at or utcnow()
-    session.add(template)
-    audit.record(session, "templates.archive", actor_label=checked.email, target=("app_template", template_id),
-                 organization_id=template.organization_id, ip=ip, details={"slug": template.slug})

@@ -77,7 +77,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         "customer": {"email": owner.email if owner else "", "username": owner.username if owner else "",
                      "organization": org.name if org else ""},
         "plan": {"name": plan.name if plan else "", "slug": plan.slug if plan else ""},
-        "limits": _LimitView(limits),
+        "limits": LimitView(limits),
         "domain": domain,
         "url": settings.instance_url(instance.subdomain),
         "secrets": secrets,
@@ -105,7 +105,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     )
 
 
-class _LimitView(dict):  # type: ignore[type-arg]
+class LimitView(dict):  # type: ignore[type-arg]
     """Missing limits render as empty strings instead of failing the whole template."""
 
     def __getattr__(self, name: str) -> Any:

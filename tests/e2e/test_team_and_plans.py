@@ -42,6 +42,22 @@ def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: Run
 
     page.goto(acme + "/admin")
     page.click("#tab-plans")
+    page.locator("tr[data-plan='acme-team'] .edit-plan").click()
+    expect(page.locator("#plan-name-input")).to_have_value("Acme Team")
+    page.fill("#plan-price-input", "5900")
+    page.click("#plan-save")
+    expect(page.locator("tr[data-plan='acme-team']")).to_contain_text("5900")
+
+    page.fill("#template-name-input", "Acme app")
+    page.fill("#template-slug-input", "acme-app")
+    page.fill("#template-image-input", "portal-test/app:latest")
+    page.fill("#template-env-input", "ADMIN_EMAIL={{ customer.email }}\nthis is not a variable")
+    page.click("#template-save")
+    expect(page.locator("#team-template_env_template-error")).to_contain_text("line 2")
+    page.fill("#template-env-input", "ADMIN_EMAIL={{ customer.email }}")
+    page.click("#template-save")
+    expect(page.locator("tr[data-template='acme-app']")).to_contain_text("docker")
+
     page.locator("tr[data-plan='acme-team'] .archive-plan").click()
     expect(page.locator("tr[data-plan='acme-team']")).to_contain_text("yes")
     page.goto(acme + "/pricing")

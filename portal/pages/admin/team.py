@@ -52,31 +52,71 @@ def _plan(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k].to(str)) for k in ("seller", "name", "slug", "price_cents", "budget", "policy",
                                                    "subscriptions", "archived")],
-        rx.table.cell(rx.cond(row["archived"].to(str) == "", rx.button(
-            "Archive", size="1", variant="soft", class_name="archive-plan",
-            on_click=T.archive_plan(row["id"].to(str))))),
+        rx.table.cell(rx.hstack(
+            rx.button("Edit", size="1", variant="soft", class_name="edit-plan", on_click=T.edit_plan(row["id"].to(str))),
+            rx.cond(row["archived"].to(str) == "", rx.button(
+                "Archive", size="1", variant="soft", class_name="archive-plan",
+                on_click=T.archive_plan(row["id"].to(str)))))),
         data_plan=row["slug"].to(str),
     )
 
 
+def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+    return rx.input(value=form.get(name, ""), on_change=lambda v: setter(name, v), placeholder=placeholder, **props)
+
+
+def _template(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        *[rx.table.cell(row[k].to(str)) for k in ("name", "slug", "backend", "image", "port", "shared", "archived")],
+        rx.table.cell(rx.hstack(
+            rx.button("Edit", size="1", variant="soft", class_name="edit-template",
+                      on_click=T.edit_template(row["id"].to(str))),
+            rx.cond(row["archived"].to(str) == "", rx.button("Archive", size="1", variant="soft",
+                                                             class_name="archive-template",
+                                                             on_click=T.archive_template(row["id"].to(str)))))),
+        data_template=row["slug"].to(str),
+    )
+
+
 def plans_section() -> rx.Component:
+    p, t = T.plan_form, T.template_form
     return rx.vstack(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
                 "Seller", "Name", "Slug", "Price (cents)", "Budget", "At 100 %", "Subscriptions", "Archived", "")])),
             rx.table.body(rx.foreach(T.plans, _plan)), width="100%", size="1", id="plans-table"),
-        rx.heading("New plan", size="3"),
-        rx.form(rx.flex(
-            rx.input(name="name", placeholder="Name", id="plan-name-input"),
-            rx.input(name="slug", placeholder="slug", id="plan-slug-input"),
-            rx.input(name="price_cents", placeholder="Price in cents", id="plan-price-input"),
-            rx.input(name="stripe_price_id", placeholder="Stripe price id (paid plans)", id="plan-stripe-input"),
-            rx.input(name="budget", placeholder="Included budget, e.g. 10", id="plan-budget-input"),
-            rx.select(list(POLICIES), name="budget_policy", default_value="notify"),
-            rx.button("Save plan", type="submit", id="plan-save"), wrap="wrap", spacing="2"),
-            on_submit=T.create_plan),
+        rx.heading(rx.cond(p.get("id", "") != "", "Edit plan", "New plan"), size="3"),
+        rx.flex(
+            _controlled(p, T.set_plan_field, "name", "Name", id="plan-name-input"),
+            _controlled(p, T.set_plan_field, "slug", "slug", id="plan-slug-input"),
+            _controlled(p, T.set_plan_field, "price_cents", "Price in cents", id="plan-price-input"),
+            _controlled(p, T.set_plan_field, "stripe_price_id", "Stripe price id (paid plans)", id="plan-stripe-input"),
+            _controlled(p, T.set_plan_field, "budget", "Included budget, e.g. 10", id="plan-budget-input"),
+            rx.select(list(POLICIES), value=p.get("budget_policy", "notify"),
+                      on_change=lambda v: T.set_plan_field("budget_policy", v)),
+            rx.button("Save plan", on_click=T.save_plan_form, id="plan-save"), wrap="wrap", spacing="2"),
         *[_error(f) for f in ("name", "slug", "price_cents", "stripe_price_id", "budget_included_micros",
                              "budget_policy", "")],
+        rx.heading("App templates", size="4"),
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
+                "Name", "Slug", "Backend", "Image", "Port", "Shared", "Archived", "")])),
+            rx.table.body(rx.foreach(T.templates, _template)), width="100%", size="1", id="templates-table"),
+        rx.heading(rx.cond(t.get("id", "") != "", "Edit template", "New template"), size="3"),
+        rx.flex(
+            _controlled(t, T.set_template_field, "name", "Name", id="template-name-input"),
+            _controlled(t, T.set_template_field, "slug", "slug", id="template-slug-input"),
+            rx.select(["docker", "coolify"], value=t.get("backend", "docker"),
+                      on_change=lambda v: T.set_template_field("backend", v)),
+            _controlled(t, T.set_template_field, "image", "Image (Docker)", id="template-image-input"),
+            _controlled(t, T.set_template_field, "port", "Port", id="template-port-input"),
+            _controlled(t, T.set_template_field, "health_path", "Health path", id="template-health-input"),
+            wrap="wrap", spacing="2"),
+        rx.text_area(value=t.get("env_template", ""), on_change=lambda v: T.set_template_field("env_template", v),
+                     placeholder="ADMIN_EMAIL={{ customer.email }}", rows="5", width="100%", id="template-env-input"),
+        rx.button("Save template", on_click=T.save_template_form, id="template-save"),
+        *[_error(f"template_{f}") for f in ("name", "slug", "backend", "image", "internal_port", "health_path",
+                                            "env_template", "")],
         width="100%", align="start",
     )
 

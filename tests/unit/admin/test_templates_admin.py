@@ -1,0 +1,50 @@
+"""App templates from the console: checked before any instance uses them; shared ones are the platform's."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+
+from services.admin import templates
+from services.admin.scope import Forbidden
+from services.errors import ValidationFailed
+from services.models import AppTemplate
+from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+
+GOOD = {"name": "LLM app", "slug": "llm-app", "backend": "docker", "image": "registry.example.com/llm:1.2",
+        "internal_port": "8080", "health_path": "/health",
+        "env_template": "ADMIN_EMAIL={{ customer.email }}\nLIMIT={{ limits.max_requests_per_minute }}\n"}
+
+
+def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: dict) -> None:  # noqa: F811
+    with pytest.raises(ValidationFailed) as refused:
+        templates.save_template(db, _actor(db, tree, "a-admin"), {
+            **GOOD, "image": "", "internal_port": "70000", "health_path": "health",
+            "env_template": "GOOD=1\nthis line is not KEY=value\n{% if %}"})
+    assert set(refused.value.errors) == {"image", "internal_port", "health_path", "env_template"}
+    with pytest.raises(ValidationFailed, match="line 2|could not be rendered"):
+        templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "env_template": "A=1\nnot a pair\n"})
+    db.rollback()
+
+    own = templates.save_template(db, _actor(db, tree, "a-admin"), GOOD)
+    shared = templates.save_template(db, _actor(db, tree, "operator"), {**GOOD, "slug": "shared-app"})
+    db.commit()
+    assert own.organization_id == _actor(db, tree, "a-admin").organization_id and shared.organization_id is None
+    mine = {t["slug"] for t in templates.list_templates(db, _actor(db, tree, "a-admin"))}
+    assert {"llm-app", "shared-app"} <= mine
+    assert "llm-app" not in {t["slug"] for t in templates.list_templates(db, _actor(db, tree, "b-admin"))}
+
+    for attempt in (lambda: templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "slug": "shared-app"},
+                                                    template_id=shared.id),
+                    lambda: templates.archive_template(db, _actor(db, tree, "b-admin"), own.id),  # type: ignore[arg-type]
+                    lambda: templates.archive_template(db, _actor(db, tree, "a-admin"), shared.id)):  # type: ignore[arg-type]
+        with pytest.raises(Forbidden):
+            attempt()
+        db.rollback()
+    templates.archive_template(db, _actor(db, tree, "a-admin"), own.id)  # type: ignore[arg-type]
+    db.commit()
+    assert db.get(AppTemplate, own.id).archived_at is not None  # type: ignore[union-attr]
+    assert db.get(AppTemplate, shared.id).archived_at is None  # type: ignore[union-attr]
+    with pytest.raises(ValidationFailed, match="already exists"):
+        templates.save_template(db, _actor(db, tree, "b-admin"), GOOD)
+    assert len(db.exec(select(AppTemplate).where(AppTemplate.slug == "llm-app")).all()) == 1
