@@ -24,6 +24,9 @@ class BrandingEditorState(AdminState):
     hide_platform_branding: bool = False
     inherited: dict[str, str] = {}
     domains: list[str] = []
+    email_overrides: dict[str, dict[str, str]] = {}
+    email_template: str = "welcome"
+    email_parts: dict[str, str] = {}
     field_errors: dict[str, str] = {}
     _org_id: int = 0
 
@@ -38,6 +41,8 @@ class BrandingEditorState(AdminState):
         self.hide_platform_branding = data["own"]["hide_platform_branding"]
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
         self.domains = licences.domains_of(session, actor.organization_id)
+        self.email_overrides = data["email_templates"]
+        self.email_parts = dict(self.email_overrides.get(self.email_template, {}))
 
     @rx.event
     async def load_editor(self) -> None:
@@ -93,3 +98,26 @@ class BrandingEditorState(AdminState):
         if added is not None:
             await self._run(self._fill)
             yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
+
+    @rx.event
+    def choose_email(self, template: str) -> None:
+        self.email_template = template
+        self.email_parts = dict(self.email_overrides.get(template, {}))
+
+    @rx.event
+    def set_email_part(self, part: str, value: str) -> None:
+        self.email_parts = {**self.email_parts, part: value}
+
+    @rx.event
+    async def save_email(self):  # type: ignore[no-untyped-def]
+        ip, org_id, template, parts = self._ip(), self._org_id, self.email_template, dict(self.email_parts)
+        try:
+            saved = await self._run(lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip)
+                                    or True)
+        except Exception as exc:  # noqa: BLE001
+            self.field_errors = {f"email_{k}": v for k, v in errors_from(exc).items()}
+            return
+        if saved:
+            self.field_errors = {}
+            self.email_overrides = {**self.email_overrides, template: {k: v for k, v in parts.items() if v.strip()}}
+            yield rx.toast.success("E-mail template saved.")

@@ -47,6 +47,20 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     expect(page.locator("#brand-logo")).to_be_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('#brand-name')).letterSpacing") != "normal"
 
+    page.goto(beta + "/admin/branding")
+    page.locator("#email-template").click()
+    page.get_by_role("option", name="welcome", exact=True).click()
+    page.locator("#email-subject").fill("Welcome to {{ brand_name }}, {{ no_such_variable }}")
+    page.click("#email-save")
+    expect(page.locator("#email_subject-error")).to_contain_text("does not render")
+    page.locator("#email-subject").fill("Welcome aboard {{ brand_name }}")
+    page.click("#email-save")
+    expect(page.locator("#email_subject-error")).to_have_count(0)
+    page.reload()
+    expect(page.locator("#email-subject")).to_have_value("Welcome aboard {{ brand_name }}")  # stored
+    page.locator("#email-subject").fill("")  # the built-in welcome again, for the other tests
+    page.click("#email-save")
+
     page.goto(beta + "/admin/branding")  # put the demo brand back for the other tests of this session
     page.locator("#brand-platform_name").fill("Beta Hosting")
     page.locator("#brand-custom_css").fill("")

@@ -7,6 +7,7 @@ import reflex as rx
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.branding_editor import BrandingEditorState as B
+from services.branding.editor import EMAIL_TEMPLATES
 
 
 def _or_inherited(name: str) -> rx.Var:
@@ -46,6 +47,24 @@ def _preview() -> rx.Component:
     )
 
 
+def _emails() -> rx.Component:
+    return rx.vstack(
+        rx.heading("E-mails", size="3"),
+        rx.text("Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
+                "or {{ link }} are filled in.", size="1", color_scheme="gray"),
+        rx.select(list(EMAIL_TEMPLATES), value=B.email_template, on_change=B.choose_email, id="email-template"),
+        *[rx.vstack(
+            rx.text(label, size="2"),
+            rx.text_area(value=B.email_parts.get(part, ""), on_change=lambda v, part=part: B.set_email_part(part, v),
+                         rows=rows, width="100%", id=f"email-{part}"),
+            _error(f"email_{part}"), width="100%", spacing="1")
+          for part, label, rows in (("subject", "Subject", "1"), ("text", "Text", "4"), ("html", "HTML", "4"))],
+        rx.button("Save e-mail", variant="soft", on_click=B.save_email, id="email-save"),
+        _error("email_"), _error("email_template"),
+        width="100%", align="start",
+    )
+
+
 @page
 def branding_editor() -> rx.Component:
     return rx.vstack(
@@ -81,6 +100,7 @@ def branding_editor() -> rx.Component:
                                   rx.button("Add domain", type="submit", variant="soft", id="domain-add")),
                         on_submit=B.add_domain, reset_on_submit=True),
                 _error("hostname"),
+                _emails(),
                 width="100%", align="start",
             ),
             columns=rx.breakpoints(initial="1", md="2"), spacing="5", width="100%",

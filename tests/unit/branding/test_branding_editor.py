@@ -9,7 +9,7 @@ from services.admin.scope import Forbidden
 from services.branding import editor
 from services.branding.brand import brand_for
 from services.errors import ValidationFailed
-from services.models import AuditEvent, Branding, Organization
+from services.models import AuditEvent, Branding, Organization, User
 from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -70,3 +70,30 @@ def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: 
     assert url.startswith(editor.ASSET_ROUTE) and editor.asset_path(name) is not None
     assert brand_for(db, reseller.id).logo_url == url  # type: ignore[arg-type]
     assert editor.asset_path("../secret_key") is None and editor.asset_path("1-zz.png") is None
+
+
+def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Session, tree: dict, outbox) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from services.accounts import service
+    from tests.mailbox import outbox_messages, text_of
+
+    reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
+    with pytest.raises(ValidationFailed) as refused:
+        editor.save_email_template(db, admin, reseller.id, "password_changed", {  # type: ignore[arg-type]
+            "subject": "Hi {{ usernme }}", "text": "{% for %}"})
+    assert set(refused.value.errors) == {"subject", "text"}
+    with pytest.raises(ValidationFailed):
+        editor.save_email_template(db, admin, reseller.id, "no_such_mail", {"subject": "x"})  # type: ignore[arg-type]
+    with pytest.raises(Forbidden):
+        editor.save_email_template(db, _actor(db, tree, "b-admin"), reseller.id, "welcome", {"subject": "x"})  # type: ignore[arg-type]
+    db.rollback()
+    editor.update(db, admin, reseller.id, {"platform_name": "Alpha Cloud"})  # type: ignore[arg-type]
+    editor.save_email_template(db, admin, reseller.id, "password_changed",  # type: ignore[arg-type]
+                               {"subject": "{{ brand_name }} security notice for {{ username }}"})
+    db.commit()
+    customer = db.exec(select(User).where(User.username == "cust-a")).one()
+    service.change_password(db, customer.id, "irrelevant-pass", "another long passphrase",  # type: ignore[arg-type]
+                            keep_session_hash=None)
+    db.commit()
+    mail = [m for m in outbox_messages(outbox) if m["To"] == "cust-a@example.com"][-1]
+    assert mail["Subject"] == "Alpha Cloud security notice for cust-a"
+    assert "cust-a" in text_of(mail)  # the built-in text part is still sent
