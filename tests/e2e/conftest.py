@@ -40,7 +40,7 @@ def mail() -> Iterator[tuple[SmtpInbox, int]]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before the integration tests share its Docker engine
 def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mail: tuple[SmtpInbox, int],
            browser_type_launch_args: dict[str, Any]) -> Iterator[RunningPortal]:
     """The portal as `make run` serves it, in test mode for Stripe, on our Docker engine when there is one.

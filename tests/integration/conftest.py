@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import docker
 import pytest
 from sqlmodel import Session
 
@@ -73,9 +74,14 @@ def _remove_everything(dockerd: Dockerd) -> None:
     if dockerd.process is None or dockerd.process.poll() is not None:
         dockerd.start()
     client = dockerd.client()
-    for container in client.containers.list(all=True):
-        container.remove(force=True)
-    client.networks.prune()
-    for volume in client.volumes.list():
-        volume.remove(force=True)
+    for _attempt in range(5):  # anything another user of the engine created meanwhile goes on the next round
+        for container in client.containers.list(all=True):
+            container.remove(force=True)
+        client.networks.prune()
+        try:
+            for volume in client.volumes.list():
+                volume.remove(force=True)
+        except docker.errors.APIError:
+            continue
+        break
     client.close()
