@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.servers import RunningPortal, SmtpInbox, free_port, portal_server, project_env, run_setup, smtp_server
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
+# The portal provisions real instances on the same two cores while pages load: give a page up to 15 s to show
+# what a person would wait for, instead of Playwright's 5 s.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
