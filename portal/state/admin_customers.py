@@ -17,6 +17,8 @@ class ConsoleState(AdminState):
     customers_total: int = 0
     search: str = ""
     status_filter: str = ""
+    plan_filter: str = ""
+    selected: list[str] = []
     page: int = 1
     detail: dict[str, Any] = {}
     logs: str = ""
@@ -31,7 +33,7 @@ class ConsoleState(AdminState):
             return
         self.overview = customers.overview(session, actor)
         self.customers, self.customers_total = customers.list_customers(
-            session, actor, search=self.search, status=self.status_filter, page=self.page)
+            session, actor, search=self.search, status=self.status_filter, plan=self.plan_filter, page=self.page)
         self.audit, self.audit_total = customers.audit_log(session, actor, action=self.audit_action)
 
     @rx.event
@@ -47,6 +49,26 @@ class ConsoleState(AdminState):
     @rx.event
     async def set_status_filter(self, value: str) -> None:
         self.status_filter, self.page = ("" if value == "all" else value), 1
+        await self._run(self._refresh)
+
+    @rx.event
+    async def set_plan_filter(self, value: str) -> None:
+        self.plan_filter, self.page = value.strip(), 1
+        await self._run(self._refresh)
+
+    @rx.event
+    def toggle_selected(self, instance_id: str, checked: bool) -> None:
+        self.selected = [i for i in self.selected if i != instance_id] + ([instance_id] if checked else [])
+
+    @rx.event
+    async def bulk(self, action: str):  # type: ignore[no-untyped-def]
+        ip, ids = self._ip(), [int(i) for i in self.selected]
+        result = await self._run(lambda s, a: instances.bulk_action(s, a, ids, action, ip=ip))
+        if result is not None:
+            self.selected = []
+            yield rx.toast.info(f"{action.capitalize()}: {result.queued} queued"
+                                + (f", {len(result.refused)} refused ({'; '.join(result.refused)})"
+                                   if result.refused else "."))
         await self._run(self._refresh)
 
     @rx.event

@@ -16,6 +16,7 @@ class BrandState(rx.State):
     loaded: bool = False
     platform_name: str = ""
     logo_url: str = ""
+    favicon_url: str = ""
     accent_color: str = "indigo"
     gray_color: str = "slate"
     radius: str = "medium"
@@ -32,15 +33,20 @@ class BrandState(rx.State):
         with session_scope() as session:
             brand = brand_for_host(session, self._host())
         self._organization_id = brand.organization_id or 0
-        self.platform_name, self.logo_url = brand.platform_name, brand.logo_url
+        self.platform_name, self.logo_url, self.favicon_url = brand.platform_name, brand.logo_url, brand.favicon_url
         self.accent_color, self.gray_color, self.radius = brand.accent_color, brand.gray_color, brand.radius
         self.custom_css, self.footer_text = brand.custom_css, brand.footer_text
         self.support_email, self.powered_by = brand.support_email, brand.powered_by
         self.loaded = True
 
     @rx.event
-    def load(self) -> None:
+    def load(self):  # type: ignore[no-untyped-def]
         self._resolve()
+        if self.favicon_url:  # the page's icon lives in <head>, outside the components: set it there
+            return rx.call_script(
+                "(() => { let l = document.querySelector(\"link[rel='icon']\"); if (!l) { l = document.createElement"
+                "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = " + repr(self.favicon_url) + "; })()")
+        return None
 
     async def seller_id(self) -> int | None:
         """For other states: the organization this host sells for (resolved now if the page has not yet)."""

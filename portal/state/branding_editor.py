@@ -15,6 +15,7 @@ FIELDS = ("platform_name", "accent_color", "gray_color", "radius", "support_emai
 class BrandingEditorState(AdminState):
     platform_name: str = ""
     logo_url: str = ""
+    favicon_url: str = ""
     accent_color: str = ""
     gray_color: str = ""
     radius: str = ""
@@ -36,7 +37,7 @@ class BrandingEditorState(AdminState):
             return
         self._org_id = actor.organization_id
         data = editor.current(session, actor, actor.organization_id)
-        for name in (*FIELDS, "logo_url"):
+        for name in (*FIELDS, "logo_url", "favicon_url"):
             setattr(self, name, data["own"][name])
         self.hide_platform_branding = data["own"]["hide_platform_branding"]
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
@@ -72,20 +73,29 @@ class BrandingEditorState(AdminState):
             self.field_errors = {}
             yield rx.toast.success("Brand saved. Your portal shows it from the next page load.")
 
-    @rx.event
-    async def upload_logo(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+    async def _store(self, files: list[rx.UploadFile], kind: str):  # type: ignore[no-untyped-def]
         if not files:
-            return
+            return None
         data = await files[0].read()
         ip, org_id = self._ip(), self._org_id
         try:
-            url = await self._run(lambda s, a: editor.store_logo(s, a, org_id, data, ip=ip))
+            url = await self._run(lambda s, a: editor.store_logo(s, a, org_id, data, ip=ip, kind=kind))
         except Exception as exc:  # noqa: BLE001
-            self.field_errors = errors_from(exc)
-            return
+            self.field_errors = {kind: v for v in errors_from(exc).values()}
+            return None
         if url:
-            self.logo_url, self.field_errors = url, {}
-            yield rx.toast.success("Logo uploaded.")
+            setattr(self, f"{kind}_url", url)
+            self.field_errors = {}
+            return rx.toast.success(f"{kind.capitalize()} uploaded.")
+        return None
+
+    @rx.event
+    async def upload_logo(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+        return await self._store(files, "logo")
+
+    @rx.event
+    async def upload_favicon(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+        return await self._store(files, "favicon")
 
     @rx.event
     async def add_domain(self, form: dict[str, str]):  # type: ignore[no-untyped-def]

@@ -49,7 +49,7 @@ def current(session: Session, actor: Actor | None, organization_id: int) -> dict
     _seller(session, actor, organization_id, "branding.view")
     own = session.exec(select(Branding).where(Branding.organization_id == organization_id)).first()
     fields = {k: (getattr(own, k) or "") if own else "" for k in
-              ("platform_name", "logo_url", "accent_color", "gray_color", "radius", "custom_css", "support_email",
+              ("platform_name", "logo_url", "favicon_url", "accent_color", "gray_color", "radius", "custom_css", "support_email",
                "footer_text")}
     fields["hide_platform_branding"] = bool(own and own.hide_platform_branding)
     return {"own": fields, "effective": brand_for(session, organization_id).to_dict(),
@@ -103,9 +103,12 @@ def update(session: Session, actor: Actor | None, organization_id: int, values: 
     return branding
 
 
-def store_logo(session: Session, actor: Actor | None, organization_id: int, data: bytes, *, ip: str = "") -> str:
-    """Check and keep an uploaded logo; returns the URL the brand now uses."""
-    org, checked = _seller(session, actor, organization_id, "branding.logo")
+def store_logo(session: Session, actor: Actor | None, organization_id: int, data: bytes, *, ip: str = "",
+               kind: str = "logo") -> str:
+    """Check and keep an uploaded logo (or favicon: `kind`); returns the URL the brand now uses."""
+    if kind not in ("logo", "favicon"):
+        raise ValueError(f"Unknown brand image {kind!r}.")
+    org, checked = _seller(session, actor, organization_id, f"branding.{kind}")
     if not data:
         raise ValidationFailed.single("logo", "The file is empty.")
     if len(data) > MAX_LOGO_BYTES:
@@ -121,11 +124,11 @@ def store_logo(session: Session, actor: Actor | None, organization_id: int, data
     (folder / name).write_bytes(data)
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
         or Branding(organization_id=org.id)  # type: ignore[arg-type]
-    branding.logo_url = ASSET_ROUTE + name
+    setattr(branding, f"{kind}_url", ASSET_ROUTE + name)
     session.add(branding)
-    audit.record(session, "branding.logo", actor_label=checked.email, target=("organization", org.id),
+    audit.record(session, f"branding.{kind}", actor_label=checked.email, target=("organization", org.id),
                  organization_id=org.id, ip=ip, details={"bytes": len(data), "type": extension})
-    return branding.logo_url
+    return ASSET_ROUTE + name
 
 
 def asset_dir() -> Path:

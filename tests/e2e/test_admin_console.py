@@ -129,11 +129,19 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     page.click("#admin-health")
     expect(page.locator("#admin-health-result")).to_contain_text("running · healthy: yes")
     expect(page.locator("#customer-usage")).to_contain_text("0.0000 of 1.0000")  # the free plan's budget
+    page.fill("#customer-search", "")
+    page.fill("#customer-plan", "free")  # the plan filter: consolecustomer is on Free, bob on Acme Basic
+    expect(page.locator("tr[data-customer='consolecustomer']")).to_be_visible()
+    expect(page.locator("tr[data-customer='bob']")).to_have_count(0)
+    page.locator("tr[data-customer='consolecustomer'] .select-instance").click()
+    page.click("#bulk-stop")  # a selection of one, through the same checks as a single action
+    _wait_for_status(portal, "consolecustomer", "stopped")
     page.click("#tab-licences")
     expect(page.locator("tr[data-licence='Acme Cloud']")).to_contain_text("growth")
     page.click("#tab-audit")
     page.fill("#audit-filter", "admin.instance")
-    expect(page.locator(".audit-row").first).to_contain_text("admin.instance.restart")
+    expect(page.locator(".audit-row").first).to_contain_text("admin.instance.stop")  # newest first
+    expect(page.locator("#audit-table")).to_contain_text("admin.instance.restart")
 
 
 def test_impersonation_shows_the_banner_ends_with_one_click_and_is_audited(page: Page, portal: RunningPortal) -> None:

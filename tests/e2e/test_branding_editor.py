@@ -41,10 +41,14 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     page.locator("#logo-upload input[type=file]").set_input_files(
         files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
     expect(page.locator("#brand-preview img")).to_be_visible()
+    page.locator("#favicon-upload input[type=file]").set_input_files(
+        files=[{"name": "icon.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(page.locator("#favicon-preview")).to_be_visible()
     page.click("#brand-save")
     page.goto(beta + "/")
     expect(page.locator("#brand-name")).to_have_text("Beta Hosting Plus")
     expect(page.locator("#brand-logo")).to_be_visible()
+    expect(page.locator("link[rel='icon']")).to_have_attribute("href", re.compile(r"/api/brand-assets/.+\.png$"))
     assert page.evaluate("getComputedStyle(document.querySelector('#brand-name')).letterSpacing") != "normal"
 
     page.goto(beta + "/admin/branding")

@@ -43,7 +43,11 @@ def _instance_buttons(row: rx.Var) -> rx.Component:
 
 
 def _customer_row(row: rx.Var) -> rx.Component:
+    instance_id = row["instance_id"].to(str)
     return rx.table.row(
+        rx.table.cell(rx.cond(instance_id != "", rx.checkbox(
+            checked=C.selected.contains(instance_id), class_name="select-instance",
+            on_change=lambda checked: C.toggle_selected(instance_id, checked)))),
         rx.table.cell(rx.link(row["name"].to(str), on_click=C.open_customer(row["id"].to(str)), href="#",
                               class_name="open-customer")),
         rx.table.cell(row["email"].to(str)),
@@ -101,16 +105,24 @@ def customers_section() -> rx.Component:
             rx.select(["all", "active", "trialing", "past_due", "unpaid", "canceled", "incomplete"],
                       value=rx.cond(C.status_filter == "", "all", C.status_filter), on_change=C.set_status_filter,
                       size="2", id="customer-status"),
+            rx.input(placeholder="Plan (slug)", value=C.plan_filter, on_change=C.set_plan_filter,
+                     debounce_timeout=300, id="customer-plan", width="10rem"),
             rx.spacer(),
             rx.text(C.customers_total.to(str), " customers", size="2", id="customers-total"),
             width="100%", align="center",
         ),
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                           ("Customer", "Owner", "Plan", "Subscription", "Instance", "Since", "")])),
+                                           ("", "Customer", "Owner", "Plan", "Subscription", "Instance", "Since",
+                                            "")])),
             rx.table.body(rx.foreach(C.customers, _customer_row)),
             width="100%", size="1", id="customers-table",
         ),
+        rx.cond(C.selected.length() > 0, rx.hstack(  # type: ignore[attr-defined]
+            rx.text(C.selected.length().to(str), " selected:", size="2"),  # type: ignore[attr-defined]
+            *[rx.button(label, size="1", variant="soft", on_click=C.bulk(action), id=f"bulk-{action}")
+              for label, action in (("Restart", "restart"), ("Stop", "stop"), ("Start", "start"))],
+            align="center", id="bulk-actions")),
         rx.hstack(
             rx.button("Previous", size="1", variant="soft", on_click=C.turn(-1), disabled=C.page <= 1),
             rx.text("Page ", C.page.to(str), size="2"),
