@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
@@ -150,3 +151,12 @@ def list_licences(session: Session, actor: "Actor | None") -> list[dict[str, str
 def domains_of(session: Session, organization_id: int) -> list[str]:
     return list(session.exec(select(Domain.hostname).where(Domain.organization_id == organization_id)
                              .order_by(Domain.hostname)).all())
+
+
+def parse_expiry(text: str) -> datetime | None:
+    """A licence's last day as typed in the console ("" for none): it ends at the end of that day, UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    day = date.fromisoformat(text)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.utc)

@@ -138,7 +138,13 @@ class TeamState(AdminState):
     @rx.event
     async def save_licence(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        values = {**form, "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
+        try:
+            expires = licences.parse_expiry(form.get("expires") or "")
+        except ValueError:
+            self.form_errors = {"expires_at": "must be a date such as 2027-12-31"}
+            return None
+        values = {**form, "expires_at": expires,
+                  "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
                   "features": [f.strip() for f in (form.get("features") or "").split(",") if f.strip()]}
         return await self._change(lambda s, a: licences.save_licence(
             s, a, int(form.get("organization_id") or 0), values, ip=ip), "Licence saved.")

@@ -39,7 +39,8 @@ def _instance_buttons(row: rx.Var) -> rx.Component:
     return rx.cond(row["instance_id"].to(str) != "", rx.hstack(*[
         rx.button(label, size="1", variant="soft", class_name=f"admin-{action}",
                   on_click=C.instance_action(row["instance_id"].to(str), action))
-        for label, action in (("Restart", "restart"), ("Stop", "stop"), ("Start", "start"))], spacing="1"))
+        for label, action in (("Restart", "restart"), ("Stop", "stop"), ("Start", "start"),
+                              ("Redeploy", "redeploy"))], spacing="1"))
 
 
 def _customer_row(row: rx.Var) -> rx.Component:

@@ -140,8 +140,10 @@ def licences_section() -> rx.Component:
             rx.input(name="max_domains", placeholder="Max domains"),
             rx.input(name="domains", placeholder="Authorised domains, comma separated"),
             rx.input(name="features", placeholder="Features, comma separated"),
+            rx.input(name="expires", type="date", placeholder="Expires"),
             rx.button("Save licence", type="submit"), wrap="wrap", spacing="2"),
             on_submit=T.save_licence),
-        *[_error(f) for f in ("tier", "max_customers", "max_instances", "max_domains", "authorized_domains", "")],
+        *[_error(f) for f in ("tier", "max_customers", "max_instances", "max_domains", "authorized_domains",
+                             "expires_at", "")],
         width="100%", align="start",
     )

@@ -55,3 +55,20 @@ def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_d
         save_licence(db, _actor(db, tree, "operator"), reseller_a.id, {"tier": "", "max_customers": "-3",  # type: ignore[arg-type]
                                                                       "authorized_domains": ["bad host"]})
     assert set(bad.value.errors) == {"tier", "max_customers", "authorized_domains"}
+
+
+def test_an_expired_licence_stops_signups_under_that_reseller_and_says_who_to_contact(db: Session, tree: dict) -> None:  # noqa: F811
+    from datetime import timedelta
+
+    from services.accounts import service
+    from services.licences import parse_expiry
+    from services.models.base import utcnow
+
+    reseller = _org(db, "reseller-b")
+    yesterday = (utcnow() - timedelta(days=1)).date().isoformat()
+    save_licence(db, _actor(db, tree, "operator"), reseller.id, {"tier": "starter",  # type: ignore[arg-type]
+                                                                "expires_at": parse_expiry(yesterday)})
+    db.commit()
+    with pytest.raises(ValidationFailed, match="Reseller-B cannot take new customers"):
+        service.signup(db, email="late@example.com", username="latecomer", password="long enough password",
+                       parent_org_id=reseller.id)
