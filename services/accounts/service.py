@@ -109,7 +109,8 @@ def signup(
     return SignupResult(user_id=user.id, organization_id=org.id, username=username, email=email)
 
 
-def _issue_token(session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
+def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
+    """A single-use e-mail token (verification, reset, invitation); only its hash is stored."""
     token = new_token()
     assert user.id is not None
     session.add(UserToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token),
@@ -119,7 +120,7 @@ def _issue_token(session: Session, user: User, purpose: str, lifetime: timedelta
 
 def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
-    token = _issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
+    token = issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
     brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
     link = f"{brand.public_url or settings.public_url}/verify?token={token}"
     message = render("verify_email", user.email, {"username": user.username, "link": link,
@@ -178,7 +179,7 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
     if user is None or user.status != "active":
         return
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
-    token = _issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
+    token = issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
     brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
     link = f"{brand.public_url or settings.public_url}/reset/confirm?token={token}"
     send_after_commit(session, render("reset_password", user.email, {

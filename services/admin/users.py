@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.accounts import passwords
-from services.accounts.service import RESET_PASSWORD, _issue_token, normalise_email
+from services.accounts.service import RESET_PASSWORD, issue_token, normalise_email
 from services.accounts.sessions import revoke_all_sessions
 from services.admin.scope import Actor, Forbidden, authorise, visible
 from services.branding.brand import brand_for
@@ -66,7 +66,7 @@ def invite(session: Session, actor: Actor | None, *, email: str, role: str, orga
         session.flush()
     session.add(Membership(user_id=user.id, organization_id=organization_id, role=role))  # type: ignore[arg-type]
     brand = brand_for(session, organization_id)
-    token = _issue_token(session, user, RESET_PASSWORD, timedelta(days=INVITATION_DAYS))
+    token = issue_token(session, user, RESET_PASSWORD, timedelta(days=INVITATION_DAYS))
     link = f"{brand.public_url or get_settings().public_url}/reset/confirm?token={token}"
     send_after_commit(session, render("invitation", email, {
         "inviter": checked.email, "organization": org.name, "role": role, "link": link, "days": INVITATION_DAYS},
