@@ -48,7 +48,7 @@ class BrandState(rx.State):
                 "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = " + repr(self.favicon_url) + "; })()")
         return None
 
-    async def seller_id(self) -> int | None:
+    def seller_id(self) -> int | None:
         """For other states: the organization this host sells for (resolved now if the page has not yet)."""
         if not self.loaded:
             self._resolve()

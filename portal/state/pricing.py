@@ -14,6 +14,6 @@ class PricingState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        seller = await (await self.get_state(BrandState)).seller_id()
+        seller = (await self.get_state(BrandState)).seller_id()
         with session_scope() as session:
             self.plans = [p.to_dict() for p in public_plans(session, seller)]

@@ -25,12 +25,12 @@ class SecurityState(rx.State):
     sessions: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
 
-    async def _with_user(self, work: Callable[[Session, int, str], Any]) -> Any:
+    async def _with_user(self, work: Callable[[Session, int, str], Any], *, changes: bool = True) -> Any:
         auth = await self.get_state(AuthState)
         if not auth._refresh():
             self.errors = {"": "Please sign in again."}
             return None
-        if auth.impersonator and work.__name__ != "_read":  # looking is fine, changing the account is not
+        if auth.impersonator and changes:  # looking is fine, changing the account is not
             self.errors = {"": NOT_WHILE_IMPERSONATING}
             return None
         try:
@@ -52,7 +52,7 @@ class SecurityState(rx.State):
     @rx.event
     async def load(self) -> None:
         self.enrol_secret, self.enrol_qr, self.recovery_codes = "", "", []
-        await self._with_user(self._read)
+        await self._with_user(self._read, changes=False)
 
     @rx.event
     async def begin_two_factor(self) -> None:
@@ -66,7 +66,7 @@ class SecurityState(rx.State):
         codes = await self._with_user(lambda s, u, _h: two_factor.confirm(s, u, form.get("code", ""), ip))
         if codes:
             self.recovery_codes, self.enrol_secret, self.enrol_qr = codes, "", ""
-            await self._with_user(self._read)
+            await self._with_user(self._read, changes=False)
             yield rx.toast.success("Two-factor sign-in is on.")
 
     @rx.event
@@ -74,12 +74,12 @@ class SecurityState(rx.State):
         ip = self.router.session.client_ip
         if await self._with_user(lambda s, u, _h: two_factor.disable(s, u, form.get("password", ""), ip) or True):
             self.recovery_codes = []
-            await self._with_user(self._read)
+            await self._with_user(self._read, changes=False)
             yield rx.toast.info("Two-factor sign-in is off.")
 
     @rx.event
     async def sign_out_elsewhere(self):  # type: ignore[no-untyped-def]
         count = await self._with_user(lambda s, u, h: revoke_all_sessions(s, u, except_hash=h))
         if count is not None:
-            await self._with_user(self._read)
+            await self._with_user(self._read, changes=False)
             yield rx.toast.success(f"Signed out of {count} other session{'s' if count != 1 else ''}.")

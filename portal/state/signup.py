@@ -25,7 +25,7 @@ class SignupState(rx.State):
 
     async def _seller(self) -> int | None:
         """Signups on a reseller's domain land in that reseller's tree, with its plans."""
-        return await (await self.get_state(BrandState)).seller_id()
+        return (await self.get_state(BrandState)).seller_id()
 
     @rx.event
     async def load_plans(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from services.admin.scope import Actor, authorise, visible
@@ -74,7 +74,7 @@ def list_customers(session: Session, actor: Actor | None, *, search: str = "", s
     base = (select(Organization, Subscription, Plan, Instance, User)
             .outerjoin(Subscription, Subscription.organization_id == Organization.id)  # type: ignore[arg-type]
             .outerjoin(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
-            .outerjoin(Instance, and_(Instance.subscription_id == Subscription.id))  # type: ignore[arg-type]
+            .outerjoin(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
             .outerjoin(owner, owner.c.organization_id == Organization.id)
             .outerjoin(User, User.id == owner.c.user_id)  # type: ignore[arg-type]
             .where(*conditions))
