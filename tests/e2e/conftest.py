@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,17 +27,75 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+class BrowserNetwork:
+    """A network namespace of its own for the browser, joined to ours by a veth pair.
+
+    Each instance the portal provisions gets a Docker network, i.e. a new bridge with a new address on this host.
+    Chromium takes every address change for a network change and aborts what is loading with ERR_NETWORK_CHANGED,
+    so a page opened while an instance starts could stay blank. In its own namespace the browser sees none of it;
+    every host name (localhost, a reseller's beta.localhost) is mapped to our end of the pair.
+    """
+
+    def __init__(self) -> None:
+        tag = os.getpid() % 100_000
+        self.name, self.host_end, self.browser_end = f"pe2e{tag}", f"pe2e{tag}h", f"pe2e{tag}b"
+        self.host_address = f"10.251.{tag % 250}.1"
+        self.folder = Path(tempfile.mkdtemp(prefix="pe2e-"))
+        self.launcher = self.folder / "chromium"
+
+    def create(self) -> None:
+        ns = ["ip", "netns", "exec", self.name]
+        for command in (["ip", "netns", "add", self.name],
+                        ["ip", "link", "add", self.host_end, "type", "veth", "peer", "name", self.browser_end,
+                         "netns", self.name],
+                        ["ip", "addr", "add", f"{self.host_address}/30", "dev", self.host_end],
+                        ["ip", "link", "set", self.host_end, "up"],
+                        [*ns, "ip", "addr", "add", self.host_address[:-1] + "2/30", "dev", self.browser_end],
+                        [*ns, "ip", "link", "set", self.browser_end, "up"],
+                        [*ns, "ip", "link", "set", "lo", "up"]):
+            subprocess.run(command, check=True, capture_output=True)
+        self.launcher.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {CHROMIUM} "$@"\n')
+        self.launcher.chmod(0o755)
+
+    def remove(self) -> None:
+        subprocess.run(["ip", "netns", "delete", self.name], capture_output=True)  # takes the veth pair with it
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+def browser_network() -> Iterator[BrowserNetwork | None]:
+    """The browser's own namespace where this machine allows it (root, iproute2); else the browser shares ours."""
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        yield None
+        return
+    network = BrowserNetwork()
+    try:
+        network.create()
+    except subprocess.CalledProcessError as exc:
+        network.remove()
+        if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
+            pytest.fail(f"could not give the browser its own network namespace: {exc.stderr!r}")
+        yield None
+        return
+    yield network
+    network.remove()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any],
+                             browser_network: BrowserNetwork | None) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM} but PORTAL_REQUIRE_ALL=1")
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"]
+    if browser_network is not None:
+        args.append(f"--host-resolver-rules=MAP * {browser_network.host_address}")
     return {
         **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"],
+        "executable_path": str(browser_network.launcher) if browser_network else CHROMIUM,
+        "args": args,
     }
 
 
