@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from portal.api import build_api
+from portal.api import api_transformer
 from portal.pages.account.account import account
 from portal.pages.admin.branding import branding_editor
 from portal.pages.admin.console import admin_console
@@ -31,7 +31,7 @@ from services.config import get_settings
 
 get_settings().resolved_secret_key()  # refuse to start in production with a placeholder SECRET_KEY
 
-app = rx.App(api_transformer=build_api())
+app = rx.App(api_transformer=api_transformer)
 
 
 def add_page(component, route: str, title: str, on_load=None) -> None:  # type: ignore[no-untyped-def]

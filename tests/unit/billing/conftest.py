@@ -9,12 +9,18 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from portal.api import build_api
+from portal.api import api_transformer
 from services.provisioning import engine
 from tests.conftest import SettingsEnv
 from tests.stripe_support import FakeStripe, fake_stripe_server, sign
 
 SECRET = "whsec_test_" + "0" * 24
+
+
+async def reflex_stand_in(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """Where the portal mounts Reflex: anything that reaches it answers 418, so a test sees it got there."""
+    await send({"type": "http.response.start", "status": 418, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"reflex"})
 
 
 @dataclass
@@ -42,6 +48,6 @@ def billing(db: Session, settings_env: SettingsEnv) -> Iterator[Billing]:
         captured: list[tuple[str, float]] = []
         engine.set_scheduler(lambda action_id, delay: captured.append((action_id, delay)))
         try:
-            yield Billing(stripe=fake, client=TestClient(build_api()), provisioning=captured)
+            yield Billing(stripe=fake, client=TestClient(api_transformer(reflex_stand_in)), provisioning=captured)
         finally:
             engine.set_scheduler(None)

@@ -125,3 +125,30 @@ def test_storage_waits_for_a_sqlite_write_lock_held_elsewhere_instead_of_failing
         holder.close()
     assert future.result(timeout=10) is True
     assert _events(db) == 1
+
+
+def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(db: Session, billing: Billing) -> None:
+    """Production composition (portal.api.api_transformer): the webhook's own path never reaches Reflex's app."""
+    customer = paid_customer(db, billing)
+    assert billing.post(payload(checkout_completed(customer))) == (200, {"received": True})
+    refused = billing.client.get("/api/stripe/webhook")
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST"
+    assert billing.client.get("/api/health").status_code in (200, 503)  # our routes, not Reflex
+    page = billing.client.get("/dashboard")
+    assert (page.status_code, page.text) == (418, "reflex")
+
+
+def test_concurrent_deliveries_on_one_event_loop_are_each_told_new_or_duplicate(db: Session) -> None:
+    """The route's async store answers a whole batch at once; every waiting request still gets its own answer."""
+    import asyncio
+
+    from services.billing.event_store import store
+
+    events = [json.loads(payload(event("customer.updated", stripe_object("customer")))) for _ in range(15)]
+
+    async def deliver_all() -> list[bool]:
+        return await asyncio.gather(*(store.store(e) for e in events + events[:5]))
+
+    answers = asyncio.run(deliver_all())
+    assert answers == [True] * 15 + [False] * 5  # queued in order: each event's first delivery is the new one
+    assert _events(db) == 15
