@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, func, select
 
 from services.models import Instance, StripeEvent, Subscription
+from tests.asgi import run_in_own_loop
 from tests.stripe_support import event, sign, stripe_object
 from tests.unit.billing.conftest import SECRET, Billing
 from tests.unit.billing.helpers import checkout_completed, instance, paid_customer, payload, subscription
@@ -149,6 +150,6 @@ def test_concurrent_deliveries_on_one_event_loop_are_each_told_new_or_duplicate(
     async def deliver_all() -> list[bool]:
         return await asyncio.gather(*(store.store(e) for e in events + events[:5]))
 
-    answers = asyncio.run(deliver_all())
+    answers = run_in_own_loop(deliver_all())
     assert answers == [True] * 15 + [False] * 5  # queued in order: each event's first delivery is the new one
     assert _events(db) == 15
