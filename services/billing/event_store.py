@@ -77,12 +77,8 @@ class EventStore:
                 _settle([(waiter, exc) for _, waiter in batch])
                 continue
             enqueue_handling(sorted(new_ids))  # queued before anyone is told "stored"
-            claimed: set[str] = set()
-            outcomes: list[tuple[Waiter, bool | BaseException]] = []
-            for event, waiter in batch:
-                outcomes.append((waiter, event["id"] in new_ids and event["id"] not in claimed))
-                claimed.add(event["id"])
-            _settle(outcomes)
+            answers = first_deliveries([event["id"] for event, _ in batch], new_ids)
+            _settle([(waiter, is_new) for (_, waiter), is_new in zip(batch, answers)])
 
     def _write(self, events: list[dict[str, Any]]) -> set[str]:
         engine = get_engine(sqlite_busy_timeout_ms=0)
@@ -102,6 +98,16 @@ class EventStore:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.001)
+
+
+def first_deliveries(ids: list[str], new_ids: set[str]) -> list[bool]:
+    """Per delivery of a batch: new only for the first delivery of an event this batch inserted."""
+    claimed: set[str] = set()
+    answers = []
+    for stripe_id in ids:
+        answers.append(stripe_id in new_ids and stripe_id not in claimed)
+        claimed.add(stripe_id)
+    return answers
 
 
 def _settle(outcomes: list[tuple[Waiter, bool | BaseException]]) -> None:

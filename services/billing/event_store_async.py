@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
-from services.billing.event_store import MAX_BATCH, enqueue_handling
+from services.billing.event_store import MAX_BATCH, enqueue_handling, first_deliveries
 from services.jobs.queue import storage_kind
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,9 @@ class AsyncEventStore:
                 if not future.done():
                     future.set_exception(exc)
             return
-        claimed: set[str] = set()
-        for event, _, future in batch:
+        for (_, _, future), is_new in zip(batch, first_deliveries([event["id"] for event, _, _ in batch], new_ids)):
             if not future.done():
-                future.set_result(event["id"] in new_ids and event["id"] not in claimed)
-            claimed.add(event["id"])
+                future.set_result(is_new)
 
     async def _write(self, batch: list[Pending]) -> set[str]:
         unique = {event["id"]: (event, raw) for event, raw, _ in reversed(batch)}
