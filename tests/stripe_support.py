@@ -91,6 +91,7 @@ class FakeStripe:
     subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_with: int | None = None
     problems: list[str] = field(default_factory=list)
+    on_request: Callable[[], None] | None = None  # runs while a request waits for its answer, as Stripe's latency
 
 
 REQUIRED_CHECKOUT = ("mode", "line_items[0][price]", "line_items[0][quantity]", "success_url", "cancel_url",
@@ -122,6 +123,8 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             entry = {"method": self.command, "path": urlparse(self.path).path, "headers": dict(self.headers),
                      "raw": raw, "form": {k: v[0] for k, v in parse_qs(raw).items()}}
             fake.requests.append(entry)
+            if fake.on_request is not None:
+                fake.on_request()
             return entry
 
         def _checks(self, entry: dict[str, Any]) -> bool:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import Session, select
 
 from services.billing.gateway import BillingGateway, get_gateway
 from services.billing.subscriptions import find_subscription, sync_from_stripe
-from services.db import session_scope
+from services.db import get_engine, session_scope
 from services.models import StripeEvent
 from services.models.base import utcnow
 
@@ -23,13 +25,20 @@ class Ignored(Exception):
     """The event is valid but not ours to act on; it is kept, marked ignored, with the reason."""
 
 
-def _sync(session: Session, gateway: BillingGateway, subscription_id: str | None, **links: Any) -> str:
+def _truth(gateway: BillingGateway, subscription_id: str | None) -> dict[str, Any]:
+    """Stripe's current subscription. Fetched before anything is written: on SQLite the first write takes the
+    database's only write lock, and the webhook route must not wait behind a round trip to Stripe."""
     if not subscription_id:
         raise Ignored("event names no subscription")
-    ours = find_subscription(session, stripe_subscription_id=subscription_id, **links)
     truth = gateway.retrieve_subscription(subscription_id)
     if truth is None:
         raise Ignored(f"subscription {subscription_id} does not exist at Stripe")
+    return truth
+
+
+def _sync(session: Session, gateway: BillingGateway, subscription_id: str | None, **links: Any) -> str:
+    ours = find_subscription(session, stripe_subscription_id=subscription_id, **links) if subscription_id else None
+    truth = _truth(gateway, subscription_id)
     if ours is None:  # e.g. an invoice that arrived before its checkout: the subscription's metadata names us
         ours = find_subscription(session, metadata=truth.get("metadata"))
     if ours is None:
@@ -43,12 +52,10 @@ def checkout_completed(session: Session, obj: dict[str, Any], gateway: BillingGa
     ours = find_subscription(session, metadata=obj.get("metadata"), checkout_session_id=obj.get("id"))
     if ours is None:
         raise Ignored(UNKNOWN_CUSTOMER)
+    truth = _truth(gateway, obj.get("subscription"))
     ours.checkout_session_id = obj.get("id")
     ours.stripe_customer_id = obj.get("customer") or ours.stripe_customer_id
-    ours.stripe_subscription_id = obj.get("subscription") or ours.stripe_subscription_id
-    session.add(ours)
-    session.flush()
-    return _sync(session, gateway, obj.get("subscription"), metadata=obj.get("metadata"))
+    return sync_from_stripe(session, truth, ours)
 
 
 def subscription_changed(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
@@ -78,36 +85,58 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = 
 
 
 def handle(stripe_event_id: str, gateway: BillingGateway | None = None, *, replay: bool = False) -> str:
-    """Handle a stored event once. A duplicate (already processed or ignored) is a no-op unless replayed."""
-    with session_scope() as session:
+    """Handle a stored event once. A duplicate (already processed or ignored) is a no-op unless replayed.
+
+    The handler reads and asks Stripe first and writes last, so a write transaction (on SQLite: the write lock
+    the webhook route needs) lasts only as long as the writes. An event that is ignored or fails keeps nothing
+    its handler wrote, only its own outcome."""
+    with _one_handler_at_a_time(), session_scope() as session:
         event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_event_id)).first()
         if event is None:
             return "missing"
         if event.status in ("processed", "ignored") and not replay:
             return event.status
         handler = HANDLERS.get(event.type)
-        event.attempts += 1
         if handler is None:
-            event.status, event.error, event.processed_at = "ignored", "event type not handled", utcnow()
-            session.add(event)
-            return "ignored"
+            return _record(session, event, "ignored", "event type not handled")
         payload_object = (event.payload.get("data") or {}).get("object") or {}
         try:
-            with session.begin_nested():
-                outcome = handler(session, payload_object, gateway or get_gateway())
+            outcome = handler(session, payload_object, gateway or get_gateway())
         except Ignored as exc:
-            event.status, event.error, event.processed_at = "ignored", str(exc), utcnow()
-            session.add(event)
-            return "ignored"
+            session.rollback()
+            return _record(session, event, "ignored", str(exc))
         except Exception as exc:
-            event.status, event.error = "failed", f"{type(exc).__name__}: {exc}"[:2000]
-            session.add(event)
+            session.rollback()
+            _record(session, event, "failed", f"{type(exc).__name__}: {exc}"[:2000])
             session.commit()
             raise
-        event.status, event.error, event.processed_at = "processed", None, utcnow()
-        session.add(event)
         log.info("stripe event %s (%s): %s", stripe_event_id, event.type, outcome)
-        return "processed"
+        return _record(session, event, "processed", None)
+
+
+def _record(session: Session, event: StripeEvent, status: str, error: str | None) -> str:
+    event.attempts += 1
+    event.status, event.error = status, error
+    if status != "failed":
+        event.processed_at = utcnow()
+    session.add(event)
+    return status
+
+
+_sqlite_handling = threading.Lock()
+
+
+@contextmanager
+def _one_handler_at_a_time() -> Iterator[None]:
+    """PostgreSQL serialises two handlers of one subscription with the row lock `find_subscription` takes. SQLite
+    has no row locks (it ignores FOR UPDATE), and since Stripe is asked before anything is written, two consumer
+    threads could each write what they fetched, the older truth last. A SQLite portal runs one consumer process,
+    so one lock in that process keeps handling in order."""
+    if get_engine().dialect.name != "sqlite":
+        yield
+        return
+    with _sqlite_handling:
+        yield
 
 
 def replay(stripe_event_id: str) -> str:

@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 
 from services.models import Instance, StripeEvent, Subscription
 from tests.asgi import run_in_own_loop
-from tests.stripe_support import event, sign, stripe_object
+from tests.stripe_support import event, invoice_object, sign, stripe_object
 from tests.unit.billing.conftest import SECRET, Billing
 from tests.unit.billing.helpers import checkout_completed, instance, paid_customer, payload, subscription
 
@@ -126,6 +126,69 @@ def test_storage_waits_for_a_sqlite_write_lock_held_elsewhere_instead_of_failing
         holder.close()
     assert future.result(timeout=10) is True
     assert _events(db) == 1
+
+
+def test_no_write_lock_is_held_while_stripe_is_asked(db: Session, billing: Billing) -> None:
+    """On SQLite the webhook route needs the only write lock; a handler waiting for Stripe must not hold it."""
+    import sqlite3
+
+    from services.config import get_settings
+
+    lock_free: list[bool] = []
+
+    def try_to_write() -> None:
+        other = sqlite3.connect(get_settings().database_url.split("///", 1)[1], timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            lock_free.append(True)
+        except sqlite3.OperationalError:
+            lock_free.append(False)
+        finally:
+            other.close()
+
+    customer = paid_customer(db, billing)
+    billing.stripe.on_request = try_to_write
+    assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    assert billing.post(payload(event("invoice.paid", invoice_object(
+        customer.stripe_subscription_id, customer.customer_id))))[0] == 200
+    billing.stripe.on_request = None
+
+    assert lock_free == [True, True]  # one fetch per event, neither inside a write transaction
+    assert subscription(db, customer).status == "active"
+    assert [e.status for e in db.exec(select(StripeEvent)).all()] == ["processed", "processed"]
+
+
+def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Session, billing: Billing) -> None:
+    """SQLite has no row locks: without one handler at a time, the older of two fetched truths could land last."""
+    import threading
+
+    from services.billing.handlers import handle
+
+    customer = paid_customer(db, billing)
+    for evt in (checkout_completed(customer), event("invoice.paid", invoice_object(
+            customer.stripe_subscription_id, customer.customer_id))):
+        db.add(StripeEvent(stripe_id=evt["id"], type=evt["type"], payload=evt, status="pending"))
+    db.commit()
+    in_flight, most = [0], [0]
+
+    def slow_stripe() -> None:
+        in_flight[0] += 1
+        most[0] = max(most[0], in_flight[0])
+        time.sleep(0.3)
+        in_flight[0] -= 1
+
+    billing.stripe.on_request = slow_stripe
+    outcomes: list[str] = []
+    threads = [threading.Thread(target=lambda sid=e.stripe_id: outcomes.append(handle(sid)))
+               for e in db.exec(select(StripeEvent)).all()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    assert outcomes == ["processed", "processed"]
+    assert most[0] == 1  # the second handler asked Stripe only after the first had finished
 
 
 def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(db: Session, billing: Billing) -> None:
