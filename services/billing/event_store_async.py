@@ -121,4 +121,4 @@ async def store_event(event: dict[str, Any], raw_text: str, database_url: str) -
         return await store_for_loop(database_url).submit(event, raw_text)
     from services.billing.event_store import store
 
-    return await store.store(event)
+    return await store.store(event, raw_text)

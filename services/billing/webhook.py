@@ -34,7 +34,7 @@ def _reject(reason: str, detail: str) -> WebhookResult:
 
 def receive(raw: bytes, signature_header: str | None) -> WebhookResult:
     verified = verify(raw, signature_header)
-    return verified if isinstance(verified, WebhookResult) else _store(verified)
+    return verified if isinstance(verified, WebhookResult) else _store(verified, raw.decode())
 
 
 def _verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | WebhookResult:
@@ -58,9 +58,9 @@ def _verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | Webhoo
     return event
 
 
-def _store(event: dict[str, Any]) -> WebhookResult:
+def _store(event: dict[str, Any], raw_text: str) -> WebhookResult:
     """Blocking form, for callers without an event loop (tests, CLI)."""
-    return acknowledgement(store.submit(event).result(timeout=30))
+    return acknowledgement(store.submit(event, raw_text).result(timeout=30))
 
 
 def acknowledgement(is_new: bool) -> WebhookResult:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import stripe
+from sqlalchemy import text
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from services.billing.event_store_async import AsyncEventStore
@@ -81,3 +82,19 @@ def test_the_store_recovers_after_a_failed_batch(pg_url: str) -> None:
         return first, again
 
     assert run_in_own_loop(scenario()) == (True, False)
+
+
+def test_the_synchronous_store_keeps_the_body_as_received_on_postgres(pg_url: str) -> None:
+    """`receive()` (callers without an event loop) goes through the writer thread; its batch insert binds the
+    verified body as text into the json column."""
+    from services.billing.webhook import receive
+
+    body = _body("evt_pg_sync").replace(", ", ",  ")  # spacing json.dumps would not produce
+    header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
+    assert (receive(body.encode(), header).body, receive(body.encode(), header).body) == \
+        ({"received": True}, {"received": True, "duplicate": True})
+    with Session(create_engine(pg_url)) as session:
+        row = session.exec(select(StripeEvent)).one()
+        stored_text = session.exec(text("SELECT payload::text FROM stripe_event")).one()[0]  # type: ignore[call-overload]
+    assert row.payload["id"] == "evt_pg_sync" and row.received_at is not None and row.status == "ignored"
+    assert stored_text == body

@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, func, select
 
 from services.models import Instance, StripeEvent, Subscription
@@ -30,6 +31,7 @@ def test_checkout_completed_activates_and_provisions_exactly_once(db: Session, b
     assert _events(db) == 1
     stored = db.exec(select(StripeEvent)).one()
     assert stored.status == "processed" and stored.type == "checkout.session.completed"
+    assert db.exec(text("SELECT payload FROM stripe_event")).one()[0] == body  # type: ignore[call-overload]
     sub = subscription(db, customer)
     assert sub.status == "active" and sub.stripe_subscription_id == customer.stripe_subscription_id
     assert sub.stripe_customer_id == customer.customer_id and sub.current_period_end is not None
@@ -211,7 +213,7 @@ def test_concurrent_deliveries_on_one_event_loop_are_each_told_new_or_duplicate(
     events = [json.loads(payload(event("customer.updated", stripe_object("customer")))) for _ in range(15)]
 
     async def deliver_all() -> list[bool]:
-        return await asyncio.gather(*(store.store(e) for e in events + events[:5]))
+        return await asyncio.gather(*(store.store(e, json.dumps(e)) for e in events + events[:5]))
 
     answers = run_in_own_loop(deliver_all())
     assert answers == [True] * 15 + [False] * 5  # queued in order: each event's first delivery is the new one
