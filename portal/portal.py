@@ -2,7 +2,9 @@
 
 import reflex as rx
 
-from portal.api import api_transformer
+from starlette.types import ASGIApp
+
+from portal.api import WebhookFastPath, api_transformer
 from portal.pages.account.account import account
 from portal.pages.admin.branding import branding_editor
 from portal.pages.admin.console import admin_console
@@ -31,7 +33,16 @@ from services.config import get_settings
 
 get_settings().resolved_secret_key()  # refuse to start in production with a placeholder SECRET_KEY
 
-app = rx.App(api_transformer=api_transformer)
+
+
+class PortalApp(rx.App):
+    """The Reflex app, with Stripe's webhook answered in front of everything Reflex puts around its backend."""
+
+    def __call__(self) -> ASGIApp:  # the ASGI factory the production server (granian) calls
+        return WebhookFastPath(super().__call__())
+
+
+app = PortalApp(api_transformer=api_transformer)
 
 
 def add_page(component, route: str, title: str, on_load=None) -> None:  # type: ignore[no-untyped-def]

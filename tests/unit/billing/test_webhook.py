@@ -194,7 +194,7 @@ def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Sessio
 
 
 def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(db: Session, billing: Billing) -> None:
-    """Production composition (portal.api.api_transformer): the webhook's own path never reaches Reflex's app."""
+    """Production composition (portal.portal.PortalApp): the webhook's own path never reaches Reflex's app."""
     customer = paid_customer(db, billing)
     assert billing.post(payload(checkout_completed(customer))) == (200, {"received": True})
     refused = billing.client.get("/api/stripe/webhook")
@@ -202,6 +202,7 @@ def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_
     assert billing.client.get("/api/health").status_code in (200, 503)  # our routes, not Reflex
     page = billing.client.get("/dashboard")
     assert (page.status_code, page.text) == (418, "reflex")
+    assert billing.reached_reflex_top == ["/api/health", "/dashboard"]  # never the webhook's path
 
 
 def test_concurrent_deliveries_on_one_event_loop_are_each_told_new_or_duplicate(db: Session) -> None:
