@@ -90,7 +90,7 @@ def handle(stripe_event_id: str, gateway: BillingGateway | None = None, *, repla
     The handler reads and asks Stripe first and writes last, so a write transaction (on SQLite: the write lock
     the webhook route needs) lasts only as long as the writes. An event that is ignored or fails keeps nothing
     its handler wrote, only its own outcome."""
-    with _one_handler_at_a_time(), session_scope() as session:
+    with one_billing_writer_at_a_time(), session_scope() as session:
         event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_event_id)).first()
         if event is None:
             return "missing"
@@ -127,11 +127,11 @@ _sqlite_handling = threading.Lock()
 
 
 @contextmanager
-def _one_handler_at_a_time() -> Iterator[None]:
+def one_billing_writer_at_a_time() -> Iterator[None]:
     """PostgreSQL serialises two handlers of one subscription with the row lock `find_subscription` takes. SQLite
     has no row locks (it ignores FOR UPDATE), and since Stripe is asked before anything is written, two consumer
-    threads could each write what they fetched, the older truth last. A SQLite portal runs one consumer process,
-    so one lock in that process keeps handling in order."""
+    threads could each write what they read, the older state last (two handlers, or a handler and the periodic
+    timeline job). A SQLite portal runs one consumer process, so one lock in that process keeps them in order."""
     if get_engine().dialect.name != "sqlite":
         yield
         return

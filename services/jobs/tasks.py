@@ -108,11 +108,12 @@ def enforce_billing_timeline() -> None:
 
     from sqlmodel import select
 
+    from services.billing.handlers import one_billing_writer_at_a_time
     from services.billing.lifecycle import enforce_timeline
     from services.db import session_scope
     from services.models import StripeEvent
 
-    with session_scope() as session:
+    with one_billing_writer_at_a_time(), session_scope() as session:
         enforce_timeline(session)
         stale = session.exec(select(StripeEvent.stripe_id).where(
             StripeEvent.status == "pending", StripeEvent.received_at < utcnow() - timedelta(minutes=2))).all()

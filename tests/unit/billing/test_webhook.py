@@ -193,6 +193,42 @@ def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Sessio
     assert most[0] == 1  # the second handler asked Stripe only after the first had finished
 
 
+def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
+        db: Session, billing: Billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The periodic job writes the same subscriptions; between a handler's read and its write it would be lost."""
+    import threading
+
+    from services.billing import lifecycle
+    from services.billing.handlers import handle
+    from services.jobs.tasks import enforce_billing_timeline
+
+    customer = paid_customer(db, billing)
+    evt = checkout_completed(customer)
+    db.add(StripeEvent(stripe_id=evt["id"], type=evt["type"], payload=evt, status="pending"))
+    db.commit()
+    moments: dict[str, float] = {}
+    real_enforce = lifecycle.enforce_timeline
+
+    def slow_stripe() -> None:
+        time.sleep(0.3)
+        moments["stripe answered"] = time.monotonic()
+
+    def timeline(session: Session) -> None:
+        moments["timeline ran"] = time.monotonic()
+        real_enforce(session)
+
+    billing.stripe.on_request = slow_stripe
+    monkeypatch.setattr(lifecycle, "enforce_timeline", timeline)
+    handler = threading.Thread(target=handle, args=(evt["id"],))
+    handler.start()
+    time.sleep(0.1)  # the handler is waiting for Stripe
+    enforce_billing_timeline.call_local()
+    handler.join(timeout=10)
+
+    assert moments["timeline ran"] > moments["stripe answered"]
+    assert subscription(db, customer).status == "active"
+
+
 def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(db: Session, billing: Billing) -> None:
     """Production composition (portal.portal.PortalApp): the webhook's own path never reaches Reflex's app."""
     customer = paid_customer(db, billing)
