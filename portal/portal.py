@@ -1,7 +1,6 @@
 """The Reflex app: pages, their on_load hooks and the HTTP API, all thin layers over services/."""
 
 import reflex as rx
-
 from starlette.types import ASGIApp
 
 from portal.api import WebhookFastPath, api_transformer
@@ -32,7 +31,6 @@ from portal.state.verify import VerifyState
 from services.config import get_settings
 
 get_settings().resolved_secret_key()  # refuse to start in production with a placeholder SECRET_KEY
-
 
 
 class PortalApp(rx.App):
