@@ -35,7 +35,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 from services.accounts.passwords import hash_password  # noqa: E402
 from services.admin.customers import PAGE_SIZE, list_customers  # noqa: E402
-from services.admin.scope import Actor, resolve_actor  # noqa: E402
+from services.tenancy.scope import Actor, resolve_actor  # noqa: E402
 from services.db import get_engine  # noqa: E402
 from services.models import AppTemplate, Membership, Organization, OrgKind, Plan, Role, User  # noqa: E402
 

@@ -31,8 +31,8 @@ from services.db import get_engine  # noqa: E402
 from services.models import AppTemplate  # noqa: E402
 from services.provisioning import actions, engine  # noqa: E402
 from services.provisioning.coolify.client import CoolifyClient  # noqa: E402
-from tests.coolify_fake import running_fake  # noqa: E402
-from tests.factories import customer_instance  # noqa: E402
+from tests.support.coolify_fake import running_fake  # noqa: E402
+from tests.support.factories import customer_instance  # noqa: E402
 
 LATENCY = 0.05
 

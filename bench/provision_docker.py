@@ -40,7 +40,7 @@ if os.environ.get("REDIS_URL"):  # and queues into the same job queue as the por
 import httpx  # noqa: E402
 import stripe  # noqa: E402
 
-from tests.docker_env import TEST_IMAGE, Dockerd  # noqa: E402
+from tests.support.docker_env import TEST_IMAGE, Dockerd  # noqa: E402
 from services.provisioning.demo_image import build  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))

@@ -30,7 +30,7 @@ from portal.state.security import SecurityState
 from portal.state.verify import VerifyState
 from services.config import get_settings
 
-get_settings().resolved_secret_key()  # refuse to start in production with a placeholder SECRET_KEY
+get_settings().check_startup()  # refuse to start in production with a placeholder key or test-mode billing
 
 
 class PortalApp(rx.App):

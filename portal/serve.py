@@ -59,7 +59,7 @@ def _report_coolify() -> None:
 
 def main() -> int:
     settings = get_settings()
-    settings.resolved_secret_key()  # fail before starting anything if production has a placeholder key
+    settings.check_startup()  # fail before starting anything with unsafe production settings
     port = int(os.environ.get("PORT", settings.port))
     print(f"portal: starting on http://localhost:{port} (Ctrl-C stops the portal and the job consumer)", flush=True)
     _report_coolify()

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    # the local test-mode checkout (no Stripe keys): always on outside production, off in production unless set
+    allow_test_checkout: bool = False
 
     coolify_url: str | None = None
     coolify_token: str | None = None
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     verification_hours: int = 48
     reset_minutes: int = 60
 
+    # how many reverse proxies in front of the portal add X-Forwarded-For; their hops are trusted for the client IP
+    # (per-IP limits and audit), anything further left in the header is the client's own claim
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=10)
+
     login_rate_per_ip: str = "20/minute"
     login_rate_per_account: str = "5/minute"
     signup_rate_per_ip: str = "10/hour"
@@ -115,6 +121,20 @@ class Settings(BaseSettings):
 
     def instance_url(self, subdomain: str) -> str:
         return f"{self.instance_scheme}://{self.instance_domain(subdomain)}"
+
+    @property
+    def test_checkout_enabled(self) -> bool:
+        """Without Stripe keys, paid plans use the local test-mode checkout; production must ask for it."""
+        return not self.stripe_secret_key and (self.environment != "production" or self.allow_test_checkout)
+
+    def check_startup(self) -> None:
+        """Refuse to start in production with settings that would put real customers at risk."""
+        self.resolved_secret_key()
+        if self.environment == "production" and not self.stripe_secret_key and not self.allow_test_checkout:
+            raise InsecureSettingsError(
+                "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set in production: without them paid plans "
+                "would use the local test-mode checkout, where anyone can 'pay' with one click. Set "
+                "ALLOW_TEST_CHECKOUT=1 only for a demo deployment.")
 
     @property
     def is_sqlite(self) -> bool:

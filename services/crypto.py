@@ -21,6 +21,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def fingerprint(text: str) -> str:
+    """A short keyed hash that tells repeated values apart without revealing them (e.g. in the audit log)."""
+    key = hashlib.sha256(("fingerprint:" + get_settings().resolved_secret_key()).encode()).digest()
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 

@@ -13,7 +13,8 @@ from services.billing.self_service import current_subscription
 from services.customer.instance_control import controls_for
 from services.models import (MICROS, ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction,
                              ProvisioningStep)
-from services.tenancy import customer_org_id
+from services.customer.scope import own_organization
+from services.tenancy.scope import Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
 from services.usage.reports import daily_series, model_totals
@@ -78,11 +79,12 @@ class DashboardView:
         return asdict(self)
 
 
-def load_dashboard(session: Session, user_id: int) -> DashboardView:
+def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
+    """The customer's own dashboard; staff without a customer organization see an empty one."""
     view = DashboardView()
-    org_id = customer_org_id(session, user_id)
-    if org_id is None:
+    if who is None or who.organization_id is None:
         return view
+    org_id = own_organization(session, who, "view", attempted="dashboard.view")
     subscription = current_subscription(session, org_id)
     if subscription is None:
         return view

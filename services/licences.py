@@ -14,7 +14,7 @@ from services.models import Domain, Licence, Organization, OrgKind
 from services.models.base import utcnow
 
 if TYPE_CHECKING:
-    from services.admin.scope import Actor
+    from services.tenancy.scope import Actor
 
 HOSTNAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{1,62}$")
 
@@ -61,7 +61,7 @@ def save_licence(session: Session, actor: "Actor | None", organization_id: int, 
                  ip: str = "") -> Licence:
     """Platform staff set a reseller's licence: tier, features, limits, expiry, authorised domains."""
     from services import audit
-    from services.admin.scope import authorise
+    from services.tenancy.scope import authorise
 
     checked = authorise(session, actor, "manage", action="licences.save", target=("organization", organization_id),
                         organization_id=organization_id, platform=True)
@@ -107,7 +107,7 @@ def add_domain(session: Session, actor: "Actor | None", organization_id: int, ho
                ip: str = "") -> Domain:
     """A reseller's custom domain: one its licence authorises, within its domain count, not anyone else's."""
     from services import audit
-    from services.admin.scope import authorise
+    from services.tenancy.scope import authorise
 
     checked = authorise(session, actor, "manage", action="domains.add", target=("organization", organization_id),
                         organization_id=organization_id)
@@ -132,7 +132,7 @@ def add_domain(session: Session, actor: "Actor | None", organization_id: int, ho
 
 def list_licences(session: Session, actor: "Actor | None") -> list[dict[str, str]]:
     """Every reseller with its licence and how much of it is used, for platform staff."""
-    from services.admin.scope import authorise
+    from services.tenancy.scope import authorise
 
     authorise(session, actor, "view", action="licences.list", target=("licence", "*"), platform=True)
     rows = []

@@ -46,15 +46,26 @@ def clear(rate: str, *keys: str) -> None:
         limiter.clear(_item(rate), "portal", key)
 
 
+def account_key(user_id: int | None, typed: str = "") -> str:
+    """The account's bucket: by its id when it exists, so every name it can be typed as shares one count."""
+    return f"user:{user_id}" if user_id is not None else f"name:{typed.strip().lower()}"
+
+
 def login_keys(ip: str, account: str) -> tuple[str, str]:
-    return f"login-ip:{ip}", f"login-account:{account.strip().lower()}"
+    return f"login-ip:{ip}", f"login-account:{account}"
 
 
 def check_login(ip: str, account: str) -> None:
+    """One guess at a password (sign-in, or a current-password check on the account page): counted per IP and
+    per account (see `account_key`), so neither form can be used to guess faster than the other."""
     settings = get_settings()
-    ip_key, account_key = login_keys(ip, account)
+    ip_key, account_bucket = login_keys(ip, account)
     hit(settings.login_rate_per_ip, ip_key)
-    hit(settings.login_rate_per_account, account_key)
+    hit(settings.login_rate_per_account, account_bucket)
+
+
+def check_password_guess(user_id: int, ip: str = "") -> None:
+    check_login(ip or "unknown", account_key(user_id))
 
 
 def forget_login_failures(account: str) -> None:

@@ -33,20 +33,10 @@ from services.config import get_settings, reset_settings_cache  # noqa: E402
 from services.db import get_engine  # noqa: E402
 from services.models import metadata  # noqa: E402,F401  (registers every table)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from tests.support.env import SettingsEnv  # noqa: E402
 
 if TYPE_CHECKING:
-    from tests.docker_env import Dockerd
-
-
-def require_env(name: str, what: str) -> str:
-    """Real-component tests: skipped with a reason on a bare machine, mandatory when CI sets PORTAL_REQUIRE_*."""
-    value = os.environ.get(name, "")
-    if value:
-        return value
-    if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
-        pytest.fail(f"{name} is not set but PORTAL_REQUIRE_ALL=1: {what} tests are mandatory here")
-    pytest.skip(f"{what} not available: set {name} to run this test")
+    from tests.support.docker_env import Dockerd
 
 
 @pytest.fixture()
@@ -77,18 +67,6 @@ def outbox() -> Iterator[Path]:
     yield path
 
 
-class SettingsEnv:
-    """Set environment variables for one test; settings are re-read after every change."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._monkeypatch = monkeypatch
-
-    def setenv(self, name: str, value: str) -> None:
-        self._monkeypatch.setenv(name, value)
-        reset_settings_cache()
-        ratelimit.reset_limiter()
-
-
 @pytest.fixture()
 def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
     reset_settings_cache()
@@ -100,7 +78,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
 @pytest.fixture(scope="session")
 def dockerd() -> Iterator["Dockerd"]:
     """Our own Docker engine for the whole session (started on first use; skipped or failed without one)."""
-    from tests.docker_env import build_test_image, start_dockerd
+    from tests.support.docker_env import build_test_image, start_dockerd
 
     daemon = start_dockerd()
     try:

@@ -8,12 +8,11 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.auth import AuthState
+from portal.state.acting import as_staff
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
 from services.admin.integrations import integration_status
-from services.admin.scope import Actor, Forbidden, resolve_actor
-from services.db import session_scope
+from services.tenancy.scope import Actor, Forbidden
 
 
 class AdminState(rx.State):
@@ -29,13 +28,9 @@ class AdminState(rx.State):
     integrations: list[dict[str, str]] = []
 
     async def _run(self, work: Callable[[Session, Actor | None], Any]) -> Any:
-        """Run one admin operation for the signed-in user; a refusal becomes the page's error message."""
-        auth = await self.get_state(AuthState)
-        user_id = auth._user_id if auth._refresh() else 0
+        """Run one admin operation for the signed-in staff member; a refusal becomes the page's error message."""
         try:
-            with session_scope() as session:
-                actor = resolve_actor(session, user_id, auth.email) if user_id else None
-                return work(session, actor)
+            return await as_staff(self, work)
         except (Forbidden, ValueError) as exc:
             self.error = str(exc)
             return None

@@ -99,10 +99,12 @@ class ConsoleState(AdminState):
 
     @rx.event
     async def impersonate(self, user_id: str):  # type: ignore[no-untyped-def]
-        ip = self._ip()
-        token = await self._run(lambda s, a: impersonation.start(s, a, int(user_id), ip=ip))
+        ip, auth = self._ip(), await self.get_state(AuthState)
+        admin_session = auth._session_hash
+        token = await self._run(lambda s, a: impersonation.start(s, a, int(user_id), admin_session_hash=admin_session,
+                                                                 ip=ip))
         if token:
-            (await self.get_state(AuthState))._impersonate(token)
+            auth._impersonate(token)
             yield rx.redirect("/dashboard")
 
     @rx.event

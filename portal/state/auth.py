@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from services.accounts import login as login_flow
-from services.accounts.sessions import resolve_session
-from services.admin.scope import is_staff
+from services.admin import impersonation
+from services.accounts.sessions import CurrentUser, resolve_session
+from services.tenancy.scope import is_staff
 from services.db import session_scope
 
 
@@ -24,25 +25,30 @@ class AuthState(rx.State):
     is_staff: bool = False
     _user_id: int = 0
     _session_hash: str = ""
+    _impersonator_id: int = 0
 
     @rx.var
     def signed_in(self) -> bool:
         return self.username != ""
 
-    def _refresh(self) -> bool:
+    def _current_user(self) -> CurrentUser | None:
+        """Resolve the session now and keep the header's fields in step; None once it has ended."""
         with session_scope() as session:
             current = resolve_session(session, self.auth_token)
-            staff = current is not None and is_staff(session, current.id)
+            staff = current is not None and current.impersonator_id is None and is_staff(session, current.id)
         if current is None:
             self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
-            self.is_staff, self.impersonator = False, ""
-            return False
-        self.impersonator = current.impersonator_email
+            self.is_staff, self.impersonator, self._impersonator_id = False, "", 0
+            return None
+        self.impersonator, self._impersonator_id = current.impersonator_email, current.impersonator_id or 0
         self.is_staff = staff
         self._user_id, self._session_hash = current.id, current.session_hash
         self.username, self.email = current.username, current.email
         self.email_verified = current.email_verified
-        return True
+        return current
+
+    def _refresh(self) -> bool:
+        return self._current_user() is not None
 
     @rx.event
     def load_user(self) -> None:
@@ -73,8 +79,8 @@ class AuthState(rx.State):
     @rx.event
     def end_impersonation(self) -> list[rx.event.EventSpec]:
         """Back to the admin's own session; the impersonation session is revoked and the end audited."""
-        from services.admin import impersonation
-
+        if not self.admin_token:
+            return [rx.redirect("/dashboard")]
         with session_scope() as session:
             impersonation.end(session, self.auth_token, ip=self.router.session.client_ip)
         self.auth_token, self.admin_token = self.admin_token, ""
@@ -83,8 +89,10 @@ class AuthState(rx.State):
 
     @rx.event
     def sign_out(self) -> list[rx.event.EventSpec]:
+        """Signing out while impersonating signs the admin out too: both sessions end here."""
         with session_scope() as session:
             login_flow.logout(session, self.auth_token)
-        self.auth_token = ""
+            login_flow.logout(session, self.admin_token)
+        self.auth_token, self.admin_token = "", ""
         self._refresh()
         return [rx.toast.info("You are signed out."), rx.redirect("/")]

@@ -6,14 +6,11 @@ import asyncio
 
 import reflex as rx
 
-from portal.state.auth import AuthState
+from portal.state.acting import SignedOut, as_customer, request_host
 from portal.state.forms import errors_from
 from services.billing import local
 from services.billing.checkout_status import checkout_progress
 from services.billing.self_service import retry_payment
-from services.db import session_scope
-from services.models import User
-from services.tenancy import customer_org_id
 
 POLL_SECONDS = 1.5
 POLL_LIMIT = 400
@@ -76,15 +73,12 @@ class CheckoutReturnState(rx.State):
 
     @rx.event
     async def try_again(self):  # type: ignore[no-untyped-def]
-        auth = await self.get_state(AuthState)
-        if not auth._refresh():
+        host = request_host(self)
+        try:
+            url = await as_customer(self, lambda s, who: retry_payment(s, who, host))
+        except SignedOut:
             yield rx.redirect("/login?next=/dashboard")
             return
-        try:
-            with session_scope() as session:
-                org_id = customer_org_id(session, auth._user_id)
-                user = session.get(User, auth._user_id)
-                url = retry_payment(session, org_id or 0, user)  # type: ignore[arg-type]
         except Exception as exc:  # noqa: BLE001
             self.errors = errors_from(exc)
             return

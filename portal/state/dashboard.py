@@ -1,19 +1,20 @@
-"""The customer dashboard. Handlers only resolve the user's own organization and call services."""
+"""The customer dashboard. Handlers resolve who is acting (again, every time) and call services."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
-from portal.state.auth import AuthState
+from portal.state.acting import as_customer, client_ip, request_host
 from portal.state.forms import errors_from
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
 from services.customer.instance_control import control_instance
 from services.dashboard import load_dashboard
-from services.db import session_scope
-from services.models import User
-from services.tenancy import customer_org_id
+from services.tenancy.scope import Customer
 
 REFRESH_SECONDS = 2.0
 
@@ -24,23 +25,23 @@ class DashboardState(rx.State):
     target_plan: str = ""
     following: bool = False
 
-    async def _user_id(self) -> int:
-        auth = await self.get_state(AuthState)
-        return auth._user_id if auth._refresh() else 0
+    async def _read(self) -> bool:
+        """Load the view; False (and an empty view) once the session has ended."""
+        try:
+            self.view = (await as_customer(self, load_dashboard)).to_dict()
+        except PermissionError:
+            self.view = {}
+            return False
+        return True
 
     @rx.event
     async def load(self):  # type: ignore[no-untyped-def]
-        user_id = await self._user_id()
-        if not user_id:
-            return
-        with session_scope() as session:
-            self.view = load_dashboard(session, user_id).to_dict()
-        if self.view.get("busy") and not self.following:
+        if await self._read() and self.view.get("busy") and not self.following:
             yield DashboardState.follow
 
     @rx.event(background=True)
     async def follow(self):  # type: ignore[no-untyped-def]
-        """While an action runs, refresh so the customer sees each step and the final state."""
+        """While an action runs, refresh so the customer sees each step; a session that ended stops at once."""
         async with self:
             if self.following:
                 return
@@ -49,12 +50,8 @@ class DashboardState(rx.State):
             for _ in range(600):
                 await asyncio.sleep(REFRESH_SECONDS)
                 async with self:
-                    auth = await self.get_state(AuthState)
-                    user_id = auth._user_id
-                    if not user_id:
+                    if not await self._read():
                         return
-                    with session_scope() as session:
-                        self.view = load_dashboard(session, user_id).to_dict()
                     if not self.view.get("busy") and self.view.get("instance_status") not in (
                             "awaiting_payment", "pending"):
                         return
@@ -62,12 +59,20 @@ class DashboardState(rx.State):
             async with self:
                 self.following = False
 
+    async def _act(self, work: Callable[[Session, Customer | None], Any]) -> Any:
+        try:
+            result = await as_customer(self, work)
+        except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected
+            self.errors = errors_from(exc)
+            return None
+        self.errors = {}
+        return result
+
     @rx.event
     async def control(self, action: str):  # type: ignore[no-untyped-def]
         """Restart, stop or start (after the confirmation in the page); progress then follows by itself."""
-        instance_id, ip = int(self.view.get("instance_id") or 0), self.router.session.client_ip  # type: ignore[call-overload]
-        done = await self._customer_action(lambda s, _org, user: control_instance(s, user.id, instance_id, action, ip))
-        if done:
+        instance_id, ip = int(self.view.get("instance_id") or 0), client_ip(self)  # type: ignore[call-overload]
+        if await self._act(lambda s, who: control_instance(s, who, instance_id, action, ip)):
             yield rx.toast.info(f"{action.capitalize()} requested.")
             yield DashboardState.load
 
@@ -75,30 +80,17 @@ class DashboardState(rx.State):
     def set_target_plan(self, slug: str) -> None:
         self.target_plan = slug
 
-    async def _customer_action(self, action):  # type: ignore[no-untyped-def]
-        user_id = await self._user_id()
-        if not user_id:
-            return rx.redirect("/login?next=/dashboard")
-        try:
-            with session_scope() as session:
-                org_id = customer_org_id(session, user_id)
-                user = session.get(User, user_id)
-                result = action(session, org_id or 0, user)
-        except Exception as exc:  # noqa: BLE001
-            self.errors = errors_from(exc)
-            return None
-        self.errors = {}
-        return result
-
     @rx.event
     async def manage_billing(self):  # type: ignore[no-untyped-def]
-        url = await self._customer_action(lambda s, org, _user: billing_portal_url(s, org))
+        host = request_host(self)
+        url = await self._act(lambda s, who: billing_portal_url(s, who, host))
         if isinstance(url, str):
             yield rx.redirect(url)
 
     @rx.event
     async def pay_now(self):  # type: ignore[no-untyped-def]
-        url = await self._customer_action(retry_payment)
+        host = request_host(self)
+        url = await self._act(lambda s, who: retry_payment(s, who, host))
         if isinstance(url, str):
             yield rx.redirect(url)
 
@@ -107,8 +99,8 @@ class DashboardState(rx.State):
         if not self.target_plan:
             self.errors = {"plan": "Choose a plan first."}
             return
-        target = self.target_plan
-        result = await self._customer_action(lambda s, org, user: change_plan(s, org, user, target) or "")
+        target, host = self.target_plan, request_host(self)
+        result = await self._act(lambda s, who: change_plan(s, who, target, host) or "")
         if isinstance(result, str) and result:
             yield rx.redirect(result)
         elif result == "":

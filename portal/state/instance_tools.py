@@ -8,11 +8,11 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.auth import AuthState
+from portal.state.acting import as_customer, client_ip
 from portal.state.dashboard import DashboardState
 from portal.state.forms import errors_from
 from services.customer import instance_control as control
-from services.db import session_scope
+from services.tenancy.scope import Customer
 
 
 class InstanceToolsState(rx.State):
@@ -23,16 +23,11 @@ class InstanceToolsState(rx.State):
     new_token: str = ""
     error: str = ""
 
-    async def _call(self, work: Callable[[Session, int, int], Any]) -> Any:
-        """Run `work(session, user_id, instance_id)` for the signed-in user's own instance card."""
-        auth = await self.get_state(AuthState)
-        dashboard = await self.get_state(DashboardState)
-        if not auth._refresh():
-            self.error = "Please sign in again."
-            return None
+    async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
+        """Run `work(session, who, instance_id)` on the instance the dashboard shows (checked by the service)."""
+        instance_id = int((await self.get_state(DashboardState)).view.get("instance_id") or 0)  # type: ignore[call-overload]
         try:
-            with session_scope() as session:
-                result = work(session, auth._user_id, int(dashboard.view.get("instance_id") or 0))  # type: ignore[call-overload]
+            result = await as_customer(self, lambda s, who: work(s, who, instance_id))
         except Exception as exc:  # noqa: BLE001
             self.error = errors_from(exc).get("", "That did not work.")
             return None
@@ -41,7 +36,7 @@ class InstanceToolsState(rx.State):
 
     @rx.event
     async def show_logs(self) -> None:
-        self.logs = await self._call(lambda s, u, i: control.instance_logs(s, u, i)) or ""
+        self.logs = await self._call(control.instance_logs) or ""
         self.logs_open = True
 
     @rx.event
@@ -55,5 +50,5 @@ class InstanceToolsState(rx.State):
 
     @rx.event
     async def rotate_token(self) -> None:
-        ip = self.router.session.client_ip
-        self.new_token = await self._call(lambda s, u, i: control.rotate_usage_token(s, u, i, ip)) or ""
+        ip = client_ip(self)
+        self.new_token = await self._call(lambda s, who, i: control.rotate_usage_token(s, who, i, ip)) or ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.state.acting import request_host
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from portal.state.forms import errors_from
@@ -67,7 +68,7 @@ class SignupState(rx.State):
                     password=form.get("password", ""), ip=self.router.session.client_ip, parent_org_id=seller,
                 )
                 enrolment = enrol(session, organization_id=result.organization_id, email=result.email,
-                                  plan_slug=self.plan)
+                                  plan_slug=self.plan, request_host=request_host(self))
                 token = create_session(session, result.user_id, ip=self.router.session.client_ip,
                                        user_agent=self.router.headers.user_agent)
         except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from services import audit, ratelimit
 from services.accounts import passwords, two_factor
 from services.accounts.sessions import create_session, revoke_session
+from services.crypto import fingerprint
 from services.errors import ValidationFailed
 from services.models import User, UserToken
 from services.models.base import utcnow
@@ -32,11 +33,15 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
     if not identifier or not password:
         raise ValidationFailed({k: "This field is required." for k, v in
                                 (("identifier", identifier), ("password", password)) if not v})
-    ratelimit.check_login(ip or "unknown", identifier)
     user = session.exec(select(User).where(or_(User.email == identifier, User.username == identifier))).first()
+    # one bucket per account, whichever name it was typed as ("bob" and "bob@example.com" count together)
+    account_key = ratelimit.account_key(user.id if user else None, identifier)
+    ratelimit.check_login(ip or "unknown", account_key)
     if user is None:
         passwords.burn_time()
-        audit.record_detached(session, "account.login_failed", actor_label=identifier, ip=ip, details={"reason": "unknown"})
+        # what was typed may be a password in the wrong field: only a fingerprint of it is kept
+        audit.record_detached(session, "account.login_failed", actor_label=f"unknown:{fingerprint(identifier)}",
+                              ip=ip, details={"reason": "unknown"})
         raise ValidationFailed.single("password", WRONG_CREDENTIALS)
     if not passwords.verify_password(password, user.password_hash):
         audit.record_detached(session, "account.login_failed", actor=user, ip=ip, details={"reason": "password"})
@@ -60,7 +65,7 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
     token = create_session(session, user.id, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()
     session.add(user)
-    ratelimit.forget_login_failures(identifier)
+    ratelimit.forget_login_failures(account_key)
     audit.record(session, "account.login", actor=user, target=("user", user.id), ip=ip)
     return token
 

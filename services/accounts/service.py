@@ -209,10 +209,12 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     return user
 
 
-def change_password(session: Session, user_id: int, current: str, new: str, keep_session_hash: str | None) -> None:
+def change_password(session: Session, user_id: int, current: str, new: str, keep_session_hash: str | None,
+                    ip: str = "") -> None:
     user = session.get(User, user_id)
     if user is None:
         raise ValidationFailed.single("", "Your session has ended. Please sign in again.")
+    ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(current, user.password_hash):
         raise ValidationFailed.single("current_password", "The current password is not correct.")
     if current == new:

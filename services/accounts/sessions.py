@@ -12,6 +12,7 @@ from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.models import AuthSession, User
 from services.models.base import utcnow
+from services.tenancy.scope import impersonation_target, resolve_actor
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class CurrentUser:
     email_verified: bool
     session_hash: str
     impersonator_email: str = ""  # set when an admin is looking through this session (shown on every page)
+    impersonator_id: int | None = None
 
 
 def create_session(session: Session, user_id: int, ip: str = "", user_agent: str = "") -> str:
@@ -50,10 +52,28 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
         return None
     auth, user = row
     assert user.id is not None
-    impersonator = session.get(User, auth.impersonator_id) if auth.impersonator_id else None
+    impersonator = None
+    if auth.impersonator_id is not None:
+        impersonator = _impersonator_still_allowed(session, auth)
+        if impersonator is None:
+            auth.revoked_at = utcnow()
+            session.add(auth)
+            return None
     return CurrentUser(id=user.id, email=user.email, username=user.username,
                        email_verified=user.email_verified_at is not None, session_hash=token_hash,
-                       impersonator_email=impersonator.email if impersonator else "")
+                       impersonator_email=impersonator.email if impersonator else "",
+                       impersonator_id=impersonator.id if impersonator else None)
+
+
+def _impersonator_still_allowed(session: Session, auth: AuthSession) -> User | None:
+    """The impersonator, while their own session lives and their role still allows impersonating this user."""
+    staff = session.get(User, auth.impersonator_id)
+    parent = session.get(AuthSession, auth.parent_id) if auth.parent_id else None
+    if staff is None or staff.status != "active" or parent is None or parent.user_id != staff.id \
+            or parent.revoked_at is not None or parent.expires_at <= utcnow():
+        return None
+    actor = resolve_actor(session, staff.id, staff.email)  # type: ignore[arg-type]
+    return staff if impersonation_target(session, actor, auth.user_id) is not None else None
 
 
 def revoke_session(session: Session, token: str) -> None:

@@ -17,7 +17,7 @@ import segno
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from services import audit
+from services import audit, ratelimit
 from services.accounts import passwords
 from services.crypto import decrypt, encrypt, hash_token
 from services.errors import ValidationFailed
@@ -79,6 +79,7 @@ def confirm(session: Session, user_id: int, code: str, ip: str = "") -> list[str
 def disable(session: Session, user_id: int, password: str, ip: str = "") -> None:
     """Needs the password, so a browser left signed in cannot quietly remove the second factor."""
     user = _user(session, user_id)
+    ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(password, user.password_hash):
         raise ValidationFailed.single("password", "The password is not correct.")
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None

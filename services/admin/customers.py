@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from services.admin.scope import Actor, authorise, visible
+from services.tenancy.scope import Actor, authorise, visible
 from services.billing.plans import format_money
 from services.usage.reports import model_totals, money
 from services.models import (AuditEvent, Budget, Instance, Membership, Organization, OrgKind, Plan, ProvisioningAction,

@@ -14,31 +14,38 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.accounts.sessions import revoke_session
-from services.admin.scope import Actor, Forbidden, authorise
+from services.tenancy.scope import Actor, Forbidden, authorise, impersonation_target
 from services.crypto import hash_token, new_token
-from services.models import AuthSession, Membership, Organization, OrgKind, User
+from services.models import AuthSession, Membership, User
 from services.models.base import utcnow
 
 LIFETIME = timedelta(hours=1)
 
 
-def start(session: Session, actor: Actor | None, user_id: int, *, ip: str = "") -> str:
-    """A session token for the customer's user, marked as the admin's; the admin's own session is kept."""
-    membership = session.exec(select(Membership, Organization)
-                              .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
-                              .where(Membership.user_id == user_id)).all()
-    customer_orgs = [org for _m, org in membership if org.kind == OrgKind.CUSTOMER]
-    staff_elsewhere = any(org.kind != OrgKind.CUSTOMER for _m, org in membership)
+def start(session: Session, actor: Actor | None, user_id: int, *, admin_session_hash: str, ip: str = "") -> str:
+    """A session token for the customer's user, marked as the admin's and tied to the admin's own session.
+
+    The admin's own session is kept (ending the impersonation returns to it) and is the impersonation's
+    parent: when the admin signs out, is disabled, demoted or loses the membership, the impersonation ends.
+    """
+    target_org = impersonation_target(session, actor, user_id)
     checked = authorise(session, actor, "instances", action="impersonation.start", target=("user", user_id),
-                        organization_id=customer_orgs[0].id if customer_orgs and not staff_elsewhere else -1)
+                        organization_id=target_org if target_org is not None else -1)
     user = session.get(User, user_id)
+    parent = session.exec(select(AuthSession).where(AuthSession.token_hash == admin_session_hash,
+                                                    AuthSession.user_id == checked.user_id,
+                                                    AuthSession.revoked_at.is_(None))).first()  # type: ignore[union-attr]
     if user is None or user.status != "active":
         raise Forbidden("That user cannot be impersonated.")
+    if parent is None or parent.impersonator_id is not None:
+        raise Forbidden("Sign in again before you impersonate someone.")
     token = new_token()
-    session.add(AuthSession(user_id=user_id, token_hash=hash_token(token), expires_at=utcnow() + LIFETIME,
-                            ip=ip[:64] or None, user_agent="impersonation", impersonator_id=checked.user_id))
-    audit.record(session, "admin.impersonation_started", actor_label=checked.email, target=("user", user_id),
-                 organization_id=customer_orgs[0].id, ip=ip, details={"as": user.email})
+    session.add(AuthSession(user_id=user_id, token_hash=hash_token(token),
+                            expires_at=min(utcnow() + LIFETIME, parent.expires_at),
+                            ip=ip[:64] or None, user_agent="impersonation", impersonator_id=checked.user_id,
+                            parent_id=parent.id))
+    audit.record(session, "admin.impersonation_started", **checked.audit_fields(), target=("user", user_id),
+                 on_behalf_of_user_id=user_id, organization_id=target_org, ip=ip, details={"as": user.email})
     return token
 
 
@@ -51,7 +58,8 @@ def end(session: Session, token: str, *, ip: str = "") -> bool:
     user = session.get(User, row.user_id)
     revoke_session(session, token)
     org_id = session.exec(select(Membership.organization_id).where(Membership.user_id == row.user_id)).first()
-    audit.record(session, "admin.impersonation_ended", actor_label=admin.email if admin else "",
+    audit.record(session, "admin.impersonation_ended", actor_user_id=row.impersonator_id,
+                 actor_label=admin.email if admin else "", on_behalf_of_user_id=row.user_id,
                  target=("user", row.user_id), organization_id=org_id, ip=ip,
                  details={"as": user.email if user else ""})
     return True

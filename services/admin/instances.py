@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from services import audit
-from services.admin.scope import Actor, Forbidden, authorise
+from services.tenancy.scope import Actor, Forbidden, authorise
 from services.models import Instance
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services import audit
-from services.admin.scope import ADMIN_KINDS, Actor, authorise, visible
+from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Organization, Plan, Subscription
 from services.models.base import utcnow

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from services import audit
-from services.admin.scope import Actor, authorise, visible
+from services.tenancy.scope import Actor, authorise, visible
 from services.errors import ValidationFailed
 from services.models import AppTemplate
 from services.models.base import utcnow

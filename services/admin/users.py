@@ -16,7 +16,7 @@ from services import audit
 from services.accounts import passwords
 from services.accounts.service import RESET_PASSWORD, issue_token, normalise_email
 from services.accounts.sessions import revoke_all_sessions
-from services.admin.scope import Actor, Forbidden, authorise, visible
+from services.tenancy.scope import Actor, Forbidden, authorise, visible
 from services.branding.brand import brand_for
 from services.config import get_settings
 from services.errors import ValidationFailed

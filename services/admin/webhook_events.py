@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services import audit
-from services.admin.scope import Actor, authorise
+from services.tenancy.scope import Actor, authorise
 from services.models import StripeEvent
 
 PAGE_SIZE = 50

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from services.billing.budgets import ensure_budget_period
 from services.billing.gateway import CheckoutRequest, get_gateway
-from services.config import get_settings
+from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.provisioning import actions, engine
@@ -38,7 +38,8 @@ def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
     return plan
 
 
-def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str) -> Enrolment:
+def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
+          request_host: str = "") -> Enrolment:
     org = session.get(Organization, organization_id)
     assert org is not None and org.parent_id is not None
     plan = offered_plan(session, org.parent_id, plan_slug)
@@ -57,20 +58,24 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str)
         ensure_budget_period(session, subscription, plan, None)
         engine.request_action(session, instance, actions.PROVISION, requested_by="signup")
         return Enrolment(subscription.id, instance.id, None)  # type: ignore[arg-type]
-    url = start_checkout(session, subscription, instance, email, plan)
+    url = start_checkout(session, subscription, instance, email, plan, request_host=request_host)
     return Enrolment(subscription.id, instance.id, url)  # type: ignore[arg-type]
 
 
 def start_checkout(session: Session, subscription: Subscription, instance: Instance, email: str,
-                   plan: Plan) -> str:
-    """Create a Checkout Session for this subscription (also used to try again after a cancelled payment)."""
-    settings = get_settings()
+                   plan: Plan, *, request_host: str = "") -> str:
+    """Create a Checkout Session for this subscription (also used to try again after a cancelled payment).
+
+    Stripe sends the customer back to the host they paid from when it belongs to their seller (their session
+    and their seller's brand live there), else to their seller's own domain.
+    """
+    base = portal_url(session, subscription.organization_id, request_host)
     request = CheckoutRequest(
         organization_id=subscription.organization_id, instance_id=instance.id,  # type: ignore[arg-type]
         subscription_id=subscription.id, price_id=plan.stripe_price_id or "",  # type: ignore[arg-type]
         customer_email=email, customer_id=subscription.stripe_customer_id,
-        success_url=f"{settings.public_url}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-        cancel_url=f"{settings.public_url}/billing/cancel",
+        success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+        cancel_url=f"{base}/billing/cancel",
         idempotency_key=f"portal-checkout-{subscription.id}-{uuid.uuid4().hex}",
     )
     try:

@@ -102,10 +102,17 @@ class StripeGateway:
         return str(session["url"])
 
 
+class PaymentsNotConfigured(RuntimeError):
+    """Production without Stripe keys and without ALLOW_TEST_CHECKOUT: nothing may be sold."""
+
+
 def get_gateway() -> BillingGateway:
-    if get_settings().stripe_secret_key:
+    settings = get_settings()
+    if settings.stripe_secret_key:
         return StripeGateway()
-    from services.billing.local import LocalGateway
+    if not settings.test_checkout_enabled:
+        raise PaymentsNotConfigured("Online payment is not configured (STRIPE_SECRET_KEY is not set).")
+    from services.billing.local import LocalGateway  # local builds on this module's CheckoutRequest
 
     return LocalGateway()
 

@@ -97,7 +97,7 @@ def _tell_customer(session: Session, subscription: Subscription, template: str, 
     """An e-mail to the customer's owner in their seller's brand, sent only if this change commits."""
     from services.branding.brand import brand_for
     from services.mail import render, send_after_commit
-    from services.tenancy import owner_user
+    from services.tenancy.orgs import owner_user
 
     owner = owner_user(session, subscription.organization_id)
     if owner is not None:

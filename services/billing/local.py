@@ -12,6 +12,7 @@ import secrets
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import stripe
@@ -88,7 +89,7 @@ class LocalGateway:
             "price": request.price_id, "subscription": None,
             "success_url": request.success_url.replace("{CHECKOUT_SESSION_ID}", session_id),
             "cancel_url": request.cancel_url,
-            "url": f"{get_settings().public_url}/billing/test-checkout?session={session_id}",
+            "url": f"{_origin(request.cancel_url)}/billing/test-checkout?session={session_id}",
         }
         _put(session, session_id, "checkout.session", data)
         return data
@@ -108,16 +109,26 @@ class LocalGateway:
         return subscription
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
-        return f"{get_settings().public_url}/billing/test-portal?customer={customer_id}"
+        return f"{_origin(return_url)}/billing/test-portal?customer={customer_id}"
+
+
+def _origin(url: str) -> str:
+    """The test-mode pages are served where the customer will come back to (their seller's host)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else get_settings().public_url
 
 
 def checkout_summary(checkout_session_id: str) -> dict[str, Any] | None:
+    if not get_settings().test_checkout_enabled:
+        return None
     with session_scope() as session:
         return _get(session, checkout_session_id)
 
 
 def pay(checkout_session_id: str) -> str:
     """The test-mode "Pay" button. Returns the success URL to send the browser to."""
+    if not get_settings().test_checkout_enabled:
+        raise ValidationFailed.single("", "The test-mode checkout is switched off on this portal.")
     with session_scope() as session:
         checkout = _get(session, checkout_session_id)
         if checkout is None:

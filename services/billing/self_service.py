@@ -6,11 +6,14 @@ import uuid
 
 from sqlmodel import Session, select
 
+from services import audit
 from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
 from services.billing.gateway import get_gateway
-from services.config import get_settings
 from services.errors import ValidationFailed
+from services.branding.brand import portal_url
+from services.customer.scope import own_organization
 from services.models import Instance, Organization, Plan, Subscription, User
+from services.tenancy.scope import Customer
 
 
 def current_subscription(session: Session, organization_id: int) -> Subscription | None:
@@ -28,17 +31,22 @@ def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instan
     return subscription, instance, org
 
 
-def retry_payment(session: Session, organization_id: int, user: User) -> str:
+def retry_payment(session: Session, who: Customer | None, request_host: str = "") -> str:
+    organization_id = own_organization(session, who, "billing", attempted="billing.pay_now")
+    assert who is not None
     subscription, instance, _org = _owned(session, organization_id)
     if subscription.status != "incomplete":
         raise ValidationFailed.single("", "This subscription is already paid.")
     plan = session.get(Plan, subscription.plan_id)
     assert plan is not None
-    return start_checkout(session, subscription, instance, user.email, plan)
+    return start_checkout(session, subscription, instance, _billing_email(session, who), plan,
+                          request_host=request_host)
 
 
-def change_plan(session: Session, organization_id: int, user: User, plan_slug: str) -> str | None:
+def change_plan(session: Session, who: Customer | None, plan_slug: str, request_host: str = "") -> str | None:
     """Returns a checkout URL when the change needs a first payment; None when Stripe changes the price."""
+    organization_id = own_organization(session, who, "billing", attempted="billing.change_plan")
+    assert who is not None
     subscription, instance, org = _owned(session, organization_id)
     plan = offered_plan(session, org.parent_id, plan_slug)  # type: ignore[arg-type]
     if plan.id == subscription.plan_id:
@@ -47,7 +55,8 @@ def change_plan(session: Session, organization_id: int, user: User, plan_slug: s
         raise ValidationFailed.single("plan", "To move to the free plan, cancel your subscription in "
                                               "Manage billing; it stays active until the end of the period.")
     if not subscription.stripe_subscription_id:
-        return start_checkout(session, subscription, instance, user.email, plan)
+        return start_checkout(session, subscription, instance, _billing_email(session, who), plan,
+                              request_host=request_host)
     try:
         get_gateway().change_price(subscription.stripe_subscription_id, plan.stripe_price_id or "",
                                    idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}")
@@ -55,15 +64,25 @@ def change_plan(session: Session, organization_id: int, user: User, plan_slug: s
         raise
     except Exception as exc:  # noqa: BLE001
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
+    audit.record(session, "billing.change_plan", **who.audit_fields(), target=("subscription", subscription.id),
+                 organization_id=organization_id, details={"to": plan.slug})
     return None  # the customer.subscription.updated webhook applies the new plan
 
 
-def billing_portal_url(session: Session, organization_id: int) -> str:
+def billing_portal_url(session: Session, who: Customer | None, request_host: str = "") -> str:
+    """Stripe's billing portal for the customer, returning to the portal on the host they came from."""
+    organization_id = own_organization(session, who, "billing", attempted="billing.portal")
     subscription, _instance, _org = _owned(session, organization_id)
     if not subscription.stripe_customer_id:
         raise ValidationFailed.single("", "There is nothing to manage yet: this account has no paid subscription.")
     try:
-        return get_gateway().create_portal_session(subscription.stripe_customer_id,
-                                                   f"{get_settings().public_url}/dashboard")
+        return get_gateway().create_portal_session(
+            subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard")
     except Exception as exc:  # noqa: BLE001
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
+
+
+def _billing_email(session: Session, who: Customer) -> str:
+    """The customer's own address for the checkout (never an impersonating admin's)."""
+    user = session.get(User, who.user_id)
+    return user.email if user else who.email

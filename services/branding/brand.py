@@ -81,16 +81,43 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
                     "public_url": _portal_url(session, [o.id for o in chain])})
 
 
+def _on_host(host: str) -> str:
+    """The portal under another host name, with PUBLIC_URL's scheme and port."""
+    public = urlsplit(get_settings().public_url)
+    return f"{public.scheme}://{host}" + (f":{public.port}" if public.port else "")
+
+
+def _chain_domains(session: Session, chain_ids: list[int | None]) -> list[Domain]:
+    return list(session.exec(select(Domain).where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
+                             .order_by(Domain.id)).all())  # type: ignore[arg-type]
+
+
 def _portal_url(session: Session, chain_ids: list[int | None]) -> str:
     """The nearest organization's own portal domain, with PUBLIC_URL's scheme and port."""
-    domains = session.exec(select(Domain).where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
-                           .order_by(Domain.id)).all()  # type: ignore[arg-type]
+    domains = _chain_domains(session, chain_ids)
     for org_id in chain_ids:
         host = next((d.hostname for d in domains if d.organization_id == org_id), None)
         if host:
-            public = urlsplit(get_settings().public_url)
-            return f"{public.scheme}://{host}" + (f":{public.port}" if public.port else "")
+            return _on_host(host)
     return ""
+
+
+def portal_url(session: Session, organization_id: int | None, request_host: str = "") -> str:
+    """Where to send this organization's people back to: the host they are on, if it is one of their sellers'.
+
+    A customer who pays on a reseller's domain must come back from Stripe to that same domain (where their
+    browser holds their session, under that brand). The host a browser reports is only used when it is a
+    domain of the organization's own seller chain or the portal's own host; anything else falls back to the
+    brand's own domain, then to PUBLIC_URL, so a forged host can never send anyone elsewhere.
+    """
+    settings = get_settings()
+    host = (request_host or "").strip().lower().rstrip(".").split(":")[0]
+    if host and host == (urlsplit(settings.public_url).hostname or ""):
+        return settings.public_url.rstrip("/")
+    chain_ids = [o.id for o in _chain(session, organization_id)] if organization_id else []
+    if host and any(d.hostname == host for d in _chain_domains(session, chain_ids)):
+        return _on_host(host)
+    return _portal_url(session, chain_ids) or settings.public_url.rstrip("/")
 
 
 def organization_for_host(session: Session, hostname: str | None) -> int | None:

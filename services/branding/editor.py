@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from services import audit
-from services.admin.scope import ADMIN_KINDS, Actor, authorise
+from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
 from services.branding.brand import brand_for
 from services.branding.css import sanitize_css
 from services.config import get_settings

@@ -17,6 +17,7 @@ from services.provisioning.backends import get_backend
 from services.provisioning.credentials import reveal_once
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
+from services.tenancy.scope import Customer
 from services.usage.tokens import issue_instance_token
 
 CONTROLS = {"restart": actions.RESTART, "stop": actions.STOP, "start": actions.START}
@@ -37,11 +38,19 @@ def controls_for(instance: Instance, busy: bool, subscription_status: str) -> di
     return {control: usable and instance.status in ALLOWED_IN[control] for control in CONTROLS}
 
 
-def control_instance(session: Session, user_id: int, instance_id: int, control: str, ip: str = "") -> str:
+def _requested_by(who: Customer) -> str:
+    if who.impersonator is not None:
+        return f"admin:{who.impersonator.email} as customer:{who.user_id}"
+    return f"customer:{who.user_id}"
+
+
+def control_instance(session: Session, who: Customer | None, instance_id: int, control: str, ip: str = "") -> str:
     """Queue the action; returns its id. Refusals (busy, wrong state, suspended) change nothing."""
     if control not in CONTROLS:
         raise ValidationFailed.single("", f"Unknown action {control!r}.")
-    instance = own_instance(session, user_id, instance_id, attempted=f"instance.{control}", ip=ip)
+    instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}",
+                            ip=ip)
+    assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
     busy = engine.active_action(session, instance.id) is not None  # type: ignore[arg-type]
     if busy:
@@ -50,14 +59,14 @@ def control_instance(session: Session, user_id: int, instance_id: int, control: 
         if instance.desired_state == "suspended":
             raise ValidationFailed.single("", "Your instance is suspended. Settle the payment or the budget first.")
         raise ValidationFailed.single("", f"Your instance cannot {control} while it is {instance.status}.")
-    row = engine.request_action(session, instance, CONTROLS[control], requested_by=f"customer:{user_id}")
-    audit.record(session, f"instance.{control}", actor_label=f"user:{user_id}", target=("instance", instance.id),
+    row = engine.request_action(session, instance, CONTROLS[control], requested_by=_requested_by(who))
+    audit.record(session, f"instance.{control}", **who.audit_fields(), target=("instance", instance.id),
                  organization_id=instance.organization_id, ip=ip, details={"subdomain": instance.subdomain})
     return row.id
 
 
-def instance_logs(session: Session, user_id: int, instance_id: int, lines: int = LOG_LINES) -> str:
-    instance = own_instance(session, user_id, instance_id, attempted="instance.logs")
+def instance_logs(session: Session, who: Customer | None, instance_id: int, lines: int = LOG_LINES) -> str:
+    instance = own_instance(session, who, instance_id, capability="view", attempted="instance.logs")
     try:
         spec = build_spec(session, instance)
         text = get_backend(spec.backend).logs(spec, max(1, min(lines, 1000)))
@@ -66,20 +75,23 @@ def instance_logs(session: Session, user_id: int, instance_id: int, lines: int =
     return text or "The instance has not written anything to its log yet."
 
 
-def reveal_credentials(session: Session, user_id: int, instance_id: int) -> dict[str, str] | None:
+def reveal_credentials(session: Session, who: Customer | None, instance_id: int) -> dict[str, str] | None:
     """The generated initial login, the first time only; None once it has been shown."""
-    instance = own_instance(session, user_id, instance_id, attempted="instance.credentials")
+    instance = own_instance(session, who, instance_id, capability="secrets", attempted="instance.credentials")
+    assert who is not None
     shown = reveal_once(session, instance)
     if shown is not None:
-        audit.record(session, "instance.credentials_shown", actor_label=f"user:{user_id}",
+        audit.record(session, "instance.credentials_shown", **who.audit_fields(),
                      target=("instance", instance.id), organization_id=instance.organization_id)
     return shown
 
 
-def rotate_usage_token(session: Session, user_id: int, instance_id: int, ip: str = "") -> str:
+def rotate_usage_token(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
     """A new usage API token for the instance, shown once; the previous one stops working at once."""
-    instance = own_instance(session, user_id, instance_id, attempted="instance.rotate_token", ip=ip)
+    instance = own_instance(session, who, instance_id, capability="secrets", attempted="instance.rotate_token",
+                            ip=ip)
+    assert who is not None
     token = issue_instance_token(session, instance)
-    audit.record(session, "instance.token_rotated", actor_label=f"user:{user_id}", target=("instance", instance.id),
+    audit.record(session, "instance.token_rotated", **who.audit_fields(), target=("instance", instance.id),
                  organization_id=instance.organization_id, ip=ip, details={"prefix": token[:12]})
     return token

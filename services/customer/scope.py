@@ -1,27 +1,34 @@
-"""The one check behind every customer action: the record must belong to the signed-in user's organization.
+"""The customer side of the one scoping function: a record named by id must be the customer's own.
 
-The dashboard names its instance by id (as any client could); the id is only trusted after this check, and a
-refusal is written to the audit log so probing for other customers' ids leaves a trace.
+The dashboard names its instance by id (as any client could); the id is only trusted after
+`services.tenancy.scope.authorise_customer` has checked it against the customer's organization and role (and,
+while staff impersonate the customer, against the staff member's own role). Refusals are audited.
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from services import audit
-from services.admin.scope import Forbidden
 from services.models import Instance
-from services.tenancy import customer_org_id
-
-NOT_YOURS = "That instance is not in your account."
+from services.tenancy.scope import Customer, authorise_customer
 
 
-def own_instance(session: Session, user_id: int, instance_id: int, *, attempted: str, ip: str = "") -> Instance:
-    org_id = customer_org_id(session, user_id) if user_id else None
-    instance = session.get(Instance, instance_id) if org_id is not None else None
-    if instance is None or instance.organization_id != org_id or instance.status == "deprovisioned":
-        audit.record_detached(session, "customer.denied", actor_label=f"user:{user_id}",
-                              target=("instance", instance_id), ip=ip,
-                              details={"attempted": attempted, "actor_user_id": user_id})
-        raise Forbidden(NOT_YOURS)
+def own_instance(session: Session, who: Customer | None, instance_id: int, *, capability: str, attempted: str,
+                 ip: str = "") -> Instance:
+    instance = session.get(Instance, instance_id)
+    organization_id = instance.organization_id if instance is not None and instance.status != "deprovisioned" \
+        else None
+    authorise_customer(session, who, capability, action=attempted, target=("instance", instance_id),
+                       organization_id=organization_id, ip=ip)
+    assert instance is not None
     return instance
+
+
+def own_organization(session: Session, who: Customer | None, capability: str, *, attempted: str,
+                     ip: str = "") -> int:
+    """The customer's organization id, once the customer (and any impersonator) may do `capability` there."""
+    organization_id = who.organization_id if who is not None else None
+    authorise_customer(session, who, capability, action=attempted, target=("organization", organization_id or "-"),
+                       organization_id=organization_id, ip=ip)
+    assert organization_id is not None
+    return organization_id

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from services.customer.scope import own_instance
 from services.models import Budget, Instance
+from services.tenancy.scope import Customer
 from services.models.base import utcnow
 from services.usage.reports import CHART_DAYS, recent_records, records_csv
 
@@ -18,14 +19,15 @@ def period_start(session: Session, instance: Instance):  # type: ignore[no-untyp
     return budget.period_start if budget else utcnow() - timedelta(days=CHART_DAYS)
 
 
-def usage_page(session: Session, user_id: int, instance_id: int, page: int) -> tuple[list[dict[str, str]], bool]:
-    instance = own_instance(session, user_id, instance_id, attempted="usage.list")
+def usage_page(session: Session, who: Customer | None, instance_id: int,
+               page: int) -> tuple[list[dict[str, str]], bool]:
+    instance = own_instance(session, who, instance_id, capability="view", attempted="usage.list")
     return recent_records(session, instance.id, page)  # type: ignore[arg-type]
 
 
-def usage_csv(session: Session, user_id: int, instance_id: int) -> tuple[str, str]:
+def usage_csv(session: Session, who: Customer | None, instance_id: int) -> tuple[str, str]:
     """(file name, CSV text) of this period's records."""
-    instance = own_instance(session, user_id, instance_id, attempted="usage.export")
+    instance = own_instance(session, who, instance_id, capability="view", attempted="usage.export")
     since = period_start(session, instance)
     return (f"usage-{instance.subdomain}-{since:%Y%m%d}.csv",
             records_csv(session, instance.id, since))  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     actor_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     actor_label: str = Field(default="", max_length=254)
+    # set when staff acted through an impersonation session: the customer's user it was done for
+    on_behalf_of_user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True)
     action: str = Field(max_length=80, index=True)
     target_type: str | None = Field(default=None, max_length=40)
     target_id: str | None = Field(default=None, max_length=64)

@@ -40,6 +40,8 @@ class AuthSession(SQLModel, table=True):
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=300)
     impersonator_id: int | None = Field(default=None, foreign_key="user_account.id")
+    # an impersonation session lives only as long as the impersonator's own session (signing out ends both)
+    parent_id: int | None = Field(default=None, foreign_key="auth_session.id")
 
 
 class UserToken(SQLModel, table=True):

@@ -16,7 +16,7 @@ from services.models import AppTemplate, Instance, Organization, Plan, Subscript
 from services.provisioning.credentials import load_credentials
 from services.provisioning.errors import PermanentError
 from services.provisioning.labels import instance_labels
-from services.tenancy import owner_user
+from services.tenancy.orgs import owner_user
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Admins edit env templates in the console: a sandbox keeps a template from reaching Python internals.

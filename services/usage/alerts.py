@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from services.billing.plans import format_money
 from services.models import MICROS, Budget, Instance, Plan, Subscription
-from services.tenancy import owner_user
+from services.tenancy.orgs import owner_user
 
 log = logging.getLogger(__name__)
 

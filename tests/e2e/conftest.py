@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.servers import RunningPortal, SmtpInbox, free_port, portal_server, project_env, run_setup, smtp_server
+from tests.support.servers import RunningPortal, SmtpInbox, free_port, portal_server, project_env, run_setup, smtp_server
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 # The portal provisions real instances on the same two cores while pages load: give a page up to 15 s to show
@@ -123,7 +123,7 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     except pytest.skip.Exception:
         dockerd = None  # the pages still work; instances just cannot start
     if dockerd is not None:
-        from tests.docker_env import TEST_IMAGE
+        from tests.support.docker_env import TEST_IMAGE
 
         env.update(DOCKER_HOST=dockerd.host, DEMO_APP_IMAGE=TEST_IMAGE)
     run_setup(env)

@@ -6,8 +6,8 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.mailbox import link_in
-from tests.servers import RunningPortal, SmtpInbox
+from tests.support.mailbox import link_in
+from tests.support.servers import RunningPortal, SmtpInbox
 
 PASSWORD = "a long and good passphrase"
 

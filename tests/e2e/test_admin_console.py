@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from tests.e2e.helpers import sign_in, sign_out, sign_up
-from tests.servers import RunningPortal
+from tests.support.servers import RunningPortal
 
 OPERATOR = ("admin@example.com", "demo-password-123")  # seeded demo login (DEMO_PASSWORD default)
 

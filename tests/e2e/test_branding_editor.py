@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
-from tests.servers import RunningPortal
+from tests.support.servers import RunningPortal
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
                     "0000000d4944415478da63f8cfc0f01f0005000201e226059b0000000049454e44ae426082")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_up
-from tests.servers import RunningPortal, SmtpInbox
+from tests.support.servers import RunningPortal, SmtpInbox
 
 USERNAME = "dashcustomer"
 

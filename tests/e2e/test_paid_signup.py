@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.servers import RunningPortal
+from tests.support.servers import RunningPortal
 
 PASSWORD = "a long and good passphrase"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
-from tests.mailbox import link_in
-from tests.servers import RunningPortal, SmtpInbox
+from tests.support.mailbox import link_in
+from tests.support.servers import RunningPortal, SmtpInbox
 
 
 def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: RunningPortal, inbox: SmtpInbox) -> None:

@@ -9,7 +9,7 @@ import pyotp
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import PASSWORD, sign_out, sign_up
-from tests.servers import RunningPortal
+from tests.support.servers import RunningPortal
 
 
 def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(page: Page,

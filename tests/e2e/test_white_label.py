@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from tests.e2e.helpers import sign_in, sign_up
-from tests.servers import RunningPortal
+from tests.support.servers import RunningPortal
 
 
 def _on(portal: RunningPortal, host: str, path: str = "") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import docker
@@ -13,36 +12,10 @@ from sqlmodel import Session
 
 from services.provisioning import engine
 from services.provisioning.proxy.nginx import NginxProxy
-from tests.conftest import SettingsEnv
-from tests.docker_env import Dockerd, unavailable
-from tests.servers import free_port
-
-
-@dataclass
-class Scheduled:
-    """The engine's scheduling, captured so a test can drive retries itself (no queue in between)."""
-
-    calls: list[tuple[str, float]] = field(default_factory=list)
-
-    def __call__(self, action_id: str, delay: float) -> None:
-        self.calls.append((action_id, delay))
-
-
-@dataclass
-class Provisioning:
-    dockerd: Dockerd
-    proxy: NginxProxy
-    proxy_port: int
-    scheduled: Scheduled
-
-    def run(self, action_id: str, max_rounds: int = 10) -> str:
-        """Execute the action like the queue would, following its retries (without waiting out the backoff)."""
-        status = engine.execute(action_id)
-        rounds = 1
-        while status == "retrying" and rounds < max_rounds:
-            status = engine.execute(action_id)
-            rounds += 1
-        return status
+from tests.support.env import SettingsEnv
+from tests.support.docker_env import Dockerd, unavailable
+from tests.support.provisioning import Provisioning, Scheduled
+from tests.support.servers import free_port
 
 
 @pytest.fixture()

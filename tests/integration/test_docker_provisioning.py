@@ -8,9 +8,9 @@ from sqlmodel import Session, func, select
 from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep, Subscription
 from services.provisioning import actions, engine
 from services.provisioning.labels import LABEL_INSTANCE
-from tests.factories import customer_instance
-from tests.integration.conftest import Provisioning
-from tests.mailbox import outbox_messages, text_of
+from tests.support.factories import customer_instance
+from tests.support.provisioning import Provisioning
+from tests.support.mailbox import outbox_messages, text_of
 
 
 def _request(db: Session, instance: Instance, action: str) -> str:

@@ -16,9 +16,9 @@ from portal.serve import consumer_command
 from services.config import Settings
 from services.jobs.queue import build_huey
 from services.jobs.tasks import HEARTBEAT_KEY
-from tests.conftest import PROJECT_ROOT, require_env
-from tests.mailbox import outbox_messages
-from tests.servers import project_env
+from tests.support.env import PROJECT_ROOT, require_env
+from tests.support.mailbox import outbox_messages
+from tests.support.servers import project_env
 
 PRODUCER = """
 import json, sys

@@ -13,8 +13,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from services.models import metadata
-from tests.conftest import PROJECT_ROOT, require_env
-from tests.integration.databases import fresh_postgres_database
+from tests.support.env import PROJECT_ROOT, require_env
+from tests.support.databases import fresh_postgres_database
 
 
 def _config(url: str) -> Config:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import PROJECT_ROOT
+from tests.support.env import PROJECT_ROOT
 
 FORBIDDEN = ("reflex", "portal", "rxconfig")
 

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from portal.api import build_api
 from services.db import dispose_engines
-from tests.conftest import SettingsEnv, PROJECT_ROOT
+from tests.support.env import SettingsEnv, PROJECT_ROOT
 
 
 def test_health_is_200_with_each_check_when_all_is_well(db: Session) -> None:

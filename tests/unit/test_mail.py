@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from tests.conftest import SettingsEnv
+from tests.support.env import SettingsEnv
 
 from pathlib import Path
 
 import pytest
 
 from services.mail import deliver, render
-from tests.mailbox import outbox_messages, text_of
-from tests.servers import smtp_server
+from tests.support.mailbox import outbox_messages, text_of
+from tests.support.servers import smtp_server
 
 
 def test_render_has_text_and_html_parts_and_escapes_html() -> None:
@@ -38,7 +38,7 @@ def test_with_smtp_url_mail_goes_to_the_smtp_server(settings_env: SettingsEnv, o
 
 
 def test_an_unreachable_smtp_server_raises_so_the_job_is_retried(settings_env: SettingsEnv) -> None:
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     settings_env.setenv("SMTP_URL", f"smtp://127.0.0.1:{free_port()}?timeout=2")
     with pytest.raises(OSError):

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import PROJECT_ROOT
+from tests.support.env import PROJECT_ROOT
 
 SUPERVISOR = """
 import sys

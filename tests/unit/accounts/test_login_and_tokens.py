@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import SettingsEnv
+from tests.support.env import SettingsEnv
 
 from datetime import timedelta
 from pathlib import Path
@@ -15,8 +15,8 @@ from services.accounts.sessions import resolve_session
 from services.errors import RateLimited, ValidationFailed
 from services.models import AuditEvent, AuthSession, User, UserToken
 from services.models.base import utcnow
-from tests.mailbox import outbox_messages
-from tests.unit.accounts.helpers import GOOD_PASSWORD, last_link, sign_up, token_of
+from tests.support.mailbox import outbox_messages
+from tests.support.accounts import GOOD_PASSWORD, last_link, sign_up, token_of
 
 
 def _verified_user(db: Session, outbox: Path, username: str = "alice") -> User:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tests.conftest import SettingsEnv
+from tests.support.env import SettingsEnv
 
 from pathlib import Path
 
@@ -11,8 +11,8 @@ from services.accounts import service
 from services.accounts.usernames import RESERVED_NAMES, username_problem
 from services.errors import RateLimited, ValidationFailed
 from services.models import AuditEvent, Membership, Organization, OrgKind, User, UserToken
-from tests.mailbox import outbox_messages
-from tests.unit.accounts.helpers import GOOD_PASSWORD, last_link, sign_up
+from tests.support.mailbox import outbox_messages
+from tests.support.accounts import GOOD_PASSWORD, last_link, sign_up
 
 
 def _count(db: Session, model: type) -> int:

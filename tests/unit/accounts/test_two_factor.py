@@ -15,7 +15,7 @@ from services.accounts.sessions import create_session, list_sessions, resolve_se
 from services.crypto import hash_token
 from services.errors import ValidationFailed
 from services.models import AuditEvent, User
-from tests.unit.accounts.helpers import GOOD_PASSWORD, last_link, sign_up, token_of
+from tests.support.accounts import GOOD_PASSWORD, last_link, sign_up, token_of
 
 
 def _user(db: Session, outbox: Path) -> User:

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import customers, instances
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.models import AuditEvent, Instance, ProvisioningAction
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401  (the shared two-reseller tree)
+from tests.support.tenants import actor as _actor
 
 
 def _instance(db: Session, subdomain: str) -> Instance:
@@ -23,7 +23,7 @@ def _instance(db: Session, subdomain: str) -> Instance:
     return instance
 
 
-def test_customer_lists_and_overview_show_only_the_actors_subtree(db: Session, tree: dict) -> None:  # noqa: F811
+def test_customer_lists_and_overview_show_only_the_actors_subtree(db: Session, tree: dict) -> None:
     platform, a_admin, b_admin = (_actor(db, tree, n) for n in ("operator", "a-admin", "b-admin"))
     everyone, total = customers.list_customers(db, platform)
     assert total == 2 and {r["slug"] for r in everyone} == {"cust-a", "cust-b"}
@@ -52,7 +52,7 @@ ATTEMPTS = {
 
 
 @pytest.mark.parametrize("attempt", list(ATTEMPTS))
-def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(db: Session, tree: dict,  # noqa: F811
+def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(db: Session, tree: dict,
                                                                          attempt: str) -> None:
     theirs = _instance(db, "cust-b")
     actions_before = len(db.exec(select(ProvisioningAction)).all())
@@ -66,7 +66,7 @@ def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(db: Se
     assert denied and denied[-1].target_id in (str(theirs.id), str(theirs.organization_id))
 
 
-def test_support_restarts_in_its_subtree_billing_cannot_and_bulk_refuses_one_by_one(db: Session,  # noqa: F811
+def test_support_restarts_in_its_subtree_billing_cannot_and_bulk_refuses_one_by_one(db: Session,
                                                                                    tree: dict) -> None:
     mine, theirs = _instance(db, "cust-a"), _instance(db, "cust-b")
     action_id = instances.instance_action(db, _actor(db, tree, "a-support"), mine.id, "restart")
@@ -83,7 +83,7 @@ def test_support_restarts_in_its_subtree_billing_cannot_and_bulk_refuses_one_by_
     assert theirs.desired_state == "running"
 
 
-def test_the_audit_log_of_a_reseller_holds_only_its_subtrees_events(db: Session, tree: dict) -> None:  # noqa: F811
+def test_the_audit_log_of_a_reseller_holds_only_its_subtrees_events(db: Session, tree: dict) -> None:
     mine, theirs = _instance(db, "cust-a"), _instance(db, "cust-b")
     instances.instance_action(db, _actor(db, tree, "operator"), mine.id, "restart")
     instances.instance_action(db, _actor(db, tree, "operator"), theirs.id, "restart")

@@ -10,64 +10,12 @@ from sqlmodel import Session, select
 from services.accounts.passwords import hash_password
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
-from services.admin.scope import Forbidden, resolve_actor
+from services.tenancy.scope import Forbidden, resolve_actor
 from services.models import (
     AuditEvent, Membership, Organization, OrgKind, ProvisioningAction, Role, StripeEvent, User,
 )
 from services.provisioning import engine
-from tests.factories import customer_instance
-
-
-def _org(db: Session, slug: str, kind: str, parent: Organization | None) -> Organization:
-    org = Organization(name=slug.title(), slug=slug, kind=kind, parent_id=parent.id if parent else None)
-    db.add(org)
-    db.flush()
-    return org
-
-
-def _member(db: Session, username: str, org: Organization, role: str) -> User:
-    user = User(email=f"{username}@example.com", username=username, password_hash=hash_password("irrelevant-pass"))
-    db.add(user)
-    db.flush()
-    db.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
-    db.flush()
-    return user
-
-
-def _parked(db: Session, instance_id: int) -> ProvisioningAction:
-    action = ProvisioningAction(id=f"act-{instance_id}", instance_id=instance_id, action="provision",
-                                status="parked", failures=5, last_error="image not found")
-    db.add(action)
-    db.commit()
-    return action
-
-
-@pytest.fixture()
-def tree(db: Session) -> Iterator[dict[str, object]]:
-    scheduled: list[tuple[str, float]] = []
-    engine.set_scheduler(lambda action_id, delay: scheduled.append((action_id, delay)))
-    platform = _org(db, "platform", OrgKind.PLATFORM, None)
-    reseller_a = _org(db, "reseller-a", OrgKind.RESELLER, platform)
-    sub_a = _org(db, "sub-a", OrgKind.SUB_RESELLER, reseller_a)
-    reseller_b = _org(db, "reseller-b", OrgKind.RESELLER, platform)
-    users = {
-        "operator": _member(db, "operator", platform, Role.OWNER),
-        "a-admin": _member(db, "a-admin", reseller_a, Role.ADMIN),
-        "a-support": _member(db, "a-support", reseller_a, Role.SUPPORT),
-        "a-billing": _member(db, "a-billing", reseller_a, Role.BILLING),
-        "b-admin": _member(db, "b-admin", reseller_b, Role.ADMIN),
-    }
-    db.commit()
-    inst_a = customer_instance(db, "cust-a", parent=sub_a)
-    inst_b = customer_instance(db, "cust-b", parent=reseller_b)
-    yield {"users": users, "a": _parked(db, inst_a.id), "b": _parked(db, inst_b.id),  # type: ignore[arg-type]
-           "scheduled": scheduled, "sub_a": sub_a}
-    engine.set_scheduler(None)
-
-
-def _actor(db: Session, tree: dict, name: str):  # type: ignore[no-untyped-def]
-    user = tree["users"][name]
-    return resolve_actor(db, user.id, user.email)
+from tests.support.tenants import actor as _actor
 
 
 def test_reseller_sees_its_whole_subtree_and_nothing_else(db: Session, tree: dict) -> None:

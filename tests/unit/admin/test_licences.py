@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.branding.brand import brand_for_host
 from services.errors import ValidationFailed
 from services.licences import add_domain, save_licence
 from services.models import Domain, Licence, Organization
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+from tests.support.tenants import actor as _actor
 
 
 def _org(db: Session, slug: str) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == slug)).one()
 
 
-def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_covers(db: Session, tree: dict) -> None:  # noqa: F811
+def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_covers(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     save_licence(db, _actor(db, tree, "operator"), reseller.id, {  # type: ignore[arg-type]
         "tier": "growth", "features": ["custom_domain"], "max_customers": "100", "max_domains": "1",
@@ -35,7 +35,7 @@ def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_cover
         add_domain(db, admin, reseller.id, "not a host")  # type: ignore[arg-type]
 
 
-def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_domain(db: Session,  # noqa: F811
+def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_domain(db: Session,
                                                                                       tree: dict) -> None:
     reseller_a, reseller_b = _org(db, "reseller-a"), _org(db, "reseller-b")
     with pytest.raises(Forbidden):
@@ -57,7 +57,7 @@ def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_d
     assert set(bad.value.errors) == {"tier", "max_customers", "authorized_domains"}
 
 
-def test_an_expired_licence_stops_signups_under_that_reseller_and_says_who_to_contact(db: Session, tree: dict) -> None:  # noqa: F811
+def test_an_expired_licence_stops_signups_under_that_reseller_and_says_who_to_contact(db: Session, tree: dict) -> None:
     from datetime import timedelta
 
     from services.accounts import service

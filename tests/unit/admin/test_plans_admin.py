@@ -6,11 +6,11 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import plans
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.billing.plans import public_plans
 from services.errors import ValidationFailed
 from services.models import Organization, Plan, Subscription
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+from tests.support.tenants import actor as _actor
 
 GOOD = {"name": "Alpha Pro", "slug": "alpha-pro", "price_cents": 2900, "stripe_price_id": "price_alpha_pro",
         "budget_included_micros": 20_000_000, "budget_policy": "suspend", "limits": {"memory_mb": 512}}
@@ -20,7 +20,7 @@ def _org(db: Session, slug: str) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == slug)).one()
 
 
-def test_a_reseller_creates_edits_and_archives_its_plan_and_subscribers_keep_it(db: Session, tree: dict) -> None:  # noqa: F811
+def test_a_reseller_creates_edits_and_archives_its_plan_and_subscribers_keep_it(db: Session, tree: dict) -> None:
     admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
     plan = plans.save_plan(db, admin, GOOD, organization_id=reseller.id)  # type: ignore[arg-type]
     db.commit()
@@ -39,7 +39,7 @@ def test_a_reseller_creates_edits_and_archives_its_plan_and_subscribers_keep_it(
     assert any(p["slug"] == "alpha-pro" and p["archived"] == "yes" and p["subscriptions"] == "1" for p in listed)
 
 
-def test_bad_fields_are_named_and_another_resellers_plans_are_out_of_reach(db: Session, tree: dict) -> None:  # noqa: F811
+def test_bad_fields_are_named_and_another_resellers_plans_are_out_of_reach(db: Session, tree: dict) -> None:
     admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
     with pytest.raises(ValidationFailed) as refused:
         plans.save_plan(db, admin, {"name": "", "slug": "Bad Slug", "price_cents": -1, "budget_policy": "shrug",

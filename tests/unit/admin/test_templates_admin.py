@@ -6,17 +6,17 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import templates
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.errors import ValidationFailed
 from services.models import AppTemplate
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+from tests.support.tenants import actor as _actor
 
 GOOD = {"name": "LLM app", "slug": "llm-app", "backend": "docker", "image": "registry.example.com/llm:1.2",
         "internal_port": "8080", "health_path": "/health",
         "env_template": "ADMIN_EMAIL={{ customer.email }}\nLIMIT={{ limits.max_requests_per_minute }}\n"}
 
 
-def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: dict) -> None:  # noqa: F811
+def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: dict) -> None:
     with pytest.raises(ValidationFailed) as refused:
         templates.save_template(db, _actor(db, tree, "a-admin"), {
             **GOOD, "image": "", "internal_port": "70000", "health_path": "health",

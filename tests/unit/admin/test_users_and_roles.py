@@ -11,18 +11,18 @@ from sqlmodel import Session, select
 from services.accounts import login as login_flow
 from services.accounts import service
 from services.admin import users
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.errors import ValidationFailed
 from services.models import AuditEvent, Membership, Organization, Role, User
-from tests.mailbox import link_in, outbox_messages
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+from tests.support.mailbox import link_in, outbox_messages
+from tests.support.tenants import actor as _actor
 
 
 def _org(db: Session, slug: str) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == slug)).one()
 
 
-def test_an_invited_person_sets_a_password_by_the_link_and_can_sign_in(db: Session, tree: dict, outbox: Path) -> None:  # noqa: F811
+def test_an_invited_person_sets_a_password_by_the_link_and_can_sign_in(db: Session, tree: dict, outbox: Path) -> None:
     user_id = users.invite(db, _actor(db, tree, "a-admin"), email="New.Support@Example.com", role=Role.SUPPORT,
                            organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
     db.commit()
@@ -37,7 +37,7 @@ def test_an_invited_person_sets_a_password_by_the_link_and_can_sign_in(db: Sessi
                      organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
 
 
-def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Session, tree: dict) -> None:  # noqa: F811
+def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Session, tree: dict) -> None:
     a_customer = db.exec(select(Membership).join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
                          .where(User.username == "cust-a")).one()
     attempts = [
@@ -58,7 +58,7 @@ def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Ses
         {"b-admin@example.com", "cust-b@example.com"}
 
 
-def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themselves(db: Session, tree: dict) -> None:  # noqa: F811
+def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themselves(db: Session, tree: dict) -> None:
     admin = _actor(db, tree, "a-admin")
     customer = db.exec(select(User).where(User.username == "cust-a")).one()
     owner = db.exec(select(Membership).where(Membership.user_id == customer.id)).one()

@@ -11,7 +11,8 @@ from services.billing.self_service import billing_portal_url, change_plan
 from services.errors import ValidationFailed
 from services.models import Instance, Organization, Subscription, User
 from tests.unit.billing.conftest import Billing
-from tests.unit.billing.helpers import checkout_completed, paid_customer, payload, plans
+from tests.support import tenants
+from tests.support.billing import checkout_completed, paid_customer, payload, plans
 
 
 def test_checkout_session_wire_format(db: Session, billing: Billing) -> None:
@@ -54,13 +55,13 @@ def test_unknown_plan_is_refused_at_the_field(db: Session, billing: Billing) -> 
 def test_plan_change_updates_the_price_at_stripe_and_portal_opens(db: Session, billing: Billing) -> None:
     customer = paid_customer(db, billing, "changer")
     assert billing.post(payload(checkout_completed(customer)))[0] == 200
-    user = db.exec(select(User).where(User.username == "changer")).one()
-    assert change_plan(db, customer.organization_id, user, "premium") is None
+    who = tenants.customer(db, "changer")
+    assert change_plan(db, who, "premium") is None
     [update] = [r for r in billing.stripe.requests
                 if r["method"] == "POST" and r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"]
     assert update["form"]["items[0][price]"] == "price_premium" and update["headers"].get("Idempotency-Key")
 
     with pytest.raises(ValidationFailed):
-        change_plan(db, customer.organization_id, user, "basic-typo")
-    url = billing_portal_url(db, customer.organization_id)
+        change_plan(db, who, "basic-typo")
+    url = billing_portal_url(db, who)
     assert url == f"{billing.stripe.url}/portal/{customer.customer_id}"

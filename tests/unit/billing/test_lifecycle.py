@@ -9,12 +9,13 @@ from sqlmodel import Session, select
 
 from services.billing.lifecycle import enforce_timeline
 from services.dashboard import load_dashboard
+from services.tenancy.scope import resolve_customer
 from services.models import Budget, Plan, ProvisioningAction, User
 from services.models.base import utcnow
-from tests.mailbox import outbox_messages, text_of
-from tests.stripe_support import event, invoice_object
+from tests.support.mailbox import outbox_messages, text_of
+from tests.support.stripe_support import event, invoice_object
 from tests.unit.billing.conftest import Billing
-from tests.unit.billing.helpers import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
+from tests.support.billing import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
 
 
 def _active(db: Session, billing: Billing) -> PaidCustomer:
@@ -63,7 +64,7 @@ def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(db:
     sub = subscription(db, customer)
     assert sub.status == "past_due" and sub.grace_until is not None
     assert timedelta(days=6, hours=23) < sub.grace_until - utcnow() <= timedelta(days=7)
-    view = load_dashboard(db, _user_id(db, customer))
+    view = load_dashboard(db, resolve_customer(db, _user_id(db, customer)))
     assert sub.grace_until.strftime("%d %b %Y") in view.dunning_banner
     assert sub.grace_until.strftime("%d %b %Y") in text_of(failed[0])
     assert instance(db, customer).desired_state == "running"  # not suspended yet

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from services.admin.scope import Forbidden
+from services.tenancy.scope import Forbidden
 from services.branding import editor
 from services.branding.brand import brand_for
 from services.errors import ValidationFailed
 from services.models import AuditEvent, Branding, Organization, User
-from tests.unit.admin.test_admin_scope import _actor, tree  # noqa: F401
+from tests.support.tenants import actor as _actor
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -19,7 +19,7 @@ def _org(db: Session, slug: str) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == slug)).one()
 
 
-def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_once(db: Session, tree: dict) -> None:  # noqa: F811
+def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_once(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
         "platform_name": "  Alpha Cloud ", "accent_color": "jade", "radius": "full", "support_email": "Help@Alpha.Example",
@@ -33,7 +33,7 @@ def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_onc
     assert "custom_css" not in event.details
 
 
-def test_bad_fields_are_all_named_and_nothing_is_stored(db: Session, tree: dict) -> None:  # noqa: F811
+def test_bad_fields_are_all_named_and_nothing_is_stored(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     with pytest.raises(ValidationFailed) as refused:
         editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
@@ -44,7 +44,7 @@ def test_bad_fields_are_all_named_and_nothing_is_stored(db: Session, tree: dict)
     assert db.exec(select(Branding).where(Branding.organization_id == reseller.id)).first() is None
 
 
-def test_support_staff_and_other_resellers_cannot_change_a_brand(db: Session, tree: dict) -> None:  # noqa: F811
+def test_support_staff_and_other_resellers_cannot_change_a_brand(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     for who in ("a-support", "b-admin"):
         with pytest.raises(Forbidden):
@@ -57,7 +57,7 @@ def test_support_staff_and_other_resellers_cannot_change_a_brand(db: Session, tr
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "admin.denied")).all()) == 3
 
 
-def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: Session, tree: dict) -> None:  # noqa: F811
+def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: Session, tree: dict) -> None:
     reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
     for data, message in ((b"<svg onload='alert(1)'/>", "SVG is not accepted"), (b"", "empty"),
                           (PNG + b"\x00" * editor.MAX_LOGO_BYTES, "at most 512 KB"),
@@ -72,9 +72,9 @@ def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: 
     assert editor.asset_path("../secret_key") is None and editor.asset_path("1-zz.png") is None
 
 
-def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Session, tree: dict, outbox) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Session, tree: dict, outbox) -> None:  # type: ignore[no-untyped-def]
     from services.accounts import service
-    from tests.mailbox import outbox_messages, text_of
+    from tests.support.mailbox import outbox_messages, text_of
 
     reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
     with pytest.raises(ValidationFailed) as refused:

@@ -9,11 +9,12 @@ from sqlmodel import Session, select
 
 from services.billing.budgets import ensure_budget_period
 from services.dashboard import load_dashboard
+from tests.support import tenants
 from services.models import Budget, Instance, Plan, ProvisioningAction, Subscription, User
 from services.usage.alerts import newly_crossed, percent_used
 from services.usage.ingest import budget_status, ingest, parse_batch
-from tests.factories import customer_instance
-from tests.mailbox import outbox_messages, text_of
+from tests.support.factories import customer_instance
+from tests.support.mailbox import outbox_messages, text_of
 
 
 def _spend(db: Session, instance: Instance, cost: str, key: str) -> None:
@@ -67,7 +68,7 @@ def test_each_alert_is_sent_once_per_period_and_rearmed_by_a_new_period(db: Sess
     mails = _alert_mails(outbox)
     assert [m["Subject"] for m in mails] == ["You have used 50 % of your budget", "You have used 80 % of your budget"]
     assert mails[0]["To"] == "spender@example.com" and "$10" in text_of(mails[1])
-    view = load_dashboard(db, db.exec(select(User.id).where(User.username == "spender")).one())
+    view = load_dashboard(db, tenants.customer(db, "spender"))
     assert view.budget_percent == 86 and "86 % of your budget" in view.budget_banner
     assert view.budget_used == "$8.60" and view.budget_remaining == "$1.40"
 

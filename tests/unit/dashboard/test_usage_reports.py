@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from services.usage.ingest import ingest, parse_batch
 from services.usage.reports import daily_series, model_totals, recent_records, records_csv
-from tests.factories import customer_instance
+from tests.support.factories import customer_instance
 
 TODAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)  # records at its first seconds
 

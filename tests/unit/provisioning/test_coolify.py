@@ -15,9 +15,9 @@ from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
 from services.provisioning.coolify.rules import parse_status, shell_safe
 from services.provisioning.spec import build_spec
-from tests.conftest import SettingsEnv
-from tests.coolify_fake import FakeCoolify, running_fake
-from tests.factories import customer_instance
+from tests.support.env import SettingsEnv
+from tests.support.coolify_fake import FakeCoolify, running_fake
+from tests.support.factories import customer_instance
 
 
 @dataclass

@@ -16,8 +16,8 @@ from services.provisioning.backends import register
 from services.provisioning.backends.base import Placement
 from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.spec import InstanceSpec
-from tests.conftest import SettingsEnv
-from tests.factories import customer_instance
+from tests.support.env import SettingsEnv
+from tests.support.factories import customer_instance
 
 
 @dataclass

@@ -10,8 +10,8 @@ from sqlmodel import Session, func, select
 
 from services.models import Budget, Instance, UsageDaily, UsageRecord
 from services.usage.tokens import issue_instance_token
-from tests.asgi import api_client, run_in_own_loop
-from tests.factories import customer_instance
+from tests.support.asgi import api_client, run_in_own_loop
+from tests.support.factories import customer_instance
 
 NOW = datetime.now(timezone.utc).isoformat()
 

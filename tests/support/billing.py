@@ -1,15 +1,61 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import pytest
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
+from starlette.types import ASGIApp
+
+from portal.api import api_transformer
 
 from services.accounts import service
 from services.billing.enrolment import enrol
 from services.models import Instance, Organization, OrgKind, Plan, Subscription
-from tests.stripe_support import event, subscription_object
-from tests.unit.billing.conftest import Billing
+from tests.support.stripe_support import FakeStripe, event, sign, subscription_object
+
+
+SECRET = "whsec_test_" + "0" * 24
+
+
+async def reflex_stand_in(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    """Where the portal mounts Reflex: anything that reaches it answers 418, so a test sees it got there."""
+    await send({"type": "http.response.start", "status": 418, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"reflex"})
+
+
+@dataclass
+class Billing:
+    stripe: FakeStripe
+    client: TestClient
+    provisioning: list[tuple[str, float]] = field(default_factory=list)
+    reached_reflex_top: list[str] = field(default_factory=list)
+
+    def post(self, payload: str, signature: str | None = None) -> tuple[int, dict]:
+        headers = {"Content-Type": "application/json"}
+        if signature is not False:  # type: ignore[comparison-overlap]
+            headers["Stripe-Signature"] = signature if signature is not None else sign(payload, SECRET)
+        response = self.client.post("/api/stripe/webhook", content=payload.encode(), headers=headers)
+        return response.status_code, response.json()
+
+
+def production_app(monkeypatch: pytest.MonkeyPatch, reached_reflex_top: list[str]) -> ASGIApp:
+    """What the production server (granian) gets from portal.portal's ASGI factory, with a stand-in, which notes
+    each path it is asked for, where Reflex's own top-level app (its CORS, contexts, pages) would be."""
+    import reflex as rx
+
+    from portal.portal import app
+
+    inner = api_transformer(reflex_stand_in)
+
+    async def reflex_top(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            reached_reflex_top.append(scope["path"])
+        await inner(scope, receive, send)
+
+    monkeypatch.setattr(rx.App, "__call__", lambda self: reflex_top)
+    return app()
 
 
 @dataclass
@@ -60,7 +106,7 @@ def paid_customer(db: Session, billing: Billing, username: str = "payer") -> Pai
 
 
 def checkout_completed(customer: PaidCustomer) -> dict:
-    from tests.stripe_support import stripe_object
+    from tests.support.stripe_support import stripe_object
 
     session = stripe_object("checkout.session", id=customer.checkout_session_id, mode="subscription",
                             status="complete", payment_status="paid", customer=customer.customer_id,

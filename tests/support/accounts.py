@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from services.accounts import service
 from services.accounts.service import SignupResult
-from tests.mailbox import link_in, outbox_messages
+from tests.support.mailbox import link_in, outbox_messages
 
 GOOD_PASSWORD = "correct horse battery"
 

@@ -28,7 +28,9 @@ from urllib.parse import parse_qs, urlsplit
 import jsonschema
 import pytest
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "specs" / "coolify-openapi-v4.3.10.json"
+from tests.support.env import SPECS
+
+SPEC_PATH = SPECS / "coolify-openapi-v4.3.10.json"
 # Copied from Coolify's code (CONTRACTS.md §1.4.2) on purpose rather than imported from services/: the fake states
 # the contract independently, so a wrong rule in our client cannot pass its own test.
 SHELL_SAFE = re.compile(r"""^(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+$""")

@@ -17,19 +17,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import os
+
 import pytest
 import stripe
 
-from tests.conftest import PROJECT_ROOT
+from tests.support.env import SPECS
 
-FIXTURES = PROJECT_ROOT.parent / "shared" / "specs" / "stripe-openapi-fixtures3.json"
+FIXTURES = SPECS / "stripe-openapi-fixtures3.json"
 API_VERSION = "2026-10-28.endive"
 
 
 def _fixtures() -> dict[str, Any]:
     if not FIXTURES.exists():
-        import os
-
         if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
             pytest.fail(f"{FIXTURES} is missing but PORTAL_REQUIRE_ALL=1")
         pytest.skip(f"Stripe fixtures not available at {FIXTURES}")

@@ -1,0 +1,60 @@
+"""The one way a state handler learns who is acting: the session is resolved again on every call.
+
+A handler never trusts a user id it remembered: a revoked session, a disabled account or an impersonation
+whose admin lost the right ends at the next call. Customers act as `services.tenancy.scope.Customer`, staff as
+`Actor`; the services then authorise every record through the one scoping function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import reflex as rx
+from sqlmodel import Session
+
+from portal.state.auth import AuthState
+from services.accounts.sessions import CurrentUser
+from services.db import session_scope
+from services.tenancy.scope import Actor, Customer, resolve_actor, resolve_customer
+
+T = TypeVar("T")
+
+
+class SignedOut(PermissionError):
+    """The session ended (signed out, revoked, disabled); the message is safe to show."""
+
+    def __init__(self) -> None:
+        super().__init__("Your session has ended. Please sign in again.")
+
+
+async def signed_in(state: rx.State) -> CurrentUser | None:
+    """The signed-in person as the database says now (None once the session is gone)."""
+    return (await state.get_state(AuthState))._current_user()
+
+
+async def as_customer(state: rx.State, work: Callable[[Session, Customer | None], T]) -> T:
+    """Run `work` for the signed-in customer (or the staff member impersonating them), in one transaction."""
+    current = await signed_in(state)
+    if current is None:
+        raise SignedOut()
+    with session_scope() as session:
+        return work(session, resolve_customer(session, current.id, current.impersonator_id))
+
+
+async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) -> T:
+    """Run `work` for the signed-in staff member (None when they are not staff: the services refuse)."""
+    current = await signed_in(state)
+    with session_scope() as session:
+        actor = resolve_actor(session, current.id, current.email) \
+            if current is not None and current.impersonator_id is None else None
+        return work(session, actor)
+
+
+def request_host(state: rx.State) -> str:
+    """The host the page was opened on; services only use it when it is one of the seller's own domains."""
+    return state.router.url.hostname or ""
+
+
+def client_ip(state: rx.State) -> str:
+    return state.router.session.client_ip
