@@ -5,6 +5,7 @@ from starlette.types import ASGIApp
 
 from portal.api import WebhookFastPath, api_transformer
 from portal.pages.account.account import account
+from portal.pages.account.invitations import accept_invitation, invitations_page
 from portal.pages.admin.branding import branding_editor
 from portal.pages.admin.console import admin_console
 from portal.pages.dashboard.dashboard import dashboard
@@ -27,10 +28,13 @@ from portal.state.usage import UsageState
 from portal.state.signup import SignupState
 from portal.state.pricing import PricingState
 from portal.state.security import SecurityState
+from portal.state.invitations import InvitationsState
 from portal.state.verify import VerifyState
+from services import worker
 from services.config import get_settings
 
 get_settings().check_startup()  # refuse to start in production with a placeholder key or test-mode billing
+QUEUE = worker.huey  # importing services.worker connects every domain to the job queue before a page queues work
 
 
 class PortalApp(rx.App):
@@ -59,6 +63,10 @@ add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public,
 add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
 add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
 add_page(account, route="/account", title="Your account", on_load=[AuthState.require_login, SecurityState.load])
+add_page(invitations_page, route="/invitations", title="Invitations",
+         on_load=[AuthState.require_login, InvitationsState.load])
+add_page(accept_invitation, route="/invitation", title="Accept your invitation",
+         on_load=[_public, InvitationsState.load_offer])
 add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
 add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
              on_load=[_public, TestCheckoutState.load])

@@ -23,7 +23,7 @@ CONSUMER_NICE = 10
 
 def consumer_command(python: str = sys.executable) -> list[str]:
     settings = get_settings()
-    command = [python, "-m", "huey.bin.huey_consumer", "services.jobs.tasks.huey", "-w", "2", "-k", "thread"]
+    command = [python, "-m", "huey.bin.huey_consumer", "services.worker.huey", "-w", "2", "-k", "thread"]
     if not settings.database_url.startswith("sqlite"):
         command = ["nice", "-n", str(CONSUMER_NICE), *command]
     return command

@@ -9,31 +9,40 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
+
+from sqlmodel import select
+
+from services import seed, worker
+from services.db import session_scope
+from services.health import check_all
+from services.models import Instance, ProvisioningAction
+from services.provisioning import engine
+from services.provisioning.backends.docker import DockerBackend
+from services.provisioning.demo_image import build
+from services.provisioning.errors import ProvisioningError
+from services.provisioning.operations import cleanup_deprovisioned, instance_stats, regenerate_proxy
+from services.provisioning.reconcile import reconcile, resume_interrupted
+
+QUEUE = worker.huey  # importing services.worker registers every domain's tasks before anything is queued
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
 
 def _health(_args: argparse.Namespace) -> int:
-    from services.health import check_all
-
     report = check_all()
     print(json.dumps(report, indent=2))
     return EXIT_OK if report["status"] == "ok" else EXIT_FAILED
 
 
 def _seed(_args: argparse.Namespace) -> int:
-    from services import seed
-
     seed.run()
     print("demo data loaded")
     return EXIT_OK
 
 
 def _sync(_args: argparse.Namespace) -> int:
-    from services.db import session_scope
-    from services.provisioning.reconcile import reconcile, resume_interrupted
-
     with session_scope() as session:
         resumed = resume_interrupted(session)
         findings = reconcile(session)
@@ -44,9 +53,6 @@ def _sync(_args: argparse.Namespace) -> int:
 
 
 def _proxy(_args: argparse.Namespace) -> int:
-    from services.db import session_scope
-    from services.provisioning.operations import regenerate_proxy
-
     with session_scope() as session:
         count = regenerate_proxy(session)
     print(f"proxy configuration regenerated for {count} instances")
@@ -54,9 +60,6 @@ def _proxy(_args: argparse.Namespace) -> int:
 
 
 def _stats(_args: argparse.Namespace) -> int:
-    from services.db import session_scope
-    from services.provisioning.operations import instance_stats
-
     with session_scope() as session:
         rows = instance_stats(session)
     for row in rows:
@@ -67,9 +70,6 @@ def _stats(_args: argparse.Namespace) -> int:
 
 
 def _cleanup(_args: argparse.Namespace) -> int:
-    from services.db import session_scope
-    from services.provisioning.operations import cleanup_deprovisioned
-
     with session_scope() as session:
         cleaned = cleanup_deprovisioned(session)
     print(f"cleaned up {len(cleaned)} deprovisioned instances" + (f": {', '.join(cleaned)}" if cleaned else ""))
@@ -78,12 +78,6 @@ def _cleanup(_args: argparse.Namespace) -> int:
 
 def _instance_action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        from sqlmodel import select
-
-        from services.db import session_scope
-        from services.models import Instance
-        from services.provisioning import engine
-
         with session_scope() as session:
             instance = session.exec(select(Instance).where(Instance.subdomain == args.subdomain)).first()
             if instance is None:
@@ -102,12 +96,6 @@ def _instance_action(action: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _run_until_done(action_id: str) -> int:
-    import time
-
-    from services.db import session_scope
-    from services.models import ProvisioningAction
-    from services.provisioning import engine
-
     status = engine.execute(action_id)
     while status == "retrying":
         with session_scope() as session:
@@ -122,10 +110,6 @@ def _run_until_done(action_id: str) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    from services.db import session_scope
-    from services.models import ProvisioningAction
-    from services.provisioning import engine
-
     with session_scope() as session:
         if session.get(ProvisioningAction, args.action_id) is None:
             print(f"no action {args.action_id!r}", file=sys.stderr)
@@ -140,10 +124,6 @@ def _retry(args: argparse.Namespace) -> int:
 
 
 def _demo_image(_args: argparse.Namespace) -> int:
-    from services.provisioning.backends.docker import DockerBackend
-    from services.provisioning.demo_image import build
-    from services.provisioning.errors import ProvisioningError
-
     try:
         with DockerBackend()._client() as client:
             print(f"image {build(client)} is ready")

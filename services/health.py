@@ -9,6 +9,8 @@ from sqlalchemy import text
 
 from services.config import get_settings
 from services.db import get_engine
+from services.jobs.heartbeat import last_heartbeat
+from services.jobs.queue import huey, storage_kind
 
 HEARTBEAT_STALE_SECONDS = 180
 
@@ -25,9 +27,6 @@ def _check_database() -> dict[str, Any]:
 
 def _check_queue() -> dict[str, Any]:
     try:
-        from services.jobs.queue import huey, storage_kind
-        from services.jobs.tasks import last_heartbeat
-
         pending = huey.pending_count()
         beat = last_heartbeat()
     except Exception as exc:  # noqa: BLE001

@@ -32,6 +32,7 @@ from services import ratelimit  # noqa: E402
 from services.config import get_settings, reset_settings_cache  # noqa: E402
 from services.db import get_engine  # noqa: E402
 from services.models import metadata  # noqa: E402,F401  (registers every table)
+from services.worker import huey  # noqa: E402,F401  (every domain's tasks on the queue, as in the app)
 
 from tests.support.env import SettingsEnv  # noqa: E402
 

@@ -9,12 +9,14 @@ import reflex as rx
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
 from services import licences
+from services.accounts import invitations
 from services.admin import plans, templates, users
 from services.models import MICROS
 
 
 class TeamState(AdminState):
     people: list[dict[str, str]] = []
+    invitations: list[dict[str, str]] = []
     people_search: str = ""
     plans: list[dict[str, str]] = []
     form_errors: dict[str, str] = {}
@@ -27,6 +29,7 @@ class TeamState(AdminState):
         if actor is None:
             return
         self.people = users.list_users(session, actor, search=self.people_search)[0]
+        self.invitations = invitations.list_pending(session, actor)
         self.plans = plans.list_plans(session, actor, include_archived=True)
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
         self.templates = templates.list_templates(session, actor)
@@ -56,9 +59,15 @@ class TeamState(AdminState):
     @rx.event
     async def invite(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: users.invite(
+        return await self._change(lambda s, a: invitations.invite(
             s, a, email=form.get("email") or "", role=form.get("role") or "member",
             organization_id=a.organization_id if a else -1, ip=ip), "Invitation sent.")
+
+    @rx.event
+    async def revoke_invitation(self, invitation_id: str):  # type: ignore[no-untyped-def]
+        ip = self._ip()
+        return await self._change(lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip) or True,
+                                  "Invitation withdrawn.")
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]

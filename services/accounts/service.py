@@ -14,14 +14,15 @@ from sqlmodel import Session, select
 from services import audit, ratelimit
 from services.accounts import passwords, usernames
 from services.accounts.sessions import revoke_all_sessions
-from services.branding.brand import brand_of_user
+from services.branding.brand import portal_url
 from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
 from services.licences import ensure_room_for_customer
-from services.mail import render, send_after_commit
+from services.mail.outgoing import send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
 from services.models.base import utcnow
+from services.tenancy.orgs import home_organization
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +122,10 @@ def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta)
 def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
     token = issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
-    brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
-    link = f"{brand.public_url or settings.public_url}/verify?token={token}"
-    message = render("verify_email", user.email, {"username": user.username, "link": link,
-                                                  "hours": settings.verification_hours}, brand)
-    send_after_commit(session, message)
+    org_id = home_organization(session, user.id)  # type: ignore[arg-type]
+    send_after_commit(session, "verify_email", user.email, {"username": user.username,
+                                                            "hours": settings.verification_hours},
+                      organization_id=org_id, links={"link": f"{portal_url(session, org_id)}/verify?token={token}"})
 
 
 def resend_verification(session: Session, email: str, ip: str = "") -> None:
@@ -180,10 +180,11 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
         return
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
     token = issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
-    brand = brand_of_user(session, user.id)  # type: ignore[arg-type]
-    link = f"{brand.public_url or settings.public_url}/reset/confirm?token={token}"
-    send_after_commit(session, render("reset_password", user.email, {
-        "username": user.username, "link": link, "minutes": settings.reset_minutes}, brand))
+    org_id = home_organization(session, user.id)  # type: ignore[arg-type]
+    send_after_commit(session, "reset_password", user.email, {"username": user.username,
+                                                              "minutes": settings.reset_minutes},
+                      organization_id=org_id,
+                      links={"link": f"{portal_url(session, org_id)}/reset/confirm?token={token}"})
     audit.record(session, "account.password_reset_requested", actor=user, target=("user", user.id), ip=ip)
 
 
@@ -223,8 +224,8 @@ def change_password(session: Session, user_id: int, current: str, new: str, keep
         raise ValidationFailed.single("new_password", problem)
     _set_password(session, user, new)
     revoke_all_sessions(session, user_id, except_hash=keep_session_hash)
-    send_after_commit(session, render("password_changed", user.email, {"username": user.username},
-                                      brand_of_user(session, user_id)))
+    send_after_commit(session, "password_changed", user.email, {"username": user.username},
+                      organization_id=home_organization(session, user_id))
     audit.record(session, "account.password_changed", actor=user, target=("user", user.id))
 
 

@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.tenancy.scope import Actor, authorise
+from services.billing.tasks import handle_stripe_event
+from services.db import after_commit
 from services.models import StripeEvent
 
 PAGE_SIZE = 50
@@ -48,8 +50,6 @@ def list_events(session: Session, actor: Actor | None, *, status: str = "", page
 
 def replay_event(session: Session, actor: Actor | None, stripe_id: str, *, ip: str = "") -> None:
     """Queue the event's handler again. Handlers are idempotent: a replay only repairs, it never doubles."""
-    from services.jobs.tasks import handle_stripe_event
-
     checked = authorise(session, actor, "billing", action="webhook_events.replay",
                         target=("stripe_event", stripe_id), platform=True)
     event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_id)).first()
@@ -57,6 +57,4 @@ def replay_event(session: Session, actor: Actor | None, stripe_id: str, *, ip: s
         raise ValueError(f"No event {stripe_id!r}.")
     audit.record(session, "webhook_event.replay", actor_label=checked.email, target=("stripe_event", stripe_id),
                  ip=ip, details={"type": event.type, "status_before": event.status})
-    from services.db import after_commit
-
     after_commit(session, lambda: handle_stripe_event(stripe_id, replay=True))

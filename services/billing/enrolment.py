@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from services.billing.budgets import ensure_budget_period
-from services.billing.gateway import CheckoutRequest, get_gateway
+from services.billing.gateway import CheckoutRequest
+from services.billing.provider import get_gateway
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription

@@ -20,6 +20,7 @@ from typing import Any, Union
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.exc import OperationalError
 
+from services.billing.tasks import handle_stripe_events
 from services.db import get_engine
 from services.models import StripeEvent
 from services.models.base import utcnow
@@ -161,8 +162,6 @@ JOB_CHUNK = 20
 def enqueue_handling(stripe_ids: list[str]) -> None:
     """One job per chunk of a batch: a burst costs a few queue writes, not one per event (on SQLite each is a
     commit the consumer competes for). A failing event inside a chunk is re-queued on its own, with retries."""
-    from services.jobs.tasks import handle_stripe_events
-
     for start in range(0, len(stripe_ids), JOB_CHUNK):
         chunk = stripe_ids[start:start + JOB_CHUNK]
         try:

@@ -102,21 +102,6 @@ class StripeGateway:
         return str(session["url"])
 
 
-class PaymentsNotConfigured(RuntimeError):
-    """Production without Stripe keys and without ALLOW_TEST_CHECKOUT: nothing may be sold."""
-
-
-def get_gateway() -> BillingGateway:
-    settings = get_settings()
-    if settings.stripe_secret_key:
-        return StripeGateway()
-    if not settings.test_checkout_enabled:
-        raise PaymentsNotConfigured("Online payment is not configured (STRIPE_SECRET_KEY is not set).")
-    from services.billing.local import LocalGateway  # local builds on this module's CheckoutRequest
-
-    return LocalGateway()
-
-
 def subscription_period_end(subscription: dict[str, Any]) -> int | None:
     """Since API 2025-03-31 the period lives on the items, not on the subscription."""
     items = (subscription.get("items") or {}).get("data") or []

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from services.billing.gateway import BillingGateway, get_gateway
+from services.billing.gateway import BillingGateway
+from services.billing.provider import get_gateway
 from services.billing.subscriptions import find_subscription, sync_from_stripe
 from services.db import get_engine, session_scope
 from services.models import StripeEvent

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from services.mail.outgoing import send_after_commit
 from services.models import Instance, Plan, Subscription
 from services.models.base import utcnow
 from services.provisioning import actions, engine
+from services.tenancy.orgs import owner_user
 from services.usage.alerts import budget_holds_instance
 
 log = logging.getLogger(__name__)
@@ -95,14 +97,9 @@ def _enforce_deadlines(session: Session, subscription: Subscription, instance: I
 
 def _tell_customer(session: Session, subscription: Subscription, template: str, context: dict[str, str]) -> None:
     """An e-mail to the customer's owner in their seller's brand, sent only if this change commits."""
-    from services.branding.brand import brand_for
-    from services.mail import render, send_after_commit
-    from services.tenancy.orgs import owner_user
-
     owner = owner_user(session, subscription.organization_id)
     if owner is not None:
-        send_after_commit(session, render(template, owner.email, context,
-                                          brand_for(session, subscription.organization_id)))
+        send_after_commit(session, template, owner.email, context, organization_id=subscription.organization_id)
 
 
 def enforce_timeline(session: Session, now: datetime | None = None) -> int:

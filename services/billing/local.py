@@ -23,6 +23,7 @@ from services.billing.webhook_secret import webhook_secret
 from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.errors import ValidationFailed
+from services.jobs.queue import huey
 from services.models import LocalStripeObject
 from services.models.base import utcnow
 
@@ -54,6 +55,12 @@ def event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
             "type": event_type, "data": {"object": obj}}
 
 
+@huey.task(retries=10, retry_delay=2)
+def deliver_local_stripe_event(payload: str) -> int:
+    """Deliver a signed event to our own webhook route, as Stripe would (a job, so it is retried)."""
+    return post_signed(payload)
+
+
 def post_signed(payload: str) -> int:
     """Sign at send time (fresh timestamp) and post; raises on a non-2xx so the job retries."""
     header = stripe.WebhookSignature.generate_signature_header(payload, webhook_secret())
@@ -64,8 +71,6 @@ def post_signed(payload: str) -> int:
 
 
 def _send_after_commit(session: Session, events: list[dict[str, Any]]) -> None:
-    from services.jobs.tasks import deliver_local_stripe_event
-
     payloads = [json.dumps(e) for e in events]
     after_commit(session, lambda: [deliver_local_stripe_event(p) for p in payloads])  # type: ignore[func-returns-value]
 

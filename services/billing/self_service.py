@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
-from services.billing.gateway import get_gateway
+from services.billing.provider import get_gateway
 from services.errors import ValidationFailed
 from services.branding.brand import portal_url
 from services.customer.scope import own_organization

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from services.config import get_settings
-from services.models import Branding, Domain, Membership, Organization, OrgKind
+from services.models import Branding, Domain, Organization, OrgKind
 
 MAX_DEPTH = 8  # platform > reseller > sub-reseller > customer, with room to spare; a cycle cannot loop forever
 
@@ -32,13 +32,14 @@ class Brand:
     powered_by: str = ""  # "Portal" under a reseller's brand unless they hide it
     email_templates: dict[str, dict[str, str]] | None = None  # name -> {"subject", "text", "html"} overrides
     public_url: str = ""  # the portal under this brand's own domain, for links in e-mails ("" = PUBLIC_URL)
+    sender_address: str = ""  # the seller's own From address, once its domain is verified ("" = the platform's)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 _OVERRIDABLE = [f.name for f in fields(Brand)
-                if f.name not in ("organization_id", "powered_by", "email_templates", "public_url")]
+                if f.name not in ("organization_id", "powered_by", "email_templates", "public_url", "sender_address")]
 
 
 def _chain(session: Session, organization_id: int) -> list[Organization]:
@@ -63,6 +64,7 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
         select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()}  # type: ignore[attr-defined]
     values: dict[str, object] = {}
     templates: dict[str, dict[str, str]] = {}
+    sender = ""
     for org in reversed(chain):  # platform first, nearest last: nearer wins
         branding = overrides.get(org.id)  # type: ignore[arg-type]
         if branding is None:
@@ -72,7 +74,10 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
             if value not in (None, ""):
                 values[name] = value
         templates.update({k: v for k, v in (branding.email_templates or {}).items() if isinstance(v, dict)})
+        if branding.sender_email and branding.sender_verified_at is not None:
+            sender = branding.sender_email
     values["email_templates"] = templates
+    values["sender_address"] = sender
     brand = Brand(organization_id=organization_id, **values)  # type: ignore[arg-type]
     branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides
                               for o in chain)
@@ -131,10 +136,3 @@ def organization_for_host(session: Session, hostname: str | None) -> int | None:
 
 def brand_for_host(session: Session, hostname: str | None) -> Brand:
     return brand_for(session, organization_for_host(session, hostname))
-
-
-def brand_of_user(session: Session, user_id: int) -> Brand:
-    """The brand of the organization a person belongs to (a customer's reseller's, for its e-mails)."""
-    org_id = session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)
-                          .order_by(Membership.id)).first()  # type: ignore[arg-type]
-    return brand_for(session, org_id)

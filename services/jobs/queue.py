@@ -1,4 +1,4 @@
-"""The one huey instance. The consumer runs `huey_consumer services.jobs.tasks.huey`."""
+"""The one huey instance. It knows only the queue; each domain registers its own tasks (services/worker.py)."""
 
 from __future__ import annotations
 

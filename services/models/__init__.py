@@ -7,12 +7,12 @@ from services.models.billing import MICROS, Budget, LocalStripeObject, Plan, Str
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
 from services.models.usage import UsageDaily, UsageRecord
-from services.models.user import ApiToken, AuthSession, User, UserToken
+from services.models.user import ApiToken, AuthSession, Invitation, User, UserToken
 
 metadata = SQLModel.metadata
 
 __all__ = [
-    "MICROS", "ApiToken", "AppTemplate", "AuditEvent", "AuthSession", "Branding", "Budget", "Domain", "Instance",
+    "MICROS", "ApiToken", "AppTemplate", "AuditEvent", "AuthSession", "Branding", "Budget", "Domain", "Instance", "Invitation",
     "Licence", "LocalStripeObject", "Membership", "OrgKind", "Organization", "Plan", "ProvisioningAction", "ProvisioningStep", "Role", "StripeEvent",
     "Subscription", "UsageDaily", "UsageRecord", "User", "UserToken", "metadata",
 ]

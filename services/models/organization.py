@@ -63,6 +63,10 @@ class Branding(SQLModel, table=True):
     footer_text: str | None = Field(default=None, max_length=500)
     hide_platform_branding: bool = False
     email_templates: dict = json_field()
+    # e-mail goes out From this address once the seller proved it controls its domain (a DNS TXT record)
+    sender_email: str | None = Field(default=None, max_length=254)
+    sender_token: str | None = Field(default=None, max_length=64)
+    sender_verified_at: datetime | None = None
 
 
 class Domain(SQLModel, table=True):

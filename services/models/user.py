@@ -58,6 +58,26 @@ class UserToken(SQLModel, table=True):
     used_at: datetime | None = None
 
 
+class Invitation(SQLModel, table=True):
+    """An offer of a role in an organization, made to an e-mail address and accepted (or declined) by its owner.
+
+    Nothing about the invitee's account changes until they accept. A person without an account gets a
+    single-purpose token (only its hash is kept) that creates their account on acceptance and can do nothing else.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    email: str = Field(max_length=254, index=True)
+    role: str = Field(max_length=20)
+    invited_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    token_hash: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(default="pending", max_length=20, index=True)  # pending | accepted | declined | revoked
+    created_at: datetime = created_field()
+    expires_at: datetime
+    responded_at: datetime | None = None
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
 class ApiToken(SQLModel, table=True):
     __tablename__ = "api_token"
 

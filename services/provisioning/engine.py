@@ -30,16 +30,18 @@ LEASE = timedelta(minutes=10)  # a running action whose lease ran out was interr
 Scheduler = Callable[[str, float], None]
 
 
-def _huey_scheduler(action_id: str, delay: float) -> None:
-    from services.jobs.tasks import run_provisioning_action
-
-    if delay > 0:
-        run_provisioning_action.schedule(args=(action_id,), delay=delay)
-    else:
-        run_provisioning_action(action_id)
+def _no_queue(action_id: str, delay: float) -> None:
+    raise RuntimeError("No job queue is connected to the provisioning engine: import services.worker first.")
 
 
-_scheduler: Scheduler = _huey_scheduler
+_queue: Scheduler = _no_queue  # what runs actions later: the job queue, connected by provisioning/tasks.py
+_scheduler: Scheduler = _no_queue
+
+
+def use_queue(scheduler: Scheduler) -> None:
+    """Connect the engine to the job queue (called once, by services/provisioning/tasks.py at import)."""
+    global _queue, _scheduler
+    _queue = _scheduler = scheduler
 
 
 def enqueue(action_id: str, delay: float = 0) -> None:
@@ -49,7 +51,7 @@ def enqueue(action_id: str, delay: float = 0) -> None:
 def set_scheduler(scheduler: Scheduler | None) -> None:
     """Tests drive the engine step by step; production goes through the job queue."""
     global _scheduler
-    _scheduler = scheduler or _huey_scheduler
+    _scheduler = scheduler or _queue
 
 
 def backoff_seconds(failures: int) -> float:

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from services.branding.brand import portal_url
 from services.config import get_settings
 from services.db import session_scope
+from services.mail.outgoing import send_after_commit
 from services.models import Instance
 from services.models.base import utcnow
 from services.provisioning.backends.base import Backend, Placement
-from services.provisioning.credentials import ensure_credentials, load_credentials
+from services.provisioning.credentials import ensure_credentials
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.proxy import Proxy
 from services.provisioning.spec import InstanceSpec, build_spec
@@ -104,19 +106,19 @@ def wait_healthy(ctx: StepContext) -> None:
 
 
 def send_welcome(ctx: StepContext) -> None:
-    from services.branding.brand import brand_for
-    from services.mail import render, send_after_commit
-
+    """The instance's address, and where to find its initial login: the dashboard shows it once. The password
+    itself is never e-mailed (a secret in a mailbox outlives every rotation, and a seller's template could
+    place it anywhere)."""
     with session_scope() as session:
         instance = _instance(session, ctx.instance_id)
         if instance.welcome_sent_at is not None:
             return
         spec = build_spec(session, instance)
         if spec.admin_email:
-            credentials = load_credentials(instance)
-            send_after_commit(session, render("welcome", spec.admin_email, {
+            send_after_commit(session, "welcome", spec.admin_email, {
                 "url": spec.url, "subdomain": spec.subdomain, "admin_email": spec.admin_email,
-                "admin_password": credentials.get("admin_password", "")}, brand_for(session, instance.organization_id)))
+                "dashboard_url": f"{portal_url(session, instance.organization_id)}/dashboard"},
+                organization_id=instance.organization_id)
         instance.welcome_sent_at = utcnow()
         session.add(instance)
 

@@ -15,6 +15,12 @@ def customer_org_id(session: Session, user_id: int) -> int | None:
     ).first()
 
 
+def home_organization(session: Session, user_id: int) -> int | None:
+    """The organization a person joined first: whose brand their account e-mails carry."""
+    return session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)
+                        .order_by(Membership.id)).first()  # type: ignore[arg-type]
+
+
 def owner_user(session: Session, organization_id: int) -> User | None:
     """The organization's first member: who signed it up, and who gets its instance and billing e-mail."""
     return session.exec(

@@ -13,6 +13,7 @@ import logging
 from sqlmodel import Session, select
 
 from services.billing.plans import format_money
+from services.mail.outgoing import send_after_commit
 from services.models import MICROS, Budget, Instance, Plan, Subscription
 from services.tenancy.orgs import owner_user
 
@@ -64,20 +65,17 @@ def check_budget(session: Session, budget_id: int) -> list[int]:
 
 
 def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, percent: int) -> None:
-    from services.branding.brand import brand_for
-    from services.mail import render, send_after_commit
-
     owner = owner_user(session, instance.organization_id)
     if owner is None:
         return
     consequence = CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"])
-    send_after_commit(session, render("budget_alert", owner.email, {
+    send_after_commit(session, "budget_alert", owner.email, {
         "percent": percent, "subdomain": instance.subdomain,
         "used": format_money(budget.used_micros // (MICROS // 100), plan.currency),
         "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
         "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
         "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
-    }, brand_for(session, instance.organization_id)))
+    }, organization_id=instance.organization_id)
 
 
 def banner(budget: Budget, plan: Plan) -> str:

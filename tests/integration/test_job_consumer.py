@@ -15,7 +15,7 @@ import pytest
 from portal.serve import consumer_command
 from services.config import Settings
 from services.jobs.queue import build_huey
-from services.jobs.tasks import HEARTBEAT_KEY
+from services.jobs.heartbeat import HEARTBEAT_KEY
 from tests.support.env import PROJECT_ROOT, require_env
 from tests.support.mailbox import outbox_messages
 from tests.support.servers import project_env
@@ -23,7 +23,8 @@ from tests.support.servers import project_env
 PRODUCER = """
 import json, sys
 from email.message import EmailMessage
-from services.jobs.tasks import deliver_email, record_ping
+from services.jobs.heartbeat import record_ping
+from services.mail.outgoing import deliver_email
 result = record_ping(sys.argv[1])
 message = EmailMessage()
 message["Subject"], message["From"], message["To"] = "queued " + sys.argv[1], "a@example.com", "b@example.com"

@@ -12,6 +12,7 @@ def account() -> rx.Component:
     return rx.vstack(
         rx.heading("Hello, ", AuthState.username, size="7", id="account-greeting"),
         rx.text("Signed in as ", rx.text.strong(AuthState.email), color_scheme="gray"),
+        rx.link("Invitations to join a team", href="/invitations", id="invitations-link"),
         card(
             "Change password",
             rx.form(

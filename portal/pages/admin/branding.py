@@ -7,7 +7,7 @@ import reflex as rx
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.branding_editor import BrandingEditorState as B
-from services.branding.editor import EMAIL_TEMPLATES
+from services.mail.overrides import EMAIL_TEMPLATES
 
 
 def _or_inherited(name: str) -> rx.Var:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.admin_customers import ConsoleState as C
-from services.branding.editor import ACCENTS, GRAYS, RADII
+from services.admin.branding import ACCENTS, GRAYS, RADII
 
 ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES = list(ACCENTS), list(GRAYS), list(RADII)
 

@@ -44,7 +44,24 @@ def people_section() -> rx.Component:
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
                                            ("E-mail", "Organization", "Role", "Status", "")])),
             rx.table.body(rx.foreach(T.people, _person)), width="100%", size="1", id="people-table"),
+        rx.cond(T.invitations.length() > 0, rx.vstack(
+            rx.heading("Open invitations", size="3"),
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
+                                               ("E-mail", "Organization", "Role", "Expires", "")])),
+                rx.table.body(rx.foreach(T.invitations, _invitation)), width="100%", size="1",
+                id="invitations-table"),
+            width="100%")),
         width="100%", align="start",
+    )
+
+
+def _invitation(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        *[rx.table.cell(row[k].to(str)) for k in ("email", "organization", "role", "expires")],
+        rx.table.cell(rx.button("Withdraw", size="1", variant="soft", class_name="revoke-invitation",
+                                on_click=T.revoke_invitation(row["id"].to(str)))),
+        data_invitation=row["email"].to(str),
     )
 
 

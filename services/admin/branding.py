@@ -8,7 +8,6 @@ the audit log (only its size).
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ from services import audit
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
 from services.branding.brand import brand_for
 from services.branding.css import sanitize_css
-from services.config import get_settings
+from services.branding.assets import ASSET_ROUTE, asset_dir
 from services.errors import ValidationFailed
+from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
 
 ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
@@ -31,8 +31,6 @@ RADII = ("none", "small", "medium", "large", "full")
 MAX_LOGO_BYTES = 512 * 1024
 # magic bytes -> extension; SVG is refused: it can carry script
 LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
-ASSET_ROUTE = "/api/brand-assets/"
-_ASSET_NAME = re.compile(r"^[0-9]+-[0-9a-f]{16}\.(png|jpg|gif|webp)$")
 TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
 
 
@@ -131,39 +129,13 @@ def store_logo(session: Session, actor: Actor | None, organization_id: int, data
     return ASSET_ROUTE + name
 
 
-def asset_dir() -> Path:
-    return get_settings().var_dir / "brand-assets"
-
-
-def asset_path(name: str) -> Path | None:
-    """The stored file for a brand asset name, or None for anything that is not one (no path tricks)."""
-    if not _ASSET_NAME.match(name):
-        return None
-    path = asset_dir() / name
-    return path if path.is_file() else None
-
-
-EMAIL_TEMPLATES = ("welcome", "verify_email", "reset_password", "password_changed", "payment_failed", "suspended",
-                   "budget_alert", "invitation")
-EMAIL_PARTS = ("subject", "text", "html")
-# every variable any e-mail gets, with sample values: an override that names anything else is refused
-EMAIL_SAMPLE = {
-    "brand_name": "Brand", "support_email": "help@example.com", "footer_text": "Footer", "powered_by": "",
-    "public_url": "https://portal.example.com", "url": "https://customer.example.com", "subdomain": "customer",
-    "admin_email": "customer@example.com", "admin_password": "secret", "username": "customer",
-    "link": "https://portal.example.com/verify?token=x", "hours": 48, "minutes": 60, "percent": 80, "used": "$8",
-    "total": "$10", "consequence": "…", "reset_date": "01 Jan 2027", "plan": "Starter", "suspend_date": "08 Jan 2027",
-    "delete_date": "07 Feb 2027", "inviter": "owner@example.com", "organization": "Customer", "role": "support",
-    "days": 7,
-}
-
-
 def save_email_template(session: Session, actor: Actor | None, organization_id: int, template: str,
                         parts: dict[str, str], *, ip: str = "") -> None:
-    """Override some parts of one e-mail for this brand; empty parts fall back to the built-in ones."""
-    from jinja2 import StrictUndefined, TemplateError
-    from jinja2.sandbox import SandboxedEnvironment
+    """Override some parts of one e-mail for this brand; empty parts fall back to the built-in ones.
 
+    Each part is rendered now with sample values, within the limits it will meet when sent, and a link that
+    carries a token must stand where the portal places it (services/mail/links.py); otherwise it is refused.
+    """
     org, checked = _seller(session, actor, organization_id, "branding.email_template")
     if template not in EMAIL_TEMPLATES:
         raise ValidationFailed.single("template", f"must be one of {', '.join(EMAIL_TEMPLATES)}")
@@ -172,14 +144,8 @@ def save_email_template(session: Session, actor: Actor | None, organization_id: 
     for part, text in clean.items():
         if not text:
             continue
-        if len(text) > 20_000:
-            errors[part] = "must be at most 20,000 characters"
-            continue
-        try:
-            SandboxedEnvironment(undefined=StrictUndefined, autoescape=part == "html").from_string(text) \
-                .render(EMAIL_SAMPLE)
-        except TemplateError as exc:
-            errors[part] = f"does not render: {exc}"
+        if problem := override_problem(text, part):
+            errors[part] = problem
     if errors:
         raise ValidationFailed(errors)
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \

@@ -1,0 +1,21 @@
+"""Which payment provider this portal talks to: real Stripe with keys, the local test mode without."""
+
+from __future__ import annotations
+
+from services.billing.gateway import BillingGateway, StripeGateway
+from services.billing.local import LocalGateway
+from services.config import get_settings
+
+
+class PaymentsNotConfigured(RuntimeError):
+    """Production without Stripe keys and without ALLOW_TEST_CHECKOUT: nothing may be sold."""
+
+
+def get_gateway() -> BillingGateway:
+    settings = get_settings()
+    if settings.stripe_secret_key:
+        return StripeGateway()
+    if not settings.test_checkout_enabled:
+        raise PaymentsNotConfigured("Online payment is not configured (STRIPE_SECRET_KEY is not set).")
+
+    return LocalGateway()

@@ -1,0 +1,45 @@
+"""The provisioning domain's jobs: run an action (the engine schedules its own retries) and reconcile.
+
+Importing this module connects the engine to the job queue (`engine.use_queue`): the engine itself knows only
+that something runs its actions later, so it never imports the queue's task modules.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from services.db import session_scope
+from services.jobs.queue import huey
+from services.provisioning import engine
+from services.provisioning.prewarm import release_abandoned
+from services.provisioning.reconcile import reconcile, resume_interrupted
+
+log = logging.getLogger(__name__)
+
+
+@huey.task()
+def run_provisioning_action(action_id: str) -> str:
+    """Retries are scheduled by the engine itself (with its own backoff), so huey never retries this task."""
+    return engine.execute(action_id)
+
+
+def schedule(action_id: str, delay: float) -> None:
+    if delay > 0:
+        run_provisioning_action.schedule(args=(action_id,), delay=delay)
+    else:
+        run_provisioning_action(action_id)
+
+
+engine.use_queue(schedule)
+
+
+@huey.periodic_task(crontab(minute="*"))
+def reconcile_instances() -> None:
+    with session_scope() as session:
+        resume_interrupted(session)
+        release_abandoned(session)
+        for finding in reconcile(session):
+            if finding.outcome != "ok":
+                log.info("reconcile: %s", finding)
