@@ -7,6 +7,7 @@ whose admin lost the right ends at the next call. Customers act as `services.ten
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -34,21 +35,31 @@ async def signed_in(state: rx.State) -> CurrentUser | None:
 
 
 async def as_customer(state: rx.State, work: Callable[[Session, Customer | None], T]) -> T:
-    """Run `work` for the signed-in customer (or the staff member impersonating them), in one transaction."""
+    """Run `work` for the signed-in customer (or the staff member impersonating them), in one transaction,
+    in a worker thread: nothing a service does (a template rendered, a provider asked) stalls the event loop."""
     current = await signed_in(state)
     if current is None:
         raise SignedOut()
-    with session_scope() as session:
-        return work(session, resolve_customer(session, current.id, current.impersonator_id))
+
+    def run() -> T:
+        with session_scope() as session:
+            return work(session, resolve_customer(session, current.id, current.impersonator_id))
+
+    return await asyncio.to_thread(run)
 
 
 async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) -> T:
-    """Run `work` for the signed-in staff member (None when they are not staff: the services refuse)."""
+    """Run `work` for the signed-in staff member (None when they are not staff: the services refuse), in a
+    worker thread like `as_customer`."""
     current = await signed_in(state)
-    with session_scope() as session:
-        actor = resolve_actor(session, current.id, current.email) \
-            if current is not None and current.impersonator_id is None else None
-        return work(session, actor)
+
+    def run() -> T:
+        with session_scope() as session:
+            actor = resolve_actor(session, current.id, current.email) \
+                if current is not None and current.impersonator_id is None else None
+            return work(session, actor)
+
+    return await asyncio.to_thread(run)
 
 
 def request_host(state: rx.State) -> str:

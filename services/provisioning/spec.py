@@ -6,11 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import StrictUndefined
-from jinja2.exceptions import TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 from sqlmodel import Session
 
+from services import templating
 from services.config import get_settings
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.provisioning.credentials import load_credentials
@@ -19,8 +17,6 @@ from services.provisioning.labels import instance_labels
 from services.tenancy.orgs import owner_user
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Admins edit env templates in the console: a sandbox keeps a template from reaching Python internals.
-_templates = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 @dataclass(frozen=True)
@@ -44,10 +40,11 @@ class InstanceSpec:
 
 
 def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
-    """Render `KEY=value` lines; a broken template is a permanent error naming the line, never a crash."""
+    """Render `KEY=value` lines within the limits every tenant template has (services/templating.py); a
+    broken or runaway template is a permanent error naming the line, never a crash or a stalled worker."""
     try:
-        text = _templates.from_string(template).render(context)
-    except TemplateError as exc:
+        text = templating.render(template, context)
+    except templating.TemplateRefused as exc:
         raise PermanentError(f"The app template's environment could not be rendered: {exc}") from exc
     env: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):

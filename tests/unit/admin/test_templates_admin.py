@@ -48,3 +48,38 @@ def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: d
     with pytest.raises(ValidationFailed, match="already exists"):
         templates.save_template(db, _actor(db, tree, "b-admin"), GOOD)
     assert len(db.exec(select(AppTemplate).where(AppTemplate.slug == "llm-app")).all()) == 1
+
+
+RUNAWAY = {
+    "loops": "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}A=1",
+    "size": 'A={{ "x" * 100000000 }}',
+    "calls itself": "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}A={{ f(40) }}",
+    "formats": 'A={{ "%0999999999d" % 1 }}',
+}
+
+
+@pytest.mark.parametrize("case", list(RUNAWAY))
+def test_a_template_that_would_stall_a_worker_is_refused_at_save_with_the_reason(db: Session, tree: dict,
+                                                                                  case: str) -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ValidationFailed) as refused:
+        templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "env_template": RUNAWAY[case]})
+    assert time.monotonic() - started < 2
+    assert "env_template" in refused.value.errors
+    assert db.exec(select(AppTemplate).where(AppTemplate.slug == GOOD["slug"])).all() == []
+
+
+def test_a_runaway_template_that_slipped_in_parks_the_provision_with_its_reason(db: Session) -> None:
+    from services.provisioning.errors import PermanentError
+    from services.provisioning.spec import build_spec
+    from tests.support.factories import customer_instance
+
+    instance = customer_instance(db, "runaway")
+    template = db.get(AppTemplate, instance.app_template_id)
+    template.env_template = RUNAWAY["loops"]  # type: ignore[union-attr]
+    db.add(template)
+    db.commit()
+    with pytest.raises(PermanentError, match="stopped"):
+        build_spec(db, instance)
