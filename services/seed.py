@@ -16,6 +16,7 @@ from services.models import (
     Role, Subscription, UsageDaily, UsageRecord, User,
 )
 from services.models.base import utcnow
+from services.tenancy.licences import FEATURES
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def seed_demo(session: Session) -> None:
                              gray_color="mauve", radius="large", support_email="support@acme.example.com",
                              footer_text="Acme Cloud, hosting you can trust."))
         session.add(Domain(hostname="acme.localhost", organization_id=acme.id))  # type: ignore[arg-type]
-        session.add(Licence(organization_id=acme.id, tier="growth", features=["custom_domain", "branding"],  # type: ignore[arg-type]
+        session.add(Licence(organization_id=acme.id, tier="growth", features=list(FEATURES),  # type: ignore[arg-type]
                             max_customers=100, max_instances=100, max_domains=3,
                             authorized_domains=["acme.localhost"]))
     beta = _org(session, "beta", "Beta Hosting", OrgKind.RESELLER, platform)
@@ -124,7 +125,7 @@ def seed_demo(session: Session) -> None:
                              gray_color="olive", radius="none", support_email="help@beta.example.com",
                              footer_text="Beta Hosting: small, fast, friendly.", hide_platform_branding=True))
         session.add(Domain(hostname="beta.localhost", organization_id=beta.id))  # type: ignore[arg-type]
-        session.add(Licence(organization_id=beta.id, tier="starter", features=["custom_domain", "branding"],  # type: ignore[arg-type]
+        session.add(Licence(organization_id=beta.id, tier="starter", features=list(FEATURES),  # type: ignore[arg-type]
                             max_customers=25, max_instances=25, max_domains=1, authorized_domains=["beta.localhost"]))
     template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
     if template is None:

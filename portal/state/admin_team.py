@@ -8,7 +8,7 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
-from services import licences
+from services.admin import licences
 from services.accounts import invitations
 from services.admin import plans, templates, users
 from services.models import MICROS

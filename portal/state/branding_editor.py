@@ -6,7 +6,7 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
-from services import licences
+from services.admin import licences
 from services.admin import branding as editor
 
 FIELDS = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")

@@ -18,7 +18,7 @@ from services.branding.brand import portal_url
 from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
-from services.licences import ensure_room_for_customer
+from services.tenancy.licences import ensure_room_for_customer
 from services.mail.outgoing import send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
 from services.models.base import utcnow

@@ -7,6 +7,7 @@ import re
 from sqlmodel import Session, select
 
 from services.models import Instance, Organization, User
+from services.tenancy.hostnames import username_is_a_portal_host
 
 MIN_LENGTH = 3
 MAX_LENGTH = 32
@@ -41,15 +42,18 @@ def username_format_problem(username: str) -> str | None:
         return "Use only lowercase letters a-z, digits and hyphens."
     if username in RESERVED_NAMES:
         return "This name is reserved. Please choose another."
+    if len(username) >= 4 and username[2:4] == "--":  # xn-- (punycode) and every other reserved ACE prefix
+        return "A username cannot have two hyphens as its third and fourth characters (as in xn--)."
     return None
 
 
 def username_taken(session: Session, username: str) -> bool:
-    """Taken as an account, an organization slug or an instance subdomain: all three share one namespace."""
+    """Taken as an account, an organization slug, an instance subdomain, or as the host of a portal domain
+    (`<username>.<BASE_DOMAIN>` already answering as a seller's portal): all of these share one namespace."""
     for column in (User.username, Organization.slug, Instance.subdomain):
         if session.exec(select(column).where(column == username).limit(1)).first() is not None:
             return True
-    return False
+    return username_is_a_portal_host(session, username)
 
 
 def username_problem(session: Session, raw: str) -> str | None:

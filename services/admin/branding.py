@@ -22,6 +22,7 @@ from services.branding.assets import ASSET_ROUTE, asset_dir
 from services.errors import ValidationFailed
 from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
+from services.tenancy.licences import require_feature
 
 ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
            "teal", "jade", "green", "grass", "brown", "orange", "sky", "mint", "lime", "yellow", "amber", "gold",
@@ -54,7 +55,7 @@ def current(session: Session, actor: Actor | None, organization_id: int) -> dict
             "email_templates": dict(own.email_templates or {}) if own else {}}
 
 
-def validate(values: dict[str, Any]) -> dict[str, Any]:
+def validate(values: dict[str, Any], organization_id: int | None = None) -> dict[str, Any]:
     """The cleaned values, or ValidationFailed naming every bad field; "" means "inherit"."""
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
@@ -76,7 +77,7 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
             errors["support_email"] = str(exc)
     clean["support_email"] = email or None
     try:
-        clean["custom_css"] = sanitize_css(values.get("custom_css")) or None
+        clean["custom_css"] = sanitize_css(values.get("custom_css"), organization_id) or None
     except ValidationFailed as exc:
         errors.update(exc.errors)
     clean["hide_platform_branding"] = bool(values.get("hide_platform_branding"))
@@ -88,7 +89,11 @@ def validate(values: dict[str, Any]) -> dict[str, Any]:
 def update(session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *,
            ip: str = "") -> Branding:
     org, checked = _seller(session, actor, organization_id, "branding.update")
-    clean = validate(values)
+    clean = validate(values, org.id)
+    if clean["custom_css"]:
+        require_feature(session, org.id, "custom_css", "custom_css")
+    if clean["hide_platform_branding"]:
+        require_feature(session, org.id, "hide_platform_branding", "hide_platform_branding")
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
         or Branding(organization_id=org.id)  # type: ignore[arg-type]
     for name, value in clean.items():

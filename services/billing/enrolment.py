@@ -16,6 +16,7 @@ from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.provisioning import actions, engine
 from services.provisioning.prewarm import prepare_for_checkout
+from services.tenancy.licences import ensure_room_for_instance
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     org = session.get(Organization, organization_id)
     assert org is not None and org.parent_id is not None
     plan = offered_plan(session, org.parent_id, plan_slug)
+    ensure_room_for_instance(session, organization_id)
     template = session.get(AppTemplate, plan.app_template_id) if plan.app_template_id else None
     subscription = Subscription(organization_id=organization_id, plan_id=plan.id,  # type: ignore[arg-type]
                                 status="active" if plan.is_free else "incomplete")

@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from services.config import get_settings
 from services.models import Branding, Domain, Organization, OrgKind
+from services.tenancy.licences import has_feature
 
 MAX_DEPTH = 8  # platform > reseller > sub-reseller > customer, with room to spare; a cycle cannot loop forever
 
@@ -78,6 +79,10 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
             sender = branding.sender_email
     values["email_templates"] = templates
     values["sender_address"] = sender
+    if values.get("custom_css") and not has_feature(session, organization_id, "custom_css"):
+        values["custom_css"] = ""  # a licence without custom CSS (or one that lost it) shows none
+    if values.get("hide_platform_branding") and not has_feature(session, organization_id, "hide_platform_branding"):
+        values["hide_platform_branding"] = False
     brand = Brand(organization_id=organization_id, **values)  # type: ignore[arg-type]
     branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides
                               for o in chain)

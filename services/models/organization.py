@@ -88,5 +88,6 @@ class Licence(SQLModel, table=True):
     max_domains: int | None = None
     authorized_domains: list = json_field(list)
     expires_at: datetime | None = None
+    grace_days: int = 14  # after expiry: a banner, and signups still work; then new customers and instances stop
     status: str = Field(default="active", max_length=20)
     created_at: datetime = created_field()

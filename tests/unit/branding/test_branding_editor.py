@@ -10,7 +10,8 @@ from services.admin import branding as editor
 from services.branding import assets
 from services.branding.brand import brand_for
 from services.errors import ValidationFailed
-from services.models import AuditEvent, Branding, Organization, User
+from services.models import AuditEvent, Branding, Licence, Organization, User
+from services.tenancy.licences import FEATURES
 from tests.support.tenants import actor as _actor
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -22,6 +23,7 @@ def _org(db: Session, slug: str) -> Organization:
 
 def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_once(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
+    db.add(Licence(organization_id=reseller.id, tier="pro", features=list(FEATURES)))
     editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
         "platform_name": "  Alpha Cloud ", "accent_color": "jade", "radius": "full", "support_email": "Help@Alpha.Example",
         "custom_css": "h1 { letter-spacing: -0.02em }", "hide_platform_branding": True})
