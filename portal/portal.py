@@ -3,7 +3,10 @@
 import reflex as rx
 from starlette.types import ASGIApp
 
+from reflex_base.utils import format
+
 from portal.api import WebhookFastPath, api_transformer
+from portal.api.guards import UploadGuard
 from portal.pages.account.account import account
 from portal.pages.account.invitations import accept_invitation, invitations_page
 from portal.pages.admin.branding import branding_editor
@@ -37,11 +40,19 @@ get_settings().check_startup()  # refuse to start in production with a placehold
 QUEUE = worker.huey  # importing services.worker connects every domain to the job queue before a page queues work
 
 
+def _upload_handlers() -> set[str]:
+    """The event handlers Reflex's /_upload may deliver to: the branding editor's image uploads, nothing else."""
+    return {format.format_event_handler(BrandingEditorState.event_handlers[name])
+            for name in ("upload_logo", "upload_favicon")}
+
+
 class PortalApp(rx.App):
-    """The Reflex app, with Stripe's webhook answered in front of everything Reflex puts around its backend."""
+    """The Reflex app, with Stripe's webhook answered in front of everything Reflex puts around its backend,
+    and uploads authorised and capped before Reflex reads them (portal/api/guards.py)."""
 
     def __call__(self) -> ASGIApp:  # the ASGI factory the production server (granian) calls
-        return WebhookFastPath(super().__call__())
+        return UploadGuard(WebhookFastPath(super().__call__()), AuthState, _upload_handlers,
+                           lambda: self.state_manager)
 
 
 app = PortalApp(api_transformer=api_transformer)

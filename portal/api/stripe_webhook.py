@@ -7,16 +7,21 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from portal.api.guards import BodyTooLarge, read_body, too_large
 from services.billing.event_store_async import store_event
 from services.billing.webhook import WebhookResult, acknowledgement, verify
 from services.config import get_settings
 
 STORE_TIMEOUT_SECONDS = 20
+MAX_EVENT_BYTES = 1024 * 1024  # Stripe's events are a few KB; the largest carry lists of 100 items
 
 
 async def stripe_webhook(request: Request) -> JSONResponse:
     """200 only once the event is committed; a storage failure answers 500 so that Stripe delivers it again."""
-    raw = await request.body()  # the raw bytes: re-serialised JSON would not match the signature
+    try:
+        raw = await read_body(request, MAX_EVENT_BYTES)  # the raw bytes: re-serialised JSON would not match
+    except BodyTooLarge:
+        return too_large(MAX_EVENT_BYTES)
     verified = verify(raw, request.headers.get("stripe-signature"))
     if isinstance(verified, WebhookResult):
         return JSONResponse(verified.body, status_code=verified.status_code)

@@ -13,11 +13,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from portal.api.guards import BodyTooLarge, read_body, too_large
 from services.db import session_scope
 from services.errors import ValidationFailed
 from services.usage.ingest import budget_status, ingest, parse_batch
 from services.usage.tokens import resolve_instance_token
 
+MAX_BATCH_BYTES = 1024 * 1024  # 1,000 records of a few hundred bytes each
 UNAUTHORISED = JSONResponse({"error": "missing or invalid instance token"}, status_code=401,
                             headers={"WWW-Authenticate": "Bearer"})
 
@@ -25,17 +27,17 @@ UNAUTHORISED = JSONResponse({"error": "missing or invalid instance token"}, stat
 def _post_usage(authorization: str | None, raw: bytes) -> tuple[int, dict]:
     try:
         body = json.loads(raw, parse_float=Decimal)  # amounts stay exact
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return 400, {"error": "body is not JSON"}
     with session_scope() as session:
         owner = resolve_instance_token(session, authorization)
         if owner is None:
             return 401, {}
         try:
-            records = parse_batch(body)
+            accepted, duplicates = ingest(session, owner.instance_id, parse_batch(body))
         except ValidationFailed as exc:
+            session.rollback()
             return 422, {"error": "the batch was rejected; nothing was recorded", "fields": exc.errors}
-        accepted, duplicates = ingest(session, owner.instance_id, records)
         return 200, {"accepted": accepted, "duplicates": duplicates, "budget": budget_status(session, owner.instance_id)}
 
 
@@ -48,7 +50,11 @@ def _get_budget(authorization: str | None) -> tuple[int, dict]:
 
 
 async def post_usage(request: Request) -> JSONResponse:
-    status, body = await run_in_threadpool(_post_usage, request.headers.get("authorization"), await request.body())
+    try:
+        raw = await read_body(request, MAX_BATCH_BYTES)
+    except BodyTooLarge:
+        return too_large(MAX_BATCH_BYTES)
+    status, body = await run_in_threadpool(_post_usage, request.headers.get("authorization"), raw)
     return UNAUTHORISED if status == 401 else JSONResponse(body, status_code=status)
 
 

@@ -12,6 +12,7 @@ from portal.state.acting import as_staff
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
 from services.admin.integrations import integration_status
+from services.tenancy.licences import console_banner
 from services.tenancy.scope import Actor, Forbidden
 
 
@@ -26,6 +27,7 @@ class AdminState(rx.State):
     action_status: str = "parked"
     error: str = ""
     integrations: list[dict[str, str]] = []
+    licence_banner: str = ""
 
     async def _run(self, work: Callable[[Session, Actor | None], Any]) -> Any:
         """Run one admin operation for the signed-in staff member; a refusal becomes the page's error message."""
@@ -42,6 +44,7 @@ class AdminState(rx.State):
         self.allowed, self.is_platform = actor is not None, bool(actor and actor.is_platform)
         if actor is None:
             return
+        self.licence_banner = console_banner(session, actor.organization_id)
         self.actions = admin_provisioning.list_actions(session, actor, status=self.action_status)
         if actor.is_platform:
             self.events, self.events_total = webhook_events.list_events(

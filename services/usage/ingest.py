@@ -25,6 +25,10 @@ from services.usage.alerts import check_budget
 MAX_BATCH = 1000
 MICROS = Decimal(1_000_000)
 FUTURE_SLACK = timedelta(minutes=5)
+OLDEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_TOKENS = 10**12  # per record: far beyond any real call, far below the 64-bit counters' limit
+MAX_COST = Decimal(1_000_000)  # per record, in currency units
+COUNTER_LIMIT = 2**63 - 1  # the database's BIGINT
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,8 @@ def _fail(index: int, field: str, message: str) -> ValidationFailed:
 
 def _count(item: dict[str, Any], index: int, field: str) -> int:
     value = item.get(field, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise _fail(index, field, "must be a whole number, 0 or more")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
+        raise _fail(index, field, f"must be a whole number from 0 to {MAX_TOKENS}")
     return value
 
 
@@ -67,23 +71,32 @@ def parse_batch(body: Any) -> list[UsageIn]:
         model = item.get("model")
         if not isinstance(model, str) or not 1 <= len(model) <= 100:
             raise _fail(index, "model", "must be a string of 1 to 100 characters")
+        raw_cost = item.get("cost")
+        if isinstance(raw_cost, bool) or not isinstance(raw_cost, int | Decimal | str):
+            raise _fail(index, "cost", "must be a decimal amount such as \"0.0125\"")
         try:
-            cost = Decimal(str(item.get("cost")))
+            cost = Decimal(str(raw_cost).strip()) if len(str(raw_cost)) <= 40 else Decimal("NaN")
         except InvalidOperation:
             raise _fail(index, "cost", "must be a decimal amount such as \"0.0125\"") from None
-        if not cost.is_finite() or cost < 0 or cost.as_tuple().exponent < -6:  # type: ignore[operator]
-            raise _fail(index, "cost", "must be 0 or more with at most 6 decimal places")
+        if not cost.is_finite() or cost.is_signed() or cost > MAX_COST or cost.as_tuple().exponent < -6:  # type: ignore[operator]
+            raise _fail(index, "cost", f"must be from 0 to {MAX_COST} with at most 6 decimal places")
+        raw_time = item.get("occurred_at")
         try:
-            occurred = datetime.fromisoformat(str(item.get("occurred_at")).replace("Z", "+00:00"))
-        except ValueError:
+            if not isinstance(raw_time, str) or len(raw_time) > 40:
+                raise ValueError
+            occurred = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
+            occurred = occurred.astimezone(timezone.utc) if occurred.tzinfo is not None else occurred
+        except (ValueError, OverflowError):
             raise _fail(index, "occurred_at", "must be an ISO 8601 time with a time zone") from None
         if occurred.tzinfo is None:
             raise _fail(index, "occurred_at", "must include a time zone")
         if occurred > utcnow() + FUTURE_SLACK:
             raise _fail(index, "occurred_at", "is in the future")
+        if occurred < OLDEST:
+            raise _fail(index, "occurred_at", f"is before {OLDEST:%Y-%m-%d}")
         parsed.append(UsageIn(key=key, model=model, tokens_in=_count(item, index, "tokens_in"),
                               tokens_out=_count(item, index, "tokens_out"), cost_micros=int(cost * MICROS),
-                              occurred_at=occurred.astimezone(timezone.utc)))
+                              occurred_at=occurred))
     return parsed
 
 
@@ -102,6 +115,8 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     _roll_up(session, instance_id, accepted)
     total = sum(r.cost_micros for r in accepted)
     budget = _budget(session, instance_id)
+    if budget is not None and budget.used_micros + total > COUNTER_LIMIT:
+        raise ValidationFailed.single("records", "the budget counter would overflow; nothing was recorded")
     if budget is not None and total:
         session.execute(update(Budget).where(Budget.id == budget.id)  # type: ignore[arg-type]
                         .values(used_micros=Budget.used_micros + total))
@@ -117,6 +132,9 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
         row = session.exec(select(UsageDaily).where(UsageDaily.instance_id == instance_id, UsageDaily.day == day,
                                                     UsageDaily.model == model)).first()
         row = row or UsageDaily(instance_id=instance_id, day=day, model=model)
+        if max(row.tokens_in + sum(i.tokens_in for i in items), row.tokens_out + sum(i.tokens_out for i in items),
+               row.cost_micros + sum(i.cost_micros for i in items)) > COUNTER_LIMIT:
+            raise ValidationFailed.single("records", f"the totals of {day} for {model} would overflow")
         row.tokens_in += sum(i.tokens_in for i in items)
         row.tokens_out += sum(i.tokens_out for i in items)
         row.cost_micros += sum(i.cost_micros for i in items)

@@ -99,6 +99,8 @@ def admin_console() -> rx.Component:
                                                       id="to-branding")), width="100%", align="center"),
         rx.cond(AdminState.error != "", rx.callout(AdminState.error, icon="shield_alert", color_scheme="red",
                                                    id="admin-error")),
+        rx.cond(AdminState.licence_banner != "", rx.callout(AdminState.licence_banner, icon="triangle_alert",
+                                                            color_scheme="amber", id="licence-banner", width="100%")),
         rx.cond(
             AdminState.allowed,
             rx.tabs.root(

@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.state.admin_team import TeamState as T
 from services.models import Role
+from services.tenancy.licences import FEATURES
 from services.usage.alerts import POLICIES
 
 ROLES = list(Role.ALL)
@@ -142,9 +143,10 @@ def licences_section() -> rx.Component:
     return rx.vstack(
         rx.table.root(
             rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Reseller", "Tier", "Customers", "Authorised domains", "Expires")])),
+                "Reseller", "Tier", "Customers", "Features", "Authorised domains", "Expires", "State")])),
             rx.table.body(rx.foreach(T.licences, lambda r: rx.table.row(
-                *[rx.table.cell(r[k].to(str)) for k in ("name", "tier", "customers", "domains", "expires")],
+                *[rx.table.cell(r[k].to(str)) for k in ("name", "tier", "customers", "features", "domains",
+                                                         "expires", "state")],
                 data_licence=r["name"].to(str)))), width="100%", size="1", id="licences-table"),
         rx.heading("Set a licence", size="3"),
         rx.form(rx.flex(
@@ -156,11 +158,13 @@ def licences_section() -> rx.Component:
             rx.input(name="max_instances", placeholder="Max instances"),
             rx.input(name="max_domains", placeholder="Max domains"),
             rx.input(name="domains", placeholder="Authorised domains, comma separated"),
-            rx.input(name="features", placeholder="Features, comma separated"),
+            rx.input(name="features", placeholder=f"Features: {', '.join(FEATURES)}", width="24rem"),
             rx.input(name="expires", type="date", placeholder="Expires"),
+            rx.input(name="grace_days", placeholder="Grace days (14)"),
+            rx.select(["active", "suspended"], name="status", default_value="active"),
             rx.button("Save licence", type="submit"), wrap="wrap", spacing="2"),
             on_submit=T.save_licence),
         *[_error(f) for f in ("tier", "max_customers", "max_instances", "max_domains", "authorized_domains",
-                             "expires_at", "")],
+                             "features", "grace_days", "status", "expires_at", "")],
         width="100%", align="start",
     )
