@@ -14,6 +14,7 @@ from services.accounts.usernames import username_problem
 from services.billing.enrolment import enrol
 from services.billing.plans import public_plans
 from services.db import session_scope
+from services.tenancy.hostnames import base_domain
 
 
 class SignupState(rx.State):
@@ -23,6 +24,7 @@ class SignupState(rx.State):
     submitting: bool = False
     plans: list[dict[str, object]] = []
     plan: str = ""
+    instance_domain: str = ""  # read when the page loads, so a changed BASE_DOMAIN needs no new build
 
     async def _seller(self) -> int | None:
         """Signups on a reseller's domain land in that reseller's tree, with its plans."""
@@ -31,6 +33,7 @@ class SignupState(rx.State):
     @rx.event
     async def load_plans(self) -> None:
         seller = await self._seller()
+        self.instance_domain = base_domain()
         with session_scope() as session:
             self.plans = [p.to_dict() for p in public_plans(session, seller)]
         wanted = self.router.url.query_parameters.get("plan", "")

@@ -93,5 +93,5 @@ def rotate_usage_token(session: Session, who: Customer | None, instance_id: int,
     assert who is not None
     token = issue_instance_token(session, instance)
     audit.record(session, "instance.token_rotated", **who.audit_fields(), target=("instance", instance.id),
-                 organization_id=instance.organization_id, ip=ip, details={"prefix": token[:12]})
+                 organization_id=instance.organization_id, ip=ip)  # nothing of the token itself
     return token

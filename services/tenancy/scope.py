@@ -31,6 +31,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "secrets": frozenset({Role.OWNER, Role.ADMIN}),
 }
 NEVER_WHILE_IMPERSONATING = frozenset({"secrets"})
+ROLES_OFFERED = Role.ALL  # what the console's role pickers offer
 NOT_YOURS = "That record is not in your account."
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,3 +64,25 @@ def test_autogenerate_against_head_finds_no_changes(database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == [], f"models and migrations differ; write a migration for: {diff}"
+
+
+def test_licences_keep_what_they_granted_under_the_enforced_feature_names(database_url: str) -> None:
+    from sqlalchemy import text
+
+    config = _config(database_url)
+    command.upgrade(config, "0004")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO organization (id, name, slug, kind, status, created_at) "
+                                    "VALUES (1, 'R', 'r', 'reseller', 'active', CURRENT_TIMESTAMP)"))
+            connection.execute(text("INSERT INTO licence (organization_id, tier, features, authorized_domains, "
+                                    "status, created_at) VALUES (1, 't', :f, '[]', 'active', CURRENT_TIMESTAMP)"),
+                               {"f": '["custom_domain", "branding"]'})
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            features, grace = connection.execute(text("SELECT features, grace_days FROM licence")).one()
+    finally:
+        engine.dispose()
+    features = json.loads(features) if isinstance(features, str) else features
+    assert sorted(features) == ["custom_css", "custom_domains", "hide_platform_branding"] and grace == 14

@@ -89,6 +89,8 @@ class FakeCoolify:
     queue_full_next: int = 0
     hang_next: float = 0.0
     drop_domains: bool = False
+    alter_env: dict[str, str] = field(default_factory=dict)  # key -> the value Coolify keeps instead of the one sent
+    ignore_fields: set[str] = field(default_factory=set)  # application fields a PATCH silently leaves as they were
     deployments_fail: bool = False
     # state and observation
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {uuid, name}
@@ -321,7 +323,7 @@ class FakeCoolify:
                 for item in body["docker_compose_domains"] if item.get("name") in self.compose_services}
             app["docker_compose_domains"] = json.dumps(kept)  # entries for unknown services vanish silently
         for key, value in body.items():
-            if key not in ("docker_compose_domains", "instant_deploy"):
+            if key not in ("docker_compose_domains", "instant_deploy", *self.ignore_fields):
                 app[key] = value
         if body.get("instant_deploy"):
             self._queue(args[0])
@@ -344,7 +346,7 @@ class FakeCoolify:
             flags = {k: bool(item.get(k, False)) for k in BULK_ENV_KEYS[2:6]}  # omitted flags are reset
             flags.update({k: bool(item.get(k, True)) for k in ("is_runtime", "is_buildtime")})
             record = {"uuid": existing["uuid"] if existing else _uuid(), "key": item["key"],
-                      "value": str(item.get("value", "")).strip(), **flags}
+                      "value": self.alter_env.get(item["key"], str(item.get("value", "")).strip()), **flags}
             app["_envs"][item["key"]] = record
             stored.append(self._env_view(record))
         return 201, stored

@@ -5,11 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.admin_team import TeamState as T
-from services.models import Role
 from services.tenancy.licences import FEATURES
+from services.tenancy.scope import ROLES_OFFERED
 from services.usage.alerts import POLICIES
 
-ROLES = list(Role.ALL)
+ROLES = list(ROLES_OFFERED)
 
 
 def _error(name: str) -> rx.Component:
@@ -35,7 +35,7 @@ def people_section() -> rx.Component:
     return rx.vstack(
         rx.form(rx.hstack(
             rx.input(name="email", placeholder="name@example.com", type="email", id="invite-email", width="18rem"),
-            rx.select(ROLES, name="role", default_value=Role.SUPPORT, id="invite-role"),
+            rx.select(ROLES, name="role", default_value="support", id="invite-role"),
             rx.button("Invite", type="submit", id="invite-submit"), align="center"),
             on_submit=T.invite, reset_on_submit=True),
         _error("email"), _error("role"), _error(""),

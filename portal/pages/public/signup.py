@@ -3,17 +3,14 @@ import reflex as rx
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
 from portal.state.signup import SignupState
-from services.config import get_settings
-
-_domain = get_settings().base_domain
 
 
 def _username_hint() -> rx.Component:
     return rx.cond(
         SignupState.username_available,
-        rx.text(SignupState.username + f".{_domain} is available", id="username-available", color_scheme="green",
-                size="2"),
-        rx.text(f"Becomes your address: <username>.{_domain}", size="1", color_scheme="gray"),
+        rx.text(SignupState.username + "." + SignupState.instance_domain + " is available", id="username-available",
+                color_scheme="green", size="2"),
+        rx.text("Becomes your address: <username>." + SignupState.instance_domain, size="1", color_scheme="gray"),
     )
 
 

@@ -86,6 +86,10 @@ def test_expired_session_is_not_accepted(db: Session, outbox: Path) -> None:
     token = login_flow.login(db, identifier="alice", password=GOOD_PASSWORD)
     db.commit()
     stored = db.exec(select(AuthSession)).one()
+    stored.expires_at = utcnow() + timedelta(seconds=30)
+    db.add(stored)
+    db.commit()
+    assert resolve_session(db, token) is not None  # valid until its moment comes ...
     stored.expires_at = utcnow() - timedelta(seconds=1)
     db.add(stored)
     db.commit()

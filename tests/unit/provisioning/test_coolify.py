@@ -295,3 +295,24 @@ def test_a_422_from_coolify_parks_with_the_field_and_a_retry_after_the_fix_reuse
     coolify.db.commit()
     assert engine.execute(action.id) == "succeeded"
     assert list(coolify.fake.environments) == ["badrepo"]  # the first attempt's environment, reused (409)
+
+
+def test_an_environment_variable_coolify_keeps_differently_is_reapplied_once_then_parked(coolify: Coolify) -> None:
+    """Verify-after-change compares the variables themselves, not only the domain."""
+    coolify.fake.alter_env = {"CUSTOM_DOMAIN": "tampered.example"}
+    instance = coolify.instance("mangled")
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
+    assert "does not keep the environment variables CUSTOM_DOMAIN as sent" in (action.last_error or "")
+    assert coolify.fake.calls("PATCH", "/applications/{uuid}/envs/bulk") == 2  # applied, re-applied once
+    assert coolify.fake.calls("POST", "/deploy") == 0  # never deployed with the wrong environment
+
+
+def test_build_and_start_commands_coolify_does_not_keep_are_reapplied_once_then_parked(coolify: Coolify) -> None:
+    """... and the commands too: a build script that is not the one sent never deploys."""
+    coolify.fake.ignore_fields = {"docker_compose_custom_build_command"}
+    instance = coolify.instance("stubborn", strategy="build_script")
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
+    assert "does not keep the build and start commands as sent" in (action.last_error or "")
+    assert coolify.fake.calls("POST", "/deploy") == 0
