@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     port: int = 3000
     internal_url: str = ""  # how the job consumer reaches this portal's own HTTP routes (default: loopback + PORT)
 
+    # where DNS proofs (a seller's sender domain) are looked up: "host" or "host:port"; empty: the system resolver
+    dns_resolver: str = ""
+
     smtp_url: str | None = None
     mail_from: str = "Portal <no-reply@localhost>"
     outbox_dir: Path | None = None

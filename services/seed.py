@@ -167,6 +167,9 @@ def seed_demo(session: Session) -> None:
     _plan(session, beta, "beta-free", name="Beta Free", description="Beta's free tier.", price_cents=0,
           budget_included_micros=1 * MICROS, budget_policy="block", limits=limits_small,
           app_template_id=template.id, sort_order=1)
+    _plan(session, beta, "beta-pro", name="Beta Pro", description="Beta's paid plan.", price_cents=1500,
+          stripe_price_id="price_demo_beta_pro", budget_included_micros=8 * MICROS, limits=limits_mid,
+          app_template_id=template.id, sort_order=2)
     orgs = {"platform": platform, "acme": acme, "beta": beta}
     _customer(session, "alice", platform, starter, template)
     _customer(session, "bob", acme, acme_basic, template)

@@ -102,3 +102,11 @@ def scheduled_actions() -> Iterator[list[tuple[str, float]]]:
         yield captured
     finally:
         engine.set_scheduler(None)
+
+
+@pytest.fixture()
+def tree(db: Session) -> Iterator[dict[str, object]]:
+    """Two resellers (one with a sub-reseller), their staff and customers (tests/support/tenants.py)."""
+    from tests.support.tenants import build_tree
+
+    yield from build_tree(db)

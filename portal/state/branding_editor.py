@@ -29,6 +29,7 @@ class BrandingEditorState(AdminState):
     email_template: str = "welcome"
     email_parts: dict[str, str] = {}
     field_errors: dict[str, str] = {}
+    sender: dict[str, str] = {}  # the seller's own From address and the DNS record that proves it
     _org_id: int = 0
 
     def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
@@ -44,6 +45,7 @@ class BrandingEditorState(AdminState):
         self.domains = licences.domains_of(session, actor.organization_id)
         self.email_overrides = data["email_templates"]
         self.email_parts = dict(self.email_overrides.get(self.email_template, {}))
+        self.sender = editor.sender_status(session, actor, actor.organization_id)
 
     @rx.event
     async def load_editor(self) -> None:
@@ -108,6 +110,30 @@ class BrandingEditorState(AdminState):
         if added is not None:
             await self._run(self._fill)
             yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
+
+    async def _sender_change(self, work, done: str):  # type: ignore[no-untyped-def]
+        try:
+            changed = await self._run(lambda s, a: work(s, a) or True)
+        except Exception as exc:  # noqa: BLE001
+            self.field_errors = errors_from(exc)
+            return None
+        if changed:
+            self.field_errors = {}
+            await self._run(self._fill)
+            return rx.toast.success(done)
+        return None
+
+    @rx.event
+    async def set_sender(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+        ip, org_id, email = self._ip(), self._org_id, form.get("sender_email") or ""
+        return await self._sender_change(lambda s, a: editor.set_sender(s, a, org_id, email, ip=ip),
+                                         "Saved. Publish the DNS record shown, then verify.")
+
+    @rx.event
+    async def verify_sender(self):  # type: ignore[no-untyped-def]
+        ip, org_id = self._ip(), self._org_id
+        return await self._sender_change(lambda s, a: editor.verify_sender(s, a, org_id, ip=ip),
+                                         "Verified: your e-mails now come from your own address.")
 
     @rx.event
     def choose_email(self, template: str) -> None:

@@ -8,20 +8,25 @@ the audit log (only its size).
 from __future__ import annotations
 
 import hashlib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
-from services import audit
+from services import audit, dns_proof
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
 from services.branding.brand import brand_for
 from services.branding.css import sanitize_css
 from services.branding.assets import ASSET_ROUTE, asset_dir
+from services.config import get_settings
+from services.crypto import new_token
 from services.errors import ValidationFailed
 from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
+from services.models.base import utcnow
+from services.tenancy import hostnames
 from services.tenancy.licences import require_feature
 
 ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
@@ -165,3 +170,54 @@ def save_email_template(session: Session, actor: Actor | None, organization_id: 
     session.add(branding)
     audit.record(session, "branding.email_template", actor_label=checked.email, target=("organization", org.id),
                  organization_id=org.id, ip=ip, details={"template": template, "parts": sorted(kept)})
+
+
+def sender_status(session: Session, actor: Actor | None, organization_id: int) -> dict[str, str]:
+    """The seller's own From address, the DNS record that proves it, and whether it is proven."""
+    org, _checked = _seller(session, actor, organization_id, "branding.sender_view")
+    own = session.exec(select(Branding).where(Branding.organization_id == org.id)).first()
+    if own is None or not own.sender_email or not own.sender_token:
+        return {}
+    record = dns_proof.challenge(own.sender_email.rpartition("@")[2], own.sender_token)
+    return {"email": own.sender_email, "record_name": record.name, "record_value": record.value,
+            "verified": "yes" if own.sender_verified_at else ""}
+
+
+def set_sender(session: Session, actor: Actor | None, organization_id: int, email: str, *, ip: str = "") -> None:
+    """Ask to send this seller's e-mail From `email`; it is used once its domain is proven (verify_sender).
+    An empty address goes back to the platform's address (with the seller's name and Reply-To)."""
+    org, checked = _seller(session, actor, organization_id, "branding.sender")
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
+        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    email = email.strip()
+    if email:
+        try:
+            email = validate_email(email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationFailed.single("sender_email", str(exc)) from exc
+        domain = hostnames.normalise_host(email.rpartition("@")[2])
+        platform_domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2].lower()
+        if hostnames.under_base_domain(domain) or domain in (hostnames.portal_host(), platform_domain):
+            raise ValidationFailed.single("sender_email", f"{domain} is the platform's; use a domain of your own.")
+    if email != (branding.sender_email or ""):
+        branding.sender_email = email or None
+        branding.sender_token = new_token(16) if email else None
+        branding.sender_verified_at = None
+    session.add(branding)
+    audit.record(session, "branding.sender", **checked.audit_fields(), target=("organization", org.id),
+                 organization_id=org.id, ip=ip, details={"sender_email": email})
+
+
+def verify_sender(session: Session, actor: Actor | None, organization_id: int, *, ip: str = "") -> None:
+    """Look the proof up in DNS now; from then on the seller's e-mail goes out From its own address."""
+    org, checked = _seller(session, actor, organization_id, "branding.sender_verify")
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first()
+    if branding is None or not branding.sender_email or not branding.sender_token:
+        raise ValidationFailed.single("sender_email", "Enter the address to send from first.")
+    ok, why = dns_proof.proven(branding.sender_email.rpartition("@")[2], branding.sender_token)
+    if not ok:
+        raise ValidationFailed.single("sender_email", f"Not proven yet: {why}.")
+    branding.sender_verified_at = utcnow()
+    session.add(branding)
+    audit.record(session, "branding.sender_verified", **checked.audit_fields(), target=("organization", org.id),
+                 organization_id=org.id, ip=ip, details={"sender_email": branding.sender_email})

@@ -231,6 +231,8 @@ PROBES: dict[str, Probe] = {
     "BrandingEditorState.add_domain": lambda br, b: _editor("add_domain", br, b, {"hostname": "portal.hijack.example"}),
     "BrandingEditorState.upload_logo": lambda br, b: _editor("upload_logo", br, b, [_Upload()]),
     "BrandingEditorState.upload_favicon": lambda br, b: _editor("upload_favicon", br, b, [_Upload()]),
+    "BrandingEditorState.set_sender": lambda br, b: _editor("set_sender", br, b, {"sender_email": "x@hijack.example"}),
+    "BrandingEditorState.verify_sender": lambda br, b: _editor("verify_sender", br, b),
     "InvitationsState.respond": lambda br, b: br.call(InvitationsState, "respond", str(b["invitation"].id), True),
 }
 # Handlers that take no id of anyone's record: what they read or change is decided by the session alone.

@@ -66,6 +66,31 @@ def _emails() -> rx.Component:
 
 
 @page
+def _sender() -> rx.Component:
+    """Your own From address: used once a DNS record proves the domain is yours."""
+    return rx.vstack(
+        rx.heading("Sender address", size="3"),
+        rx.text("Without one, e-mails come from the platform's address in your name, with replies to your support "
+                "address.", size="1", color_scheme="gray"),
+        rx.form(rx.hstack(
+            rx.input(name="sender_email", placeholder="hello@yourcompany.com", id="sender-email",
+                     default_value=B.sender.get("email", ""), aria_label="Sender address"),
+            rx.button("Save", type="submit", variant="soft", id="sender-save")), on_submit=B.set_sender),
+        rx.cond(B.sender.contains("email"), rx.vstack(
+            rx.cond(B.sender.get("verified", "") == "yes",
+                    rx.badge("Verified: e-mails come from this address", color_scheme="green", id="sender-verified"),
+                    rx.vstack(
+                        rx.text("Publish this TXT record, then verify:", size="2"),
+                        rx.code(B.sender.get("record_name", ""), id="sender-record-name"),
+                        rx.code(B.sender.get("record_value", ""), id="sender-record-value"),
+                        rx.button("Verify", size="1", on_click=B.verify_sender, id="sender-verify"),
+                        align="start")),
+            align="start")),
+        _error("sender_email"),
+        align="start", width="100%",
+    )
+
+
 def branding_editor() -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading("Branding", size="7"), rx.spacer(), rx.link("Back to the console", href="/admin")),
@@ -106,6 +131,7 @@ def branding_editor() -> rx.Component:
                                   rx.button("Add domain", type="submit", variant="soft", id="domain-add")),
                         on_submit=B.add_domain, reset_on_submit=True),
                 _error("hostname"),
+                _sender(),
                 _emails(),
                 width="100%", align="start",
             ),
