@@ -20,6 +20,7 @@ class TestCheckoutState(rx.State):
     session_id: str = ""
     plan_price: str = ""
     email: str = ""
+    cancel_url: str = "/billing/cancel"  # where Stripe would send a customer who cancels: their seller's host
     found: bool = False
     error: str = ""
     paying: bool = False
@@ -31,6 +32,7 @@ class TestCheckoutState(rx.State):
         self.found = summary is not None
         if summary:
             self.plan_price, self.email = str(summary.get("price", "")), str(summary.get("customer_email") or "")
+            self.cancel_url = str(summary.get("cancel_url") or "/billing/cancel")
 
     @rx.event
     def pay(self):  # type: ignore[no-untyped-def]

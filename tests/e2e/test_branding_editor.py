@@ -25,7 +25,10 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     expect(page.locator(".brand-domain")).to_have_text(["beta.localhost"])
     page.fill("#domain-input", "shop.beta.localhost")
     page.click("#domain-add")
-    expect(page.locator("#hostname-error")).to_contain_text("allows 1 domain")  # Beta's licence
+    expect(page.locator("#hostname-error")).to_contain_text("where the platform's instances live")
+    page.fill("#domain-input", "portal.beta.example")
+    page.click("#domain-add")
+    expect(page.locator("#hostname-error")).to_contain_text("does not cover")  # Beta's licence
 
     name.fill("Beta Hosting Plus")
     expect(page.locator("#preview-name")).to_have_text("Beta Hosting Plus")  # before anything is saved
@@ -71,3 +74,42 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     page.click("#brand-save")
     page.goto(beta + "/")
     expect(page.locator("#brand-name")).to_have_text("Beta Hosting")
+
+
+def test_an_accepted_stylesheet_loads_nothing_from_another_origin(page: Page, portal: RunningPortal) -> None:
+    """The seller's own image and a data: image may be used; the browser then asks no origin but the portal's."""
+    acme = portal.url.replace("localhost", "acme.localhost", 1)
+    sign_in(page, acme, "owner@acme.example.com", "demo-password-123")
+    page.goto(acme + "/admin/branding")
+    page.locator("#logo-upload input[type=file]").set_input_files(
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+    expect(page.locator("#brand-preview img")).to_be_visible()
+    logo = page.locator("#brand-preview img").get_attribute("src") or ""
+    assert logo.startswith("/api/brand-assets/")
+
+    css = page.locator("#brand-custom_css")
+    for outside in ("body { background: url(https://tracker.example/p.png) }",
+                    "body { background: url(//tracker.example/p.png) }",
+                    "@\\69mport 'https://tracker.example/x.css';"):
+        css.fill(outside)
+        page.click("#brand-save")
+        expect(page.locator("#custom_css-error")).to_be_visible()
+    css.fill(f"body {{ background-image: url({logo}) }} "
+             "#brand-name { background-image: url(data:image/png;base64,iVBORw0KGgo=) }")
+    page.click("#brand-save")
+    expect(page.locator("#custom_css-error")).to_have_count(0)
+
+    origin = re.match(r"^(https?://[^/]+)", acme).group(1)  # type: ignore[union-attr]
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(acme + "/pricing")
+    expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
+    page.wait_for_function(f"getComputedStyle(document.body).backgroundImage.includes({logo!r})")
+    page.wait_for_load_state("networkidle")
+    foreign = [url for url in requested if not url.startswith((origin + "/", "data:", "ws://", "blob:"))
+               and not url.startswith(origin.replace("http", "ws", 1))]
+    assert foreign == [] and any(logo in url for url in requested)
+
+    page.goto(acme + "/admin/branding")  # the demo brand again, for the other tests
+    page.locator("#brand-custom_css").fill("")
+    page.click("#brand-save")

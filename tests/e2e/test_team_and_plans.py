@@ -1,7 +1,9 @@
-"""A reseller owner invites a colleague (the invitation arrives by the real SMTP server), changes their role,
-and creates then archives a plan that its pricing page offers in between."""
+"""A reseller owner invites a colleague (the invitation arrives by the real SMTP server), who accepts it by choosing
+a password; the owner changes their role, and creates then archives a plan that its pricing page offers."""
 
 from __future__ import annotations
+
+import re
 
 from playwright.sync_api import Page, expect
 
@@ -17,10 +19,27 @@ def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: Run
     page.click("#tab-people")
     page.fill("#invite-email", "colleague@acme.example.com")
     page.click("#invite-submit")
+    expect(page.locator("tr[data-invitation='colleague@acme.example.com']")).to_contain_text("support")
+    expect(page.locator("tr[data-person='colleague@acme.example.com']")).to_have_count(0)  # not before accepting
+    invitation = inbox.wait_for("colleague@acme.example.com", "invited")
+    link = link_in(invitation)
+    assert "Acme Cloud" in invitation["Subject"] and link.startswith(acme + "/invitation?token=")
+
+    colleague = page.context.browser.new_context().new_page()  # type: ignore[union-attr]
+    colleague.goto(link)
+    expect(colleague.locator("#invitation-offer")).to_contain_text("Acme Cloud")
+    colleague.fill("#password", "a brand new passphrase here")
+    colleague.fill("#confirm", "a brand new passphrase here")
+    colleague.click("#accept-invitation-submit")
+    expect(colleague).to_have_url(re.compile(r"/admin/?$"))
+    colleague.goto(link)  # the link worked once
+    expect(colleague.locator("#invitation-invalid")).to_be_visible()
+    colleague.context.close()
+
+    page.reload()
+    page.click("#tab-people")
     person = page.locator("tr[data-person='colleague@acme.example.com']")
     expect(person).to_contain_text("support")
-    invitation = inbox.wait_for("colleague@acme.example.com", "invited")
-    assert "Acme Cloud" in invitation["Subject"] and link_in(invitation).startswith(acme + "/reset/confirm?token=")
     person.locator("button[role=combobox]").click()
     page.get_by_role("option", name="admin", exact=True).click()
     expect(person.locator("button[role=combobox]")).to_have_text("admin")

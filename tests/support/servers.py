@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from aiosmtpd.controller import Controller
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ def test_checkout() -> rx.Component:
                 rx.cond(TestCheckoutState.error != "", rx.callout(TestCheckoutState.error, color_scheme="red")),
                 rx.button("Pay (test mode)", on_click=TestCheckoutState.pay, loading=TestCheckoutState.paying,
                           size="3", width="100%", id="pay"),
-                rx.link("Cancel and go back", href="/billing/cancel", size="2", id="cancel-checkout"),
+                rx.link("Cancel and go back", href=TestCheckoutState.cancel_url, size="2", id="cancel-checkout"),
                 width="100%", spacing="3",
             ),
             rx.text("This checkout session does not exist or has expired."),
