@@ -33,5 +33,4 @@ class LoginState(rx.State):
         self.errors, self.submitting, self.needs_code = {}, False, False
         auth = await self.get_state(AuthState)
         auth._start_session(token)
-        target = self.router.url.query_parameters.get("next", "/dashboard")
-        yield rx.redirect(target if target.startswith("/") and not target.startswith("//") else "/dashboard")
+        yield rx.redirect(login_flow.next_path(self.router.url.query_parameters.get("next")))

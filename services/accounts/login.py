@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
@@ -68,6 +69,20 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
     ratelimit.forget_login_failures(account_key)
     audit.record(session, "account.login", actor=user, target=("user", user.id), ip=ip)
     return token
+
+
+def next_path(target: str | None, default: str = "/dashboard") -> str:
+    """Where to go after signing in: only a path on this portal. `//evil`, `/\\evil` (a browser reads the
+    backslash as a slash), schemes, control characters and anything unparsable fall back to `default`."""
+    target = (target or "").strip()
+    if not target.startswith("/") or target.startswith("//") or len(target) > 512:
+        return default
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 def _resend_if_due(session: Session, user: User) -> None:

@@ -22,9 +22,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture()
-def pg() -> Iterator[Session]:
+def pg(settings_env: SettingsEnv) -> Iterator[Session]:
     server = require_env("PORTAL_TEST_POSTGRES_URL", "PostgreSQL")
     with fresh_postgres_database(server) as url:
+        settings_env.setenv("DATABASE_URL", url)  # the job queue renders e-mails from the same database
         engine = create_engine(url)
         SQLModel.metadata.create_all(engine)
         with Session(engine, expire_on_commit=False) as session:

@@ -7,6 +7,7 @@ from sqlmodel import Session, func, select
 
 from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep, Subscription
 from services.provisioning import actions, engine
+from services.provisioning.credentials import reveal_once
 from services.provisioning.labels import LABEL_INSTANCE
 from tests.support.factories import customer_instance
 from tests.support.provisioning import Provisioning
@@ -74,11 +75,14 @@ def test_provision_serves_the_instance_through_nginx_with_env_and_limits(
     assert "portal-acme1-net" in attrs["NetworkSettings"]["Networks"]
     assert any(m["Name"] == "portal-acme1-data" for m in attrs["Mounts"])
 
-    # The generated password reached the instance and the welcome e-mail, and is stored only encrypted.
+    # The generated password reached the instance, is stored only encrypted and shown once on the dashboard; the
+    # welcome e-mail says where the instance is and where its login is, never the password itself.
     password = next(line.split("=", 1)[1] for line in env.splitlines() if line.startswith("ADMIN_PASSWORD="))
     assert password and password not in (instance.credentials_encrypted or "")
     welcome = [m for m in outbox_messages(outbox) if "ready" in m["Subject"]]
-    assert len(welcome) == 1 and password in text_of(welcome[0]) and "http://acme1.localhost" in text_of(welcome[0])
+    assert len(welcome) == 1 and password not in str(welcome[0]) and "http://acme1.localhost" in text_of(welcome[0])
+    db.refresh(instance)
+    assert (reveal_once(db, instance) or {}).get("admin_password") == password
 
     # Running the same action again changes nothing and duplicates nothing.
     assert engine.execute(action_id) == "succeeded"

@@ -9,7 +9,6 @@ tenant's record by id (signing in, public pages, the caller's own organization o
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable
@@ -41,6 +40,7 @@ from services.models.base import utcnow
 from services.tenancy.licences import FEATURES
 from services.usage.tokens import issue_instance_token
 from tests.support.billing import reflex_stand_in
+from tests.support.asgi import run_in_own_loop
 from tests.support.states import Browser
 
 DENIALS = ("admin.denied", "customer.denied", "account.invitation_denied")
@@ -301,7 +301,7 @@ def _signed_in(tenants: Tenants, user: User) -> Browser:
     browser = Browser()
     token = create_session(tenants.db, user.id)  # type: ignore[arg-type]
     tenants.db.commit()
-    asyncio.run(browser.sign_in(token))
+    run_in_own_loop(browser.sign_in(token))
     return browser
 
 
@@ -309,7 +309,7 @@ def _run_probes(tenants: Tenants, user: User, handlers: list[str]) -> None:
     for handler in handlers:
         before, denials = _snapshot(tenants.db, tenants.b), _denials(tenants.db)
         browser = _signed_in(tenants, user)
-        asyncio.run(PROBES[handler](browser, tenants.b))  # type: ignore[arg-type]
+        run_in_own_loop(PROBES[handler](browser, tenants.b))  # type: ignore[arg-type]
         assert _snapshot(tenants.db, tenants.b) == before, f"{handler} as {user.username} changed tenant B"
         assert _denials(tenants.db) > denials, f"{handler} as {user.username} was not refused and audited"
 

@@ -196,3 +196,13 @@ def test_change_password_checks_current_and_signs_out_other_sessions(db: Session
     assert resolve_session(db, here) is not None
     assert resolve_session(db, elsewhere) is None
     assert any("changed" in m["Subject"] for m in outbox_messages(outbox))
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/admin", "/admin"), ("/dashboard?x=1#y", "/dashboard?x=1#y"), ("", "/dashboard"), (None, "/dashboard"),
+    ("//evil.example/", "/dashboard"), ("/\\evil.example", "/dashboard"), ("\\\\evil.example", "/dashboard"),
+    ("https://evil.example", "/dashboard"), ("javascript:alert(1)", "/dashboard"), ("/\t/evil.example", "/dashboard"),
+    (" //evil.example", "/dashboard"), ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+])
+def test_after_sign_in_only_a_path_on_this_portal_is_followed(target: str | None, expected: str) -> None:
+    assert login_flow.next_path(target) == expected

@@ -4,7 +4,6 @@ session again instead of trusting a remembered user id."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -15,6 +14,7 @@ from portal.state.usage import UsageState
 from services.accounts.sessions import create_session, revoke_all_sessions
 from services.models import User
 from tests.support.factories import customer_instance
+from tests.support.asgi import run_in_own_loop
 from tests.support.states import Browser
 
 
@@ -49,4 +49,4 @@ def test_the_next_update_after_the_session_ends_carries_no_data(db: Session, end
         await browser.call(UsageState, "load", 1)
         assert (await browser.state(UsageState)).records == []
 
-    asyncio.run(scenario())
+    run_in_own_loop(scenario())
