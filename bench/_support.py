@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.servers import free_port, portal_server, project_env  # noqa: E402,F401  (free_port re-exported)
+from tests.support.servers import free_port, portal_server, project_env  # noqa: F401  (free_port re-exported)
 
 BIN = Path(sys.executable).parent
 

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._support import percentile, temp_var  # noqa: E402
-from bench._tenants import create_customers, database_url, drop_database, recreate_database  # noqa: E402
+from bench._support import percentile, temp_var
+from bench._tenants import create_customers, database_url, drop_database, recreate_database
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 RESELLERS = int(os.environ.get("BENCH_RESELLERS", "50"))
@@ -30,14 +30,14 @@ DB_NAME = "portal_bench_admin"
 os.environ.update({"DATABASE_URL": database_url(DB_NAME), "VAR_DIR": str(temp_var()), "ENVIRONMENT": "test",
                    "JOBS_IMMEDIATE": "true", "SECRET_KEY": "bench-admin-" + "x" * 40})
 
-from sqlalchemy import text  # noqa: E402
-from sqlmodel import Session, select  # noqa: E402
+from sqlalchemy import text
+from sqlmodel import Session
 
-from services.accounts.passwords import hash_password  # noqa: E402
-from services.admin.customers import PAGE_SIZE, list_customers  # noqa: E402
-from services.tenancy.scope import Actor, resolve_actor  # noqa: E402
-from services.db import get_engine  # noqa: E402
-from services.models import AppTemplate, Membership, Organization, OrgKind, Plan, Role, User  # noqa: E402
+from services.accounts.passwords import hash_password
+from services.admin.customers import PAGE_SIZE, list_customers
+from services.db import get_engine
+from services.models import AppTemplate, Membership, Organization, OrgKind, Plan, Role, User
+from services.tenancy.scope import Actor, resolve_actor
 
 
 def build(session: Session) -> tuple[Actor, list[Actor]]:

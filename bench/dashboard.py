@@ -20,13 +20,12 @@ import os
 import random
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 RECORDS = int(os.environ.get("BENCH_RECORDS", "5000000"))
@@ -34,8 +33,8 @@ FIRST = RECORDS // 10
 SAMPLES = 300
 DB_NAME = "portal_bench_dashboard"
 
-from bench._support import free_port, percentile, portal_env, running_portal, temp_var  # noqa: E402
-from bench._tenants import create_customers, database_url, drop_database, recreate_database  # noqa: E402
+from bench._support import free_port, percentile, portal_env, running_portal, temp_var
+from bench._tenants import create_customers, database_url, drop_database, recreate_database
 
 DB_URL = database_url(DB_NAME)
 
@@ -43,18 +42,18 @@ VAR = temp_var()
 os.environ.update({"DATABASE_URL": DB_URL, "VAR_DIR": str(VAR), "ENVIRONMENT": "test", "JOBS_IMMEDIATE": "false",
                    "SECRET_KEY": "bench-dashboard-" + "x" * 40, "PROXY_BACKEND": "none"})
 
-import httpx  # noqa: E402
-from sqlmodel import Session, select  # noqa: E402
+import httpx
+from sqlmodel import Session, select
 
-from services.accounts.passwords import hash_password  # noqa: E402
-from services.dashboard import load_dashboard  # noqa: E402
-from services.db import get_engine  # noqa: E402
-from services.models import Instance, Organization, Plan  # noqa: E402
-from services.models.base import utcnow  # noqa: E402
-from services.seed import seed_demo  # noqa: E402
-from services.usage.ingest import budget_status  # noqa: E402
-from services.usage.reports import recent_records  # noqa: E402
-from services.usage.tokens import issue_instance_token  # noqa: E402
+from services.accounts.passwords import hash_password
+from services.dashboard import load_dashboard
+from services.db import get_engine
+from services.models import Instance, Organization, Plan
+from services.models.base import utcnow
+from services.seed import seed_demo
+from services.usage.ingest import budget_status
+from services.usage.reports import recent_records
+from services.usage.tokens import issue_instance_token
 
 PASSWORD = "bench-password-123"
 MODELS = ("gpt-4o-mini", "claude-haiku", "llama-70b")

@@ -24,15 +24,15 @@ os.environ.update({"ENVIRONMENT": "test", "VAR_DIR": str(RUN_DIR), "DATABASE_URL
                    "COOLIFY_PROJECT_UUID": "proj-1", "COOLIFY_SERVER_UUID": "srv-1",
                    "COOLIFY_PRIVATE_KEY_UUID": "key-1", "COOLIFY_POLL_SECONDS": "0.6"})
 
-from sqlmodel import Session, SQLModel  # noqa: E402
+from sqlmodel import Session, SQLModel
 
-from services.config import reset_settings_cache  # noqa: E402
-from services.db import get_engine  # noqa: E402
-from services.models import AppTemplate  # noqa: E402
-from services.provisioning import actions, engine  # noqa: E402
-from services.provisioning.coolify.client import CoolifyClient  # noqa: E402
-from tests.support.coolify_fake import running_fake  # noqa: E402
-from tests.support.factories import customer_instance  # noqa: E402
+from services.config import reset_settings_cache
+from services.db import get_engine
+from services.models import AppTemplate
+from services.provisioning import actions, engine
+from services.provisioning.coolify.client import CoolifyClient
+from tests.support.coolify_fake import running_fake
+from tests.support.factories import customer_instance
 
 LATENCY = 0.05
 

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._support import free_port, median, percentile, portal_env, running_portal, temp_var  # noqa: E402
+from bench._support import free_port, median, percentile, portal_env, running_portal, temp_var
 
 VAR = temp_var()
 PROXY_PORT = free_port()
@@ -37,11 +37,11 @@ os.environ.update(SETTINGS)  # this process writes customers into the same datab
 if os.environ.get("REDIS_URL"):  # and queues into the same job queue as the portal's consumer (bench/_support.py)
     os.environ.setdefault("JOBS_QUEUE_NAME", "portal-bench")
 
-import httpx  # noqa: E402
-import stripe  # noqa: E402
+import httpx
+import stripe
 
-from tests.support.docker_env import TEST_IMAGE, Dockerd  # noqa: E402
-from services.provisioning.demo_image import build  # noqa: E402
+from services.provisioning.demo_image import build
+from tests.support.docker_env import TEST_IMAGE, Dockerd
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "10"))
 CROWD = int(os.environ.get("BENCH_CROWD", "20"))

@@ -27,7 +27,7 @@ import httpx
 import stripe
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._support import ROOT, free_port, percentile, portal_env, running_portal, temp_var  # noqa: E402
+from bench._support import ROOT, free_port, portal_env, running_portal, temp_var
 
 EVENTS = int(os.environ.get("BENCH_EVENTS", "2000"))
 DUPLICATE_SHARE = 0.10

@@ -1,9 +1,8 @@
 """The Reflex app: pages, their on_load hooks and the HTTP API, all thin layers over services/."""
 
 import reflex as rx
-from starlette.types import ASGIApp
-
 from reflex_base.utils import format
+from starlette.types import ASGIApp
 
 from portal.api import WebhookFastPath, api_transformer
 from portal.api.guards import UploadGuard
@@ -21,17 +20,17 @@ from portal.pages.public.signup import signup
 from portal.pages.public.verify import verify
 from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
-from portal.state.branding_editor import BrandingEditorState
 from portal.state.auth import AuthState
-from portal.state.brand import BrandState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
+from portal.state.brand import BrandState
+from portal.state.branding_editor import BrandingEditorState
 from portal.state.dashboard import DashboardState
 from portal.state.instance_tools import InstanceToolsState  # noqa: F401  (registers the state)
-from portal.state.usage import UsageState
-from portal.state.signup import SignupState
+from portal.state.invitations import InvitationsState
 from portal.state.pricing import PricingState
 from portal.state.security import SecurityState
-from portal.state.invitations import InvitationsState
+from portal.state.signup import SignupState
+from portal.state.usage import UsageState
 from portal.state.verify import VerifyState
 from services import worker
 from services.config import get_settings

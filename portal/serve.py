@@ -14,7 +14,6 @@ import time
 
 from services.config import get_settings
 
-
 # On PostgreSQL the consumer runs at a lower CPU priority than the web server: acknowledging a webhook is what
 # Stripe times, handling it can wait a few milliseconds, and under a burst the consumer catches up right after.
 # Not on SQLite: there both share one write lock, and a low-priority process holding it would stall the web.

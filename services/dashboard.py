@@ -8,12 +8,11 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from services.billing.plans import format_money, public_plans
-from services.config import get_settings
 from services.billing.self_service import current_subscription
+from services.config import get_settings
 from services.customer.instance_control import controls_for
-from services.models import (MICROS, ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction,
-                             ProvisioningStep)
 from services.customer.scope import own_organization
+from services.models import MICROS, ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
 from services.tenancy.scope import Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used

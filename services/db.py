@@ -75,7 +75,7 @@ def dispose_engines() -> None:
     _engines.clear()
 
 
-def after_commit(session: Session, callback: "Callable[[], None]") -> None:
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run `callback` once the session's transaction commits; drop it if the transaction rolls back.
 
     Used for side effects outside the database (enqueue a job, send an e-mail) that must never happen for a
@@ -99,7 +99,7 @@ def _run_pending(session: Session) -> None:
     for _transaction, callback in session.info.pop("after_commit", []):
         try:
             callback()
-        except Exception:  # noqa: BLE001
+        except Exception:
             logging.getLogger(__name__).exception("after-commit side effect failed; the periodic jobs will retry")
 
 

@@ -11,7 +11,7 @@ class ValidationFailed(Exception):
         self.errors = errors
 
     @classmethod
-    def single(cls, field: str, message: str) -> "ValidationFailed":
+    def single(cls, field: str, message: str) -> ValidationFailed:
         return cls({field: message})
 
 

@@ -12,8 +12,22 @@ from services.accounts.passwords import hash_password
 from services.config import get_settings
 from services.db import session_scope
 from services.models import (
-    MICROS, AppTemplate, Branding, Budget, Domain, Instance, Licence, Membership, Organization, OrgKind, Plan,
-    Role, Subscription, UsageDaily, UsageRecord, User,
+    MICROS,
+    AppTemplate,
+    Branding,
+    Budget,
+    Domain,
+    Instance,
+    Licence,
+    Membership,
+    Organization,
+    OrgKind,
+    Plan,
+    Role,
+    Subscription,
+    UsageDaily,
+    UsageRecord,
+    User,
 )
 from services.models.base import utcnow
 from services.tenancy.licences import FEATURES

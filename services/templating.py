@@ -158,7 +158,7 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
         for value in (*args, *kwargs.values()):
             budget.size(value)
         owner = getattr(__obj, "__self__", None)
-        allowed = (isinstance(__obj, Macro) or isinstance(__obj, LoopContext) or __obj in (_iterate, _range, dict)
+        allowed = (isinstance(__obj, (Macro, LoopContext)) or __obj in (_iterate, _range, dict)
                    or (isinstance(owner, str) and __obj.__name__ in _STR_METHODS)
                    or (isinstance(owner, dict) and __obj.__name__ in _DICT_METHODS))
         if not allowed:

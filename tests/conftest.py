@@ -33,7 +33,6 @@ from services.config import get_settings, reset_settings_cache  # noqa: E402
 from services.db import get_engine  # noqa: E402
 from services.models import metadata  # noqa: E402,F401  (registers every table)
 from services.worker import huey  # noqa: E402,F401  (every domain's tasks on the queue, as in the app)
-
 from tests.support.env import SettingsEnv  # noqa: E402
 
 if TYPE_CHECKING:
@@ -77,7 +76,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[SettingsEnv]:
 
 
 @pytest.fixture(scope="session")
-def dockerd() -> Iterator["Dockerd"]:
+def dockerd() -> Iterator[Dockerd]:
     """Our own Docker engine for the whole session (started on first use; skipped or failed without one)."""
     from tests.support.docker_env import build_test_image, start_dockerd
 

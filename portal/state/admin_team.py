@@ -8,9 +8,8 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
-from services.admin import licences
 from services.accounts import invitations
-from services.admin import plans, templates, users
+from services.admin import licences, plans, templates, users
 from services.models import MICROS
 
 
@@ -97,7 +96,7 @@ class TeamState(AdminState):
     async def save_plan_form(self):  # type: ignore[no-untyped-def]
         form, ip = dict(self.plan_form), self._ip()
         try:
-            budget = int(round(float(form.get("budget") or 0) * 100)) * (MICROS // 100)
+            budget = round(float(form.get("budget") or 0) * 100) * (MICROS // 100)
         except ValueError:
             self.form_errors = {"budget_included_micros": "must be an amount such as 10 or 12.50"}
             return None

@@ -5,11 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from services.accounts import login as login_flow
-from services.admin import impersonation
 from services.accounts.sessions import CurrentUser, resolve_session
-from services.tenancy.scope import is_staff
+from services.admin import impersonation
 from services.db import session_scope
-
+from services.tenancy.scope import is_staff
 
 NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
 

@@ -6,8 +6,8 @@ import reflex as rx
 
 from portal.state.admin import AdminState
 from portal.state.forms import errors_from
-from services.admin import licences
 from services.admin import branding as editor
+from services.admin import licences
 
 FIELDS = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")
 
@@ -83,7 +83,7 @@ class BrandingEditorState(AdminState):
         try:
             url = await self._run(lambda s, a: editor.store_logo(s, a, org_id, data, ip=ip, kind=kind))
         except Exception as exc:  # noqa: BLE001
-            self.field_errors = {kind: v for v in errors_from(exc).values()}
+            self.field_errors = {kind: "; ".join(errors_from(exc).values())}
             return None
         if url:
             setattr(self, f"{kind}_url", url)

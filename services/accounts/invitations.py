@@ -185,7 +185,7 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
 
 def free_username(session: Session, email: str) -> str:
     """A username (also a possible subdomain) from the address's local part, following every username rule."""
-    base = "".join(c for c in email.split("@")[0].lower() if c.isalnum())[:20] or "user"
+    base = "".join(c for c in email.split("@", maxsplit=1)[0].lower() if c.isalnum())[:20] or "user"
     candidate, n = base, 1
     while usernames.username_problem(session, candidate) is not None:
         n += 1

@@ -18,10 +18,10 @@ from services.branding.brand import portal_url
 from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
-from services.tenancy.licences import ensure_room_for_customer
 from services.mail.outgoing import send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
 from services.models.base import utcnow
+from services.tenancy.licences import ensure_room_for_customer
 from services.tenancy.orgs import home_organization
 
 log = logging.getLogger(__name__)
@@ -195,9 +195,9 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
                                 UserToken.purpose == RESET_PASSWORD)
     ).first()
     user = session.get(User, token.user_id) if token else None
-    if user is not None:
-        if problem := passwords.password_problem(new_password, username=user.username, email=user.email):
-            raise ValidationFailed.single("password", problem)
+    if user is not None and (problem := passwords.password_problem(new_password, username=user.username,
+                                                                   email=user.email)):
+        raise ValidationFailed.single("password", problem)
     token = _consume_token(session, raw_token, RESET_PASSWORD)
     user = session.get(User, token.user_id)
     assert user is not None

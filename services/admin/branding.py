@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from email.utils import parseaddr
-from pathlib import Path
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
 from services import audit, dns_proof
-from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
+from services.branding.assets import ASSET_ROUTE, asset_dir
 from services.branding.brand import brand_for
 from services.branding.css import sanitize_css
-from services.branding.assets import ASSET_ROUTE, asset_dir
 from services.config import get_settings
 from services.crypto import new_token
 from services.errors import ValidationFailed
@@ -28,6 +26,7 @@ from services.models import Branding, Organization
 from services.models.base import utcnow
 from services.tenancy import hostnames
 from services.tenancy.licences import require_feature
+from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
 
 ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
            "teal", "jade", "green", "grass", "brown", "orange", "sky", "mint", "lime", "yellow", "amber", "gold",

@@ -11,11 +11,22 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from services.tenancy.scope import Actor, authorise, visible
 from services.billing.plans import format_money
+from services.models import (
+    AuditEvent,
+    Budget,
+    Instance,
+    Membership,
+    Organization,
+    OrgKind,
+    Plan,
+    ProvisioningAction,
+    StripeEvent,
+    Subscription,
+    User,
+)
+from services.tenancy.scope import Actor, authorise, visible
 from services.usage.reports import model_totals, money
-from services.models import (AuditEvent, Budget, Instance, Membership, Organization, OrgKind, Plan, ProvisioningAction,
-                             StripeEvent, Subscription, User)
 
 PAGE_SIZE = 25
 SORTS = {"newest": Organization.created_at.desc(), "oldest": Organization.created_at.asc(),  # type: ignore[attr-defined]

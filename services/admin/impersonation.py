@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.accounts.sessions import revoke_session
-from services.tenancy.scope import Actor, Forbidden, authorise, impersonation_target
 from services.crypto import hash_token, new_token
 from services.models import AuthSession, Membership, User
 from services.models.base import utcnow
+from services.tenancy.scope import Actor, Forbidden, authorise, impersonation_target
 
 LIFETIME = timedelta(hours=1)
 

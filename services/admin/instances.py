@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from services import audit
-from services.tenancy.scope import Actor, Forbidden, authorise
 from services.models import Instance
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
+from services.tenancy.scope import Actor, Forbidden, authorise
 
 ADMIN_ACTIONS = {"start": actions.START, "stop": actions.STOP, "restart": actions.RESTART,
                  "redeploy": actions.APPLY_LIMITS}

@@ -7,7 +7,7 @@ every seller, with or without a licence.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -138,4 +138,4 @@ def parse_expiry(text: str) -> datetime | None:
     if not text:
         return None
     day = date.fromisoformat(text)
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)

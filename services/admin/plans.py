@@ -13,10 +13,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services import audit
-from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Organization, Plan, Subscription
 from services.models.base import utcnow
+from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
 from services.usage.alerts import POLICIES
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")

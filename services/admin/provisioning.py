@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from services import audit
-from services.tenancy.scope import Actor, authorise
 from services.models import Instance, Organization, ProvisioningAction
 from services.provisioning.engine import retry_parked
+from services.tenancy.scope import Actor, authorise
 
 LIMIT = 200
 

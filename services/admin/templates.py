@@ -12,12 +12,12 @@ from typing import Any
 from sqlmodel import Session, select
 
 from services import audit
-from services.tenancy.scope import Actor, authorise, visible
 from services.errors import ValidationFailed
 from services.models import AppTemplate
 from services.models.base import utcnow
 from services.provisioning.errors import PermanentError
 from services.provisioning.spec import LimitView, render_env
+from services.tenancy.scope import Actor, authorise, visible
 
 BACKENDS = ("docker", "coolify")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")

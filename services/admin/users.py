@@ -12,9 +12,9 @@ from sqlmodel import Session, select
 
 from services import audit
 from services.accounts.sessions import revoke_all_sessions
-from services.tenancy.scope import Actor, Forbidden, authorise, visible
 from services.errors import ValidationFailed
 from services.models import Membership, Organization, Role, User
+from services.tenancy.scope import Actor, Forbidden, authorise, visible
 
 PAGE_SIZE = 50
 

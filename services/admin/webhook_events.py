@@ -8,10 +8,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from services import audit
-from services.tenancy.scope import Actor, authorise
 from services.billing.tasks import handle_stripe_event
 from services.db import after_commit
 from services.models import StripeEvent
+from services.tenancy.scope import Actor, authorise
 
 PAGE_SIZE = 50
 STATUSES = ("pending", "processed", "ignored", "failed")

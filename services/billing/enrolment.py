@@ -83,7 +83,7 @@ def start_checkout(session: Session, subscription: Subscription, instance: Insta
     )
     try:
         checkout = get_gateway().create_checkout_session(request, session)
-    except Exception as exc:  # noqa: BLE001 - any provider failure: the caller rolls everything back
+    except Exception as exc:
         log.warning("checkout session could not be created: %s", exc)
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
     subscription.checkout_session_id = checkout["id"]

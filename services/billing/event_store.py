@@ -8,6 +8,7 @@ alike. A caller returns only after its event is committed, so an acknowledged ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -75,13 +76,13 @@ class EventStore:
                     break
             try:
                 new_ids = self._write([delivery for delivery, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - every waiting request gets the error (and answers 500)
+            except Exception as exc:
                 log.exception("storing %d Stripe events failed", len(batch))
                 _settle([(waiter, exc) for _, waiter in batch])
                 continue
             enqueue_handling(sorted(new_ids))  # queued before anyone is told "stored"
             answers = first_deliveries([event["id"] for (event, _), _ in batch], new_ids)
-            _settle([(waiter, is_new) for (_, waiter), is_new in zip(batch, answers)])
+            _settle([(waiter, is_new) for (_, waiter), is_new in zip(batch, answers, strict=True)])
 
     def _write(self, events: list[tuple[dict[str, Any], str]]) -> set[str]:
         engine = get_engine(sqlite_busy_timeout_ms=0)
@@ -137,10 +138,8 @@ def _settle(outcomes: list[tuple[Waiter, bool | BaseException]]) -> None:
         else:
             _resolve(waiter, outcome)
     for loop, settled in per_loop.items():
-        try:
+        with contextlib.suppress(RuntimeError):  # that loop has closed: nobody is waiting any more
             loop.call_soon_threadsafe(_resolve_all, settled)
-        except RuntimeError:  # that loop has closed: nobody is waiting any more
-            pass
 
 
 def _resolve_all(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:
@@ -166,7 +165,7 @@ def enqueue_handling(stripe_ids: list[str]) -> None:
         chunk = stripe_ids[start:start + JOB_CHUNK]
         try:
             handle_stripe_events(chunk)
-        except Exception:  # noqa: BLE001 - stored as pending: the periodic sweep enqueues them again
+        except Exception:
             log.exception("could not enqueue Stripe events %s; the periodic sweep will", chunk)
 
 

@@ -10,7 +10,7 @@ waits for another thread to get the GIL.
 from __future__ import annotations
 
 import asyncio
-
+import contextlib
 import logging
 import weakref
 from typing import Any
@@ -73,14 +73,15 @@ class AsyncEventStore:
                 enqueue_handling(fresh)  # a Redis LPUSH per chunk: quicker than a hop to a thread
             else:
                 await asyncio.to_thread(enqueue_handling, fresh)
-        except Exception as exc:  # noqa: BLE001 - every waiting request answers 500 and Stripe retries
+        except Exception as exc:
             log.exception("storing %d Stripe events failed", len(batch))
             await self._reset_connection()
             for _, _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, future), is_new in zip(batch, first_deliveries([event["id"] for event, _, _ in batch], new_ids)):
+        for (_, _, future), is_new in zip(batch, first_deliveries([event["id"] for event, _, _ in batch], new_ids),
+                                               strict=True):
             if not future.done():
                 future.set_result(is_new)
 
@@ -97,10 +98,8 @@ class AsyncEventStore:
 
     async def _reset_connection(self) -> None:
         if self._connection is not None:
-            try:
+            with contextlib.suppress(Exception):  # a broken connection may fail to close: it is dropped anyway
                 await self._connection.close()
-            except Exception:  # noqa: BLE001
-                pass
         self._connection = None
 
 

@@ -9,9 +9,9 @@ from sqlmodel import Session, select
 from services import audit
 from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
 from services.billing.provider import get_gateway
-from services.errors import ValidationFailed
 from services.branding.brand import portal_url
 from services.customer.scope import own_organization
+from services.errors import ValidationFailed
 from services.models import Instance, Organization, Plan, Subscription, User
 from services.tenancy.scope import Customer
 
@@ -62,7 +62,7 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
                                    idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}")
     except ValidationFailed:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
     audit.record(session, "billing.change_plan", **who.audit_fields(), target=("subscription", subscription.id),
                  organization_id=organization_id, details={"to": plan.slug})
@@ -78,7 +78,7 @@ def billing_portal_url(session: Session, who: Customer | None, request_host: str
     try:
         return get_gateway().create_portal_session(
             subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 
 

@@ -29,7 +29,7 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
     for stripe_event_id in stripe_event_ids:
         try:
             handle(stripe_event_id)
-        except Exception:  # noqa: BLE001 - recorded as failed on the event; retried by its own job
+        except Exception:
             log.exception("stripe event %s failed; retrying on its own", stripe_event_id)
             handle_stripe_event.schedule((stripe_event_id,), delay=10)
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import stripe
 
-from services.billing.webhook_secret import webhook_secret
 from services.billing.event_store import store
+from services.billing.webhook_secret import webhook_secret
 
 log = logging.getLogger(__name__)
 

@@ -69,9 +69,7 @@ def _walk(nodes: Iterable[ast.Node], organization_id: int | None) -> None:
         for node in items:
             if isinstance(node, ast.ParseError):
                 raise _refuse(f"is not valid CSS near line {node.source_line}: {node.message}")
-            if isinstance(node, ast.URLToken):
-                _check_url(node.value, organization_id)
-            elif isinstance(node, ast.StringToken) and in_url_function:
+            if isinstance(node, ast.URLToken) or (isinstance(node, ast.StringToken) and in_url_function):
                 _check_url(node.value, organization_id)
             elif isinstance(node, ast.AtKeywordToken) and node.lower_value not in ALLOWED_AT_RULES:
                 raise _refuse(f"must not use @{node.lower_value}")

@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 
 from services.customer.scope import own_instance
 from services.models import Budget, Instance
-from services.tenancy.scope import Customer
 from services.models.base import utcnow
+from services.tenancy.scope import Customer
 from services.usage.reports import CHART_DAYS, recent_records, records_csv
 
 

@@ -13,6 +13,7 @@ to dequeue owns it; a second consumer on the same queue simply polls (it still g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import socket
@@ -50,10 +51,8 @@ class WakeupSqliteStorage(SqliteStorage):
         self.wake()
 
     def wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # no consumer listening, or its buffer is full: it looks again soon
             self._sender.sendto(b"k", self._address)
-        except OSError:  # no consumer listening, or its buffer is full: it looks again within WAIT_SECONDS
-            pass
 
     def dequeue(self) -> bytes | None:
         data = super().dequeue()

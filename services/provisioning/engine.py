@@ -34,14 +34,20 @@ def _no_queue(action_id: str, delay: float) -> None:
     raise RuntimeError("No job queue is connected to the provisioning engine: import services.worker first.")
 
 
-_queue: Scheduler = _no_queue  # what runs actions later: the job queue, connected by provisioning/tasks.py
-_scheduler: Scheduler = _no_queue
+class _Runner:
+    """What runs actions later: the job queue (connected by provisioning/tasks.py), or a test's stand-in."""
+
+    queue: Scheduler = staticmethod(_no_queue)
+    current: Scheduler = staticmethod(_no_queue)
 
 
 def use_queue(scheduler: Scheduler) -> None:
     """Connect the engine to the job queue (called once, by services/provisioning/tasks.py at import)."""
-    global _queue, _scheduler
-    _queue = _scheduler = scheduler
+    _Runner.queue = _Runner.current = scheduler
+
+
+def _scheduler(action_id: str, delay: float) -> None:
+    _Runner.current(action_id, delay)
 
 
 def enqueue(action_id: str, delay: float = 0) -> None:
@@ -50,8 +56,7 @@ def enqueue(action_id: str, delay: float = 0) -> None:
 
 def set_scheduler(scheduler: Scheduler | None) -> None:
     """Tests drive the engine step by step; production goes through the job queue."""
-    global _scheduler
-    _scheduler = scheduler or _queue
+    _Runner.current = scheduler or _Runner.queue
 
 
 def backoff_seconds(failures: int) -> float:

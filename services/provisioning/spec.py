@@ -47,8 +47,8 @@ def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
     except templating.TemplateRefused as exc:
         raise PermanentError(f"The app template's environment could not be rendered: {exc}") from exc
     env: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, value = line.partition("=")

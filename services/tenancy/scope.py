@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal, select as sa_select, true
+from sqlalchemy import literal, true
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from services import audit

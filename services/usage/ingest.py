@@ -9,7 +9,7 @@ same transaction as the records, so the budget check reads one row instead of su
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,7 +25,7 @@ from services.usage.alerts import check_budget
 MAX_BATCH = 1000
 MICROS = Decimal(1_000_000)
 FUTURE_SLACK = timedelta(minutes=5)
-OLDEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TOKENS = 10**12  # per record: far beyond any real call, far below the 64-bit counters' limit
 MAX_COST = Decimal(1_000_000)  # per record, in currency units
 COUNTER_LIMIT = 2**63 - 1  # the database's BIGINT
@@ -85,7 +85,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
             if not isinstance(raw_time, str) or len(raw_time) > 40:
                 raise ValueError
             occurred = datetime.fromisoformat(raw_time.replace("Z", "+00:00"))
-            occurred = occurred.astimezone(timezone.utc) if occurred.tzinfo is not None else occurred
+            occurred = occurred.astimezone(UTC) if occurred.tzinfo is not None else occurred
         except (ValueError, OverflowError):
             raise _fail(index, "occurred_at", "must be an ISO 8601 time with a time zone") from None
         if occurred.tzinfo is None:

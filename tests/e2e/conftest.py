@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.servers import RunningPortal, SmtpInbox, free_port, portal_server, project_env, run_setup, smtp_server
+from tests.support.servers import (
+    RunningPortal,
+    SmtpInbox,
+    free_port,
+    portal_server,
+    project_env,
+    run_setup,
+    smtp_server,
+)
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 # The portal provisions real instances on the same two cores while pages load: give a page up to 15 s to show

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -41,7 +41,7 @@ def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
     page.click("#rotate-token")
     token = page.locator("#new-token").inner_text().strip()
     assert token.startswith("pit_")
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     records = [{"id": f"e2e-{n}", "model": "gpt-e2e", "tokens_in": 1000, "tokens_out": 200, "cost": "0.17",
                 "occurred_at": now} for n in range(5)]  # $0.85 of $1: past 50 % and 80 %
     answer = httpx.post(portal.url + "/api/v1/usage", json={"records": records},

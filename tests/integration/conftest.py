@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from services.provisioning import engine
 from services.provisioning.proxy.nginx import NginxProxy
-from tests.support.env import SettingsEnv
 from tests.support.docker_env import Dockerd, unavailable
+from tests.support.env import SettingsEnv
 from tests.support.provisioning import Provisioning, Scheduled
 from tests.support.servers import free_port
 

@@ -14,8 +14,8 @@ from services.accounts import service
 from services.accounts.sessions import resolve_session
 from services.errors import RateLimited, ValidationFailed
 from services.models import User
-from tests.support.env import SettingsEnv, require_env
 from tests.support.databases import fresh_postgres_database
+from tests.support.env import SettingsEnv, require_env
 from tests.support.mailbox import link_in, outbox_messages
 
 PASSWORD = "correct horse battery"

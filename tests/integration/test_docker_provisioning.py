@@ -10,8 +10,8 @@ from services.provisioning import actions, engine
 from services.provisioning.credentials import reveal_once
 from services.provisioning.labels import LABEL_INSTANCE
 from tests.support.factories import customer_instance
-from tests.support.provisioning import Provisioning
 from tests.support.mailbox import outbox_messages, text_of
+from tests.support.provisioning import Provisioning
 
 
 def _request(db: Session, instance: Instance, action: str) -> str:

@@ -14,8 +14,8 @@ import pytest
 
 from portal.serve import consumer_command
 from services.config import Settings
-from services.jobs.queue import build_huey
 from services.jobs.heartbeat import HEARTBEAT_KEY
+from services.jobs.queue import build_huey
 from tests.support.env import PROJECT_ROOT, require_env
 from tests.support.mailbox import outbox_messages
 from tests.support.servers import project_env

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
+from alembic import command
 from services.models import metadata
-from tests.support.env import PROJECT_ROOT, require_env
 from tests.support.databases import fresh_postgres_database
+from tests.support.env import PROJECT_ROOT, require_env
 
 
 def _config(url: str) -> Config:

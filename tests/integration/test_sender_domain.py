@@ -38,7 +38,7 @@ def test_the_sender_address_is_used_only_after_the_dns_proof(db: Session, tree: 
         db.rollback()
     with dns_server({"unrelated.example": "x"}) as resolver:
         settings_env.setenv("DNS_RESOLVER", resolver)
-        with pytest.raises(ValidationFailed, match="no TXT record|has no TXT"):
+        with pytest.raises(ValidationFailed, match=r"no TXT record|has no TXT"):
             branding.verify_sender(db, admin, reseller.id)  # type: ignore[arg-type]
         db.rollback()
     with dns_server({status["record_name"]: status["record_value"]}) as resolver:

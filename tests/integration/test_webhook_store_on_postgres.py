@@ -15,8 +15,8 @@ from sqlmodel import Session, SQLModel, create_engine, select
 from services.billing.event_store_async import AsyncEventStore
 from services.models import StripeEvent
 from tests.support.asgi import api_client, run_in_own_loop
-from tests.support.env import SettingsEnv, require_env
 from tests.support.databases import fresh_postgres_database
+from tests.support.env import SettingsEnv, require_env
 
 SECRET = "whsec_pg_store_test"
 

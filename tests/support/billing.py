@@ -9,12 +9,10 @@ from starlette.testclient import TestClient
 from starlette.types import ASGIApp
 
 from portal.api import api_transformer
-
 from services.accounts import service
 from services.billing.enrolment import enrol
 from services.models import Instance, Organization, OrgKind, Plan, Subscription
 from tests.support.stripe_support import FakeStripe, event, sign, subscription_object
-
 
 SECRET = "whsec_test_" + "0" * 24
 

@@ -44,9 +44,9 @@ def dns_server(txt: dict[str, str]) -> Iterator[str]:
             resolver.resolve("ready.invalid", "TXT")
         except dns.resolver.NXDOMAIN:
             break  # it answers
-        except Exception:  # noqa: BLE001 - not listening yet
+        except Exception as exc:
             if process.poll() is not None:
-                raise RuntimeError(f"dnsmasq exited: {process.stderr.read().decode() if process.stderr else ''}")
+                raise RuntimeError(f"dnsmasq exited: {process.stderr.read().decode() if process.stderr else ''}") from exc
             time.sleep(0.05)
     try:
         yield f"127.0.0.1:{port}"

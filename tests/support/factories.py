@@ -6,7 +6,15 @@ from sqlmodel import Session, select
 
 from services.accounts.passwords import hash_password
 from services.models import (
-    AppTemplate, Instance, Membership, Organization, OrgKind, Plan, Role, Subscription, User,
+    AppTemplate,
+    Instance,
+    Membership,
+    Organization,
+    OrgKind,
+    Plan,
+    Role,
+    Subscription,
+    User,
 )
 
 ENV_TEMPLATE = """\

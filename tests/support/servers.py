@@ -9,11 +9,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -35,7 +35,7 @@ class SmtpInbox:
     messages: list[EmailMessage] = field(default_factory=list)
     _arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, _server, _session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, _server, _session, envelope):  # type: ignore[no-untyped-def]
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self._arrived:
             self.messages.append(message)  # type: ignore[arg-type]
@@ -135,9 +135,9 @@ def _wait_healthy(running: RunningPortal, timeout: float) -> None:
             raise AssertionError(f"portal exited with {running.process.returncode}:\n{running.log()[-4000:]}")
         try:
             response = httpx.get(f"{running.url}/api/health", timeout=2)
-            if response.status_code == 200 and response.json()["checks"]["queue"]["consumer_alive"]:
-                if httpx.get(running.url + "/", timeout=5).status_code == 200:
-                    return
+            if response.status_code == 200 and response.json()["checks"]["queue"]["consumer_alive"] \
+                    and httpx.get(running.url + "/", timeout=5).status_code == 200:
+                return
         except (httpx.HTTPError, KeyError, ValueError):
             pass
         time.sleep(1)

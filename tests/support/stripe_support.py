@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
-
-import os
 
 import pytest
 import stripe
@@ -139,7 +137,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return False
             return True
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             entry = self._record()
             if not self._checks(entry):
                 return
@@ -170,7 +168,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                                          "url": f"{fake.url}/portal/{form['customer']}"})
             self._error(404, f"unknown path {path}")
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             entry = self._record()
             if not self._checks(entry):
                 return

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from sqlmodel import Session, select
 
 from services.accounts.passwords import hash_password
-from services.models import Membership, Organization, OrgKind, ProvisioningAction, Role, User
-from services.provisioning import engine
 from services.accounts.sessions import create_session
 from services.crypto import hash_token
+from services.models import Membership, Organization, OrgKind, ProvisioningAction, Role, User
+from services.provisioning import engine
 from services.tenancy.scope import Actor, Customer, resolve_actor, resolve_customer
 from tests.support.factories import customer_instance
 

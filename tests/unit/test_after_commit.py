@@ -24,10 +24,9 @@ def test_a_side_effect_asked_for_inside_a_savepoint_runs_only_after_the_outer_co
 def test_a_rolled_back_savepoint_drops_only_its_own_side_effects(db: Session) -> None:
     ran: list[str] = []
     after_commit(db, lambda: ran.append("kept"))
-    with pytest.raises(RuntimeError):
-        with db.begin_nested():
-            after_commit(db, lambda: ran.append("dropped"))
-            raise RuntimeError("handler failed")
+    with pytest.raises(RuntimeError), db.begin_nested():
+        after_commit(db, lambda: ran.append("dropped"))
+        raise RuntimeError("handler failed")
     db.commit()
     assert ran == ["kept"]
 

@@ -3,13 +3,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from portal.api import build_api
 from services.db import dispose_engines
-from tests.support.env import SettingsEnv, PROJECT_ROOT
+from tests.support.env import PROJECT_ROOT, SettingsEnv
 
 
 def test_health_is_200_with_each_check_when_all_is_well(db: Session) -> None:

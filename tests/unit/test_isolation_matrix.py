@@ -33,14 +33,29 @@ from portal.state.invitations import InvitationsState
 from portal.state.usage import UsageState
 from services.accounts.passwords import hash_password
 from services.accounts.sessions import create_session
-from services.models import (AppTemplate, AuditEvent, Branding, Budget, Domain, Instance, Invitation, Licence,
-                             Membership, Organization, Plan, ProvisioningAction, Role, StripeEvent, UsageRecord,
-                             User)
+from services.models import (
+    AppTemplate,
+    AuditEvent,
+    Branding,
+    Budget,
+    Domain,
+    Instance,
+    Invitation,
+    Licence,
+    Membership,
+    Organization,
+    Plan,
+    ProvisioningAction,
+    Role,
+    StripeEvent,
+    UsageRecord,
+    User,
+)
 from services.models.base import utcnow
 from services.tenancy.licences import FEATURES
 from services.usage.tokens import issue_instance_token
-from tests.support.billing import reflex_stand_in
 from tests.support.asgi import run_in_own_loop
+from tests.support.billing import reflex_stand_in
 from tests.support.states import Browser
 
 DENIALS = ("admin.denied", "customer.denied", "account.invitation_denied")
@@ -285,7 +300,7 @@ def _handlers() -> list[str]:
 
 
 def _entry(handler: str) -> Probe | str | None:
-    return PROBES.get(handler) or NO_RECORD_ID.get(handler) or NO_RECORD_ID.get(handler.split(".")[0] + ".*")
+    return PROBES.get(handler) or NO_RECORD_ID.get(handler) or NO_RECORD_ID.get(handler.split(".", maxsplit=1)[0] + ".*")
 
 
 def test_every_handler_and_route_has_a_probe() -> None:

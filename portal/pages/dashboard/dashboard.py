@@ -2,9 +2,9 @@ import reflex as rx
 
 from portal.components.forms import form_error
 from portal.components.layout import page
-from portal.state.auth import AuthState
 from portal.pages.dashboard.instance_card import instance_card
 from portal.pages.dashboard.usage_section import usage_section
+from portal.state.auth import AuthState
 from portal.state.dashboard import DashboardState
 
 V = DashboardState.view

@@ -7,6 +7,7 @@ Coolify's own message and field errors, because that is what an admin needs to f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -124,10 +125,8 @@ class CoolifyClient:
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         delay = self.retry_base * (2 ** (attempt - 1))
         if retry_after:
-            try:
+            with contextlib.suppress(ValueError):
                 delay = min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_SECONDS)
-            except ValueError:
-                pass
         self.sleep(delay)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:

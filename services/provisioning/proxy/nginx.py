@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -66,7 +66,7 @@ class NginxProxy:
             handle.write(self._main_conf(vhost_dir))
         try:
             result = subprocess.run([self.binary, "-t", "-q", "-c", handle.name, "-p", str(self.prefix)],
-                                    capture_output=True, text=True, timeout=30)
+                                    capture_output=True, text=True, timeout=30, check=False)
         except FileNotFoundError as exc:
             raise PermanentError(f"nginx is not installed ({self.binary} not found)") from exc
         finally:
@@ -147,10 +147,8 @@ class NginxProxy:
             if any(w not in old for w in current):
                 for worker in old:
                     if worker in current and worker not in retired and "shutting down" not in current[worker]:
-                        try:
+                        with suppress(ProcessLookupError):
                             os.kill(worker, signal.SIGQUIT)
-                        except ProcessLookupError:
-                            pass
                         retired.add(worker)
                 if all(w not in current or "shutting down" in current[w] for w in old):
                     return
@@ -164,7 +162,7 @@ class NginxProxy:
 
     def _run(self, command: list[str], what: str) -> None:
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+            result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
         except FileNotFoundError as exc:
             raise PermanentError(f"nginx is not installed ({self.binary} not found)") from exc
         if result.returncode != 0:

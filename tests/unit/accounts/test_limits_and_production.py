@@ -72,8 +72,9 @@ def test_the_client_address_behind_trusted_proxies_is_what_per_ip_limits_count(
     import importlib
 
     import reflex.app
-    import rxconfig
     from reflex.app import EventNamespace
+
+    import rxconfig
 
     settings_env.setenv("TRUSTED_PROXY_HOPS", str(hops))
     config = importlib.reload(rxconfig).config

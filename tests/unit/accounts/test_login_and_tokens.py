@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from tests.support.env import SettingsEnv
-
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,8 +13,9 @@ from services.accounts.sessions import resolve_session
 from services.errors import RateLimited, ValidationFailed
 from services.models import AuditEvent, AuthSession, User, UserToken
 from services.models.base import utcnow
-from tests.support.mailbox import outbox_messages
 from tests.support.accounts import GOOD_PASSWORD, last_link, sign_up, token_of
+from tests.support.env import SettingsEnv
+from tests.support.mailbox import outbox_messages
 
 
 def _verified_user(db: Session, outbox: Path, username: str = "alice") -> User:

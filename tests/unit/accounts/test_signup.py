@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from tests.support.env import SettingsEnv
-
 from pathlib import Path
 
 import pytest
@@ -11,8 +9,9 @@ from services.accounts import service
 from services.accounts.usernames import RESERVED_NAMES, username_problem
 from services.errors import RateLimited, ValidationFailed
 from services.models import AuditEvent, Membership, Organization, OrgKind, User, UserToken
-from tests.support.mailbox import outbox_messages
 from tests.support.accounts import GOOD_PASSWORD, last_link, sign_up
+from tests.support.env import SettingsEnv
+from tests.support.mailbox import outbox_messages
 
 
 def _count(db: Session, model: type) -> int:

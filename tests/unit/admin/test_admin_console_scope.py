@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import customers, instances
-from services.tenancy.scope import Forbidden
 from services.models import AuditEvent, Instance, ProvisioningAction
+from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlmodel import Session, select
 
-from services.accounts.passwords import hash_password
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
-from services.tenancy.scope import Forbidden, resolve_actor
 from services.models import (
-    AuditEvent, Membership, Organization, OrgKind, ProvisioningAction, Role, StripeEvent, User,
+    AuditEvent,
+    ProvisioningAction,
+    StripeEvent,
+    User,
 )
-from services.provisioning import engine
+from services.tenancy.scope import Forbidden, resolve_actor
 from tests.support.tenants import actor as _actor
 
 

@@ -6,10 +6,10 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import plans
-from services.tenancy.scope import Forbidden
 from services.billing.plans import public_plans
 from services.errors import ValidationFailed
 from services.models import Organization, Plan, Subscription
+from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
 GOOD = {"name": "Alpha Pro", "slug": "alpha-pro", "price_cents": 2900, "stripe_price_id": "price_alpha_pro",

@@ -6,9 +6,9 @@ import pytest
 from sqlmodel import Session, select
 
 from services.admin import templates
-from services.tenancy.scope import Forbidden
 from services.errors import ValidationFailed
 from services.models import AppTemplate
+from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
 GOOD = {"name": "LLM app", "slug": "llm-app", "backend": "docker", "image": "registry.example.com/llm:1.2",
@@ -22,7 +22,7 @@ def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: d
             **GOOD, "image": "", "internal_port": "70000", "health_path": "health",
             "env_template": "GOOD=1\nthis line is not KEY=value\n{% if %}"})
     assert set(refused.value.errors) == {"image", "internal_port", "health_path", "env_template"}
-    with pytest.raises(ValidationFailed, match="line 2|could not be rendered"):
+    with pytest.raises(ValidationFailed, match=r"line 2|could not be rendered"):
         templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "env_template": "A=1\nnot a pair\n"})
     db.rollback()
 

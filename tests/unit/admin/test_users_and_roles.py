@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from services.accounts import invitations
+from services.accounts import invitations, service
 from services.accounts import login as login_flow
-from services.accounts import service
 from services.accounts.sessions import create_session, resolve_session
 from services.admin import branding, users
 from services.errors import ValidationFailed
@@ -200,7 +199,7 @@ def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themse
     admin = _actor(db, tree, "a-admin")
     customer = db.exec(select(User).where(User.username == "cust-a")).one()
     owner = db.exec(select(Membership).where(Membership.user_id == customer.id)).one()
-    with pytest.raises(ValidationFailed, match="Only an owner|at least one owner"):
+    with pytest.raises(ValidationFailed, match=r"Only an owner|at least one owner"):
         users.change_role(db, admin, owner.id, Role.MEMBER)
     operator = _actor(db, tree, "operator")
     with pytest.raises(ValidationFailed, match="at least one owner"):

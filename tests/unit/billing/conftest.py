@@ -13,6 +13,7 @@ from tests.support.billing import SECRET, Billing, production_app
 from tests.support.env import SettingsEnv
 from tests.support.stripe_support import fake_stripe_server
 
+
 @pytest.fixture()
 def billing(db: Session, settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPatch) -> Iterator[Billing]:
     with fake_stripe_server() as fake:

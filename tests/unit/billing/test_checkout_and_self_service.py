@@ -10,9 +10,9 @@ from services.billing.enrolment import enrol
 from services.billing.self_service import billing_portal_url, change_plan
 from services.errors import ValidationFailed
 from services.models import Instance, Organization, Subscription, User
-from tests.unit.billing.conftest import Billing
 from tests.support import tenants
 from tests.support.billing import checkout_completed, paid_customer, payload, plans
+from tests.unit.billing.conftest import Billing
 
 
 def test_checkout_session_wire_format(db: Session, billing: Billing) -> None:

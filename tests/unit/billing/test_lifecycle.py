@@ -9,13 +9,13 @@ from sqlmodel import Session, select
 
 from services.billing.lifecycle import enforce_timeline
 from services.dashboard import load_dashboard
-from services.tenancy.scope import resolve_customer
 from services.models import Budget, Plan, ProvisioningAction, User
 from services.models.base import utcnow
+from services.tenancy.scope import resolve_customer
+from tests.support.billing import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
 from tests.support.mailbox import outbox_messages, text_of
 from tests.support.stripe_support import event, invoice_object
 from tests.unit.billing.conftest import Billing
-from tests.support.billing import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
 
 
 def _active(db: Session, billing: Billing) -> PaidCustomer:

@@ -13,10 +13,9 @@ from services.branding.brand import brand_for, brand_for_host, organization_for_
 from services.branding.css import sanitize_css
 from services.errors import ValidationFailed
 from services.models import Branding, Domain, Licence, Organization, OrgKind, User
+from tests.support.accounts import GOOD_PASSWORD
 from tests.support.factories import platform
 from tests.support.mailbox import outbox_messages, text_of
-from tests.support.accounts import GOOD_PASSWORD
-
 
 ASSET = "/api/brand-assets/7-0123456789abcdef.png"  # seller 7's own uploaded image
 

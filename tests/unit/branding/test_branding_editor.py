@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from services.tenancy.scope import Forbidden
 from services.admin import branding as editor
 from services.branding import assets
 from services.branding.brand import brand_for
 from services.errors import ValidationFailed
 from services.models import AuditEvent, Branding, Licence, Organization, User
 from services.tenancy.licences import FEATURES
+from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from services.billing.budgets import ensure_budget_period
 from services.dashboard import load_dashboard
-from tests.support import tenants
-from services.models import Budget, Instance, Plan, ProvisioningAction, Subscription, User
+from services.models import Budget, Instance, Plan, ProvisioningAction, Subscription
 from services.usage.alerts import newly_crossed, percent_used
 from services.usage.ingest import budget_status, ingest, parse_batch
+from tests.support import tenants
 from tests.support.factories import customer_instance
 from tests.support.mailbox import outbox_messages, text_of
 
 
 def _spend(db: Session, instance: Instance, cost: str, key: str) -> None:
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     ingest(db, instance.id, parse_batch({"records": [  # type: ignore[arg-type]
         {"id": key, "model": "gpt-x", "tokens_in": 10, "tokens_out": 5, "cost": cost, "occurred_at": now}]}))
     db.commit()
@@ -30,7 +30,7 @@ def customer(db: Session) -> Instance:
     instance.status = "running"
     db.add(instance)
     db.add(Budget(subscription_id=instance.subscription_id, total_micros=10_000_000, used_micros=0,  # type: ignore[arg-type]
-                  reset_at=datetime.now(timezone.utc) + timedelta(days=20)))
+                  reset_at=datetime.now(UTC) + timedelta(days=20)))
     db.commit()
     return instance
 

@@ -13,8 +13,8 @@ from portal.state.dashboard import DashboardState
 from portal.state.usage import UsageState
 from services.accounts.sessions import create_session, revoke_all_sessions
 from services.models import User
-from tests.support.factories import customer_instance
 from tests.support.asgi import run_in_own_loop
+from tests.support.factories import customer_instance
 from tests.support.states import Browser
 
 

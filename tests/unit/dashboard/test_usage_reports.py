@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -12,7 +12,7 @@ from services.usage.ingest import ingest, parse_batch
 from services.usage.reports import daily_series, model_totals, recent_records, records_csv
 from tests.support.factories import customer_instance
 
-TODAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)  # records at its first seconds
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # records at its first seconds
 
 
 def _records(n: int, days_ago: int, model: str, cost: str = "0.000333") -> list[dict]:

@@ -15,8 +15,8 @@ from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
 from services.provisioning.coolify.rules import parse_status, shell_safe
 from services.provisioning.spec import build_spec
-from tests.support.env import SettingsEnv
 from tests.support.coolify_fake import FakeCoolify, running_fake
+from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance
 
 

@@ -229,7 +229,7 @@ def test_prepare_is_bounded_so_unpaid_signups_cannot_use_up_the_engine(db: Sessi
 def test_a_preparation_that_never_started_is_superseded_by_payment(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
     from services.provisioning.prewarm import prepare_for_checkout
 
-    backend, scheduled = memory
+    _backend, scheduled = memory
     instance = _instance(db, "lostjob")
     instance.status = "awaiting_payment"
     db.add(instance)

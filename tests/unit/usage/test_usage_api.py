@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ from services.usage.tokens import issue_instance_token
 from tests.support.asgi import api_client, run_in_own_loop
 from tests.support.factories import customer_instance
 
-NOW = datetime.now(timezone.utc).isoformat()
+NOW = datetime.now(UTC).isoformat()
 
 
 def _call(method: str, path: str, token: str | None, json_body: object | None = None) -> httpx.Response:
@@ -42,7 +42,7 @@ def _record(key: str, cost: str = "1.25", model: str = "gpt-x") -> dict:
 
 
 def test_a_batch_moves_the_counter_once_even_when_retried(db: Session, tenants: dict) -> None:
-    instance, token = tenants["alpha"]
+    _instance, token = tenants["alpha"]
     batch = {"records": [_record("r1"), _record("r2", "0.000001", "small-model")]}
     first = _call("POST", "/api/v1/usage", token, batch)
     assert first.status_code == 200 and first.json()["accepted"] == 2
