@@ -30,8 +30,13 @@ def recreate_database(name: str) -> str:
         connection.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
     url = database_url(name)
-    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], cwd=ROOT, check=True, capture_output=True,
-                   env={**os.environ, "DATABASE_URL": url})
+    subprocess.run(
+        [str(BIN / "alembic"), "upgrade", "head"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "DATABASE_URL": url},
+    )
     return url
 
 
@@ -42,34 +47,72 @@ def drop_database(name: str) -> None:
     admin.dispose()
 
 
-def create_customers(session: Session, sellers: list[tuple[Organization, Plan]], count: int, password_hash: str,
-                     prefix: str = "c") -> list[tuple[int, int]]:
+def create_customers(
+    session: Session, sellers: list[tuple[Organization, Plan]], count: int, password_hash: str, prefix: str = "c"
+) -> list[tuple[int, int]]:
     """`count` customers spread round-robin over the sellers; returns (user id, instance id) of each."""
     now = utcnow()
     result: list[tuple[int, int]] = []
     for start in range(0, count, 1000):
         numbers = range(start, min(start + 1000, count))
         placed = [(n, *sellers[n % len(sellers)]) for n in numbers]
-        orgs = [Organization(name=f"Customer {n}", slug=f"{prefix}{n:05d}", kind=OrgKind.CUSTOMER, parent_id=seller.id)
-                for n, seller, _plan in placed]
-        users = [User(email=f"{prefix}{n:05d}@bench.example", username=f"{prefix}{n:05d}", password_hash=password_hash,
-                      email_verified_at=now) for n, _s, _p in placed]
+        orgs = [
+            Organization(name=f"Customer {n}", slug=f"{prefix}{n:05d}", kind=OrgKind.CUSTOMER, parent_id=seller.id)
+            for n, seller, _plan in placed
+        ]
+        users = [
+            User(
+                email=f"{prefix}{n:05d}@bench.example",
+                username=f"{prefix}{n:05d}",
+                password_hash=password_hash,
+                email_verified_at=now,
+            )
+            for n, _s, _p in placed
+        ]
         session.add_all(orgs + users)
         session.flush()
         # one in ten of every seller's customers is past due, so a status filter has something to leave out
-        subs = [Subscription(organization_id=o.id, plan_id=plan.id,  # type: ignore[arg-type]
-                             status="past_due" if (n // len(sellers)) % 10 == 9 else "active",
-                             current_period_end=now + timedelta(days=20)) for o, (n, _s, plan) in zip(orgs, placed)]
-        session.add_all(subs + [Membership(user_id=u.id, organization_id=o.id, role=Role.OWNER)  # type: ignore[arg-type]
-                                for u, o in zip(users, orgs)])
+        subs = [
+            Subscription(
+                organization_id=o.id,
+                plan_id=plan.id,  # type: ignore[arg-type]
+                status="past_due" if (n // len(sellers)) % 10 == 9 else "active",
+                current_period_end=now + timedelta(days=20),
+            )
+            for o, (n, _s, plan) in zip(orgs, placed)
+        ]
+        session.add_all(
+            subs
+            + [
+                Membership(user_id=u.id, organization_id=o.id, role=Role.OWNER)  # type: ignore[arg-type]
+                for u, o in zip(users, orgs)
+            ]
+        )
         session.flush()
-        instances = [Instance(organization_id=o.id, subscription_id=s.id, app_template_id=plan.app_template_id,  # type: ignore[arg-type]
-                              subdomain=o.slug, backend="docker", status="running")
-                     for o, s, (_n, _seller, plan) in zip(orgs, subs, placed)]
+        instances = [
+            Instance(
+                organization_id=o.id,
+                subscription_id=s.id,
+                app_template_id=plan.app_template_id,  # type: ignore[arg-type]
+                subdomain=o.slug,
+                backend="docker",
+                status="running",
+            )
+            for o, s, (_n, _seller, plan) in zip(orgs, subs, placed)
+        ]
         session.add_all(instances)
-        session.add_all([Budget(subscription_id=s.id, total_micros=plan.budget_included_micros, used_micros=0,  # type: ignore[arg-type]
-                                period_start=now - timedelta(days=10), reset_at=now + timedelta(days=20))
-                         for s, (_n, _seller, plan) in zip(subs, placed)])
+        session.add_all(
+            [
+                Budget(
+                    subscription_id=s.id,
+                    total_micros=plan.budget_included_micros,
+                    used_micros=0,  # type: ignore[arg-type]
+                    period_start=now - timedelta(days=10),
+                    reset_at=now + timedelta(days=20),
+                )
+                for s, (_n, _seller, plan) in zip(subs, placed)
+            ]
+        )
         session.flush()
         result += [(u.id, i.id) for u, i in zip(users, instances)]  # type: ignore[misc]
         session.commit()

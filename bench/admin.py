@@ -27,8 +27,15 @@ CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 RESELLERS = int(os.environ.get("BENCH_RESELLERS", "50"))
 SAMPLES = 300
 DB_NAME = "portal_bench_admin"
-os.environ.update({"DATABASE_URL": database_url(DB_NAME), "VAR_DIR": str(temp_var()), "ENVIRONMENT": "test",
-                   "JOBS_IMMEDIATE": "true", "SECRET_KEY": "bench-admin-" + "x" * 40})
+os.environ.update(
+    {
+        "DATABASE_URL": database_url(DB_NAME),
+        "VAR_DIR": str(temp_var()),
+        "ENVIRONMENT": "test",
+        "JOBS_IMMEDIATE": "true",
+        "SECRET_KEY": "bench-admin-" + "x" * 40,
+    }
+)
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -48,12 +55,19 @@ def build(session: Session) -> tuple[Actor, list[Actor]]:
     session.flush()
     sellers, admins = [], []
     for n in range(RESELLERS):
-        reseller = Organization(name=f"Reseller {n}", slug=f"reseller-{n:02d}", kind=OrgKind.RESELLER,
-                                parent_id=platform.id)
+        reseller = Organization(
+            name=f"Reseller {n}", slug=f"reseller-{n:02d}", kind=OrgKind.RESELLER, parent_id=platform.id
+        )
         session.add(reseller)
         session.flush()
-        plan = Plan(organization_id=reseller.id, name=f"Plan {n}", slug=f"plan-{n}", price_cents=1000 + n,  # type: ignore[arg-type]
-                    stripe_price_id=f"price_{n}", app_template_id=template.id)
+        plan = Plan(
+            organization_id=reseller.id,
+            name=f"Plan {n}",
+            slug=f"plan-{n}",
+            price_cents=1000 + n,  # type: ignore[arg-type]
+            stripe_price_id=f"price_{n}",
+            app_template_id=template.id,
+        )
         admin = User(email=f"admin{n}@reseller.example", username=f"admin{n:02d}", password_hash=password_hash)
         session.add_all([plan, admin])
         session.flush()
@@ -82,8 +96,7 @@ def page_p95(actors: list[Actor], customers_each: int) -> float:
         actor = actors[n % len(actors)]
         started = time.perf_counter()
         with Session(get_engine()) as session:
-            rows, total = list_customers(session, actor, status="active", sort="newest",
-                                         page=random.randint(1, pages))
+            rows, total = list_customers(session, actor, status="active", sort="newest", page=random.randint(1, pages))
         timings.append((time.perf_counter() - started) * 1000)
         assert rows and total > 0
     return percentile(timings, 95)
@@ -97,8 +110,10 @@ def main() -> None:
         with Session(get_engine(), expire_on_commit=False) as session:
             platform_actor, reseller_actors = build(session)
             visible = len(list_customers(session, reseller_actors[0], page_size=10_000)[0])
-        print(f"configuration: PostgreSQL, {CUSTOMERS} customers across {RESELLERS} resellers "
-              f"(generated in {time.perf_counter() - started:.1f} s), pages of {PAGE_SIZE}")
+        print(
+            f"configuration: PostgreSQL, {CUSTOMERS} customers across {RESELLERS} resellers "
+            f"(generated in {time.perf_counter() - started:.1f} s), pages of {PAGE_SIZE}"
+        )
         assert visible == CUSTOMERS // RESELLERS, visible  # a reseller sees exactly its own customers
         page_p95([platform_actor], CUSTOMERS)  # warm up
         page_p95(reseller_actors, CUSTOMERS // RESELLERS)

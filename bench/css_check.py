@@ -18,9 +18,11 @@ import contextlib
 from services.branding.css import MAX_LENGTH, sanitize_css
 from services.errors import ValidationFailed
 
-RULE = (".card-{i} .title:hover > a[href^='x'] {{ color: #123456; background: url(/api/brand-assets/7-"
-        "0123456789abcdef.png) no-repeat, linear-gradient(90deg, red 0%, blue 100%); margin: 0 auto; "
-        "font: 600 14px/1.4 system-ui, sans-serif; }}\n")
+RULE = (
+    ".card-{i} .title:hover > a[href^='x'] {{ color: #123456; background: url(/api/brand-assets/7-"
+    "0123456789abcdef.png) no-repeat, linear-gradient(90deg, red 0%, blue 100%); margin: 0 auto; "
+    "font: 600 14px/1.4 system-ui, sans-serif; }}\n"
+)
 
 
 def stylesheet(size: int) -> str:
@@ -52,8 +54,10 @@ def main() -> None:
     print(f"check p95 (largest accepted): {accepted[round(len(accepted) * 0.95) - 1]:.1f} ms")
     print(f"check p95 (200 KB, refused): {refused[round(len(refused) * 0.95) - 1]:.3f} ms")
     per_kb = statistics.median(timed(stylesheet(MAX_LENGTH // 4))) / (MAX_LENGTH / 4 / 1024)
-    print(f"linear time ratio (full size per KB / quarter size per KB): "
-          f"{statistics.median(accepted) / (len(largest) / 1024) / per_kb:.2f} ratio")
+    print(
+        f"linear time ratio (full size per KB / quarter size per KB): "
+        f"{statistics.median(accepted) / (len(largest) / 1024) / per_kb:.2f} ratio"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,16 @@ from bench._tenants import create_customers, database_url, drop_database, recrea
 DB_URL = database_url(DB_NAME)
 
 VAR = temp_var()
-os.environ.update({"DATABASE_URL": DB_URL, "VAR_DIR": str(VAR), "ENVIRONMENT": "test", "JOBS_IMMEDIATE": "false",
-                   "SECRET_KEY": "bench-dashboard-" + "x" * 40, "PROXY_BACKEND": "none"})
+os.environ.update(
+    {
+        "DATABASE_URL": DB_URL,
+        "VAR_DIR": str(VAR),
+        "ENVIRONMENT": "test",
+        "JOBS_IMMEDIATE": "false",
+        "SECRET_KEY": "bench-dashboard-" + "x" * 40,
+        "PROXY_BACKEND": "none",
+    }
+)
 
 import httpx
 from sqlmodel import Session, select
@@ -72,7 +80,8 @@ def add_records(first_instance: int, count: int, offset: int) -> float:
     """`count` records spread over all customers and the last 60 days, generated inside PostgreSQL."""
     started = time.perf_counter()
     with get_engine().begin() as connection:
-        connection.execute(text("""
+        connection.execute(
+            text("""
             INSERT INTO usage_record (instance_id, model, tokens_in, tokens_out, cost_micros, occurred_at,
                                       idempotency_key, received_at)
             SELECT CAST(:first AS bigint) + (n % :customers),
@@ -81,19 +90,24 @@ def add_records(first_instance: int, count: int, offset: int) -> float:
                    now() - make_interval(secs => (n * 7919) % (60 * 86400)),
                    'gen-' || n, now()
             FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS n"""),
-            {"first": first_instance, "customers": CUSTOMERS, "start": offset, "stop": offset + count - 1})
+            {"first": first_instance, "customers": CUSTOMERS, "start": offset, "stop": offset + count - 1},
+        )
         connection.execute(text("TRUNCATE usage_daily"))
-        connection.execute(text("""
+        connection.execute(
+            text("""
             INSERT INTO usage_daily (instance_id, day, model, tokens_in, tokens_out, cost_micros, records)
             SELECT instance_id, (occurred_at AT TIME ZONE 'UTC')::date, model, sum(tokens_in), sum(tokens_out),
                    sum(cost_micros), count(*)
-            FROM usage_record GROUP BY 1, 2, 3"""))
-        connection.execute(text("""
+            FROM usage_record GROUP BY 1, 2, 3""")
+        )
+        connection.execute(
+            text("""
             UPDATE budget SET used_micros = u.used FROM (
                 SELECT i.subscription_id, sum(d.cost_micros) AS used FROM usage_daily d
                 JOIN instance i ON i.id = d.instance_id
                 WHERE d.day >= (now() - interval '10 days')::date GROUP BY 1) u
-            WHERE budget.subscription_id = u.subscription_id"""))
+            WHERE budget.subscription_id = u.subscription_id""")
+        )
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE usage_record"))
         connection.execute(text("VACUUM ANALYZE usage_daily"))
@@ -144,10 +158,22 @@ async def ingest_over_http(url: str, tokens: list[str], batches: int, concurrenc
         nonlocal failures
         while not queue.empty():
             n = queue.get_nowait()
-            records = [{"id": f"http-{n}-{i}", "model": MODELS[i % 3], "tokens_in": 100, "tokens_out": 20,
-                        "cost": "0.0001", "occurred_at": now} for i in range(100)]
-            response = await client.post(url + "/api/v1/usage", json={"records": records},
-                                         headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"})
+            records = [
+                {
+                    "id": f"http-{n}-{i}",
+                    "model": MODELS[i % 3],
+                    "tokens_in": 100,
+                    "tokens_out": 20,
+                    "cost": "0.0001",
+                    "occurred_at": now,
+                }
+                for i in range(100)
+            ]
+            response = await client.post(
+                url + "/api/v1/usage",
+                json={"records": records},
+                headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"},
+            )
             if response.status_code != 200 or response.json().get("accepted") != 100:
                 failures += 1
 
@@ -163,7 +189,9 @@ def budget_http_p99(url: str, tokens: list[str], calls: int = 500) -> float:
     with httpx.Client(timeout=10) as client:
         for n in range(calls):
             started = time.perf_counter()
-            response = client.get(url + "/api/v1/budget", headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"})
+            response = client.get(
+                url + "/api/v1/budget", headers={"Authorization": f"Bearer {tokens[n % len(tokens)]}"}
+            )
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200
     return percentile(timings[20:], 99)  # the first calls open the connection and warm the worker
@@ -177,9 +205,17 @@ def time_to_interactive(url: str, username: str, runs: int = 5) -> float | None:
 
     timings = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         page.goto(url + "/login")
         page.fill("#identifier", username)
@@ -190,10 +226,13 @@ def time_to_interactive(url: str, username: str, runs: int = 5) -> float | None:
             started = time.perf_counter()
             page.goto(url + "/dashboard")
             # interactive: the customer's own data is on screen and the restart button answers to clicks
-            page.wait_for_function("""() => {
+            page.wait_for_function(
+                """() => {
                 const s = document.querySelector('#budget-summary');
                 const b = document.querySelector('#restart-instance');
-                return s && s.textContent.includes('Used $') && b && !b.disabled; }""", timeout=30_000)
+                return s && s.textContent.includes('Used $') && b && !b.disabled; }""",
+                timeout=30_000,
+            )
             timings.append((time.perf_counter() - started) * 1000)
         browser.close()
     return sorted(timings)[len(timings) // 2]
@@ -234,8 +273,10 @@ def main() -> None:
             print(f"usage ingestion over HTTP, batches of 100: {rate:.0f} records/s ({failures} failed batches)")
             print(f"budget check p99: {budget_http_p99(url, tokens):.2f} ms")
             tti = time_to_interactive(url, "c00001")
-            print("dashboard interactive in Chromium median of 5: "
-                  + (f"{tti:.0f} ms" if tti is not None else "skipped (no Chromium)"))
+            print(
+                "dashboard interactive in Chromium median of 5: "
+                + (f"{tti:.0f} ms" if tti is not None else "skipped (no Chromium)")
+            )
     finally:
         get_engine().dispose()
         drop_database(DB_NAME)

@@ -19,10 +19,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RUN_DIR = Path(tempfile.mkdtemp(prefix="portal-bench-coolify-"))
-os.environ.update({"ENVIRONMENT": "test", "VAR_DIR": str(RUN_DIR), "DATABASE_URL": f"sqlite:///{RUN_DIR / 'b.db'}",
-                   "JOBS_IMMEDIATE": "true", "PROXY_BACKEND": "none", "SECRET_KEY": "bench-" + "x" * 40,
-                   "COOLIFY_PROJECT_UUID": "proj-1", "COOLIFY_SERVER_UUID": "srv-1",
-                   "COOLIFY_PRIVATE_KEY_UUID": "key-1", "COOLIFY_POLL_SECONDS": "0.6"})
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "VAR_DIR": str(RUN_DIR),
+        "DATABASE_URL": f"sqlite:///{RUN_DIR / 'b.db'}",
+        "JOBS_IMMEDIATE": "true",
+        "PROXY_BACKEND": "none",
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "COOLIFY_PROJECT_UUID": "proj-1",
+        "COOLIFY_SERVER_UUID": "srv-1",
+        "COOLIFY_PRIVATE_KEY_UUID": "key-1",
+        "COOLIFY_POLL_SECONDS": "0.6",
+    }
+)
 
 from sqlmodel import Session, SQLModel
 
@@ -42,8 +52,12 @@ def provision(session: Session, name: str, strategy: str, variables: int) -> str
     template = session.get(AppTemplate, instance.app_template_id)
     assert template is not None
     template.backend = "coolify"
-    template.settings = {**template.settings, "git_repository": "git@github.com:acme/llm-app.git",
-                         "domain_strategy": strategy, "compose_service": "app"}
+    template.settings = {
+        **template.settings,
+        "git_repository": "git@github.com:acme/llm-app.git",
+        "domain_strategy": strategy,
+        "compose_service": "app",
+    }
     # the test template renders 6 variables: keep the first `variables` lines, add more up to the wanted count
     lines = template.env_template.splitlines()[:variables]
     template.env_template = "\n".join(lines + [f"EXTRA_{n}=value-{n}" for n in range(variables - len(lines))]) + "\n"
@@ -71,18 +85,23 @@ def main() -> None:
                 app = provision(session, f"{strategy[:5]}{variables}", strategy, variables)
                 elapsed = time.perf_counter() - started
                 sent = len(fake.apps[app]["_envs"])  # includes CUSTOM_DOMAIN and TRAEFIK_LABELS the backend adds
-                print(f"{strategy} with {variables} variables: {len(fake.requests) - before} calls "
-                      f"({sent} variables stored)")
+                print(
+                    f"{strategy} with {variables} variables: {len(fake.requests) - before} calls "
+                    f"({sent} variables stored)"
+                )
                 print(f"{strategy} with {variables} variables wall time: {elapsed:.2f} s")
         client = CoolifyClient(url, fake.token)
         app_uuid = next(iter(fake.apps))
         for variables in (5, 50):
             before, started = client.calls, time.perf_counter()
             for n in range(variables):
-                client.request("POST", f"/applications/{app_uuid}/envs", json={"key": f"SEED_{variables}_{n}",
-                                                                              "value": "v"})
-            print(f"baseline one call per variable, {variables} variables: {client.calls - before} calls "
-                  f"({time.perf_counter() - started:.2f} s)")
+                client.request(
+                    "POST", f"/applications/{app_uuid}/envs", json={"key": f"SEED_{variables}_{n}", "value": "v"}
+                )
+            print(
+                f"baseline one call per variable, {variables} variables: {client.calls - before} calls "
+                f"({time.perf_counter() - started:.2f} s)"
+            )
 
 
 if __name__ == "__main__":

@@ -28,11 +28,19 @@ from bench._support import free_port, median, percentile, portal_env, running_po
 VAR = temp_var()
 PROXY_PORT = free_port()
 PORT = free_port()
-SETTINGS = dict(DATABASE_URL=f"sqlite:///{VAR / 'portal.db'}", VAR_DIR=str(VAR), PROXY_BACKEND="nginx",
-                PROXY_LISTEN=f"127.0.0.1:{PROXY_PORT}", NGINX_DIR=str(Path("/tmp") / f"pnx-bench-{PORT}"),
-                INSTANCE_SCHEME="http", PORT=str(PORT), PUBLIC_URL=f"http://localhost:{PORT}",
-                STRIPE_WEBHOOK_SECRET="whsec_bench_provision", PROVISION_RETRY_BASE_SECONDS="0.5",
-                DEMO_APP_IMAGE="portal-test/app:latest")
+SETTINGS = dict(
+    DATABASE_URL=f"sqlite:///{VAR / 'portal.db'}",
+    VAR_DIR=str(VAR),
+    PROXY_BACKEND="nginx",
+    PROXY_LISTEN=f"127.0.0.1:{PROXY_PORT}",
+    NGINX_DIR=str(Path("/tmp") / f"pnx-bench-{PORT}"),
+    INSTANCE_SCHEME="http",
+    PORT=str(PORT),
+    PUBLIC_URL=f"http://localhost:{PORT}",
+    STRIPE_WEBHOOK_SECRET="whsec_bench_provision",
+    PROVISION_RETRY_BASE_SECONDS="0.5",
+    DEMO_APP_IMAGE="portal-test/app:latest",
+)
 os.environ.update(SETTINGS)  # this process writes customers into the same database the portal serves
 if os.environ.get("REDIS_URL"):  # and queues into the same job queue as the portal's consumer (bench/_support.py)
     os.environ.setdefault("JOBS_QUEUE_NAME", "portal-bench")
@@ -56,18 +64,32 @@ def new_customer(username: str) -> str:
     from services.models import Subscription
 
     with session_scope() as session:
-        result = service.signup(session, email=f"{username}@example.com", username=username,
-                                password="bench password 123")
+        result = service.signup(
+            session, email=f"{username}@example.com", username=username, password="bench password 123"
+        )
         enrolment = enrol(session, organization_id=result.organization_id, email=result.email, plan_slug="starter")
         checkout_id = session.get(Subscription, enrolment.subscription_id).checkout_session_id  # type: ignore[union-attr]
     with session_scope() as session:
         checkout = local._get(session, checkout_id)  # type: ignore[arg-type]
         assert checkout is not None
         sub_id = local._new_id("sub")
-        subscription = {"id": sub_id, "object": "subscription", "customer": f"cus_{username}", "status": "active",
-                        "metadata": checkout["subscription_data"]["metadata"], "cancel_at_period_end": False,
-                        "items": {"data": [{"id": local._new_id("si"), "price": {"id": checkout["price"]},
-                                            "current_period_end": int(time.time()) + 30 * 86400}]}}
+        subscription = {
+            "id": sub_id,
+            "object": "subscription",
+            "customer": f"cus_{username}",
+            "status": "active",
+            "metadata": checkout["subscription_data"]["metadata"],
+            "cancel_at_period_end": False,
+            "items": {
+                "data": [
+                    {
+                        "id": local._new_id("si"),
+                        "price": {"id": checkout["price"]},
+                        "current_period_end": int(time.time()) + 30 * 86400,
+                    }
+                ]
+            },
+        }
         checkout.update(status="complete", customer=f"cus_{username}", subscription=sub_id)
         local._put(session, checkout_id, "checkout.session", checkout)  # type: ignore[arg-type]
         local._put(session, sub_id, "subscription", subscription)
@@ -94,8 +116,11 @@ def wait_for_200(url: str, host: str | None = None, timeout: float = 120) -> Non
 
 def post_event(portal: str, payload: str) -> None:
     header = stripe.WebhookSignature.generate_signature_header(payload, SETTINGS["STRIPE_WEBHOOK_SECRET"])
-    response = HTTP.post(portal + "/api/stripe/webhook", content=payload.encode(),
-                         headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    response = HTTP.post(
+        portal + "/api/stripe/webhook",
+        content=payload.encode(),
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
     response.raise_for_status()
 
 
@@ -111,8 +136,11 @@ def checkout_prepared(username: str, timeout: float = 20) -> float:
     while time.perf_counter() - started < timeout:
         with session_scope() as session:
             instance = session.exec(select(Instance).where(Instance.subdomain == username)).one()
-            prepare = session.exec(select(ProvisioningAction).where(
-                ProvisioningAction.instance_id == instance.id, ProvisioningAction.action == "prepare")).first()
+            prepare = session.exec(
+                select(ProvisioningAction).where(
+                    ProvisioningAction.instance_id == instance.id, ProvisioningAction.action == "prepare"
+                )
+            ).first()
             if prepare is None or prepare.status in ("succeeded", "cancelled", "parked"):
                 return time.perf_counter() - started
         time.sleep(0.05)
@@ -144,35 +172,45 @@ def stage_breakdown(usernames: list[str]) -> dict[str, list[float]]:
     with session_scope() as session:
         for username in usernames:
             instance = session.exec(select(Instance).where(Instance.subdomain == username)).one()
-            action = session.exec(select(ProvisioningAction).where(
-                ProvisioningAction.instance_id == instance.id, ProvisioningAction.action == "provision")).one()
-            event = session.exec(select(StripeEvent).where(StripeEvent.type == "checkout.session.completed",
-                                                           StripeEvent.processed_at.is_not(None))  # type: ignore[union-attr]
-                                 .order_by(StripeEvent.id)).all()
-            steps = session.exec(select(ProvisioningStep).where(ProvisioningStep.action_id == action.id)
-                                 .order_by(ProvisioningStep.id)).all()
+            action = session.exec(
+                select(ProvisioningAction).where(
+                    ProvisioningAction.instance_id == instance.id, ProvisioningAction.action == "provision"
+                )
+            ).one()
+            event = session.exec(
+                select(StripeEvent)
+                .where(StripeEvent.type == "checkout.session.completed", StripeEvent.processed_at.is_not(None))  # type: ignore[union-attr]
+                .order_by(StripeEvent.id)
+            ).all()
+            steps = session.exec(
+                select(ProvisioningStep).where(ProvisioningStep.action_id == action.id).order_by(ProvisioningStep.id)
+            ).all()
             mine = next(e for e in event if username in str(e.payload))
             posted, answered = WALL[username]
-            stages.setdefault("stage webhook posted to event stored", []).append(
-                mine.received_at.timestamp() - posted)
+            stages.setdefault("stage webhook posted to event stored", []).append(mine.received_at.timestamp() - posted)
             publish = next(s for s in steps if s.step == "publish_proxy")
             stages.setdefault("stage vhost published to first 200 via nginx", []).append(
-                answered - publish.finished_at.timestamp())  # type: ignore[union-attr]
+                answered - publish.finished_at.timestamp()
+            )  # type: ignore[union-attr]
             stages.setdefault("stage event stored to action queued", []).append(
-                (action.created_at - mine.received_at).total_seconds())
+                (action.created_at - mine.received_at).total_seconds()
+            )
             stages.setdefault("stage action queued to first step", []).append(
-                (steps[0].started_at - action.created_at).total_seconds())
+                (steps[0].started_at - action.created_at).total_seconds()
+            )
             for step in steps:
                 if step.finished_at:
                     stages.setdefault(f"stage {step.step}", []).append(
-                        (step.finished_at - step.started_at).total_seconds())
+                        (step.finished_at - step.started_at).total_seconds()
+                    )
     return stages
 
 
 def bare_docker_run(client, n: int) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
-    container = client.containers.run(TEST_IMAGE, detach=True, init=True, name=f"bare-{n}", network="bare",
-                                      ports={"8080/tcp": ("127.0.0.1", None)})
+    container = client.containers.run(
+        TEST_IMAGE, detach=True, init=True, name=f"bare-{n}", network="bare", ports={"8080/tcp": ("127.0.0.1", None)}
+    )
     container.reload()
     port = container.attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"]
     wait_for_200(f"http://127.0.0.1:{port}/health")
@@ -197,8 +235,10 @@ def main() -> None:
             ours = [through_portal(portal, f"bench{n}") for n in range(ROUNDS)]
             client.networks.create("bare", driver="bridge")  # our dockerd runs without the default bridge
             bare = [bare_docker_run(client, n) for n in range(ROUNDS)]
-            print(f"configuration: job queue {'redis' if os.environ.get('REDIS_URL') else 'sqlite'}, "
-                  f"nginx on 127.0.0.1:{PROXY_PORT}")
+            print(
+                f"configuration: job queue {'redis' if os.environ.get('REDIS_URL') else 'sqlite'}, "
+                f"nginx on 127.0.0.1:{PROXY_PORT}"
+            )
             print(f"webhook to first 200 via nginx median: {median(ours) * 1000:.0f} ms")
             print(f"bare docker run to first 200 median: {median(bare) * 1000:.0f} ms")
             print(f"ratio: {median(ours) / median(bare):.2f}")

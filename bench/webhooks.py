@@ -34,8 +34,15 @@ DUPLICATE_SHARE = 0.10
 SENDERS = 50
 SECRET = "whsec_bench_" + secrets.token_hex(12)
 RUN = secrets.token_hex(4)
-TYPES = ["checkout.session.completed", "customer.subscription.created", "customer.subscription.updated",
-         "invoice.paid", "invoice.payment_failed", "customer.subscription.deleted", "customer.updated"]
+TYPES = [
+    "checkout.session.completed",
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.deleted",
+    "customer.updated",
+]
 
 
 def make_events(tag: str = "run") -> list[str]:
@@ -43,12 +50,29 @@ def make_events(tag: str = "run") -> list[str]:
     unique = []
     for n in range(int(EVENTS * (1 - DUPLICATE_SHARE))):
         kind = TYPES[n % len(TYPES)]
-        obj = {"id": f"sub_bench_{n}", "object": "subscription", "customer": f"cus_bench_{n}", "status": "active",
-               "metadata": {}, "mode": "subscription", "subscription": f"sub_bench_{n}",
-               "parent": {"subscription_details": {"subscription": f"sub_bench_{n}", "metadata": {}}}}
-        unique.append(json.dumps({"id": f"evt_bench_{tag}_{n}_{RUN}", "object": "event",
-                                  "type": kind, "created": int(time.time()), "livemode": False,
-                                  "api_version": "2026-10-28.endive", "data": {"object": obj}}))
+        obj = {
+            "id": f"sub_bench_{n}",
+            "object": "subscription",
+            "customer": f"cus_bench_{n}",
+            "status": "active",
+            "metadata": {},
+            "mode": "subscription",
+            "subscription": f"sub_bench_{n}",
+            "parent": {"subscription_details": {"subscription": f"sub_bench_{n}", "metadata": {}}},
+        }
+        unique.append(
+            json.dumps(
+                {
+                    "id": f"evt_bench_{tag}_{n}_{RUN}",
+                    "object": "event",
+                    "type": kind,
+                    "created": int(time.time()),
+                    "livemode": False,
+                    "api_version": "2026-10-28.endive",
+                    "data": {"object": obj},
+                }
+            )
+        )
     everything = unique + random.sample(unique, EVENTS - len(unique))
     random.shuffle(everything)
     return everything
@@ -60,12 +84,30 @@ WRK_THREADS = 2
 def send_all(url: str, payloads: list[str]) -> dict[str, float]:
     """wrk (a C load generator) sends, so the sender's own speed does not decide the figures."""
     events_file = Path(tempfile.mkstemp(suffix=".tsv")[1])
-    events_file.write_text("".join(
-        f"{stripe.WebhookSignature.generate_signature_header(p, SECRET)}\t{p}\n" for p in payloads))
+    events_file.write_text(
+        "".join(f"{stripe.WebhookSignature.generate_signature_header(p, SECRET)}\t{p}\n" for p in payloads)
+    )
     env = {**os.environ, "BENCH_EVENTS_FILE": str(events_file), "BENCH_THREADS": str(WRK_THREADS)}
-    result = subprocess.run(["wrk", "-t", str(WRK_THREADS), "-c", str(SENDERS), "-d", "20s", "--timeout", "30s",
-                             "-s", str(ROOT / "bench" / "webhook_sender.lua"), url],
-                            env=env, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(WRK_THREADS),
+            "-c",
+            str(SENDERS),
+            "-d",
+            "20s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(ROOT / "bench" / "webhook_sender.lua"),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     events_file.unlink()
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
     return {k: float(v) for k, v in (item.split("=") for item in line.split()[1:])}
@@ -73,9 +115,26 @@ def send_all(url: str, payloads: list[str]) -> dict[str, float]:
 
 def bare_route(port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "STRIPE_WEBHOOK_SECRET": SECRET}
-    process = subprocess.Popen([sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
-                                "--port", str(port), "--workers", "1", "bench._bare_webhook:app"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "bench._bare_webhook:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -93,10 +152,13 @@ def handled(database_url: str) -> tuple[int, int, int]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            row = connection.execute(text(
-                "SELECT count(*), sum(CASE WHEN status IN ('processed', 'ignored') THEN 1 ELSE 0 END), "
-                "sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) FROM stripe_event WHERE stripe_id LIKE :like"),
-                {"like": like}).one()
+            row = connection.execute(
+                text(
+                    "SELECT count(*), sum(CASE WHEN status IN ('processed', 'ignored') THEN 1 ELSE 0 END), "
+                    "sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END) FROM stripe_event WHERE stripe_id LIKE :like"
+                ),
+                {"like": like},
+            ).one()
     finally:
         engine.dispose()
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
@@ -145,8 +207,10 @@ def main() -> None:
     port = free_port()
     with database() as database_url:
         env = portal_env(var_dir, port, STRIPE_WEBHOOK_SECRET=SECRET, DATABASE_URL=database_url)
-        print(f"configuration: database {database_url.split(':')[0]}, job queue "
-              f"{'redis' if os.environ.get('REDIS_URL') else 'sqlite'}")
+        print(
+            f"configuration: database {database_url.split(':')[0]}, job queue "
+            f"{'redis' if os.environ.get('REDIS_URL') else 'sqlite'}"
+        )
         portal, stored, done, twice, drained = measure_portal(env, payloads, unique)
 
     bare_port = free_port()

@@ -41,8 +41,10 @@ QUEUE = worker.huey  # importing services.worker connects every domain to the jo
 
 def _upload_handlers() -> set[str]:
     """The event handlers Reflex's /_upload may deliver to: the branding editor's image uploads, nothing else."""
-    return {format.format_event_handler(BrandingEditorState.event_handlers[name])
-            for name in ("upload_logo", "upload_favicon")}
+    return {
+        format.format_event_handler(BrandingEditorState.event_handlers[name])
+        for name in ("upload_logo", "upload_favicon")
+    }
 
 
 class PortalApp(rx.App):
@@ -50,8 +52,7 @@ class PortalApp(rx.App):
     and uploads authorised and capped before Reflex reads them (portal/api/guards.py)."""
 
     def __call__(self) -> ASGIApp:  # the ASGI factory the production server (granian) calls
-        return UploadGuard(WebhookFastPath(super().__call__()), AuthState, _upload_handlers,
-                           lambda: self.state_manager)
+        return UploadGuard(WebhookFastPath(super().__call__()), AuthState, _upload_handlers, lambda: self.state_manager)
 
 
 app = PortalApp(api_transformer=api_transformer)
@@ -66,25 +67,55 @@ def add_page(component, route: str, title: str, on_load=None) -> None:  # type: 
 _public = AuthState.load_user
 add_page(landing, route="/", title="Portal", on_load=_public)
 add_page(pricing, route="/pricing", title="Pricing", on_load=[_public, PricingState.load])
-add_page(signup, route="/signup", title="Create your account",
-             on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans])
+add_page(
+    signup,
+    route="/signup",
+    title="Create your account",
+    on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans],
+)
 add_page(login, route="/login", title="Sign in", on_load=AuthState.redirect_if_signed_in)
 add_page(verify, route="/verify", title="Confirm your e-mail", on_load=[_public, VerifyState.verify])
 add_page(reset_request, route="/reset", title="Reset password", on_load=_public)
 add_page(reset_confirm, route="/reset/confirm", title="Choose a new password", on_load=_public)
 add_page(account, route="/account", title="Your account", on_load=[AuthState.require_login, SecurityState.load])
-add_page(invitations_page, route="/invitations", title="Invitations",
-         on_load=[AuthState.require_login, InvitationsState.load])
-add_page(accept_invitation, route="/invitation", title="Accept your invitation",
-         on_load=[_public, InvitationsState.load_offer])
-add_page(dashboard, route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
-add_page(test_checkout, route="/billing/test-checkout", title="Checkout (test mode)",
-             on_load=[_public, TestCheckoutState.load])
-add_page(checkout_success, route="/billing/success", title="Payment received",
-             on_load=[_public, CheckoutReturnState.follow])
+add_page(
+    invitations_page,
+    route="/invitations",
+    title="Invitations",
+    on_load=[AuthState.require_login, InvitationsState.load],
+)
+add_page(
+    accept_invitation,
+    route="/invitation",
+    title="Accept your invitation",
+    on_load=[_public, InvitationsState.load_offer],
+)
+add_page(
+    dashboard,
+    route="/dashboard",
+    title="Dashboard",
+    on_load=[AuthState.require_login, DashboardState.load, UsageState.load],
+)
+add_page(
+    test_checkout,
+    route="/billing/test-checkout",
+    title="Checkout (test mode)",
+    on_load=[_public, TestCheckoutState.load],
+)
+add_page(
+    checkout_success, route="/billing/success", title="Payment received", on_load=[_public, CheckoutReturnState.follow]
+)
 add_page(checkout_cancelled, route="/billing/cancel", title="Payment cancelled", on_load=_public)
 add_page(test_portal, route="/billing/test-portal", title="Billing portal (test mode)", on_load=_public)
-add_page(branding_editor, route="/admin/branding", title="Branding",
-         on_load=[AuthState.require_login, BrandingEditorState.load_editor])
-add_page(admin_console, route="/admin", title="Admin console",
-         on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team])
+add_page(
+    branding_editor,
+    route="/admin/branding",
+    title="Branding",
+    on_load=[AuthState.require_login, BrandingEditorState.load_editor],
+)
+add_page(
+    admin_console,
+    route="/admin",
+    title="Admin console",
+    on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team],
+)

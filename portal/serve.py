@@ -29,8 +29,19 @@ def consumer_command(python: str = sys.executable) -> list[str]:
 
 
 def web_command(port: int, python: str = sys.executable) -> list[str]:
-    return [python, "-m", "reflex", "run", "--env", "prod", "--single-port",
-            "--frontend-port", str(port), "--backend-port", str(port)]
+    return [
+        python,
+        "-m",
+        "reflex",
+        "run",
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        str(port),
+        "--backend-port",
+        str(port),
+    ]
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -52,7 +63,11 @@ def _report_coolify() -> None:
 
     coolify = check_coolify(fresh=True)
     if coolify is not None:
-        state = f"Coolify {coolify.get('version')} healthy" if coolify["ok"] else f"NOT reachable: {coolify.get('error', '')}"
+        state = (
+            f"Coolify {coolify.get('version')} healthy"
+            if coolify["ok"]
+            else f"NOT reachable: {coolify.get('error', '')}"
+        )
         print(f"portal: {coolify['url']}: {state}", flush=True)
 
 

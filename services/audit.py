@@ -34,17 +34,19 @@ def record(
     ip: str = "",
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditEvent(
-        actor_user_id=actor.id if actor else actor_user_id,
-        actor_label=(actor.email if actor else actor_label)[:254],
-        on_behalf_of_user_id=on_behalf_of_user_id,
-        action=action,
-        target_type=target[0] if target else None,
-        target_id=str(target[1]) if target else None,
-        organization_id=organization_id,
-        ip=ip[:64] or None,
-        details=redact(details or {}),
-    ))
+    session.add(
+        AuditEvent(
+            actor_user_id=actor.id if actor else actor_user_id,
+            actor_label=(actor.email if actor else actor_label)[:254],
+            on_behalf_of_user_id=on_behalf_of_user_id,
+            action=action,
+            target_type=target[0] if target else None,
+            target_id=str(target[1]) if target else None,
+            organization_id=organization_id,
+            ip=ip[:64] or None,
+            details=redact(details or {}),
+        )
+    )
 
 
 def record_detached(session: Session, action: str, **kwargs: Any) -> None:

@@ -105,7 +105,10 @@ def _run_until_done(action_id: str) -> int:
         status = engine.execute(action_id)
     with session_scope() as session:
         row = session.get(ProvisioningAction, action_id)
-        print(f"{action_id}: {status}" + (f" ({row.last_error})" if row and row.last_error and status != "succeeded" else ""))
+        print(
+            f"{action_id}: {status}"
+            + (f" ({row.last_error})" if row and row.last_error and status != "succeeded" else "")
+        )
     return EXIT_OK if status == "succeeded" else EXIT_FAILED
 
 
@@ -135,8 +138,10 @@ def _demo_image(_args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="portal-admin", description="Operate the portal from a shell.",
-        epilog="exit codes: 0 done or queued, 1 failed or unhealthy, 2 usage error, 3 no such instance or action")
+        prog="portal-admin",
+        description="Operate the portal from a shell.",
+        epilog="exit codes: 0 done or queued, 1 failed or unhealthy, 2 usage error, 3 no such instance or action",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_text: str, handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:

@@ -137,7 +137,8 @@ class Settings(BaseSettings):
             raise InsecureSettingsError(
                 "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set in production: without them paid plans "
                 "would use the local test-mode checkout, where anyone can 'pay' with one click. Set "
-                "ALLOW_TEST_CHECKOUT=1 only for a demo deployment.")
+                "ALLOW_TEST_CHECKOUT=1 only for a demo deployment."
+            )
 
     @property
     def is_sqlite(self) -> bool:

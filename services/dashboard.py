@@ -19,20 +19,38 @@ from services.usage.alerts import percent_used
 from services.usage.reports import daily_series, model_totals
 
 STEP_LABELS = {
-    "prepare_config": "Preparing configuration", "prepare_backend": "Creating network and storage",
-    "deploy": "Starting your instance", "start": "Starting your instance", "restart": "Restarting",
-    "stop": "Stopping", "publish_proxy": "Connecting your address", "unpublish_proxy": "Disconnecting your address",
-    "wait_healthy": "Waiting for it to answer", "send_welcome": "Sending your welcome e-mail",
+    "prepare_config": "Preparing configuration",
+    "prepare_backend": "Creating network and storage",
+    "deploy": "Starting your instance",
+    "start": "Starting your instance",
+    "restart": "Restarting",
+    "stop": "Stopping",
+    "publish_proxy": "Connecting your address",
+    "unpublish_proxy": "Disconnecting your address",
+    "wait_healthy": "Waiting for it to answer",
+    "send_welcome": "Sending your welcome e-mail",
     "destroy": "Removing",
 }
 STATUS_LABELS = {
-    "awaiting_payment": "Waiting for payment", "pending": "Queued", "provisioning": "Being prepared",
-    "running": "Running", "stopped": "Stopped", "starting": "Starting", "stopping": "Stopping",
-    "restarting": "Restarting", "suspending": "Suspending", "suspended": "Suspended", "updating": "Applying changes",
-    "deprovisioning": "Being removed", "deprovisioned": "Removed", "error": "Needs attention", "unknown": "Checking",
+    "awaiting_payment": "Waiting for payment",
+    "pending": "Queued",
+    "provisioning": "Being prepared",
+    "running": "Running",
+    "stopped": "Stopped",
+    "starting": "Starting",
+    "stopping": "Stopping",
+    "restarting": "Restarting",
+    "suspending": "Suspending",
+    "suspended": "Suspended",
+    "updating": "Applying changes",
+    "deprovisioning": "Being removed",
+    "deprovisioned": "Removed",
+    "error": "Needs attention",
+    "unknown": "Checking",
 }
-WE_ARE_ON_IT = ("Setting up your instance hit a problem. Our team has been notified and is on it; "
-                "you do not need to do anything.")
+WE_ARE_ON_IT = (
+    "Setting up your instance hit a problem. Our team has been notified and is on it; you do not need to do anything."
+)
 
 
 def _date(value: datetime | None) -> str:
@@ -97,11 +115,15 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     view.cancel_at_period_end = subscription.cancel_at_period_end
     view.needs_payment = subscription.status == "incomplete"
     if subscription.status in ("past_due", "unpaid") and subscription.suspended_at is None:
-        view.dunning_banner = (f"Your last payment failed. Your instance will be suspended on "
-                               f"{_date(subscription.grace_until)} unless you update your payment method.")
+        view.dunning_banner = (
+            f"Your last payment failed. Your instance will be suspended on "
+            f"{_date(subscription.grace_until)} unless you update your payment method."
+        )
     elif subscription.suspended_at is not None and subscription.terminated_at is None:
-        view.dunning_banner = ("Your instance is suspended because the subscription is not paid. Your data is kept; "
-                               "update your payment method to bring it back at once.")
+        view.dunning_banner = (
+            "Your instance is suspended because the subscription is not paid. Your data is kept; "
+            "update your payment method to bring it back at once."
+        )
     instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
     if instance is not None:
         _instance_part(session, view, instance)
@@ -112,8 +134,11 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
         if instance is not None:
             _usage_part(session, view, instance, budget)
     org = session.get(Organization, org_id)
-    view.other_plans = [{"slug": p.slug, "name": p.name, "price": p.price} for p in
-                        public_plans(session, org.parent_id if org else None) if p.slug != plan.slug]
+    view.other_plans = [
+        {"slug": p.slug, "name": p.name, "price": p.price}
+        for p in public_plans(session, org.parent_id if org else None)
+        if p.slug != plan.slug
+    ]
     return view
 
 
@@ -139,23 +164,35 @@ def _instance_part(session: Session, view: DashboardView, instance: Instance) ->
     view.instance_id = instance.id  # type: ignore[assignment]
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
     view.credentials_shown = instance.credentials_shown_at is not None
-    token = session.exec(select(ApiToken).where(ApiToken.instance_id == instance.id,
-                                                ApiToken.revoked_at.is_(None))).first()  # type: ignore[union-attr]
+    token = session.exec(
+        select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
+    ).first()  # type: ignore[union-attr]
     view.token_prefix = token.prefix if token else ""
     view.instance_url = get_settings().instance_url(instance.subdomain)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
     view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
-    action = session.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)
-                          .order_by(ProvisioningAction.created_at.desc())).first()  # type: ignore[attr-defined]
+    action = session.exec(
+        select(ProvisioningAction)
+        .where(ProvisioningAction.instance_id == instance.id)
+        .order_by(ProvisioningAction.created_at.desc())
+    ).first()  # type: ignore[attr-defined]
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         from services.provisioning.actions import STEPS
 
-        done = {s.step: s.status for s in session.exec(
-            select(ProvisioningStep).where(ProvisioningStep.action_id == action.id)
-            .order_by(ProvisioningStep.id)).all()}  # type: ignore[arg-type]
-        view.progress = [{"step": STEP_LABELS.get(step, step),
-                          "status": "done" if done.get(step) == "succeeded" else
-                          ("retrying" if done.get(step) == "failed" else ("running" if step in done else "waiting"))}
-                         for step in STEPS[action.action]]
+        done = {
+            s.step: s.status
+            for s in session.exec(
+                select(ProvisioningStep).where(ProvisioningStep.action_id == action.id).order_by(ProvisioningStep.id)
+            ).all()
+        }  # type: ignore[arg-type]
+        view.progress = [
+            {
+                "step": STEP_LABELS.get(step, step),
+                "status": "done"
+                if done.get(step) == "succeeded"
+                else ("retrying" if done.get(step) == "failed" else ("running" if step in done else "waiting")),
+            }
+            for step in STEPS[action.action]
+        ]

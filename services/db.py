@@ -24,8 +24,11 @@ def get_engine(url: str | None = None, *, sqlite_busy_timeout_ms: int = SQLITE_B
     """One engine per URL. `sqlite_busy_timeout_ms=0` gives a separate SQLite engine whose caller waits for the
     write lock itself (SQLite's own busy handler sleeps up to 100 ms at a time and can starve a writer)."""
     url = url or get_settings().database_url
-    key = url if sqlite_busy_timeout_ms == SQLITE_BUSY_TIMEOUT_MS or not url.startswith("sqlite") \
+    key = (
+        url
+        if sqlite_busy_timeout_ms == SQLITE_BUSY_TIMEOUT_MS or not url.startswith("sqlite")
         else f"{url}#busy={sqlite_busy_timeout_ms}"
+    )
     if key not in _engines:
         _engines[key] = _create_engine(url, sqlite_busy_timeout_ms)
     return _engines[key]
@@ -36,8 +39,7 @@ def _create_engine(url: str, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
         db_path = url.split("///", 1)[-1]
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False,
-                                                  "timeout": sqlite_busy_timeout_ms / 1000})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_ms / 1000})
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, sqlite_busy_timeout_ms))
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -76,8 +76,7 @@ def _plan(session: Session, org: Organization, slug: str, **values: object) -> P
 def _user(session: Session, email: str, username: str, org: Organization, role: str, password: str) -> User:
     user = session.exec(select(User).where(User.email == email)).first()
     if user is None:
-        user = User(email=email, username=username, password_hash=hash_password(password),
-                    email_verified_at=utcnow())
+        user = User(email=email, username=username, password_hash=hash_password(password), email_verified_at=utcnow())
         session.add(user)
         session.flush()
         session.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
@@ -89,17 +88,35 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
     if session.exec(select(Instance).where(Instance.subdomain == slug)).first():
         return
     now = utcnow()
-    sub = Subscription(organization_id=org.id, plan_id=plan.id, status="active",  # type: ignore[arg-type]
-                       current_period_end=now + timedelta(days=30))
+    sub = Subscription(
+        organization_id=org.id,
+        plan_id=plan.id,
+        status="active",  # type: ignore[arg-type]
+        current_period_end=now + timedelta(days=30),
+    )
     session.add(sub)
     session.flush()
-    instance = Instance(organization_id=org.id, subscription_id=sub.id, app_template_id=template.id,  # type: ignore[arg-type]
-                        subdomain=slug, backend=template.backend, status="unknown", desired_state="running")
+    instance = Instance(
+        organization_id=org.id,
+        subscription_id=sub.id,
+        app_template_id=template.id,  # type: ignore[arg-type]
+        subdomain=slug,
+        backend=template.backend,
+        status="unknown",
+        desired_state="running",
+    )
     session.add(instance)
     session.flush()
     used = _demo_usage(session, instance)
-    session.add(Budget(subscription_id=sub.id, total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
-                       used_micros=used, period_start=now - timedelta(days=7), reset_at=now + timedelta(days=23)))
+    session.add(
+        Budget(
+            subscription_id=sub.id,
+            total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
+            used_micros=used,
+            period_start=now - timedelta(days=7),
+            reset_at=now + timedelta(days=23),
+        )
+    )
 
 
 def _demo_usage(session: Session, instance: Instance) -> int:
@@ -113,11 +130,28 @@ def _demo_usage(session: Session, instance: Instance) -> int:
             tokens_in, tokens_out = 2_000 + seed % 8_000, 500 + seed % 3_000
             cost = (tokens_in + tokens_out) * micros_per_1k_tokens // 1000
             total += cost
-            session.add(UsageRecord(instance_id=instance.id, model=model, tokens_in=tokens_in,  # type: ignore[arg-type]
-                                    tokens_out=tokens_out, cost_micros=cost, occurred_at=at,
-                                    idempotency_key=f"seed-{day_offset}-{model}"))
-            session.add(UsageDaily(instance_id=instance.id, day=at.date(), model=model, tokens_in=tokens_in,  # type: ignore[arg-type]
-                                   tokens_out=tokens_out, cost_micros=cost, records=1))
+            session.add(
+                UsageRecord(
+                    instance_id=instance.id,
+                    model=model,
+                    tokens_in=tokens_in,  # type: ignore[arg-type]
+                    tokens_out=tokens_out,
+                    cost_micros=cost,
+                    occurred_at=at,
+                    idempotency_key=f"seed-{day_offset}-{model}",
+                )
+            )
+            session.add(
+                UsageDaily(
+                    instance_id=instance.id,
+                    day=at.date(),
+                    model=model,
+                    tokens_in=tokens_in,  # type: ignore[arg-type]
+                    tokens_out=tokens_out,
+                    cost_micros=cost,
+                    records=1,
+                )
+            )
     return total
 
 
@@ -126,64 +160,192 @@ def seed_demo(session: Session) -> None:
     platform = _org(session, "platform", "Portal Platform", OrgKind.PLATFORM, None)
     acme = _org(session, "acme", "Acme Cloud", OrgKind.RESELLER, platform)
     if session.exec(select(Branding).where(Branding.organization_id == acme.id)).first() is None:
-        session.add(Branding(organization_id=acme.id, platform_name="Acme Cloud", accent_color="crimson",
-                             gray_color="mauve", radius="large", support_email="support@acme.example.com",
-                             footer_text="Acme Cloud, hosting you can trust."))
+        session.add(
+            Branding(
+                organization_id=acme.id,
+                platform_name="Acme Cloud",
+                accent_color="crimson",
+                gray_color="mauve",
+                radius="large",
+                support_email="support@acme.example.com",
+                footer_text="Acme Cloud, hosting you can trust.",
+            )
+        )
         session.add(Domain(hostname="acme.localhost", organization_id=acme.id))  # type: ignore[arg-type]
-        session.add(Licence(organization_id=acme.id, tier="growth", features=list(FEATURES),  # type: ignore[arg-type]
-                            max_customers=100, max_instances=100, max_domains=3,
-                            authorized_domains=["acme.localhost"]))
+        session.add(
+            Licence(
+                organization_id=acme.id,
+                tier="growth",
+                features=list(FEATURES),  # type: ignore[arg-type]
+                max_customers=100,
+                max_instances=100,
+                max_domains=3,
+                authorized_domains=["acme.localhost"],
+            )
+        )
     beta = _org(session, "beta", "Beta Hosting", OrgKind.RESELLER, platform)
     if session.exec(select(Branding).where(Branding.organization_id == beta.id)).first() is None:
-        session.add(Branding(organization_id=beta.id, platform_name="Beta Hosting", accent_color="grass",
-                             gray_color="olive", radius="none", support_email="help@beta.example.com",
-                             footer_text="Beta Hosting: small, fast, friendly.", hide_platform_branding=True))
+        session.add(
+            Branding(
+                organization_id=beta.id,
+                platform_name="Beta Hosting",
+                accent_color="grass",
+                gray_color="olive",
+                radius="none",
+                support_email="help@beta.example.com",
+                footer_text="Beta Hosting: small, fast, friendly.",
+                hide_platform_branding=True,
+            )
+        )
         session.add(Domain(hostname="beta.localhost", organization_id=beta.id))  # type: ignore[arg-type]
-        session.add(Licence(organization_id=beta.id, tier="starter", features=list(FEATURES),  # type: ignore[arg-type]
-                            max_customers=25, max_instances=25, max_domains=1, authorized_domains=["beta.localhost"]))
+        session.add(
+            Licence(
+                organization_id=beta.id,
+                tier="starter",
+                features=list(FEATURES),  # type: ignore[arg-type]
+                max_customers=25,
+                max_instances=25,
+                max_domains=1,
+                authorized_domains=["beta.localhost"],
+            )
+        )
     template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
     if template is None:
-        template = AppTemplate(name="Demo app", slug="demo-app", backend="docker", image=get_settings().demo_app_image,
-                               internal_port=8080, health_path="/health", env_template=DEMO_ENV_TEMPLATE,
-                               settings={"predefined_endpoints": [
-                                   {"name": "default", "url": "https://llm.example.com/v1"}]})
+        template = AppTemplate(
+            name="Demo app",
+            slug="demo-app",
+            backend="docker",
+            image=get_settings().demo_app_image,
+            internal_port=8080,
+            health_path="/health",
+            env_template=DEMO_ENV_TEMPLATE,
+            settings={"predefined_endpoints": [{"name": "default", "url": "https://llm.example.com/v1"}]},
+        )
         session.add(template)
         session.flush()
     if session.exec(select(AppTemplate).where(AppTemplate.slug == "llm-app-coolify")).first() is None:
         # The same app deployed through Coolify (from a private git repository, compose build pack). Plans use the
         # Docker template by default; an admin points a plan here once COOLIFY_* is configured.
-        session.add(AppTemplate(
-            name="LLM app on Coolify", slug="llm-app-coolify", backend="coolify", image=None, internal_port=80,
-            health_path="/health", env_template=DEMO_ENV_TEMPLATE,
-            settings={"git_repository": "git@github.com:example/llm-app.git", "git_branch": "main",
-                      "compose_location": "/docker-compose.yaml", "domain_strategy": "build_script",
-                      "compose_service": "app",
-                      "predefined_endpoints": [{"name": "default", "url": "https://llm.example.com/v1"}]}))
-    limits_small = {"memory_mb": 256, "cpus": 0.5, "max_concurrent_projects": 1, "max_parallel_requests": 2,
-                    "max_requests_per_minute": 30}
-    limits_mid = {"memory_mb": 512, "cpus": 1, "max_concurrent_projects": 3, "max_parallel_requests": 5,
-                  "max_requests_per_minute": 120}
-    limits_big = {"memory_mb": 2048, "cpus": 2, "max_concurrent_projects": 10, "max_parallel_requests": 20,
-                  "max_requests_per_minute": 600}
-    _plan(session, platform, "free", name="Free", description="Try it out.", price_cents=0,
-          budget_included_micros=1 * MICROS, budget_policy="block", limits=limits_small,
-          app_template_id=template.id, sort_order=1)
-    starter = _plan(session, platform, "starter", name="Starter", description="For individuals.", price_cents=1900,
-                    stripe_price_id="price_demo_starter", budget_included_micros=10 * MICROS,
-                    limits=limits_mid, app_template_id=template.id, sort_order=2)
-    _plan(session, platform, "pro", name="Pro", description="For teams that depend on it.", price_cents=4900,
-          stripe_price_id="price_demo_pro", budget_included_micros=40 * MICROS, budget_policy="notify",
-          limits=limits_big, app_template_id=template.id, sort_order=3)
-    acme_basic = _plan(session, acme, "acme-basic", name="Acme Basic", description="Acme's starter plan.",
-                       price_cents=2500, stripe_price_id="price_demo_acme_basic", budget_included_micros=15 * MICROS,
-                       limits=limits_mid, app_template_id=template.id, sort_order=1)
+        session.add(
+            AppTemplate(
+                name="LLM app on Coolify",
+                slug="llm-app-coolify",
+                backend="coolify",
+                image=None,
+                internal_port=80,
+                health_path="/health",
+                env_template=DEMO_ENV_TEMPLATE,
+                settings={
+                    "git_repository": "git@github.com:example/llm-app.git",
+                    "git_branch": "main",
+                    "compose_location": "/docker-compose.yaml",
+                    "domain_strategy": "build_script",
+                    "compose_service": "app",
+                    "predefined_endpoints": [{"name": "default", "url": "https://llm.example.com/v1"}],
+                },
+            )
+        )
+    limits_small = {
+        "memory_mb": 256,
+        "cpus": 0.5,
+        "max_concurrent_projects": 1,
+        "max_parallel_requests": 2,
+        "max_requests_per_minute": 30,
+    }
+    limits_mid = {
+        "memory_mb": 512,
+        "cpus": 1,
+        "max_concurrent_projects": 3,
+        "max_parallel_requests": 5,
+        "max_requests_per_minute": 120,
+    }
+    limits_big = {
+        "memory_mb": 2048,
+        "cpus": 2,
+        "max_concurrent_projects": 10,
+        "max_parallel_requests": 20,
+        "max_requests_per_minute": 600,
+    }
+    _plan(
+        session,
+        platform,
+        "free",
+        name="Free",
+        description="Try it out.",
+        price_cents=0,
+        budget_included_micros=1 * MICROS,
+        budget_policy="block",
+        limits=limits_small,
+        app_template_id=template.id,
+        sort_order=1,
+    )
+    starter = _plan(
+        session,
+        platform,
+        "starter",
+        name="Starter",
+        description="For individuals.",
+        price_cents=1900,
+        stripe_price_id="price_demo_starter",
+        budget_included_micros=10 * MICROS,
+        limits=limits_mid,
+        app_template_id=template.id,
+        sort_order=2,
+    )
+    _plan(
+        session,
+        platform,
+        "pro",
+        name="Pro",
+        description="For teams that depend on it.",
+        price_cents=4900,
+        stripe_price_id="price_demo_pro",
+        budget_included_micros=40 * MICROS,
+        budget_policy="notify",
+        limits=limits_big,
+        app_template_id=template.id,
+        sort_order=3,
+    )
+    acme_basic = _plan(
+        session,
+        acme,
+        "acme-basic",
+        name="Acme Basic",
+        description="Acme's starter plan.",
+        price_cents=2500,
+        stripe_price_id="price_demo_acme_basic",
+        budget_included_micros=15 * MICROS,
+        limits=limits_mid,
+        app_template_id=template.id,
+        sort_order=1,
+    )
 
-    _plan(session, beta, "beta-free", name="Beta Free", description="Beta's free tier.", price_cents=0,
-          budget_included_micros=1 * MICROS, budget_policy="block", limits=limits_small,
-          app_template_id=template.id, sort_order=1)
-    _plan(session, beta, "beta-pro", name="Beta Pro", description="Beta's paid plan.", price_cents=1500,
-          stripe_price_id="price_demo_beta_pro", budget_included_micros=8 * MICROS, limits=limits_mid,
-          app_template_id=template.id, sort_order=2)
+    _plan(
+        session,
+        beta,
+        "beta-free",
+        name="Beta Free",
+        description="Beta's free tier.",
+        price_cents=0,
+        budget_included_micros=1 * MICROS,
+        budget_policy="block",
+        limits=limits_small,
+        app_template_id=template.id,
+        sort_order=1,
+    )
+    _plan(
+        session,
+        beta,
+        "beta-pro",
+        name="Beta Pro",
+        description="Beta's paid plan.",
+        price_cents=1500,
+        stripe_price_id="price_demo_beta_pro",
+        budget_included_micros=8 * MICROS,
+        limits=limits_mid,
+        app_template_id=template.id,
+        sort_order=2,
+    )
     orgs = {"platform": platform, "acme": acme, "beta": beta}
     _customer(session, "alice", platform, starter, template)
     _customer(session, "bob", acme, acme_basic, template)

@@ -87,11 +87,55 @@ def _range(*args: int) -> Iterator[int]:
 
 
 # Filters that cannot grow their input beyond what the budget sees, plus sized versions of the ones that can.
-_SAFE_FILTERS = ("abs", "attr", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
-                 "groupby", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min", "reject",
-                 "rejectattr", "reverse", "round", "select", "selectattr", "sort", "string", "striptags", "sum",
-                 "title", "tojson", "trim", "truncate", "unique", "upper", "urlencode", "wordcount", "wordwrap",
-                 "filesizeformat", "replace", "center", "indent", "batch", "slice")
+_SAFE_FILTERS = (
+    "abs",
+    "attr",
+    "capitalize",
+    "count",
+    "d",
+    "default",
+    "dictsort",
+    "e",
+    "escape",
+    "first",
+    "float",
+    "groupby",
+    "int",
+    "items",
+    "join",
+    "last",
+    "length",
+    "list",
+    "lower",
+    "map",
+    "max",
+    "min",
+    "reject",
+    "rejectattr",
+    "reverse",
+    "round",
+    "select",
+    "selectattr",
+    "sort",
+    "string",
+    "striptags",
+    "sum",
+    "title",
+    "tojson",
+    "trim",
+    "truncate",
+    "unique",
+    "upper",
+    "urlencode",
+    "wordcount",
+    "wordwrap",
+    "filesizeformat",
+    "replace",
+    "center",
+    "indent",
+    "batch",
+    "slice",
+)
 _GROWING = {"replace", "center", "indent", "wordwrap", "batch", "slice", "join"}
 
 
@@ -101,8 +145,12 @@ def _limited_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
         budget = _current()
         budget.tick()
         for value in (*args, *kwargs.values()):
-            if isinstance(value, int) and not isinstance(value, bool) and name in _GROWING \
-                    and value > budget.limits.max_output:
+            if (
+                isinstance(value, int)
+                and not isinstance(value, bool)
+                and name in _GROWING
+                and value > budget.limits.max_output
+            ):
                 raise LimitExceeded(f"the {name} filter was asked for more than {budget.limits.max_output:,}")
         if name == "replace" and len(args) >= 3 and isinstance(args[0], str):
             text, old, new = str(args[0]), str(args[1]), str(args[2])
@@ -116,8 +164,24 @@ def _limited_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
 
 
 # Methods a template may call on strings and dicts; anything else (format, ljust, zfill, ...) is refused.
-_STR_METHODS = frozenset({"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
-                          "endswith", "split", "splitlines", "isdigit", "isalpha", "isalnum"})
+_STR_METHODS = frozenset(
+    {
+        "upper",
+        "lower",
+        "title",
+        "capitalize",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "startswith",
+        "endswith",
+        "split",
+        "splitlines",
+        "isdigit",
+        "isalpha",
+        "isalnum",
+    }
+)
 _DICT_METHODS = frozenset({"get", "items", "keys", "values"})
 
 
@@ -148,7 +212,11 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
             raise LimitExceeded("powers above 64 are not available")
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int) and len(seq) * times > budget.limits.max_output:
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > budget.limits.max_output
+                ):
                     raise LimitExceeded(f"it builds a value longer than {budget.limits.max_output:,} characters")
         return budget.size(super().call_binop(context, operator, left, right))
 
@@ -158,12 +226,16 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
         for value in (*args, *kwargs.values()):
             budget.size(value)
         owner = getattr(__obj, "__self__", None)
-        allowed = (isinstance(__obj, (Macro, LoopContext)) or __obj in (_iterate, _range, dict)
-                   or (isinstance(owner, str) and __obj.__name__ in _STR_METHODS)
-                   or (isinstance(owner, dict) and __obj.__name__ in _DICT_METHODS))
+        allowed = (
+            isinstance(__obj, (Macro, LoopContext))
+            or __obj in (_iterate, _range, dict)
+            or (isinstance(owner, str) and __obj.__name__ in _STR_METHODS)
+            or (isinstance(owner, dict) and __obj.__name__ in _DICT_METHODS)
+        )
         if not allowed:
-            raise SecurityError(f"calling {getattr(__obj, '__name__', type(__obj).__name__)!r} is not available "
-                                f"in templates")
+            raise SecurityError(
+                f"calling {getattr(__obj, '__name__', type(__obj).__name__)!r} is not available in templates"
+            )
         return budget.size(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:

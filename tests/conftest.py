@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
-os.environ.update({
-    "ENVIRONMENT": "test",
-    "VAR_DIR": str(_RUN_DIR / "var"),
-    "DATABASE_URL": f"sqlite:///{_RUN_DIR / 'unit.db'}",
-    "JOBS_IMMEDIATE": "true",
-    "PUBLIC_URL": "http://portal.test",
-    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-})
+os.environ.update(
+    {
+        "ENVIRONMENT": "test",
+        "VAR_DIR": str(_RUN_DIR / "var"),
+        "DATABASE_URL": f"sqlite:///{_RUN_DIR / 'unit.db'}",
+        "JOBS_IMMEDIATE": "true",
+        "PUBLIC_URL": "http://portal.test",
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    }
+)
 for _name in ("REDIS_URL", "SMTP_URL", "STRIPE_SECRET_KEY", "COOLIFY_URL"):
     os.environ.pop(_name, None)
 

@@ -17,13 +17,15 @@ STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
 
 
 def build_api() -> Starlette:
-    return Starlette(routes=[
-        Route("/api/health", health, methods=["GET"]),
-        Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
-        Route("/api/v1/usage", post_usage, methods=["POST"]),
-        Route("/api/v1/budget", get_budget, methods=["GET"]),
-        Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/api/health", health, methods=["GET"]),
+            Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
+            Route("/api/v1/usage", post_usage, methods=["POST"]),
+            Route("/api/v1/budget", get_budget, methods=["GET"]),
+            Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
+        ]
+    )
 
 
 class WebhookFastPath:

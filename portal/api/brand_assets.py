@@ -16,6 +16,8 @@ async def brand_asset(request: Request) -> Response:
     if path is None:
         return JSONResponse({"error": "not found"}, status_code=404)
     # the name carries the content hash, so a new logo is a new URL and this one never changes
-    return FileResponse(path, media_type=TYPES[path.suffix.lstrip(".")],
-                        headers={"Cache-Control": "public, max-age=31536000, immutable",
-                                 "X-Content-Type-Options": "nosniff"})
+    return FileResponse(
+        path,
+        media_type=TYPES[path.suffix.lstrip(".")],
+        headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+    )

@@ -51,8 +51,9 @@ def too_large(limit: int) -> JSONResponse:
 class UploadGuard:
     """ASGI middleware in front of Reflex's /_upload (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, auth_state: type, handlers: Callable[[], set[str]],
-                 state_manager: Callable[[], object]) -> None:
+    def __init__(
+        self, app: ASGIApp, auth_state: type, handlers: Callable[[], set[str]], state_manager: Callable[[], object]
+    ) -> None:
         self.app = app
         self.auth_state = auth_state
         self.handlers = handlers
@@ -73,8 +74,9 @@ class UploadGuard:
         if scope.get("method") != "POST":
             return JSONResponse({"error": "method not allowed"}, status_code=405, headers={"Allow": "POST"})
         if headers.get("reflex-event-handler", "") not in self.handlers():
-            return JSONResponse({"error": "uploads are only accepted for the portal's own upload forms"},
-                                status_code=403)
+            return JSONResponse(
+                {"error": "uploads are only accepted for the portal's own upload forms"}, status_code=403
+            )
         length = headers.get("content-length", "")
         if not length.isdigit():
             return JSONResponse({"error": "an upload must announce its Content-Length"}, status_code=411)
@@ -82,8 +84,9 @@ class UploadGuard:
             return too_large(MAX_UPLOAD_BYTES)
         client_token = headers.get("reflex-client-token", "")
         if not client_token or len(client_token) > 200 or not await self._may_upload(client_token):
-            return JSONResponse({"error": "sign in as an owner or admin of a selling organization to upload"},
-                                status_code=403)
+            return JSONResponse(
+                {"error": "sign in as an owner or admin of a selling organization to upload"}, status_code=403
+            )
         return None
 
     async def _may_upload(self, client_token: str) -> bool:
@@ -104,8 +107,14 @@ def _is_manager(session_token: str) -> bool:
             return False
         actor = resolve_actor(session, current.id, current.email)
         try:
-            authorise(session, actor, "manage", action="branding.upload", target=("upload", "-"),
-                      organization_id=actor.organization_id if actor else -1)
+            authorise(
+                session,
+                actor,
+                "manage",
+                action="branding.upload",
+                target=("upload", "-"),
+                organization_id=actor.organization_id if actor else -1,
+            )
         except Forbidden:
             return False
         return True

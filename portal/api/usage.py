@@ -20,8 +20,9 @@ from services.usage.ingest import budget_status, ingest, parse_batch
 from services.usage.tokens import resolve_instance_token
 
 MAX_BATCH_BYTES = 1024 * 1024  # 1,000 records of a few hundred bytes each
-UNAUTHORISED = JSONResponse({"error": "missing or invalid instance token"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+UNAUTHORISED = JSONResponse(
+    {"error": "missing or invalid instance token"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+)
 
 
 def _post_usage(authorization: str | None, raw: bytes) -> tuple[int, dict]:
@@ -38,7 +39,11 @@ def _post_usage(authorization: str | None, raw: bytes) -> tuple[int, dict]:
         except ValidationFailed as exc:
             session.rollback()
             return 422, {"error": "the batch was rejected; nothing was recorded", "fields": exc.errors}
-        return 200, {"accepted": accepted, "duplicates": duplicates, "budget": budget_status(session, owner.instance_id)}
+        return 200, {
+            "accepted": accepted,
+            "duplicates": duplicates,
+            "budget": budget_status(session, owner.instance_id),
+        }
 
 
 def _get_budget(authorization: str | None) -> tuple[int, dict]:

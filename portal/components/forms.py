@@ -7,8 +7,16 @@ from typing import Any
 import reflex as rx
 
 
-def field(label: str, name: str, error: rx.Var, *, type_: str = "text", placeholder: str = "",
-          hint: rx.Component | None = None, **input_props: Any) -> rx.Component:
+def field(
+    label: str,
+    name: str,
+    error: rx.Var,
+    *,
+    type_: str = "text",
+    placeholder: str = "",
+    hint: rx.Component | None = None,
+    **input_props: Any,
+) -> rx.Component:
     return rx.vstack(
         rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
         rx.input(id=name, name=name, type=type_, placeholder=placeholder, width="100%", size="3", **input_props),
@@ -35,8 +43,9 @@ def card(title: str, *children: rx.Component, subtitle: str | rx.Component = "")
     return rx.card(
         rx.vstack(
             rx.heading(title, size="6"),
-            rx.text(subtitle, color_scheme="gray", size="2") if isinstance(subtitle, str) and subtitle else (
-                subtitle if not isinstance(subtitle, str) else rx.fragment()),
+            rx.text(subtitle, color_scheme="gray", size="2")
+            if isinstance(subtitle, str) and subtitle
+            else (subtitle if not isinstance(subtitle, str) else rx.fragment()),
             *children,
             spacing="4",
             width="100%",

@@ -16,11 +16,18 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 def header() -> rx.Component:
     return rx.hstack(
-        rx.link(rx.hstack(
-            rx.cond(BrandState.logo_url != "", rx.image(src=BrandState.logo_url, height="28px", alt="",
-                                                        id="brand-logo")),
-            rx.heading(BrandState.platform_name, size="5", id="brand-name"), align="center", spacing="2"),
-            href="/", underline="none"),
+        rx.link(
+            rx.hstack(
+                rx.cond(
+                    BrandState.logo_url != "", rx.image(src=BrandState.logo_url, height="28px", alt="", id="brand-logo")
+                ),
+                rx.heading(BrandState.platform_name, size="5", id="brand-name"),
+                align="center",
+                spacing="2",
+            ),
+            href="/",
+            underline="none",
+        ),
         rx.spacer(),
         _nav_link("Pricing", "/pricing"),
         rx.cond(
@@ -30,12 +37,14 @@ def header() -> rx.Component:
                 _nav_link("Account", "/account"),
                 rx.cond(AuthState.is_staff, _nav_link("Admin", "/admin")),
                 rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", id="sign-out"),
-                spacing="4", align="center",
+                spacing="4",
+                align="center",
             ),
             rx.hstack(
                 _nav_link("Sign in", "/login"),
                 rx.link(rx.button("Get started"), href="/signup"),
-                spacing="4", align="center",
+                spacing="4",
+                align="center",
             ),
         ),
         rx.color_mode.button(variant="ghost"),
@@ -52,11 +61,16 @@ def footer() -> rx.Component:
     return rx.center(
         rx.vstack(
             rx.text(BrandState.footer_text, size="1", color_scheme="gray", id="brand-footer"),
-            rx.cond(BrandState.support_email != "",
-                    rx.link(BrandState.support_email, href="mailto:" + BrandState.support_email, size="1")),
-            rx.cond(BrandState.powered_by != "",
-                    rx.text("Powered by ", BrandState.powered_by, size="1", color_scheme="gray", id="powered-by")),
-            align="center", spacing="1",
+            rx.cond(
+                BrandState.support_email != "",
+                rx.link(BrandState.support_email, href="mailto:" + BrandState.support_email, size="1"),
+            ),
+            rx.cond(
+                BrandState.powered_by != "",
+                rx.text("Powered by ", BrandState.powered_by, size="1", color_scheme="gray", id="powered-by"),
+            ),
+            align="center",
+            spacing="1",
         ),
         padding="1.5rem",
         border_top="1px solid var(--gray-a5)",
@@ -75,12 +89,32 @@ def page(content: PageFn | None = None, *, centered: bool = False) -> PageFn | C
 
 
 def _impersonation_banner() -> rx.Component:
-    return rx.cond(AuthState.impersonator != "", rx.callout(
-        rx.hstack(rx.text("You are viewing the portal as ", rx.text.strong(AuthState.email), " (signed in as ",
-                          AuthState.impersonator, "). Everything you do is recorded."),
-                  rx.button("End impersonation", size="1", color_scheme="orange",
-                            on_click=AuthState.end_impersonation, id="end-impersonation"), align="center"),
-        icon="eye", color_scheme="orange", id="impersonation-banner", width="100%"))
+    return rx.cond(
+        AuthState.impersonator != "",
+        rx.callout(
+            rx.hstack(
+                rx.text(
+                    "You are viewing the portal as ",
+                    rx.text.strong(AuthState.email),
+                    " (signed in as ",
+                    AuthState.impersonator,
+                    "). Everything you do is recorded.",
+                ),
+                rx.button(
+                    "End impersonation",
+                    size="1",
+                    color_scheme="orange",
+                    on_click=AuthState.end_impersonation,
+                    id="end-impersonation",
+                ),
+                align="center",
+            ),
+            icon="eye",
+            color_scheme="orange",
+            id="impersonation-banner",
+            width="100%",
+        ),
+    )
 
 
 def _skeleton() -> rx.Component:
@@ -98,19 +132,29 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
                 _impersonation_banner(),
                 rx.box(
                     rx.center(body, width="100%") if centered else body,
-                    flex="1", width="100%", max_width="1100px", margin_x="auto", padding="2rem 1.5rem",
+                    flex="1",
+                    width="100%",
+                    max_width="1100px",
+                    margin_x="auto",
+                    padding="2rem 1.5rem",
                 ),
                 footer(),
                 min_height="100vh",
                 spacing="0",
                 width="100%",
             ),
-            id="brand-shell", data_brand=BrandState.platform_name,
+            id="brand-shell",
+            data_brand=BrandState.platform_name,
         )
         return rx.cond(
             BrandState.loaded,
-            rx.theme(shell, accent_color=BrandState.accent_color, gray_color=BrandState.gray_color,
-                     radius=BrandState.radius, has_background=True),
+            rx.theme(
+                shell,
+                accent_color=BrandState.accent_color,
+                gray_color=BrandState.gray_color,
+                radius=BrandState.radius,
+                has_background=True,
+            ),
             _skeleton(),
         )
 

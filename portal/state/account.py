@@ -31,9 +31,14 @@ class AccountState(rx.State):
         yield
         try:
             with session_scope() as session:
-                service.change_password(session, auth._user_id, form.get("current_password", ""),
-                                        form.get("new_password", ""), keep_session_hash=auth._session_hash,
-                                        ip=self.router.session.client_ip)
+                service.change_password(
+                    session,
+                    auth._user_id,
+                    form.get("current_password", ""),
+                    form.get("new_password", ""),
+                    keep_session_hash=auth._session_hash,
+                    ip=self.router.session.client_ip,
+                )
         except Exception as exc:  # noqa: BLE001
             self.errors, self.submitting = errors_from(exc), False
             return

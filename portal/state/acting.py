@@ -55,8 +55,11 @@ async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) 
 
     def run() -> T:
         with session_scope() as session:
-            actor = resolve_actor(session, current.id, current.email) \
-                if current is not None and current.impersonator_id is None else None
+            actor = (
+                resolve_actor(session, current.id, current.email)
+                if current is not None and current.impersonator_id is None
+                else None
+            )
             return work(session, actor)
 
     return await asyncio.to_thread(run)

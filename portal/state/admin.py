@@ -48,7 +48,8 @@ class AdminState(rx.State):
         self.actions = admin_provisioning.list_actions(session, actor, status=self.action_status)
         if actor.is_platform:
             self.events, self.events_total = webhook_events.list_events(
-                session, actor, status=self.event_status, page=self.event_page)
+                session, actor, status=self.event_status, page=self.event_page
+            )
             self.integrations = integration_status()
 
     @rx.event

@@ -33,7 +33,8 @@ class ConsoleState(AdminState):
             return
         self.overview = customers.overview(session, actor)
         self.customers, self.customers_total = customers.list_customers(
-            session, actor, search=self.search, status=self.status_filter, plan=self.plan_filter, page=self.page)
+            session, actor, search=self.search, status=self.status_filter, plan=self.plan_filter, page=self.page
+        )
         self.audit, self.audit_total = customers.audit_log(session, actor, action=self.audit_action)
 
     @rx.event
@@ -66,9 +67,10 @@ class ConsoleState(AdminState):
         result = await self._run(lambda s, a: instances.bulk_action(s, a, ids, action, ip=ip))
         if result is not None:
             self.selected = []
-            yield rx.toast.info(f"{action.capitalize()}: {result.queued} queued"
-                                + (f", {len(result.refused)} refused ({'; '.join(result.refused)})"
-                                   if result.refused else "."))
+            yield rx.toast.info(
+                f"{action.capitalize()}: {result.queued} queued"
+                + (f", {len(result.refused)} refused ({'; '.join(result.refused)})" if result.refused else ".")
+            )
         await self._run(self._refresh)
 
     @rx.event
@@ -101,8 +103,9 @@ class ConsoleState(AdminState):
     async def impersonate(self, user_id: str):  # type: ignore[no-untyped-def]
         ip, auth = self._ip(), await self.get_state(AuthState)
         admin_session = auth._session_hash
-        token = await self._run(lambda s, a: impersonation.start(s, a, int(user_id), admin_session_hash=admin_session,
-                                                                 ip=ip))
+        token = await self._run(
+            lambda s, a: impersonation.start(s, a, int(user_id), admin_session_hash=admin_session, ip=ip)
+        )
         if token:
             auth._impersonate(token)
             yield rx.redirect("/dashboard")

@@ -58,27 +58,39 @@ class TeamState(AdminState):
     @rx.event
     async def invite(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: invitations.invite(
-            s, a, email=form.get("email") or "", role=form.get("role") or "member",
-            organization_id=a.organization_id if a else -1, ip=ip), "Invitation sent.")
+        return await self._change(
+            lambda s, a: invitations.invite(
+                s,
+                a,
+                email=form.get("email") or "",
+                role=form.get("role") or "member",
+                organization_id=a.organization_id if a else -1,
+                ip=ip,
+            ),
+            "Invitation sent.",
+        )
 
     @rx.event
     async def revoke_invitation(self, invitation_id: str):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip) or True,
-                                  "Invitation withdrawn.")
+        return await self._change(
+            lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip) or True, "Invitation withdrawn."
+        )
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip) or True,
-                                  "Role changed.")
+        return await self._change(
+            lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip) or True, "Role changed."
+        )
 
     @rx.event
     async def toggle_disabled(self, user_id: str, disable: bool):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip) or True,
-                                  "Account disabled." if disable else "Account enabled.")
+        return await self._change(
+            lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip) or True,
+            "Account disabled." if disable else "Account enabled.",
+        )
 
     @rx.event
     def set_plan_field(self, name: str, value: str) -> None:
@@ -88,9 +100,15 @@ class TeamState(AdminState):
     def edit_plan(self, plan_id: str) -> None:
         row = next((p for p in self.plans if p["id"] == plan_id), None)
         if row is not None:
-            self.plan_form = {"id": row["id"], "name": row["name"], "slug": row["slug"], "budget": row["budget"],
-                              "price_cents": row["price_cents"], "stripe_price_id": row["stripe_price_id"],
-                              "budget_policy": row["policy"]}
+            self.plan_form = {
+                "id": row["id"],
+                "name": row["name"],
+                "slug": row["slug"],
+                "budget": row["budget"],
+                "price_cents": row["price_cents"],
+                "stripe_price_id": row["stripe_price_id"],
+                "budget_policy": row["policy"],
+            }
 
     @rx.event
     async def save_plan_form(self):  # type: ignore[no-untyped-def]
@@ -102,8 +120,12 @@ class TeamState(AdminState):
             return None
         values = {**form, "budget_included_micros": budget}
         plan_id = int(form["id"]) if form.get("id") else None
-        done = await self._change(lambda s, a: plans.save_plan(
-            s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip), "Plan saved.")
+        done = await self._change(
+            lambda s, a: plans.save_plan(
+                s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip
+            ),
+            "Plan saved.",
+        )
         if done is not None:
             self.plan_form = {}
         return done
@@ -116,16 +138,18 @@ class TeamState(AdminState):
     def edit_template(self, template_id: str) -> None:
         row = next((t for t in self.templates if t["id"] == template_id), None)
         if row is not None:
-            self.template_form = {k: row[k] for k in ("id", "name", "slug", "backend", "image", "port",
-                                                      "health_path", "env_template")}
+            self.template_form = {
+                k: row[k] for k in ("id", "name", "slug", "backend", "image", "port", "health_path", "env_template")
+            }
 
     @rx.event
     async def save_template_form(self):  # type: ignore[no-untyped-def]
         form, ip = dict(self.template_form), self._ip()
         values = {**form, "internal_port": form.get("port") or "8080"}
         template_id = int(form["id"]) if form.get("id") else None
-        done = await self._change(lambda s, a: templates.save_template(s, a, values, template_id=template_id, ip=ip),
-                                  "Template saved.")
+        done = await self._change(
+            lambda s, a: templates.save_template(s, a, values, template_id=template_id, ip=ip), "Template saved."
+        )
         if done is not None:
             self.template_form = {}
         else:  # shown under the template form, not the plan form above it
@@ -135,8 +159,9 @@ class TeamState(AdminState):
     @rx.event
     async def archive_template(self, template_id: str):  # type: ignore[no-untyped-def]
         ip = self._ip()
-        return await self._change(lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip) or True,
-                                  "Template archived.")
+        return await self._change(
+            lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip) or True, "Template archived."
+        )
 
     @rx.event
     async def archive_plan(self, plan_id: str):  # type: ignore[no-untyped-def]
@@ -151,8 +176,13 @@ class TeamState(AdminState):
         except ValueError:
             self.form_errors = {"expires_at": "must be a date such as 2027-12-31"}
             return None
-        values = {**form, "expires_at": expires,
-                  "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
-                  "features": [f.strip() for f in (form.get("features") or "").split(",") if f.strip()]}
-        return await self._change(lambda s, a: licences.save_licence(
-            s, a, int(form.get("organization_id") or 0), values, ip=ip), "Licence saved.")
+        values = {
+            **form,
+            "expires_at": expires,
+            "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
+            "features": [f.strip() for f in (form.get("features") or "").split(",") if f.strip()],
+        }
+        return await self._change(
+            lambda s, a: licences.save_licence(s, a, int(form.get("organization_id") or 0), values, ip=ip),
+            "Licence saved.",
+        )

@@ -45,7 +45,10 @@ class BrandState(rx.State):
         if self.favicon_url:  # the page's icon lives in <head>, outside the components: set it there
             return rx.call_script(
                 "(() => { let l = document.querySelector(\"link[rel='icon']\"); if (!l) { l = document.createElement"
-                "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = " + repr(self.favicon_url) + "; })()")
+                "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = "
+                + repr(self.favicon_url)
+                + "; })()"
+            )
         return None
 
     def seller_id(self) -> int | None:

@@ -126,14 +126,18 @@ class BrandingEditorState(AdminState):
     @rx.event
     async def set_sender(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
         ip, org_id, email = self._ip(), self._org_id, form.get("sender_email") or ""
-        return await self._sender_change(lambda s, a: editor.set_sender(s, a, org_id, email, ip=ip),
-                                         "Saved. Publish the DNS record shown, then verify.")
+        return await self._sender_change(
+            lambda s, a: editor.set_sender(s, a, org_id, email, ip=ip),
+            "Saved. Publish the DNS record shown, then verify.",
+        )
 
     @rx.event
     async def verify_sender(self):  # type: ignore[no-untyped-def]
         ip, org_id = self._ip(), self._org_id
-        return await self._sender_change(lambda s, a: editor.verify_sender(s, a, org_id, ip=ip),
-                                         "Verified: your e-mails now come from your own address.")
+        return await self._sender_change(
+            lambda s, a: editor.verify_sender(s, a, org_id, ip=ip),
+            "Verified: your e-mails now come from your own address.",
+        )
 
     @rx.event
     def choose_email(self, template: str) -> None:
@@ -148,8 +152,9 @@ class BrandingEditorState(AdminState):
     async def save_email(self):  # type: ignore[no-untyped-def]
         ip, org_id, template, parts = self._ip(), self._org_id, self.email_template, dict(self.email_parts)
         try:
-            saved = await self._run(lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip)
-                                    or True)
+            saved = await self._run(
+                lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip) or True
+            )
         except Exception as exc:  # noqa: BLE001
             self.field_errors = {f"email_{k}": v for k, v in errors_from(exc).items()}
             return

@@ -53,7 +53,9 @@ class DashboardState(rx.State):
                     if not await self._read():
                         return
                     if not self.view.get("busy") and self.view.get("instance_status") not in (
-                            "awaiting_payment", "pending"):
+                        "awaiting_payment",
+                        "pending",
+                    ):
                         return
         finally:
             async with self:

@@ -18,4 +18,3 @@ def errors_from(exc: Exception) -> dict[str, str]:
         return {"": str(exc)}
     log.exception("unexpected error in a form handler", exc_info=exc)
     return {"": UNEXPECTED}
-

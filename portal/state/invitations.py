@@ -28,8 +28,9 @@ class InvitationsState(rx.State):
             self.offers = []
             return
         with session_scope() as session:
-            self.offers = [{k: str(v) for k, v in asdict(o).items()}
-                           for o in invitations.pending_for(session, current.id)]
+            self.offers = [
+                {k: str(v) for k, v in asdict(o).items()} for o in invitations.pending_for(session, current.id)
+            ]
 
     @rx.event
     async def respond(self, invitation_id: str, accept: bool):  # type: ignore[no-untyped-def]
@@ -68,8 +69,12 @@ class InvitationsState(rx.State):
         try:
             with session_scope() as session:
                 user = invitations.accept_new_account(session, token, form.get("password", ""), ip=ip)
-                session_token = create_session(session, user.id, ip=ip,  # type: ignore[arg-type]
-                                               user_agent=self.router.headers.user_agent)
+                session_token = create_session(
+                    session,
+                    user.id,
+                    ip=ip,  # type: ignore[arg-type]
+                    user_agent=self.router.headers.user_agent,
+                )
         except Exception as exc:  # noqa: BLE001
             self.errors, self.submitting = errors_from(exc), False
             return

@@ -22,9 +22,12 @@ class LoginState(rx.State):
         try:
             with session_scope() as session:
                 token = login_flow.login(
-                    session, identifier=form.get("identifier", ""), password=form.get("password", ""),
+                    session,
+                    identifier=form.get("identifier", ""),
+                    password=form.get("password", ""),
                     code=form.get("code") or "",
-                    ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent,
+                    ip=self.router.session.client_ip,
+                    user_agent=self.router.headers.user_agent,
                 )
         except Exception as exc:  # noqa: BLE001
             self.errors, self.submitting = errors_from(exc), False

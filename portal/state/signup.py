@@ -67,13 +67,23 @@ class SignupState(rx.State):
         try:
             with session_scope() as session:
                 result = service.signup(
-                    session, email=form.get("email", ""), username=form.get("username", ""),
-                    password=form.get("password", ""), ip=self.router.session.client_ip, parent_org_id=seller,
+                    session,
+                    email=form.get("email", ""),
+                    username=form.get("username", ""),
+                    password=form.get("password", ""),
+                    ip=self.router.session.client_ip,
+                    parent_org_id=seller,
                 )
-                enrolment = enrol(session, organization_id=result.organization_id, email=result.email,
-                                  plan_slug=self.plan, request_host=request_host(self))
-                token = create_session(session, result.user_id, ip=self.router.session.client_ip,
-                                       user_agent=self.router.headers.user_agent)
+                enrolment = enrol(
+                    session,
+                    organization_id=result.organization_id,
+                    email=result.email,
+                    plan_slug=self.plan,
+                    request_host=request_host(self),
+                )
+                token = create_session(
+                    session, result.user_id, ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent
+                )
         except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected
             self.errors = errors_from(exc)
             self.submitting = False

@@ -43,11 +43,18 @@ class Offer:
     expires: str
 
 
-def invite(session: Session, actor: Actor | None, *, email: str, role: str, organization_id: int,
-           ip: str = "") -> Invitation:
+def invite(
+    session: Session, actor: Actor | None, *, email: str, role: str, organization_id: int, ip: str = ""
+) -> Invitation:
     """Offer `role` in the organization to `email`; the e-mail says how to accept. Returns the invitation."""
-    checked = authorise(session, actor, "manage", action="users.invite", target=("organization", organization_id),
-                        organization_id=organization_id)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="users.invite",
+        target=("organization", organization_id),
+        organization_id=organization_id,
+    )
     if role not in Role.ALL:
         raise ValidationFailed.single("role", f"must be one of {', '.join(Role.ALL)}")
     if role == Role.OWNER and checked.role != Role.OWNER:
@@ -56,42 +63,77 @@ def invite(session: Session, actor: Actor | None, *, email: str, role: str, orga
     org = session.get(Organization, organization_id)
     assert org is not None
     user = session.exec(select(User).where(User.email == email)).first()
-    if user is not None and session.exec(select(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == organization_id)).first():
+    if (
+        user is not None
+        and session.exec(
+            select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)
+        ).first()
+    ):
         raise ValidationFailed.single("email", f"{email} is already a member of {org.name}.")
     _withdraw_pending(session, organization_id, email, "superseded")
     token = None if user is not None else new_token()
-    invitation = Invitation(organization_id=organization_id, email=email, role=role,
-                            invited_by_user_id=checked.user_id, token_hash=hash_token(token) if token else None,
-                            expires_at=utcnow() + timedelta(days=INVITATION_DAYS))
+    invitation = Invitation(
+        organization_id=organization_id,
+        email=email,
+        role=role,
+        invited_by_user_id=checked.user_id,
+        token_hash=hash_token(token) if token else None,
+        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+    )
     session.add(invitation)
     session.flush()
     base = portal_url(session, organization_id)
     context = {"inviter": checked.email, "organization": org.name, "role": role, "days": INVITATION_DAYS}
     if token is None:
-        send_after_commit(session, "invitation_existing", email, {**context, "invitations_url": f"{base}/invitations"},
-                          organization_id=organization_id)
+        send_after_commit(
+            session,
+            "invitation_existing",
+            email,
+            {**context, "invitations_url": f"{base}/invitations"},
+            organization_id=organization_id,
+        )
     else:
-        send_after_commit(session, "invitation", email, context, organization_id=organization_id,
-                          links={"link": f"{base}/invitation?token={token}"})
-    audit.record(session, "users.invite", **checked.audit_fields(), target=("invitation", invitation.id),
-                 organization_id=organization_id, ip=ip,
-                 details={"email": email, "role": role, "existing_account": token is None})
+        send_after_commit(
+            session,
+            "invitation",
+            email,
+            context,
+            organization_id=organization_id,
+            links={"link": f"{base}/invitation?token={token}"},
+        )
+    audit.record(
+        session,
+        "users.invite",
+        **checked.audit_fields(),
+        target=("invitation", invitation.id),
+        organization_id=organization_id,
+        ip=ip,
+        details={"email": email, "role": role, "existing_account": token is None},
+    )
     return invitation
 
 
 def _withdraw_pending(session: Session, organization_id: int, email: str, why: str) -> None:
-    session.exec(update(Invitation).where(  # type: ignore[call-overload]
-        Invitation.organization_id == organization_id, Invitation.email == email, Invitation.status == "pending")
-        .values(status=why, responded_at=utcnow()))
+    session.exec(
+        update(Invitation)
+        .where(  # type: ignore[call-overload]
+            Invitation.organization_id == organization_id, Invitation.email == email, Invitation.status == "pending"
+        )
+        .values(status=why, responded_at=utcnow())
+    )
 
 
 def _offer(session: Session, invitation: Invitation) -> Offer:
     org = session.get(Organization, invitation.organization_id)
     inviter = session.get(User, invitation.invited_by_user_id) if invitation.invited_by_user_id else None
-    return Offer(id=invitation.id, organization=org.name if org else "", role=invitation.role,  # type: ignore[arg-type]
-                 email=invitation.email, invited_by=inviter.email if inviter else "",
-                 expires=invitation.expires_at.strftime("%d %b %Y"))
+    return Offer(
+        id=invitation.id,
+        organization=org.name if org else "",
+        role=invitation.role,  # type: ignore[arg-type]
+        email=invitation.email,
+        invited_by=inviter.email if inviter else "",
+        expires=invitation.expires_at.strftime("%d %b %Y"),
+    )
 
 
 def pending_for(session: Session, user_id: int) -> list[Offer]:
@@ -99,9 +141,11 @@ def pending_for(session: Session, user_id: int) -> list[Offer]:
     user = session.get(User, user_id)
     if user is None or user.email_verified_at is None or user.status != "active":
         return []
-    rows = session.exec(select(Invitation).where(Invitation.email == user.email, Invitation.status == "pending",
-                                                 Invitation.expires_at > utcnow())
-                        .order_by(Invitation.id)).all()  # type: ignore[arg-type]
+    rows = session.exec(
+        select(Invitation)
+        .where(Invitation.email == user.email, Invitation.status == "pending", Invitation.expires_at > utcnow())
+        .order_by(Invitation.id)
+    ).all()  # type: ignore[arg-type]
     return [_offer(session, row) for row in rows]
 
 
@@ -110,34 +154,58 @@ def respond(session: Session, user_id: int, invitation_id: int, *, accept: bool,
     user = session.get(User, user_id)
     invitation = session.get(Invitation, invitation_id)
     if user is None or invitation is None or user.email_verified_at is None or invitation.email != user.email:
-        audit.record_detached(session, "account.invitation_denied", actor_user_id=user_id,
-                              actor_label=user.email if user else "", target=("invitation", invitation_id), ip=ip)
+        audit.record_detached(
+            session,
+            "account.invitation_denied",
+            actor_user_id=user_id,
+            actor_label=user.email if user else "",
+            target=("invitation", invitation_id),
+            ip=ip,
+        )
         raise Forbidden("That invitation is not addressed to you.")
     _claim(session, invitation, "accepted" if accept else "declined", user_id)
     if accept:
         _join(session, invitation, user)
-    audit.record(session, "account.invitation_accepted" if accept else "account.invitation_declined", actor=user,
-                 target=("invitation", invitation.id), organization_id=invitation.organization_id, ip=ip,
-                 details={"role": invitation.role})
+    audit.record(
+        session,
+        "account.invitation_accepted" if accept else "account.invitation_declined",
+        actor=user,
+        target=("invitation", invitation.id),
+        organization_id=invitation.organization_id,
+        ip=ip,
+        details={"role": invitation.role},
+    )
 
 
 def _claim(session: Session, invitation: Invitation, outcome: str, user_id: int | None) -> None:
     """Close a pending, unexpired invitation in one conditional UPDATE: a second click never counts twice."""
     if invitation.status == "pending" and invitation.expires_at <= utcnow():
         raise ValidationFailed.single("", EXPIRED)
-    claimed = session.exec(update(Invitation).where(  # type: ignore[call-overload]
-        Invitation.id == invitation.id, Invitation.status == "pending")
-        .values(status=outcome, responded_at=utcnow(), user_id=user_id)).rowcount
+    claimed = session.exec(
+        update(Invitation)
+        .where(  # type: ignore[call-overload]
+            Invitation.id == invitation.id, Invitation.status == "pending"
+        )
+        .values(status=outcome, responded_at=utcnow(), user_id=user_id)
+    ).rowcount
     if claimed != 1:
         raise ValidationFailed.single("", INVALID)
 
 
 def _join(session: Session, invitation: Invitation, user: User) -> None:
-    exists = session.exec(select(Membership).where(Membership.user_id == user.id,
-                                                   Membership.organization_id == invitation.organization_id)).first()
+    exists = session.exec(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organization_id == invitation.organization_id
+        )
+    ).first()
     if exists is None:
-        session.add(Membership(user_id=user.id, organization_id=invitation.organization_id,  # type: ignore[arg-type]
-                               role=invitation.role))
+        session.add(
+            Membership(
+                user_id=user.id,
+                organization_id=invitation.organization_id,  # type: ignore[arg-type]
+                role=invitation.role,
+            )
+        )
 
 
 def offer_for_token(session: Session, raw_token: str) -> Offer | None:
@@ -161,14 +229,20 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
     if invitation is None or invitation.status != "pending":
         raise ValidationFailed.single("token", INVALID)
     if session.exec(select(User.id).where(User.email == invitation.email)).first() is not None:
-        raise ValidationFailed.single("token", "An account with this e-mail address exists now. Sign in and accept "
-                                               "the invitation from your account.")
+        raise ValidationFailed.single(
+            "token",
+            "An account with this e-mail address exists now. Sign in and accept the invitation from your account.",
+        )
     username = free_username(session, invitation.email)
     if problem := passwords.password_problem(password, username=username, email=invitation.email):
         raise ValidationFailed.single("password", problem)
     _claim(session, invitation, "accepted", None)
-    user = User(email=invitation.email, username=username, password_hash=passwords.hash_password(password),
-                email_verified_at=utcnow())  # the link proved the mailbox
+    user = User(
+        email=invitation.email,
+        username=username,
+        password_hash=passwords.hash_password(password),
+        email_verified_at=utcnow(),
+    )  # the link proved the mailbox
     session.add(user)
     try:
         session.flush()
@@ -178,8 +252,15 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
     invitation.user_id = user.id
     session.add(invitation)
     _join(session, invitation, user)
-    audit.record(session, "account.invitation_accepted", actor=user, target=("invitation", invitation.id),
-                 organization_id=invitation.organization_id, ip=ip, details={"role": invitation.role, "new": True})
+    audit.record(
+        session,
+        "account.invitation_accepted",
+        actor=user,
+        target=("invitation", invitation.id),
+        organization_id=invitation.organization_id,
+        ip=ip,
+        details={"role": invitation.role, "new": True},
+    )
     return user
 
 
@@ -196,24 +277,52 @@ def free_username(session: Session, email: str) -> str:
 def list_pending(session: Session, actor: Actor | None) -> list[dict[str, str]]:
     """Open invitations into the actor's subtree, for the console's People tab."""
     checked = authorise(session, actor, "view", action="invitations.list", target=("invitation", "*"))
-    rows = session.exec(select(Invitation, Organization).join(Organization, Organization.id ==  # type: ignore[arg-type]
-                                                              Invitation.organization_id)
-                        .where(Invitation.status == "pending", visible(checked, Invitation.organization_id))
-                        .order_by(Invitation.id.desc()).limit(200)).all()  # type: ignore[union-attr]
+    rows = session.exec(
+        select(Invitation, Organization)
+        .join(
+            Organization,
+            Organization.id  # type: ignore[arg-type]
+            == Invitation.organization_id,
+        )
+        .where(Invitation.status == "pending", visible(checked, Invitation.organization_id))
+        .order_by(Invitation.id.desc())
+        .limit(200)
+    ).all()  # type: ignore[union-attr]
     now = utcnow()
-    return [{"id": str(i.id), "email": i.email, "role": i.role, "organization": o.name,
-             "expires": i.expires_at.strftime("%Y-%m-%d"), "expired": "yes" if i.expires_at <= now else ""}
-            for i, o in rows]
+    return [
+        {
+            "id": str(i.id),
+            "email": i.email,
+            "role": i.role,
+            "organization": o.name,
+            "expires": i.expires_at.strftime("%Y-%m-%d"),
+            "expired": "yes" if i.expires_at <= now else "",
+        }
+        for i, o in rows
+    ]
 
 
 def revoke(session: Session, actor: Actor | None, invitation_id: int, *, ip: str = "") -> None:
     invitation = session.get(Invitation, invitation_id)
-    checked = authorise(session, actor, "manage", action="invitations.revoke", target=("invitation", invitation_id),
-                        organization_id=invitation.organization_id if invitation else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="invitations.revoke",
+        target=("invitation", invitation_id),
+        organization_id=invitation.organization_id if invitation else -1,
+    )
     assert invitation is not None
     if invitation.status != "pending":
         raise ValidationFailed.single("", "Only an open invitation can be withdrawn.")
     invitation.status, invitation.responded_at = "revoked", utcnow()
     session.add(invitation)
-    audit.record(session, "users.invitation_revoked", **checked.audit_fields(), target=("invitation", invitation_id),
-                 organization_id=invitation.organization_id, ip=ip, details={"email": invitation.email})
+    audit.record(
+        session,
+        "users.invitation_revoked",
+        **checked.audit_fields(),
+        target=("invitation", invitation_id),
+        organization_id=invitation.organization_id,
+        ip=ip,
+        details={"email": invitation.email},
+    )

@@ -23,8 +23,9 @@ RESEND_INTERVAL = timedelta(minutes=5)
 CODE_NEEDED = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
 
 
-def login(session: Session, *, identifier: str, password: str, code: str = "", ip: str = "",
-          user_agent: str = "") -> str:
+def login(
+    session: Session, *, identifier: str, password: str, code: str = "", ip: str = "", user_agent: str = ""
+) -> str:
     """Return a new session token. The same message for unknown account and wrong password.
 
     With two-factor sign-in on, a right password without a code asks for the code (field "code"), so the form
@@ -32,8 +33,9 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
     """
     identifier = identifier.strip().lower()
     if not identifier or not password:
-        raise ValidationFailed({k: "This field is required." for k, v in
-                                (("identifier", identifier), ("password", password)) if not v})
+        raise ValidationFailed(
+            {k: "This field is required." for k, v in (("identifier", identifier), ("password", password)) if not v}
+        )
     user = session.exec(select(User).where(or_(User.email == identifier, User.username == identifier))).first()
     # one bucket per account, whichever name it was typed as ("bob" and "bob@example.com" count together)
     account_key = ratelimit.account_key(user.id if user else None, identifier)
@@ -41,8 +43,13 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
     if user is None:
         passwords.burn_time()
         # what was typed may be a password in the wrong field: only a fingerprint of it is kept
-        audit.record_detached(session, "account.login_failed", actor_label=f"unknown:{fingerprint(identifier)}",
-                              ip=ip, details={"reason": "unknown"})
+        audit.record_detached(
+            session,
+            "account.login_failed",
+            actor_label=f"unknown:{fingerprint(identifier)}",
+            ip=ip,
+            details={"reason": "unknown"},
+        )
         raise ValidationFailed.single("password", WRONG_CREDENTIALS)
     if not passwords.verify_password(password, user.password_hash):
         audit.record_detached(session, "account.login_failed", actor=user, ip=ip, details={"reason": "password"})
@@ -54,13 +61,15 @@ def login(session: Session, *, identifier: str, password: str, code: str = "", i
             _resend_if_due(own, user)
             own.commit()
         raise ValidationFailed.single(
-            "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}.")
+            "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}."
+        )
     if two_factor.is_enabled(user):
         if not (code or "").strip():
             raise ValidationFailed.single("code", CODE_NEEDED)
         if not two_factor.verify_second_factor(session, user, code):
-            audit.record_detached(session, "account.login_failed", actor=user, ip=ip,
-                                  details={"reason": "second factor"})
+            audit.record_detached(
+                session, "account.login_failed", actor=user, ip=ip, details={"reason": "second factor"}
+            )
             raise ValidationFailed.single("code", two_factor.WRONG_CODE)
     assert user.id is not None
     token = create_session(session, user.id, ip=ip, user_agent=user_agent)
@@ -89,7 +98,8 @@ def _resend_if_due(session: Session, user: User) -> None:
     from services.accounts.service import VERIFY_EMAIL, _send_verification
 
     latest = session.exec(
-        select(UserToken.created_at).where(UserToken.user_id == user.id, UserToken.purpose == VERIFY_EMAIL)
+        select(UserToken.created_at)
+        .where(UserToken.user_id == user.id, UserToken.purpose == VERIFY_EMAIL)
         .order_by(UserToken.created_at.desc())  # type: ignore[attr-defined]
     ).first()
     if latest is None or latest < utcnow() - RESEND_INTERVAL:

@@ -12,9 +12,23 @@ MAX_LENGTH = 128  # hashing cost grows with length; an upper bound stops a cheap
 
 _COMMON = frozenset(
     {
-        "password", "password1", "password12", "password123", "password1234", "1234567890", "12345678910",
-        "qwertyuiop", "qwerty1234", "iloveyou12", "letmein123", "welcome123", "admin12345", "abcdefghij",
-        "abc1234567", "passw0rd12", "changeme12",
+        "password",
+        "password1",
+        "password12",
+        "password123",
+        "password1234",
+        "1234567890",
+        "12345678910",
+        "qwertyuiop",
+        "qwerty1234",
+        "iloveyou12",
+        "letmein123",
+        "welcome123",
+        "admin12345",
+        "abcdefghij",
+        "abc1234567",
+        "passw0rd12",
+        "changeme12",
     }
 )
 

@@ -102,7 +102,9 @@ def signup(
         session.flush()  # a concurrent sign-up with the same name loses here, before anything is committed
     except IntegrityError as exc:
         session.rollback()
-        raise ValidationFailed.single("username", "This username or e-mail was just taken. Please choose another.") from exc
+        raise ValidationFailed.single(
+            "username", "This username or e-mail was just taken. Please choose another."
+        ) from exc
     assert user.id is not None and org.id is not None
     session.add(Membership(user_id=user.id, organization_id=org.id, role=Role.OWNER))
     _send_verification(session, user)
@@ -114,8 +116,9 @@ def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta)
     """A single-use e-mail token (verification, reset, invitation); only its hash is stored."""
     token = new_token()
     assert user.id is not None
-    session.add(UserToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token),
-                          expires_at=utcnow() + lifetime))
+    session.add(
+        UserToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token), expires_at=utcnow() + lifetime)
+    )
     return token
 
 
@@ -123,9 +126,14 @@ def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
     token = issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
     org_id = home_organization(session, user.id)  # type: ignore[arg-type]
-    send_after_commit(session, "verify_email", user.email, {"username": user.username,
-                                                            "hours": settings.verification_hours},
-                      organization_id=org_id, links={"link": f"{portal_url(session, org_id)}/verify?token={token}"})
+    send_after_commit(
+        session,
+        "verify_email",
+        user.email,
+        {"username": user.username, "hours": settings.verification_hours},
+        organization_id=org_id,
+        links={"link": f"{portal_url(session, org_id)}/verify?token={token}"},
+    )
 
 
 def resend_verification(session: Session, email: str, ip: str = "") -> None:
@@ -181,22 +189,28 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
     token = issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
     org_id = home_organization(session, user.id)  # type: ignore[arg-type]
-    send_after_commit(session, "reset_password", user.email, {"username": user.username,
-                                                              "minutes": settings.reset_minutes},
-                      organization_id=org_id,
-                      links={"link": f"{portal_url(session, org_id)}/reset/confirm?token={token}"})
+    send_after_commit(
+        session,
+        "reset_password",
+        user.email,
+        {"username": user.username, "minutes": settings.reset_minutes},
+        organization_id=org_id,
+        links={"link": f"{portal_url(session, org_id)}/reset/confirm?token={token}"},
+    )
     audit.record(session, "account.password_reset_requested", actor=user, target=("user", user.id), ip=ip)
 
 
 def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     """Check the password first, so a weak choice does not burn the single-use link."""
     token = session.exec(
-        select(UserToken).where(UserToken.token_hash == hash_token(raw_token or ""),
-                                UserToken.purpose == RESET_PASSWORD)
+        select(UserToken).where(
+            UserToken.token_hash == hash_token(raw_token or ""), UserToken.purpose == RESET_PASSWORD
+        )
     ).first()
     user = session.get(User, token.user_id) if token else None
-    if user is not None and (problem := passwords.password_problem(new_password, username=user.username,
-                                                                   email=user.email)):
+    if user is not None and (
+        problem := passwords.password_problem(new_password, username=user.username, email=user.email)
+    ):
         raise ValidationFailed.single("password", problem)
     token = _consume_token(session, raw_token, RESET_PASSWORD)
     user = session.get(User, token.user_id)
@@ -210,8 +224,9 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     return user
 
 
-def change_password(session: Session, user_id: int, current: str, new: str, keep_session_hash: str | None,
-                    ip: str = "") -> None:
+def change_password(
+    session: Session, user_id: int, current: str, new: str, keep_session_hash: str | None, ip: str = ""
+) -> None:
     user = session.get(User, user_id)
     if user is None:
         raise ValidationFailed.single("", "Your session has ended. Please sign in again.")
@@ -224,8 +239,13 @@ def change_password(session: Session, user_id: int, current: str, new: str, keep
         raise ValidationFailed.single("new_password", problem)
     _set_password(session, user, new)
     revoke_all_sessions(session, user_id, except_hash=keep_session_hash)
-    send_after_commit(session, "password_changed", user.email, {"username": user.username},
-                      organization_id=home_organization(session, user_id))
+    send_after_commit(
+        session,
+        "password_changed",
+        user.email,
+        {"username": user.username},
+        organization_id=home_organization(session, user_id),
+    )
     audit.record(session, "account.password_changed", actor=user, target=("user", user.id))
 
 

@@ -30,11 +30,15 @@ class CurrentUser:
 
 def create_session(session: Session, user_id: int, ip: str = "", user_agent: str = "") -> str:
     token = new_token()
-    session.add(AuthSession(
-        user_id=user_id, token_hash=hash_token(token),
-        expires_at=utcnow() + timedelta(days=get_settings().session_days),
-        ip=ip[:64] or None, user_agent=user_agent[:300] or None,
-    ))
+    session.add(
+        AuthSession(
+            user_id=user_id,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + timedelta(days=get_settings().session_days),
+            ip=ip[:64] or None,
+            user_agent=user_agent[:300] or None,
+        )
+    )
     return token
 
 
@@ -45,8 +49,12 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
     row = session.exec(
         select(AuthSession, User)
         .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
-        .where(AuthSession.token_hash == token_hash, AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-               AuthSession.expires_at > utcnow(), User.status == "active")
+        .where(
+            AuthSession.token_hash == token_hash,
+            AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+            AuthSession.expires_at > utcnow(),
+            User.status == "active",
+        )
     ).first()
     if row is None:
         return None
@@ -59,18 +67,29 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
             auth.revoked_at = utcnow()
             session.add(auth)
             return None
-    return CurrentUser(id=user.id, email=user.email, username=user.username,
-                       email_verified=user.email_verified_at is not None, session_hash=token_hash,
-                       impersonator_email=impersonator.email if impersonator else "",
-                       impersonator_id=impersonator.id if impersonator else None)
+    return CurrentUser(
+        id=user.id,
+        email=user.email,
+        username=user.username,
+        email_verified=user.email_verified_at is not None,
+        session_hash=token_hash,
+        impersonator_email=impersonator.email if impersonator else "",
+        impersonator_id=impersonator.id if impersonator else None,
+    )
 
 
 def _impersonator_still_allowed(session: Session, auth: AuthSession) -> User | None:
     """The impersonator, while their own session lives and their role still allows impersonating this user."""
     staff = session.get(User, auth.impersonator_id)
     parent = session.get(AuthSession, auth.parent_id) if auth.parent_id else None
-    if staff is None or staff.status != "active" or parent is None or parent.user_id != staff.id \
-            or parent.revoked_at is not None or parent.expires_at <= utcnow():
+    if (
+        staff is None
+        or staff.status != "active"
+        or parent is None
+        or parent.user_id != staff.id
+        or parent.revoked_at is not None
+        or parent.expires_at <= utcnow()
+    ):
         return None
     actor = resolve_actor(session, staff.id, staff.email)  # type: ignore[arg-type]
     return staff if impersonation_target(session, actor, auth.user_id) is not None else None
@@ -78,7 +97,8 @@ def _impersonator_still_allowed(session: Session, auth: AuthSession) -> User | N
 
 def revoke_session(session: Session, token: str) -> None:
     session.exec(  # type: ignore[call-overload]
-        update(AuthSession).where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
+        update(AuthSession)
+        .where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
 
@@ -93,10 +113,20 @@ def revoke_all_sessions(session: Session, user_id: int, except_hash: str | None 
 def list_sessions(session: Session, user_id: int, current_hash: str = "") -> list[dict[str, str | bool]]:
     """The user's signed-in browsers, newest first, for the account page (never the token or its hash)."""
     rows = session.exec(
-        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                                  AuthSession.expires_at > utcnow())
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+            AuthSession.expires_at > utcnow(),
+        )
         .order_by(AuthSession.created_at.desc())  # type: ignore[attr-defined]
     ).all()
-    return [{"started": row.created_at.strftime("%Y-%m-%d %H:%M"), "ip": row.ip or "unknown",
-             "browser": (row.user_agent or "unknown")[:80], "current": row.token_hash == current_hash}
-            for row in rows]
+    return [
+        {
+            "started": row.created_at.strftime("%Y-%m-%d %H:%M"),
+            "ip": row.ip or "unknown",
+            "browser": (row.user_agent or "unknown")[:80],
+            "current": row.token_hash == current_hash,
+        }
+        for row in rows
+    ]

@@ -98,9 +98,14 @@ def verify_second_factor(session: Session, user: User, code: str) -> bool:
             session.add(user)
             return True
         return False
-    token = session.exec(select(UserToken).where(
-        UserToken.user_id == user.id, UserToken.purpose == RECOVERY, UserToken.token_hash == hash_token(code.lower()),
-        UserToken.used_at.is_(None))).first()  # type: ignore[union-attr]
+    token = session.exec(
+        select(UserToken).where(
+            UserToken.user_id == user.id,
+            UserToken.purpose == RECOVERY,
+            UserToken.token_hash == hash_token(code.lower()),
+            UserToken.used_at.is_(None),
+        )
+    ).first()  # type: ignore[union-attr]
     if token is None:
         return False
     token.used_at = utcnow()
@@ -109,8 +114,13 @@ def verify_second_factor(session: Session, user: User, code: str) -> bool:
 
 
 def recovery_codes_left(session: Session, user_id: int) -> int:
-    return len(session.exec(select(UserToken.id).where(
-        UserToken.user_id == user_id, UserToken.purpose == RECOVERY, UserToken.used_at.is_(None))).all())  # type: ignore[union-attr]
+    return len(
+        session.exec(
+            select(UserToken.id).where(
+                UserToken.user_id == user_id, UserToken.purpose == RECOVERY, UserToken.used_at.is_(None)
+            )
+        ).all()
+    )  # type: ignore[union-attr]
 
 
 def _accept_totp(user: User, code: str) -> bool:
@@ -132,11 +142,24 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)]
     expires = utcnow() + RECOVERY_LIFETIME
     for code in codes:
-        session.add(UserToken(user_id=user.id, purpose=RECOVERY, token_hash=hash_token(code.replace("-", "")),  # type: ignore[arg-type]
-                              expires_at=expires))
+        session.add(
+            UserToken(
+                user_id=user.id,
+                purpose=RECOVERY,
+                token_hash=hash_token(code.replace("-", "")),  # type: ignore[arg-type]
+                expires_at=expires,
+            )
+        )
     return codes
 
 
 def _revoke_recovery_codes(session: Session, user: User) -> None:
-    session.exec(update(UserToken).where(UserToken.user_id == user.id, UserToken.purpose == RECOVERY,  # type: ignore[call-overload]
-                                         UserToken.used_at.is_(None)).values(used_at=utcnow()))
+    session.exec(
+        update(UserToken)
+        .where(
+            UserToken.user_id == user.id,
+            UserToken.purpose == RECOVERY,  # type: ignore[call-overload]
+            UserToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )

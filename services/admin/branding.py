@@ -28,9 +28,34 @@ from services.tenancy import hostnames
 from services.tenancy.licences import require_feature
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
 
-ACCENTS = ("tomato", "red", "ruby", "crimson", "pink", "plum", "purple", "violet", "iris", "indigo", "blue", "cyan",
-           "teal", "jade", "green", "grass", "brown", "orange", "sky", "mint", "lime", "yellow", "amber", "gold",
-           "bronze", "gray")
+ACCENTS = (
+    "tomato",
+    "red",
+    "ruby",
+    "crimson",
+    "pink",
+    "plum",
+    "purple",
+    "violet",
+    "iris",
+    "indigo",
+    "blue",
+    "cyan",
+    "teal",
+    "jade",
+    "green",
+    "grass",
+    "brown",
+    "orange",
+    "sky",
+    "mint",
+    "lime",
+    "yellow",
+    "amber",
+    "gold",
+    "bronze",
+    "gray",
+)
 GRAYS = ("gray", "mauve", "slate", "sage", "olive", "sand")
 RADII = ("none", "small", "medium", "large", "full")
 MAX_LOGO_BYTES = 512 * 1024
@@ -41,8 +66,14 @@ TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
 
 def _seller(session: Session, actor: Actor | None, organization_id: int, attempted: str) -> tuple[Organization, Actor]:
     org = session.get(Organization, organization_id)
-    checked = authorise(session, actor, "manage", action=attempted, target=("organization", organization_id),
-                        organization_id=org.id if org and org.kind in ADMIN_KINDS else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action=attempted,
+        target=("organization", organization_id),
+        organization_id=org.id if org and org.kind in ADMIN_KINDS else -1,
+    )
     assert org is not None
     return org, checked
 
@@ -51,12 +82,26 @@ def current(session: Session, actor: Actor | None, organization_id: int) -> dict
     """The organization's own overrides (what the form edits) beside the brand it shows (with inheritance)."""
     _seller(session, actor, organization_id, "branding.view")
     own = session.exec(select(Branding).where(Branding.organization_id == organization_id)).first()
-    fields = {k: (getattr(own, k) or "") if own else "" for k in
-              ("platform_name", "logo_url", "favicon_url", "accent_color", "gray_color", "radius", "custom_css", "support_email",
-               "footer_text")}
+    fields = {
+        k: (getattr(own, k) or "") if own else ""
+        for k in (
+            "platform_name",
+            "logo_url",
+            "favicon_url",
+            "accent_color",
+            "gray_color",
+            "radius",
+            "custom_css",
+            "support_email",
+            "footer_text",
+        )
+    }
     fields["hide_platform_branding"] = bool(own and own.hide_platform_branding)
-    return {"own": fields, "effective": brand_for(session, organization_id).to_dict(),
-            "email_templates": dict(own.email_templates or {}) if own else {}}
+    return {
+        "own": fields,
+        "effective": brand_for(session, organization_id).to_dict(),
+        "email_templates": dict(own.email_templates or {}) if own else {},
+    }
 
 
 def validate(values: dict[str, Any], organization_id: int | None = None) -> dict[str, Any]:
@@ -90,28 +135,39 @@ def validate(values: dict[str, Any], organization_id: int | None = None) -> dict
     return clean
 
 
-def update(session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *,
-           ip: str = "") -> Branding:
+def update(
+    session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *, ip: str = ""
+) -> Branding:
     org, checked = _seller(session, actor, organization_id, "branding.update")
     clean = validate(values, org.id)
     if clean["custom_css"]:
         require_feature(session, org.id, "custom_css", "custom_css")
     if clean["hide_platform_branding"]:
         require_feature(session, org.id, "hide_platform_branding", "hide_platform_branding")
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
-        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
+        organization_id=org.id
+    )  # type: ignore[arg-type]
     for name, value in clean.items():
         setattr(branding, name, value)
     session.add(branding)
-    audit.record(session, "branding.update", actor_label=checked.email, target=("organization", org.id),
-                 organization_id=org.id, ip=ip,
-                 details={**{k: v for k, v in clean.items() if k != "custom_css"},
-                          "custom_css_chars": len(clean["custom_css"] or "")})
+    audit.record(
+        session,
+        "branding.update",
+        actor_label=checked.email,
+        target=("organization", org.id),
+        organization_id=org.id,
+        ip=ip,
+        details={
+            **{k: v for k, v in clean.items() if k != "custom_css"},
+            "custom_css_chars": len(clean["custom_css"] or ""),
+        },
+    )
     return branding
 
 
-def store_logo(session: Session, actor: Actor | None, organization_id: int, data: bytes, *, ip: str = "",
-               kind: str = "logo") -> str:
+def store_logo(
+    session: Session, actor: Actor | None, organization_id: int, data: bytes, *, ip: str = "", kind: str = "logo"
+) -> str:
     """Check and keep an uploaded logo (or favicon: `kind`); returns the URL the brand now uses."""
     if kind not in ("logo", "favicon"):
         raise ValueError(f"Unknown brand image {kind!r}.")
@@ -129,17 +185,26 @@ def store_logo(session: Session, actor: Actor | None, organization_id: int, data
     folder = asset_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
-        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
+        organization_id=org.id
+    )  # type: ignore[arg-type]
     setattr(branding, f"{kind}_url", ASSET_ROUTE + name)
     session.add(branding)
-    audit.record(session, f"branding.{kind}", actor_label=checked.email, target=("organization", org.id),
-                 organization_id=org.id, ip=ip, details={"bytes": len(data), "type": extension})
+    audit.record(
+        session,
+        f"branding.{kind}",
+        actor_label=checked.email,
+        target=("organization", org.id),
+        organization_id=org.id,
+        ip=ip,
+        details={"bytes": len(data), "type": extension},
+    )
     return ASSET_ROUTE + name
 
 
-def save_email_template(session: Session, actor: Actor | None, organization_id: int, template: str,
-                        parts: dict[str, str], *, ip: str = "") -> None:
+def save_email_template(
+    session: Session, actor: Actor | None, organization_id: int, template: str, parts: dict[str, str], *, ip: str = ""
+) -> None:
     """Override some parts of one e-mail for this brand; empty parts fall back to the built-in ones.
 
     Each part is rendered now with sample values, within the limits it will meet when sent, and a link that
@@ -157,8 +222,9 @@ def save_email_template(session: Session, actor: Actor | None, organization_id: 
             errors[part] = problem
     if errors:
         raise ValidationFailed(errors)
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
-        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
+        organization_id=org.id
+    )  # type: ignore[arg-type]
     overrides = dict(branding.email_templates or {})
     kept = {part: text for part, text in clean.items() if text}
     if kept:
@@ -167,8 +233,15 @@ def save_email_template(session: Session, actor: Actor | None, organization_id: 
         overrides.pop(template, None)
     branding.email_templates = overrides  # a new dict, so the JSON column is written
     session.add(branding)
-    audit.record(session, "branding.email_template", actor_label=checked.email, target=("organization", org.id),
-                 organization_id=org.id, ip=ip, details={"template": template, "parts": sorted(kept)})
+    audit.record(
+        session,
+        "branding.email_template",
+        actor_label=checked.email,
+        target=("organization", org.id),
+        organization_id=org.id,
+        ip=ip,
+        details={"template": template, "parts": sorted(kept)},
+    )
 
 
 def sender_status(session: Session, actor: Actor | None, organization_id: int) -> dict[str, str]:
@@ -178,16 +251,21 @@ def sender_status(session: Session, actor: Actor | None, organization_id: int) -
     if own is None or not own.sender_email or not own.sender_token:
         return {}
     record = dns_proof.challenge(own.sender_email.rpartition("@")[2], own.sender_token)
-    return {"email": own.sender_email, "record_name": record.name, "record_value": record.value,
-            "verified": "yes" if own.sender_verified_at else ""}
+    return {
+        "email": own.sender_email,
+        "record_name": record.name,
+        "record_value": record.value,
+        "verified": "yes" if own.sender_verified_at else "",
+    }
 
 
 def set_sender(session: Session, actor: Actor | None, organization_id: int, email: str, *, ip: str = "") -> None:
     """Ask to send this seller's e-mail From `email`; it is used once its domain is proven (verify_sender).
     An empty address goes back to the platform's address (with the seller's name and Reply-To)."""
     org, checked = _seller(session, actor, organization_id, "branding.sender")
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() \
-        or Branding(organization_id=org.id)  # type: ignore[arg-type]
+    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
+        organization_id=org.id
+    )  # type: ignore[arg-type]
     email = email.strip()
     if email:
         try:
@@ -203,8 +281,15 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
         branding.sender_token = new_token(16) if email else None
         branding.sender_verified_at = None
     session.add(branding)
-    audit.record(session, "branding.sender", **checked.audit_fields(), target=("organization", org.id),
-                 organization_id=org.id, ip=ip, details={"sender_email": email})
+    audit.record(
+        session,
+        "branding.sender",
+        **checked.audit_fields(),
+        target=("organization", org.id),
+        organization_id=org.id,
+        ip=ip,
+        details={"sender_email": email},
+    )
 
 
 def verify_sender(session: Session, actor: Actor | None, organization_id: int, *, ip: str = "") -> None:
@@ -218,5 +303,12 @@ def verify_sender(session: Session, actor: Actor | None, organization_id: int, *
         raise ValidationFailed.single("sender_email", f"Not proven yet: {why}.")
     branding.sender_verified_at = utcnow()
     session.add(branding)
-    audit.record(session, "branding.sender_verified", **checked.audit_fields(), target=("organization", org.id),
-                 organization_id=org.id, ip=ip, details={"sender_email": branding.sender_email})
+    audit.record(
+        session,
+        "branding.sender_verified",
+        **checked.audit_fields(),
+        target=("organization", org.id),
+        organization_id=org.id,
+        ip=ip,
+        details={"sender_email": branding.sender_email},
+    )

@@ -29,116 +29,224 @@ from services.tenancy.scope import Actor, authorise, visible
 from services.usage.reports import model_totals, money
 
 PAGE_SIZE = 25
-SORTS = {"newest": Organization.created_at.desc(), "oldest": Organization.created_at.asc(),  # type: ignore[attr-defined]
-         "name": Organization.name.asc()}  # type: ignore[attr-defined]
+SORTS = {
+    "newest": Organization.created_at.desc(),
+    "oldest": Organization.created_at.asc(),  # type: ignore[attr-defined]
+    "name": Organization.name.asc(),
+}  # type: ignore[attr-defined]
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "incomplete")
 
 
 def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     """Customers, active subscriptions, monthly recurring revenue, instances by status, work that needs a look."""
     checked = authorise(session, actor, "view", action="admin.overview", target=("organization", "*"))
-    customers = session.exec(select(func.count()).select_from(Organization).where(
-        Organization.kind == OrgKind.CUSTOMER, visible(checked, Organization.id))).one()
-    active = session.exec(select(func.count(), func.coalesce(func.sum(Plan.price_cents), 0), Plan.currency)
-                          .select_from(Subscription).join(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
-                          .where(Subscription.status.in_(("active", "trialing")),  # type: ignore[attr-defined]
-                                 Plan.interval == "month", visible(checked, Subscription.organization_id))
-                          .group_by(Plan.currency)).all()
-    by_status = dict(session.exec(select(Instance.status, func.count()).where(  # type: ignore[call-overload]
-        visible(checked, Instance.organization_id)).group_by(Instance.status)).all())
-    parked = session.exec(select(func.count()).select_from(ProvisioningAction)
-                          .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
-                          .where(ProvisioningAction.status == "parked",
-                                 visible(checked, Instance.organization_id))).one()
+    customers = session.exec(
+        select(func.count())
+        .select_from(Organization)
+        .where(Organization.kind == OrgKind.CUSTOMER, visible(checked, Organization.id))
+    ).one()
+    active = session.exec(
+        select(func.count(), func.coalesce(func.sum(Plan.price_cents), 0), Plan.currency)
+        .select_from(Subscription)
+        .join(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
+        .where(
+            Subscription.status.in_(("active", "trialing")),  # type: ignore[attr-defined]
+            Plan.interval == "month",
+            visible(checked, Subscription.organization_id),
+        )
+        .group_by(Plan.currency)
+    ).all()
+    by_status = dict(
+        session.exec(
+            select(Instance.status, func.count())
+            .where(  # type: ignore[call-overload]
+                visible(checked, Instance.organization_id)
+            )
+            .group_by(Instance.status)
+        ).all()
+    )
+    parked = session.exec(
+        select(func.count())
+        .select_from(ProvisioningAction)
+        .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
+        .where(ProvisioningAction.status == "parked", visible(checked, Instance.organization_id))
+    ).one()
     result: dict[str, Any] = {
-        "customers": int(customers), "active_subscriptions": sum(int(n) for n, _, _ in active),
+        "customers": int(customers),
+        "active_subscriptions": sum(int(n) for n, _, _ in active),
         "mrr": ", ".join(format_money(int(cents), currency) for _, cents, currency in active) or "0",
         "instances_by_status": [{"status": k, "count": int(v)} for k, v in sorted(by_status.items())],
-        "parked_actions": int(parked), "webhooks_waiting": 0, "webhooks_failed": 0,
+        "parked_actions": int(parked),
+        "webhooks_waiting": 0,
+        "webhooks_failed": 0,
     }
     if checked.is_platform:  # Stripe events belong to the platform as a whole
-        counts = dict(session.exec(select(StripeEvent.status, func.count()).where(  # type: ignore[call-overload]
-            StripeEvent.status.in_(("pending", "failed"))).group_by(StripeEvent.status)).all())  # type: ignore[attr-defined]
-        result["webhooks_waiting"], result["webhooks_failed"] = int(counts.get("pending", 0)), int(counts.get("failed", 0))
+        counts = dict(
+            session.exec(
+                select(StripeEvent.status, func.count())
+                .where(  # type: ignore[call-overload]
+                    StripeEvent.status.in_(("pending", "failed"))
+                )
+                .group_by(StripeEvent.status)
+            ).all()
+        )  # type: ignore[attr-defined]
+        result["webhooks_waiting"], result["webhooks_failed"] = (
+            int(counts.get("pending", 0)),
+            int(counts.get("failed", 0)),
+        )
     return result
 
 
-def list_customers(session: Session, actor: Actor | None, *, search: str = "", status: str = "", plan: str = "",
-                   sort: str = "newest", page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[dict[str, str]], int]:
+def list_customers(
+    session: Session,
+    actor: Actor | None,
+    *,
+    search: str = "",
+    status: str = "",
+    plan: str = "",
+    sort: str = "newest",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[dict[str, str]], int]:
     """One page of the actor's customers with their owner, plan, subscription and instance; and the total."""
     checked = authorise(session, actor, "view", action="customers.list", target=("organization", "*"))
     if status and status not in SUBSCRIPTION_STATUSES:
         raise ValueError(f"Unknown subscription status {status!r}.")
     if sort not in SORTS:
         raise ValueError(f"Unknown sort {sort!r}.")
-    owner = (select(Membership.organization_id, func.min(Membership.user_id).label("user_id"))
-             .group_by(Membership.organization_id).subquery())
+    owner = (
+        select(Membership.organization_id, func.min(Membership.user_id).label("user_id"))
+        .group_by(Membership.organization_id)
+        .subquery()
+    )
     conditions = [Organization.kind == OrgKind.CUSTOMER, visible(checked, Organization.id)]
     if search.strip():
         like = f"%{search.strip().lower()}%"
-        conditions.append(or_(func.lower(Organization.name).like(like), Organization.slug.like(like),  # type: ignore[attr-defined]
-                              User.email.like(like)))  # type: ignore[attr-defined]
+        conditions.append(
+            or_(
+                func.lower(Organization.name).like(like),
+                Organization.slug.like(like),  # type: ignore[attr-defined]
+                User.email.like(like),
+            )
+        )  # type: ignore[attr-defined]
     if status:
         conditions.append(Subscription.status == status)
     if plan:
         conditions.append(Plan.slug == plan)
-    base = (select(Organization, Subscription, Plan, Instance, User)
-            .outerjoin(Subscription, Subscription.organization_id == Organization.id)  # type: ignore[arg-type]
-            .outerjoin(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
-            .outerjoin(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
-            .outerjoin(owner, owner.c.organization_id == Organization.id)
-            .outerjoin(User, User.id == owner.c.user_id)  # type: ignore[arg-type]
-            .where(*conditions))
+    base = (
+        select(Organization, Subscription, Plan, Instance, User)
+        .outerjoin(Subscription, Subscription.organization_id == Organization.id)  # type: ignore[arg-type]
+        .outerjoin(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
+        .outerjoin(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
+        .outerjoin(owner, owner.c.organization_id == Organization.id)
+        .outerjoin(User, User.id == owner.c.user_id)  # type: ignore[arg-type]
+        .where(*conditions)
+    )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     page = min(max(page, 1), 10_000)
-    rows = session.exec(base.order_by(SORTS[sort], Organization.id.desc())  # type: ignore[union-attr]
-                        .offset((page - 1) * page_size).limit(page_size)).all()
-    return [{
-        "id": str(org.id), "name": org.name, "slug": org.slug, "email": user.email if user else "",
-        "plan": plan_row.name if plan_row else "", "subscription": sub.status if sub else "",
-        "instance": instance.status if instance else "", "instance_id": str(instance.id) if instance else "",
-        "created_at": org.created_at.strftime("%Y-%m-%d"),
-    } for org, sub, plan_row, instance, user in rows], int(total)
+    rows = session.exec(
+        base.order_by(SORTS[sort], Organization.id.desc())  # type: ignore[union-attr]
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return [
+        {
+            "id": str(org.id),
+            "name": org.name,
+            "slug": org.slug,
+            "email": user.email if user else "",
+            "plan": plan_row.name if plan_row else "",
+            "subscription": sub.status if sub else "",
+            "instance": instance.status if instance else "",
+            "instance_id": str(instance.id) if instance else "",
+            "created_at": org.created_at.strftime("%Y-%m-%d"),
+        }
+        for org, sub, plan_row, instance, user in rows
+    ], int(total)
 
 
 def customer_detail(session: Session, actor: Actor | None, organization_id: int) -> dict[str, Any]:
     """Organization, users, subscription, instance, provisioning history and audit trail of one customer."""
     org = session.get(Organization, organization_id)
-    checked = authorise(session, actor, "view", action="customers.detail", target=("organization", organization_id),
-                        organization_id=org.id if org and org.kind == OrgKind.CUSTOMER else -1)
+    checked = authorise(
+        session,
+        actor,
+        "view",
+        action="customers.detail",
+        target=("organization", organization_id),
+        organization_id=org.id if org and org.kind == OrgKind.CUSTOMER else -1,
+    )
     assert org is not None
-    users = session.exec(select(User, Membership).join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
-                         .where(Membership.organization_id == org.id)).all()
-    sub = session.exec(select(Subscription).where(Subscription.organization_id == org.id)
-                       .order_by(Subscription.id.desc())).first()  # type: ignore[union-attr]
+    users = session.exec(
+        select(User, Membership)
+        .join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+        .where(Membership.organization_id == org.id)
+    ).all()
+    sub = session.exec(
+        select(Subscription).where(Subscription.organization_id == org.id).order_by(Subscription.id.desc())
+    ).first()  # type: ignore[union-attr]
     instance = session.exec(select(Instance).where(Instance.organization_id == org.id)).first()
-    actions = session.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == (instance.id if instance else -1))
-                           .order_by(ProvisioningAction.created_at.desc()).limit(20)).all()  # type: ignore[attr-defined]
-    trail = session.exec(select(AuditEvent).where(AuditEvent.organization_id == org.id)
-                         .order_by(AuditEvent.at.desc()).limit(50)).all()  # type: ignore[attr-defined]
+    actions = session.exec(
+        select(ProvisioningAction)
+        .where(ProvisioningAction.instance_id == (instance.id if instance else -1))
+        .order_by(ProvisioningAction.created_at.desc())
+        .limit(20)
+    ).all()  # type: ignore[attr-defined]
+    trail = session.exec(
+        select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.at.desc()).limit(50)
+    ).all()  # type: ignore[attr-defined]
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
     budget = session.exec(select(Budget).where(Budget.subscription_id == sub.id)).first() if sub else None
     usage = model_totals(session, instance.id, budget.period_start) if instance and budget else []  # type: ignore[arg-type]
     return {
         "usage": usage,
         "budget": {"used": money(budget.used_micros), "total": money(budget.total_micros)} if budget else {},
-        "id": org.id, "name": org.name, "slug": org.slug, "seller": parent.name if parent else "",
-        "users": [{"id": str(u.id), "email": u.email, "username": u.username, "role": m.role, "status": u.status}
-                  for u, m in users],
-        "subscription": {"status": sub.status, "plan_id": sub.plan_id,
-                         "period_end": sub.current_period_end.strftime("%Y-%m-%d") if sub.current_period_end else ""}
-        if sub else {},
-        "instance": {"id": instance.id, "subdomain": instance.subdomain, "status": instance.status,
-                     "backend": instance.backend} if instance else {},
-        "actions": [{"action": a.action, "status": a.status, "error": a.last_error or "",
-                     "at": a.created_at.strftime("%Y-%m-%d %H:%M")} for a in actions],
+        "id": org.id,
+        "name": org.name,
+        "slug": org.slug,
+        "seller": parent.name if parent else "",
+        "users": [
+            {"id": str(u.id), "email": u.email, "username": u.username, "role": m.role, "status": u.status}
+            for u, m in users
+        ],
+        "subscription": {
+            "status": sub.status,
+            "plan_id": sub.plan_id,
+            "period_end": sub.current_period_end.strftime("%Y-%m-%d") if sub.current_period_end else "",
+        }
+        if sub
+        else {},
+        "instance": {
+            "id": instance.id,
+            "subdomain": instance.subdomain,
+            "status": instance.status,
+            "backend": instance.backend,
+        }
+        if instance
+        else {},
+        "actions": [
+            {
+                "action": a.action,
+                "status": a.status,
+                "error": a.last_error or "",
+                "at": a.created_at.strftime("%Y-%m-%d %H:%M"),
+            }
+            for a in actions
+        ],
         "audit": [{"action": e.action, "actor": e.actor_label, "at": e.at.strftime("%Y-%m-%d %H:%M")} for e in trail],
         "viewer": checked.email,
     }
 
 
-def audit_log(session: Session, actor: Actor | None, *, action: str = "", actor_label: str = "",
-              page: int = 1, page_size: int = 50) -> tuple[list[dict[str, Any]], int]:
+def audit_log(
+    session: Session,
+    actor: Actor | None,
+    *,
+    action: str = "",
+    actor_label: str = "",
+    page: int = 1,
+    page_size: int = 50,
+) -> tuple[list[dict[str, Any]], int]:
     """Audit events of the actor's subtree (the platform also sees events without an organization)."""
     checked = authorise(session, actor, "view", action="audit.list", target=("audit_event", "*"))
     conditions = [visible(checked, AuditEvent.organization_id)]
@@ -150,8 +258,19 @@ def audit_log(session: Session, actor: Actor | None, *, action: str = "", actor_
         conditions.append(AuditEvent.actor_label.like(f"%{actor_label}%"))  # type: ignore[attr-defined]
     query = select(AuditEvent).where(*conditions)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined,union-attr]
-                        .offset((max(page, 1) - 1) * page_size).limit(page_size)).all()
-    return [{"at": e.at.strftime("%Y-%m-%d %H:%M:%S"), "actor": e.actor_label, "action": e.action,
-             "target": f"{e.target_type or ''} {e.target_id or ''}".strip(), "ip": e.ip or "",
-             "details": ", ".join(f"{k}={v}" for k, v in (e.details or {}).items())[:300]} for e in rows], int(total)
+    rows = session.exec(
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined,union-attr]
+        .offset((max(page, 1) - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return [
+        {
+            "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            "actor": e.actor_label,
+            "action": e.action,
+            "target": f"{e.target_type or ''} {e.target_id or ''}".strip(),
+            "ip": e.ip or "",
+            "details": ", ".join(f"{k}={v}" for k, v in (e.details or {}).items())[:300],
+        }
+        for e in rows
+    ], int(total)

@@ -29,23 +29,48 @@ def start(session: Session, actor: Actor | None, user_id: int, *, admin_session_
     parent: when the admin signs out, is disabled, demoted or loses the membership, the impersonation ends.
     """
     target_org = impersonation_target(session, actor, user_id)
-    checked = authorise(session, actor, "instances", action="impersonation.start", target=("user", user_id),
-                        organization_id=target_org if target_org is not None else -1)
+    checked = authorise(
+        session,
+        actor,
+        "instances",
+        action="impersonation.start",
+        target=("user", user_id),
+        organization_id=target_org if target_org is not None else -1,
+    )
     user = session.get(User, user_id)
-    parent = session.exec(select(AuthSession).where(AuthSession.token_hash == admin_session_hash,
-                                                    AuthSession.user_id == checked.user_id,
-                                                    AuthSession.revoked_at.is_(None))).first()  # type: ignore[union-attr]
+    parent = session.exec(
+        select(AuthSession).where(
+            AuthSession.token_hash == admin_session_hash,
+            AuthSession.user_id == checked.user_id,
+            AuthSession.revoked_at.is_(None),
+        )
+    ).first()  # type: ignore[union-attr]
     if user is None or user.status != "active":
         raise Forbidden("That user cannot be impersonated.")
     if parent is None or parent.impersonator_id is not None:
         raise Forbidden("Sign in again before you impersonate someone.")
     token = new_token()
-    session.add(AuthSession(user_id=user_id, token_hash=hash_token(token),
-                            expires_at=min(utcnow() + LIFETIME, parent.expires_at),
-                            ip=ip[:64] or None, user_agent="impersonation", impersonator_id=checked.user_id,
-                            parent_id=parent.id))
-    audit.record(session, "admin.impersonation_started", **checked.audit_fields(), target=("user", user_id),
-                 on_behalf_of_user_id=user_id, organization_id=target_org, ip=ip, details={"as": user.email})
+    session.add(
+        AuthSession(
+            user_id=user_id,
+            token_hash=hash_token(token),
+            expires_at=min(utcnow() + LIFETIME, parent.expires_at),
+            ip=ip[:64] or None,
+            user_agent="impersonation",
+            impersonator_id=checked.user_id,
+            parent_id=parent.id,
+        )
+    )
+    audit.record(
+        session,
+        "admin.impersonation_started",
+        **checked.audit_fields(),
+        target=("user", user_id),
+        on_behalf_of_user_id=user_id,
+        organization_id=target_org,
+        ip=ip,
+        details={"as": user.email},
+    )
     return token
 
 
@@ -58,8 +83,15 @@ def end(session: Session, token: str, *, ip: str = "") -> bool:
     user = session.get(User, row.user_id)
     revoke_session(session, token)
     org_id = session.exec(select(Membership.organization_id).where(Membership.user_id == row.user_id)).first()
-    audit.record(session, "admin.impersonation_ended", actor_user_id=row.impersonator_id,
-                 actor_label=admin.email if admin else "", on_behalf_of_user_id=row.user_id,
-                 target=("user", row.user_id), organization_id=org_id, ip=ip,
-                 details={"as": user.email if user else ""})
+    audit.record(
+        session,
+        "admin.impersonation_ended",
+        actor_user_id=row.impersonator_id,
+        actor_label=admin.email if admin else "",
+        on_behalf_of_user_id=row.user_id,
+        target=("user", row.user_id),
+        organization_id=org_id,
+        ip=ip,
+        details={"as": user.email if user else ""},
+    )
     return True

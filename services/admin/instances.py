@@ -18,14 +18,24 @@ from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
 from services.tenancy.scope import Actor, Forbidden, authorise
 
-ADMIN_ACTIONS = {"start": actions.START, "stop": actions.STOP, "restart": actions.RESTART,
-                 "redeploy": actions.APPLY_LIMITS}
+ADMIN_ACTIONS = {
+    "start": actions.START,
+    "stop": actions.STOP,
+    "restart": actions.RESTART,
+    "redeploy": actions.APPLY_LIMITS,
+}
 
 
 def _instance(session: Session, actor: Actor | None, instance_id: int, attempted: str) -> tuple[Instance, Actor]:
     instance = session.get(Instance, instance_id)
-    checked = authorise(session, actor, "instances", action=attempted, target=("instance", instance_id),
-                        organization_id=instance.organization_id if instance else -1)
+    checked = authorise(
+        session,
+        actor,
+        "instances",
+        action=attempted,
+        target=("instance", instance_id),
+        organization_id=instance.organization_id if instance else -1,
+    )
     assert instance is not None
     return instance, checked
 
@@ -37,8 +47,15 @@ def instance_action(session: Session, actor: Actor | None, instance_id: int, act
     if instance.status in ("deprovisioned", "awaiting_payment", "pending"):
         raise ValueError(f"{instance.subdomain} is {instance.status}: there is nothing to {action}.")
     row = engine.request_action(session, instance, ADMIN_ACTIONS[action], requested_by=f"admin:{checked.email}")
-    audit.record(session, f"admin.instance.{action}", actor_label=checked.email, target=("instance", instance.id),
-                 organization_id=instance.organization_id, ip=ip, details={"subdomain": instance.subdomain})
+    audit.record(
+        session,
+        f"admin.instance.{action}",
+        actor_label=checked.email,
+        target=("instance", instance.id),
+        organization_id=instance.organization_id,
+        ip=ip,
+        details={"subdomain": instance.subdomain},
+    )
     return row.id
 
 
@@ -48,8 +65,9 @@ class BulkResult:
     refused: list[str]
 
 
-def bulk_action(session: Session, actor: Actor | None, instance_ids: list[int], action: str, *,
-                ip: str = "") -> BulkResult:
+def bulk_action(
+    session: Session, actor: Actor | None, instance_ids: list[int], action: str, *, ip: str = ""
+) -> BulkResult:
     """The same action on a selection: what may not be done is refused one by one, the rest goes ahead."""
     queued, refused = 0, []
     for instance_id in instance_ids:
@@ -83,6 +101,9 @@ def instance_health(session: Session, actor: Actor | None, instance_id: int) -> 
     except ProvisioningError as exc:
         return {"observed": f"error: {exc}", "healthy": "no", "cpu": "", "memory": ""}
     memory = stats.get("memory_bytes")
-    return {"observed": observed, "healthy": "yes" if healthy else "no",
-            "cpu": f"{stats['cpu_percent']:.1f} %" if "cpu_percent" in stats else "",
-            "memory": f"{memory / 1024 / 1024:.1f} MB" if memory is not None else ""}
+    return {
+        "observed": observed,
+        "healthy": "yes" if healthy else "no",
+        "cpu": f"{stats['cpu_percent']:.1f} %" if "cpu_percent" in stats else "",
+        "memory": f"{memory / 1024 / 1024:.1f} MB" if memory is not None else "",
+    }

@@ -10,5 +10,7 @@ def integration_status() -> list[dict[str, str]]:
     if coolify is None:
         return [{"name": "Coolify", "state": "not configured", "detail": "Set COOLIFY_URL and COOLIFY_TOKEN."}]
     if coolify["ok"]:
-        return [{"name": "Coolify", "state": "healthy", "detail": f"version {coolify.get('version')} at {coolify['url']}"}]
+        return [
+            {"name": "Coolify", "state": "healthy", "detail": f"version {coolify.get('version')} at {coolify['url']}"}
+        ]
     return [{"name": "Coolify", "state": "unreachable", "detail": str(coolify.get("error") or coolify["url"])}]

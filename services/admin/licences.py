@@ -37,17 +37,27 @@ def _whole_number(raw: Any, field: str, errors: dict[str, str], *, upper: int = 
     return value
 
 
-def save_licence(session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *,
-                 ip: str = "") -> Licence:
+def save_licence(
+    session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *, ip: str = ""
+) -> Licence:
     """Platform staff set a reseller's licence: tier, features, limits, expiry and grace, authorised domains."""
-    checked = authorise(session, actor, "manage", action="licences.save", target=("organization", organization_id),
-                        organization_id=organization_id, platform=True)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="licences.save",
+        target=("organization", organization_id),
+        organization_id=organization_id,
+        platform=True,
+    )
     seller = session.get(Organization, organization_id)
     if seller is None or seller.kind not in SELLER_KINDS:
         raise ValidationFailed.single("", "Licences are for resellers.")
     errors: dict[str, str] = {}
-    limits = {field: _whole_number(values.get(field), field, errors)
-              for field in ("max_customers", "max_instances", "max_domains")}
+    limits = {
+        field: _whole_number(values.get(field), field, errors)
+        for field in ("max_customers", "max_instances", "max_domains")
+    }
     grace = _whole_number(values.get("grace_days", 14), "grace_days", errors, upper=MAX_GRACE_DAYS)
     domains = []
     for host in values.get("authorized_domains") or []:
@@ -73,19 +83,29 @@ def save_licence(session: Session, actor: Actor | None, organization_id: int, va
     licence.expires_at, licence.status = values.get("expires_at"), status
     licence.grace_days = 14 if grace is None else grace
     session.add(licence)
-    audit.record(session, "licences.save", **checked.audit_fields(), target=("organization", organization_id),
-                 organization_id=organization_id, ip=ip,
-                 details={"tier": tier, **limits, "domains": domains, "features": features,
-                          "grace_days": licence.grace_days})
+    audit.record(
+        session,
+        "licences.save",
+        **checked.audit_fields(),
+        target=("organization", organization_id),
+        organization_id=organization_id,
+        ip=ip,
+        details={"tier": tier, **limits, "domains": domains, "features": features, "grace_days": licence.grace_days},
+    )
     return licence
 
 
-def add_domain(session: Session, actor: Actor | None, organization_id: int, hostname: str, *,
-               ip: str = "") -> Domain:
+def add_domain(session: Session, actor: Actor | None, organization_id: int, hostname: str, *, ip: str = "") -> Domain:
     """A seller's own portal domain: never the portal's host, the instances' domain, an instance or another's."""
     org = session.get(Organization, organization_id)
-    checked = authorise(session, actor, "manage", action="domains.add", target=("organization", organization_id),
-                        organization_id=organization_id if org and org.kind != OrgKind.CUSTOMER else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="domains.add",
+        target=("organization", organization_id),
+        organization_id=organization_id if org and org.kind != OrgKind.CUSTOMER else -1,
+    )
     assert org is not None
     host, problem = hostnames.domain_problem(session, hostname, platform_staff=checked.is_platform)
     if problem:
@@ -93,17 +113,28 @@ def add_domain(session: Session, actor: Actor | None, organization_id: int, host
     if not checked.is_platform:  # platform staff grant domains outside any licence; sellers stay within theirs
         require_feature(session, organization_id, "custom_domains", "hostname")
         licence = active_licence(session, organization_id)
-        if licence is not None and licence.authorized_domains and not any(
-                host == d or host.endswith("." + d) for d in licence.authorized_domains):
+        if (
+            licence is not None
+            and licence.authorized_domains
+            and not any(host == d or host.endswith("." + d) for d in licence.authorized_domains)
+        ):
             raise ValidationFailed.single("hostname", f"Your licence does not cover {host}.")
-        count = session.exec(select(func.count()).select_from(Domain)
-                             .where(Domain.organization_id == organization_id)).one()
+        count = session.exec(
+            select(func.count()).select_from(Domain).where(Domain.organization_id == organization_id)
+        ).one()
         if licence is not None and licence.max_domains is not None and count >= licence.max_domains:
             raise ValidationFailed.single("hostname", f"Your licence allows {licence.max_domains} domain(s).")
     domain = Domain(hostname=host, organization_id=organization_id)
     session.add(domain)
-    audit.record(session, "domains.add", **checked.audit_fields(), target=("organization", organization_id),
-                 organization_id=organization_id, ip=ip, details={"hostname": host})
+    audit.record(
+        session,
+        "domains.add",
+        **checked.audit_fields(),
+        target=("organization", organization_id),
+        organization_id=organization_id,
+        ip=ip,
+        details={"hostname": host},
+    )
     return domain
 
 
@@ -111,25 +142,39 @@ def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]
     """Every reseller with its licence and how much of it is used (its whole subtree), for platform staff."""
     authorise(session, actor, "view", action="licences.list", target=("licence", "*"), platform=True)
     rows = []
-    for seller in session.exec(select(Organization).where(Organization.kind.in_(SELLER_KINDS))  # type: ignore[attr-defined]
-                               .order_by(Organization.name)).all():
+    for seller in session.exec(
+        select(Organization)
+        .where(Organization.kind.in_(SELLER_KINDS))  # type: ignore[attr-defined]
+        .order_by(Organization.name)
+    ).all():
         licence = active_licence(session, seller.id)  # type: ignore[arg-type]
-        customers = session.exec(select(func.count()).select_from(Organization).where(
-            Organization.kind == OrgKind.CUSTOMER,
-            Organization.id.in_(subtree_ids(session, seller.id)))).one()  # type: ignore[union-attr,arg-type]
+        customers = session.exec(
+            select(func.count())
+            .select_from(Organization)
+            .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller.id)))
+        ).one()  # type: ignore[union-attr,arg-type]
         limit = licence.max_customers if licence and licence.max_customers is not None else "∞"
-        rows.append({"id": str(seller.id), "name": seller.name, "tier": licence.tier if licence else "",
-                     "customers": f"{customers} / {limit}",
-                     "features": ", ".join(licence.features or []) if licence else "",
-                     "domains": ", ".join(licence.authorized_domains) if licence else "",
-                     "expires": licence.expires_at.strftime("%Y-%m-%d") if licence and licence.expires_at else "",
-                     "state": state(licence) if licence else "no licence"})
+        rows.append(
+            {
+                "id": str(seller.id),
+                "name": seller.name,
+                "tier": licence.tier if licence else "",
+                "customers": f"{customers} / {limit}",
+                "features": ", ".join(licence.features or []) if licence else "",
+                "domains": ", ".join(licence.authorized_domains) if licence else "",
+                "expires": licence.expires_at.strftime("%Y-%m-%d") if licence and licence.expires_at else "",
+                "state": state(licence) if licence else "no licence",
+            }
+        )
     return rows
 
 
 def domains_of(session: Session, organization_id: int) -> list[str]:
-    return list(session.exec(select(Domain.hostname).where(Domain.organization_id == organization_id)
-                             .order_by(Domain.hostname)).all())
+    return list(
+        session.exec(
+            select(Domain.hostname).where(Domain.organization_id == organization_id).order_by(Domain.hostname)
+        ).all()
+    )
 
 
 def parse_expiry(text: str) -> datetime | None:

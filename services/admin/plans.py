@@ -25,16 +25,29 @@ LIMIT_KEYS = ("memory_mb", "cpus", "max_concurrent_projects", "max_parallel_requ
 
 def list_plans(session: Session, actor: Actor | None, *, include_archived: bool = False) -> list[dict[str, Any]]:
     checked = authorise(session, actor, "view", action="plans.list", target=("plan", "*"))
-    query = (select(Plan, Organization).join(Organization, Organization.id == Plan.organization_id)  # type: ignore[arg-type]
-             .where(visible(checked, Plan.organization_id)))
+    query = (
+        select(Plan, Organization)
+        .join(Organization, Organization.id == Plan.organization_id)  # type: ignore[arg-type]
+        .where(visible(checked, Plan.organization_id))
+    )
     if not include_archived:
         query = query.where(Plan.archived_at.is_(None))  # type: ignore[union-attr]
     used = dict(session.exec(select(Subscription.plan_id, func.count()).group_by(Subscription.plan_id)).all())  # type: ignore[call-overload]
-    return [{"id": str(p.id), "seller": o.name, "name": p.name, "slug": p.slug, "price_cents": str(p.price_cents),
-             "stripe_price_id": p.stripe_price_id or "",
-             "budget": str(p.budget_included_micros // 1_000_000), "policy": p.budget_policy,
-             "subscriptions": str(used.get(p.id, 0)), "archived": "yes" if p.archived_at else ""}
-            for p, o in session.exec(query.order_by(Organization.name, Plan.sort_order)).all()]  # type: ignore[arg-type]
+    return [
+        {
+            "id": str(p.id),
+            "seller": o.name,
+            "name": p.name,
+            "slug": p.slug,
+            "price_cents": str(p.price_cents),
+            "stripe_price_id": p.stripe_price_id or "",
+            "budget": str(p.budget_included_micros // 1_000_000),
+            "policy": p.budget_policy,
+            "subscriptions": str(used.get(p.id, 0)),
+            "archived": "yes" if p.archived_at else "",
+        }
+        for p, o in session.exec(query.order_by(Organization.name, Plan.sort_order)).all()
+    ]  # type: ignore[arg-type]
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -71,12 +84,25 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def save_plan(session: Session, actor: Actor | None, values: dict[str, Any], *, organization_id: int,
-              plan_id: int | None = None, ip: str = "") -> Plan:
+def save_plan(
+    session: Session,
+    actor: Actor | None,
+    values: dict[str, Any],
+    *,
+    organization_id: int,
+    plan_id: int | None = None,
+    ip: str = "",
+) -> Plan:
     plan = session.get(Plan, plan_id) if plan_id else None
     seller = session.get(Organization, plan.organization_id if plan else organization_id)
-    checked = authorise(session, actor, "manage", action="plans.save", target=("plan", plan_id or "new"),
-                        organization_id=seller.id if seller and seller.kind in ADMIN_KINDS else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="plans.save",
+        target=("plan", plan_id or "new"),
+        organization_id=seller.id if seller and seller.kind in ADMIN_KINDS else -1,
+    )
     assert seller is not None
     clean = _clean(values)
     taken = session.exec(select(Plan.id).where(Plan.organization_id == seller.id, Plan.slug == clean["slug"])).first()
@@ -85,8 +111,11 @@ def save_plan(session: Session, actor: Actor | None, values: dict[str, Any], *, 
     template_id = values.get("app_template_id")
     if template_id is not None:
         template = session.get(AppTemplate, int(template_id))
-        if template is None or template.archived_at is not None or (
-                template.organization_id is not None and template.organization_id not in checked.org_ids):
+        if (
+            template is None
+            or template.archived_at is not None
+            or (template.organization_id is not None and template.organization_id not in checked.org_ids)
+        ):
             raise ValidationFailed.single("app_template_id", "Choose one of your app templates.")
         clean["app_template_id"] = template.id
     plan = plan or Plan(organization_id=seller.id)  # type: ignore[arg-type]
@@ -94,30 +123,63 @@ def save_plan(session: Session, actor: Actor | None, values: dict[str, Any], *, 
         setattr(plan, name, value)
     session.add(plan)
     session.flush()
-    audit.record(session, "plans.save", actor_label=checked.email, target=("plan", plan.id),
-                 organization_id=seller.id, ip=ip, details={"slug": plan.slug, "price_cents": plan.price_cents})
+    audit.record(
+        session,
+        "plans.save",
+        actor_label=checked.email,
+        target=("plan", plan.id),
+        organization_id=seller.id,
+        ip=ip,
+        details={"slug": plan.slug, "price_cents": plan.price_cents},
+    )
     return plan
 
 
 def archive_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str = "") -> None:
     plan = session.get(Plan, plan_id)
-    checked = authorise(session, actor, "manage", action="plans.archive", target=("plan", plan_id),
-                        organization_id=plan.organization_id if plan else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="plans.archive",
+        target=("plan", plan_id),
+        organization_id=plan.organization_id if plan else -1,
+    )
     assert plan is not None
     plan.archived_at = plan.archived_at or utcnow()
     session.add(plan)
-    audit.record(session, "plans.archive", actor_label=checked.email, target=("plan", plan_id),
-                 organization_id=plan.organization_id, ip=ip, details={"slug": plan.slug})
+    audit.record(
+        session,
+        "plans.archive",
+        actor_label=checked.email,
+        target=("plan", plan_id),
+        organization_id=plan.organization_id,
+        ip=ip,
+        details={"slug": plan.slug},
+    )
 
 
 def delete_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str = "") -> None:
     """Only a plan nobody ever subscribed to; anything else is archived instead."""
     plan = session.get(Plan, plan_id)
-    checked = authorise(session, actor, "manage", action="plans.delete", target=("plan", plan_id),
-                        organization_id=plan.organization_id if plan else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="plans.delete",
+        target=("plan", plan_id),
+        organization_id=plan.organization_id if plan else -1,
+    )
     assert plan is not None
     if session.exec(select(Subscription.id).where(Subscription.plan_id == plan_id)).first() is not None:
         raise ValidationFailed.single("", f"{plan.name} has subscriptions: archive it instead of deleting it.")
-    audit.record(session, "plans.delete", actor_label=checked.email, target=("plan", plan_id),
-                 organization_id=plan.organization_id, ip=ip, details={"slug": plan.slug})
+    audit.record(
+        session,
+        "plans.delete",
+        actor_label=checked.email,
+        target=("plan", plan_id),
+        organization_id=plan.organization_id,
+        ip=ip,
+        details={"slug": plan.slug},
+    )
     session.delete(plan)

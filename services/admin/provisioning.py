@@ -15,27 +15,48 @@ LIMIT = 200
 def list_actions(session: Session, actor: Actor | None, *, status: str = "parked") -> list[dict]:
     """Actions on instances inside the actor's subtree, newest first."""
     checked = authorise(session, actor, "view", action="provisioning.list", target=("provisioning_action", "*"))
-    query = (select(ProvisioningAction, Instance, Organization)
-             .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
-             .join(Organization, Organization.id == Instance.organization_id)  # type: ignore[arg-type]
-             .where(Instance.organization_id.in_(checked.org_ids)))  # type: ignore[attr-defined]
+    query = (
+        select(ProvisioningAction, Instance, Organization)
+        .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
+        .join(Organization, Organization.id == Instance.organization_id)  # type: ignore[arg-type]
+        .where(Instance.organization_id.in_(checked.org_ids))
+    )  # type: ignore[attr-defined]
     if status:
         query = query.where(ProvisioningAction.status == status)
     rows = session.exec(query.order_by(ProvisioningAction.created_at.desc()).limit(LIMIT)).all()  # type: ignore[attr-defined]
-    return [{
-        "id": action.id, "action": action.action, "status": action.status, "error": action.last_error or "",
-        "subdomain": instance.subdomain, "customer": org.name, "failures": action.failures,
-        "created_at": action.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-    } for action, instance, org in rows]
+    return [
+        {
+            "id": action.id,
+            "action": action.action,
+            "status": action.status,
+            "error": action.last_error or "",
+            "subdomain": instance.subdomain,
+            "customer": org.name,
+            "failures": action.failures,
+            "created_at": action.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        for action, instance, org in rows
+    ]
 
 
 def retry_action(session: Session, actor: Actor | None, action_id: str, *, ip: str = "") -> None:
     row = session.get(ProvisioningAction, action_id)
     instance = session.get(Instance, row.instance_id) if row else None
-    checked = authorise(session, actor, "instances", action="provisioning.retry",
-                        target=("provisioning_action", action_id),
-                        organization_id=instance.organization_id if instance else -1)
+    checked = authorise(
+        session,
+        actor,
+        "instances",
+        action="provisioning.retry",
+        target=("provisioning_action", action_id),
+        organization_id=instance.organization_id if instance else -1,
+    )
     retry_parked(session, action_id, requested_by=checked.email)
-    audit.record(session, "provisioning_action.retry", actor_label=checked.email,
-                 target=("provisioning_action", action_id), organization_id=instance.organization_id if instance else None,
-                 ip=ip, details={"action": row.action if row else "", "subdomain": instance.subdomain if instance else ""})
+    audit.record(
+        session,
+        "provisioning_action.retry",
+        actor_label=checked.email,
+        target=("provisioning_action", action_id),
+        organization_id=instance.organization_id if instance else None,
+        ip=ip,
+        details={"action": row.action if row else "", "subdomain": instance.subdomain if instance else ""},
+    )

@@ -22,32 +22,52 @@ from services.tenancy.scope import Actor, authorise, visible
 BACKENDS = ("docker", "coolify")
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,299}$")
-SAMPLE = {"customer": {"email": "customer@example.com", "username": "customer", "organization": "Customer"},
-          "plan": {"name": "Plan", "slug": "plan"}, "limits": LimitView({"memory_mb": 512, "cpus": 1}), "domain": "customer.example.com",
-          "url": "https://customer.example.com", "secrets": {"admin_password": "x", "secret_key": "y"},
-          "endpoints": [{"name": "default", "url": "https://llm.example.com"}]}
+SAMPLE = {
+    "customer": {"email": "customer@example.com", "username": "customer", "organization": "Customer"},
+    "plan": {"name": "Plan", "slug": "plan"},
+    "limits": LimitView({"memory_mb": 512, "cpus": 1}),
+    "domain": "customer.example.com",
+    "url": "https://customer.example.com",
+    "secrets": {"admin_password": "x", "secret_key": "y"},
+    "endpoints": [{"name": "default", "url": "https://llm.example.com"}],
+}
 
 
 def list_templates(session: Session, actor: Actor | None) -> list[dict[str, str]]:
     """Templates of the actor's subtree and the platform-wide ones (which every seller may use)."""
     checked = authorise(session, actor, "view", action="templates.list", target=("app_template", "*"))
-    rows = session.exec(select(AppTemplate).where(
-        (AppTemplate.organization_id.is_(None)) | visible(checked, AppTemplate.organization_id))  # type: ignore[union-attr]
-        .order_by(AppTemplate.name)).all()
-    return [{"id": str(t.id), "name": t.name, "slug": t.slug, "backend": t.backend, "image": t.image or "",
-             "port": str(t.internal_port), "health_path": t.health_path, "env_template": t.env_template,
-             "shared": "platform" if t.organization_id is None else "", "archived": "yes" if t.archived_at else ""}
-            for t in rows]
+    rows = session.exec(
+        select(AppTemplate)
+        .where((AppTemplate.organization_id.is_(None)) | visible(checked, AppTemplate.organization_id))  # type: ignore[union-attr]
+        .order_by(AppTemplate.name)
+    ).all()
+    return [
+        {
+            "id": str(t.id),
+            "name": t.name,
+            "slug": t.slug,
+            "backend": t.backend,
+            "image": t.image or "",
+            "port": str(t.internal_port),
+            "health_path": t.health_path,
+            "env_template": t.env_template,
+            "shared": "platform" if t.organization_id is None else "",
+            "archived": "yes" if t.archived_at else "",
+        }
+        for t in rows
+    ]
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    clean: dict[str, Any] = {"name": str(values.get("name") or "").strip(),
-                             "slug": str(values.get("slug") or "").strip().lower(),
-                             "backend": str(values.get("backend") or "docker"),
-                             "image": str(values.get("image") or "").strip() or None,
-                             "health_path": str(values.get("health_path") or "/").strip(),
-                             "env_template": str(values.get("env_template") or "")}
+    clean: dict[str, Any] = {
+        "name": str(values.get("name") or "").strip(),
+        "slug": str(values.get("slug") or "").strip().lower(),
+        "backend": str(values.get("backend") or "docker"),
+        "image": str(values.get("image") or "").strip() or None,
+        "health_path": str(values.get("health_path") or "/").strip(),
+        "env_template": str(values.get("env_template") or ""),
+    }
     if not 1 <= len(clean["name"]) <= 100:
         errors["name"] = "must be 1 to 100 characters"
     if not SLUG.match(clean["slug"]):
@@ -73,17 +93,28 @@ def _clean(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def save_template(session: Session, actor: Actor | None, values: dict[str, Any], *, template_id: int | None = None,
-                  ip: str = "") -> AppTemplate:
+def save_template(
+    session: Session, actor: Actor | None, values: dict[str, Any], *, template_id: int | None = None, ip: str = ""
+) -> AppTemplate:
     """Platform staff make shared templates; a reseller's are its own. Editing one re-renders its instances'
     environment at their next deploy, not before."""
     template = session.get(AppTemplate, template_id) if template_id else None
     if template_id and template is None:
         raise ValidationFailed.single("", "That template does not exist.")
-    owner = template.organization_id if template else (None if actor and actor.is_platform else
-                                                       actor.organization_id if actor else -1)
-    checked = authorise(session, actor, "manage", action="templates.save", target=("app_template", template_id or "new"),
-                        organization_id=owner, platform=owner is None)
+    owner = (
+        template.organization_id
+        if template
+        else (None if actor and actor.is_platform else actor.organization_id if actor else -1)
+    )
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="templates.save",
+        target=("app_template", template_id or "new"),
+        organization_id=owner,
+        platform=owner is None,
+    )
     clean = _clean(values)
     taken = session.exec(select(AppTemplate.id).where(AppTemplate.slug == clean["slug"])).first()
     if taken is not None and taken != template_id:
@@ -93,8 +124,15 @@ def save_template(session: Session, actor: Actor | None, values: dict[str, Any],
         setattr(template, name, value)
     session.add(template)
     session.flush()
-    audit.record(session, "templates.save", actor_label=checked.email, target=("app_template", template.id),
-                 organization_id=owner, ip=ip, details={"slug": template.slug, "backend": template.backend})
+    audit.record(
+        session,
+        "templates.save",
+        actor_label=checked.email,
+        target=("app_template", template.id),
+        organization_id=owner,
+        ip=ip,
+        details={"slug": template.slug, "backend": template.backend},
+    )
     return template
 
 
@@ -102,10 +140,24 @@ def archive_template(session: Session, actor: Actor | None, template_id: int, *,
     """App templates in use stay usable by their instances; archiving only keeps new plans from choosing them."""
     template = session.get(AppTemplate, template_id)
     owner = template.organization_id if template else -1
-    checked = authorise(session, actor, "manage", action="templates.archive", target=("app_template", template_id),
-                        organization_id=owner, platform=owner is None)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="templates.archive",
+        target=("app_template", template_id),
+        organization_id=owner,
+        platform=owner is None,
+    )
     assert template is not None
     template.archived_at = template.archived_at or utcnow()
     session.add(template)
-    audit.record(session, "templates.archive", actor_label=checked.email, target=("app_template", template_id),
-                 organization_id=template.organization_id, ip=ip, details={"slug": template.slug})
+    audit.record(
+        session,
+        "templates.archive",
+        actor_label=checked.email,
+        target=("app_template", template_id),
+        organization_id=template.organization_id,
+        ip=ip,
+        details={"slug": template.slug},
+    )

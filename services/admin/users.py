@@ -26,19 +26,42 @@ def list_users(session: Session, actor: Actor | None, *, search: str = "", page:
     if search.strip():
         like = f"%{search.strip().lower()}%"
         conditions.append(or_(User.email.like(like), User.username.like(like)))  # type: ignore[attr-defined]
-    query = (select(Membership, User, Organization).join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
-             .join(Organization, Organization.id == Membership.organization_id).where(*conditions))  # type: ignore[arg-type]
+    query = (
+        select(Membership, User, Organization)
+        .join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
+        .join(Organization, Organization.id == Membership.organization_id)
+        .where(*conditions)
+    )  # type: ignore[arg-type]
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(Organization.name, User.email)  # type: ignore[arg-type]
-                        .offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
-    return [{"membership_id": str(m.id), "user_id": str(u.id), "email": u.email, "organization": o.name,
-             "kind": o.kind, "role": m.role, "status": u.status} for m, u, o in rows], int(total)
+    rows = session.exec(
+        query.order_by(Organization.name, User.email)  # type: ignore[arg-type]
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    return [
+        {
+            "membership_id": str(m.id),
+            "user_id": str(u.id),
+            "email": u.email,
+            "organization": o.name,
+            "kind": o.kind,
+            "role": m.role,
+            "status": u.status,
+        }
+        for m, u, o in rows
+    ], int(total)
 
 
 def change_role(session: Session, actor: Actor | None, membership_id: int, role: str, *, ip: str = "") -> None:
     membership = session.get(Membership, membership_id)
-    checked = authorise(session, actor, "manage", action="users.change_role", target=("membership", membership_id),
-                        organization_id=membership.organization_id if membership else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="users.change_role",
+        target=("membership", membership_id),
+        organization_id=membership.organization_id if membership else -1,
+    )
     assert membership is not None
     if role not in Role.ALL:
         raise ValidationFailed.single("role", f"must be one of {', '.join(Role.ALL)}")
@@ -50,20 +73,36 @@ def change_role(session: Session, actor: Actor | None, membership_id: int, role:
         raise ValidationFailed.single("role", "An organization keeps at least one owner.")
     before, membership.role = membership.role, role
     session.add(membership)
-    audit.record(session, "users.change_role", actor_label=checked.email, target=("membership", membership_id),
-                 organization_id=membership.organization_id, ip=ip, details={"from": before, "to": role})
+    audit.record(
+        session,
+        "users.change_role",
+        actor_label=checked.email,
+        target=("membership", membership_id),
+        organization_id=membership.organization_id,
+        ip=ip,
+        details={"from": before, "to": role},
+    )
 
 
 def _owners(session: Session, organization_id: int) -> int:
-    return session.exec(select(func.count()).select_from(Membership).where(
-        Membership.organization_id == organization_id, Membership.role == Role.OWNER)).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.organization_id == organization_id, Membership.role == Role.OWNER)
+    ).one()
 
 
 def set_disabled(session: Session, actor: Actor | None, user_id: int, disabled: bool, *, ip: str = "") -> None:
     """Disabling signs the person out everywhere at once. Every organization they belong to must be the actor's."""
     orgs = session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)).all()
-    checked = authorise(session, actor, "manage", action="users.disable", target=("user", user_id),
-                        organization_id=orgs[0] if orgs else -1)
+    checked = authorise(
+        session,
+        actor,
+        "manage",
+        action="users.disable",
+        target=("user", user_id),
+        organization_id=orgs[0] if orgs else -1,
+    )
     for org_id in orgs[1:]:
         authorise(session, checked, "manage", action="users.disable", target=("user", user_id), organization_id=org_id)
     if user_id == checked.user_id:
@@ -74,6 +113,12 @@ def set_disabled(session: Session, actor: Actor | None, user_id: int, disabled: 
     session.add(user)
     if disabled:
         revoke_all_sessions(session, user_id)
-    audit.record(session, "users.disable" if disabled else "users.enable", actor_label=checked.email,
-                 target=("user", user_id), organization_id=orgs[0] if orgs else None, ip=ip,
-                 details={"email": user.email})
+    audit.record(
+        session,
+        "users.disable" if disabled else "users.enable",
+        actor_label=checked.email,
+        target=("user", user_id),
+        organization_id=orgs[0] if orgs else None,
+        ip=ip,
+        details={"email": user.email},
+    )

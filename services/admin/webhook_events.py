@@ -38,23 +38,42 @@ def list_events(session: Session, actor: Actor | None, *, status: str = "", page
             raise ValueError(f"Unknown status {status!r}.")
         query, counted = query.where(StripeEvent.status == status), counted.where(StripeEvent.status == status)
     page = max(page, 1)
-    rows = session.exec(query.order_by(StripeEvent.id.desc()).offset((page - 1) * PAGE_SIZE)  # type: ignore[union-attr]
-                        .limit(PAGE_SIZE)).all()
+    rows = session.exec(
+        query.order_by(StripeEvent.id.desc())
+        .offset((page - 1) * PAGE_SIZE)  # type: ignore[union-attr]
+        .limit(PAGE_SIZE)
+    ).all()
     total = session.exec(counted).one()
-    return [asdict(EventRow(
-        stripe_id=e.stripe_id, type=e.type, status=e.status, attempts=e.attempts, error=e.error or "",
-        received_at=e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
-        processed_at=e.processed_at.strftime("%Y-%m-%d %H:%M:%S") if e.processed_at else "",
-    )) for e in rows], int(total)
+    return [
+        asdict(
+            EventRow(
+                stripe_id=e.stripe_id,
+                type=e.type,
+                status=e.status,
+                attempts=e.attempts,
+                error=e.error or "",
+                received_at=e.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                processed_at=e.processed_at.strftime("%Y-%m-%d %H:%M:%S") if e.processed_at else "",
+            )
+        )
+        for e in rows
+    ], int(total)
 
 
 def replay_event(session: Session, actor: Actor | None, stripe_id: str, *, ip: str = "") -> None:
     """Queue the event's handler again. Handlers are idempotent: a replay only repairs, it never doubles."""
-    checked = authorise(session, actor, "billing", action="webhook_events.replay",
-                        target=("stripe_event", stripe_id), platform=True)
+    checked = authorise(
+        session, actor, "billing", action="webhook_events.replay", target=("stripe_event", stripe_id), platform=True
+    )
     event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_id)).first()
     if event is None:
         raise ValueError(f"No event {stripe_id!r}.")
-    audit.record(session, "webhook_event.replay", actor_label=checked.email, target=("stripe_event", stripe_id),
-                 ip=ip, details={"type": event.type, "status_before": event.status})
+    audit.record(
+        session,
+        "webhook_event.replay",
+        actor_label=checked.email,
+        target=("stripe_event", stripe_id),
+        ip=ip,
+        details={"type": event.type, "status_before": event.status},
+    )
     after_commit(session, lambda: handle_stripe_event(stripe_id, replay=True))

@@ -10,13 +10,19 @@ from services.models import Budget, Plan, Subscription
 from services.models.base import utcnow
 
 
-def ensure_budget_period(session: Session, subscription: Subscription, plan: Plan,
-                         period_end: datetime | None) -> Budget:
+def ensure_budget_period(
+    session: Session, subscription: Subscription, plan: Plan, period_end: datetime | None
+) -> Budget:
     """Idempotent and order-independent: keyed on the period end Stripe reports, never on event counts."""
     budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
     if budget is None:
-        budget = Budget(subscription_id=subscription.id, total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
-                        used_micros=0, period_start=utcnow(), reset_at=period_end)
+        budget = Budget(
+            subscription_id=subscription.id,
+            total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
+            used_micros=0,
+            period_start=utcnow(),
+            reset_at=period_end,
+        )
     elif period_end is not None and (budget.reset_at is None or period_end > budget.reset_at):
         budget.used_micros, budget.alerts_sent = 0, []
         budget.period_start, budget.reset_at = utcnow(), period_end

@@ -24,7 +24,8 @@ def checkout_progress(checkout_session_id: str) -> CheckoutProgress | None:
         return None
     with session_scope() as session:
         subscription = session.exec(
-            select(Subscription).where(Subscription.checkout_session_id == checkout_session_id)).first()
+            select(Subscription).where(Subscription.checkout_session_id == checkout_session_id)
+        ).first()
         if subscription is None:
             return None
         instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()

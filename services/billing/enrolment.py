@@ -31,8 +31,11 @@ class Enrolment:
 
 
 def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
-    plan = session.exec(select(Plan).where(Plan.organization_id == parent_org_id, Plan.slug == plan_slug,
-                                           Plan.is_public, Plan.archived_at.is_(None))).first()  # type: ignore[union-attr]
+    plan = session.exec(
+        select(Plan).where(
+            Plan.organization_id == parent_org_id, Plan.slug == plan_slug, Plan.is_public, Plan.archived_at.is_(None)
+        )
+    ).first()  # type: ignore[union-attr]
     if plan is None:
         raise ValidationFailed.single("plan", "Choose one of the plans offered.")
     if not plan.is_free and not plan.stripe_price_id:
@@ -40,21 +43,28 @@ def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
     return plan
 
 
-def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
-          request_host: str = "") -> Enrolment:
+def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str, request_host: str = "") -> Enrolment:
     org = session.get(Organization, organization_id)
     assert org is not None and org.parent_id is not None
     plan = offered_plan(session, org.parent_id, plan_slug)
     ensure_room_for_instance(session, organization_id)
     template = session.get(AppTemplate, plan.app_template_id) if plan.app_template_id else None
-    subscription = Subscription(organization_id=organization_id, plan_id=plan.id,  # type: ignore[arg-type]
-                                status="active" if plan.is_free else "incomplete")
+    subscription = Subscription(
+        organization_id=organization_id,
+        plan_id=plan.id,  # type: ignore[arg-type]
+        status="active" if plan.is_free else "incomplete",
+    )
     session.add(subscription)
     session.flush()
-    instance = Instance(organization_id=organization_id, subscription_id=subscription.id,  # type: ignore[arg-type]
-                        app_template_id=plan.app_template_id, subdomain=org.slug,
-                        backend=template.backend if template else "docker",
-                        status="pending" if plan.is_free else "awaiting_payment", desired_state="running")
+    instance = Instance(
+        organization_id=organization_id,
+        subscription_id=subscription.id,  # type: ignore[arg-type]
+        app_template_id=plan.app_template_id,
+        subdomain=org.slug,
+        backend=template.backend if template else "docker",
+        status="pending" if plan.is_free else "awaiting_payment",
+        desired_state="running",
+    )
     session.add(instance)
     session.flush()
     if plan.is_free:
@@ -65,8 +75,9 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     return Enrolment(subscription.id, instance.id, url)  # type: ignore[arg-type]
 
 
-def start_checkout(session: Session, subscription: Subscription, instance: Instance, email: str,
-                   plan: Plan, *, request_host: str = "") -> str:
+def start_checkout(
+    session: Session, subscription: Subscription, instance: Instance, email: str, plan: Plan, *, request_host: str = ""
+) -> str:
     """Create a Checkout Session for this subscription (also used to try again after a cancelled payment).
 
     Stripe sends the customer back to the host they paid from when it belongs to their seller (their session
@@ -74,9 +85,12 @@ def start_checkout(session: Session, subscription: Subscription, instance: Insta
     """
     base = portal_url(session, subscription.organization_id, request_host)
     request = CheckoutRequest(
-        organization_id=subscription.organization_id, instance_id=instance.id,  # type: ignore[arg-type]
-        subscription_id=subscription.id, price_id=plan.stripe_price_id or "",  # type: ignore[arg-type]
-        customer_email=email, customer_id=subscription.stripe_customer_id,
+        organization_id=subscription.organization_id,
+        instance_id=instance.id,  # type: ignore[arg-type]
+        subscription_id=subscription.id,
+        price_id=plan.stripe_price_id or "",  # type: ignore[arg-type]
+        customer_email=email,
+        customer_id=subscription.stripe_customer_id,
         success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base}/billing/cancel",
         idempotency_key=f"portal-checkout-{subscription.id}-{uuid.uuid4().hex}",

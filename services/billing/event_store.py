@@ -113,7 +113,8 @@ def _insert(events: list[tuple[dict[str, Any], str]]) -> tuple[TextClause, dict[
         values.append(f"(:id{n}, :type{n}, :payload{n}, 'pending', 0, :now)")
     statement = text(
         "INSERT INTO stripe_event (stripe_id, type, payload, status, attempts, received_at) VALUES "
-        + ", ".join(values) + " ON CONFLICT (stripe_id) DO NOTHING RETURNING stripe_id"
+        + ", ".join(values)
+        + " ON CONFLICT (stripe_id) DO NOTHING RETURNING stripe_id"
     ).bindparams(bindparam("now", type_=_table.c.received_at.type))
     return statement, params
 
@@ -130,8 +131,9 @@ def first_deliveries(ids: list[str], new_ids: set[str]) -> list[bool]:
 
 def _settle(outcomes: list[tuple[Waiter, bool | BaseException]]) -> None:
     """Answer every waiter; the ones on an event loop get one call per loop, run in that loop's thread."""
-    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | BaseException]]] = \
-        defaultdict(list)
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[bool], bool | BaseException]]] = defaultdict(
+        list
+    )
     for waiter, outcome in outcomes:
         if isinstance(waiter, asyncio.Future):
             per_loop[waiter.get_loop()].append((waiter, outcome))
@@ -162,7 +164,7 @@ def enqueue_handling(stripe_ids: list[str]) -> None:
     """One job per chunk of a batch: a burst costs a few queue writes, not one per event (on SQLite each is a
     commit the consumer competes for). A failing event inside a chunk is re-queued on its own, with retries."""
     for start in range(0, len(stripe_ids), JOB_CHUNK):
-        chunk = stripe_ids[start:start + JOB_CHUNK]
+        chunk = stripe_ids[start : start + JOB_CHUNK]
         try:
             handle_stripe_events(chunk)
         except Exception:

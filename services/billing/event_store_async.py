@@ -80,8 +80,9 @@ class AsyncEventStore:
                 if not future.done():
                     future.set_exception(exc)
             return
-        for (_, _, future), is_new in zip(batch, first_deliveries([event["id"] for event, _, _ in batch], new_ids),
-                                               strict=True):
+        for (_, _, future), is_new in zip(
+            batch, first_deliveries([event["id"] for event, _, _ in batch], new_ids), strict=True
+        ):
             if not future.done():
                 future.set_result(is_new)
 
@@ -103,8 +104,7 @@ class AsyncEventStore:
         self._connection = None
 
 
-_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncEventStore]] = \
-    weakref.WeakKeyDictionary()
+_stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AsyncEventStore]] = weakref.WeakKeyDictionary()
 
 
 def store_for_loop(database_url: str) -> AsyncEventStore:

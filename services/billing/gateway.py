@@ -27,8 +27,11 @@ class CheckoutRequest:
 
     @property
     def metadata(self) -> dict[str, str]:
-        return {"organization_id": str(self.organization_id), "instance_id": str(self.instance_id),
-                "portal_subscription_id": str(self.subscription_id)}
+        return {
+            "organization_id": str(self.organization_id),
+            "instance_id": str(self.instance_id),
+            "portal_subscription_id": str(self.subscription_id),
+        }
 
 
 class BillingGateway(Protocol):
@@ -73,7 +76,8 @@ class StripeGateway:
         else:
             params["customer_email"] = request.customer_email
         session = self._client.v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": request.idempotency_key})  # type: ignore[arg-type]
+            params=params, options={"idempotency_key": request.idempotency_key}
+        )  # type: ignore[arg-type]
         return session.to_dict()
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None:
@@ -98,7 +102,8 @@ class StripeGateway:
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(
-            params={"customer": customer_id, "return_url": return_url})
+            params={"customer": customer_id, "return_url": return_url}
+        )
         return str(session["url"])
 
 

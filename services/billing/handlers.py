@@ -64,10 +64,10 @@ def subscription_changed(session: Session, obj: dict[str, Any], gateway: Billing
 
 
 def invoice_event(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
-    details = ((obj.get("parent") or {}).get("subscription_details") or {})
+    details = (obj.get("parent") or {}).get("subscription_details") or {}
     subscription_id = details.get("subscription")
     if not subscription_id:  # older shapes: the line items still name it
-        for line in ((obj.get("lines") or {}).get("data") or []):
+        for line in (obj.get("lines") or {}).get("data") or []:
             subscription_id = ((line.get("parent") or {}).get("subscription_item_details") or {}).get("subscription")
             if subscription_id:
                 break

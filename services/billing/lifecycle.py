@@ -29,8 +29,9 @@ def instance_of(session: Session, subscription: Subscription) -> Instance | None
     return session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
 
 
-def apply(session: Session, subscription: Subscription, *, plan_changed: bool = False,
-          now: datetime | None = None) -> str:
+def apply(
+    session: Session, subscription: Subscription, *, plan_changed: bool = False, now: datetime | None = None
+) -> str:
     """Bring the instance in line with the subscription. Returns what it did (for logs and tests)."""
     now = now or utcnow()
     if subscription.terminated_at is not None:
@@ -45,8 +46,12 @@ def apply(session: Session, subscription: Subscription, *, plan_changed: bool = 
     if status in DUNNING:
         if subscription.grace_until is None:  # the first time this period: say so once, with the date
             subscription.grace_until = now + timedelta(days=plan.grace_days)
-            _tell_customer(session, subscription, "payment_failed", {
-                "plan": plan.name, "suspend_date": subscription.grace_until.strftime("%d %b %Y")})
+            _tell_customer(
+                session,
+                subscription,
+                "payment_failed",
+                {"plan": plan.name, "suspend_date": subscription.grace_until.strftime("%d %b %Y")},
+            )
         session.add(subscription)
         return _enforce_deadlines(session, subscription, instance, subscription.grace_until, plan, now)
     if status == "canceled":
@@ -75,8 +80,14 @@ def _keep_running(session: Session, subscription: Subscription, instance: Instan
     return "ok"
 
 
-def _enforce_deadlines(session: Session, subscription: Subscription, instance: Instance | None,
-                       suspend_at: datetime, plan: Plan, now: datetime) -> str:
+def _enforce_deadlines(
+    session: Session,
+    subscription: Subscription,
+    instance: Instance | None,
+    suspend_at: datetime,
+    plan: Plan,
+    now: datetime,
+) -> str:
     if now >= suspend_at + timedelta(days=plan.retention_days):
         subscription.terminated_at = now
         session.add(subscription)
@@ -86,9 +97,15 @@ def _enforce_deadlines(session: Session, subscription: Subscription, instance: I
     if now >= suspend_at and subscription.suspended_at is None:
         subscription.suspended_at = now
         session.add(subscription)
-        _tell_customer(session, subscription, "suspended", {
-            "subdomain": instance.subdomain if instance else "",
-            "delete_date": (suspend_at + timedelta(days=plan.retention_days)).strftime("%d %b %Y")})
+        _tell_customer(
+            session,
+            subscription,
+            "suspended",
+            {
+                "subdomain": instance.subdomain if instance else "",
+                "delete_date": (suspend_at + timedelta(days=plan.retention_days)).strftime("%d %b %Y"),
+            },
+        )
         if instance is not None and instance.status not in NOT_YET_PROVISIONED:
             engine.request_action(session, instance, actions.SUSPEND, requested_by="billing")
         return "suspending"
@@ -104,8 +121,10 @@ def _tell_customer(session: Session, subscription: Subscription, template: str, 
 
 def enforce_timeline(session: Session, now: datetime | None = None) -> int:
     """The periodic job: deadlines pass even when no webhook arrives."""
-    rows = session.exec(select(Subscription).where(
-        Subscription.status.in_((*DUNNING, "canceled")), Subscription.terminated_at.is_(None))  # type: ignore[attr-defined,union-attr]
+    rows = session.exec(
+        select(Subscription).where(
+            Subscription.status.in_((*DUNNING, "canceled")), Subscription.terminated_at.is_(None)
+        )  # type: ignore[attr-defined,union-attr]
     ).all()
     for subscription in rows:
         apply(session, subscription, now=now)

@@ -50,9 +50,17 @@ def _put(session: Session, object_id: str, kind: str, data: dict[str, Any]) -> N
 
 
 def event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
-    return {"id": _new_id("evt"), "object": "event", "api_version": API_VERSION, "created": int(time.time()),
-            "livemode": False, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
-            "type": event_type, "data": {"object": obj}}
+    return {
+        "id": _new_id("evt"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": int(time.time()),
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": event_type,
+        "data": {"object": obj},
+    }
 
 
 @huey.task(retries=10, retry_delay=2)
@@ -64,8 +72,12 @@ def deliver_local_stripe_event(payload: str) -> int:
 def post_signed(payload: str) -> int:
     """Sign at send time (fresh timestamp) and post; raises on a non-2xx so the job retries."""
     header = stripe.WebhookSignature.generate_signature_header(payload, webhook_secret())
-    response = httpx.post(f"{get_settings().internal_url}/api/stripe/webhook", content=payload.encode(),
-                          headers={"Stripe-Signature": header, "Content-Type": "application/json"}, timeout=10)
+    response = httpx.post(
+        f"{get_settings().internal_url}/api/stripe/webhook",
+        content=payload.encode(),
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.status_code
 
@@ -87,11 +99,18 @@ class LocalGateway:
         if existing:
             return existing
         data = {
-            "id": session_id, "object": "checkout.session", "mode": "subscription", "status": "open",
-            "payment_status": "unpaid", "client_reference_id": str(request.organization_id),
-            "customer": request.customer_id, "customer_email": request.customer_email,
-            "metadata": request.metadata, "subscription_data": {"metadata": request.metadata},
-            "price": request.price_id, "subscription": None,
+            "id": session_id,
+            "object": "checkout.session",
+            "mode": "subscription",
+            "status": "open",
+            "payment_status": "unpaid",
+            "client_reference_id": str(request.organization_id),
+            "customer": request.customer_id,
+            "customer_email": request.customer_email,
+            "metadata": request.metadata,
+            "subscription_data": {"metadata": request.metadata},
+            "price": request.price_id,
+            "subscription": None,
             "success_url": request.success_url.replace("{CHECKOUT_SESSION_ID}", session_id),
             "cancel_url": request.cancel_url,
             "url": f"{_origin(request.cancel_url)}/billing/test-checkout?session={session_id}",
@@ -145,29 +164,55 @@ def pay(checkout_session_id: str) -> str:
         subscription_id = _new_id("sub")
         metadata = checkout["subscription_data"]["metadata"]
         subscription = {
-            "id": subscription_id, "object": "subscription", "customer": customer_id, "status": "active",
-            "metadata": metadata, "cancel_at_period_end": False, "canceled_at": None, "ended_at": None,
-            "created": int(now.timestamp()), "latest_invoice": None,
-            "items": {"object": "list", "data": [{
-                "id": _new_id("si"), "object": "subscription_item", "price": {"id": checkout["price"], "object": "price"},
-                "quantity": 1, "current_period_start": int(now.timestamp()),
-                "current_period_end": int((now + PERIOD).timestamp())}]},
+            "id": subscription_id,
+            "object": "subscription",
+            "customer": customer_id,
+            "status": "active",
+            "metadata": metadata,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "ended_at": None,
+            "created": int(now.timestamp()),
+            "latest_invoice": None,
+            "items": {
+                "object": "list",
+                "data": [
+                    {
+                        "id": _new_id("si"),
+                        "object": "subscription_item",
+                        "price": {"id": checkout["price"], "object": "price"},
+                        "quantity": 1,
+                        "current_period_start": int(now.timestamp()),
+                        "current_period_end": int((now + PERIOD).timestamp()),
+                    }
+                ],
+            },
         }
         invoice = {
-            "id": _new_id("in"), "object": "invoice", "customer": customer_id, "status": "paid",
-            "billing_reason": "subscription_create", "amount_paid": 0, "attempt_count": 1,
-            "parent": {"type": "subscription_details",
-                       "subscription_details": {"subscription": subscription_id, "metadata": metadata}},
+            "id": _new_id("in"),
+            "object": "invoice",
+            "customer": customer_id,
+            "status": "paid",
+            "billing_reason": "subscription_create",
+            "amount_paid": 0,
+            "attempt_count": 1,
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {"subscription": subscription_id, "metadata": metadata},
+            },
         }
         subscription["latest_invoice"] = invoice["id"]
         checkout.update(status="complete", payment_status="paid", customer=customer_id, subscription=subscription_id)
         _put(session, checkout_session_id, "checkout.session", checkout)
         _put(session, subscription_id, "subscription", subscription)
         _put(session, invoice["id"], "invoice", invoice)
-        _send_after_commit(session, [
-            event("checkout.session.completed", checkout),
-            event("customer.subscription.created", subscription),
-            event("invoice.paid", invoice),
-            event("invoice.payment_succeeded", invoice),
-        ])
+        _send_after_commit(
+            session,
+            [
+                event("checkout.session.completed", checkout),
+                event("customer.subscription.created", subscription),
+                event("invoice.paid", invoice),
+                event("invoice.payment_succeeded", invoice),
+            ],
+        )
         return str(checkout["success_url"])

@@ -56,7 +56,9 @@ def public_plans(session: Session, organization_id: int | None = None) -> list[P
     ).all()
     return [
         PlanCard(
-            slug=p.slug, name=p.name, description=p.description,
+            slug=p.slug,
+            name=p.name,
+            description=p.description,
             price="Free" if p.is_free else f"{format_money(p.price_cents, p.currency)} / {p.interval}",
             budget=f"{format_money(p.budget_included_micros // (MICROS // 100), p.currency)} usage budget included",
             features=_features(p),

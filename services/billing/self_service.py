@@ -17,15 +17,19 @@ from services.tenancy.scope import Customer
 
 
 def current_subscription(session: Session, organization_id: int) -> Subscription | None:
-    return session.exec(select(Subscription).where(Subscription.organization_id == organization_id)
-                        .order_by(Subscription.id.desc())).first()  # type: ignore[union-attr]
+    return session.exec(
+        select(Subscription).where(Subscription.organization_id == organization_id).order_by(Subscription.id.desc())
+    ).first()  # type: ignore[union-attr]
 
 
 def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instance, Organization]:
     subscription = current_subscription(session, organization_id)
     org = session.get(Organization, organization_id)
-    instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first() \
-        if subscription else None
+    instance = (
+        session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+        if subscription
+        else None
+    )
     if subscription is None or instance is None or org is None:
         raise ValidationFailed.single("", "There is no subscription on this account.")
     return subscription, instance, org
@@ -39,8 +43,9 @@ def retry_payment(session: Session, who: Customer | None, request_host: str = ""
         raise ValidationFailed.single("", "This subscription is already paid.")
     plan = session.get(Plan, subscription.plan_id)
     assert plan is not None
-    return start_checkout(session, subscription, instance, _billing_email(session, who), plan,
-                          request_host=request_host)
+    return start_checkout(
+        session, subscription, instance, _billing_email(session, who), plan, request_host=request_host
+    )
 
 
 def change_plan(session: Session, who: Customer | None, plan_slug: str, request_host: str = "") -> str | None:
@@ -52,20 +57,33 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
     if plan.id == subscription.plan_id:
         raise ValidationFailed.single("plan", "You are on this plan already.")
     if plan.is_free:
-        raise ValidationFailed.single("plan", "To move to the free plan, cancel your subscription in "
-                                              "Manage billing; it stays active until the end of the period.")
+        raise ValidationFailed.single(
+            "plan",
+            "To move to the free plan, cancel your subscription in "
+            "Manage billing; it stays active until the end of the period.",
+        )
     if not subscription.stripe_subscription_id:
-        return start_checkout(session, subscription, instance, _billing_email(session, who), plan,
-                              request_host=request_host)
+        return start_checkout(
+            session, subscription, instance, _billing_email(session, who), plan, request_host=request_host
+        )
     try:
-        get_gateway().change_price(subscription.stripe_subscription_id, plan.stripe_price_id or "",
-                                   idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}")
+        get_gateway().change_price(
+            subscription.stripe_subscription_id,
+            plan.stripe_price_id or "",
+            idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}",
+        )
     except ValidationFailed:
         raise
     except Exception as exc:
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
-    audit.record(session, "billing.change_plan", **who.audit_fields(), target=("subscription", subscription.id),
-                 organization_id=organization_id, details={"to": plan.slug})
+    audit.record(
+        session,
+        "billing.change_plan",
+        **who.audit_fields(),
+        target=("subscription", subscription.id),
+        organization_id=organization_id,
+        details={"to": plan.slug},
+    )
     return None  # the customer.subscription.updated webhook applies the new plan
 
 
@@ -77,7 +95,8 @@ def billing_portal_url(session: Session, who: Customer | None, request_host: str
         raise ValidationFailed.single("", "There is nothing to manage yet: this account has no paid subscription.")
     try:
         return get_gateway().create_portal_session(
-            subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard")
+            subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard"
+        )
     except Exception as exc:
         raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 

@@ -18,9 +18,14 @@ def _ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
-def find_subscription(session: Session, *, stripe_subscription_id: str | None = None,
-                      metadata: dict[str, Any] | None = None, checkout_session_id: str | None = None,
-                      customer_id: str | None = None) -> Subscription | None:
+def find_subscription(
+    session: Session,
+    *,
+    stripe_subscription_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    checkout_session_id: str | None = None,
+    customer_id: str | None = None,
+) -> Subscription | None:
     """Our row for a Stripe object, by the strongest link available. None means: not one of our customers."""
     candidates = []
     if stripe_subscription_id:
@@ -42,8 +47,9 @@ def find_subscription(session: Session, *, stripe_subscription_id: str | None = 
 def _plan_for_price(session: Session, price_id: str | None, current: Plan) -> Plan:
     if not price_id or price_id == current.stripe_price_id:
         return current
-    plan = session.exec(select(Plan).where(Plan.stripe_price_id == price_id,
-                                           Plan.organization_id == current.organization_id)).first()
+    plan = session.exec(
+        select(Plan).where(Plan.stripe_price_id == price_id, Plan.organization_id == current.organization_id)
+    ).first()
     return plan or current
 
 
@@ -56,8 +62,11 @@ def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subs
     subscription.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
     subscription.current_period_end = _ts(subscription_period_end(stripe_subscription))
     if subscription.status == "canceled":
-        subscription.canceled_at = subscription.canceled_at or _ts(
-            stripe_subscription.get("ended_at") or stripe_subscription.get("canceled_at")) or utcnow()
+        subscription.canceled_at = (
+            subscription.canceled_at
+            or _ts(stripe_subscription.get("ended_at") or stripe_subscription.get("canceled_at"))
+            or utcnow()
+        )
     current_plan = session.get(Plan, subscription.plan_id)
     assert current_plan is not None
     plan = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)

@@ -39,7 +39,10 @@ def enforce_billing_timeline() -> None:
     """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""
     with one_billing_writer_at_a_time(), session_scope() as session:
         enforce_timeline(session)
-        stale = session.exec(select(StripeEvent.stripe_id).where(
-            StripeEvent.status == "pending", StripeEvent.received_at < utcnow() - timedelta(minutes=2))).all()
+        stale = session.exec(
+            select(StripeEvent.stripe_id).where(
+                StripeEvent.status == "pending", StripeEvent.received_at < utcnow() - timedelta(minutes=2)
+            )
+        ).all()
     for stripe_id in stale:
         handle_stripe_event(stripe_id)

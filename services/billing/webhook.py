@@ -52,8 +52,12 @@ def _verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | Webhoo
         event = json.loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         return _reject("body is not JSON", str(exc))
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str) \
-            or not isinstance((event.get("data") or {}).get("object"), dict):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not isinstance(event.get("type"), str)
+        or not isinstance((event.get("data") or {}).get("object"), dict)
+    ):
         return _reject("not a Stripe event", text[:100])
     return event
 

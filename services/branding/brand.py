@@ -39,8 +39,11 @@ class Brand:
         return asdict(self)
 
 
-_OVERRIDABLE = [f.name for f in fields(Brand)
-                if f.name not in ("organization_id", "powered_by", "email_templates", "public_url", "sender_address")]
+_OVERRIDABLE = [
+    f.name
+    for f in fields(Brand)
+    if f.name not in ("organization_id", "powered_by", "email_templates", "public_url", "sender_address")
+]
 
 
 def _chain(session: Session, organization_id: int) -> list[Organization]:
@@ -61,8 +64,10 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
     if organization_id is None:
         return Brand()
     chain = _chain(session, organization_id)
-    overrides = {b.organization_id: b for b in session.exec(
-        select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()}  # type: ignore[attr-defined]
+    overrides = {
+        b.organization_id: b
+        for b in session.exec(select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()
+    }  # type: ignore[attr-defined]
     values: dict[str, object] = {}
     templates: dict[str, dict[str, str]] = {}
     sender = ""
@@ -84,11 +89,15 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
     if values.get("hide_platform_branding") and not has_feature(session, organization_id, "hide_platform_branding"):
         values["hide_platform_branding"] = False
     brand = Brand(organization_id=organization_id, **values)  # type: ignore[arg-type]
-    branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides
-                              for o in chain)
+    branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides for o in chain)
     powered_by = "" if brand.hide_platform_branding or not branded_by_reseller else Brand().platform_name
-    return Brand(**{**brand.to_dict(), "powered_by": powered_by,  # type: ignore[arg-type]
-                    "public_url": _portal_url(session, [o.id for o in chain])})
+    return Brand(
+        **{
+            **brand.to_dict(),
+            "powered_by": powered_by,  # type: ignore[arg-type]
+            "public_url": _portal_url(session, [o.id for o in chain]),
+        }
+    )
 
 
 def _on_host(host: str) -> str:
@@ -98,8 +107,13 @@ def _on_host(host: str) -> str:
 
 
 def _chain_domains(session: Session, chain_ids: list[int | None]) -> list[Domain]:
-    return list(session.exec(select(Domain).where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
-                             .order_by(Domain.id)).all())  # type: ignore[arg-type]
+    return list(
+        session.exec(
+            select(Domain)
+            .where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
+            .order_by(Domain.id)
+        ).all()
+    )  # type: ignore[arg-type]
 
 
 def _portal_url(session: Session, chain_ids: list[int | None]) -> str:

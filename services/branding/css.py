@@ -28,13 +28,15 @@ from services.errors import ValidationFailed
 
 MAX_LENGTH = 48 * 1024  # tinycss2 tokenises about 1 MB/s here: the whole check stays well under 100 ms
 MAX_NESTING = 64
-ALLOWED_AT_RULES = frozenset({"media", "supports", "layer", "container", "keyframes", "-webkit-keyframes",
-                              "font-face"})
+ALLOWED_AT_RULES = frozenset({"media", "supports", "layer", "container", "keyframes", "-webkit-keyframes", "font-face"})
 URL_FUNCTIONS = frozenset({"url", "src", "image-set", "-webkit-image-set", "image", "cross-fade", "element"})
 FORBIDDEN_FUNCTIONS = frozenset({"expression"})
 FORBIDDEN_IDENTS = frozenset({"behavior", "-moz-binding"})
-DATA_URL = re.compile(r"^data:(image/(png|jpeg|gif|webp)|font/(woff2?|ttf|otf)|application/font-woff2?)"
-                      r"(;[a-z0-9=.-]+)*,", re.I)
+DATA_URL = re.compile(
+    r"^data:(image/(png|jpeg|gif|webp)|font/(woff2?|ttf|otf)|application/font-woff2?)"
+    r"(;[a-z0-9=.-]+)*,",
+    re.I,
+)
 
 
 def _refuse(message: str) -> ValidationFailed:
@@ -47,16 +49,16 @@ def _url_allowed(url: str, organization_id: int | None) -> bool:
         return True
     if organization_id is None:
         return False
-    own = re.compile(r"^" + re.escape(ASSET_ROUTE) + str(int(organization_id)) +
-                     r"-[0-9a-f]{16}\.(png|jpg|gif|webp)$")
+    own = re.compile(r"^" + re.escape(ASSET_ROUTE) + str(int(organization_id)) + r"-[0-9a-f]{16}\.(png|jpg|gif|webp)$")
     return bool(own.match(url))
 
 
 def _check_url(url: str, organization_id: int | None) -> None:
     if not _url_allowed(url, organization_id):
         shown = url if len(url) <= 60 else url[:57] + "..."
-        raise _refuse(f"may only load your own uploaded images ({ASSET_ROUTE}...) or data: images and fonts, "
-                      f"not {shown!r}")
+        raise _refuse(
+            f"may only load your own uploaded images ({ASSET_ROUTE}...) or data: images and fonts, not {shown!r}"
+        )
 
 
 def _walk(nodes: Iterable[ast.Node], organization_id: int | None) -> None:

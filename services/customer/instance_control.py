@@ -33,8 +33,9 @@ LOGS_UNAVAILABLE = "The logs cannot be read right now ({}). Please try again in 
 
 def controls_for(instance: Instance, busy: bool, subscription_status: str) -> dict[str, bool]:
     """Which buttons the dashboard enables: none while an action runs or the subscription holds the instance."""
-    usable = not busy and subscription_status in ("active", "trialing", "past_due") \
-        and instance.desired_state != "suspended"
+    usable = (
+        not busy and subscription_status in ("active", "trialing", "past_due") and instance.desired_state != "suspended"
+    )
     return {control: usable and instance.status in ALLOWED_IN[control] for control in CONTROLS}
 
 
@@ -48,8 +49,7 @@ def control_instance(session: Session, who: Customer | None, instance_id: int, c
     """Queue the action; returns its id. Refusals (busy, wrong state, suspended) change nothing."""
     if control not in CONTROLS:
         raise ValidationFailed.single("", f"Unknown action {control!r}.")
-    instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}",
-                            ip=ip)
+    instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}", ip=ip)
     assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
     busy = engine.active_action(session, instance.id) is not None  # type: ignore[arg-type]
@@ -60,8 +60,15 @@ def control_instance(session: Session, who: Customer | None, instance_id: int, c
             raise ValidationFailed.single("", "Your instance is suspended. Settle the payment or the budget first.")
         raise ValidationFailed.single("", f"Your instance cannot {control} while it is {instance.status}.")
     row = engine.request_action(session, instance, CONTROLS[control], requested_by=_requested_by(who))
-    audit.record(session, f"instance.{control}", **who.audit_fields(), target=("instance", instance.id),
-                 organization_id=instance.organization_id, ip=ip, details={"subdomain": instance.subdomain})
+    audit.record(
+        session,
+        f"instance.{control}",
+        **who.audit_fields(),
+        target=("instance", instance.id),
+        organization_id=instance.organization_id,
+        ip=ip,
+        details={"subdomain": instance.subdomain},
+    )
     return row.id
 
 
@@ -81,17 +88,27 @@ def reveal_credentials(session: Session, who: Customer | None, instance_id: int)
     assert who is not None
     shown = reveal_once(session, instance)
     if shown is not None:
-        audit.record(session, "instance.credentials_shown", **who.audit_fields(),
-                     target=("instance", instance.id), organization_id=instance.organization_id)
+        audit.record(
+            session,
+            "instance.credentials_shown",
+            **who.audit_fields(),
+            target=("instance", instance.id),
+            organization_id=instance.organization_id,
+        )
     return shown
 
 
 def rotate_usage_token(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
     """A new usage API token for the instance, shown once; the previous one stops working at once."""
-    instance = own_instance(session, who, instance_id, capability="secrets", attempted="instance.rotate_token",
-                            ip=ip)
+    instance = own_instance(session, who, instance_id, capability="secrets", attempted="instance.rotate_token", ip=ip)
     assert who is not None
     token = issue_instance_token(session, instance)
-    audit.record(session, "instance.token_rotated", **who.audit_fields(), target=("instance", instance.id),
-                 organization_id=instance.organization_id, ip=ip)  # nothing of the token itself
+    audit.record(
+        session,
+        "instance.token_rotated",
+        **who.audit_fields(),
+        target=("instance", instance.id),
+        organization_id=instance.organization_id,
+        ip=ip,
+    )  # nothing of the token itself
     return token

@@ -13,22 +13,35 @@ from services.models import Instance
 from services.tenancy.scope import Customer, authorise_customer
 
 
-def own_instance(session: Session, who: Customer | None, instance_id: int, *, capability: str, attempted: str,
-                 ip: str = "") -> Instance:
+def own_instance(
+    session: Session, who: Customer | None, instance_id: int, *, capability: str, attempted: str, ip: str = ""
+) -> Instance:
     instance = session.get(Instance, instance_id)
-    organization_id = instance.organization_id if instance is not None and instance.status != "deprovisioned" \
-        else None
-    authorise_customer(session, who, capability, action=attempted, target=("instance", instance_id),
-                       organization_id=organization_id, ip=ip)
+    organization_id = instance.organization_id if instance is not None and instance.status != "deprovisioned" else None
+    authorise_customer(
+        session,
+        who,
+        capability,
+        action=attempted,
+        target=("instance", instance_id),
+        organization_id=organization_id,
+        ip=ip,
+    )
     assert instance is not None
     return instance
 
 
-def own_organization(session: Session, who: Customer | None, capability: str, *, attempted: str,
-                     ip: str = "") -> int:
+def own_organization(session: Session, who: Customer | None, capability: str, *, attempted: str, ip: str = "") -> int:
     """The customer's organization id, once the customer (and any impersonator) may do `capability` there."""
     organization_id = who.organization_id if who is not None else None
-    authorise_customer(session, who, capability, action=attempted, target=("organization", organization_id or "-"),
-                       organization_id=organization_id, ip=ip)
+    authorise_customer(
+        session,
+        who,
+        capability,
+        action=attempted,
+        target=("organization", organization_id or "-"),
+        organization_id=organization_id,
+        ip=ip,
+    )
     assert organization_id is not None
     return organization_id

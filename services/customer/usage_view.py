@@ -19,8 +19,9 @@ def period_start(session: Session, instance: Instance):  # type: ignore[no-untyp
     return budget.period_start if budget else utcnow() - timedelta(days=CHART_DAYS)
 
 
-def usage_page(session: Session, who: Customer | None, instance_id: int,
-               page: int) -> tuple[list[dict[str, str]], bool]:
+def usage_page(
+    session: Session, who: Customer | None, instance_id: int, page: int
+) -> tuple[list[dict[str, str]], bool]:
     instance = own_instance(session, who, instance_id, capability="view", attempted="usage.list")
     return recent_records(session, instance.id, page)  # type: ignore[arg-type]
 
@@ -29,5 +30,4 @@ def usage_csv(session: Session, who: Customer | None, instance_id: int) -> tuple
     """(file name, CSV text) of this period's records."""
     instance = own_instance(session, who, instance_id, capability="view", attempted="usage.export")
     since = period_start(session, instance)
-    return (f"usage-{instance.subdomain}-{since:%Y%m%d}.csv",
-            records_csv(session, instance.id, since))  # type: ignore[arg-type]
+    return (f"usage-{instance.subdomain}-{since:%Y%m%d}.csv", records_csv(session, instance.id, since))  # type: ignore[arg-type]

@@ -19,8 +19,9 @@ def build_huey(settings: Settings) -> Huey:
     # fsync off: a job lost to a power cut is found again by the periodic sweeps (pending Stripe events,
     # interrupted provisioning actions), which read the portal's own database. Producers wake the consumer
     # through a socket, so it starts a job at once instead of at its next poll (services/jobs/wakeup.py).
-    return WakeupSqliteHuey(settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30,
-                            fsync=False)
+    return WakeupSqliteHuey(
+        settings.jobs_queue_name, filename=str(settings.var_dir / "huey.db"), timeout=30, fsync=False
+    )
 
 
 huey: Huey = build_huey(get_settings())

@@ -36,9 +36,14 @@ _builtin = Environment(
 
 def brand_context(brand: Brand, context: dict[str, Any]) -> dict[str, Any]:
     settings = get_settings()
-    return {"brand_name": brand.platform_name, "support_email": brand.support_email,
-            "footer_text": brand.footer_text, "powered_by": brand.powered_by,
-            "public_url": brand.public_url or settings.public_url, **context}
+    return {
+        "brand_name": brand.platform_name,
+        "support_email": brand.support_email,
+        "footer_text": brand.footer_text,
+        "powered_by": brand.powered_by,
+        "public_url": brand.public_url or settings.public_url,
+        **context,
+    }
 
 
 def render_override(source: str, part: str, context: dict[str, Any], links: dict[str, str]) -> str:
@@ -50,8 +55,9 @@ def render_override(source: str, part: str, context: dict[str, Any], links: dict
     return link_rules.place(rendered, marks, links, part)
 
 
-def render(template: str, to: str, context: dict[str, Any], brand: Brand | None = None,
-           links: dict[str, str] | None = None) -> EmailMessage:
+def render(
+    template: str, to: str, context: dict[str, Any], brand: Brand | None = None, links: dict[str, str] | None = None
+) -> EmailMessage:
     """The message for `template` to `to`, in `brand`; `links` are the token-bearing URLs (e.g. {"link": ...})."""
     settings = get_settings()
     brand = brand or Brand()
@@ -76,8 +82,9 @@ def render(template: str, to: str, context: dict[str, Any], brand: Brand | None 
         message["Reply-To"] = brand.support_email
     message["To"] = to
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=(brand.sender_address or platform_address).rpartition("@")[2]
-                                       or settings.base_domain)
+    message["Message-ID"] = make_msgid(
+        domain=(brand.sender_address or platform_address).rpartition("@")[2] or settings.base_domain
+    )
     message.set_content(part("text", ".txt"))
     message.add_alternative(part("html", ".html"), subtype="html")
     return message

@@ -18,15 +18,49 @@ from html.parser import HTMLParser
 import nh3
 
 LINK_VARIABLES = ("link",)
-WHERE = ('{{ link }} may only be the whole href of a link (<a href="{{ link }}">…</a>) or stand on its own in '
-         'the text')
-_TAGS = {"a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "img", "li", "ol",
-         "p", "pre", "small", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul", "center",
-         "font"}
-_ATTRIBUTES = {"*": {"style", "align", "class", "dir", "title", "width", "height", "bgcolor", "color"},
-               "a": {"href"}, "img": {"src", "alt"}, "td": {"colspan", "rowspan", "valign"},
-               "th": {"colspan", "rowspan", "valign"}, "table": {"cellpadding", "cellspacing", "border"},
-               "font": {"face", "size"}}
+WHERE = '{{ link }} may only be the whole href of a link (<a href="{{ link }}">…</a>) or stand on its own in the text'
+_TAGS = {
+    "a",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "div",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "small",
+    "span",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "center",
+    "font",
+}
+_ATTRIBUTES = {
+    "*": {"style", "align", "class", "dir", "title", "width", "height", "bgcolor", "color"},
+    "a": {"href"},
+    "img": {"src", "alt"},
+    "td": {"colspan", "rowspan", "valign"},
+    "th": {"colspan", "rowspan", "valign"},
+    "table": {"cellpadding", "cellspacing", "border"},
+    "font": {"face", "size"},
+}
 
 
 class UnsafeLinkUse(ValueError):
@@ -40,9 +74,10 @@ def markers() -> dict[str, str]:
 
 def _alone_as_word(text: str, marker: str) -> bool:
     """Every occurrence has whitespace (or the start or end of the text) on both sides."""
-    return all((m.start() == 0 or text[m.start() - 1].isspace())
-               and (m.end() == len(text) or text[m.end()].isspace())
-               for m in re.finditer(marker, text))
+    return all(
+        (m.start() == 0 or text[m.start() - 1].isspace()) and (m.end() == len(text) or text[m.end()].isspace())
+        for m in re.finditer(marker, text)
+    )
 
 
 class _Placement(HTMLParser):
@@ -83,8 +118,13 @@ class _Placement(HTMLParser):
 
 def clean_html(rendered: str) -> str:
     """The reseller's HTML with only e-mail-safe tags and attributes (no script, style, forms, event handlers)."""
-    return nh3.clean(rendered, tags=_TAGS, attributes=_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                     link_rel="noopener noreferrer")
+    return nh3.clean(
+        rendered,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    )
 
 
 def place(rendered: str, marks: dict[str, str], links: dict[str, str], part: str) -> str:

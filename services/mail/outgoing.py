@@ -19,8 +19,9 @@ from services.mail.transport import deliver
 
 
 @huey.task(retries=5, retry_delay=30)
-def send_templated(template: str, to: str, context: dict[str, Any], organization_id: int | None,
-                   links: dict[str, str]) -> None:
+def send_templated(
+    template: str, to: str, context: dict[str, Any], organization_id: int | None, links: dict[str, str]
+) -> None:
     """Retried with a delay, so an SMTP outage delays mail instead of losing it."""
     with session_scope() as session:
         brand = brand_for(session, organization_id)
@@ -33,8 +34,15 @@ def deliver_email(raw: bytes) -> None:
     deliver(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
 
 
-def send_after_commit(session: Session, template: str, to: str, context: dict[str, Any], *,
-                      organization_id: int | None, links: dict[str, str] | None = None) -> None:
+def send_after_commit(
+    session: Session,
+    template: str,
+    to: str,
+    context: dict[str, Any],
+    *,
+    organization_id: int | None,
+    links: dict[str, str] | None = None,
+) -> None:
     """Queue the e-mail once the caller's transaction commits, so a rolled-back sign-up sends nothing.
 
     `organization_id` chooses the brand (the seller's brand is inherited down the tree); `links` are the

@@ -6,18 +6,45 @@ from services import templating
 from services.mail import links
 from services.mail.compose import render_override
 
-EMAIL_TEMPLATES = ("welcome", "verify_email", "reset_password", "password_changed", "payment_failed", "suspended",
-                   "budget_alert", "invitation", "invitation_existing")
+EMAIL_TEMPLATES = (
+    "welcome",
+    "verify_email",
+    "reset_password",
+    "password_changed",
+    "payment_failed",
+    "suspended",
+    "budget_alert",
+    "invitation",
+    "invitation_existing",
+)
 EMAIL_PARTS = ("subject", "text", "html")
 # every variable any e-mail gets, with sample values: an override that names anything else is refused
 EMAIL_SAMPLE = {
-    "brand_name": "Brand", "support_email": "help@example.com", "footer_text": "Footer", "powered_by": "",
-    "public_url": "https://portal.example.com", "url": "https://customer.example.com", "subdomain": "customer",
-    "admin_email": "customer@example.com", "dashboard_url": "https://portal.example.com/dashboard",
-    "username": "customer", "hours": 48, "minutes": 60, "percent": 80, "used": "$8", "total": "$10",
-    "consequence": "…", "reset_date": "01 Jan 2027", "plan": "Starter", "suspend_date": "08 Jan 2027",
-    "delete_date": "07 Feb 2027", "inviter": "owner@example.com", "organization": "Customer", "role": "support",
-    "days": 7, "invitations_url": "https://portal.example.com/invitations",
+    "brand_name": "Brand",
+    "support_email": "help@example.com",
+    "footer_text": "Footer",
+    "powered_by": "",
+    "public_url": "https://portal.example.com",
+    "url": "https://customer.example.com",
+    "subdomain": "customer",
+    "admin_email": "customer@example.com",
+    "dashboard_url": "https://portal.example.com/dashboard",
+    "username": "customer",
+    "hours": 48,
+    "minutes": 60,
+    "percent": 80,
+    "used": "$8",
+    "total": "$10",
+    "consequence": "…",
+    "reset_date": "01 Jan 2027",
+    "plan": "Starter",
+    "suspend_date": "08 Jan 2027",
+    "delete_date": "07 Feb 2027",
+    "inviter": "owner@example.com",
+    "organization": "Customer",
+    "role": "support",
+    "days": 7,
+    "invitations_url": "https://portal.example.com/invitations",
 }
 SAMPLE_LINKS = {"link": "https://portal.example.com/verify?token=sample"}
 

@@ -41,8 +41,9 @@ def _send_smtp(url: str, message: EmailMessage) -> None:
     host = parsed.hostname or "localhost"
     timeout = float(options.get("timeout", ["20"])[0])
     if parsed.scheme == "smtps":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(host, parsed.port or 465, timeout=timeout,
-                                               context=ssl.create_default_context())
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, parsed.port or 465, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         client = smtplib.SMTP(host, parsed.port or 25, timeout=timeout)
     with client:

@@ -57,7 +57,9 @@ class ProvisioningAction(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=36)
     instance_id: int = Field(foreign_key="instance.id", index=True)
     action: str = Field(max_length=30)
-    status: str = Field(default="queued", max_length=20, index=True)  # queued|running|retrying|succeeded|parked|cancelled
+    status: str = Field(
+        default="queued", max_length=20, index=True
+    )  # queued|running|retrying|succeeded|parked|cancelled
     failures: int = 0  # consecutive failed attempts in the current round; an admin retry starts a new round
     last_error: str | None = text_field()
     requested_by: str = Field(default="", max_length=254)

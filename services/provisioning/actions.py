@@ -33,14 +33,41 @@ STEPS: dict[str, tuple[str, ...]] = {
 
 # None: the action leaves the instance's status as it is (the customer sees "awaiting payment" throughout).
 STATUS_DURING: dict[str, str | None] = {
-    PROVISION: "provisioning", START: "starting", STOP: "stopping", RESTART: "restarting", SUSPEND: "suspending",
-    RESUME: "starting", APPLY_LIMITS: "updating", DEPROVISION: "deprovisioning", PREPARE: None, RELEASE: None}
+    PROVISION: "provisioning",
+    START: "starting",
+    STOP: "stopping",
+    RESTART: "restarting",
+    SUSPEND: "suspending",
+    RESUME: "starting",
+    APPLY_LIMITS: "updating",
+    DEPROVISION: "deprovisioning",
+    PREPARE: None,
+    RELEASE: None,
+}
 STATUS_AFTER: dict[str, str | None] = {
-    PROVISION: "running", START: "running", STOP: "stopped", RESTART: "running", SUSPEND: "suspended",
-    RESUME: "running", APPLY_LIMITS: "running", DEPROVISION: "deprovisioned", PREPARE: None, RELEASE: None}
+    PROVISION: "running",
+    START: "running",
+    STOP: "stopped",
+    RESTART: "running",
+    SUSPEND: "suspended",
+    RESUME: "running",
+    APPLY_LIMITS: "running",
+    DEPROVISION: "deprovisioned",
+    PREPARE: None,
+    RELEASE: None,
+}
 # What the instance should be once the action is done; None keeps the current wish.
-DESIRED_AFTER: dict[str, str | None] = {PROVISION: "running", START: "running", STOP: "stopped", RESTART: "running",
-                                        SUSPEND: "suspended", RESUME: "running", APPLY_LIMITS: None,
-                                        DEPROVISION: "deprovisioned", PREPARE: None, RELEASE: None}
+DESIRED_AFTER: dict[str, str | None] = {
+    PROVISION: "running",
+    START: "running",
+    STOP: "stopped",
+    RESTART: "running",
+    SUSPEND: "suspended",
+    RESUME: "running",
+    APPLY_LIMITS: None,
+    DEPROVISION: "deprovisioned",
+    PREPARE: None,
+    RELEASE: None,
+}
 
 ACTIVE_STATUSES = ("queued", "running", "retrying")

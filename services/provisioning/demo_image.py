@@ -23,6 +23,7 @@ def rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
         raise FileNotFoundError(f"{busybox} not found (apt-get install busybox-static)")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+
         def add(name: str, data: bytes | None = None, mode: int = 0o644, link: str | None = None) -> None:
             info = tarfile.TarInfo(name)
             if link is not None:
@@ -54,8 +55,11 @@ def build(client: docker.DockerClient, image: str = DEMO_IMAGE, busybox: Path = 
     except ImageNotFound:
         pass
     repository, tag = image.rsplit(":", 1)
-    client.api.import_image_from_data(rootfs_tar(busybox), repository=repository, tag=tag,
-                                      changes=['CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]',
-                                               "ENV PATH=/bin"])
+    client.api.import_image_from_data(
+        rootfs_tar(busybox),
+        repository=repository,
+        tag=tag,
+        changes=['CMD ["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]', "ENV PATH=/bin"],
+    )
     client.images.get(image)
     return image

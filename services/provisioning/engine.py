@@ -66,20 +66,28 @@ def backoff_seconds(failures: int) -> float:
 # --- requesting -----------------------------------------------------------------------------------------------------
 
 
-def request_action(session: Session, instance: Instance, action: str, requested_by: str = "system",
-                   params: dict | None = None) -> ProvisioningAction:
+def request_action(
+    session: Session, instance: Instance, action: str, requested_by: str = "system", params: dict | None = None
+) -> ProvisioningAction:
     """Record the action and run it after commit. The same action already waiting is reused, not duplicated."""
     if action not in actions.STEPS:
         raise ValueError(f"unknown action {action!r}")
     existing = session.exec(
-        select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id,
-                                         ProvisioningAction.action == action,
-                                         ProvisioningAction.status == "queued")
+        select(ProvisioningAction).where(
+            ProvisioningAction.instance_id == instance.id,
+            ProvisioningAction.action == action,
+            ProvisioningAction.status == "queued",
+        )
     ).first()
     if existing is not None:
         return existing
-    row = ProvisioningAction(id=str(uuid.uuid4()), instance_id=instance.id, action=action,  # type: ignore[arg-type]
-                             requested_by=requested_by[:254], params=params or {})
+    row = ProvisioningAction(
+        id=str(uuid.uuid4()),
+        instance_id=instance.id,
+        action=action,  # type: ignore[arg-type]
+        requested_by=requested_by[:254],
+        params=params or {},
+    )
     session.add(row)
     instance.status = actions.STATUS_DURING[action] or instance.status
     desired = actions.DESIRED_AFTER[action]
@@ -95,8 +103,7 @@ def request_action(session: Session, instance: Instance, action: str, requested_
 def active_action(session: Session, instance_id: int) -> ProvisioningAction | None:
     return session.exec(
         select(ProvisioningAction)
-        .where(ProvisioningAction.instance_id == instance_id,
-               ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))  # type: ignore[attr-defined]
+        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))  # type: ignore[attr-defined]
         .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
     ).first()
 
@@ -129,8 +136,13 @@ def _claim(action_id: str) -> tuple[str, int] | None:
             log.info("action %s not run: %s", action_id, "not found" if row is None else row.status)
             return None
         earlier = active_action(session, row.instance_id)
-        if (earlier is not None and earlier.id != row.id and earlier.status == "queued"
-                and earlier.action in actions.BEST_EFFORT and row.action not in actions.BEST_EFFORT):
+        if (
+            earlier is not None
+            and earlier.id != row.id
+            and earlier.status == "queued"
+            and earlier.action in actions.BEST_EFFORT
+            and row.action not in actions.BEST_EFFORT
+        ):
             # a preparation that never started is moot once the real action is here: this one does it all
             earlier.status, earlier.finished_at, earlier.last_error = "cancelled", now, f"superseded by {row.action}"
             session.add(earlier)
@@ -140,8 +152,10 @@ def _claim(action_id: str) -> tuple[str, int] | None:
             return None
         claimed = session.exec(  # type: ignore[call-overload]
             update(ProvisioningAction)
-            .where(ProvisioningAction.id == action_id,
-                   or_(ProvisioningAction.status != "running", ProvisioningAction.locked_until < now))
+            .where(
+                ProvisioningAction.id == action_id,
+                or_(ProvisioningAction.status != "running", ProvisioningAction.locked_until < now),
+            )
             .values(status="running", locked_until=now + LEASE, started_at=row.started_at or now)
         ).rowcount
         if claimed != 1:
@@ -185,10 +199,16 @@ def _context(instance_id: int) -> StepContext:
 
 def _already_done(action_id: str, step: str) -> bool:
     with session_scope() as session:
-        return session.exec(
-            select(ProvisioningStep.id).where(ProvisioningStep.action_id == action_id, ProvisioningStep.step == step,
-                                              ProvisioningStep.status == "succeeded")
-        ).first() is not None
+        return (
+            session.exec(
+                select(ProvisioningStep.id).where(
+                    ProvisioningStep.action_id == action_id,
+                    ProvisioningStep.step == step,
+                    ProvisioningStep.status == "succeeded",
+                )
+            ).first()
+            is not None
+        )
 
 
 def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int:
@@ -201,8 +221,14 @@ def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int
                 record.status, record.finished_at = "interrupted", utcnow()
                 record.message = "interrupted (worker stopped); resumed"
                 session.add(record)
-        record = ProvisioningStep(instance_id=instance_id, action_id=action_id, action=action, step=step,
-                                  attempt=len(previous) + 1, status="running")
+        record = ProvisioningStep(
+            instance_id=instance_id,
+            action_id=action_id,
+            action=action,
+            step=step,
+            attempt=len(previous) + 1,
+            status="running",
+        )
         session.add(record)
         session.flush()
         return record.id  # type: ignore[return-value]
@@ -273,8 +299,11 @@ def _schedule_following(session: Session, instance_id: int, action_id: str) -> N
     """The next queued action of the instance starts as soon as this one has ended."""
     following = session.exec(
         select(ProvisioningAction.id)
-        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.id != action_id,
-               ProvisioningAction.status == "queued")
+        .where(
+            ProvisioningAction.instance_id == instance_id,
+            ProvisioningAction.id != action_id,
+            ProvisioningAction.status == "queued",
+        )
         .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
     ).first()
     if following:

@@ -22,8 +22,13 @@ def resource_name(subdomain: str) -> str:
 def traefik_labels(router: str, domain: str, port: int, network: str) -> dict[str, str]:
     settings = get_settings()
     text = _env.get_template("traefik_labels.j2").render(
-        router=router, domain=domain, port=port, network=network, cert_resolver=settings.traefik_cert_resolver,
-        http_entrypoint=settings.traefik_http_entrypoint, https_entrypoint=settings.traefik_https_entrypoint,
+        router=router,
+        domain=domain,
+        port=port,
+        network=network,
+        cert_resolver=settings.traefik_cert_resolver,
+        http_entrypoint=settings.traefik_http_entrypoint,
+        https_entrypoint=settings.traefik_https_entrypoint,
     )
     return dict(line.split("=", 1) for line in text.splitlines() if line.strip())
 

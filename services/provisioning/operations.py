@@ -18,8 +18,12 @@ GONE = ("deprovisioned",)
 
 def proxy_routes(session: Session) -> list[tuple[int, str, str, str]]:
     settings = get_settings()
-    rows = session.exec(select(Instance).where(Instance.upstream.is_not(None),  # type: ignore[union-attr]
-                                               Instance.status.not_in(GONE))).all()  # type: ignore[attr-defined]
+    rows = session.exec(
+        select(Instance).where(
+            Instance.upstream.is_not(None),  # type: ignore[union-attr]
+            Instance.status.not_in(GONE),
+        )
+    ).all()  # type: ignore[attr-defined]
     return [(i.id, i.subdomain, settings.instance_domain(i.subdomain), i.upstream) for i in rows]  # type: ignore[misc]
 
 
@@ -49,7 +53,9 @@ class InstanceStats:
 
 def instance_stats(session: Session) -> list[InstanceStats]:
     result = []
-    for instance in session.exec(select(Instance).where(Instance.status.not_in(GONE)).order_by(Instance.subdomain)).all():  # type: ignore[attr-defined]
+    for instance in session.exec(
+        select(Instance).where(Instance.status.not_in(GONE)).order_by(Instance.subdomain)
+    ).all():  # type: ignore[attr-defined]
         try:
             spec = build_spec(session, instance)
             backend = get_backend(spec.backend)
@@ -58,6 +64,13 @@ def instance_stats(session: Session) -> list[InstanceStats]:
         except ProvisioningError as exc:
             observed, stats = f"error: {exc}", {}
         memory = stats.get("memory_bytes")
-        result.append(InstanceStats(instance.subdomain, instance.status, observed, stats.get("cpu_percent"),
-                                    round(memory / 1024 / 1024, 1) if memory is not None else None))
+        result.append(
+            InstanceStats(
+                instance.subdomain,
+                instance.status,
+                observed,
+                stats.get("cpu_percent"),
+                round(memory / 1024 / 1024, 1) if memory is not None else None,
+            )
+        )
     return result

@@ -22,11 +22,14 @@ AWAITING = "awaiting_payment"
 
 
 def _prepared_unpaid(session: Session) -> int:
-    prepared = session.exec(select(func.count()).select_from(Instance).where(
-        Instance.status == AWAITING, Instance.external_id.is_not(None))).one()  # type: ignore[union-attr]
-    preparing = session.exec(select(func.count()).select_from(ProvisioningAction).where(
-        ProvisioningAction.action == actions.PREPARE,
-        ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))).one()  # type: ignore[attr-defined]
+    prepared = session.exec(
+        select(func.count()).select_from(Instance).where(Instance.status == AWAITING, Instance.external_id.is_not(None))
+    ).one()  # type: ignore[union-attr]
+    preparing = session.exec(
+        select(func.count())
+        .select_from(ProvisioningAction)
+        .where(ProvisioningAction.action == actions.PREPARE, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))
+    ).one()  # type: ignore[attr-defined]
     return int(prepared) + int(preparing)
 
 
@@ -46,9 +49,13 @@ def prepare_for_checkout(session: Session, instance: Instance) -> bool:
 def release_abandoned(session: Session) -> int:
     """Queue RELEASE for prepared instances whose checkout was left unpaid too long."""
     cutoff = utcnow() - timedelta(hours=get_settings().provision_prewarm_release_hours)
-    stale = session.exec(select(Instance).where(
-        Instance.status == AWAITING, Instance.external_id.is_not(None),  # type: ignore[union-attr]
-        Instance.updated_at < cutoff)).all()
+    stale = session.exec(
+        select(Instance).where(
+            Instance.status == AWAITING,
+            Instance.external_id.is_not(None),  # type: ignore[union-attr]
+            Instance.updated_at < cutoff,
+        )
+    ).all()
     released = 0
     for instance in stale:
         if engine.active_action(session, instance.id) is None:  # type: ignore[arg-type]

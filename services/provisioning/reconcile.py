@@ -40,7 +40,9 @@ def resume_interrupted(session: Session) -> int:
     resumed = 0
     for row in rows:
         lost_lease = row.status == "running" and row.locked_until is not None and row.locked_until < now
-        lost_retry = row.status == "retrying" and row.next_attempt_at is not None and row.next_attempt_at < now - STUCK_GRACE
+        lost_retry = (
+            row.status == "retrying" and row.next_attempt_at is not None and row.next_attempt_at < now - STUCK_GRACE
+        )
         lost_queue = row.status == "queued" and row.created_at < now - STUCK_GRACE
         if lost_lease or lost_retry or lost_queue:
             engine.enqueue(row.id)
@@ -51,7 +53,8 @@ def resume_interrupted(session: Session) -> int:
 def reconcile(session: Session) -> list[Finding]:
     findings: list[Finding] = []
     instances = session.exec(
-        select(Instance).where(Instance.desired_state.in_(("running", "stopped", "suspended")))  # type: ignore[attr-defined]
+        select(Instance)
+        .where(Instance.desired_state.in_(("running", "stopped", "suspended")))  # type: ignore[attr-defined]
         .execution_options(populate_existing=True)  # the engine changes instances in sessions of its own
     ).all()
     for instance in instances:

@@ -71,8 +71,11 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     domain = settings.instance_domain(instance.subdomain)
     secrets = load_credentials(instance)
     context = {
-        "customer": {"email": owner.email if owner else "", "username": owner.username if owner else "",
-                     "organization": org.name if org else ""},
+        "customer": {
+            "email": owner.email if owner else "",
+            "username": owner.username if owner else "",
+            "organization": org.name if org else "",
+        },
         "plan": {"name": plan.name if plan else "", "slug": plan.slug if plan else ""},
         "limits": LimitView(limits),
         "domain": domain,
@@ -93,8 +96,13 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         health_path=template.health_path or "/",
         env=env,
         limits=limits,
-        labels=instance_labels(instance.id, instance.subdomain, org.slug if org else "", domain,  # type: ignore[arg-type]
-                               template.internal_port),
+        labels=instance_labels(
+            instance.id,
+            instance.subdomain,
+            org.slug if org else "",
+            domain,  # type: ignore[arg-type]
+            template.internal_port,
+        ),
         template_settings=dict(template.settings or {}),
         external_id=instance.external_id,
         upstream=instance.upstream,

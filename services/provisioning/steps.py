@@ -102,7 +102,9 @@ def wait_healthy(ctx: StepContext) -> None:
             return
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
-    raise ProvisioningError(f"The instance did not answer its health check ({spec.health_path}) within {timeout:.0f} s.")
+    raise ProvisioningError(
+        f"The instance did not answer its health check ({spec.health_path}) within {timeout:.0f} s."
+    )
 
 
 def send_welcome(ctx: StepContext) -> None:
@@ -115,10 +117,18 @@ def send_welcome(ctx: StepContext) -> None:
             return
         spec = build_spec(session, instance)
         if spec.admin_email:
-            send_after_commit(session, "welcome", spec.admin_email, {
-                "url": spec.url, "subdomain": spec.subdomain, "admin_email": spec.admin_email,
-                "dashboard_url": f"{portal_url(session, instance.organization_id)}/dashboard"},
-                organization_id=instance.organization_id)
+            send_after_commit(
+                session,
+                "welcome",
+                spec.admin_email,
+                {
+                    "url": spec.url,
+                    "subdomain": spec.subdomain,
+                    "admin_email": spec.admin_email,
+                    "dashboard_url": f"{portal_url(session, instance.organization_id)}/dashboard",
+                },
+                organization_id=instance.organization_id,
+            )
         instance.welcome_sent_at = utcnow()
         session.add(instance)
 
@@ -133,6 +143,18 @@ def destroy(ctx: StepContext) -> None:
 
 STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
     fn.__name__: fn
-    for fn in (prepare_config, prepare_backend, create, deploy, start, restart, stop, publish_proxy, unpublish_proxy,
-               wait_healthy, send_welcome, destroy)
+    for fn in (
+        prepare_config,
+        prepare_backend,
+        create,
+        deploy,
+        start,
+        restart,
+        stop,
+        publish_proxy,
+        unpublish_proxy,
+        wait_healthy,
+        send_welcome,
+        destroy,
+    )
 }

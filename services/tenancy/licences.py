@@ -21,16 +21,19 @@ from services.tenancy.scope import subtree_ids
 
 FEATURES = ("custom_domains", "custom_css", "hide_platform_branding", "api_access")
 SELLER_KINDS = (OrgKind.RESELLER, OrgKind.SUB_RESELLER)
-NO_ROOM = ("{name} cannot take new customers at the moment (its plan allows {limit}). Please try again later or "
-           "contact {name}.")
+NO_ROOM = (
+    "{name} cannot take new customers at the moment (its plan allows {limit}). Please try again later or "
+    "contact {name}."
+)
 NO_INSTANCE_ROOM = "{name} cannot start new instances at the moment. Please try again later or contact {name}."
 EXPIRED = "{name} cannot take new customers at the moment. Please contact {name}."
 MAX_DEPTH = 8
 
 
 def active_licence(session: Session, organization_id: int) -> Licence | None:
-    return session.exec(select(Licence).where(Licence.organization_id == organization_id)
-                        .order_by(Licence.id.desc())).first()  # type: ignore[union-attr]
+    return session.exec(
+        select(Licence).where(Licence.organization_id == organization_id).order_by(Licence.id.desc())
+    ).first()  # type: ignore[union-attr]
 
 
 def state(licence: Licence, now: datetime | None = None) -> str:
@@ -55,8 +58,11 @@ def sellers_above(session: Session, organization_id: int | None) -> list[Organiz
 
 
 def _licensed(session: Session, organization_id: int | None) -> list[tuple[Organization, Licence]]:
-    return [(org, licence) for org in sellers_above(session, organization_id)
-            if (licence := active_licence(session, org.id)) is not None]  # type: ignore[arg-type]
+    return [
+        (org, licence)
+        for org in sellers_above(session, organization_id)
+        if (licence := active_licence(session, org.id)) is not None
+    ]  # type: ignore[arg-type]
 
 
 def has_feature(session: Session, organization_id: int | None, feature: str) -> bool:
@@ -67,8 +73,9 @@ def has_feature(session: Session, organization_id: int | None, feature: str) -> 
     if not sellers:
         return True  # the platform and its own customers
     licences = [licence for org in sellers if (licence := active_licence(session, org.id)) is not None]  # type: ignore[arg-type]
-    return bool(licences) and all(feature in (licence.features or []) and state(licence) != "suspended"
-                                  for licence in licences)
+    return bool(licences) and all(
+        feature in (licence.features or []) and state(licence) != "suspended" for licence in licences
+    )
 
 
 def require_feature(session: Session, organization_id: int | None, feature: str, field: str) -> None:
@@ -77,13 +84,23 @@ def require_feature(session: Session, organization_id: int | None, feature: str,
 
 
 def _customers_below(session: Session, seller_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Organization).where(
-        Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller_id)))).one())  # type: ignore[union-attr]
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Organization)
+            .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller_id)))
+        ).one()
+    )  # type: ignore[union-attr]
 
 
 def _instances_below(session: Session, seller_id: int) -> int:
-    return int(session.exec(select(func.count()).select_from(Instance).where(
-        Instance.status != "deprovisioned", Instance.organization_id.in_(subtree_ids(session, seller_id)))).one())  # type: ignore[attr-defined]
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Instance)
+            .where(Instance.status != "deprovisioned", Instance.organization_id.in_(subtree_ids(session, seller_id)))
+        ).one()
+    )  # type: ignore[attr-defined]
 
 
 def ensure_room_for_customer(session: Session, seller_id: int) -> None:
@@ -114,12 +131,16 @@ def console_banner(session: Session, organization_id: int) -> str:
         if current == "suspended":
             return f"{whose} is suspended: new customers and new instances are stopped."
         if current == "expired" and expires is not None:
-            return (f"{whose} expired on {expires:%d %b %Y}: new customers and new instances are stopped. "
-                    "Existing customers keep running.")
+            return (
+                f"{whose} expired on {expires:%d %b %Y}: new customers and new instances are stopped. "
+                "Existing customers keep running."
+            )
         if current == "grace" and expires is not None:
             stop = expires + timedelta(days=licence.grace_days)
-            return (f"{whose} expired on {expires:%d %b %Y}. New customers and new instances stop on "
-                    f"{stop:%d %b %Y} unless it is renewed.")
+            return (
+                f"{whose} expired on {expires:%d %b %Y}. New customers and new instances stop on "
+                f"{stop:%d %b %Y} unless it is renewed."
+            )
         if current == "active" and expires is not None and expires - utcnow() < timedelta(days=14):
             return f"{whose} expires on {expires:%d %b %Y}."
     return ""

@@ -102,25 +102,42 @@ def visible(actor: Actor, column):  # type: ignore[no-untyped-def]
 def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | None:
     """The admin identity of a user: their membership in the highest platform/reseller organization, if any."""
     rows = session.exec(
-        select(Membership, Organization).join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
-        .where(Membership.user_id == user_id, Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
-               Organization.status == "active")
+        select(Membership, Organization)
+        .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+        .where(
+            Membership.user_id == user_id,
+            Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
+            Organization.status == "active",
+        )
     ).all()
     ranked = sorted(rows, key=lambda r: (ADMIN_KINDS.index(r[1].kind), r[0].id))
     for membership, org in ranked:
         if membership.role in CAPABILITIES["view"]:
-            return Actor(user_id=user_id, email=email, organization_id=org.id, organization_kind=org.kind,  # type: ignore[arg-type]
-                         role=membership.role, org_ids=subtree_ids(session, org.id))  # type: ignore[arg-type]
+            return Actor(
+                user_id=user_id,
+                email=email,
+                organization_id=org.id,
+                organization_kind=org.kind,  # type: ignore[arg-type]
+                role=membership.role,
+                org_ids=subtree_ids(session, org.id),
+            )  # type: ignore[arg-type]
     return None
 
 
 def is_staff(session: Session, user_id: int) -> bool:
     """Cheap check for the header's "Admin" link; the console itself always resolves the full actor."""
-    return session.exec(
-        select(Membership.id).join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
-        .where(Membership.user_id == user_id, Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
-               Membership.role.in_(CAPABILITIES["view"]))  # type: ignore[attr-defined]
-    ).first() is not None
+    return (
+        session.exec(
+            select(Membership.id)
+            .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+            .where(
+                Membership.user_id == user_id,
+                Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
+                Membership.role.in_(CAPABILITIES["view"]),
+            )  # type: ignore[attr-defined]
+        ).first()
+        is not None
+    )
 
 
 def require(actor: Actor | None, capability: str, organization_id: int | None = None) -> Actor:
@@ -142,8 +159,16 @@ def require_platform(actor: Actor | None, capability: str = "view") -> Actor:
     return actor
 
 
-def authorise(session: Session, actor: Actor | None, capability: str, *, action: str,
-              target: tuple[str, object], organization_id: int | None = None, platform: bool = False) -> Actor:
+def authorise(
+    session: Session,
+    actor: Actor | None,
+    capability: str,
+    *,
+    action: str,
+    target: tuple[str, object],
+    organization_id: int | None = None,
+    platform: bool = False,
+) -> Actor:
     """`require`/`require_platform`, and a refused attempt is written to the audit log (it survives rollback)."""
     try:
         checked = require_platform(actor, capability) if platform else require(actor, capability, organization_id)
@@ -151,9 +176,13 @@ def authorise(session: Session, actor: Actor | None, capability: str, *, action:
             require(checked, capability, organization_id)
         return checked
     except Forbidden as exc:
-        audit.record_detached(session, "admin.denied", actor_label=actor.email if actor else "anonymous",
-                              target=target, details={"attempted": action, "reason": str(exc),
-                                                      "actor_user_id": actor.user_id if actor else None})
+        audit.record_detached(
+            session,
+            "admin.denied",
+            actor_label=actor.email if actor else "anonymous",
+            target=target,
+            details={"attempted": action, "reason": str(exc), "actor_user_id": actor.user_id if actor else None},
+        )
         raise
 
 
@@ -167,7 +196,8 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
     if user is None or user.status != "active":
         return None
     row = session.exec(
-        select(Membership).join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+        select(Membership)
+        .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
         .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
         .order_by(Membership.id)  # type: ignore[arg-type]
     ).first()
@@ -177,12 +207,25 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
         impersonator = resolve_actor(session, impersonator_id, staff.email) if staff else None
         if impersonator is None:
             return None
-    return Customer(user_id=user_id, email=user.email, organization_id=row.organization_id if row else None,
-                    role=row.role if row else "", impersonator=impersonator)
+    return Customer(
+        user_id=user_id,
+        email=user.email,
+        organization_id=row.organization_id if row else None,
+        role=row.role if row else "",
+        impersonator=impersonator,
+    )
 
 
-def authorise_customer(session: Session, who: Customer | None, capability: str, *, action: str,
-                       target: tuple[str, object], organization_id: int | None, ip: str = "") -> Customer:
+def authorise_customer(
+    session: Session,
+    who: Customer | None,
+    capability: str,
+    *,
+    action: str,
+    target: tuple[str, object],
+    organization_id: int | None,
+    ip: str = "",
+) -> Customer:
     """The customer may do `capability` on a record of `organization_id`; refusals are audited and raise.
 
     The record must be in the customer's own organization and their role must allow it. While a staff member
@@ -201,9 +244,14 @@ def authorise_customer(session: Session, who: Customer | None, capability: str, 
             reason = f"Your role ({who.impersonator.role}) does not allow this, not even while impersonating."
     if reason:
         identity = who.audit_fields() if who is not None else {"actor_label": "anonymous"}
-        audit.record_detached(session, "customer.denied", target=target, ip=ip, **identity,
-                              details={"attempted": action, "reason": reason,
-                                       "actor_user_id": who.user_id if who else None})
+        audit.record_detached(
+            session,
+            "customer.denied",
+            target=target,
+            ip=ip,
+            **identity,
+            details={"attempted": action, "reason": reason, "actor_user_id": who.user_id if who else None},
+        )
         raise Forbidden(reason)
     assert who is not None
     return who
@@ -218,8 +266,11 @@ def impersonation_target(session: Session, actor: Actor | None, user_id: int) ->
     """
     if actor is None or not actor.can("instances"):
         return None
-    orgs = session.exec(select(Organization).join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
-                        .where(Membership.user_id == user_id)).all()
+    orgs = session.exec(
+        select(Organization)
+        .join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
+        .where(Membership.user_id == user_id)
+    ).all()
     if not orgs or any(org.kind != OrgKind.CUSTOMER for org in orgs):
         return None
     if any(org.id not in actor.org_ids for org in orgs):

@@ -43,8 +43,9 @@ def newly_crossed(total_micros: int, used_micros: int, already: list[int]) -> li
 
 def check_budget(session: Session, budget_id: int) -> list[int]:
     """Record and announce the thresholds this counter has just crossed; apply the 100 % policy."""
-    budget = session.exec(select(Budget).where(Budget.id == budget_id)
-                          .execution_options(populate_existing=True)).one()  # the counter was moved in SQL
+    budget = session.exec(
+        select(Budget).where(Budget.id == budget_id).execution_options(populate_existing=True)
+    ).one()  # the counter was moved in SQL
     crossed = newly_crossed(budget.total_micros, budget.used_micros, list(budget.alerts_sent or []))
     if not crossed:
         return []
@@ -69,13 +70,20 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
     if owner is None:
         return
     consequence = CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"])
-    send_after_commit(session, "budget_alert", owner.email, {
-        "percent": percent, "subdomain": instance.subdomain,
-        "used": format_money(budget.used_micros // (MICROS // 100), plan.currency),
-        "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
-        "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
-        "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
-    }, organization_id=instance.organization_id)
+    send_after_commit(
+        session,
+        "budget_alert",
+        owner.email,
+        {
+            "percent": percent,
+            "subdomain": instance.subdomain,
+            "used": format_money(budget.used_micros // (MICROS // 100), plan.currency),
+            "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
+            "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
+            "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
+        },
+        organization_id=instance.organization_id,
+    )
 
 
 def banner(budget: Budget, plan: Plan) -> str:
@@ -86,8 +94,10 @@ def banner(budget: Budget, plan: Plan) -> str:
     highest = max(sent)
     if highest >= 100:
         return "You have used your whole budget for this period. " + CONSEQUENCES.get(plan.budget_policy, "")
-    return (f"You have used {percent_used(budget.total_micros, budget.used_micros)} % of your budget for this "
-            f"period. " + EARLY.format(CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES['notify']).lower()))
+    return (
+        f"You have used {percent_used(budget.total_micros, budget.used_micros)} % of your budget for this "
+        f"period. " + EARLY.format(CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"]).lower())
+    )
 
 
 def budget_holds_instance(session: Session, subscription: Subscription, plan: Plan) -> bool:

@@ -73,11 +73,11 @@ def parse_batch(body: Any) -> list[UsageIn]:
             raise _fail(index, "model", "must be a string of 1 to 100 characters")
         raw_cost = item.get("cost")
         if isinstance(raw_cost, bool) or not isinstance(raw_cost, int | Decimal | str):
-            raise _fail(index, "cost", "must be a decimal amount such as \"0.0125\"")
+            raise _fail(index, "cost", 'must be a decimal amount such as "0.0125"')
         try:
             cost = Decimal(str(raw_cost).strip()) if len(str(raw_cost)) <= 40 else Decimal("NaN")
         except InvalidOperation:
-            raise _fail(index, "cost", "must be a decimal amount such as \"0.0125\"") from None
+            raise _fail(index, "cost", 'must be a decimal amount such as "0.0125"') from None
         if not cost.is_finite() or cost.is_signed() or cost > MAX_COST or cost.as_tuple().exponent < -6:  # type: ignore[operator]
             raise _fail(index, "cost", f"must be from 0 to {MAX_COST} with at most 6 decimal places")
         raw_time = item.get("occurred_at")
@@ -94,9 +94,16 @@ def parse_batch(body: Any) -> list[UsageIn]:
             raise _fail(index, "occurred_at", "is in the future")
         if occurred < OLDEST:
             raise _fail(index, "occurred_at", f"is before {OLDEST:%Y-%m-%d}")
-        parsed.append(UsageIn(key=key, model=model, tokens_in=_count(item, index, "tokens_in"),
-                              tokens_out=_count(item, index, "tokens_out"), cost_micros=int(cost * MICROS),
-                              occurred_at=occurred))
+        parsed.append(
+            UsageIn(
+                key=key,
+                model=model,
+                tokens_in=_count(item, index, "tokens_in"),
+                tokens_out=_count(item, index, "tokens_out"),
+                cost_micros=int(cost * MICROS),
+                occurred_at=occurred,
+            )
+        )
     return parsed
 
 
@@ -105,11 +112,22 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     dialect = session.get_bind().dialect.name
     insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageRecord.__table__)  # type: ignore[attr-defined]
     now = utcnow()
-    rows = [{"instance_id": instance_id, "model": r.model, "tokens_in": r.tokens_in, "tokens_out": r.tokens_out,
-             "cost_micros": r.cost_micros, "occurred_at": r.occurred_at, "idempotency_key": r.key,
-             "received_at": now} for r in records]
-    statement = insert.on_conflict_do_nothing(index_elements=["instance_id", "idempotency_key"]) \
-        .returning(UsageRecord.__table__.c.idempotency_key)  # type: ignore[attr-defined]
+    rows = [
+        {
+            "instance_id": instance_id,
+            "model": r.model,
+            "tokens_in": r.tokens_in,
+            "tokens_out": r.tokens_out,
+            "cost_micros": r.cost_micros,
+            "occurred_at": r.occurred_at,
+            "idempotency_key": r.key,
+            "received_at": now,
+        }
+        for r in records
+    ]
+    statement = insert.on_conflict_do_nothing(index_elements=["instance_id", "idempotency_key"]).returning(
+        UsageRecord.__table__.c.idempotency_key
+    )  # type: ignore[attr-defined]
     fresh = set(session.execute(statement, rows).scalars().all())
     accepted = [r for r in records if r.key in fresh]
     _roll_up(session, instance_id, accepted)
@@ -118,8 +136,11 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     if budget is not None and budget.used_micros + total > COUNTER_LIMIT:
         raise ValidationFailed.single("records", "the budget counter would overflow; nothing was recorded")
     if budget is not None and total:
-        session.execute(update(Budget).where(Budget.id == budget.id)  # type: ignore[arg-type]
-                        .values(used_micros=Budget.used_micros + total))
+        session.execute(
+            update(Budget)
+            .where(Budget.id == budget.id)  # type: ignore[arg-type]
+            .values(used_micros=Budget.used_micros + total)
+        )
         check_budget(session, budget.id)  # type: ignore[arg-type]
     return len(accepted), len(records) - len(accepted)
 
@@ -129,11 +150,20 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
     for r in records:
         days.setdefault((r.occurred_at.date(), r.model), []).append(r)
     for (day, model), items in days.items():
-        row = session.exec(select(UsageDaily).where(UsageDaily.instance_id == instance_id, UsageDaily.day == day,
-                                                    UsageDaily.model == model)).first()
+        row = session.exec(
+            select(UsageDaily).where(
+                UsageDaily.instance_id == instance_id, UsageDaily.day == day, UsageDaily.model == model
+            )
+        ).first()
         row = row or UsageDaily(instance_id=instance_id, day=day, model=model)
-        if max(row.tokens_in + sum(i.tokens_in for i in items), row.tokens_out + sum(i.tokens_out for i in items),
-               row.cost_micros + sum(i.cost_micros for i in items)) > COUNTER_LIMIT:
+        if (
+            max(
+                row.tokens_in + sum(i.tokens_in for i in items),
+                row.tokens_out + sum(i.tokens_out for i in items),
+                row.cost_micros + sum(i.cost_micros for i in items),
+            )
+            > COUNTER_LIMIT
+        ):
             raise ValidationFailed.single("records", f"the totals of {day} for {model} would overflow")
         row.tokens_in += sum(i.tokens_in for i in items)
         row.tokens_out += sum(i.tokens_out for i in items)
@@ -143,21 +173,32 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
 
 
 def _budget(session: Session, instance_id: int) -> Budget | None:
-    return session.exec(select(Budget).join(Instance, Instance.subscription_id == Budget.subscription_id)  # type: ignore[arg-type]
-                        .where(Instance.id == instance_id)).first()
+    return session.exec(
+        select(Budget)
+        .join(Instance, Instance.subscription_id == Budget.subscription_id)  # type: ignore[arg-type]
+        .where(Instance.id == instance_id)
+    ).first()
 
 
 def budget_status(session: Session, instance_id: int) -> dict[str, Any]:
     """Remaining budget and whether usage is allowed, from the counter (one indexed join, no summing)."""
     row = session.exec(
-        select(Budget, Plan).join(Subscription, Subscription.id == Budget.subscription_id)  # type: ignore[arg-type]
-        .join(Plan, Plan.id == Subscription.plan_id).join(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
-        .where(Instance.id == instance_id)).first()
+        select(Budget, Plan)
+        .join(Subscription, Subscription.id == Budget.subscription_id)  # type: ignore[arg-type]
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .join(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
+        .where(Instance.id == instance_id)
+    ).first()
     if row is None:
         return {"total": "0", "used": "0", "remaining": "0", "allowed": False, "reset_at": None}
     budget, plan = row
     remaining = budget.total_micros - budget.used_micros
     allowed = remaining > 0 or plan.budget_policy == "notify"
-    return {"total": str(Decimal(budget.total_micros) / MICROS), "used": str(Decimal(budget.used_micros) / MICROS),
-            "remaining": str(Decimal(max(remaining, 0)) / MICROS), "allowed": allowed,
-            "policy": plan.budget_policy, "reset_at": budget.reset_at.isoformat() if budget.reset_at else None}
+    return {
+        "total": str(Decimal(budget.total_micros) / MICROS),
+        "used": str(Decimal(budget.used_micros) / MICROS),
+        "remaining": str(Decimal(max(remaining, 0)) / MICROS),
+        "allowed": allowed,
+        "policy": plan.budget_policy,
+        "reset_at": budget.reset_at.isoformat() if budget.reset_at else None,
+    }

@@ -42,8 +42,11 @@ class DailySeries:
 def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, today: date | None = None) -> DailySeries:
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)
-    rows = session.exec(select(UsageDaily).where(UsageDaily.instance_id == instance_id, UsageDaily.day >= first,
-                                                 UsageDaily.day <= today)).all()
+    rows = session.exec(
+        select(UsageDaily).where(
+            UsageDaily.instance_id == instance_id, UsageDaily.day >= first, UsageDaily.day <= today
+        )
+    ).all()
     models = sorted({r.model for r in rows})
     by_day: dict[date, list[UsageDaily]] = {}
     for row in rows:
@@ -67,32 +70,53 @@ def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, tod
 def model_totals(session: Session, instance_id: int, since: datetime) -> list[dict[str, str]]:
     """Totals per model from the first day of the period (the rollup is per day, so the whole first day counts)."""
     rows = session.exec(
-        select(UsageDaily.model, func.sum(UsageDaily.tokens_in), func.sum(UsageDaily.tokens_out),
-               func.sum(UsageDaily.cost_micros), func.sum(UsageDaily.records))
+        select(
+            UsageDaily.model,
+            func.sum(UsageDaily.tokens_in),
+            func.sum(UsageDaily.tokens_out),
+            func.sum(UsageDaily.cost_micros),
+            func.sum(UsageDaily.records),
+        )
         .where(UsageDaily.instance_id == instance_id, UsageDaily.day >= since.date())
-        .group_by(UsageDaily.model).order_by(func.sum(UsageDaily.cost_micros).desc())
+        .group_by(UsageDaily.model)
+        .order_by(func.sum(UsageDaily.cost_micros).desc())
     ).all()
-    return [{"model": model, "tokens_in": f"{int(t_in or 0):,}", "tokens_out": f"{int(t_out or 0):,}",
-             "cost": money(int(cost or 0)), "records": f"{int(count or 0):,}"}
-            for model, t_in, t_out, cost, count in rows]
+    return [
+        {
+            "model": model,
+            "tokens_in": f"{int(t_in or 0):,}",
+            "tokens_out": f"{int(t_out or 0):,}",
+            "cost": money(int(cost or 0)),
+            "records": f"{int(count or 0):,}",
+        }
+        for model, t_in, t_out, cost, count in rows
+    ]
 
 
-def recent_records(session: Session, instance_id: int, page: int = 1,
-                   page_size: int = PAGE_SIZE) -> tuple[list[dict[str, str]], bool]:
+def recent_records(
+    session: Session, instance_id: int, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[list[dict[str, str]], bool]:
     """Newest first; returns the page and whether there is a next one (one extra row, no COUNT over records)."""
     page = min(max(1, page), MAX_PAGE)
     rows = session.exec(
-        select(UsageRecord).where(UsageRecord.instance_id == instance_id)
+        select(UsageRecord)
+        .where(UsageRecord.instance_id == instance_id)
         .order_by(UsageRecord.occurred_at.desc(), UsageRecord.id.desc())  # type: ignore[attr-defined,union-attr]
-        .offset((page - 1) * page_size).limit(page_size + 1)
+        .offset((page - 1) * page_size)
+        .limit(page_size + 1)
     ).all()
     return [_record_row(r) for r in rows[:page_size]], len(rows) > page_size
 
 
 def _record_row(record: UsageRecord) -> dict[str, str]:
-    return {"id": record.idempotency_key, "model": record.model,
-            "occurred_at": record.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-            "tokens_in": str(record.tokens_in), "tokens_out": str(record.tokens_out), "cost": money(record.cost_micros)}
+    return {
+        "id": record.idempotency_key,
+        "model": record.model,
+        "occurred_at": record.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+        "tokens_in": str(record.tokens_in),
+        "tokens_out": str(record.tokens_out),
+        "cost": money(record.cost_micros),
+    }
 
 
 CSV_COLUMNS = ("occurred_at", "model", "tokens_in", "tokens_out", "cost", "id")
@@ -109,8 +133,11 @@ def records_csv(session: Session, instance_id: int, since: datetime) -> str:
 
 
 def _iter_records(session: Session, instance_id: int, since: datetime, chunk: int = 5000) -> Iterator[dict[str, str]]:
-    statement = (select(UsageRecord).where(UsageRecord.instance_id == instance_id, UsageRecord.occurred_at >= since)
-                 .order_by(UsageRecord.occurred_at, UsageRecord.id)  # type: ignore[arg-type]
-                 .execution_options(yield_per=chunk))
+    statement = (
+        select(UsageRecord)
+        .where(UsageRecord.instance_id == instance_id, UsageRecord.occurred_at >= since)
+        .order_by(UsageRecord.occurred_at, UsageRecord.id)  # type: ignore[arg-type]
+        .execution_options(yield_per=chunk)
+    )
     for record in session.exec(statement):
         yield _record_row(record)

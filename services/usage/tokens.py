@@ -28,13 +28,22 @@ class TokenOwner:
 def issue_instance_token(session: Session, instance: Instance) -> str:
     """A new token for the instance; every earlier one stops working at once (rotation)."""
     now = utcnow()
-    for old in session.exec(select(ApiToken).where(ApiToken.instance_id == instance.id,
-                                                   ApiToken.revoked_at.is_(None))).all():  # type: ignore[union-attr]
+    for old in session.exec(
+        select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
+    ).all():  # type: ignore[union-attr]
         old.revoked_at = now
         session.add(old)
     raw = PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(organization_id=instance.organization_id, instance_id=instance.id, name="usage",
-                         prefix=raw[:12], token_hash=_hash(raw), scopes=SCOPE))
+    session.add(
+        ApiToken(
+            organization_id=instance.organization_id,
+            instance_id=instance.id,
+            name="usage",
+            prefix=raw[:12],
+            token_hash=_hash(raw),
+            scopes=SCOPE,
+        )
+    )
     return raw
 
 
@@ -42,7 +51,7 @@ def resolve_instance_token(session: Session, authorization: str | None) -> Token
     """The instance a `Bearer` token belongs to, or None for anything else (missing, unknown, revoked)."""
     if not authorization or not authorization.startswith("Bearer "):
         return None
-    raw = authorization[len("Bearer "):].strip()
+    raw = authorization[len("Bearer ") :].strip()
     if not raw.startswith(PREFIX):
         return None
     token = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash(raw))).first()

@@ -53,14 +53,15 @@ class BrowserNetwork:
 
     def create(self) -> None:
         ns = ["ip", "netns", "exec", self.name]
-        for command in (["ip", "netns", "add", self.name],
-                        ["ip", "link", "add", self.host_end, "type", "veth", "peer", "name", self.browser_end,
-                         "netns", self.name],
-                        ["ip", "addr", "add", f"{self.host_address}/30", "dev", self.host_end],
-                        ["ip", "link", "set", self.host_end, "up"],
-                        [*ns, "ip", "addr", "add", self.host_address[:-1] + "2/30", "dev", self.browser_end],
-                        [*ns, "ip", "link", "set", self.browser_end, "up"],
-                        [*ns, "ip", "link", "set", "lo", "up"]):
+        for command in (
+            ["ip", "netns", "add", self.name],
+            ["ip", "link", "add", self.host_end, "type", "veth", "peer", "name", self.browser_end, "netns", self.name],
+            ["ip", "addr", "add", f"{self.host_address}/30", "dev", self.host_end],
+            ["ip", "link", "set", self.host_end, "up"],
+            [*ns, "ip", "addr", "add", self.host_address[:-1] + "2/30", "dev", self.browser_end],
+            [*ns, "ip", "link", "set", self.browser_end, "up"],
+            [*ns, "ip", "link", "set", "lo", "up"],
+        ):
             subprocess.run(command, check=True, capture_output=True)
         self.launcher.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {CHROMIUM} "$@"\n')
         self.launcher.chmod(0o755)
@@ -90,14 +91,22 @@ def browser_network() -> Iterator[BrowserNetwork | None]:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any],
-                             browser_network: BrowserNetwork | None) -> dict[str, Any]:
+def browser_type_launch_args(
+    browser_type_launch_args: dict[str, Any], browser_network: BrowserNetwork | None
+) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM} but PORTAL_REQUIRE_ALL=1")
         pytest.skip(f"Chromium not installed at {CHROMIUM} (apt-get install chromium)")
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"]
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ]
     if browser_network is not None:
         args.append(f"--host-resolver-rules=MAP * {browser_network.host_address}")
     return {
@@ -114,8 +123,12 @@ def mail() -> Iterator[tuple[SmtpInbox, int]]:
 
 
 @pytest.fixture(scope="package")  # stopped before the integration tests share its Docker engine
-def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, mail: tuple[SmtpInbox, int],
-           browser_type_launch_args: dict[str, Any]) -> Iterator[RunningPortal]:
+def portal(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    mail: tuple[SmtpInbox, int],
+    browser_type_launch_args: dict[str, Any],
+) -> Iterator[RunningPortal]:
     """The portal as `make run` serves it, in test mode for Stripe, on our Docker engine when there is one.
 
     Depends on the browser arguments so a machine without Chromium skips before building anything.
@@ -123,9 +136,15 @@ def portal(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     _inbox, smtp_port = mail
     var_dir = tmp_path_factory.mktemp("e2e-var")
     port = free_port()
-    env = project_env(var_dir, PORT=str(port), PUBLIC_URL=f"http://localhost:{port}",
-                      SMTP_URL=f"smtp://127.0.0.1:{smtp_port}", PROXY_BACKEND="none", INSTANCE_SCHEME="http",
-                      PROVISION_RETRY_BASE_SECONDS="1")
+    env = project_env(
+        var_dir,
+        PORT=str(port),
+        PUBLIC_URL=f"http://localhost:{port}",
+        SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
+        PROXY_BACKEND="none",
+        INSTANCE_SCHEME="http",
+        PROVISION_RETRY_BASE_SECONDS="1",
+    )
     try:
         dockerd = request.getfixturevalue("dockerd")
     except pytest.skip.Exception:

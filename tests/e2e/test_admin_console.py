@@ -37,12 +37,19 @@ def test_customer_cannot_open_the_console(page: Page, portal: RunningPortal) -> 
 
 def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, portal: RunningPortal) -> None:
     (instance_id,) = _sql(portal, "SELECT id FROM instance WHERE subdomain = 'bob'")[0]
-    _sql(portal, "INSERT INTO provisioning_action (id, instance_id, action, status, failures, last_error, "
-                 "requested_by, params, created_at) VALUES ('e2e-parked', :i, 'restart', 'parked', 5, "
-                 "'engine unreachable', 'test', '{}', CURRENT_TIMESTAMP)", i=instance_id)
-    _sql(portal, "INSERT INTO stripe_event (stripe_id, type, payload, status, attempts, received_at) VALUES "
-                 "('evt_e2e_replay', 'customer.updated', '{\"data\": {\"object\": {}}}', 'ignored', 1, "
-                 "CURRENT_TIMESTAMP)")
+    _sql(
+        portal,
+        "INSERT INTO provisioning_action (id, instance_id, action, status, failures, last_error, "
+        "requested_by, params, created_at) VALUES ('e2e-parked', :i, 'restart', 'parked', 5, "
+        "'engine unreachable', 'test', '{}', CURRENT_TIMESTAMP)",
+        i=instance_id,
+    )
+    _sql(
+        portal,
+        "INSERT INTO stripe_event (stripe_id, type, payload, status, attempts, received_at) VALUES "
+        "('evt_e2e_replay', 'customer.updated', '{\"data\": {\"object\": {}}}', 'ignored', 1, "
+        "CURRENT_TIMESTAMP)",
+    )
 
     _sign_in(page, portal, *OPERATOR)
     page.get_by_role("link", name="Admin").click()
@@ -55,8 +62,9 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
     expect(parked).to_contain_text("engine unreachable")
     parked.locator(".retry-action").click()
     expect(parked).to_have_count(0)  # gone from the parked list
-    status, requested_by = _sql(portal, "SELECT status, requested_by FROM provisioning_action "
-                                        "WHERE id = 'e2e-parked'")[0]
+    status, requested_by = _sql(portal, "SELECT status, requested_by FROM provisioning_action WHERE id = 'e2e-parked'")[
+        0
+    ]
     assert "retried by admin@example.com" in requested_by
     # A new round began: still waiting or running, or it already ran again (the consumer may be that quick,
     # and on this engine bob's restart can fail for good and park once more), which leaves recorded attempts.
@@ -72,8 +80,11 @@ def test_operator_retries_a_parked_action_and_replays_an_event(page: Page, porta
             break
         page.wait_for_timeout(200)
     assert _sql(portal, "SELECT attempts FROM stripe_event WHERE stripe_id = 'evt_e2e_replay'")[0][0] == 2
-    audit = _sql(portal, "SELECT action FROM audit_event WHERE actor_label = 'admin@example.com' "
-                         "AND action IN ('provisioning_action.retry', 'webhook_event.replay')")
+    audit = _sql(
+        portal,
+        "SELECT action FROM audit_event WHERE actor_label = 'admin@example.com' "
+        "AND action IN ('provisioning_action.retry', 'webhook_event.replay')",
+    )
     assert sorted(a for (a,) in audit) == ["provisioning_action.retry", "webhook_event.replay"]
 
 
@@ -92,7 +103,8 @@ def _wait_for_status(portal: RunningPortal, subdomain: str, wanted: str, timeout
 
 
 def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
-        page: Page, portal: RunningPortal, request) -> None:  # type: ignore[no-untyped-def]
+    page: Page, portal: RunningPortal, request
+) -> None:  # type: ignore[no-untyped-def]
     request.getfixturevalue("dockerd")  # the restart runs on our real Docker engine
     sign_up(page, portal.url, "consolecustomer")
     _wait_for_status(portal, "consolecustomer", "running")
@@ -116,8 +128,11 @@ def test_reseller_sees_only_its_customers_and_the_operator_restarts_an_instance(
     expect(page.locator("tr[data-customer='bob']")).to_have_count(0)  # filtered by the search
     row.locator(".admin-restart").click()
     for _ in range(50):  # the click reaches the server through the event socket
-        restarts = _sql(portal, "SELECT a.requested_by FROM provisioning_action a JOIN instance i "
-                                "ON i.id = a.instance_id WHERE i.subdomain = 'consolecustomer' AND a.action = 'restart'")
+        restarts = _sql(
+            portal,
+            "SELECT a.requested_by FROM provisioning_action a JOIN instance i "
+            "ON i.id = a.instance_id WHERE i.subdomain = 'consolecustomer' AND a.action = 'restart'",
+        )
         if restarts:
             break
         page.wait_for_timeout(200)
@@ -164,6 +179,8 @@ def test_impersonation_shows_the_banner_ends_with_one_click_and_is_audited(page:
     expect(page).to_have_url(re.compile(r"/admin/?$"))
     expect(page.locator("#impersonation-banner")).to_have_count(0)
     expect(page.get_by_role("link", name="Admin")).to_be_visible()  # the operator's own session is back
-    audit = [a for (a,) in _sql(portal, "SELECT action FROM audit_event WHERE action LIKE 'admin.impersonation%' "
-                                        "ORDER BY id")]
+    audit = [
+        a
+        for (a,) in _sql(portal, "SELECT action FROM audit_event WHERE action LIKE 'admin.impersonation%' ORDER BY id")
+    ]
     assert audit[-2:] == ["admin.impersonation_started", "admin.impersonation_ended"]

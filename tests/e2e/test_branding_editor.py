@@ -9,8 +9,10 @@ from playwright.sync_api import Page, expect
 from tests.e2e.helpers import sign_in
 from tests.support.servers import RunningPortal
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-                    "0000000d4944415478da63f8cfc0f01f0005000201e226059b0000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d4944415478da63f8cfc0f01f0005000201e226059b0000000049454e44ae426082"
+)
 
 
 def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: Page, portal: RunningPortal) -> None:
@@ -42,10 +44,12 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     page.locator("#brand-platform_name").fill("Beta Hosting Plus")
     page.locator("#brand-custom_css").fill("#brand-name { letter-spacing: 0.05em }")
     page.locator("#logo-upload input[type=file]").set_input_files(
-        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     expect(page.locator("#brand-preview img")).to_be_visible()
     page.locator("#favicon-upload input[type=file]").set_input_files(
-        files=[{"name": "icon.png", "mimeType": "image/png", "buffer": PNG}])
+        files=[{"name": "icon.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     expect(page.locator("#favicon-preview")).to_be_visible()
     page.click("#brand-save")
     page.goto(beta + "/")
@@ -82,20 +86,25 @@ def test_an_accepted_stylesheet_loads_nothing_from_another_origin(page: Page, po
     sign_in(page, acme, "owner@acme.example.com", "demo-password-123")
     page.goto(acme + "/admin/branding")
     page.locator("#logo-upload input[type=file]").set_input_files(
-        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}])
+        files=[{"name": "logo.png", "mimeType": "image/png", "buffer": PNG}]
+    )
     expect(page.locator("#brand-preview img")).to_be_visible()
     logo = page.locator("#brand-preview img").get_attribute("src") or ""
     assert logo.startswith("/api/brand-assets/")
 
     css = page.locator("#brand-custom_css")
-    for outside in ("body { background: url(https://tracker.example/p.png) }",
-                    "body { background: url(//tracker.example/p.png) }",
-                    "@\\69mport 'https://tracker.example/x.css';"):
+    for outside in (
+        "body { background: url(https://tracker.example/p.png) }",
+        "body { background: url(//tracker.example/p.png) }",
+        "@\\69mport 'https://tracker.example/x.css';",
+    ):
         css.fill(outside)
         page.click("#brand-save")
         expect(page.locator("#custom_css-error")).to_be_visible()
-    css.fill(f"body {{ background-image: url({logo}) }} "
-             "#brand-name { background-image: url(data:image/png;base64,iVBORw0KGgo=) }")
+    css.fill(
+        f"body {{ background-image: url({logo}) }} "
+        "#brand-name { background-image: url(data:image/png;base64,iVBORw0KGgo=) }"
+    )
     page.click("#brand-save")
     expect(page.locator("#custom_css-error")).to_have_count(0)
 
@@ -106,8 +115,12 @@ def test_an_accepted_stylesheet_loads_nothing_from_another_origin(page: Page, po
     expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
     page.wait_for_function(f"getComputedStyle(document.body).backgroundImage.includes({logo!r})")
     page.wait_for_load_state("networkidle")
-    foreign = [url for url in requested if not url.startswith((origin + "/", "data:", "ws://", "blob:"))
-               and not url.startswith(origin.replace("http", "ws", 1))]
+    foreign = [
+        url
+        for url in requested
+        if not url.startswith((origin + "/", "data:", "ws://", "blob:"))
+        and not url.startswith(origin.replace("http", "ws", 1))
+    ]
     assert foreign == [] and any(logo in url for url in requested)
 
     page.goto(acme + "/admin/branding")  # the demo brand again, for the other tests

@@ -21,7 +21,8 @@ def on_docker(request: pytest.FixtureRequest) -> None:
 
 
 def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
-        page: Page, portal: RunningPortal, inbox: SmtpInbox, on_docker: None) -> None:
+    page: Page, portal: RunningPortal, inbox: SmtpInbox, on_docker: None
+) -> None:
     sign_up(page, portal.url, USERNAME, plan="free")  # $1 of included budget
 
     status = page.locator("#instance-status")
@@ -42,13 +43,26 @@ def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
     token = page.locator("#new-token").inner_text().strip()
     assert token.startswith("pit_")
     now = datetime.now(UTC).isoformat()
-    records = [{"id": f"e2e-{n}", "model": "gpt-e2e", "tokens_in": 1000, "tokens_out": 200, "cost": "0.17",
-                "occurred_at": now} for n in range(5)]  # $0.85 of $1: past 50 % and 80 %
-    answer = httpx.post(portal.url + "/api/v1/usage", json={"records": records},
-                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    records = [
+        {"id": f"e2e-{n}", "model": "gpt-e2e", "tokens_in": 1000, "tokens_out": 200, "cost": "0.17", "occurred_at": now}
+        for n in range(5)
+    ]  # $0.85 of $1: past 50 % and 80 %
+    answer = httpx.post(
+        portal.url + "/api/v1/usage",
+        json={"records": records},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
     assert answer.status_code == 200 and answer.json()["accepted"] == 5
-    assert httpx.post(portal.url + "/api/v1/usage", json={"records": records},  # a retried batch counts once
-                      headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["duplicates"] == 5
+    assert (
+        httpx.post(
+            portal.url + "/api/v1/usage",
+            json={"records": records},  # a retried batch counts once
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        ).json()["duplicates"]
+        == 5
+    )
 
     page.reload()
     expect(page.locator("#budget-percent")).to_have_text("85 %")

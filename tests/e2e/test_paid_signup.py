@@ -38,7 +38,8 @@ def test_paid_signup_pays_and_lands_on_an_active_dashboard(page: Page, portal: R
     expect(page.locator("#subscription-status")).to_have_text("active")
     expect(page.locator("#plan-name")).to_have_text("Starter")
     expect(page.locator("#instance-status")).to_have_attribute(
-        "data-status", re.compile(r"^(provisioning|running)$"), timeout=30_000)
+        "data-status", re.compile(r"^(provisioning|running)$"), timeout=30_000
+    )
     expect(page.locator("#instance-url")).to_have_text("http://payingcustomer.localhost")
 
 

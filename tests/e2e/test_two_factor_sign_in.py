@@ -12,8 +12,9 @@ from tests.e2e.helpers import PASSWORD, sign_out, sign_up
 from tests.support.servers import RunningPortal
 
 
-def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(page: Page,
-                                                                              portal: RunningPortal) -> None:
+def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(
+    page: Page, portal: RunningPortal
+) -> None:
     sign_up(page, portal.url, "twofactor")
 
     page.goto(portal.url + "/account")
@@ -32,8 +33,9 @@ def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(pa
 
     engine = create_engine(portal.database_url)
     with engine.begin() as connection:
-        connection.execute(text("UPDATE user_account SET email_verified_at = CURRENT_TIMESTAMP "
-                                "WHERE username = 'twofactor'"))
+        connection.execute(
+            text("UPDATE user_account SET email_verified_at = CURRENT_TIMESTAMP WHERE username = 'twofactor'")
+        )
     engine.dispose()
 
     sign_out(page)

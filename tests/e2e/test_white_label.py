@@ -32,16 +32,21 @@ def test_each_host_shows_its_own_brand_before_and_after_sign_in(page: Page, port
     expect(page.locator("#brand-name")).to_have_text("Portal")
 
     # Prerendered HTML carries no brand at all, so nothing flashes before the host's brand is known.
-    raw = httpx.get(portal.url.replace("localhost", "127.0.0.1", 1), headers={"Host": "acme.localhost"},
-                    timeout=10).text
+    raw = httpx.get(
+        portal.url.replace("localhost", "127.0.0.1", 1), headers={"Host": "acme.localhost"}, timeout=10
+    ).text
     assert 'id="brand-name"' not in raw and "Acme" not in raw
 
     page.goto(_on(portal, "acme.localhost", "/pricing"))
     expect(page.get_by_text("Acme Basic", exact=True)).to_be_visible()
     expect(page.get_by_text("Starter", exact=True)).to_have_count(0)  # the platform's own plans are not sold here
 
-    sign_in(page, _on(portal, "acme.localhost"), "owner@acme.example.com",  # bob's password: another test's
-            "demo-password-123")
+    sign_in(
+        page,
+        _on(portal, "acme.localhost"),
+        "owner@acme.example.com",  # bob's password: another test's
+        "demo-password-123",
+    )
     expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
     page.reload()
     expect(page.locator("#brand-name")).to_have_text("Acme Cloud")
@@ -54,8 +59,11 @@ def test_a_signup_on_a_resellers_domain_lands_in_its_tree(page: Page, portal: Ru
 
     engine = create_engine(portal.database_url)
     with engine.connect() as connection:
-        parent = connection.execute(text(
-            "SELECT p.slug FROM organization c JOIN organization p ON p.id = c.parent_id "
-            "WHERE c.slug = 'betanewcomer'")).scalar_one()
+        parent = connection.execute(
+            text(
+                "SELECT p.slug FROM organization c JOIN organization p ON p.id = c.parent_id "
+                "WHERE c.slug = 'betanewcomer'"
+            )
+        ).scalar_one()
     engine.dispose()
     assert parent == "beta"

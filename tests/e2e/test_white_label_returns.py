@@ -16,12 +16,16 @@ def _on(portal: RunningPortal, host: str, path: str = "") -> str:
     return portal.url.replace("localhost", host, 1) + path
 
 
-@pytest.mark.parametrize("host,plan,brand,username", [
-    ("acme.localhost", "acme-basic", "Acme Cloud", "acmepayer"),
-    ("beta.localhost", "beta-pro", "Beta Hosting", "betapayer"),
-])
+@pytest.mark.parametrize(
+    "host,plan,brand,username",
+    [
+        ("acme.localhost", "acme-basic", "Acme Cloud", "acmepayer"),
+        ("beta.localhost", "beta-pro", "Beta Hosting", "betapayer"),
+    ],
+)
 def test_every_return_from_checkout_and_billing_lands_on_the_same_host_signed_in(
-        page: Page, portal: RunningPortal, host: str, plan: str, brand: str, username: str) -> None:
+    page: Page, portal: RunningPortal, host: str, plan: str, brand: str, username: str
+) -> None:
     here = re.escape(_on(portal, host))
     page.goto(_on(portal, host, f"/signup?plan={plan}"))
     expect(page.locator("#brand-name")).to_have_text(brand)

@@ -161,8 +161,11 @@ def test_dockerd_killed_mid_provision_then_restarted_finishes_by_retry(
     client = provisioning.dockerd.client()
     assert len(client.containers.list(all=True)) == 1
     client.close()
-    attempts = db.exec(select(ProvisioningStep.step, ProvisioningStep.attempt, ProvisioningStep.status)
-                       .where(ProvisioningStep.action_id == action_id)).all()
+    attempts = db.exec(
+        select(ProvisioningStep.step, ProvisioningStep.attempt, ProvisioningStep.status).where(
+            ProvisioningStep.action_id == action_id
+        )
+    ).all()
     assert ("deploy", 1, "failed") in attempts and ("deploy", 2, "succeeded") in attempts
     assert ("prepare_backend", 1, "succeeded") in attempts and ("prepare_backend", 2, "succeeded") not in attempts
 
@@ -251,8 +254,9 @@ def test_a_broken_vhost_never_replaces_a_working_one(provisioning: Provisioning,
     assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
     working = (provisioning.proxy.vhost_dir / "keep.conf").read_text()
 
-    monkeypatch.setattr(type(provisioning.proxy), "render_vhost",
-                        lambda self, *a: "server { this is not nginx syntax; }\n")
+    monkeypatch.setattr(
+        type(provisioning.proxy), "render_vhost", lambda self, *a: "server { this is not nginx syntax; }\n"
+    )
     try:
         provisioning.proxy.publish(instance.id, "keep", "keep.localhost", "127.0.0.1:1")
     except PermanentError as exc:
@@ -327,7 +331,6 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
     db.refresh(other)
     assert other.status == "awaiting_payment" and other.external_id is None
     assert release_abandoned(db) == 0  # released once
-
 
 
 def test_a_host_port_taken_while_the_customer_pays_moves_the_instance_and_a_restart_keeps_its_route(

@@ -49,18 +49,29 @@ def queue_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
 
 
 def _settings(env: dict[str, str]) -> Settings:
-    return Settings(var_dir=Path(env["VAR_DIR"]), redis_url=env.get("REDIS_URL"),
-                    jobs_queue_name=env["JOBS_QUEUE_NAME"], jobs_immediate=False)
+    return Settings(
+        var_dir=Path(env["VAR_DIR"]),
+        redis_url=env.get("REDIS_URL"),
+        jobs_queue_name=env["JOBS_QUEUE_NAME"],
+        jobs_immediate=False,
+    )
 
 
 def test_consumer_runs_jobs_and_periodic_tasks(queue_env: dict[str, str], tmp_path: Path) -> None:
     log = open(tmp_path / "consumer.log", "wb")
-    consumer = subprocess.Popen(consumer_command(), cwd=PROJECT_ROOT, env=queue_env, stdout=log,
-                                stderr=subprocess.STDOUT)
+    consumer = subprocess.Popen(
+        consumer_command(), cwd=PROJECT_ROOT, env=queue_env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         note = uuid.uuid4().hex
-        produced = subprocess.run([sys.executable, "-c", PRODUCER, note], cwd=PROJECT_ROOT, env=queue_env,
-                                  capture_output=True, text=True, timeout=60)
+        produced = subprocess.run(
+            [sys.executable, "-c", PRODUCER, note],
+            cwd=PROJECT_ROOT,
+            env=queue_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert produced.returncode == 0, produced.stderr
         result = json.loads(produced.stdout.strip().splitlines()[-1])
         assert result["note"] == note

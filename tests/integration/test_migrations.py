@@ -74,11 +74,19 @@ def test_licences_keep_what_they_granted_under_the_enforced_feature_names(databa
     engine = create_engine(database_url)
     try:
         with engine.begin() as connection:
-            connection.execute(text("INSERT INTO organization (id, name, slug, kind, status, created_at) "
-                                    "VALUES (1, 'R', 'r', 'reseller', 'active', CURRENT_TIMESTAMP)"))
-            connection.execute(text("INSERT INTO licence (organization_id, tier, features, authorized_domains, "
-                                    "status, created_at) VALUES (1, 't', :f, '[]', 'active', CURRENT_TIMESTAMP)"),
-                               {"f": '["custom_domain", "branding"]'})
+            connection.execute(
+                text(
+                    "INSERT INTO organization (id, name, slug, kind, status, created_at) "
+                    "VALUES (1, 'R', 'r', 'reseller', 'active', CURRENT_TIMESTAMP)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO licence (organization_id, tier, features, authorized_domains, "
+                    "status, created_at) VALUES (1, 't', :f, '[]', 'active', CURRENT_TIMESTAMP)"
+                ),
+                {"f": '["custom_domain", "branding"]'},
+            )
         command.upgrade(config, "head")
         with engine.connect() as connection:
             features, grace = connection.execute(text("SELECT features, grace_days FROM licence")).one()

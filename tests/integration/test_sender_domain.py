@@ -22,8 +22,9 @@ def _reseller(db: Session) -> Organization:
     return db.exec(select(Organization).where(Organization.slug == "reseller-a")).one()
 
 
-def test_the_sender_address_is_used_only_after_the_dns_proof(db: Session, tree: dict, outbox: Path,
-                                                            settings_env: SettingsEnv) -> None:
+def test_the_sender_address_is_used_only_after_the_dns_proof(
+    db: Session, tree: dict, outbox: Path, settings_env: SettingsEnv
+) -> None:
     admin, reseller = actor(db, tree, "a-admin"), _reseller(db)
     branding.set_sender(db, admin, reseller.id, "Hello@Alpha.Example")  # type: ignore[arg-type]
     db.commit()
@@ -47,8 +48,9 @@ def test_the_sender_address_is_used_only_after_the_dns_proof(db: Session, tree: 
         db.commit()
     assert brand_for(db, tree["sub_a"].id).sender_address == "Hello@alpha.example"  # inherited down the tree
 
-    service.signup(db, email="buyer@example.com", username="buyer", password="long enough password",
-                   parent_org_id=tree["sub_a"].id)
+    service.signup(
+        db, email="buyer@example.com", username="buyer", password="long enough password", parent_org_id=tree["sub_a"].id
+    )
     db.commit()
     [mail] = [m for m in outbox_messages(outbox) if m["To"] == "buyer@example.com"]
     assert mail["From"].endswith("<Hello@alpha.example>")
@@ -65,8 +67,9 @@ def test_the_platforms_own_domains_are_not_a_sellers_sender(db: Session, tree: d
     assert "sender_email" in refused.value.errors
 
 
-def test_dns_that_cannot_be_reached_says_so_and_changes_nothing(db: Session, tree: dict,
-                                                               settings_env: SettingsEnv) -> None:
+def test_dns_that_cannot_be_reached_says_so_and_changes_nothing(
+    db: Session, tree: dict, settings_env: SettingsEnv
+) -> None:
     from tests.support.servers import free_port
 
     admin, reseller = actor(db, tree, "a-admin"), _reseller(db)

@@ -34,16 +34,29 @@ def pg_url(settings_env: SettingsEnv) -> Iterator[str]:
 
 
 def _body(event_id: str) -> str:
-    return json.dumps({"id": event_id, "object": "event", "type": "customer.updated", "created": 1,
-                       "data": {"object": {"id": "cus_unknown", "object": "customer"}}})
+    return json.dumps(
+        {
+            "id": event_id,
+            "object": "event",
+            "type": "customer.updated",
+            "created": 1,
+            "data": {"object": {"id": "cus_unknown", "object": "customer"}},
+        }
+    )
 
 
 async def _post_all(bodies: list[str]) -> list[httpx.Response]:
     async with api_client() as client:
-        return await asyncio.gather(*[
-            client.post("/api/stripe/webhook", content=body,
-                        headers={"stripe-signature": stripe.WebhookSignature.generate_signature_header(body, SECRET)})
-            for body in bodies])
+        return await asyncio.gather(
+            *[
+                client.post(
+                    "/api/stripe/webhook",
+                    content=body,
+                    headers={"stripe-signature": stripe.WebhookSignature.generate_signature_header(body, SECRET)},
+                )
+                for body in bodies
+            ]
+        )
 
 
 def test_concurrent_deliveries_store_each_event_once_and_queue_its_handling(pg_url: str) -> None:
@@ -91,8 +104,10 @@ def test_the_synchronous_store_keeps_the_body_as_received_on_postgres(pg_url: st
 
     body = _body("evt_pg_sync").replace(", ", ",  ")  # spacing json.dumps would not produce
     header = stripe.WebhookSignature.generate_signature_header(body, SECRET)
-    assert (receive(body.encode(), header).body, receive(body.encode(), header).body) == \
-        ({"received": True}, {"received": True, "duplicate": True})
+    assert (receive(body.encode(), header).body, receive(body.encode(), header).body) == (
+        {"received": True},
+        {"received": True, "duplicate": True},
+    )
     with Session(create_engine(pg_url)) as session:
         row = session.exec(select(StripeEvent)).one()
         stored_text = session.exec(text("SELECT payload::text FROM stripe_event")).one()[0]  # type: ignore[call-overload]

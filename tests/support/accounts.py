@@ -11,8 +11,9 @@ from tests.support.mailbox import link_in, outbox_messages
 GOOD_PASSWORD = "correct horse battery"
 
 
-def sign_up(db: Session, username: str = "alice", email: str = "alice@example.com",
-            password: str = GOOD_PASSWORD) -> SignupResult:
+def sign_up(
+    db: Session, username: str = "alice", email: str = "alice@example.com", password: str = GOOD_PASSWORD
+) -> SignupResult:
     result = service.signup(db, email=email, username=username, password=password)
     db.commit()
     return result

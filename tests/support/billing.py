@@ -76,12 +76,28 @@ def plans(db: Session) -> tuple[Plan, Plan]:
     existing = db.exec(select(Plan).where(Plan.slug == "basic")).first()
     if existing:
         return existing, db.exec(select(Plan).where(Plan.slug == "premium")).one()
-    basic = Plan(organization_id=platform.id, name="Basic", slug="basic", price_cents=1900,  # type: ignore[arg-type]
-                 stripe_price_id="price_basic", budget_included_micros=10_000_000, grace_days=7, retention_days=30,
-                 limits={"memory_mb": 256})
-    premium = Plan(organization_id=platform.id, name="Premium", slug="premium", price_cents=4900,  # type: ignore[arg-type]
-                   stripe_price_id="price_premium", budget_included_micros=40_000_000, grace_days=7,
-                   retention_days=30, limits={"memory_mb": 1024})
+    basic = Plan(
+        organization_id=platform.id,
+        name="Basic",
+        slug="basic",
+        price_cents=1900,  # type: ignore[arg-type]
+        stripe_price_id="price_basic",
+        budget_included_micros=10_000_000,
+        grace_days=7,
+        retention_days=30,
+        limits={"memory_mb": 256},
+    )
+    premium = Plan(
+        organization_id=platform.id,
+        name="Premium",
+        slug="premium",
+        price_cents=4900,  # type: ignore[arg-type]
+        stripe_price_id="price_premium",
+        budget_included_micros=40_000_000,
+        grace_days=7,
+        retention_days=30,
+        limits={"memory_mb": 1024},
+    )
     db.add(basic)
     db.add(premium)
     db.commit()
@@ -96,21 +112,37 @@ def paid_customer(db: Session, billing: Billing, username: str = "payer") -> Pai
     subscription = db.get(Subscription, enrolment.subscription_id)
     assert subscription is not None and enrolment.checkout_url
     sub_id, customer = f"sub_{username}", f"cus_{username}"
-    metadata = {"organization_id": str(result.organization_id), "instance_id": str(enrolment.instance_id),
-                "portal_subscription_id": str(subscription.id)}
+    metadata = {
+        "organization_id": str(result.organization_id),
+        "instance_id": str(enrolment.instance_id),
+        "portal_subscription_id": str(subscription.id),
+    }
     billing.stripe.subscriptions[sub_id] = subscription_object(sub_id, customer, "price_basic", metadata=metadata)
-    return PaidCustomer(result.organization_id, subscription.id, enrolment.instance_id,  # type: ignore[arg-type]
-                        enrolment.checkout_url, subscription.checkout_session_id or "", sub_id, customer)
+    return PaidCustomer(
+        result.organization_id,
+        subscription.id,
+        enrolment.instance_id,  # type: ignore[arg-type]
+        enrolment.checkout_url,
+        subscription.checkout_session_id or "",
+        sub_id,
+        customer,
+    )
 
 
 def checkout_completed(customer: PaidCustomer) -> dict:
     from tests.support.stripe_support import stripe_object
 
-    session = stripe_object("checkout.session", id=customer.checkout_session_id, mode="subscription",
-                            status="complete", payment_status="paid", customer=customer.customer_id,
-                            subscription=customer.stripe_subscription_id,
-                            client_reference_id=str(customer.organization_id),
-                            metadata={"portal_subscription_id": str(customer.subscription_id)})
+    session = stripe_object(
+        "checkout.session",
+        id=customer.checkout_session_id,
+        mode="subscription",
+        status="complete",
+        payment_status="paid",
+        customer=customer.customer_id,
+        subscription=customer.stripe_subscription_id,
+        client_reference_id=str(customer.organization_id),
+        metadata={"portal_subscription_id": str(customer.subscription_id)},
+    )
     return event("checkout.session.completed", session)
 
 

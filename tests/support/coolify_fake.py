@@ -33,14 +33,31 @@ SPEC_PATH = SPECS / "coolify-openapi-v4.3.10.json"
 # Copied from Coolify's code (CONTRACTS.md §1.4.2) on purpose rather than imported from services/: the fake states
 # the contract independently, so a wrong rule in our client cannot pass its own test.
 SHELL_SAFE = re.compile(r"""^(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+$""")
-COMMAND_FIELDS = ("build_command", "start_command", "install_command", "docker_compose_custom_build_command",
-                  "docker_compose_custom_start_command")
+COMMAND_FIELDS = (
+    "build_command",
+    "start_command",
+    "install_command",
+    "docker_compose_custom_build_command",
+    "docker_compose_custom_start_command",
+)
 NAME_RULE = re.compile(r"^[\w\s\-_.@/&()#,:+]+$", re.UNICODE)
 # Accepted by Coolify's code although the spec does not list them (CONTRACTS.md §1.5).
-CODE_ONLY_ENV_FLAGS = {"is_runtime": {"type": "boolean"}, "is_buildtime": {"type": "boolean"},
-                       "comment": {"type": "string", "maxLength": 256}}
-BULK_ENV_KEYS = ("key", "value", "is_preview", "is_literal", "is_multiline", "is_shown_once", "is_runtime",
-                 "is_buildtime", "comment")
+CODE_ONLY_ENV_FLAGS = {
+    "is_runtime": {"type": "boolean"},
+    "is_buildtime": {"type": "boolean"},
+    "comment": {"type": "string", "maxLength": 256},
+}
+BULK_ENV_KEYS = (
+    "key",
+    "value",
+    "is_preview",
+    "is_literal",
+    "is_multiline",
+    "is_shown_once",
+    "is_runtime",
+    "is_buildtime",
+    "comment",
+)
 
 
 def load_spec() -> dict[str, Any]:
@@ -166,7 +183,7 @@ class FakeCoolify:
                 raise Reply(401, {"message": "Unauthenticated."})
             if not path.startswith("/api/v1/"):
                 raise Reply(404, {"message": "Not found."})
-            op, args = self._match(method, path[len("/api/v1"):])
+            op, args = self._match(method, path[len("/api/v1") :])
             body = self._validate_body(op, raw, headers.get("content-type", ""))
             with self.lock:
                 self.requests.append((method, op.template, body))
@@ -214,8 +231,13 @@ class FakeCoolify:
             return "queue_full", None
         if not force and any(d["application_uuid"] == app_uuid for d in active):
             return "skipped", None
-        deployment = {"deployment_uuid": _uuid(), "application_uuid": app_uuid, "status": "queued",
-                      "_done_at": time.monotonic() + self.deploy_seconds, "_restart_only": restart_only}
+        deployment = {
+            "deployment_uuid": _uuid(),
+            "application_uuid": app_uuid,
+            "status": "queued",
+            "_done_at": time.monotonic() + self.deploy_seconds,
+            "_restart_only": restart_only,
+        }
         self.deployments.append(deployment)
         app = self.apps[app_uuid]
         app["status"] = "starting:unknown" if app["_deployed"] else app["status"]
@@ -271,17 +293,25 @@ class FakeCoolify:
             except ValueError:
                 errors["custom_labels"] = "The custom_labels should be base64 encoded."
         if compose and body.get("domains"):
-            errors["domains"] = ("The domains field cannot be used for dockercompose applications. "
-                                 "Use docker_compose_domains instead.")
+            errors["domains"] = (
+                "The domains field cannot be used for dockercompose applications. Use docker_compose_domains instead."
+            )
         if errors:
             raise _invalid(errors)
 
     def _post_applications_private_deploy_key(self, args, query, body):  # type: ignore[no-untyped-def]
         if not body.get("environment_name") and not body.get("environment_uuid"):
-            raise _invalid({"environment_name": ["You need to provide at least one of environment_name or "
-                                                 "environment_uuid."]})
-        for required in ("project_uuid", "server_uuid", "private_key_uuid", "git_repository", "git_branch",
-                         "build_pack"):
+            raise _invalid(
+                {"environment_name": ["You need to provide at least one of environment_name or environment_uuid."]}
+            )
+        for required in (
+            "project_uuid",
+            "server_uuid",
+            "private_key_uuid",
+            "git_repository",
+            "git_branch",
+            "build_pack",
+        ):
             if not body.get(required):
                 raise _invalid({required: [f"The {required} field is required."]})
         if re.search(r"[;|&$`(){}\[\]<>\"'\\!?*^%=+#]", body["git_repository"]):
@@ -290,14 +320,21 @@ class FakeCoolify:
         env = self._environment(body["project_uuid"], body.get("environment_name") or body["environment_uuid"])
         app_uuid = _uuid()
         self.apps[app_uuid] = {
-            "uuid": app_uuid, "name": body.get("name") or f"app-{app_uuid}", "status": "exited",
-            "build_pack": body["build_pack"], "git_repository": body["git_repository"],
-            "git_branch": body["git_branch"], "docker_compose_location": body.get("docker_compose_location",
-                                                                                   "/docker-compose.yaml"),
+            "uuid": app_uuid,
+            "name": body.get("name") or f"app-{app_uuid}",
+            "status": "exited",
+            "build_pack": body["build_pack"],
+            "git_repository": body["git_repository"],
+            "git_branch": body["git_branch"],
+            "docker_compose_location": body.get("docker_compose_location", "/docker-compose.yaml"),
             "docker_compose_custom_build_command": body.get("docker_compose_custom_build_command"),
             "docker_compose_custom_start_command": body.get("docker_compose_custom_start_command"),
-            "docker_compose_domains": None, "fqdn": None,
-            "_environment": env["name"], "_compose_loaded": False, "_deployed": False, "_envs": {},
+            "docker_compose_domains": None,
+            "fqdn": None,
+            "_environment": env["name"],
+            "_compose_loaded": False,
+            "_deployed": False,
+            "_envs": {},
         }
         if body.get("instant_deploy"):
             self._queue(app_uuid, force=True)
@@ -314,12 +351,24 @@ class FakeCoolify:
         self._check_application_fields(body, app["build_pack"] == "dockercompose")
         if "docker_compose_domains" in body:
             if not app["_compose_loaded"]:
-                raise _invalid({"docker_compose_domains": ["Cannot set docker_compose_domains without "
-                                                           "docker_compose_raw. Reload the compose file from the "
-                                                           "git repository first."]})
-            kept = {} if self.drop_domains else {
-                item["name"]: {k: v for k, v in item.items() if k != "name" and v is not None}
-                for item in body["docker_compose_domains"] if item.get("name") in self.compose_services}
+                raise _invalid(
+                    {
+                        "docker_compose_domains": [
+                            "Cannot set docker_compose_domains without "
+                            "docker_compose_raw. Reload the compose file from the "
+                            "git repository first."
+                        ]
+                    }
+                )
+            kept = (
+                {}
+                if self.drop_domains
+                else {
+                    item["name"]: {k: v for k, v in item.items() if k != "name" and v is not None}
+                    for item in body["docker_compose_domains"]
+                    if item.get("name") in self.compose_services
+                }
+            )
             app["docker_compose_domains"] = json.dumps(kept)  # entries for unknown services vanish silently
         for key, value in body.items():
             if key not in ("docker_compose_domains", "instant_deploy", *self.ignore_fields):
@@ -329,8 +378,13 @@ class FakeCoolify:
         return 200, {"uuid": args[0]}
 
     def _env_view(self, item: dict[str, Any]) -> dict[str, Any]:
-        return {"uuid": item["uuid"], "key": item["key"], "value": item["value"], "real_value": item["value"],
-                **{k: item.get(k, False) for k in BULK_ENV_KEYS[2:8]}}
+        return {
+            "uuid": item["uuid"],
+            "key": item["key"],
+            "value": item["value"],
+            "real_value": item["value"],
+            **{k: item.get(k, False) for k in BULK_ENV_KEYS[2:8]},
+        }
 
     def _patch_applications_uuid_envs_bulk(self, args, query, body):  # type: ignore[no-untyped-def]
         app = self._app(args[0])
@@ -344,8 +398,12 @@ class FakeCoolify:
             existing = app["_envs"].get(item["key"])
             flags = {k: bool(item.get(k, False)) for k in BULK_ENV_KEYS[2:6]}  # omitted flags are reset
             flags.update({k: bool(item.get(k, True)) for k in ("is_runtime", "is_buildtime")})
-            record = {"uuid": existing["uuid"] if existing else _uuid(), "key": item["key"],
-                      "value": self.alter_env.get(item["key"], str(item.get("value", "")).strip()), **flags}
+            record = {
+                "uuid": existing["uuid"] if existing else _uuid(),
+                "key": item["key"],
+                "value": self.alter_env.get(item["key"], str(item.get("value", "")).strip()),
+                **flags,
+            }
             app["_envs"][item["key"]] = record
             stored.append(self._env_view(record))
         return 201, stored
@@ -367,21 +425,26 @@ class FakeCoolify:
             raise Reply(404, {"message": "No resources found."})
         if self.queue_full_next:
             self.queue_full_next -= 1
-            raise Reply(429, {"message": "Deployment queue is full. Please try again later."},
-                        {"Retry-After": self.retry_after})
+            raise Reply(
+                429, {"message": "Deployment queue is full. Please try again later."}, {"Retry-After": self.retry_after}
+            )
         result, deployment_uuid = self._queue(app_uuid, force=query.get("force") == "true")
         if result == "queue_full":
-            raise Reply(429, {"message": "Deployment queue is full. Please try again later."},
-                        {"Retry-After": self.retry_after})
+            raise Reply(
+                429, {"message": "Deployment queue is full. Please try again later."}, {"Retry-After": self.retry_after}
+            )
         message = "Deployment request queued." if result == "queued" else "Deployment already queued for this commit."
-        return 200, {"deployments": [{"message": message, "resource_uuid": app_uuid,
-                                      "deployment_uuid": deployment_uuid or _uuid()}]}  # skipped: never stored
+        return 200, {
+            "deployments": [
+                {"message": message, "resource_uuid": app_uuid, "deployment_uuid": deployment_uuid or _uuid()}
+            ]
+        }  # skipped: never stored
 
     def _get_deployments_applications_uuid(self, args, query, body):  # type: ignore[no-untyped-def]
         self._app(args[0])
         mine = [self._public(d) for d in reversed(self.deployments) if d["application_uuid"] == args[0]]
         skip, take = int(query.get("skip", 0)), int(query.get("take", 10))
-        return 200, {"count": len(mine), "deployments": mine[skip:skip + take]}
+        return 200, {"count": len(mine), "deployments": mine[skip : skip + take]}
 
     def _get_deployments_uuid(self, args, query, body):  # type: ignore[no-untyped-def]
         found = next((d for d in self.deployments if d["deployment_uuid"] == args[0]), None)
@@ -447,7 +510,9 @@ class _Handler(BaseHTTPRequestHandler):
         data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=UTF-8" if isinstance(body, str) else "application/json")
+            self.send_header(
+                "Content-Type", "text/html; charset=UTF-8" if isinstance(body, str) else "application/json"
+            )
             self.send_header("Content-Length", str(len(data)))
             for key, value in extra.items():
                 self.send_header(key, value)

@@ -28,14 +28,24 @@ def dnsmasq_binary() -> str:
 def dns_server(txt: dict[str, str]) -> Iterator[str]:
     """Serve the TXT records `name -> value` on 127.0.0.1; yields "127.0.0.1:<port>" for DNS_RESOLVER."""
     port = free_port()
-    command = [dnsmasq_binary(), "--keep-in-foreground", "--no-resolv", "--no-hosts", "--bind-interfaces",
-               "--listen-address=127.0.0.1", f"--port={port}", "--user=root" if os.geteuid() == 0 else "--user=",
-               "--pid-file=", "--log-facility=-"]
+    command = [
+        dnsmasq_binary(),
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--bind-interfaces",
+        "--listen-address=127.0.0.1",
+        f"--port={port}",
+        "--user=root" if os.geteuid() == 0 else "--user=",
+        "--pid-file=",
+        "--log-facility=-",
+    ]
     command += [f"--txt-record={name},{value}" for name, value in txt.items()]
     # answer for these zones itself (NXDOMAIN for what it does not hold) instead of refusing
     command += [f"--local=/{zone}/" for zone in sorted({"invalid", *(n.rsplit(".", 1)[-1] for n in txt)})]
-    process = subprocess.Popen([c for c in command if c != "--user="], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [c for c in command if c != "--user="], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers, resolver.port, resolver.lifetime = ["127.0.0.1"], port, 0.5
     deadline = time.monotonic() + 10
@@ -46,7 +56,9 @@ def dns_server(txt: dict[str, str]) -> Iterator[str]:
             break  # it answers
         except Exception as exc:
             if process.poll() is not None:
-                raise RuntimeError(f"dnsmasq exited: {process.stderr.read().decode() if process.stderr else ''}") from exc
+                raise RuntimeError(
+                    f"dnsmasq exited: {process.stderr.read().decode() if process.stderr else ''}"
+                ) from exc
             time.sleep(0.05)
     try:
         yield f"127.0.0.1:{port}"

@@ -43,11 +43,26 @@ class Dockerd:
         _remove_stale_bridges()
         log = open(self.root / "dockerd.log", "ab")
         self.process = subprocess.Popen(
-            ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"), "--exec-root",
-             str(self.root / "exec"), "--pidfile", str(self.root / "pid"), "--bridge", "none",
-             # one network per instance: Docker's default pools hold only ~30 networks, /24s from a /16 hold 256
-             "--default-address-pool", "base=10.213.0.0/16,size=24"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "dockerd",
+                "--host",
+                self.host,
+                "--data-root",
+                str(self.root / "data"),
+                "--exec-root",
+                str(self.root / "exec"),
+                "--pidfile",
+                str(self.root / "pid"),
+                "--bridge",
+                "none",
+                # one network per instance: Docker's default pools hold only ~30 networks, /24s from a /16 hold 256
+                "--default-address-pool",
+                "base=10.213.0.0/16,size=24",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

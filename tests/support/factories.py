@@ -37,9 +37,15 @@ def platform(session: Session) -> Organization:
     return org
 
 
-def customer_instance(session: Session, subdomain: str, *, image: str = "portal-test/app:latest",
-                      limits: dict | None = None, parent: Organization | None = None,
-                      health_path: str = "/health") -> Instance:
+def customer_instance(
+    session: Session,
+    subdomain: str,
+    *,
+    image: str = "portal-test/app:latest",
+    limits: dict | None = None,
+    parent: Organization | None = None,
+    health_path: str = "/health",
+) -> Instance:
     parent = parent or platform(session)
     org = Organization(name=subdomain, slug=subdomain, kind=OrgKind.CUSTOMER, parent_id=parent.id)
     session.add(org)
@@ -48,22 +54,39 @@ def customer_instance(session: Session, subdomain: str, *, image: str = "portal-
     session.add(user)
     session.flush()
     session.add(Membership(user_id=user.id, organization_id=org.id, role=Role.OWNER))  # type: ignore[arg-type]
-    template = AppTemplate(name=f"app for {subdomain}", slug=f"app-{subdomain}", backend="docker", image=image,
-                           internal_port=8080, health_path=health_path, env_template=ENV_TEMPLATE,
-                           settings={"predefined_endpoints": [{"name": "default", "url": "https://llm.example.com"}]})
+    template = AppTemplate(
+        name=f"app for {subdomain}",
+        slug=f"app-{subdomain}",
+        backend="docker",
+        image=image,
+        internal_port=8080,
+        health_path=health_path,
+        env_template=ENV_TEMPLATE,
+        settings={"predefined_endpoints": [{"name": "default", "url": "https://llm.example.com"}]},
+    )
     session.add(template)
     session.flush()
-    plan = Plan(organization_id=parent.id, name="Plan", slug=f"plan-{subdomain}", price_cents=1000,  # type: ignore[arg-type]
-                app_template_id=template.id,
-                limits=limits or {"memory_mb": 64, "cpus": 0.5, "max_concurrent_projects": 2,
-                                  "max_requests_per_minute": 60})
+    plan = Plan(
+        organization_id=parent.id,
+        name="Plan",
+        slug=f"plan-{subdomain}",
+        price_cents=1000,  # type: ignore[arg-type]
+        app_template_id=template.id,
+        limits=limits or {"memory_mb": 64, "cpus": 0.5, "max_concurrent_projects": 2, "max_requests_per_minute": 60},
+    )
     session.add(plan)
     session.flush()
     subscription = Subscription(organization_id=org.id, plan_id=plan.id, status="active")  # type: ignore[arg-type]
     session.add(subscription)
     session.flush()
-    instance = Instance(organization_id=org.id, subscription_id=subscription.id, app_template_id=template.id,  # type: ignore[arg-type]
-                        subdomain=subdomain, backend="docker", status="pending")
+    instance = Instance(
+        organization_id=org.id,
+        subscription_id=subscription.id,
+        app_template_id=template.id,  # type: ignore[arg-type]
+        subdomain=subdomain,
+        backend="docker",
+        status="pending",
+    )
     session.add(instance)
     session.commit()
     return instance

@@ -11,8 +11,10 @@ LINK = re.compile(r"https?://\S+?(?:token=[A-Za-z0-9_\-]+)")
 
 
 def outbox_messages(outbox: Path) -> list[EmailMessage]:
-    return [message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
-            for p in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)]
+    return [
+        message_from_bytes(p.read_bytes(), policy=policy.default)  # type: ignore[misc]
+        for p in sorted(outbox.glob("*.eml"), key=lambda p: p.stat().st_mtime)
+    ]
 
 
 def text_of(message: EmailMessage) -> str:

@@ -71,15 +71,17 @@ def smtp_server() -> Iterator[tuple[SmtpInbox, int]]:
 def project_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     """The environment of a child process as an operator would set it (no test-only inline job mode)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "PORTAL_TEST"))}
-    env.update({
-        "ENVIRONMENT": "test",
-        "VAR_DIR": str(var_dir),
-        "DATABASE_URL": f"sqlite:///{var_dir / 'portal.db'}",
-        "JOBS_IMMEDIATE": "false",
-        "REFLEX_CHECK_LATEST_VERSION": "0",
-        "REFLEX_TELEMETRY_ENABLED": "false",
-        "PATH": f"{PROJECT_ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-    })
+    env.update(
+        {
+            "ENVIRONMENT": "test",
+            "VAR_DIR": str(var_dir),
+            "DATABASE_URL": f"sqlite:///{var_dir / 'portal.db'}",
+            "JOBS_IMMEDIATE": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "0",
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "PATH": f"{PROJECT_ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+        }
+    )
     env.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org")
     for name in ("REDIS_URL", "SMTP_URL"):
         env.pop(name, None)
@@ -90,10 +92,10 @@ def project_env(var_dir: Path, **overrides: str) -> dict[str, str]:
 def run_setup(env: dict[str, str]) -> None:
     """Migrations and demo data, exactly as `make setup` does them."""
     bin_dir = Path(sys.executable).parent
-    subprocess.run([str(bin_dir / "alembic"), "upgrade", "head"], cwd=PROJECT_ROOT, env=env, check=True,
-                   capture_output=True)
-    subprocess.run([str(bin_dir / "portal-admin"), "seed"], cwd=PROJECT_ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(bin_dir / "alembic"), "upgrade", "head"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True
+    )
+    subprocess.run([str(bin_dir / "portal-admin"), "seed"], cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
 
 
 @dataclass
@@ -113,8 +115,14 @@ def portal_server(env: dict[str, str], log_path: Path, timeout: float = 240) -> 
     port = int(env["PORT"])
     url = f"http://localhost:{port}"
     with open(log_path, "wb") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "portal.serve"], cwd=PROJECT_ROOT, env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "portal.serve"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     running = RunningPortal(url=url, process=process, log_path=log_path, database_url=env["DATABASE_URL"])
     try:
         _wait_healthy(running, timeout)
@@ -135,8 +143,11 @@ def _wait_healthy(running: RunningPortal, timeout: float) -> None:
             raise AssertionError(f"portal exited with {running.process.returncode}:\n{running.log()[-4000:]}")
         try:
             response = httpx.get(f"{running.url}/api/health", timeout=2)
-            if response.status_code == 200 and response.json()["checks"]["queue"]["consumer_alive"] \
-                    and httpx.get(running.url + "/", timeout=5).status_code == 200:
+            if (
+                response.status_code == 200
+                and response.json()["checks"]["queue"]["consumer_alive"]
+                and httpx.get(running.url + "/", timeout=5).status_code == 200
+            ):
                 return
         except (httpx.HTTPError, KeyError, ValueError):
             pass

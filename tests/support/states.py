@@ -22,8 +22,9 @@ class Browser:
         self.visit(url, ip)
 
     def visit(self, url: str, ip: str = "10.9.8.7") -> None:
-        self.root.router = RouterData(session=SessionData(client_token="test-browser", client_ip=ip),
-                                      headers=HeaderData(), url=ReflexURL(url))
+        self.root.router = RouterData(
+            session=SessionData(client_token="test-browser", client_ip=ip), headers=HeaderData(), url=ReflexURL(url)
+        )
 
     async def state(self, cls: type[BaseState]) -> Any:
         return await self.root.get_state(cls)

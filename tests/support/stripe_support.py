@@ -49,31 +49,68 @@ def stripe_object(kind: str, **overrides: Any) -> dict[str, Any]:
     return _merge(_fixtures()[kind], overrides)
 
 
-def subscription_object(sub_id: str, customer: str, price: str, status: str = "active",
-                        metadata: dict[str, str] | None = None, period_end: int | None = None,
-                        **overrides: Any) -> dict[str, Any]:
+def subscription_object(
+    sub_id: str,
+    customer: str,
+    price: str,
+    status: str = "active",
+    metadata: dict[str, str] | None = None,
+    period_end: int | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
     base = _fixtures()["subscription"]
-    item = _merge(base["items"]["data"][0], {"price": {"id": price},
-                                             "current_period_end": period_end or int(time.time()) + 30 * 86400})
-    return _merge(base, {"id": sub_id, "customer": customer, "status": status, "metadata": metadata or {},
-                         "cancel_at_period_end": False, "canceled_at": None, "ended_at": None, "cancel_at": None,
-                         "items": {"data": [item]}, **overrides})
+    item = _merge(
+        base["items"]["data"][0],
+        {"price": {"id": price}, "current_period_end": period_end or int(time.time()) + 30 * 86400},
+    )
+    return _merge(
+        base,
+        {
+            "id": sub_id,
+            "customer": customer,
+            "status": status,
+            "metadata": metadata or {},
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "ended_at": None,
+            "cancel_at": None,
+            "items": {"data": [item]},
+            **overrides,
+        },
+    )
 
 
-def invoice_object(sub_id: str, customer: str, billing_reason: str = "subscription_create", status: str = "paid",
-                   **overrides: Any) -> dict[str, Any]:
-    obj = stripe_object("invoice", id=f"in_{secrets.token_hex(6)}", customer=customer, status=status,
-                        billing_reason=billing_reason,
-                        parent={"type": "subscription_details", "quote_details": None,
-                                "subscription_details": {"subscription": sub_id, "metadata": {}}}, **overrides)
+def invoice_object(
+    sub_id: str, customer: str, billing_reason: str = "subscription_create", status: str = "paid", **overrides: Any
+) -> dict[str, Any]:
+    obj = stripe_object(
+        "invoice",
+        id=f"in_{secrets.token_hex(6)}",
+        customer=customer,
+        status=status,
+        billing_reason=billing_reason,
+        parent={
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"subscription": sub_id, "metadata": {}},
+        },
+        **overrides,
+    )
     obj.pop("subscription", None)  # stale key in the fixture; not part of the contract (CONTRACTS.md §2.2)
     return obj
 
 
 def event(event_type: str, obj: dict[str, Any], event_id: str | None = None) -> dict[str, Any]:
-    return _merge(_fixtures()["event"], {"id": event_id or f"evt_{secrets.token_hex(8)}", "type": event_type,
-                                         "api_version": API_VERSION, "created": int(time.time()),
-                                         "data": {"object": obj}})
+    return _merge(
+        _fixtures()["event"],
+        {
+            "id": event_id or f"evt_{secrets.token_hex(8)}",
+            "type": event_type,
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "data": {"object": obj},
+        },
+    )
 
 
 def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
@@ -92,10 +129,18 @@ class FakeStripe:
     on_request: Callable[[], None] | None = None  # runs while a request waits for its answer, as Stripe's latency
 
 
-REQUIRED_CHECKOUT = ("mode", "line_items[0][price]", "line_items[0][quantity]", "success_url", "cancel_url",
-                     "client_reference_id", "metadata[organization_id]", "metadata[portal_subscription_id]",
-                     "subscription_data[metadata][organization_id]",
-                     "subscription_data[metadata][portal_subscription_id]")
+REQUIRED_CHECKOUT = (
+    "mode",
+    "line_items[0][price]",
+    "line_items[0][quantity]",
+    "success_url",
+    "cancel_url",
+    "client_reference_id",
+    "metadata[organization_id]",
+    "metadata[portal_subscription_id]",
+    "subscription_data[metadata][organization_id]",
+    "subscription_data[metadata][portal_subscription_id]",
+)
 
 
 def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
@@ -118,8 +163,13 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
         def _record(self) -> dict[str, Any]:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length).decode() if length else ""
-            entry = {"method": self.command, "path": urlparse(self.path).path, "headers": dict(self.headers),
-                     "raw": raw, "form": {k: v[0] for k, v in parse_qs(raw).items()}}
+            entry = {
+                "method": self.command,
+                "path": urlparse(self.path).path,
+                "headers": dict(self.headers),
+                "raw": raw,
+                "form": {k: v[0] for k, v in parse_qs(raw).items()},
+            }
             fake.requests.append(entry)
             if fake.on_request is not None:
                 fake.on_request()
@@ -132,7 +182,10 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             if not entry["headers"].get("Authorization", "").startswith("Bearer sk_test_"):
                 self._error(401, "missing or wrong API key")
                 return False
-            if entry["method"] == "POST" and entry["headers"].get("Content-Type") != "application/x-www-form-urlencoded":
+            if (
+                entry["method"] == "POST"
+                and entry["headers"].get("Content-Type") != "application/x-www-form-urlencoded"
+            ):
                 self._error(400, "body must be form-encoded")
                 return False
             return True
@@ -147,11 +200,17 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 if missing or form.get("mode") != "subscription" or not entry["headers"].get("Idempotency-Key"):
                     return self._error(400, f"checkout create: missing {missing} or mode/idempotency key")
                 session_id = f"cs_test_{secrets.token_hex(12)}"
-                obj = stripe_object("checkout.session", id=session_id, mode="subscription", status="open",
-                                    client_reference_id=form["client_reference_id"],
-                                    url=f"{fake.url}/pay/{session_id}", success_url=form["success_url"],
-                                    cancel_url=form["cancel_url"],
-                                    metadata={k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")})
+                obj = stripe_object(
+                    "checkout.session",
+                    id=session_id,
+                    mode="subscription",
+                    status="open",
+                    client_reference_id=form["client_reference_id"],
+                    url=f"{fake.url}/pay/{session_id}",
+                    success_url=form["success_url"],
+                    cancel_url=form["cancel_url"],
+                    metadata={k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+                )
                 return self._reply(200, obj)
             if path.startswith("/v1/subscriptions/"):
                 sub_id = path.rsplit("/", 1)[1]
@@ -164,8 +223,10 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             if path == "/v1/billing_portal/sessions":
                 if "customer" not in form:
                     return self._error(400, "customer is required")
-                return self._reply(200, {"id": "bps_1", "object": "billing_portal.session",
-                                         "url": f"{fake.url}/portal/{form['customer']}"})
+                return self._reply(
+                    200,
+                    {"id": "bps_1", "object": "billing_portal.session", "url": f"{fake.url}/portal/{form['customer']}"},
+                )
             self._error(404, f"unknown path {path}")
 
         def do_GET(self) -> None:
@@ -195,4 +256,3 @@ def fake_stripe_server() -> Iterator[FakeStripe]:
     finally:
         server.shutdown()
         server.server_close()
-

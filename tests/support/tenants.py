@@ -32,8 +32,14 @@ def _member(db: Session, username: str, org: Organization, role: str) -> User:
 
 
 def _parked(db: Session, instance_id: int) -> ProvisioningAction:
-    action = ProvisioningAction(id=f"act-{instance_id}", instance_id=instance_id, action="provision",
-                                status="parked", failures=5, last_error="image not found")
+    action = ProvisioningAction(
+        id=f"act-{instance_id}",
+        instance_id=instance_id,
+        action="provision",
+        status="parked",
+        failures=5,
+        last_error="image not found",
+    )
     db.add(action)
     db.commit()
     return action
@@ -58,8 +64,13 @@ def build_tree(db: Session) -> Iterator[dict[str, object]]:
     db.commit()
     inst_a = customer_instance(db, "cust-a", parent=sub_a)
     inst_b = customer_instance(db, "cust-b", parent=reseller_b)
-    yield {"users": users, "a": _parked(db, inst_a.id), "b": _parked(db, inst_b.id),  # type: ignore[arg-type]
-           "scheduled": scheduled, "sub_a": sub_a}
+    yield {
+        "users": users,
+        "a": _parked(db, inst_a.id),
+        "b": _parked(db, inst_b.id),  # type: ignore[arg-type]
+        "scheduled": scheduled,
+        "sub_a": sub_a,
+    }
     engine.set_scheduler(None)
 
 

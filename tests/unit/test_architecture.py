@@ -77,14 +77,16 @@ def _in(package: str) -> list[str]:
 
 
 def test_services_never_reach_reflex_or_portal_even_indirectly() -> None:
-    offenders = {m: sorted(t for t in reachable(m) if t.split(".")[0] in FORBIDDEN_IN_SERVICES)
-                 for m in _in("services")}
+    offenders = {
+        m: sorted(t for t in reachable(m) if t.split(".")[0] in FORBIDDEN_IN_SERVICES) for m in _in("services")
+    }
     assert {m: t for m, t in offenders.items() if t} == {}
 
 
 def test_provisioning_never_reaches_billing_not_even_through_the_job_queue() -> None:
-    offenders = {m: sorted(t for t in reachable(m) if t.startswith("services.billing")) for m in
-                 _in("services.provisioning")}
+    offenders = {
+        m: sorted(t for t in reachable(m) if t.startswith("services.billing")) for m in _in("services.provisioning")
+    }
     assert {m: t for m, t in offenders.items() if t} == {}
 
 
@@ -101,15 +103,22 @@ def test_models_import_nothing_above_them() -> None:
 
 
 def test_the_engine_never_knows_which_backend_it_drives() -> None:
-    specific = {"services.provisioning.backends.docker", "services.provisioning.backends.coolify",
-                "services.provisioning.coolify.client"}
+    specific = {
+        "services.provisioning.backends.docker",
+        "services.provisioning.backends.coolify",
+        "services.provisioning.coolify.client",
+    }
     assert direct("services.provisioning.engine") & specific == set()
 
 
 def test_pages_reach_data_only_through_state() -> None:
     for module in _in("portal.pages") + _in("portal.components"):
-        data = {t for t in direct(module) if t.startswith(("services.db", "services.models", "services.config"))
-                or t.split(".")[0] in ("sqlmodel", "sqlalchemy")}
+        data = {
+            t
+            for t in direct(module)
+            if t.startswith(("services.db", "services.models", "services.config"))
+            or t.split(".")[0] in ("sqlmodel", "sqlalchemy")
+        }
         assert data == set(), (module, data)
 
 
@@ -145,12 +154,16 @@ def test_no_cycles_between_modules_of_services() -> None:
     assert cycles == []
 
 
-@pytest.mark.parametrize("source,expected", [
-    ("def f():\n    from portal.state import auth\n    import reflex as rx\n", {"portal.state", "reflex"}),
-    ("from . import engine\n", {"services.provisioning", "services.provisioning.engine"}),
-])
-def test_the_checker_itself_sees_imports_inside_functions_and_relative_ones(tmp_path: Path, source: str,
-                                                                            expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    "source,expected",
+    [
+        ("def f():\n    from portal.state import auth\n    import reflex as rx\n", {"portal.state", "reflex"}),
+        ("from . import engine\n", {"services.provisioning", "services.provisioning.engine"}),
+    ],
+)
+def test_the_checker_itself_sees_imports_inside_functions_and_relative_ones(
+    tmp_path: Path, source: str, expected: set[str]
+) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text(source)
     assert expected <= imported(sample, "services.provisioning.sample")

@@ -35,9 +35,11 @@ def test_health_is_503_and_names_the_broken_part(settings_env: SettingsEnv) -> N
 
 
 def test_portal_admin_help_and_usage_errors() -> None:
-    ok = subprocess.run([sys.executable, "-m", "services.cli", "--help"], cwd=PROJECT_ROOT, capture_output=True,
-                        text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "services.cli", "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and "health" in ok.stdout and "seed" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "services.cli", "no-such-command"], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "services.cli", "no-such-command"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
     assert bad.returncode == 2

@@ -72,8 +72,12 @@ class Tenants:
 
 
 def _user(db: Session, name: str, org: Organization, role: str) -> User:
-    user = User(email=f"{name}@example.com", username=name, password_hash=hash_password("irrelevant-pass"),
-                email_verified_at=utcnow())
+    user = User(
+        email=f"{name}@example.com",
+        username=name,
+        password_hash=hash_password("irrelevant-pass"),
+        email_verified_at=utcnow(),
+    )
     db.add(user)
     db.flush()
     db.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
@@ -91,24 +95,47 @@ def tenants(db: Session, tree: dict) -> Tenants:
     instance_b.status = "running"
     template_b = AppTemplate(organization_id=reseller_b.id, name="B app", slug="b-app", image="b/app:1")
     plan_b = Plan(organization_id=reseller_b.id, name="B plan", slug="b-plan", price_cents=0)
-    db.add_all([instance_b, template_b, plan_b,
-                Branding(organization_id=reseller_b.id, platform_name="B brand"),
-                Licence(organization_id=reseller_b.id, tier="pro", features=list(FEATURES)),
-                Licence(organization_id=orgs["reseller-a"].id, tier="pro", features=list(FEATURES)),
-                Budget(subscription_id=instance_b.subscription_id, total_micros=10_000_000, used_micros=5),  # type: ignore[arg-type]
-                UsageRecord(instance_id=instance_b.id, model="b-model", cost_micros=5,  # type: ignore[arg-type]
-                            occurred_at=datetime.now(UTC), idempotency_key="b-1"),
-                StripeEvent(stripe_id="evt_b", type="invoice.paid", payload={}, status="failed")])
+    db.add_all(
+        [
+            instance_b,
+            template_b,
+            plan_b,
+            Branding(organization_id=reseller_b.id, platform_name="B brand"),
+            Licence(organization_id=reseller_b.id, tier="pro", features=list(FEATURES)),
+            Licence(organization_id=orgs["reseller-a"].id, tier="pro", features=list(FEATURES)),
+            Budget(subscription_id=instance_b.subscription_id, total_micros=10_000_000, used_micros=5),  # type: ignore[arg-type]
+            UsageRecord(
+                instance_id=instance_b.id,
+                model="b-model",
+                cost_micros=5,  # type: ignore[arg-type]
+                occurred_at=datetime.now(UTC),
+                idempotency_key="b-1",
+            ),
+            StripeEvent(stripe_id="evt_b", type="invoice.paid", payload={}, status="failed"),
+        ]
+    )
     db.flush()
-    invitation_b = Invitation(organization_id=reseller_b.id, email="someone@example.com", role=Role.SUPPORT,
-                              expires_at=utcnow().replace(year=utcnow().year + 1))
+    invitation_b = Invitation(
+        organization_id=reseller_b.id,
+        email="someone@example.com",
+        role=Role.SUPPORT,
+        expires_at=utcnow().replace(year=utcnow().year + 1),
+    )
     db.add(invitation_b)
     db.commit()
     user_b = db.exec(select(User).where(User.username == "cust-b")).one()
-    b = {"reseller": reseller_b, "customer": cust_b, "instance": instance_b, "action": tree["b"], "plan": plan_b,
-         "template": template_b, "user": user_b, "invitation": invitation_b,
-         "membership": db.exec(select(Membership).where(Membership.user_id == user_b.id)).one(),
-         "instance_token": issue_instance_token(db, instance_b)}
+    b = {
+        "reseller": reseller_b,
+        "customer": cust_b,
+        "instance": instance_b,
+        "action": tree["b"],
+        "plan": plan_b,
+        "template": template_b,
+        "user": user_b,
+        "invitation": invitation_b,
+        "membership": db.exec(select(Membership).where(Membership.user_id == user_b.id)).one(),
+        "instance_token": issue_instance_token(db, instance_b),
+    }
     db.commit()
     return Tenants(db=db, staff=staff, customers=customers, b=b)
 
@@ -119,22 +146,29 @@ def _snapshot(db: Session, b: dict[str, Any]) -> dict[str, Any]:
     reseller, customer = b["reseller"].id, b["customer"].id
     return {
         "instance": db.get(Instance, b["instance"].id).model_dump(exclude={"updated_at"}),  # type: ignore[union-attr]
-        "actions": sorted((a.id, a.status) for a in db.exec(select(ProvisioningAction).where(
-            ProvisioningAction.instance_id == b["instance"].id)).all()),
+        "actions": sorted(
+            (a.id, a.status)
+            for a in db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == b["instance"].id)).all()
+        ),
         "plan": db.get(Plan, b["plan"].id).model_dump(),  # type: ignore[union-attr]
         "template": db.get(AppTemplate, b["template"].id).model_dump(),  # type: ignore[union-attr]
-        "memberships": sorted((m.user_id, m.organization_id, m.role) for m in db.exec(select(Membership).where(
-            Membership.organization_id.in_((reseller, customer)))).all()),  # type: ignore[attr-defined]
+        "memberships": sorted(
+            (m.user_id, m.organization_id, m.role)
+            for m in db.exec(select(Membership).where(Membership.organization_id.in_((reseller, customer)))).all()
+        ),  # type: ignore[attr-defined]
         "user": db.get(User, b["user"].id).model_dump(exclude={"last_login_at"}),  # type: ignore[union-attr]
-        "invitations": sorted((i.id, i.status) for i in db.exec(select(Invitation)).all()
-                              if i.organization_id == reseller),
+        "invitations": sorted(
+            (i.id, i.status) for i in db.exec(select(Invitation)).all() if i.organization_id == reseller
+        ),
         "branding": db.exec(select(Branding).where(Branding.organization_id == reseller)).one().model_dump(),
         "domains": sorted(d.hostname for d in db.exec(select(Domain).where(Domain.organization_id == reseller)).all()),
         "licence": db.exec(select(Licence).where(Licence.organization_id == reseller)).one().model_dump(),
-        "usage": db.exec(select(func.count()).select_from(UsageRecord).where(
-            UsageRecord.instance_id == b["instance"].id)).one(),
-        "budget": db.exec(select(Budget.used_micros).where(
-            Budget.subscription_id == b["instance"].subscription_id)).one(),
+        "usage": db.exec(
+            select(func.count()).select_from(UsageRecord).where(UsageRecord.instance_id == b["instance"].id)
+        ).one(),
+        "budget": db.exec(
+            select(Budget.used_micros).where(Budget.subscription_id == b["instance"].subscription_id)
+        ).one(),
         "events": sorted((e.stripe_id, e.status, e.attempts) for e in db.exec(select(StripeEvent)).all()),
     }
 
@@ -201,8 +235,16 @@ async def _save_plan(browser: Browser, b: dict[str, Any]) -> Any:
 
 async def _save_template(browser: Browser, b: dict[str, Any]) -> Any:
     team = await browser.state(TeamState)
-    team.template_form = {"id": str(b["template"].id), "name": "Hijacked", "slug": "b-app", "backend": "docker",
-                          "image": "evil/app:1", "port": "8080", "health_path": "/", "env_template": ""}
+    team.template_form = {
+        "id": str(b["template"].id),
+        "name": "Hijacked",
+        "slug": "b-app",
+        "backend": "docker",
+        "image": "evil/app:1",
+        "port": "8080",
+        "health_path": "/",
+        "env_template": "",
+    }
     return await browser.call(TeamState, "save_template_form")
 
 
@@ -218,8 +260,9 @@ PROBES: dict[str, Probe] = {
     "AdminState.replay": lambda br, b: br.call(AdminState, "replay", "evt_b"),
     "ConsoleState.check_health": lambda br, b: br.call(ConsoleState, "check_health", str(b["instance"].id)),
     "ConsoleState.show_logs": lambda br, b: br.call(ConsoleState, "show_logs", str(b["instance"].id)),
-    "ConsoleState.instance_action": lambda br, b: br.call(ConsoleState, "instance_action",
-                                                          str(b["instance"].id), "stop"),
+    "ConsoleState.instance_action": lambda br, b: br.call(
+        ConsoleState, "instance_action", str(b["instance"].id), "stop"
+    ),
     "ConsoleState.open_customer": lambda br, b: br.call(ConsoleState, "open_customer", str(b["customer"].id)),
     "ConsoleState.impersonate": lambda br, b: br.call(ConsoleState, "impersonate", str(b["user"].id)),
     "ConsoleState.bulk": _bulk,
@@ -229,8 +272,9 @@ PROBES: dict[str, Probe] = {
     "TeamState.change_role": lambda br, b: br.call(TeamState, "change_role", str(b["membership"].id), "member"),
     "TeamState.toggle_disabled": lambda br, b: br.call(TeamState, "toggle_disabled", str(b["user"].id), True),
     "TeamState.revoke_invitation": lambda br, b: br.call(TeamState, "revoke_invitation", str(b["invitation"].id)),
-    "TeamState.save_licence": lambda br, b: br.call(TeamState, "save_licence", {
-        "organization_id": str(b["reseller"].id), "tier": "hijacked"}),
+    "TeamState.save_licence": lambda br, b: br.call(
+        TeamState, "save_licence", {"organization_id": str(b["reseller"].id), "tier": "hijacked"}
+    ),
     "TeamState.save_plan_form": _save_plan,
     "TeamState.edit_plan": _save_plan,
     "TeamState.set_plan_field": _save_plan,
@@ -253,24 +297,35 @@ PROBES: dict[str, Probe] = {
 # Handlers that take no id of anyone's record: what they read or change is decided by the session alone.
 NO_RECORD_ID = {
     "AuthState.*": "signing in and out, impersonation's end: the caller's own sessions",
-    "LoginState.*": "signing in", "SignupState.*": "signing up", "ResetState.*": "password reset by e-mailed token",
-    "VerifyState.*": "e-mail confirmation by e-mailed token", "PricingState.*": "public plans of the host's seller",
+    "LoginState.*": "signing in",
+    "SignupState.*": "signing up",
+    "ResetState.*": "password reset by e-mailed token",
+    "VerifyState.*": "e-mail confirmation by e-mailed token",
+    "PricingState.*": "public plans of the host's seller",
     "BrandState.*": "the host's public brand",
     "TestCheckoutState.*": "test-mode checkout, named by its unguessable session id from the checkout redirect",
     "CheckoutReturnState.*": "the checkout return page (unguessable session id) and the caller's own retry",
     "SecurityState.*": "the caller's own two-factor sign-in and sessions",
     "AccountState.*": "the caller's own password",
-    "DashboardState.load": "the caller's own organization", "DashboardState.follow": "the caller's own organization",
+    "DashboardState.load": "the caller's own organization",
+    "DashboardState.follow": "the caller's own organization",
     "DashboardState.manage_billing": "the caller's own organization (billing role checked)",
     "DashboardState.pay_now": "the caller's own organization (billing role checked)",
     "DashboardState.apply_plan_change": "the caller's own organization (billing role checked)",
-    "DashboardState.set_target_plan": "a form field", "InstanceToolsState.hide_logs": "a display toggle",
-    "AdminState.load": "lists scoped to the actor", "AdminState.filter_events": "a filter of scoped lists",
-    "AdminState.events_page": "paging of scoped lists", "AdminState.filter_actions": "a filter of scoped lists",
-    "ConsoleState.load_console": "lists scoped to the actor", "ConsoleState.set_search": "a filter",
-    "ConsoleState.set_status_filter": "a filter", "ConsoleState.set_plan_filter": "a filter",
-    "ConsoleState.turn": "paging", "ConsoleState.set_audit_action": "a filter",
-    "TeamState.load_team": "lists scoped to the actor", "TeamState.search_people": "a filter",
+    "DashboardState.set_target_plan": "a form field",
+    "InstanceToolsState.hide_logs": "a display toggle",
+    "AdminState.load": "lists scoped to the actor",
+    "AdminState.filter_events": "a filter of scoped lists",
+    "AdminState.events_page": "paging of scoped lists",
+    "AdminState.filter_actions": "a filter of scoped lists",
+    "ConsoleState.load_console": "lists scoped to the actor",
+    "ConsoleState.set_search": "a filter",
+    "ConsoleState.set_status_filter": "a filter",
+    "ConsoleState.set_plan_filter": "a filter",
+    "ConsoleState.turn": "paging",
+    "ConsoleState.set_audit_action": "a filter",
+    "TeamState.load_team": "lists scoped to the actor",
+    "TeamState.search_people": "a filter",
     "TeamState.invite": "invites into the actor's own organization only",
     "BrandingEditorState.load_editor": "the actor's own organization",
     "InvitationsState.load": "invitations addressed to the caller's own confirmed address",
@@ -295,12 +350,15 @@ def _portal_states() -> list[type]:
 
 
 def _handlers() -> list[str]:
-    return sorted(f"{cls.__name__}.{name}" for cls in _portal_states() for name in cls.event_handlers
-                  if name != "setvar")  # setvar only reaches the state's own set_* handlers, listed themselves
+    return sorted(
+        f"{cls.__name__}.{name}" for cls in _portal_states() for name in cls.event_handlers if name != "setvar"
+    )  # setvar only reaches the state's own set_* handlers, listed themselves
 
 
 def _entry(handler: str) -> Probe | str | None:
-    return PROBES.get(handler) or NO_RECORD_ID.get(handler) or NO_RECORD_ID.get(handler.split(".", maxsplit=1)[0] + ".*")
+    return (
+        PROBES.get(handler) or NO_RECORD_ID.get(handler) or NO_RECORD_ID.get(handler.split(".", maxsplit=1)[0] + ".*")
+    )
 
 
 def test_every_handler_and_route_has_a_probe() -> None:
@@ -329,45 +387,65 @@ def _run_probes(tenants: Tenants, user: User, handlers: list[str]) -> None:
         assert _denials(tenants.db) > denials, f"{handler} as {user.username} was not refused and audited"
 
 
-STAFF_SIDE = sorted(h for h in PROBES if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState",
-                                                          "InvitationsState")))
+STAFF_SIDE = sorted(
+    h for h in PROBES if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState"))
+)
 CUSTOMER_SIDE = sorted(set(PROBES) - set(STAFF_SIDE))
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
-def test_each_role_of_reseller_a_is_refused_every_console_action_on_tenant_b(tenants: Tenants, role: str,
-                                                                          scheduled_actions: list) -> None:
+def test_each_role_of_reseller_a_is_refused_every_console_action_on_tenant_b(
+    tenants: Tenants, role: str, scheduled_actions: list
+) -> None:
     _run_probes(tenants, tenants.staff[role], STAFF_SIDE)
     assert scheduled_actions == []
 
 
 @pytest.mark.parametrize("role", CUSTOMER_ROLES)
-def test_each_role_of_customer_a_is_refused_every_dashboard_action_on_tenant_b(tenants: Tenants, role: str,
-                                                                            scheduled_actions: list) -> None:
+def test_each_role_of_customer_a_is_refused_every_dashboard_action_on_tenant_b(
+    tenants: Tenants, role: str, scheduled_actions: list
+) -> None:
     _run_probes(tenants, tenants.customers[role], CUSTOMER_SIDE)
     assert scheduled_actions == []
 
 
 def _usage_probe(client: TestClient, tenants: Tenants, token: str) -> None:
-    body = {"records": [{"id": "x1", "model": "m", "tokens_in": 1, "tokens_out": 1, "cost": "1",
-                         "occurred_at": datetime.now(UTC).isoformat(), "instance_id": tenants.b["instance"].id}]}
+    body = {
+        "records": [
+            {
+                "id": "x1",
+                "model": "m",
+                "tokens_in": 1,
+                "tokens_out": 1,
+                "cost": "1",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "instance_id": tenants.b["instance"].id,
+            }
+        ]
+    }
     client.post("/api/v1/usage", content=json.dumps(body), headers={"Authorization": f"Bearer {token}"})
 
 
 def _budget_probe(client: TestClient, tenants: Tenants, token: str) -> None:
-    answer = client.get(f"/api/v1/budget?instance_id={tenants.b['instance'].id}",
-                        headers={"Authorization": f"Bearer {token}"}).json()
+    answer = client.get(
+        f"/api/v1/budget?instance_id={tenants.b['instance'].id}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
     assert answer.get("used") != "0.000005"  # never B's counter
 
 
 def _upload_probe(client: TestClient, tenants: Tenants, token: str) -> None:
-    response = client.post(UPLOAD_PATH, content=b"x", headers={"reflex-client-token": "someone-elses-browser",
-                                                              "reflex-event-handler": "anything"})
+    response = client.post(
+        UPLOAD_PATH,
+        content=b"x",
+        headers={"reflex-client-token": "someone-elses-browser", "reflex-event-handler": "anything"},
+    )
     assert response.status_code in (403, 411)
 
 
 ROUTE_PROBES: dict[str, Callable[[TestClient, Tenants, str], None]] = {
-    "/api/v1/usage": _usage_probe, "/api/v1/budget": _budget_probe, UPLOAD_PATH: _upload_probe,
+    "/api/v1/usage": _usage_probe,
+    "/api/v1/budget": _budget_probe,
+    UPLOAD_PATH: _upload_probe,
 }
 
 

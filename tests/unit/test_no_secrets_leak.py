@@ -45,8 +45,9 @@ def _attempt(db: Session, call) -> None:  # type: ignore[no-untyped-def]
     db.rollback()
 
 
-def test_a_secret_typed_into_any_field_is_never_recorded(db: Session, caplog: pytest.LogCaptureFixture,
-                                                         outbox: Path, tree: dict) -> None:
+def test_a_secret_typed_into_any_field_is_never_recorded(
+    db: Session, caplog: pytest.LogCaptureFixture, outbox: Path, tree: dict
+) -> None:
     caplog.set_level(logging.DEBUG)
     result = service.signup(db, email="victim@example.com", username="victim", password=MARKER + "-as-password")
     db.commit()
@@ -54,8 +55,7 @@ def test_a_secret_typed_into_any_field_is_never_recorded(db: Session, caplog: py
     attempts = [
         lambda: login_flow.login(db, identifier=MARKER, password=MARKER, ip="10.0.0.1"),  # password typed as name
         lambda: login_flow.login(db, identifier="victim", password=MARKER, ip="10.0.0.1"),
-        lambda: login_flow.login(db, identifier="victim@example.com", password=MARKER + "-as-password",
-                                 code=MARKER),
+        lambda: login_flow.login(db, identifier="victim@example.com", password=MARKER + "-as-password", code=MARKER),
         lambda: service.request_password_reset(db, f"{MARKER}@example.com"),
         lambda: service.reset_password(db, MARKER, MARKER + "-new"),
         lambda: service.verify_email(db, MARKER),
@@ -64,9 +64,13 @@ def test_a_secret_typed_into_any_field_is_never_recorded(db: Session, caplog: py
         lambda: two_factor.confirm(db, user_id, MARKER),
         lambda: two_factor.disable(db, user_id, MARKER),
         lambda: invitations.accept_new_account(db, MARKER, MARKER + "-pass"),
-        lambda: invitations.invite(db, resolve_actor(db, tree["users"]["a-admin"].id, "a-admin@example.com"),
-                                   email="newcomer@example.com", role="support",
-                                   organization_id=tree["sub_a"].parent_id),
+        lambda: invitations.invite(
+            db,
+            resolve_actor(db, tree["users"]["a-admin"].id, "a-admin@example.com"),
+            email="newcomer@example.com",
+            role="support",
+            organization_id=tree["sub_a"].parent_id,
+        ),
     ]
     for attempt in attempts:
         _attempt(db, attempt)
@@ -78,8 +82,9 @@ def test_a_secret_typed_into_any_field_is_never_recorded(db: Session, caplog: py
     assert _scan(db, caplog, outbox, MARKER) == []
 
 
-def test_an_instances_generated_password_never_leaves_the_dashboard(db: Session, caplog: pytest.LogCaptureFixture,
-                                                                  outbox: Path) -> None:
+def test_an_instances_generated_password_never_leaves_the_dashboard(
+    db: Session, caplog: pytest.LogCaptureFixture, outbox: Path
+) -> None:
     caplog.set_level(logging.DEBUG)
     instance = customer_instance(db, "owner")
     ensure_credentials(db, instance)
@@ -94,9 +99,19 @@ def test_audit_details_are_redacted_by_key_at_any_depth(db: Session) -> None:
     user = User(email="r@example.com", username="redacted", password_hash="x")
     db.add(user)
     db.flush()
-    audit.record(db, "test.redaction", actor=user, details={
-        "password": MARKER, "new_password": MARKER, "api_key": MARKER, "Authorization": MARKER,
-        "nested": {"token": MARKER, "list": [{"secret": MARKER}, {"totp_code": MARKER}]}, "email": "kept"})
+    audit.record(
+        db,
+        "test.redaction",
+        actor=user,
+        details={
+            "password": MARKER,
+            "new_password": MARKER,
+            "api_key": MARKER,
+            "Authorization": MARKER,
+            "nested": {"token": MARKER, "list": [{"secret": MARKER}, {"totp_code": MARKER}]},
+            "email": "kept",
+        },
+    )
     db.commit()
     stored = db.exec(select(AuditEvent).where(AuditEvent.action == "test.redaction")).one().details
     assert MARKER not in json.dumps(stored)

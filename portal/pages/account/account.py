@@ -18,12 +18,27 @@ def account() -> rx.Component:
             rx.form(
                 rx.vstack(
                     form_error(AccountState.errors.get("", "")),
-                    field("Current password", "current_password", AccountState.errors.get("current_password", ""),
-                          type_="password", auto_complete="current-password"),
-                    field("New password", "new_password", AccountState.errors.get("new_password", ""),
-                          type_="password", auto_complete="new-password"),
-                    field("Repeat the new password", "confirm", AccountState.errors.get("confirm", ""),
-                          type_="password", auto_complete="new-password"),
+                    field(
+                        "Current password",
+                        "current_password",
+                        AccountState.errors.get("current_password", ""),
+                        type_="password",
+                        auto_complete="current-password",
+                    ),
+                    field(
+                        "New password",
+                        "new_password",
+                        AccountState.errors.get("new_password", ""),
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
+                    field(
+                        "Repeat the new password",
+                        "confirm",
+                        AccountState.errors.get("confirm", ""),
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
                     submit("Change password", AccountState.submitting, id="change-password-submit"),
                     width="100%",
                     spacing="4",
@@ -46,44 +61,89 @@ def _two_factor() -> rx.Component:
         rx.text("Scan this with your authenticator app, or type the key in:", size="2"),
         rx.image(src=Sec.enrol_qr, width="180px", height="180px", alt="QR code for your authenticator app"),
         rx.code(Sec.enrol_secret, id="totp-secret"),
-        rx.form(rx.vstack(
-            field("The 6-digit code it shows", "code", Sec.errors.get("code", ""), auto_complete="one-time-code",
-                  input_mode="numeric"),
-            rx.button("Turn on", type="submit", id="totp-confirm"), width="100%"),
-            on_submit=Sec.confirm_two_factor, width="100%"),
+        rx.form(
+            rx.vstack(
+                field(
+                    "The 6-digit code it shows",
+                    "code",
+                    Sec.errors.get("code", ""),
+                    auto_complete="one-time-code",
+                    input_mode="numeric",
+                ),
+                rx.button("Turn on", type="submit", id="totp-confirm"),
+                width="100%",
+            ),
+            on_submit=Sec.confirm_two_factor,
+            width="100%",
+        ),
         width="100%",
     )
-    off = rx.form(rx.vstack(
-        rx.text("On. ", Sec.recovery_left, " recovery codes left.", size="2", id="totp-status"),
-        field("Your password, to turn it off", "password", Sec.errors.get("password", ""), type_="password",
-              auto_complete="current-password"),
-        rx.button("Turn off two-factor sign-in", type="submit", color_scheme="red", variant="soft",
-                  id="totp-disable"), width="100%"),
-        on_submit=Sec.disable_two_factor, width="100%")
+    off = rx.form(
+        rx.vstack(
+            rx.text("On. ", Sec.recovery_left, " recovery codes left.", size="2", id="totp-status"),
+            field(
+                "Your password, to turn it off",
+                "password",
+                Sec.errors.get("password", ""),
+                type_="password",
+                auto_complete="current-password",
+            ),
+            rx.button(
+                "Turn off two-factor sign-in", type="submit", color_scheme="red", variant="soft", id="totp-disable"
+            ),
+            width="100%",
+        ),
+        on_submit=Sec.disable_two_factor,
+        width="100%",
+    )
     return card(
         "Two-factor sign-in",
         form_error(Sec.errors.get("", "")),
-        rx.cond(Sec.recovery_codes.length() > 0, rx.callout(rx.vstack(  # type: ignore[attr-defined]
-            rx.text("Your recovery codes. Keep them somewhere safe: each works once, and they are shown only now."),
-            rx.foreach(Sec.recovery_codes, lambda c: rx.code(c, class_name="recovery-code"))),
-            icon="key_round", color_scheme="amber", width="100%")),
-        rx.cond(Sec.two_factor_on, off, rx.cond(
-            Sec.enrol_secret != "", enrol,
-            rx.vstack(rx.text("Ask for a code from your phone at every sign-in.", size="2"),
-                      rx.button("Set up two-factor sign-in", on_click=Sec.begin_two_factor, id="totp-begin")))),
+        rx.cond(
+            Sec.recovery_codes.length() > 0,
+            rx.callout(
+                rx.vstack(  # type: ignore[attr-defined]
+                    rx.text(
+                        "Your recovery codes. Keep them somewhere safe: each works once, and they are shown only now."
+                    ),
+                    rx.foreach(Sec.recovery_codes, lambda c: rx.code(c, class_name="recovery-code")),
+                ),
+                icon="key_round",
+                color_scheme="amber",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            Sec.two_factor_on,
+            off,
+            rx.cond(
+                Sec.enrol_secret != "",
+                enrol,
+                rx.vstack(
+                    rx.text("Ask for a code from your phone at every sign-in.", size="2"),
+                    rx.button("Set up two-factor sign-in", on_click=Sec.begin_two_factor, id="totp-begin"),
+                ),
+            ),
+        ),
     )
 
 
 def _sessions() -> rx.Component:
     return card(
         "Signed-in browsers",
-        rx.foreach(Sec.sessions, lambda s: rx.hstack(
-            rx.vstack(rx.text(s["browser"].to(str), size="2"),
-                      rx.text(s["ip"].to(str), " · since ", s["started"].to(str), size="1", color_scheme="gray"),
-                      spacing="0"),
-            rx.spacer(),
-            rx.cond(s["current"].to(bool), rx.badge("this browser")),
-            width="100%", class_name="auth-session")),
-        rx.button("Sign out everywhere else", variant="soft", on_click=Sec.sign_out_elsewhere,
-                  id="sign-out-elsewhere"),
+        rx.foreach(
+            Sec.sessions,
+            lambda s: rx.hstack(
+                rx.vstack(
+                    rx.text(s["browser"].to(str), size="2"),
+                    rx.text(s["ip"].to(str), " · since ", s["started"].to(str), size="1", color_scheme="gray"),
+                    spacing="0",
+                ),
+                rx.spacer(),
+                rx.cond(s["current"].to(bool), rx.badge("this browser")),
+                width="100%",
+                class_name="auth-session",
+            ),
+        ),
+        rx.button("Sign out everywhere else", variant="soft", on_click=Sec.sign_out_elsewhere, id="sign-out-elsewhere"),
     )

@@ -10,17 +10,33 @@ from portal.state.invitations import InvitationsState as I
 
 
 def _offer(row: rx.Var) -> rx.Component:
-    return rx.card(rx.hstack(
-        rx.vstack(
-            rx.text(rx.text.strong(row["organization"].to(str)), " invites you as ", row["role"].to(str), "."),
-            rx.text("From ", row["invited_by"].to(str), ", open until ", row["expires"].to(str), ".", size="2",
-                    color_scheme="gray"),
-            align="start", spacing="1"),
-        rx.spacer(),
-        rx.button("Accept", class_name="accept-invitation", on_click=I.respond(row["id"].to(str), True)),
-        rx.button("Decline", variant="soft", class_name="decline-invitation",
-                  on_click=I.respond(row["id"].to(str), False)),
-        align="center", width="100%"), width="100%", data_invitation=row["organization"].to(str))
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.text(rx.text.strong(row["organization"].to(str)), " invites you as ", row["role"].to(str), "."),
+                rx.text(
+                    "From ",
+                    row["invited_by"].to(str),
+                    ", open until ",
+                    row["expires"].to(str),
+                    ".",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                align="start",
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.button("Accept", class_name="accept-invitation", on_click=I.respond(row["id"].to(str), True)),
+            rx.button(
+                "Decline", variant="soft", class_name="decline-invitation", on_click=I.respond(row["id"].to(str), False)
+            ),
+            align="center",
+            width="100%",
+        ),
+        width="100%",
+        data_invitation=row["organization"].to(str),
+    )
 
 
 @page()
@@ -28,9 +44,14 @@ def invitations_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Invitations", size="7"),
         form_error(I.errors.get("", "")),
-        rx.cond(I.offers.length() > 0, rx.vstack(rx.foreach(I.offers, _offer), width="100%"),
-                rx.text("You have no open invitations.", id="no-invitations", color_scheme="gray")),
-        width="100%", max_width="720px", spacing="4",
+        rx.cond(
+            I.offers.length() > 0,
+            rx.vstack(rx.foreach(I.offers, _offer), width="100%"),
+            rx.text("You have no open invitations.", id="no-invitations", color_scheme="gray"),
+        ),
+        width="100%",
+        max_width="720px",
+        spacing="4",
     )
 
 
@@ -42,18 +63,44 @@ def accept_invitation() -> rx.Component:
             I.offer.contains("organization"),
             rx.form(
                 rx.vstack(
-                    rx.text(rx.text.strong(I.offer["organization"]), " invites ", I.offer["email"], " as ",
-                            I.offer["role"], ". Choose the password of your new account.", id="invitation-offer"),
+                    rx.text(
+                        rx.text.strong(I.offer["organization"]),
+                        " invites ",
+                        I.offer["email"],
+                        " as ",
+                        I.offer["role"],
+                        ". Choose the password of your new account.",
+                        id="invitation-offer",
+                    ),
                     form_error(I.errors.get("", "")),
                     form_error(I.errors.get("token", "")),
-                    field("Password", "password", I.errors.get("password", ""), type_="password",
-                          auto_complete="new-password"),
-                    field("Repeat the password", "confirm", I.errors.get("confirm", ""), type_="password",
-                          auto_complete="new-password"),
+                    field(
+                        "Password",
+                        "password",
+                        I.errors.get("password", ""),
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
+                    field(
+                        "Repeat the password",
+                        "confirm",
+                        I.errors.get("confirm", ""),
+                        type_="password",
+                        auto_complete="new-password",
+                    ),
                     submit("Accept and create my account", I.submitting, id="accept-invitation-submit"),
-                    width="100%", spacing="4"),
-                on_submit=I.accept_with_password, width="100%"),
-            rx.callout("This invitation link is invalid, was already used, has expired or was withdrawn.",
-                       icon="triangle_alert", color_scheme="red", id="invitation-invalid", width="100%"),
+                    width="100%",
+                    spacing="4",
+                ),
+                on_submit=I.accept_with_password,
+                width="100%",
+            ),
+            rx.callout(
+                "This invitation link is invalid, was already used, has expired or was withdrawn.",
+                icon="triangle_alert",
+                color_scheme="red",
+                id="invitation-invalid",
+                width="100%",
+            ),
         ),
     )

@@ -15,34 +15,57 @@ def _or_inherited(name: str) -> rx.Var:
 
 
 def _error(name: str) -> rx.Component:
-    return rx.cond(B.field_errors.get(name, "") != "",
-                   rx.text(B.field_errors.get(name, ""), color_scheme="red", size="1", id=f"{name}-error"))
+    return rx.cond(
+        B.field_errors.get(name, "") != "",
+        rx.text(B.field_errors.get(name, ""), color_scheme="red", size="1", id=f"{name}-error"),
+    )
 
 
 def _text_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
-    return rx.vstack(rx.text(label, size="2", weight="medium"),
-                     rx.input(value=getattr(B, name), on_change=lambda v: B.set_field(name, v), id=f"brand-{name}",
-                              placeholder=B.inherited.get(name, ""), width="100%", **props),
-                     _error(name), width="100%", spacing="1")
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.input(
+            value=getattr(B, name),
+            on_change=lambda v: B.set_field(name, v),
+            id=f"brand-{name}",
+            placeholder=B.inherited.get(name, ""),
+            width="100%",
+            **props,
+        ),
+        _error(name),
+        width="100%",
+        spacing="1",
+    )
 
 
 def _choice(label: str, name: str, choices: list[str]) -> rx.Component:
-    return rx.vstack(rx.text(label, size="2", weight="medium"),
-                     rx.select(choices, value=_or_inherited(name), on_change=lambda v: B.set_field(name, v),
-                               id=f"brand-{name}"),
-                     _error(name), spacing="1")
+    return rx.vstack(
+        rx.text(label, size="2", weight="medium"),
+        rx.select(choices, value=_or_inherited(name), on_change=lambda v: B.set_field(name, v), id=f"brand-{name}"),
+        _error(name),
+        spacing="1",
+    )
 
 
 def _preview() -> rx.Component:
     return rx.theme(
-        rx.card(rx.vstack(
-            rx.hstack(rx.cond(B.logo_url != "", rx.image(src=B.logo_url, height="28px", alt="")),
-                      rx.heading(_or_inherited("platform_name"), size="5", id="preview-name"), align="center"),
-            rx.text("This is how your customers see your portal.", size="2"),
-            rx.hstack(rx.button("Get started"), rx.button("Sign in", variant="soft"), rx.badge("Running")),
-            rx.text(_or_inherited("footer_text"), size="1", color_scheme="gray"),
-            align="start"), width="100%", id="brand-preview"),
-        accent_color=_or_inherited("accent_color"), gray_color=_or_inherited("gray_color"),
+        rx.card(
+            rx.vstack(
+                rx.hstack(
+                    rx.cond(B.logo_url != "", rx.image(src=B.logo_url, height="28px", alt="")),
+                    rx.heading(_or_inherited("platform_name"), size="5", id="preview-name"),
+                    align="center",
+                ),
+                rx.text("This is how your customers see your portal.", size="2"),
+                rx.hstack(rx.button("Get started"), rx.button("Sign in", variant="soft"), rx.badge("Running")),
+                rx.text(_or_inherited("footer_text"), size="1", color_scheme="gray"),
+                align="start",
+            ),
+            width="100%",
+            id="brand-preview",
+        ),
+        accent_color=_or_inherited("accent_color"),
+        gray_color=_or_inherited("gray_color"),
         radius=_or_inherited("radius"),
     )
 
@@ -50,18 +73,34 @@ def _preview() -> rx.Component:
 def _emails() -> rx.Component:
     return rx.vstack(
         rx.heading("E-mails", size="3"),
-        rx.text("Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
-                "or {{ link }} are filled in.", size="1", color_scheme="gray"),
+        rx.text(
+            "Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
+            "or {{ link }} are filled in.",
+            size="1",
+            color_scheme="gray",
+        ),
         rx.select(list(EMAIL_TEMPLATES), value=B.email_template, on_change=B.choose_email, id="email-template"),
-        *[rx.vstack(
-            rx.text(label, size="2"),
-            rx.text_area(value=B.email_parts.get(part, ""), on_change=lambda v, part=part: B.set_email_part(part, v),
-                         rows=rows, width="100%", id=f"email-{part}"),
-            _error(f"email_{part}"), width="100%", spacing="1")
-          for part, label, rows in (("subject", "Subject", "1"), ("text", "Text", "4"), ("html", "HTML", "4"))],
+        *[
+            rx.vstack(
+                rx.text(label, size="2"),
+                rx.text_area(
+                    value=B.email_parts.get(part, ""),
+                    on_change=lambda v, part=part: B.set_email_part(part, v),
+                    rows=rows,
+                    width="100%",
+                    id=f"email-{part}",
+                ),
+                _error(f"email_{part}"),
+                width="100%",
+                spacing="1",
+            )
+            for part, label, rows in (("subject", "Subject", "1"), ("text", "Text", "4"), ("html", "HTML", "4"))
+        ],
         rx.button("Save e-mail", variant="soft", on_click=B.save_email, id="email-save"),
-        _error("email_"), _error("email_template"),
-        width="100%", align="start",
+        _error("email_"),
+        _error("email_template"),
+        width="100%",
+        align="start",
     )
 
 
@@ -70,24 +109,44 @@ def _sender() -> rx.Component:
     """Your own From address: used once a DNS record proves the domain is yours."""
     return rx.vstack(
         rx.heading("Sender address", size="3"),
-        rx.text("Without one, e-mails come from the platform's address in your name, with replies to your support "
-                "address.", size="1", color_scheme="gray"),
-        rx.form(rx.hstack(
-            rx.input(name="sender_email", placeholder="hello@yourcompany.com", id="sender-email",
-                     default_value=B.sender.get("email", ""), aria_label="Sender address"),
-            rx.button("Save", type="submit", variant="soft", id="sender-save")), on_submit=B.set_sender),
-        rx.cond(B.sender.contains("email"), rx.vstack(
-            rx.cond(B.sender.get("verified", "") == "yes",
+        rx.text(
+            "Without one, e-mails come from the platform's address in your name, with replies to your support address.",
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.form(
+            rx.hstack(
+                rx.input(
+                    name="sender_email",
+                    placeholder="hello@yourcompany.com",
+                    id="sender-email",
+                    default_value=B.sender.get("email", ""),
+                    aria_label="Sender address",
+                ),
+                rx.button("Save", type="submit", variant="soft", id="sender-save"),
+            ),
+            on_submit=B.set_sender,
+        ),
+        rx.cond(
+            B.sender.contains("email"),
+            rx.vstack(
+                rx.cond(
+                    B.sender.get("verified", "") == "yes",
                     rx.badge("Verified: e-mails come from this address", color_scheme="green", id="sender-verified"),
                     rx.vstack(
                         rx.text("Publish this TXT record, then verify:", size="2"),
                         rx.code(B.sender.get("record_name", ""), id="sender-record-name"),
                         rx.code(B.sender.get("record_value", ""), id="sender-record-value"),
                         rx.button("Verify", size="1", on_click=B.verify_sender, id="sender-verify"),
-                        align="start")),
-            align="start")),
+                        align="start",
+                    ),
+                ),
+                align="start",
+            ),
+        ),
         _error("sender_email"),
-        align="start", width="100%",
+        align="start",
+        width="100%",
     )
 
 
@@ -99,43 +158,76 @@ def branding_editor() -> rx.Component:
         rx.grid(
             rx.vstack(
                 _text_field("Portal name", "platform_name"),
-                rx.hstack(_choice("Accent colour", "accent_color", ACCENT_CHOICES),
-                          _choice("Grey", "gray_color", GRAY_CHOICES), _choice("Corners", "radius", RADIUS_CHOICES)),
+                rx.hstack(
+                    _choice("Accent colour", "accent_color", ACCENT_CHOICES),
+                    _choice("Grey", "gray_color", GRAY_CHOICES),
+                    _choice("Corners", "radius", RADIUS_CHOICES),
+                ),
                 _text_field("Support e-mail", "support_email", type="email"),
                 _text_field("Footer text", "footer_text"),
-                rx.vstack(rx.text("Custom CSS", size="2", weight="medium"),
-                          rx.text_area(value=B.custom_css, on_change=lambda v: B.set_field("custom_css", v),
-                                       id="brand-custom_css", rows="6", width="100%",
-                                       placeholder=".hero { font-weight: 800 }"),
-                          _error("custom_css"), width="100%", spacing="1"),
-                rx.hstack(rx.switch(checked=B.hide_platform_branding, on_change=B.set_hide, id="brand-hide"),
-                          rx.text("Hide \"Powered by\"", size="2")),
-                rx.upload(rx.button("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)", variant="outline",
-                                    size="1"), id="logo-upload", max_files=1,
-                          on_drop=B.upload_logo(rx.upload_files(upload_id="logo-upload"))),
+                rx.vstack(
+                    rx.text("Custom CSS", size="2", weight="medium"),
+                    rx.text_area(
+                        value=B.custom_css,
+                        on_change=lambda v: B.set_field("custom_css", v),
+                        id="brand-custom_css",
+                        rows="6",
+                        width="100%",
+                        placeholder=".hero { font-weight: 800 }",
+                    ),
+                    _error("custom_css"),
+                    width="100%",
+                    spacing="1",
+                ),
+                rx.hstack(
+                    rx.switch(checked=B.hide_platform_branding, on_change=B.set_hide, id="brand-hide"),
+                    rx.text('Hide "Powered by"', size="2"),
+                ),
+                rx.upload(
+                    rx.button("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)", variant="outline", size="1"),
+                    id="logo-upload",
+                    max_files=1,
+                    on_drop=B.upload_logo(rx.upload_files(upload_id="logo-upload")),
+                ),
                 _error("logo"),
-                rx.upload(rx.button("Upload a favicon (PNG or GIF, square)", variant="outline", size="1"),
-                          id="favicon-upload", max_files=1,
-                          on_drop=B.upload_favicon(rx.upload_files(upload_id="favicon-upload"))),
-                rx.cond(B.favicon_url != "", rx.image(src=B.favicon_url, width="32px", height="32px",
-                                                      id="favicon-preview")),
+                rx.upload(
+                    rx.button("Upload a favicon (PNG or GIF, square)", variant="outline", size="1"),
+                    id="favicon-upload",
+                    max_files=1,
+                    on_drop=B.upload_favicon(rx.upload_files(upload_id="favicon-upload")),
+                ),
+                rx.cond(
+                    B.favicon_url != "", rx.image(src=B.favicon_url, width="32px", height="32px", id="favicon-preview")
+                ),
                 _error("favicon"),
                 rx.button("Save", on_click=B.save, id="brand-save"),
-                width="100%", align="start", spacing="3",
+                width="100%",
+                align="start",
+                spacing="3",
             ),
             rx.vstack(
                 _preview(),
                 rx.heading("Your domains", size="3"),
                 rx.foreach(B.domains, lambda d: rx.code(d, class_name="brand-domain")),
-                rx.form(rx.hstack(rx.input(name="hostname", placeholder="portal.yourcompany.com", id="domain-input"),
-                                  rx.button("Add domain", type="submit", variant="soft", id="domain-add")),
-                        on_submit=B.add_domain, reset_on_submit=True),
+                rx.form(
+                    rx.hstack(
+                        rx.input(name="hostname", placeholder="portal.yourcompany.com", id="domain-input"),
+                        rx.button("Add domain", type="submit", variant="soft", id="domain-add"),
+                    ),
+                    on_submit=B.add_domain,
+                    reset_on_submit=True,
+                ),
                 _error("hostname"),
                 _sender(),
                 _emails(),
-                width="100%", align="start",
+                width="100%",
+                align="start",
             ),
-            columns=rx.breakpoints(initial="1", md="2"), spacing="5", width="100%",
+            columns=rx.breakpoints(initial="1", md="2"),
+            spacing="5",
+            width="100%",
         ),
-        width="100%", align="start", spacing="4",
+        width="100%",
+        align="start",
+        spacing="4",
     )

@@ -19,9 +19,12 @@ def _action_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.badge(row["status"].to(str))),
         rx.table.cell(rx.text(row["error"].to(str), size="1", color_scheme="red")),
         rx.table.cell(row["created_at"].to(str)),
-        rx.table.cell(rx.cond(row["status"].to(str) == "parked",
-                              rx.button("Retry", size="1", on_click=AdminState.retry(row["id"].to(str)),
-                                        class_name="retry-action"))),
+        rx.table.cell(
+            rx.cond(
+                row["status"].to(str) == "parked",
+                rx.button("Retry", size="1", on_click=AdminState.retry(row["id"].to(str)), class_name="retry-action"),
+            )
+        ),
         data_action=row["id"].to(str),
     )
 
@@ -35,8 +38,15 @@ def _event_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.text(row["error"].to(str), size="1")),
         rx.table.cell(row["received_at"].to(str)),
         rx.table.cell(row["processed_at"].to(str)),
-        rx.table.cell(rx.button("Replay", size="1", variant="soft",
-                                on_click=AdminState.replay(row["stripe_id"].to(str)), class_name="replay-event")),
+        rx.table.cell(
+            rx.button(
+                "Replay",
+                size="1",
+                variant="soft",
+                on_click=AdminState.replay(row["stripe_id"].to(str)),
+                class_name="replay-event",
+            )
+        ),
         data_event=row["stripe_id"].to(str),
     )
 
@@ -45,48 +55,92 @@ def _table(headers: list[str], rows: rx.Var, render, id_: str) -> rx.Component: 
     return rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
         rx.table.body(rx.foreach(rows, render)),
-        width="100%", size="1", id=id_,
+        width="100%",
+        size="1",
+        id=id_,
     )
 
 
 def _actions_section() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Provisioning actions", size="5"), rx.spacer(),
-                  _filter(["parked", "queued", "running", "retrying", "succeeded", "all"], AdminState.action_status,
-                          AdminState.filter_actions, "action-filter"), width="100%"),
-        _table(["Instance", "Action", "Status", "Error", "Requested", ""], AdminState.actions, _action_row,
-               "actions-table"),
+        rx.hstack(
+            rx.heading("Provisioning actions", size="5"),
+            rx.spacer(),
+            _filter(
+                ["parked", "queued", "running", "retrying", "succeeded", "all"],
+                AdminState.action_status,
+                AdminState.filter_actions,
+                "action-filter",
+            ),
+            width="100%",
+        ),
+        _table(
+            ["Instance", "Action", "Status", "Error", "Requested", ""], AdminState.actions, _action_row, "actions-table"
+        ),
         rx.cond(AdminState.actions.length() == 0, rx.text("Nothing here.", color_scheme="gray", size="2")),
-        width="100%", align="start",
+        width="100%",
+        align="start",
     )
 
 
 def _events_section() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Stripe webhook events", size="5"), rx.spacer(),
-                  _filter(["all", "pending", "processed", "ignored", "failed"], AdminState.event_status,
-                          AdminState.filter_events, "event-filter"), width="100%"),
-        _table(["Event", "Type", "Status", "Attempts", "Error", "Received", "Handled", ""], AdminState.events,
-               _event_row, "events-table"),
         rx.hstack(
-            rx.button("Newer", size="1", variant="soft", on_click=AdminState.events_page(-1),
-                      disabled=AdminState.event_page <= 1),
-            rx.text("Page ", AdminState.event_page.to(str), " · ", AdminState.events_total.to(str), " events",
-                    size="2"),
-            rx.button("Older", size="1", variant="soft", on_click=AdminState.events_page(1),
-                      disabled=AdminState.event_page * 50 >= AdminState.events_total),
+            rx.heading("Stripe webhook events", size="5"),
+            rx.spacer(),
+            _filter(
+                ["all", "pending", "processed", "ignored", "failed"],
+                AdminState.event_status,
+                AdminState.filter_events,
+                "event-filter",
+            ),
+            width="100%",
+        ),
+        _table(
+            ["Event", "Type", "Status", "Attempts", "Error", "Received", "Handled", ""],
+            AdminState.events,
+            _event_row,
+            "events-table",
+        ),
+        rx.hstack(
+            rx.button(
+                "Newer",
+                size="1",
+                variant="soft",
+                on_click=AdminState.events_page(-1),
+                disabled=AdminState.event_page <= 1,
+            ),
+            rx.text(
+                "Page ", AdminState.event_page.to(str), " · ", AdminState.events_total.to(str), " events", size="2"
+            ),
+            rx.button(
+                "Older",
+                size="1",
+                variant="soft",
+                on_click=AdminState.events_page(1),
+                disabled=AdminState.event_page * 50 >= AdminState.events_total,
+            ),
             align="center",
         ),
-        width="100%", align="start",
+        width="100%",
+        align="start",
     )
 
 
 def _integrations() -> rx.Component:
     return rx.hstack(
-        rx.foreach(AdminState.integrations, lambda i: rx.badge(
-            i["name"] + ": " + i["state"], title=i["detail"], variant="surface",
-            color_scheme=rx.cond(i["state"] == "healthy", "green", rx.cond(i["state"] == "unreachable", "red", "gray")),
-            class_name="integration")),
+        rx.foreach(
+            AdminState.integrations,
+            lambda i: rx.badge(
+                i["name"] + ": " + i["state"],
+                title=i["detail"],
+                variant="surface",
+                color_scheme=rx.cond(
+                    i["state"] == "healthy", "green", rx.cond(i["state"] == "unreachable", "red", "gray")
+                ),
+                class_name="integration",
+            ),
+        ),
         id="integrations",
     )
 
@@ -94,28 +148,53 @@ def _integrations() -> rx.Component:
 @page
 def admin_console() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Admin console", size="7"), rx.spacer(),
-                  rx.cond(AdminState.allowed, rx.link(rx.button("Branding", variant="soft"), href="/admin/branding",
-                                                      id="to-branding")), width="100%", align="center"),
-        rx.cond(AdminState.error != "", rx.callout(AdminState.error, icon="shield_alert", color_scheme="red",
-                                                   id="admin-error")),
-        rx.cond(AdminState.licence_banner != "", rx.callout(AdminState.licence_banner, icon="triangle_alert",
-                                                            color_scheme="amber", id="licence-banner", width="100%")),
+        rx.hstack(
+            rx.heading("Admin console", size="7"),
+            rx.spacer(),
+            rx.cond(
+                AdminState.allowed,
+                rx.link(rx.button("Branding", variant="soft"), href="/admin/branding", id="to-branding"),
+            ),
+            width="100%",
+            align="center",
+        ),
+        rx.cond(
+            AdminState.error != "",
+            rx.callout(AdminState.error, icon="shield_alert", color_scheme="red", id="admin-error"),
+        ),
+        rx.cond(
+            AdminState.licence_banner != "",
+            rx.callout(
+                AdminState.licence_banner,
+                icon="triangle_alert",
+                color_scheme="amber",
+                id="licence-banner",
+                width="100%",
+            ),
+        ),
         rx.cond(
             AdminState.allowed,
             rx.tabs.root(
-                rx.tabs.list(rx.tabs.trigger("Overview", value="overview"),
-                             rx.tabs.trigger("Customers", value="customers", id="tab-customers"),
-                             rx.tabs.trigger("Provisioning", value="provisioning", id="tab-provisioning"),
-                             rx.cond(AdminState.is_platform, rx.tabs.trigger("Webhooks", value="webhooks",
-                                                                             id="tab-webhooks")),
-                             rx.tabs.trigger("People", value="people", id="tab-people"),
-                             rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
-                             rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences",
-                                                                             id="tab-licences")),
-                             rx.tabs.trigger("Audit log", value="audit", id="tab-audit")),
-                rx.tabs.content(rx.vstack(rx.cond(AdminState.is_platform, _integrations()), overview_section(),
-                                          spacing="4", width="100%", padding_top="1rem"), value="overview"),
+                rx.tabs.list(
+                    rx.tabs.trigger("Overview", value="overview"),
+                    rx.tabs.trigger("Customers", value="customers", id="tab-customers"),
+                    rx.tabs.trigger("Provisioning", value="provisioning", id="tab-provisioning"),
+                    rx.cond(AdminState.is_platform, rx.tabs.trigger("Webhooks", value="webhooks", id="tab-webhooks")),
+                    rx.tabs.trigger("People", value="people", id="tab-people"),
+                    rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
+                    rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences", id="tab-licences")),
+                    rx.tabs.trigger("Audit log", value="audit", id="tab-audit"),
+                ),
+                rx.tabs.content(
+                    rx.vstack(
+                        rx.cond(AdminState.is_platform, _integrations()),
+                        overview_section(),
+                        spacing="4",
+                        width="100%",
+                        padding_top="1rem",
+                    ),
+                    value="overview",
+                ),
                 rx.tabs.content(rx.box(customers_section(), padding_top="1rem"), value="customers"),
                 rx.tabs.content(rx.box(_actions_section(), padding_top="1rem"), value="provisioning"),
                 rx.tabs.content(rx.box(_events_section(), padding_top="1rem"), value="webhooks"),
@@ -123,9 +202,12 @@ def admin_console() -> rx.Component:
                 rx.tabs.content(rx.box(plans_section(), padding_top="1rem"), value="plans"),
                 rx.tabs.content(rx.box(licences_section(), padding_top="1rem"), value="licences"),
                 rx.tabs.content(rx.box(audit_section(), padding_top="1rem"), value="audit"),
-                default_value="overview", width="100%",
+                default_value="overview",
+                width="100%",
             ),
             rx.text("You do not have access to the admin console.", id="admin-denied"),
         ),
-        spacing="4", align="start", width="100%",
+        spacing="4",
+        align="start",
+        width="100%",
     )

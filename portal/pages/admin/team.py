@@ -13,68 +13,134 @@ ROLES = list(ROLES_OFFERED)
 
 
 def _error(name: str) -> rx.Component:
-    return rx.cond(T.form_errors.get(name, "") != "",
-                   rx.text(T.form_errors.get(name, ""), color_scheme="red", size="1", id=f"team-{name or 'form'}-error"))
+    return rx.cond(
+        T.form_errors.get(name, "") != "",
+        rx.text(T.form_errors.get(name, ""), color_scheme="red", size="1", id=f"team-{name or 'form'}-error"),
+    )
 
 
 def _person(row: rx.Var) -> rx.Component:
     disabled = row["status"].to(str) == "disabled"
     return rx.table.row(
-        rx.table.cell(row["email"].to(str)), rx.table.cell(row["organization"].to(str)),
-        rx.table.cell(rx.select(ROLES, value=row["role"].to(str), size="1",
-                                on_change=lambda role: T.change_role(row["membership_id"].to(str), role))),
+        rx.table.cell(row["email"].to(str)),
+        rx.table.cell(row["organization"].to(str)),
+        rx.table.cell(
+            rx.select(
+                ROLES,
+                value=row["role"].to(str),
+                size="1",
+                on_change=lambda role: T.change_role(row["membership_id"].to(str), role),
+            )
+        ),
         rx.table.cell(rx.badge(row["status"].to(str))),
-        rx.table.cell(rx.button(rx.cond(disabled, "Enable", "Disable"), size="1", variant="soft",
-                                class_name="toggle-user",
-                                on_click=T.toggle_disabled(row["user_id"].to(str), ~disabled))),
+        rx.table.cell(
+            rx.button(
+                rx.cond(disabled, "Enable", "Disable"),
+                size="1",
+                variant="soft",
+                class_name="toggle-user",
+                on_click=T.toggle_disabled(row["user_id"].to(str), ~disabled),
+            )
+        ),
         data_person=row["email"].to(str),
     )
 
 
 def people_section() -> rx.Component:
     return rx.vstack(
-        rx.form(rx.hstack(
-            rx.input(name="email", placeholder="name@example.com", type="email", id="invite-email", width="18rem"),
-            rx.select(ROLES, name="role", default_value="support", id="invite-role"),
-            rx.button("Invite", type="submit", id="invite-submit"), align="center"),
-            on_submit=T.invite, reset_on_submit=True),
-        _error("email"), _error("role"), _error(""),
-        rx.input(placeholder="Search people", value=T.people_search, on_change=T.search_people,
-                 debounce_timeout=300, width="18rem"),
+        rx.form(
+            rx.hstack(
+                rx.input(name="email", placeholder="name@example.com", type="email", id="invite-email", width="18rem"),
+                rx.select(ROLES, name="role", default_value="support", id="invite-role"),
+                rx.button("Invite", type="submit", id="invite-submit"),
+                align="center",
+            ),
+            on_submit=T.invite,
+            reset_on_submit=True,
+        ),
+        _error("email"),
+        _error("role"),
+        _error(""),
+        rx.input(
+            placeholder="Search people",
+            value=T.people_search,
+            on_change=T.search_people,
+            debounce_timeout=300,
+            width="18rem",
+        ),
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                           ("E-mail", "Organization", "Role", "Status", "")])),
-            rx.table.body(rx.foreach(T.people, _person)), width="100%", size="1", id="people-table"),
-        rx.cond(T.invitations.length() > 0, rx.vstack(
-            rx.heading("Open invitations", size="3"),
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in
-                                               ("E-mail", "Organization", "Role", "Expires", "")])),
-                rx.table.body(rx.foreach(T.invitations, _invitation)), width="100%", size="1",
-                id="invitations-table"),
-            width="100%")),
-        width="100%", align="start",
+            rx.table.header(
+                rx.table.row(
+                    *[rx.table.column_header_cell(h) for h in ("E-mail", "Organization", "Role", "Status", "")]
+                )
+            ),
+            rx.table.body(rx.foreach(T.people, _person)),
+            width="100%",
+            size="1",
+            id="people-table",
+        ),
+        rx.cond(
+            T.invitations.length() > 0,
+            rx.vstack(
+                rx.heading("Open invitations", size="3"),
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[rx.table.column_header_cell(h) for h in ("E-mail", "Organization", "Role", "Expires", "")]
+                        )
+                    ),
+                    rx.table.body(rx.foreach(T.invitations, _invitation)),
+                    width="100%",
+                    size="1",
+                    id="invitations-table",
+                ),
+                width="100%",
+            ),
+        ),
+        width="100%",
+        align="start",
     )
 
 
 def _invitation(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k].to(str)) for k in ("email", "organization", "role", "expires")],
-        rx.table.cell(rx.button("Withdraw", size="1", variant="soft", class_name="revoke-invitation",
-                                on_click=T.revoke_invitation(row["id"].to(str)))),
+        rx.table.cell(
+            rx.button(
+                "Withdraw",
+                size="1",
+                variant="soft",
+                class_name="revoke-invitation",
+                on_click=T.revoke_invitation(row["id"].to(str)),
+            )
+        ),
         data_invitation=row["email"].to(str),
     )
 
 
 def _plan(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        *[rx.table.cell(row[k].to(str)) for k in ("seller", "name", "slug", "price_cents", "budget", "policy",
-                                                   "subscriptions", "archived")],
-        rx.table.cell(rx.hstack(
-            rx.button("Edit", size="1", variant="soft", class_name="edit-plan", on_click=T.edit_plan(row["id"].to(str))),
-            rx.cond(row["archived"].to(str) == "", rx.button(
-                "Archive", size="1", variant="soft", class_name="archive-plan",
-                on_click=T.archive_plan(row["id"].to(str)))))),
+        *[
+            rx.table.cell(row[k].to(str))
+            for k in ("seller", "name", "slug", "price_cents", "budget", "policy", "subscriptions", "archived")
+        ],
+        rx.table.cell(
+            rx.hstack(
+                rx.button(
+                    "Edit", size="1", variant="soft", class_name="edit-plan", on_click=T.edit_plan(row["id"].to(str))
+                ),
+                rx.cond(
+                    row["archived"].to(str) == "",
+                    rx.button(
+                        "Archive",
+                        size="1",
+                        variant="soft",
+                        class_name="archive-plan",
+                        on_click=T.archive_plan(row["id"].to(str)),
+                    ),
+                ),
+            )
+        ),
         data_plan=row["slug"].to(str),
     )
 
@@ -86,12 +152,27 @@ def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> r
 def _template(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k].to(str)) for k in ("name", "slug", "backend", "image", "port", "shared", "archived")],
-        rx.table.cell(rx.hstack(
-            rx.button("Edit", size="1", variant="soft", class_name="edit-template",
-                      on_click=T.edit_template(row["id"].to(str))),
-            rx.cond(row["archived"].to(str) == "", rx.button("Archive", size="1", variant="soft",
-                                                             class_name="archive-template",
-                                                             on_click=T.archive_template(row["id"].to(str)))))),
+        rx.table.cell(
+            rx.hstack(
+                rx.button(
+                    "Edit",
+                    size="1",
+                    variant="soft",
+                    class_name="edit-template",
+                    on_click=T.edit_template(row["id"].to(str)),
+                ),
+                rx.cond(
+                    row["archived"].to(str) == "",
+                    rx.button(
+                        "Archive",
+                        size="1",
+                        variant="soft",
+                        class_name="archive-template",
+                        on_click=T.archive_template(row["id"].to(str)),
+                    ),
+                ),
+            )
+        ),
         data_template=row["slug"].to(str),
     )
 
@@ -100,9 +181,29 @@ def plans_section() -> rx.Component:
     p, t = T.plan_form, T.template_form
     return rx.vstack(
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Seller", "Name", "Slug", "Price (cents)", "Budget", "At 100 %", "Subscriptions", "Archived", "")])),
-            rx.table.body(rx.foreach(T.plans, _plan)), width="100%", size="1", id="plans-table"),
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in (
+                            "Seller",
+                            "Name",
+                            "Slug",
+                            "Price (cents)",
+                            "Budget",
+                            "At 100 %",
+                            "Subscriptions",
+                            "Archived",
+                            "",
+                        )
+                    ]
+                )
+            ),
+            rx.table.body(rx.foreach(T.plans, _plan)),
+            width="100%",
+            size="1",
+            id="plans-table",
+        ),
         rx.heading(rx.cond(p.get("id", "") != "", "Edit plan", "New plan"), size="3"),
         rx.flex(
             _controlled(p, T.set_plan_field, "name", "Name", id="plan-name-input"),
@@ -110,61 +211,134 @@ def plans_section() -> rx.Component:
             _controlled(p, T.set_plan_field, "price_cents", "Price in cents", id="plan-price-input"),
             _controlled(p, T.set_plan_field, "stripe_price_id", "Stripe price id (paid plans)", id="plan-stripe-input"),
             _controlled(p, T.set_plan_field, "budget", "Included budget, e.g. 10", id="plan-budget-input"),
-            rx.select(list(POLICIES), value=p.get("budget_policy", "notify"),
-                      on_change=lambda v: T.set_plan_field("budget_policy", v)),
-            rx.button("Save plan", on_click=T.save_plan_form, id="plan-save"), wrap="wrap", spacing="2"),
-        *[_error(f) for f in ("name", "slug", "price_cents", "stripe_price_id", "budget_included_micros",
-                             "budget_policy", "")],
+            rx.select(
+                list(POLICIES),
+                value=p.get("budget_policy", "notify"),
+                on_change=lambda v: T.set_plan_field("budget_policy", v),
+            ),
+            rx.button("Save plan", on_click=T.save_plan_form, id="plan-save"),
+            wrap="wrap",
+            spacing="2",
+        ),
+        *[
+            _error(f)
+            for f in ("name", "slug", "price_cents", "stripe_price_id", "budget_included_micros", "budget_policy", "")
+        ],
         rx.heading("App templates", size="4"),
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Name", "Slug", "Backend", "Image", "Port", "Shared", "Archived", "")])),
-            rx.table.body(rx.foreach(T.templates, _template)), width="100%", size="1", id="templates-table"),
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in ("Name", "Slug", "Backend", "Image", "Port", "Shared", "Archived", "")
+                    ]
+                )
+            ),
+            rx.table.body(rx.foreach(T.templates, _template)),
+            width="100%",
+            size="1",
+            id="templates-table",
+        ),
         rx.heading(rx.cond(t.get("id", "") != "", "Edit template", "New template"), size="3"),
         rx.flex(
             _controlled(t, T.set_template_field, "name", "Name", id="template-name-input"),
             _controlled(t, T.set_template_field, "slug", "slug", id="template-slug-input"),
-            rx.select(["docker", "coolify"], value=t.get("backend", "docker"),
-                      on_change=lambda v: T.set_template_field("backend", v)),
+            rx.select(
+                ["docker", "coolify"],
+                value=t.get("backend", "docker"),
+                on_change=lambda v: T.set_template_field("backend", v),
+            ),
             _controlled(t, T.set_template_field, "image", "Image (Docker)", id="template-image-input"),
             _controlled(t, T.set_template_field, "port", "Port", id="template-port-input"),
             _controlled(t, T.set_template_field, "health_path", "Health path", id="template-health-input"),
-            wrap="wrap", spacing="2"),
-        rx.text_area(value=t.get("env_template", ""), on_change=lambda v: T.set_template_field("env_template", v),
-                     placeholder="ADMIN_EMAIL={{ customer.email }}", rows="5", width="100%", id="template-env-input"),
+            wrap="wrap",
+            spacing="2",
+        ),
+        rx.text_area(
+            value=t.get("env_template", ""),
+            on_change=lambda v: T.set_template_field("env_template", v),
+            placeholder="ADMIN_EMAIL={{ customer.email }}",
+            rows="5",
+            width="100%",
+            id="template-env-input",
+        ),
         rx.button("Save template", on_click=T.save_template_form, id="template-save"),
-        *[_error(f"template_{f}") for f in ("name", "slug", "backend", "image", "internal_port", "health_path",
-                                            "env_template", "")],
-        width="100%", align="start",
+        *[
+            _error(f"template_{f}")
+            for f in ("name", "slug", "backend", "image", "internal_port", "health_path", "env_template", "")
+        ],
+        width="100%",
+        align="start",
     )
 
 
 def licences_section() -> rx.Component:
     return rx.vstack(
         rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in (
-                "Reseller", "Tier", "Customers", "Features", "Authorised domains", "Expires", "State")])),
-            rx.table.body(rx.foreach(T.licences, lambda r: rx.table.row(
-                *[rx.table.cell(r[k].to(str)) for k in ("name", "tier", "customers", "features", "domains",
-                                                         "expires", "state")],
-                data_licence=r["name"].to(str)))), width="100%", size="1", id="licences-table"),
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in ("Reseller", "Tier", "Customers", "Features", "Authorised domains", "Expires", "State")
+                    ]
+                )
+            ),
+            rx.table.body(
+                rx.foreach(
+                    T.licences,
+                    lambda r: rx.table.row(
+                        *[
+                            rx.table.cell(r[k].to(str))
+                            for k in ("name", "tier", "customers", "features", "domains", "expires", "state")
+                        ],
+                        data_licence=r["name"].to(str),
+                    ),
+                )
+            ),
+            width="100%",
+            size="1",
+            id="licences-table",
+        ),
         rx.heading("Set a licence", size="3"),
-        rx.form(rx.flex(
-            rx.select.root(rx.select.trigger(placeholder="Reseller"), rx.select.content(rx.foreach(
-                T.licences, lambda r: rx.select.item(r["name"].to(str), value=r["id"].to(str)))),
-                name="organization_id"),
-            rx.input(name="tier", placeholder="Tier"),
-            rx.input(name="max_customers", placeholder="Max customers"),
-            rx.input(name="max_instances", placeholder="Max instances"),
-            rx.input(name="max_domains", placeholder="Max domains"),
-            rx.input(name="domains", placeholder="Authorised domains, comma separated"),
-            rx.input(name="features", placeholder=f"Features: {', '.join(FEATURES)}", width="24rem"),
-            rx.input(name="expires", type="date", placeholder="Expires"),
-            rx.input(name="grace_days", placeholder="Grace days (14)"),
-            rx.select(["active", "suspended"], name="status", default_value="active"),
-            rx.button("Save licence", type="submit"), wrap="wrap", spacing="2"),
-            on_submit=T.save_licence),
-        *[_error(f) for f in ("tier", "max_customers", "max_instances", "max_domains", "authorized_domains",
-                             "features", "grace_days", "status", "expires_at", "")],
-        width="100%", align="start",
+        rx.form(
+            rx.flex(
+                rx.select.root(
+                    rx.select.trigger(placeholder="Reseller"),
+                    rx.select.content(
+                        rx.foreach(T.licences, lambda r: rx.select.item(r["name"].to(str), value=r["id"].to(str)))
+                    ),
+                    name="organization_id",
+                ),
+                rx.input(name="tier", placeholder="Tier"),
+                rx.input(name="max_customers", placeholder="Max customers"),
+                rx.input(name="max_instances", placeholder="Max instances"),
+                rx.input(name="max_domains", placeholder="Max domains"),
+                rx.input(name="domains", placeholder="Authorised domains, comma separated"),
+                rx.input(name="features", placeholder=f"Features: {', '.join(FEATURES)}", width="24rem"),
+                rx.input(name="expires", type="date", placeholder="Expires"),
+                rx.input(name="grace_days", placeholder="Grace days (14)"),
+                rx.select(["active", "suspended"], name="status", default_value="active"),
+                rx.button("Save licence", type="submit"),
+                wrap="wrap",
+                spacing="2",
+            ),
+            on_submit=T.save_licence,
+        ),
+        *[
+            _error(f)
+            for f in (
+                "tier",
+                "max_customers",
+                "max_instances",
+                "max_domains",
+                "authorized_domains",
+                "features",
+                "grace_days",
+                "status",
+                "expires_at",
+                "",
+            )
+        ],
+        width="100%",
+        align="start",
     )

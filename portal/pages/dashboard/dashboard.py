@@ -17,9 +17,17 @@ def _text(key: str) -> rx.Var:
 def _verification_banner() -> rx.Component:
     return rx.cond(
         ~AuthState.email_verified,
-        rx.callout(rx.text("We sent a confirmation link to ", rx.text.strong(AuthState.email),
-                           ". Confirm your e-mail to be able to sign in again later."),
-                   icon="mail", color_scheme="blue", id="verify-banner", width="100%"),
+        rx.callout(
+            rx.text(
+                "We sent a confirmation link to ",
+                rx.text.strong(AuthState.email),
+                ". Confirm your e-mail to be able to sign in again later.",
+            ),
+            icon="mail",
+            color_scheme="blue",
+            id="verify-banner",
+            width="100%",
+        ),
     )
 
 
@@ -27,9 +35,16 @@ def _dunning_banner() -> rx.Component:
     return rx.cond(
         _text("dunning_banner") != "",
         rx.callout(
-            rx.hstack(rx.text(_text("dunning_banner")),
-                      rx.button("Fix payment", size="1", on_click=DashboardState.manage_billing), align="center"),
-            icon="triangle_alert", color_scheme="orange", id="dunning-banner", width="100%"),
+            rx.hstack(
+                rx.text(_text("dunning_banner")),
+                rx.button("Fix payment", size="1", on_click=DashboardState.manage_billing),
+                align="center",
+            ),
+            icon="triangle_alert",
+            color_scheme="orange",
+            id="dunning-banner",
+            width="100%",
+        ),
     )
 
 
@@ -40,26 +55,35 @@ def _plan_card() -> rx.Component:
             rx.text(rx.text.strong(_text("plan_name"), id="plan-name"), " · ", _text("plan_price")),
             rx.text("Subscription: ", rx.badge(_text("subscription_status"), id="subscription-status")),
             rx.cond(_text("next_invoice") != "", rx.text("Next invoice: ", _text("next_invoice"), size="2")),
-            rx.cond(V["cancel_at_period_end"].to(bool),
-                    rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange")),
-            rx.cond(V["needs_payment"].to(bool),
-                    rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now")),
+            rx.cond(
+                V["cancel_at_period_end"].to(bool),
+                rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange"),
+            ),
+            rx.cond(
+                V["needs_payment"].to(bool),
+                rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now"),
+            ),
             rx.hstack(
                 rx.select.root(
                     rx.select.trigger(placeholder="Change plan…", id="plan-select"),
-                    rx.select.content(rx.foreach(
-                        V["other_plans"].to(list[dict[str, str]]),
-                        lambda p: rx.select.item(p["name"] + " · " + p["price"], value=p["slug"]))),
-                    value=DashboardState.target_plan, on_change=DashboardState.set_target_plan,
+                    rx.select.content(
+                        rx.foreach(
+                            V["other_plans"].to(list[dict[str, str]]),
+                            lambda p: rx.select.item(p["name"] + " · " + p["price"], value=p["slug"]),
+                        )
+                    ),
+                    value=DashboardState.target_plan,
+                    on_change=DashboardState.set_target_plan,
                 ),
-                rx.button("Change plan", variant="soft", on_click=DashboardState.apply_plan_change,
-                          id="change-plan"),
+                rx.button("Change plan", variant="soft", on_click=DashboardState.apply_plan_change, id="change-plan"),
             ),
-            rx.cond(DashboardState.errors.get("plan", "") != "",
-                    rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error")),
-            rx.button("Manage billing", variant="outline", on_click=DashboardState.manage_billing,
-                      id="manage-billing"),
-            spacing="3", align="start",
+            rx.cond(
+                DashboardState.errors.get("plan", "") != "",
+                rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error"),
+            ),
+            rx.button("Manage billing", variant="outline", on_click=DashboardState.manage_billing, id="manage-billing"),
+            spacing="3",
+            align="start",
         ),
         width="100%",
     )
@@ -69,21 +93,38 @@ def _budget_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("Budget", size="4"),
-            rx.cond(_text("budget_banner") != "",
-                    rx.callout(_text("budget_banner"), icon="gauge", color_scheme="orange", id="budget-banner",
-                               width="100%")),
-            rx.hstack(
-                rx.cond(V["budget_percent"].to(int) >= 80,
-                        rx.progress(value=V["budget_percent"].to(int), width="100%", color_scheme="orange",
-                                    id="budget-gauge"),
-                        rx.progress(value=V["budget_percent"].to(int), width="100%", id="budget-gauge")),
-                rx.text(V["budget_percent"].to(int), " %", size="2", id="budget-percent", white_space="nowrap"),
-                width="100%", align="center",
+            rx.cond(
+                _text("budget_banner") != "",
+                rx.callout(
+                    _text("budget_banner"), icon="gauge", color_scheme="orange", id="budget-banner", width="100%"
+                ),
             ),
-            rx.text("Used ", _text("budget_used"), " of ", _text("budget_total"), " · ",
-                    _text("budget_remaining"), " left", id="budget-summary"),
+            rx.hstack(
+                rx.cond(
+                    V["budget_percent"].to(int) >= 80,
+                    rx.progress(
+                        value=V["budget_percent"].to(int), width="100%", color_scheme="orange", id="budget-gauge"
+                    ),
+                    rx.progress(value=V["budget_percent"].to(int), width="100%", id="budget-gauge"),
+                ),
+                rx.text(V["budget_percent"].to(int), " %", size="2", id="budget-percent", white_space="nowrap"),
+                width="100%",
+                align="center",
+            ),
+            rx.text(
+                "Used ",
+                _text("budget_used"),
+                " of ",
+                _text("budget_total"),
+                " · ",
+                _text("budget_remaining"),
+                " left",
+                id="budget-summary",
+            ),
             rx.cond(_text("budget_reset") != "", rx.text("Resets on ", _text("budget_reset"), size="2")),
-            spacing="3", align="start", width="100%",
+            spacing="3",
+            align="start",
+            width="100%",
         ),
         width="100%",
     )
@@ -99,12 +140,20 @@ def dashboard() -> rx.Component:
         rx.cond(
             V["has_subscription"].to(bool),
             rx.vstack(
-                rx.grid(instance_card(), rx.vstack(_plan_card(), _budget_card(), spacing="4", width="100%"),
-                        columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"),
+                rx.grid(
+                    instance_card(),
+                    rx.vstack(_plan_card(), _budget_card(), spacing="4", width="100%"),
+                    columns=rx.breakpoints(initial="1", md="2"),
+                    spacing="4",
+                    width="100%",
+                ),
                 usage_section(),
-                spacing="4", width="100%",
+                spacing="4",
+                width="100%",
             ),
             rx.text("There is no subscription on this account yet.", id="no-subscription"),
         ),
-        spacing="4", align="start", width="100%",
+        spacing="4",
+        align="start",
+        width="100%",
     )

@@ -16,10 +16,17 @@ def test_checkout() -> rx.Component:
                 rx.text("Subscription for ", rx.text.strong(TestCheckoutState.email)),
                 rx.text("Price: ", rx.code(TestCheckoutState.plan_price), size="2"),
                 rx.cond(TestCheckoutState.error != "", rx.callout(TestCheckoutState.error, color_scheme="red")),
-                rx.button("Pay (test mode)", on_click=TestCheckoutState.pay, loading=TestCheckoutState.paying,
-                          size="3", width="100%", id="pay"),
+                rx.button(
+                    "Pay (test mode)",
+                    on_click=TestCheckoutState.pay,
+                    loading=TestCheckoutState.paying,
+                    size="3",
+                    width="100%",
+                    id="pay",
+                ),
                 rx.link("Cancel and go back", href=TestCheckoutState.cancel_url, size="2", id="cancel-checkout"),
-                width="100%", spacing="3",
+                width="100%",
+                spacing="3",
             ),
             rx.text("This checkout session does not exist or has expired."),
         ),
@@ -36,9 +43,13 @@ def checkout_success() -> rx.Component:
                 rx.callout(CheckoutReturnState.headline, icon="circle_check", color_scheme="green", id="paid"),
                 rx.text("Subscription: ", rx.badge(CheckoutReturnState.subscription_status, id="checkout-sub-status")),
                 rx.text("Instance: ", rx.badge(CheckoutReturnState.instance_status, id="checkout-instance-status")),
-                rx.cond(CheckoutReturnState.ready,
-                        rx.text("Your instance is ready at ",
-                                rx.link(CheckoutReturnState.instance_url, href=CheckoutReturnState.instance_url))),
+                rx.cond(
+                    CheckoutReturnState.ready,
+                    rx.text(
+                        "Your instance is ready at ",
+                        rx.link(CheckoutReturnState.instance_url, href=CheckoutReturnState.instance_url),
+                    ),
+                ),
                 rx.link(rx.button("Go to your dashboard"), href="/dashboard", id="to-dashboard"),
                 spacing="3",
             ),
@@ -63,7 +74,9 @@ def test_portal() -> rx.Component:
     return card(
         "Billing portal",
         rx.badge("TEST MODE", color_scheme="orange"),
-        rx.text("With Stripe keys configured, this button opens Stripe's customer portal, where customers update "
-                "their card, see invoices and cancel. In test mode there is nothing to manage."),
+        rx.text(
+            "With Stripe keys configured, this button opens Stripe's customer portal, where customers update "
+            "their card, see invoices and cancel. In test mode there is nothing to manage."
+        ),
         rx.link(rx.button("Back to the dashboard"), href="/dashboard"),
     )

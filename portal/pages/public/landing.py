@@ -10,7 +10,9 @@ def landing() -> rx.Component:
         rx.text(
             "Pick a name and a plan, pay once with Stripe, and get a private application instance on your own "
             "subdomain. Watch its status, your budget and your usage from one dashboard, and restart it in one click.",
-            size="5", color_scheme="gray", max_width="720px",
+            size="5",
+            color_scheme="gray",
+            max_width="720px",
         ),
         rx.hstack(
             rx.link(rx.button("Get started", size="4"), href="/signup"),
@@ -19,10 +21,16 @@ def landing() -> rx.Component:
         ),
         rx.grid(
             *[
-                rx.card(rx.vstack(rx.icon(icon, size=28), rx.heading(title, size="4"), rx.text(text, color_scheme="gray")))
+                rx.card(
+                    rx.vstack(rx.icon(icon, size=28), rx.heading(title, size="4"), rx.text(text, color_scheme="gray"))
+                )
                 for icon, title, text in (
                     ("server", "Your own instance", "Isolated container on its own subdomain, with its own data."),
-                    ("gauge", "Budget and usage", "See what you used per model and day, with alerts before you run out."),
+                    (
+                        "gauge",
+                        "Budget and usage",
+                        "See what you used per model and day, with alerts before you run out.",
+                    ),
                     ("rotate-cw", "One-click control", "Restart, stop and start your instance yourself, any time."),
                 )
             ],

@@ -12,15 +12,32 @@ def login() -> rx.Component:
         rx.form(
             rx.vstack(
                 form_error(LoginState.errors.get("", "")),
-                field("E-mail or username", "identifier", LoginState.errors.get("identifier", ""),
-                      auto_complete="username"),
-                field("Password", "password", LoginState.errors.get("password", ""), type_="password",
-                      auto_complete="current-password"),
-                rx.cond(LoginState.needs_code,
-                        field("Code from your authenticator app", "code", LoginState.errors.get("code", ""),
-                              auto_complete="one-time-code", input_mode="numeric",
-                              hint=rx.text("Lost your phone? Enter one of your recovery codes.", size="1",
-                                           color_scheme="gray"))),
+                field(
+                    "E-mail or username",
+                    "identifier",
+                    LoginState.errors.get("identifier", ""),
+                    auto_complete="username",
+                ),
+                field(
+                    "Password",
+                    "password",
+                    LoginState.errors.get("password", ""),
+                    type_="password",
+                    auto_complete="current-password",
+                ),
+                rx.cond(
+                    LoginState.needs_code,
+                    field(
+                        "Code from your authenticator app",
+                        "code",
+                        LoginState.errors.get("code", ""),
+                        auto_complete="one-time-code",
+                        input_mode="numeric",
+                        hint=rx.text(
+                            "Lost your phone? Enter one of your recovery codes.", size="1", color_scheme="gray"
+                        ),
+                    ),
+                ),
                 submit("Sign in", LoginState.submitting, id="login-submit"),
                 rx.hstack(
                     rx.link("Forgot your password?", href="/reset", size="2"),

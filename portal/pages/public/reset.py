@@ -11,8 +11,12 @@ def reset_request() -> rx.Component:
         "Reset your password",
         rx.cond(
             ResetState.requested,
-            rx.callout("If an account exists for this address, we sent a link to reset the password. "
-                       "It expires soon and works once.", icon="mail", id="reset-requested"),
+            rx.callout(
+                "If an account exists for this address, we sent a link to reset the password. "
+                "It expires soon and works once.",
+                icon="mail",
+                id="reset-requested",
+            ),
             rx.form(
                 rx.vstack(
                     form_error(ResetState.errors.get("", "")),
@@ -37,13 +41,28 @@ def reset_confirm() -> rx.Component:
                 form_error(ResetState.errors.get("", "")),
                 rx.cond(
                     ResetState.errors.get("token", "") != "",
-                    rx.callout(ResetState.errors.get("token", ""), icon="triangle_alert", color_scheme="red",
-                               id="token-error", width="100%"),
+                    rx.callout(
+                        ResetState.errors.get("token", ""),
+                        icon="triangle_alert",
+                        color_scheme="red",
+                        id="token-error",
+                        width="100%",
+                    ),
                 ),
-                field("New password", "password", ResetState.errors.get("password", ""), type_="password",
-                      auto_complete="new-password"),
-                field("Repeat the new password", "confirm", ResetState.errors.get("confirm", ""), type_="password",
-                      auto_complete="new-password"),
+                field(
+                    "New password",
+                    "password",
+                    ResetState.errors.get("password", ""),
+                    type_="password",
+                    auto_complete="new-password",
+                ),
+                field(
+                    "Repeat the new password",
+                    "confirm",
+                    ResetState.errors.get("confirm", ""),
+                    type_="password",
+                    auto_complete="new-password",
+                ),
                 submit("Set new password", ResetState.submitting, id="reset-confirm-submit"),
                 rx.link("Request a new link", href="/reset", size="2"),
                 width="100%",

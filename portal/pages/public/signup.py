@@ -8,8 +8,12 @@ from portal.state.signup import SignupState
 def _username_hint() -> rx.Component:
     return rx.cond(
         SignupState.username_available,
-        rx.text(SignupState.username + "." + SignupState.instance_domain + " is available", id="username-available",
-                color_scheme="green", size="2"),
+        rx.text(
+            SignupState.username + "." + SignupState.instance_domain + " is available",
+            id="username-available",
+            color_scheme="green",
+            size="2",
+        ),
         rx.text("Becomes your address: <username>." + SignupState.instance_domain, size="1", color_scheme="gray"),
     )
 
@@ -17,7 +21,8 @@ def _username_hint() -> rx.Component:
 def _plan_option(plan: rx.Var) -> rx.Component:
     return rx.radio_group.item(
         rx.text(plan["name"].to(str), " · ", plan["price"].to(str)),
-        value=plan["slug"].to(str), id="plan-" + plan["slug"].to(str),
+        value=plan["slug"].to(str),
+        id="plan-" + plan["slug"].to(str),
     )
 
 
@@ -26,11 +31,17 @@ def _plan_picker() -> rx.Component:
         rx.text("Plan", size="2", weight="medium"),
         rx.radio_group.root(
             rx.vstack(rx.foreach(SignupState.plans, _plan_option), spacing="2"),
-            value=SignupState.plan, on_change=SignupState.choose_plan, name="plan",
+            value=SignupState.plan,
+            on_change=SignupState.choose_plan,
+            name="plan",
         ),
-        rx.cond(SignupState.errors.get("plan", "") != "",
-                rx.text(SignupState.errors.get("plan", ""), id="plan-error", color_scheme="red", size="2")),
-        spacing="1", width="100%", align="start",
+        rx.cond(
+            SignupState.errors.get("plan", "") != "",
+            rx.text(SignupState.errors.get("plan", ""), id="plan-error", color_scheme="red", size="2"),
+        ),
+        spacing="1",
+        width="100%",
+        align="start",
     )
 
 
@@ -41,13 +52,31 @@ def signup() -> rx.Component:
         rx.form(
             rx.vstack(
                 form_error(SignupState.errors.get("", "")),
-                field("E-mail", "email", SignupState.errors.get("email", ""), type_="email",
-                      placeholder="you@example.com", auto_complete="email"),
-                field("Username", "username", SignupState.errors.get("username", ""), placeholder="yourname",
-                      hint=_username_hint(), on_change=SignupState.set_username.debounce(300),
-                      auto_complete="username"),
-                field("Password", "password", SignupState.errors.get("password", ""), type_="password",
-                      placeholder="at least 10 characters", auto_complete="new-password"),
+                field(
+                    "E-mail",
+                    "email",
+                    SignupState.errors.get("email", ""),
+                    type_="email",
+                    placeholder="you@example.com",
+                    auto_complete="email",
+                ),
+                field(
+                    "Username",
+                    "username",
+                    SignupState.errors.get("username", ""),
+                    placeholder="yourname",
+                    hint=_username_hint(),
+                    on_change=SignupState.set_username.debounce(300),
+                    auto_complete="username",
+                ),
+                field(
+                    "Password",
+                    "password",
+                    SignupState.errors.get("password", ""),
+                    type_="password",
+                    placeholder="at least 10 characters",
+                    auto_complete="new-password",
+                ),
                 _plan_picker(),
                 submit("Create account", SignupState.submitting, id="signup-submit"),
                 rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2"),

@@ -28,15 +28,21 @@ def verify() -> rx.Component:
         "Confirm your e-mail",
         rx.match(
             VerifyState.status,
-            ("verified", rx.vstack(
-                rx.callout(VerifyState.message, icon="circle_check", color_scheme="green", id="verify-result"),
-                rx.link(rx.button("Sign in", size="3"), href="/login"),
-            )),
-            ("failed", rx.vstack(
-                rx.callout(VerifyState.message, icon="triangle_alert", color_scheme="red", id="verify-result"),
-                _resend_form(),
-                width="100%",
-            )),
+            (
+                "verified",
+                rx.vstack(
+                    rx.callout(VerifyState.message, icon="circle_check", color_scheme="green", id="verify-result"),
+                    rx.link(rx.button("Sign in", size="3"), href="/login"),
+                ),
+            ),
+            (
+                "failed",
+                rx.vstack(
+                    rx.callout(VerifyState.message, icon="triangle_alert", color_scheme="red", id="verify-result"),
+                    _resend_form(),
+                    width="100%",
+                ),
+            ),
             rx.hstack(rx.spinner(), rx.text("Checking your link…")),
         ),
     )

@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 STRATEGIES = ("compose_domains", "build_script")
 BUILD_SCRIPT = "CUSTOM_DOMAIN={domain} APP_UUID={uuid} sh ./scripts/coolify-build.sh"
-START_COMMAND = ("docker compose --env-file /artifacts/build-time.env -f docker-compose.yaml "
-                 "-f docker-compose.override.yaml up -d")
+START_COMMAND = (
+    "docker compose --env-file /artifacts/build-time.env -f docker-compose.yaml -f docker-compose.override.yaml up -d"
+)
 FINISHED, FAILED = "finished", ("failed", "cancelled-by-user")
 NOT_RUNNING_MESSAGE = "The application is not running, so it has no logs to show. Start it and try again."
 
@@ -34,8 +35,12 @@ NOT_RUNNING_MESSAGE = "The application is not running, so it has no logs to show
 class CoolifyBackend:
     name = "coolify"
 
-    def __init__(self, client: CoolifyClient | None = None, settings: Settings | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        client: CoolifyClient | None = None,
+        settings: Settings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._settings = settings or get_settings()
         self._client = client
         self._sleep = sleep
@@ -69,25 +74,35 @@ class CoolifyBackend:
         location = settings.get("compose_location", "/docker-compose.yaml")
         if not COMPOSE_LOCATION.match(location):
             raise PermanentError(f"Compose file location {location!r} is not allowed by Coolify.")
-        return {"strategy": strategy, "repository": settings["git_repository"],
-                "branch": settings.get("git_branch", "main"), "location": location,
-                "service": settings.get("compose_service", "app")}
+        return {
+            "strategy": strategy,
+            "repository": settings["git_repository"],
+            "branch": settings.get("git_branch", "main"),
+            "location": location,
+            "service": settings.get("compose_service", "app"),
+        }
 
     def _create_payload(self, spec: InstanceSpec) -> dict[str, Any]:
         template = self._template(spec)
         return {
-            "project_uuid": self._settings.coolify_project_uuid, "server_uuid": self._settings.coolify_server_uuid,
+            "project_uuid": self._settings.coolify_project_uuid,
+            "server_uuid": self._settings.coolify_server_uuid,
             "environment_name": self.environment_name(spec),
             "private_key_uuid": self._settings.coolify_private_key_uuid,
-            "git_repository": template["repository"], "git_branch": template["branch"],
-            "build_pack": "dockercompose", "docker_compose_location": template["location"],
-            "name": resource_name(spec.subdomain), "description": f"Portal instance {spec.subdomain}",
+            "git_repository": template["repository"],
+            "git_branch": template["branch"],
+            "build_pack": "dockercompose",
+            "docker_compose_location": template["location"],
+            "name": resource_name(spec.subdomain),
+            "description": f"Portal instance {spec.subdomain}",
             "instant_deploy": False,
         }
 
     def _commands(self, spec: InstanceSpec, uuid: str) -> dict[str, str]:
-        commands = {"docker_compose_custom_build_command": BUILD_SCRIPT.format(domain=spec.domain, uuid=uuid),
-                    "docker_compose_custom_start_command": START_COMMAND}
+        commands = {
+            "docker_compose_custom_build_command": BUILD_SCRIPT.format(domain=spec.domain, uuid=uuid),
+            "docker_compose_custom_start_command": START_COMMAND,
+        }
         for key, command in commands.items():
             if not shell_safe(command):
                 raise PermanentError(f"{key} would be refused by Coolify as not shell-safe: {command!r}")
@@ -97,21 +112,35 @@ class CoolifyBackend:
         """Every variable with the full flag set: Coolify's update resets any flag that is left out."""
         values = dict(spec.env)
         values.setdefault("CUSTOM_DOMAIN", spec.domain)
-        values["TRAEFIK_LABELS"] = json.dumps(traefik_labels(
-            router=resource_name(spec.subdomain), domain=spec.domain, port=spec.internal_port, network=uuid))
+        values["TRAEFIK_LABELS"] = json.dumps(
+            traefik_labels(
+                router=resource_name(spec.subdomain), domain=spec.domain, port=spec.internal_port, network=uuid
+            )
+        )
         items = []
         for key, value in values.items():
             if not ENV_KEY.match(key):
                 raise PermanentError(f"Environment variable name {key!r} is not allowed by Coolify.")
-            items.append({"key": key, "value": str(value).strip(), "is_preview": False, "is_literal": False,
-                          "is_multiline": False, "is_shown_once": False, "is_runtime": True, "is_buildtime": True})
+            items.append(
+                {
+                    "key": key,
+                    "value": str(value).strip(),
+                    "is_preview": False,
+                    "is_literal": False,
+                    "is_multiline": False,
+                    "is_shown_once": False,
+                    "is_runtime": True,
+                    "is_buildtime": True,
+                }
+            )
         return items
 
     # --- lookups ---------------------------------------------------------------------------------------------------
 
     def _find_application(self, spec: InstanceSpec) -> str | None:
-        environment = self.client.get_environment(self._settings.coolify_project_uuid or "",
-                                                  self.environment_name(spec))
+        environment = self.client.get_environment(
+            self._settings.coolify_project_uuid or "", self.environment_name(spec)
+        )
         for app in (environment or {}).get("applications") or []:
             if app.get("name") == resource_name(spec.subdomain):
                 return str(app["uuid"])
@@ -236,12 +265,15 @@ class CoolifyBackend:
 
     def _ensure_domain(self, uuid: str, service: str, url: str) -> None:
         for _attempt in (1, 2):
-            self.client.update_application(uuid, {"docker_compose_domains": [{"name": service, "domain": url}],
-                                                  "instant_deploy": True})
+            self.client.update_application(
+                uuid, {"docker_compose_domains": [{"name": service, "domain": url}], "instant_deploy": True}
+            )
             if _has_domain(self._application(uuid), service, url):
                 return
-        raise PermanentError(f"Coolify dropped the domain {url} for compose service {service!r}. Check that the "
-                             f"app template's compose_service names a service in the compose file.")
+        raise PermanentError(
+            f"Coolify dropped the domain {url} for compose service {service!r}. Check that the "
+            f"app template's compose_service names a service in the compose file."
+        )
 
     def _follow(self, uuid: str) -> None:
         """Follow the application's newest deployment until it ends; cancel it when it takes too long."""
@@ -258,8 +290,10 @@ class CoolifyBackend:
             if time.monotonic() > deadline:
                 if latest and latest.get("deployment_uuid"):
                     self.client.cancel_deployment(str(latest["deployment_uuid"]))
-                raise ProvisioningError(f"Coolify deployment did not finish within "
-                                        f"{self._settings.coolify_deploy_timeout_seconds:.0f} s and was cancelled.")
+                raise ProvisioningError(
+                    f"Coolify deployment did not finish within "
+                    f"{self._settings.coolify_deploy_timeout_seconds:.0f} s and was cancelled."
+                )
 
 
 def _env_differences(sent: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[str]:

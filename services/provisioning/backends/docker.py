@@ -29,13 +29,25 @@ CPU_PERIOD = 100_000
 # One client for every health check: building one costs ~30 ms (it loads the CA bundle even for plain http).
 # No keep-alive: a kept connection to an nginx worker from before a reload would still see the old routes.
 _HEALTH_CLIENT = httpx.Client(timeout=2, limits=httpx.Limits(max_keepalive_connections=0))
-_STATUS = {"running": "running", "created": "stopped", "exited": "stopped", "paused": "stopped",
-           "restarting": "restarting", "removing": "stopped", "dead": "failed"}
+_STATUS = {
+    "running": "running",
+    "created": "stopped",
+    "exited": "stopped",
+    "paused": "stopped",
+    "restarting": "restarting",
+    "removing": "stopped",
+    "dead": "failed",
+}
 
 
 def _config_hash(spec: InstanceSpec) -> str:
-    relevant = {"image": spec.image, "env": spec.env, "limits": {k: spec.limits.get(k) for k in ("memory_mb", "cpus")},
-                "port": spec.internal_port, "labels": spec.labels}
+    relevant = {
+        "image": spec.image,
+        "env": spec.env,
+        "limits": {k: spec.limits.get(k) for k in ("memory_mb", "cpus")},
+        "port": spec.internal_port,
+        "labels": spec.labels,
+    }
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -49,11 +61,15 @@ class DockerBackend:
     @contextmanager
     def _client(self) -> Iterator[docker.DockerClient]:
         try:
-            client = (docker.DockerClient(base_url=self._base_url, timeout=self._timeout) if self._base_url
-                      else docker.from_env(timeout=self._timeout))
+            client = (
+                docker.DockerClient(base_url=self._base_url, timeout=self._timeout)
+                if self._base_url
+                else docker.from_env(timeout=self._timeout)
+            )
         except DockerException as exc:
-            raise ProvisioningError(f"The Docker engine is not reachable ({self._base_url or 'default socket'}): "
-                                    f"{_short(exc)}") from exc
+            raise ProvisioningError(
+                f"The Docker engine is not reachable ({self._base_url or 'default socket'}): {_short(exc)}"
+            ) from exc
         try:
             yield client
         except (PermanentError, ProvisioningError):
@@ -74,8 +90,10 @@ class DockerBackend:
     def _owned(self, labels: dict[str, str] | None, spec: InstanceSpec, what: str, name: str) -> None:
         owner = (labels or {}).get(LABEL_INSTANCE)
         if owner != str(spec.instance_id):
-            raise PermanentError(f"A Docker {what} named {name!r} already exists and does not belong to this "
-                                 f"instance (owner label {owner!r}). Remove or rename it, then retry.")
+            raise PermanentError(
+                f"A Docker {what} named {name!r} already exists and does not belong to this "
+                f"instance (owner label {owner!r}). Remove or rename it, then retry."
+            )
 
     def prepare(self, spec: InstanceSpec) -> None:
         name = resource_name(spec.subdomain)
@@ -143,8 +161,10 @@ class DockerBackend:
         key = f"{spec.internal_port}/tcp"
         requested = ((container.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(key) or []
         if requested and requested[0].get("HostPort") not in (None, "", "0"):
-            return Placement(external_id=container.id,
-                             upstream=f"{requested[0].get('HostIp') or '127.0.0.1'}:{requested[0]['HostPort']}")
+            return Placement(
+                external_id=container.id,
+                upstream=f"{requested[0].get('HostIp') or '127.0.0.1'}:{requested[0]['HostPort']}",
+            )
         container.reload()
         bindings = (container.attrs.get("NetworkSettings", {}).get("Ports") or {}).get(key)
         upstream = f"{bindings[0].get('HostIp') or '127.0.0.1'}:{bindings[0]['HostPort']}" if bindings else None

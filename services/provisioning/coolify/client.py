@@ -74,21 +74,36 @@ class CoolifyClient:
         settings = settings or get_settings()
         if not settings.coolify_url or not settings.coolify_token:
             raise PermanentError("Coolify is not configured: set COOLIFY_URL and COOLIFY_TOKEN.")
-        return cls(base_url=settings.coolify_url.rstrip("/"), token=settings.coolify_token,
-                   timeout=settings.coolify_timeout_seconds, max_retries=settings.coolify_max_retries,
-                   retry_base=settings.coolify_retry_base_seconds)
+        return cls(
+            base_url=settings.coolify_url.rstrip("/"),
+            token=settings.coolify_token,
+            timeout=settings.coolify_timeout_seconds,
+            max_retries=settings.coolify_max_retries,
+            retry_base=settings.coolify_retry_base_seconds,
+        )
 
     def __post_init__(self) -> None:
-        self._http = httpx.Client(base_url=self.base_url.rstrip("/"), timeout=self.timeout,
-                                  headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+        self._http = httpx.Client(
+            base_url=self.base_url.rstrip("/"),
+            timeout=self.timeout,
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+        )
 
     def close(self) -> None:
         self._http.close()
 
     # --- transport -------------------------------------------------------------------------------------------------
 
-    def request(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None,
-                ok: tuple[int, ...] = (200, 201), idempotent: bool | None = None) -> httpx.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        ok: tuple[int, ...] = (200, 201),
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
         """Send one API call; returns the response when its status is in `ok`, raises otherwise.
 
         `idempotent` defaults to True for everything but POST: a POST that timed out or hit a 5xx may have
@@ -145,8 +160,9 @@ class CoolifyClient:
 
     def create_environment(self, project_uuid: str, name: str) -> str | None:
         """The new environment's uuid, or None when one with that name already exists (409)."""
-        response = self.request("POST", f"/projects/{project_uuid}/environments", json={"name": name},
-                                ok=(201, 409), idempotent=True)  # a repeat is a harmless 409
+        response = self.request(
+            "POST", f"/projects/{project_uuid}/environments", json={"name": name}, ok=(201, 409), idempotent=True
+        )  # a repeat is a harmless 409
         return None if response.status_code == 409 else str(_body(response)["uuid"])
 
     def get_environment(self, project_uuid: str, name: str) -> dict[str, Any] | None:
@@ -205,9 +221,17 @@ class CoolifyClient:
         return str(body.get("logs", "")) if isinstance(body, dict) else str(body)
 
     def delete_application(self, uuid: str) -> None:
-        self.request("DELETE", f"/applications/{uuid}", ok=(200, 404),
-                     params={"delete_configurations": True, "delete_volumes": True, "docker_cleanup": True,
-                             "delete_connected_networks": True})
+        self.request(
+            "DELETE",
+            f"/applications/{uuid}",
+            ok=(200, 404),
+            params={
+                "delete_configurations": True,
+                "delete_volumes": True,
+                "docker_cleanup": True,
+                "delete_connected_networks": True,
+            },
+        )
 
 
 def _query(params: dict[str, Any] | None) -> dict[str, str] | None:

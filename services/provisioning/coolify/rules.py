@@ -6,12 +6,19 @@ import re
 
 # bootstrap/helpers/api.php sharedDataApplications(): build/start/compose commands must match this.
 SHELL_SAFE_COMMAND = re.compile(
-    r"""^(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+$""")
+    r"""^(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+$"""
+)
 ENVIRONMENT_NAME = re.compile(r"^[\w\s\-_.@/&()#,:+]{3,255}$", re.UNICODE)
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 COMPOSE_LOCATION = re.compile(r"^/[a-zA-Z0-9._\-/~@+]+$")
-STATES = {"running": "running", "starting": "restarting", "restarting": "restarting", "exited": "stopped",
-          "paused": "stopped", "degraded": "failed"}
+STATES = {
+    "running": "running",
+    "starting": "restarting",
+    "restarting": "restarting",
+    "exited": "stopped",
+    "paused": "stopped",
+    "degraded": "failed",
+}
 
 
 def shell_safe(command: str) -> bool:

@@ -23,8 +23,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from services.config import get_settings
 from services.provisioning.errors import PermanentError, ProvisioningError
 
-_templates = Environment(loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
-                         undefined=StrictUndefined, keep_trailing_newline=True)
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
+    undefined=StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
 log = logging.getLogger(__name__)
@@ -41,12 +44,14 @@ class NginxProxy:
     # --- files -----------------------------------------------------------------------------------------------------
 
     def _main_conf(self, vhost_dir: Path) -> str:
-        return _templates.get_template("nginx.conf.j2").render(prefix=self.prefix, listen=self.listen,
-                                                               vhost_dir=vhost_dir)
+        return _templates.get_template("nginx.conf.j2").render(
+            prefix=self.prefix, listen=self.listen, vhost_dir=vhost_dir
+        )
 
     def render_vhost(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> str:
-        return _templates.get_template("vhost.conf.j2").render(instance_id=instance_id, subdomain=subdomain,
-                                                               domain=domain, upstream=upstream, listen=self.listen)
+        return _templates.get_template("vhost.conf.j2").render(
+            instance_id=instance_id, subdomain=subdomain, domain=domain, upstream=upstream, listen=self.listen
+        )
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -65,21 +70,27 @@ class NginxProxy:
         with tempfile.NamedTemporaryFile("w", dir=self.prefix, suffix=".test.conf", delete=False) as handle:
             handle.write(self._main_conf(vhost_dir))
         try:
-            result = subprocess.run([self.binary, "-t", "-q", "-c", handle.name, "-p", str(self.prefix)],
-                                    capture_output=True, text=True, timeout=30, check=False)
+            result = subprocess.run(
+                [self.binary, "-t", "-q", "-c", handle.name, "-p", str(self.prefix)],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
         except FileNotFoundError as exc:
             raise PermanentError(f"nginx is not installed ({self.binary} not found)") from exc
         finally:
             os.unlink(handle.name)
         if result.returncode != 0:
-            raise PermanentError("nginx rejected the new configuration; the working one was kept: "
-                                 + (result.stderr or result.stdout).strip()[-600:])
+            raise PermanentError(
+                "nginx rejected the new configuration; the working one was kept: "
+                + (result.stderr or result.stdout).strip()[-600:]
+            )
 
     def _apply(self, files: dict[str, str | None]) -> bool:
         """Write (or delete, for None) vhost files after testing the whole result; reload nginx. Returns changed."""
         with self._locked():
-            changed = {name: body for name, body in files.items()
-                       if _read(self.vhost_dir / name) != body}
+            changed = {name: body for name, body in files.items() if _read(self.vhost_dir / name) != body}
             if not changed and (self.prefix / "nginx.conf").exists():
                 self.ensure_running()
                 return False
@@ -196,7 +207,9 @@ def _workers(master_pid: int) -> dict[int, str]:
         try:
             state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
             if int(parent) == master_pid and state != "Z":  # a worker that exited is gone, reaped or not
-                children[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                children[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
         except (OSError, ValueError, IndexError):
             continue
     return children

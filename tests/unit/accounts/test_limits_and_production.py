@@ -57,16 +57,19 @@ def test_current_password_checks_share_the_sign_in_limit(db: Session, alice: int
         login_flow.login(db, identifier="alice", password=GOOD_PASSWORD, ip="10.3.3.3")
 
 
-@pytest.mark.parametrize("hops,forwarded,expected", [
-    (0, "203.0.113.9", "10.0.0.1"),  # no proxy configured: the header is the client's own claim
-    (1, "203.0.113.9", "203.0.113.9"),  # nginx in front appended the real client
-    (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # a forged left part is ignored
-    (2, "6.6.6.6, 203.0.113.9, 10.0.0.5", "203.0.113.9"),  # load balancer + nginx
-    (2, "203.0.113.9", "10.0.0.1"),  # fewer hops than configured: not trusted
-])
+@pytest.mark.parametrize(
+    "hops,forwarded,expected",
+    [
+        (0, "203.0.113.9", "10.0.0.1"),  # no proxy configured: the header is the client's own claim
+        (1, "203.0.113.9", "203.0.113.9"),  # nginx in front appended the real client
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # a forged left part is ignored
+        (2, "6.6.6.6, 203.0.113.9, 10.0.0.5", "203.0.113.9"),  # load balancer + nginx
+        (2, "203.0.113.9", "10.0.0.1"),  # fewer hops than configured: not trusted
+    ],
+)
 def test_the_client_address_behind_trusted_proxies_is_what_per_ip_limits_count(
-        settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPatch, hops: int, forwarded: str,
-        expected: str) -> None:
+    settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPatch, hops: int, forwarded: str, expected: str
+) -> None:
     """TRUSTED_PROXY_HOPS reaches Reflex through rxconfig, and Reflex's socket then reports the real client
     (the address every sign-in, sign-up and reset handler passes to the limits)."""
     import importlib
@@ -80,8 +83,7 @@ def test_the_client_address_behind_trusted_proxies_is_what_per_ip_limits_count(
     config = importlib.reload(rxconfig).config
     assert config.trusted_proxy_hops == hops
     monkeypatch.setattr(reflex.app, "get_config", lambda: config)
-    environ = {"asgi.scope": {"client": ("10.0.0.1", 50000),
-                              "headers": [(b"x-forwarded-for", forwarded.encode())]}}
+    environ = {"asgi.scope": {"client": ("10.0.0.1", 50000), "headers": [(b"x-forwarded-for", forwarded.encode())]}}
     router_data = EventNamespace._build_static_router_data(None, "sid", environ)  # type: ignore[arg-type]
     assert router_data["ip"] == expected
 

@@ -108,9 +108,7 @@ def test_wrong_password_is_refused_with_one_message_and_audited(db: Session, out
     assert all("wrong password" not in str(f.details) for f in failures)
 
 
-def test_login_is_rate_limited_per_account_and_per_ip(
-    db: Session, outbox: Path, settings_env: SettingsEnv
-) -> None:
+def test_login_is_rate_limited_per_account_and_per_ip(db: Session, outbox: Path, settings_env: SettingsEnv) -> None:
     settings_env.setenv("LOGIN_RATE_PER_ACCOUNT", "3/minute")
     settings_env.setenv("LOGIN_RATE_PER_IP", "5/minute")
     _verified_user(db, outbox)
@@ -197,11 +195,22 @@ def test_change_password_checks_current_and_signs_out_other_sessions(db: Session
     assert any("changed" in m["Subject"] for m in outbox_messages(outbox))
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/admin", "/admin"), ("/dashboard?x=1#y", "/dashboard?x=1#y"), ("", "/dashboard"), (None, "/dashboard"),
-    ("//evil.example/", "/dashboard"), ("/\\evil.example", "/dashboard"), ("\\\\evil.example", "/dashboard"),
-    ("https://evil.example", "/dashboard"), ("javascript:alert(1)", "/dashboard"), ("/\t/evil.example", "/dashboard"),
-    (" //evil.example", "/dashboard"), ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        ("/admin", "/admin"),
+        ("/dashboard?x=1#y", "/dashboard?x=1#y"),
+        ("", "/dashboard"),
+        (None, "/dashboard"),
+        ("//evil.example/", "/dashboard"),
+        ("/\\evil.example", "/dashboard"),
+        ("\\\\evil.example", "/dashboard"),
+        ("https://evil.example", "/dashboard"),
+        ("javascript:alert(1)", "/dashboard"),
+        ("/\t/evil.example", "/dashboard"),
+        (" //evil.example", "/dashboard"),
+        ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),
+    ],
+)
 def test_after_sign_in_only_a_path_on_this_portal_is_followed(target: str | None, expected: str) -> None:
     assert login_flow.next_path(target) == expected

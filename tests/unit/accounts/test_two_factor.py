@@ -82,8 +82,9 @@ def test_recovery_codes_work_once_each_and_disabling_needs_the_password(db: Sess
     assert _login(db) and two_factor.recovery_codes_left(db, user.id) == 0  # type: ignore[arg-type]
 
 
-def test_sessions_are_listed_without_secrets_and_signing_out_elsewhere_keeps_this_one(db: Session,
-                                                                                     outbox: Path) -> None:
+def test_sessions_are_listed_without_secrets_and_signing_out_elsewhere_keeps_this_one(
+    db: Session, outbox: Path
+) -> None:
     user = _user(db, outbox)
     here = create_session(db, user.id, ip="10.0.0.1", user_agent="Firefox")  # type: ignore[arg-type]
     there = create_session(db, user.id, ip="10.0.0.2", user_agent="Chromium")  # type: ignore[arg-type]

@@ -52,8 +52,9 @@ ATTEMPTS = {
 
 
 @pytest.mark.parametrize("attempt", list(ATTEMPTS))
-def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(db: Session, tree: dict,
-                                                                         attempt: str) -> None:
+def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(
+    db: Session, tree: dict, attempt: str
+) -> None:
     theirs = _instance(db, "cust-b")
     actions_before = len(db.exec(select(ProvisioningAction)).all())
     with pytest.raises(Forbidden):
@@ -66,8 +67,7 @@ def test_another_resellers_customer_by_id_is_refused_logged_and_unchanged(db: Se
     assert denied and denied[-1].target_id in (str(theirs.id), str(theirs.organization_id))
 
 
-def test_support_restarts_in_its_subtree_billing_cannot_and_bulk_refuses_one_by_one(db: Session,
-                                                                                   tree: dict) -> None:
+def test_support_restarts_in_its_subtree_billing_cannot_and_bulk_refuses_one_by_one(db: Session, tree: dict) -> None:
     mine, theirs = _instance(db, "cust-a"), _instance(db, "cust-b")
     action_id = instances.instance_action(db, _actor(db, tree, "a-support"), mine.id, "restart")
     db.commit()

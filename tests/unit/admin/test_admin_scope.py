@@ -62,10 +62,12 @@ def test_support_can_retry_but_billing_staff_cannot(db: Session, tree: dict) -> 
 
 
 def test_webhook_events_are_platform_only_and_replay_runs_the_handler_again(db: Session, tree: dict) -> None:
-    db.add(StripeEvent(stripe_id="evt_1", type="customer.updated", payload={"data": {"object": {}}},
-                       status="ignored", attempts=1))
-    db.add(StripeEvent(stripe_id="evt_2", type="invoice.paid", payload={}, status="failed", attempts=3,
-                       error="boom"))
+    db.add(
+        StripeEvent(
+            stripe_id="evt_1", type="customer.updated", payload={"data": {"object": {}}}, status="ignored", attempts=1
+        )
+    )
+    db.add(StripeEvent(stripe_id="evt_2", type="invoice.paid", payload={}, status="failed", attempts=3, error="boom"))
     db.commit()
     with pytest.raises(Forbidden, match="platform staff"):
         webhook_events.list_events(db, _actor(db, tree, "a-admin"))

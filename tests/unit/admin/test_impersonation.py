@@ -28,8 +28,13 @@ def _user(db: Session, username: str) -> User:
 
 def _impersonate(db: Session, tree: dict, who: str, whom: str = "cust-a") -> str:
     admin = tree["users"][who]
-    token = impersonation.start(db, _actor(db, tree, who), _user(db, whom).id,  # type: ignore[arg-type]
-                                admin_session_hash=staff_session(db, admin.id), ip="10.1.1.1")
+    token = impersonation.start(
+        db,
+        _actor(db, tree, who),
+        _user(db, whom).id,  # type: ignore[arg-type]
+        admin_session_hash=staff_session(db, admin.id),
+        ip="10.1.1.1",
+    )
     db.commit()
     return token
 
@@ -52,14 +57,24 @@ def test_support_impersonates_its_customer_and_the_session_names_who_is_looking(
     assert resolve_session(db, token) is None
     events = db.exec(select(AuditEvent).order_by(AuditEvent.id)).all()  # type: ignore[arg-type]
     assert [e.action for e in events][-2:] == ["admin.impersonation_started", "admin.impersonation_ended"]
-    assert {(e.actor_user_id, e.on_behalf_of_user_id) for e in events[-2:]} == \
-        {(tree["users"]["a-support"].id, _user(db, "cust-a").id)}
+    assert {(e.actor_user_id, e.on_behalf_of_user_id) for e in events[-2:]} == {
+        (tree["users"]["a-support"].id, _user(db, "cust-a").id)
+    }
 
 
-@pytest.mark.parametrize("who,whom", [("a-admin", "cust-b"), ("b-admin", "cust-a"), ("a-billing", "cust-a"),
-                                      ("a-admin", "a-support"), ("a-support", "operator")])
+@pytest.mark.parametrize(
+    "who,whom",
+    [
+        ("a-admin", "cust-b"),
+        ("b-admin", "cust-a"),
+        ("a-billing", "cust-a"),
+        ("a-admin", "a-support"),
+        ("a-support", "operator"),
+    ],
+)
 def test_outside_the_subtree_staff_and_billing_roles_are_refused_and_no_session_is_made(
-        db: Session, tree: dict, who: str, whom: str) -> None:
+    db: Session, tree: dict, who: str, whom: str
+) -> None:
     session_hash = staff_session(db, tree["users"][who].id)
     db.commit()
     sessions_before = len(db.exec(select(AuthSession)).all())
@@ -75,8 +90,12 @@ def test_impersonation_needs_the_admins_own_live_session(db: Session, tree: dict
     db.commit()
     for session_hash in ("", other, hash_token("made-up")):
         with pytest.raises(Forbidden):
-            impersonation.start(db, _actor(db, tree, "a-support"), _user(db, "cust-a").id,  # type: ignore[arg-type]
-                                admin_session_hash=session_hash)
+            impersonation.start(
+                db,
+                _actor(db, tree, "a-support"),
+                _user(db, "cust-a").id,  # type: ignore[arg-type]
+                admin_session_hash=session_hash,
+            )
         db.rollback()
 
 
@@ -117,8 +136,9 @@ def test_billing_while_impersonating_follows_the_impersonators_role(db: Session,
 
 
 @pytest.mark.parametrize("secret", ["credentials", "token"])
-def test_one_time_secrets_are_never_revealed_to_an_impersonator(db: Session, tree: dict, secret: str,
-                                                              scheduled_actions: list) -> None:
+def test_one_time_secrets_are_never_revealed_to_an_impersonator(
+    db: Session, tree: dict, secret: str, scheduled_actions: list
+) -> None:
     instance = _running(db, "cust-a")
     for who in ("a-admin", "operator"):
         as_them = _as_customer(db, _impersonate(db, tree, who))
@@ -130,8 +150,9 @@ def test_one_time_secrets_are_never_revealed_to_an_impersonator(db: Session, tre
         db.rollback()
 
 
-def test_what_an_impersonator_does_is_recorded_as_theirs_for_the_customer(db: Session, tree: dict,
-                                                                          scheduled_actions: list) -> None:
+def test_what_an_impersonator_does_is_recorded_as_theirs_for_the_customer(
+    db: Session, tree: dict, scheduled_actions: list
+) -> None:
     instance = _running(db, "cust-a")
     who = _as_customer(db, _impersonate(db, tree, "a-support"))
     assert load_dashboard(db, who).instance_id == instance.id
@@ -167,8 +188,9 @@ ENDINGS: dict[str, Callable[[Session, dict], None]] = {
 
 
 @pytest.mark.parametrize("ending", list(ENDINGS))
-def test_the_impersonation_dies_at_once_when_the_impersonator_loses_the_right(db: Session, tree: dict,
-                                                                             ending: str) -> None:
+def test_the_impersonation_dies_at_once_when_the_impersonator_loses_the_right(
+    db: Session, tree: dict, ending: str
+) -> None:
     token = _impersonate(db, tree, "a-support")
     assert resolve_session(db, token) is not None
     ENDINGS[ending](db, tree)
@@ -182,8 +204,12 @@ def test_the_impersonation_dies_when_the_impersonator_signs_out(db: Session, tre
     admin = tree["users"]["a-support"]
     own_token = create_session(db, admin.id)
     db.commit()
-    token = impersonation.start(db, _actor(db, tree, "a-support"), _user(db, "cust-a").id,  # type: ignore[arg-type]
-                                admin_session_hash=hash_token(own_token))
+    token = impersonation.start(
+        db,
+        _actor(db, tree, "a-support"),
+        _user(db, "cust-a").id,  # type: ignore[arg-type]
+        admin_session_hash=hash_token(own_token),
+    )
     db.commit()
     assert resolve_session(db, token) is not None
     revoke_session(db, own_token)

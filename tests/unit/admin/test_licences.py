@@ -27,15 +27,26 @@ def _org(db: Session, slug: str) -> Organization:
 
 
 def _licence(db: Session, tree: dict, slug: str, **values: object) -> None:
-    save_licence(db, _actor(db, tree, "operator"), _org(db, slug).id,  # type: ignore[arg-type]
-                 {"tier": "growth", "features": list(FEATURES), **values})
+    save_licence(
+        db,
+        _actor(db, tree, "operator"),
+        _org(db, slug).id,  # type: ignore[arg-type]
+        {"tier": "growth", "features": list(FEATURES), **values},
+    )
     db.commit()
 
 
 def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_covers(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
-    _licence(db, tree, "reseller-a", features=["custom_domains"], max_customers="100", max_domains="1",
-             authorized_domains=["alpha.example"])
+    _licence(
+        db,
+        tree,
+        "reseller-a",
+        features=["custom_domains"],
+        max_customers="100",
+        max_domains="1",
+        authorized_domains=["alpha.example"],
+    )
     admin = _actor(db, tree, "a-admin")
     with pytest.raises(ValidationFailed, match="does not cover"):
         add_domain(db, admin, reseller.id, "portal.other.example")  # type: ignore[arg-type]
@@ -48,8 +59,7 @@ def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_cover
         add_domain(db, admin, reseller.id, "not a host")  # type: ignore[arg-type]
 
 
-def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_domain(db: Session,
-                                                                                      tree: dict) -> None:
+def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_domain(db: Session, tree: dict) -> None:
     reseller_a, reseller_b = _org(db, "reseller-a"), _org(db, "reseller-b")
     with pytest.raises(Forbidden):
         save_licence(db, _actor(db, tree, "a-admin"), reseller_a.id, {"tier": "unlimited"})  # type: ignore[arg-type]
@@ -66,20 +76,34 @@ def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_d
     db.rollback()
     assert [d.organization_id for d in db.exec(select(Domain)).all()] == [reseller_b.id]
     with pytest.raises(ValidationFailed) as bad:
-        save_licence(db, _actor(db, tree, "operator"), reseller_a.id, {  # type: ignore[arg-type]
-            "tier": "", "max_customers": "-3", "authorized_domains": ["bad host"], "features": ["everything"],
-            "grace_days": "99999"})
+        save_licence(
+            db,
+            _actor(db, tree, "operator"),
+            reseller_a.id,
+            {  # type: ignore[arg-type]
+                "tier": "",
+                "max_customers": "-3",
+                "authorized_domains": ["bad host"],
+                "features": ["everything"],
+                "grace_days": "99999",
+            },
+        )
     assert set(bad.value.errors) == {"tier", "max_customers", "authorized_domains", "features", "grace_days"}
 
 
 @pytest.mark.parametrize("licensed", [False, True])
-@pytest.mark.parametrize("host,why", [("portal.test", "portal's own address"),
-                                      ("anything.localhost", "where the platform's instances live"),
-                                      ("cust-b.localhost", "where the platform's instances live"),
-                                      ("localhost", "host name")])
-def test_a_seller_never_claims_the_portal_the_instance_domain_or_an_instance(db: Session, tree: dict,
-                                                                            licensed: bool, host: str,
-                                                                            why: str) -> None:
+@pytest.mark.parametrize(
+    "host,why",
+    [
+        ("portal.test", "portal's own address"),
+        ("anything.localhost", "where the platform's instances live"),
+        ("cust-b.localhost", "where the platform's instances live"),
+        ("localhost", "host name"),
+    ],
+)
+def test_a_seller_never_claims_the_portal_the_instance_domain_or_an_instance(
+    db: Session, tree: dict, licensed: bool, host: str, why: str
+) -> None:
     """BASE_DOMAIN is `localhost` and PUBLIC_URL `http://portal.test` in the tests."""
     if licensed:
         _licence(db, tree, "reseller-a")
@@ -95,7 +119,8 @@ def test_without_a_licence_a_seller_has_no_custom_domain_at_all(db: Session, tre
 
 
 def test_platform_staff_may_give_a_reseller_a_name_under_the_base_domain_but_never_an_instances(
-        db: Session, tree: dict) -> None:
+    db: Session, tree: dict
+) -> None:
     operator, reseller = _actor(db, tree, "operator"), _org(db, "reseller-a")
     with pytest.raises(ValidationFailed, match="instance address"):
         add_domain(db, operator, reseller.id, "cust-a.localhost")  # type: ignore[arg-type]
@@ -113,15 +138,25 @@ def test_punycode_and_reserved_ace_usernames_are_refused(db: Session, name: str)
 
 def test_features_gate_custom_css_and_hiding_the_platform_at_save_and_when_shown(db: Session, tree: dict) -> None:
     admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
-    for field, values in (("custom_css", {"custom_css": "body { color: red; }"}),
-                          ("hide_platform_branding", {"hide_platform_branding": True})):
+    for field, values in (
+        ("custom_css", {"custom_css": "body { color: red; }"}),
+        ("hide_platform_branding", {"hide_platform_branding": True}),
+    ):
         with pytest.raises(ValidationFailed, match="does not include") as refused:
             branding.update(db, admin, reseller.id, {"platform_name": "A", **values})  # type: ignore[arg-type]
         assert field in refused.value.errors
         db.rollback()
     _licence(db, tree, "reseller-a")
-    branding.update(db, admin, reseller.id, {"platform_name": "A", "custom_css": "body { color: red; }",  # type: ignore[arg-type]
-                                             "hide_platform_branding": True})
+    branding.update(
+        db,
+        admin,
+        reseller.id,
+        {
+            "platform_name": "A",
+            "custom_css": "body { color: red; }",  # type: ignore[arg-type]
+            "hide_platform_branding": True,
+        },
+    )
     db.commit()
     assert brand_for(db, reseller.id).custom_css and brand_for(db, reseller.id).hide_platform_branding
     _licence(db, tree, "reseller-a", features=["custom_domains"])  # the licence loses the features
@@ -130,8 +165,9 @@ def test_features_gate_custom_css_and_hiding_the_platform_at_save_and_when_shown
 
 
 def _signup(db: Session, parent: Organization, name: str) -> int:
-    return service.signup(db, email=f"{name}@example.com", username=name, password="long enough password",
-                          parent_org_id=parent.id).organization_id
+    return service.signup(
+        db, email=f"{name}@example.com", username=name, password="long enough password", parent_org_id=parent.id
+    ).organization_id
 
 
 def test_customers_of_a_sub_reseller_count_toward_the_parents_limit(db: Session, tree: dict) -> None:

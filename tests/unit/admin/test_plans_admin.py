@@ -12,8 +12,15 @@ from services.models import Organization, Plan, Subscription
 from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
-GOOD = {"name": "Alpha Pro", "slug": "alpha-pro", "price_cents": 2900, "stripe_price_id": "price_alpha_pro",
-        "budget_included_micros": 20_000_000, "budget_policy": "suspend", "limits": {"memory_mb": 512}}
+GOOD = {
+    "name": "Alpha Pro",
+    "slug": "alpha-pro",
+    "price_cents": 2900,
+    "stripe_price_id": "price_alpha_pro",
+    "budget_included_micros": 20_000_000,
+    "budget_policy": "suspend",
+    "limits": {"memory_mb": 512},
+}
 
 
 def _org(db: Session, slug: str) -> Organization:
@@ -42,17 +49,24 @@ def test_a_reseller_creates_edits_and_archives_its_plan_and_subscribers_keep_it(
 def test_bad_fields_are_named_and_another_resellers_plans_are_out_of_reach(db: Session, tree: dict) -> None:
     admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
     with pytest.raises(ValidationFailed) as refused:
-        plans.save_plan(db, admin, {"name": "", "slug": "Bad Slug", "price_cents": -1, "budget_policy": "shrug",
-                                    "limits": {"gpus": 8}}, organization_id=reseller.id)  # type: ignore[arg-type]
+        plans.save_plan(
+            db,
+            admin,
+            {"name": "", "slug": "Bad Slug", "price_cents": -1, "budget_policy": "shrug", "limits": {"gpus": 8}},
+            organization_id=reseller.id,
+        )  # type: ignore[arg-type]
     assert set(refused.value.errors) == {"name", "slug", "price_cents", "budget_policy", "limits"}
     db.rollback()
-    theirs = plans.save_plan(db, _actor(db, tree, "b-admin"), {**GOOD, "slug": "beta-pro"},
-                             organization_id=_org(db, "reseller-b").id)  # type: ignore[arg-type]
+    theirs = plans.save_plan(
+        db, _actor(db, tree, "b-admin"), {**GOOD, "slug": "beta-pro"}, organization_id=_org(db, "reseller-b").id
+    )  # type: ignore[arg-type]
     db.commit()
-    for attempt in (lambda: plans.archive_plan(db, admin, theirs.id),
-                    lambda: plans.delete_plan(db, admin, theirs.id),
-                    lambda: plans.save_plan(db, admin, GOOD, organization_id=reseller.id, plan_id=theirs.id),
-                    lambda: plans.save_plan(db, _actor(db, tree, "a-support"), GOOD, organization_id=reseller.id)):
+    for attempt in (
+        lambda: plans.archive_plan(db, admin, theirs.id),
+        lambda: plans.delete_plan(db, admin, theirs.id),
+        lambda: plans.save_plan(db, admin, GOOD, organization_id=reseller.id, plan_id=theirs.id),
+        lambda: plans.save_plan(db, _actor(db, tree, "a-support"), GOOD, organization_id=reseller.id),
+    ):
         with pytest.raises(Forbidden):
             attempt()
         db.rollback()

@@ -11,16 +11,30 @@ from services.models import AppTemplate
 from services.tenancy.scope import Forbidden
 from tests.support.tenants import actor as _actor
 
-GOOD = {"name": "LLM app", "slug": "llm-app", "backend": "docker", "image": "registry.example.com/llm:1.2",
-        "internal_port": "8080", "health_path": "/health",
-        "env_template": "ADMIN_EMAIL={{ customer.email }}\nLIMIT={{ limits.max_requests_per_minute }}\n"}
+GOOD = {
+    "name": "LLM app",
+    "slug": "llm-app",
+    "backend": "docker",
+    "image": "registry.example.com/llm:1.2",
+    "internal_port": "8080",
+    "health_path": "/health",
+    "env_template": "ADMIN_EMAIL={{ customer.email }}\nLIMIT={{ limits.max_requests_per_minute }}\n",
+}
 
 
 def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: dict) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        templates.save_template(db, _actor(db, tree, "a-admin"), {
-            **GOOD, "image": "", "internal_port": "70000", "health_path": "health",
-            "env_template": "GOOD=1\nthis line is not KEY=value\n{% if %}"})
+        templates.save_template(
+            db,
+            _actor(db, tree, "a-admin"),
+            {
+                **GOOD,
+                "image": "",
+                "internal_port": "70000",
+                "health_path": "health",
+                "env_template": "GOOD=1\nthis line is not KEY=value\n{% if %}",
+            },
+        )
     assert set(refused.value.errors) == {"image", "internal_port", "health_path", "env_template"}
     with pytest.raises(ValidationFailed, match=r"line 2|could not be rendered"):
         templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "env_template": "A=1\nnot a pair\n"})
@@ -34,10 +48,13 @@ def test_templates_are_checked_and_a_reseller_keeps_its_own(db: Session, tree: d
     assert {"llm-app", "shared-app"} <= mine
     assert "llm-app" not in {t["slug"] for t in templates.list_templates(db, _actor(db, tree, "b-admin"))}
 
-    for attempt in (lambda: templates.save_template(db, _actor(db, tree, "a-admin"), {**GOOD, "slug": "shared-app"},
-                                                    template_id=shared.id),
-                    lambda: templates.archive_template(db, _actor(db, tree, "b-admin"), own.id),  # type: ignore[arg-type]
-                    lambda: templates.archive_template(db, _actor(db, tree, "a-admin"), shared.id)):  # type: ignore[arg-type]
+    for attempt in (
+        lambda: templates.save_template(
+            db, _actor(db, tree, "a-admin"), {**GOOD, "slug": "shared-app"}, template_id=shared.id
+        ),
+        lambda: templates.archive_template(db, _actor(db, tree, "b-admin"), own.id),  # type: ignore[arg-type]
+        lambda: templates.archive_template(db, _actor(db, tree, "a-admin"), shared.id),
+    ):  # type: ignore[arg-type]
         with pytest.raises(Forbidden):
             attempt()
         db.rollback()
@@ -59,8 +76,9 @@ RUNAWAY = {
 
 
 @pytest.mark.parametrize("case", list(RUNAWAY))
-def test_a_template_that_would_stall_a_worker_is_refused_at_save_with_the_reason(db: Session, tree: dict,
-                                                                                  case: str) -> None:
+def test_a_template_that_would_stall_a_worker_is_refused_at_save_with_the_reason(
+    db: Session, tree: dict, case: str
+) -> None:
     import time
 
     started = time.monotonic()

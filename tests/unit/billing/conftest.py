@@ -26,7 +26,11 @@ def billing(db: Session, settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPa
         engine.set_scheduler(lambda action_id, delay: captured.append((action_id, delay)))
         reached: list[str] = []
         try:
-            yield Billing(stripe=fake, client=TestClient(production_app(monkeypatch, reached)), provisioning=captured,
-                          reached_reflex_top=reached)
+            yield Billing(
+                stripe=fake,
+                client=TestClient(production_app(monkeypatch, reached)),
+                provisioning=captured,
+                reached_reflex_top=reached,
+            )
         finally:
             engine.set_scheduler(None)

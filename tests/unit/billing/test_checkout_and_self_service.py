@@ -35,7 +35,9 @@ def test_checkout_session_wire_format(db: Session, billing: Billing) -> None:
 def test_provider_down_at_signup_creates_nothing(db: Session, billing: Billing) -> None:
     plans(db)
     billing.stripe.fail_with = 503
-    counts = {m: db.exec(select(func.count()).select_from(m)).one() for m in (User, Organization, Subscription, Instance)}
+    counts = {
+        m: db.exec(select(func.count()).select_from(m)).one() for m in (User, Organization, Subscription, Instance)
+    }
     with pytest.raises(ValidationFailed) as caught:
         result = service.signup(db, email="down@example.com", username="downer", password="long enough password")
         enrol(db, organization_id=result.organization_id, email=result.email, plan_slug="basic")
@@ -57,8 +59,11 @@ def test_plan_change_updates_the_price_at_stripe_and_portal_opens(db: Session, b
     assert billing.post(payload(checkout_completed(customer)))[0] == 200
     who = tenants.customer(db, "changer")
     assert change_plan(db, who, "premium") is None
-    [update] = [r for r in billing.stripe.requests
-                if r["method"] == "POST" and r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"]
+    [update] = [
+        r
+        for r in billing.stripe.requests
+        if r["method"] == "POST" and r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"
+    ]
     assert update["form"]["items[0][price]"] == "price_premium" and update["headers"].get("Idempotency-Key")
 
     with pytest.raises(ValidationFailed):

@@ -33,14 +33,24 @@ def _stripe_says(billing: Billing, customer: PaidCustomer, **changes: object) ->
 
 
 def _invoice(billing: Billing, customer: PaidCustomer, kind: str, reason: str = "subscription_cycle") -> None:
-    obj = invoice_object(customer.stripe_subscription_id, customer.customer_id, billing_reason=reason,
-                         status="open" if kind == "invoice.payment_failed" else "paid")
+    obj = invoice_object(
+        customer.stripe_subscription_id,
+        customer.customer_id,
+        billing_reason=reason,
+        status="open" if kind == "invoice.payment_failed" else "paid",
+    )
     assert billing.post(json.dumps(event(kind, obj)))[0] == 200
 
 
 def _actions(db: Session, customer: PaidCustomer) -> list[str]:
-    return [a.action for a in db.exec(select(ProvisioningAction).where(
-        ProvisioningAction.instance_id == customer.instance_id).order_by(ProvisioningAction.created_at)).all()]
+    return [
+        a.action
+        for a in db.exec(
+            select(ProvisioningAction)
+            .where(ProvisioningAction.instance_id == customer.instance_id)
+            .order_by(ProvisioningAction.created_at)
+        ).all()
+    ]
 
 
 def _user_id(db: Session, customer: PaidCustomer) -> int:
@@ -51,8 +61,9 @@ def _mails(outbox, word: str) -> list:  # type: ignore[no-untyped-def]
     return [m for m in outbox_messages(outbox) if word in m["Subject"] and m["To"] == "payer@example.com"]
 
 
-def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(db: Session, billing: Billing,
-                                                                             outbox) -> None:  # type: ignore[no-untyped-def]
+def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(
+    db: Session, billing: Billing, outbox
+) -> None:  # type: ignore[no-untyped-def]
     customer = _active(db, billing)
     _stripe_says(billing, customer, status="past_due")
     _invoice(billing, customer, "invoice.payment_failed")
@@ -70,8 +81,7 @@ def test_failed_payment_is_past_due_with_a_banner_naming_the_suspension_date(db:
     assert instance(db, customer).desired_state == "running"  # not suspended yet
 
 
-def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Session, billing: Billing,
-                                                                        outbox) -> None:  # type: ignore[no-untyped-def]
+def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Session, billing: Billing, outbox) -> None:  # type: ignore[no-untyped-def]
     customer = _active(db, billing)
     _stripe_says(billing, customer, status="past_due")
     _invoice(billing, customer, "invoice.payment_failed")

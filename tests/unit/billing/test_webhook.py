@@ -37,7 +37,9 @@ def test_checkout_completed_activates_and_provisions_exactly_once(db: Session, b
     assert sub.stripe_customer_id == customer.customer_id and sub.current_period_end is not None
     assert instance(db, customer).status == "provisioning"
     assert len(billing.provisioning) == 1  # one provision action, despite the duplicate delivery
-    fetched = [r for r in billing.stripe.requests if r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"]
+    fetched = [
+        r for r in billing.stripe.requests if r["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"
+    ]
     assert fetched, "the subscription is re-fetched from Stripe, not trusted from the event"
 
 
@@ -53,7 +55,11 @@ def test_checkout_completed_activates_and_provisions_exactly_once(db: Session, b
     ],
 )
 def test_bad_signatures_get_400_and_leave_no_trace(
-    db: Session, billing: Billing, case: str, make_header, body_change  # type: ignore[no-untyped-def]
+    db: Session,
+    billing: Billing,
+    case: str,
+    make_header,
+    body_change,  # type: ignore[no-untyped-def]
 ) -> None:
     customer = paid_customer(db, billing)
     body = payload(checkout_completed(customer))
@@ -82,8 +88,15 @@ def test_unknown_event_types_are_stored_and_marked_ignored(db: Session, billing:
 
 def test_events_for_unknown_customers_are_ignored_and_change_nothing(db: Session, billing: Billing) -> None:
     paid_customer(db, billing)
-    stranger = stripe_object("checkout.session", id="cs_stranger", mode="subscription", status="complete",
-                             customer="cus_stranger", subscription="sub_stranger", metadata={})
+    stranger = stripe_object(
+        "checkout.session",
+        id="cs_stranger",
+        mode="subscription",
+        status="complete",
+        customer="cus_stranger",
+        subscription="sub_stranger",
+        metadata={},
+    )
     before = [(s.id, s.status, s.stripe_subscription_id) for s in db.exec(select(Subscription)).all()]
     assert billing.post(json.dumps(event("checkout.session.completed", stranger)))[0] == 200
     stored = db.exec(select(StripeEvent)).one()
@@ -152,8 +165,12 @@ def test_no_write_lock_is_held_while_stripe_is_asked(db: Session, billing: Billi
     customer = paid_customer(db, billing)
     billing.stripe.on_request = try_to_write
     assert billing.post(payload(checkout_completed(customer)))[0] == 200
-    assert billing.post(payload(event("invoice.paid", invoice_object(
-        customer.stripe_subscription_id, customer.customer_id))))[0] == 200
+    assert (
+        billing.post(
+            payload(event("invoice.paid", invoice_object(customer.stripe_subscription_id, customer.customer_id)))
+        )[0]
+        == 200
+    )
     billing.stripe.on_request = None
 
     assert lock_free == [True, True]  # one fetch per event, neither inside a write transaction
@@ -168,8 +185,10 @@ def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Sessio
     from services.billing.handlers import handle
 
     customer = paid_customer(db, billing)
-    for evt in (checkout_completed(customer), event("invoice.paid", invoice_object(
-            customer.stripe_subscription_id, customer.customer_id))):
+    for evt in (
+        checkout_completed(customer),
+        event("invoice.paid", invoice_object(customer.stripe_subscription_id, customer.customer_id)),
+    ):
         db.add(StripeEvent(stripe_id=evt["id"], type=evt["type"], payload=evt, status="pending"))
     db.commit()
     in_flight, most = [0], [0]
@@ -182,8 +201,10 @@ def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Sessio
 
     billing.stripe.on_request = slow_stripe
     outcomes: list[str] = []
-    threads = [threading.Thread(target=lambda sid=e.stripe_id: outcomes.append(handle(sid)))
-               for e in db.exec(select(StripeEvent)).all()]
+    threads = [
+        threading.Thread(target=lambda sid=e.stripe_id: outcomes.append(handle(sid)))
+        for e in db.exec(select(StripeEvent)).all()
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -194,7 +215,8 @@ def test_on_sqlite_two_consumer_threads_never_handle_at_the_same_time(db: Sessio
 
 
 def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
-        db: Session, billing: Billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Session, billing: Billing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The periodic job writes the same subscriptions; between a handler's read and its write it would be lost."""
     import threading
 
@@ -229,7 +251,9 @@ def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
     assert subscription(db, customer).status == "active"
 
 
-def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(db: Session, billing: Billing) -> None:
+def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(
+    db: Session, billing: Billing
+) -> None:
     """Production composition (portal.portal.PortalApp): the webhook's own path never reaches Reflex's app."""
     customer = paid_customer(db, billing)
     assert billing.post(payload(checkout_completed(customer))) == (200, {"received": True})

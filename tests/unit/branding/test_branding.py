@@ -20,50 +20,56 @@ from tests.support.mailbox import outbox_messages, text_of
 ASSET = "/api/brand-assets/7-0123456789abcdef.png"  # seller 7's own uploaded image
 
 
-@pytest.mark.parametrize("css", [
-    "body { color: red } </style><script>alert(1)</script>",
-    "@import url(https://evil.example/x.css);",
-    "@IMPORT 'x.css';",
-    "@\\69mport 'x.css';",  # an escape hiding "import"
-    "@media screen { @import 'x.css'; }",
-    "@charset 'utf-8'; a { color: red }",
-    "@namespace svg url(http://www.w3.org/2000/svg);",
-    "a { background: url(javascript:alert(1)) }",
-    "a { background: url( 'JaVaScRiPt:alert(1)') }",
-    "a { background: url(java\\73 cript:alert(1)) }",
-    "div { width: expression(alert(1)) }",
-    "a { behavior: url(x.htc) }",
-    "a { -moz-binding: url(x.xml#x) }",
-    "a { background: url(data:text/html,<b>x</b>) }",
-    "a { background: url(data:image/svg+xml;base64,PHN2Zz4=) }",
-    "a { background: url(http://tracker.example/pixel) }",
-    "a { background: url(https://cdn.example/bg.png) }",
-    "a { background: url(//tracker.example/pixel) }",
-    "a { background: url(\\/\\/tracker.example/pixel) }",  # backslash-escaped slashes
-    "a { background: url('\\\\tracker.example\\pixel') }",
-    "a { background: image-set('https://evil.example/a.png' 1x) }",
-    "a { background: -webkit-image-set(url(https://evil.example/a.png) 1x) }",
-    "@font-face { font-family: x; src: url(https://evil.example/f.woff2) }",
-    "a { content: 'x'; background: url(/api/brand-assets/8-0123456789abcdef.png) }",  # another seller's image
-    "a { background: url(/api/brand-assets/7-0123456789abcdef.png/../../secret) }",
-    "a { color: 'unterminated }",
-    "a { x: '/*'; } @\\69mport 'x.css'; /* '*/",  # the review's evasion: a comment opener inside a string
-])
+@pytest.mark.parametrize(
+    "css",
+    [
+        "body { color: red } </style><script>alert(1)</script>",
+        "@import url(https://evil.example/x.css);",
+        "@IMPORT 'x.css';",
+        "@\\69mport 'x.css';",  # an escape hiding "import"
+        "@media screen { @import 'x.css'; }",
+        "@charset 'utf-8'; a { color: red }",
+        "@namespace svg url(http://www.w3.org/2000/svg);",
+        "a { background: url(javascript:alert(1)) }",
+        "a { background: url( 'JaVaScRiPt:alert(1)') }",
+        "a { background: url(java\\73 cript:alert(1)) }",
+        "div { width: expression(alert(1)) }",
+        "a { behavior: url(x.htc) }",
+        "a { -moz-binding: url(x.xml#x) }",
+        "a { background: url(data:text/html,<b>x</b>) }",
+        "a { background: url(data:image/svg+xml;base64,PHN2Zz4=) }",
+        "a { background: url(http://tracker.example/pixel) }",
+        "a { background: url(https://cdn.example/bg.png) }",
+        "a { background: url(//tracker.example/pixel) }",
+        "a { background: url(\\/\\/tracker.example/pixel) }",  # backslash-escaped slashes
+        "a { background: url('\\\\tracker.example\\pixel') }",
+        "a { background: image-set('https://evil.example/a.png' 1x) }",
+        "a { background: -webkit-image-set(url(https://evil.example/a.png) 1x) }",
+        "@font-face { font-family: x; src: url(https://evil.example/f.woff2) }",
+        "a { content: 'x'; background: url(/api/brand-assets/8-0123456789abcdef.png) }",  # another seller's image
+        "a { background: url(/api/brand-assets/7-0123456789abcdef.png/../../secret) }",
+        "a { color: 'unterminated }",
+        "a { x: '/*'; } @\\69mport 'x.css'; /* '*/",  # the review's evasion: a comment opener inside a string
+    ],
+)
 def test_custom_css_that_could_escape_load_or_run_anything_is_refused(css: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
         sanitize_css(css, organization_id=7)
     assert "custom_css" in refused.value.errors
 
 
-@pytest.mark.parametrize("css", [
-    ".hero { background: url(ASSET) center / cover; }\n/* brand */ h1 { font-weight: 800 }",
-    "a { background: url('ASSET') }",
-    "a { background: image-set('ASSET' 1x) }",
-    "a { background: url(data:image/png;base64,iVBORw0KGgo=) }",
-    "@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgAB) format('woff2') }",
-    "@media (max-width: 600px) { .hero { padding: 0 } } @keyframes pulse { from { opacity: 1 } to { opacity: .5 } }",
-    ":root { --accent: #e5484d; } a { color: var(--accent); content: 'javascript: is only text here'; }",
-])
+@pytest.mark.parametrize(
+    "css",
+    [
+        ".hero { background: url(ASSET) center / cover; }\n/* brand */ h1 { font-weight: 800 }",
+        "a { background: url('ASSET') }",
+        "a { background: image-set('ASSET' 1x) }",
+        "a { background: url(data:image/png;base64,iVBORw0KGgo=) }",
+        "@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgAB) format('woff2') }",
+        "@media (max-width: 600px) { .hero { padding: 0 } } @keyframes pulse { from { opacity: 1 } to { opacity: .5 } }",
+        ":root { --accent: #e5484d; } a { color: var(--accent); content: 'javascript: is only text here'; }",
+    ],
+)
 def test_plain_style_rules_and_own_images_pass_as_what_was_checked(css: str) -> None:
     css = css.replace("ASSET", ASSET)
     stored = sanitize_css(css, organization_id=7)
@@ -92,18 +98,32 @@ def _tree(db: Session) -> dict[str, Organization]:
     other = Organization(name="Beta", slug="beta", kind=OrgKind.RESELLER, parent_id=top.id)
     db.add_all([sub, other])
     db.flush()
-    db.add_all([
-        Branding(organization_id=top.id, platform_name="Portal", accent_color="indigo", support_email="help@portal"),
-        Branding(organization_id=reseller.id, platform_name="Acme Cloud", accent_color="crimson", radius="large",
-                 email_templates={"password_changed": {"subject": "{{ brand_name }}: password changed for "
-                                                                  "{{ username }}"}}),
-        Branding(organization_id=sub.id, platform_name="Acme East"),
-        Branding(organization_id=other.id, platform_name="Beta", hide_platform_branding=True,
-                 email_templates={"password_changed": {"subject": "{{ broken"}}),
-        Domain(hostname="portal.acme.example", organization_id=reseller.id),
-        Domain(hostname="portal.beta.example", organization_id=other.id),
-        Licence(organization_id=other.id, tier="pro", features=["hide_platform_branding"]),
-    ])
+    db.add_all(
+        [
+            Branding(
+                organization_id=top.id, platform_name="Portal", accent_color="indigo", support_email="help@portal"
+            ),
+            Branding(
+                organization_id=reseller.id,
+                platform_name="Acme Cloud",
+                accent_color="crimson",
+                radius="large",
+                email_templates={
+                    "password_changed": {"subject": "{{ brand_name }}: password changed for {{ username }}"}
+                },
+            ),
+            Branding(organization_id=sub.id, platform_name="Acme East"),
+            Branding(
+                organization_id=other.id,
+                platform_name="Beta",
+                hide_platform_branding=True,
+                email_templates={"password_changed": {"subject": "{{ broken"}},
+            ),
+            Domain(hostname="portal.acme.example", organization_id=reseller.id),
+            Domain(hostname="portal.beta.example", organization_id=other.id),
+            Licence(organization_id=other.id, tier="pro", features=["hide_platform_branding"]),
+        ]
+    )
     db.commit()
     return {"platform": top, "acme": reseller, "east": sub, "beta": other}
 
@@ -111,8 +131,12 @@ def _tree(db: Session) -> dict[str, Organization]:
 def test_brand_is_inherited_with_the_nearest_override_winning_and_resolved_from_the_host(db: Session) -> None:
     tree = _tree(db)
     east = brand_for(db, tree["east"].id)
-    assert (east.platform_name, east.accent_color, east.radius, east.support_email) == \
-        ("Acme East", "crimson", "large", "help@portal")
+    assert (east.platform_name, east.accent_color, east.radius, east.support_email) == (
+        "Acme East",
+        "crimson",
+        "large",
+        "help@portal",
+    )
     assert east.powered_by == "Portal"  # a reseller's brand says where it comes from, unless it hides it
     assert brand_for(db, tree["beta"].id).powered_by == ""
     assert brand_for_host(db, "PORTAL.ACME.EXAMPLE.").platform_name == "Acme Cloud"
@@ -123,8 +147,9 @@ def test_brand_is_inherited_with_the_nearest_override_winning_and_resolved_from_
 
 
 def _customer_of(db: Session, seller: Organization, username: str) -> User:
-    result = service.signup(db, email=f"{username}@example.com", username=username, password=GOOD_PASSWORD,
-                            parent_org_id=seller.id)
+    result = service.signup(
+        db, email=f"{username}@example.com", username=username, password=GOOD_PASSWORD, parent_org_id=seller.id
+    )
     db.commit()
     return db.get(User, result.user_id)  # type: ignore[return-value]
 
@@ -149,8 +174,9 @@ def test_every_email_carries_the_brand_of_the_customers_reseller(db: Session, ou
     assert "Beta" in text_of(fallback) and "{{" not in fallback["Subject"]  # a broken override: ours is sent
 
 
-def test_a_reseller_at_its_licence_limit_cannot_sign_up_a_customer_and_nothing_is_created(db: Session,
-                                                                                         outbox: Path) -> None:
+def test_a_reseller_at_its_licence_limit_cannot_sign_up_a_customer_and_nothing_is_created(
+    db: Session, outbox: Path
+) -> None:
     tree = _tree(db)
     db.add(Licence(organization_id=tree["beta"].id, tier="starter", max_customers=1))
     db.commit()

@@ -24,9 +24,19 @@ def _org(db: Session, slug: str) -> Organization:
 def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_once(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     db.add(Licence(organization_id=reseller.id, tier="pro", features=list(FEATURES)))
-    editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
-        "platform_name": "  Alpha Cloud ", "accent_color": "jade", "radius": "full", "support_email": "Help@Alpha.Example",
-        "custom_css": "h1 { letter-spacing: -0.02em }", "hide_platform_branding": True})
+    editor.update(
+        db,
+        _actor(db, tree, "a-admin"),
+        reseller.id,
+        {  # type: ignore[arg-type]
+            "platform_name": "  Alpha Cloud ",
+            "accent_color": "jade",
+            "radius": "full",
+            "support_email": "Help@Alpha.Example",
+            "custom_css": "h1 { letter-spacing: -0.02em }",
+            "hide_platform_branding": True,
+        },
+    )
     db.commit()
     brand = brand_for(db, _org(db, "sub-a").id)  # inherited by the sub-reseller below it
     assert (brand.platform_name, brand.accent_color, brand.radius) == ("Alpha Cloud", "jade", "full")
@@ -39,9 +49,18 @@ def test_a_reseller_admin_brands_its_own_organization_and_the_brand_shows_at_onc
 def test_bad_fields_are_all_named_and_nothing_is_stored(db: Session, tree: dict) -> None:
     reseller = _org(db, "reseller-a")
     with pytest.raises(ValidationFailed) as refused:
-        editor.update(db, _actor(db, tree, "a-admin"), reseller.id, {  # type: ignore[arg-type]
-            "accent_color": "chartreuse", "radius": "round", "support_email": "not an address",
-            "custom_css": "</style><script>alert(1)</script>", "platform_name": "x" * 121})
+        editor.update(
+            db,
+            _actor(db, tree, "a-admin"),
+            reseller.id,
+            {  # type: ignore[arg-type]
+                "accent_color": "chartreuse",
+                "radius": "round",
+                "support_email": "not an address",
+                "custom_css": "</style><script>alert(1)</script>",
+                "platform_name": "x" * 121,
+            },
+        )
     db.rollback()
     assert set(refused.value.errors) == {"accent_color", "radius", "support_email", "custom_css", "platform_name"}
     assert db.exec(select(Branding).where(Branding.organization_id == reseller.id)).first() is None
@@ -62,9 +81,12 @@ def test_support_staff_and_other_resellers_cannot_change_a_brand(db: Session, tr
 
 def test_logos_are_checked_by_their_bytes_and_served_only_by_their_own_name(db: Session, tree: dict) -> None:
     reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
-    for data, message in ((b"<svg onload='alert(1)'/>", "SVG is not accepted"), (b"", "empty"),
-                          (PNG + b"\x00" * editor.MAX_LOGO_BYTES, "at most 512 KB"),
-                          (b"GIF8not really", "must be a PNG")):
+    for data, message in (
+        (b"<svg onload='alert(1)'/>", "SVG is not accepted"),
+        (b"", "empty"),
+        (PNG + b"\x00" * editor.MAX_LOGO_BYTES, "at most 512 KB"),
+        (b"GIF8not really", "must be a PNG"),
+    ):
         with pytest.raises(ValidationFailed, match=message):
             editor.store_logo(db, admin, reseller.id, data)  # type: ignore[arg-type]
     url = editor.store_logo(db, admin, reseller.id, PNG)  # type: ignore[arg-type]
@@ -81,8 +103,16 @@ def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Sessi
 
     reseller, admin = _org(db, "reseller-a"), _actor(db, tree, "a-admin")
     with pytest.raises(ValidationFailed) as refused:
-        editor.save_email_template(db, admin, reseller.id, "password_changed", {  # type: ignore[arg-type]
-            "subject": "Hi {{ usernme }}", "text": "{% for %}"})
+        editor.save_email_template(
+            db,
+            admin,
+            reseller.id,
+            "password_changed",
+            {  # type: ignore[arg-type]
+                "subject": "Hi {{ usernme }}",
+                "text": "{% for %}",
+            },
+        )
     assert set(refused.value.errors) == {"subject", "text"}
     with pytest.raises(ValidationFailed):
         editor.save_email_template(db, admin, reseller.id, "no_such_mail", {"subject": "x"})  # type: ignore[arg-type]
@@ -90,12 +120,22 @@ def test_email_overrides_must_render_and_then_replace_only_their_parts(db: Sessi
         editor.save_email_template(db, _actor(db, tree, "b-admin"), reseller.id, "welcome", {"subject": "x"})  # type: ignore[arg-type]
     db.rollback()
     editor.update(db, admin, reseller.id, {"platform_name": "Alpha Cloud"})  # type: ignore[arg-type]
-    editor.save_email_template(db, admin, reseller.id, "password_changed",  # type: ignore[arg-type]
-                               {"subject": "{{ brand_name }} security notice for {{ username }}"})
+    editor.save_email_template(
+        db,
+        admin,
+        reseller.id,
+        "password_changed",  # type: ignore[arg-type]
+        {"subject": "{{ brand_name }} security notice for {{ username }}"},
+    )
     db.commit()
     customer = db.exec(select(User).where(User.username == "cust-a")).one()
-    service.change_password(db, customer.id, "irrelevant-pass", "another long passphrase",  # type: ignore[arg-type]
-                            keep_session_hash=None)
+    service.change_password(
+        db,
+        customer.id,
+        "irrelevant-pass",
+        "another long passphrase",  # type: ignore[arg-type]
+        keep_session_hash=None,
+    )
     db.commit()
     mail = [m for m in outbox_messages(outbox) if m["To"] == "cust-a@example.com"][-1]
     assert mail["Subject"] == "Alpha Cloud security notice for cust-a"

@@ -45,11 +45,14 @@ def upload(db: Session, tree: dict):  # type: ignore[no-untyped-def]
         return PlainTextResponse("stored")
 
     states = FakeStates()
-    app = UploadGuard(Starlette(routes=[Route(UPLOAD_PATH, reflex_upload, methods=["POST"])]), object,
-                      lambda: {HANDLER}, lambda: states)
+    app = UploadGuard(
+        Starlette(routes=[Route(UPLOAD_PATH, reflex_upload, methods=["POST"])]),
+        object,
+        lambda: {HANDLER},
+        lambda: states,
+    )
 
-    def post(username: str | None, *, handler: str = HANDLER, size: int = 1000,
-             length: str | None = None) -> int:
+    def post(username: str | None, *, handler: str = HANDLER, size: int = 1000, length: str | None = None) -> int:
         client_token = "browser-anonymous"
         if username is not None:
             user = db.exec(select(User).where(User.username == username)).one()

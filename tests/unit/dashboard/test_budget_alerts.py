@@ -19,8 +19,17 @@ from tests.support.mailbox import outbox_messages, text_of
 
 def _spend(db: Session, instance: Instance, cost: str, key: str) -> None:
     now = datetime.now(UTC).isoformat()
-    ingest(db, instance.id, parse_batch({"records": [  # type: ignore[arg-type]
-        {"id": key, "model": "gpt-x", "tokens_in": 10, "tokens_out": 5, "cost": cost, "occurred_at": now}]}))
+    ingest(
+        db,
+        instance.id,
+        parse_batch(
+            {
+                "records": [  # type: ignore[arg-type]
+                    {"id": key, "model": "gpt-x", "tokens_in": 10, "tokens_out": 5, "cost": cost, "occurred_at": now}
+                ]
+            }
+        ),
+    )
     db.commit()
 
 
@@ -29,8 +38,14 @@ def customer(db: Session) -> Instance:
     instance = customer_instance(db, "spender")
     instance.status = "running"
     db.add(instance)
-    db.add(Budget(subscription_id=instance.subscription_id, total_micros=10_000_000, used_micros=0,  # type: ignore[arg-type]
-                  reset_at=datetime.now(UTC) + timedelta(days=20)))
+    db.add(
+        Budget(
+            subscription_id=instance.subscription_id,
+            total_micros=10_000_000,
+            used_micros=0,  # type: ignore[arg-type]
+            reset_at=datetime.now(UTC) + timedelta(days=20),
+        )
+    )
     db.commit()
     return instance
 
@@ -58,8 +73,12 @@ def test_percent_is_whole_and_rounded_down_and_thresholds_are_crossed_once() -> 
     assert newly_crossed(100, 140, [50]) == [80, 100]
 
 
-def test_each_alert_is_sent_once_per_period_and_rearmed_by_a_new_period(db: Session, customer: Instance, outbox,  # type: ignore[no-untyped-def]
-                                                                         scheduled_actions: list) -> None:
+def test_each_alert_is_sent_once_per_period_and_rearmed_by_a_new_period(
+    db: Session,
+    customer: Instance,
+    outbox,  # type: ignore[no-untyped-def]
+    scheduled_actions: list,
+) -> None:
     _spend(db, customer, "4.99", "a")  # 49.9 %: nothing yet
     assert _alert_mails(outbox) == []
     _spend(db, customer, "0.01", "b")  # exactly 50 %
@@ -83,8 +102,11 @@ def test_each_alert_is_sent_once_per_period_and_rearmed_by_a_new_period(db: Sess
     assert scheduled_actions == []  # notify-only plan: nothing is stopped
 
 
-def test_block_policy_refuses_usage_at_100_percent_through_the_budget_check(db: Session, customer: Instance,  # type: ignore[no-untyped-def]
-                                                                           outbox) -> None:
+def test_block_policy_refuses_usage_at_100_percent_through_the_budget_check(
+    db: Session,
+    customer: Instance,  # type: ignore[no-untyped-def]
+    outbox,
+) -> None:
     _policy(db, customer, "block")
     _spend(db, customer, "9.99", "a")
     assert budget_status(db, customer.id)["allowed"] is True  # type: ignore[arg-type]
@@ -95,7 +117,8 @@ def test_block_policy_refuses_usage_at_100_percent_through_the_budget_check(db: 
 
 
 def test_suspend_policy_suspends_at_100_percent_and_only_a_new_period_brings_it_back(
-        db: Session, customer: Instance, outbox, scheduled_actions: list) -> None:  # type: ignore[no-untyped-def]
+    db: Session, customer: Instance, outbox, scheduled_actions: list
+) -> None:  # type: ignore[no-untyped-def]
     from services.billing import lifecycle
 
     plan = _policy(db, customer, "suspend")

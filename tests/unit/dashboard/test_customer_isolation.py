@@ -26,8 +26,15 @@ def two(db: Session) -> dict[str, tuple[Customer, Instance]]:
         instance.status = "running"
         ensure_credentials(db, instance)
         db.add(Budget(subscription_id=instance.subscription_id, total_micros=10_000_000, used_micros=used))  # type: ignore[arg-type]
-        db.add(UsageRecord(instance_id=instance.id, model=f"model-of-{name}", cost_micros=used,  # type: ignore[arg-type]
-                           occurred_at=datetime.now(UTC), idempotency_key=f"{name}-1"))
+        db.add(
+            UsageRecord(
+                instance_id=instance.id,
+                model=f"model-of-{name}",
+                cost_micros=used,  # type: ignore[arg-type]
+                occurred_at=datetime.now(UTC),
+                idempotency_key=f"{name}-1",
+            )
+        )
         db.commit()
         result[name] = (tenants.customer(db, name), instance)
     return result
@@ -46,7 +53,8 @@ ATTEMPTS = {
 
 @pytest.mark.parametrize("attempt", list(ATTEMPTS))
 def test_every_instance_call_with_a_foreign_id_is_refused_logged_and_changes_nothing(
-        db: Session, two: dict, attempt: str, scheduled_actions: list) -> None:
+    db: Session, two: dict, attempt: str, scheduled_actions: list
+) -> None:
     me, _mine = two["mine"]
     _them, theirs = two["theirs"]
     with pytest.raises(Forbidden, match="not in your account"):
@@ -81,8 +89,9 @@ def test_the_dashboard_shows_only_the_users_own_instance_and_budget(db: Session,
     assert view.budget_used == "$1"  # 7 of "theirs" would show otherwise
 
 
-def test_own_instance_restart_is_queued_once_and_refused_while_it_runs(db: Session, two: dict,
-                                                                       scheduled_actions: list) -> None:
+def test_own_instance_restart_is_queued_once_and_refused_while_it_runs(
+    db: Session, two: dict, scheduled_actions: list
+) -> None:
     me, mine = two["mine"]
     action_id = control.control_instance(db, me, mine.id, "restart")
     db.commit()
@@ -96,8 +105,20 @@ def test_own_instance_restart_is_queued_once_and_refused_while_it_runs(db: Sessi
     assert control.reveal_credentials(db, me, mine.id) is None  # shown once
 
 
-STATUSES = ("running", "stopped", "error", "unknown", "restarting", "provisioning", "starting", "stopping",
-            "suspended", "deprovisioned", "awaiting_payment", "pending")
+STATUSES = (
+    "running",
+    "stopped",
+    "error",
+    "unknown",
+    "restarting",
+    "provisioning",
+    "starting",
+    "stopping",
+    "suspended",
+    "deprovisioned",
+    "awaiting_payment",
+    "pending",
+)
 
 
 @pytest.mark.parametrize("status", STATUSES)
@@ -118,8 +139,9 @@ def test_which_control_is_offered_in_which_status(status: str) -> None:
 
 
 @pytest.mark.parametrize("status", [s for s in STATUSES if s not in ALLOWED_IN["restart"]])
-def test_a_control_the_status_does_not_allow_is_refused_with_the_reason(db: Session, two: dict, status: str,
-                                                                          scheduled_actions: list) -> None:
+def test_a_control_the_status_does_not_allow_is_refused_with_the_reason(
+    db: Session, two: dict, status: str, scheduled_actions: list
+) -> None:
     me, mine = two["mine"]
     mine.status = status
     db.add(mine)

@@ -17,8 +17,17 @@ TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)  # 
 
 def _records(n: int, days_ago: int, model: str, cost: str = "0.000333") -> list[dict]:
     at = TODAY - timedelta(days=days_ago)
-    return [{"id": f"{model}-{days_ago}-{i}", "model": model, "tokens_in": 100, "tokens_out": 20, "cost": cost,
-             "occurred_at": (at + timedelta(seconds=i)).isoformat()} for i in range(n)]
+    return [
+        {
+            "id": f"{model}-{days_ago}-{i}",
+            "model": model,
+            "tokens_in": 100,
+            "tokens_out": 20,
+            "cost": cost,
+            "occurred_at": (at + timedelta(seconds=i)).isoformat(),
+        }
+        for i in range(n)
+    ]
 
 
 def test_series_totals_pages_and_csv_agree_with_the_records(db: Session) -> None:
@@ -37,8 +46,10 @@ def test_series_totals_pages_and_csv_agree_with_the_records(db: Session) -> None
 
     totals = model_totals(db, instance.id, since=TODAY - timedelta(days=5))  # type: ignore[arg-type]
     # exact decimal sums, not float: 3 x 0.000333 is 0.000999, shown to the precision usage is billed in
-    assert totals == [{"model": "claude-y", "tokens_in": "200", "tokens_out": "40", "cost": "3.0000", "records": "2"},
-                      {"model": "gpt-x", "tokens_in": "300", "tokens_out": "60", "cost": "0.0010", "records": "3"}]
+    assert totals == [
+        {"model": "claude-y", "tokens_in": "200", "tokens_out": "40", "cost": "3.0000", "records": "2"},
+        {"model": "gpt-x", "tokens_in": "300", "tokens_out": "60", "cost": "0.0010", "records": "3"},
+    ]
 
     first, more = recent_records(db, instance.id, page=1, page_size=4)  # type: ignore[arg-type]
     second, no_more = recent_records(db, instance.id, page=2, page_size=4)  # type: ignore[arg-type]

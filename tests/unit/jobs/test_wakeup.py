@@ -27,8 +27,9 @@ def _waiting_dequeue(storage: WakeupSqliteStorage) -> tuple[threading.Thread, li
     return thread, got
 
 
-def test_a_committed_job_wakes_the_consumer_instead_of_waiting_out_its_timeout(tmp_path: Path,
-                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_committed_job_wakes_the_consumer_instead_of_waiting_out_its_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(wakeup, "WAIT_SECONDS", 30.0)  # without a wake-up the consumer would sit for 30 s
     db = str(tmp_path / "huey.db")
     consumer = WakeupSqliteStorage(name="q", filename=db)
@@ -42,8 +43,9 @@ def test_a_committed_job_wakes_the_consumer_instead_of_waiting_out_its_timeout(t
     assert got and got[0][0] == b"job-1" and got[0][1] - sent < 5  # woken, not timed out after 30 s
 
 
-def test_without_a_listener_enqueue_still_commits_and_a_second_consumer_polls(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_listener_enqueue_still_commits_and_a_second_consumer_polls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(wakeup, "WAIT_SECONDS", 0.05)
     monkeypatch.setattr(wakeup, "POLL_SECONDS", 0.01)
     db = str(tmp_path / "huey.db")

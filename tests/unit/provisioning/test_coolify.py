@@ -31,9 +31,14 @@ class Coolify:
         template = self.db.get(AppTemplate, instance.app_template_id)
         assert template is not None
         template.backend = "coolify"
-        template.settings = {**template.settings, "git_repository": "git@github.com:acme/llm-app.git",
-                             "git_branch": "main", "compose_location": "/docker-compose.yaml",
-                             "domain_strategy": strategy, "compose_service": "app"}
+        template.settings = {
+            **template.settings,
+            "git_repository": "git@github.com:acme/llm-app.git",
+            "git_branch": "main",
+            "compose_location": "/docker-compose.yaml",
+            "domain_strategy": strategy,
+            "compose_service": "app",
+        }
         template.env_template += "".join(f"EXTRA_{n}=value-{n}\n" for n in range(extra_env))
         self.db.add(template)
         self.db.commit()
@@ -55,11 +60,19 @@ class Coolify:
 @pytest.fixture()
 def coolify(db: Session, settings_env: SettingsEnv) -> Iterator[Coolify]:
     with running_fake() as (fake, url):
-        for name, value in {"COOLIFY_URL": url, "COOLIFY_TOKEN": fake.token, "COOLIFY_PROJECT_UUID": "proj-1",
-                            "COOLIFY_SERVER_UUID": "srv-1", "COOLIFY_PRIVATE_KEY_UUID": "key-1",
-                            "COOLIFY_POLL_SECONDS": "0.08", "COOLIFY_RETRY_BASE_SECONDS": "0.01",
-                            "COOLIFY_TIMEOUT_SECONDS": "2", "PROXY_BACKEND": "none", "INSTANCE_SCHEME": "https",
-                            "PROVISION_RETRY_BASE_SECONDS": "0.01"}.items():
+        for name, value in {
+            "COOLIFY_URL": url,
+            "COOLIFY_TOKEN": fake.token,
+            "COOLIFY_PROJECT_UUID": "proj-1",
+            "COOLIFY_SERVER_UUID": "srv-1",
+            "COOLIFY_PRIVATE_KEY_UUID": "key-1",
+            "COOLIFY_POLL_SECONDS": "0.08",
+            "COOLIFY_RETRY_BASE_SECONDS": "0.01",
+            "COOLIFY_TIMEOUT_SECONDS": "2",
+            "PROXY_BACKEND": "none",
+            "INSTANCE_SCHEME": "https",
+            "PROVISION_RETRY_BASE_SECONDS": "0.01",
+        }.items():
             settings_env.setenv(name, value)
         engine.set_scheduler(lambda _action_id, _delay: None)
         yield Coolify(fake, url, db)
@@ -73,9 +86,17 @@ def test_429_waits_as_long_as_retry_after_says_and_4xx_is_never_retried(coolify:
     slept: list[float] = []
     client = CoolifyClient(coolify.url, coolify.fake.token, sleep=slept.append)
     env = client.create_environment("proj-1", "client-test")
-    app = client.create_application({"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "client-test",
-                                     "private_key_uuid": "k", "git_repository": "git@github.com:a/b.git",
-                                     "git_branch": "main", "build_pack": "dockercompose"})
+    app = client.create_application(
+        {
+            "project_uuid": "proj-1",
+            "server_uuid": "s",
+            "environment_name": "client-test",
+            "private_key_uuid": "k",
+            "git_repository": "git@github.com:a/b.git",
+            "git_branch": "main",
+            "build_pack": "dockercompose",
+        }
+    )
     assert env and app
     coolify.fake.queue_full_next = 2
     client.deploy(app)
@@ -100,22 +121,38 @@ def test_5xx_bursts_and_timeouts_are_retried_for_reads_but_a_create_is_never_sen
     client.create_environment("proj-1", "create-once")
     coolify.fake.fail_next = [500]
     with pytest.raises(CoolifyUnavailable, match="POST /applications/private-deploy-key answered 500"):
-        client.create_application({"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "create-once",
-                                   "private_key_uuid": "k", "git_repository": "git@github.com:a/b.git",
-                                   "git_branch": "main", "build_pack": "dockercompose"})
+        client.create_application(
+            {
+                "project_uuid": "proj-1",
+                "server_uuid": "s",
+                "environment_name": "create-once",
+                "private_key_uuid": "k",
+                "git_repository": "git@github.com:a/b.git",
+                "git_branch": "main",
+                "build_pack": "dockercompose",
+            }
+        )
     assert coolify.fake.calls("POST", "/applications/private-deploy-key") == 1
 
 
 def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
     client = CoolifyClient(coolify.url, coolify.fake.token, sleep=lambda _s: None)
     client.create_environment("proj-1", "rules")
-    base = {"project_uuid": "proj-1", "server_uuid": "s", "environment_name": "rules", "private_key_uuid": "k",
-            "git_repository": "git@github.com:a/b.git", "git_branch": "main", "build_pack": "dockercompose"}
-    for extra, field_name in [({"unknown_field": 1}, "unknown_field"),
-                              ({"docker_compose_custom_build_command": "cd app; make"},
-                               "docker_compose_custom_build_command"),
-                              ({"domains": "https://a.example.com"}, "domains"),
-                              ({"custom_labels": "not base64!"}, "custom_labels")]:
+    base = {
+        "project_uuid": "proj-1",
+        "server_uuid": "s",
+        "environment_name": "rules",
+        "private_key_uuid": "k",
+        "git_repository": "git@github.com:a/b.git",
+        "git_branch": "main",
+        "build_pack": "dockercompose",
+    }
+    for extra, field_name in [
+        ({"unknown_field": 1}, "unknown_field"),
+        ({"docker_compose_custom_build_command": "cd app; make"}, "docker_compose_custom_build_command"),
+        ({"domains": "https://a.example.com"}, "domains"),
+        ({"custom_labels": "not base64!"}, "custom_labels"),
+    ]:
         with pytest.raises(CoolifyRejected) as rejected:
             client.create_application({**base, **extra})
         assert rejected.value.status == 422 and field_name in rejected.value.field_errors
@@ -124,14 +161,16 @@ def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
         client.update_application(app, {"docker_compose_domains": [{"name": "app", "domain": "https://a.b.c"}]})
     assert client.create_environment("proj-1", "rules") is None  # 409 means "already exists"
     assert client.request("POST", f"/applications/{app}/envs", json={"key": "A", "value": "1"}).status_code == 201
-    assert client.request("POST", f"/applications/{app}/envs", json={"key": "A", "value": "2"},
-                          ok=(409,)).status_code == 409
+    assert (
+        client.request("POST", f"/applications/{app}/envs", json={"key": "A", "value": "2"}, ok=(409,)).status_code
+        == 409
+    )
     assert client.logs(app) is None  # 400 "Application is not running." is not an error
 
 
 def test_shell_safe_rule_and_status_parsing() -> None:
     assert shell_safe("CUSTOM_DOMAIN=a.example.com APP_UUID=abc123 sh ./scripts/coolify-build.sh")
-    assert shell_safe("npm ci && npm run build") and shell_safe("sh -c \"npm start\"")
+    assert shell_safe("npm ci && npm run build") and shell_safe('sh -c "npm start"')
     assert not shell_safe("cd app; npm start") and not shell_safe("echo $HOME") and not shell_safe("a | b")
     assert parse_status("running:healthy") == ("running", "healthy")
     assert parse_status("exited") == ("stopped", "unknown")
@@ -158,7 +197,8 @@ def test_full_life_provision_plan_change_suspend_resume_delete(coolify: Coolify,
         assert json.loads(app["docker_compose_domains"]) == {"app": {"domain": "https://acme.localhost"}}
     else:
         assert app["docker_compose_custom_build_command"] == (
-            f"CUSTOM_DOMAIN=acme.localhost APP_UUID={instance.external_id} sh ./scripts/coolify-build.sh")
+            f"CUSTOM_DOMAIN=acme.localhost APP_UUID={instance.external_id} sh ./scripts/coolify-build.sh"
+        )
         assert "docker-compose.override.yaml up -d" in app["docker_compose_custom_start_command"]
     provision_calls = len(coolify.fake.requests)
     assert provision_calls <= 12
@@ -261,8 +301,9 @@ def test_a_deployment_that_never_finishes_is_cancelled(coolify: Coolify, setting
     assert coolify.fake.deployments[-1]["status"] == "cancelled-by-user"
 
 
-def test_health_reports_coolify_version_and_an_outage_without_failing_the_portal(coolify: Coolify,
-                                                                                 settings_env: SettingsEnv) -> None:
+def test_health_reports_coolify_version_and_an_outage_without_failing_the_portal(
+    coolify: Coolify, settings_env: SettingsEnv
+) -> None:
     from services.admin.integrations import integration_status
     from services.health import check_all, check_coolify
 
@@ -276,7 +317,8 @@ def test_health_reports_coolify_version_and_an_outage_without_failing_the_portal
 
 
 def test_a_422_from_coolify_parks_with_the_field_and_a_retry_after_the_fix_reuses_the_environment(
-        coolify: Coolify) -> None:
+    coolify: Coolify,
+) -> None:
     instance = coolify.instance("badrepo")
     template = coolify.db.get(AppTemplate, instance.app_template_id)
     template.settings = {**template.settings, "git_repository": "git@github.com:acme/app.git;rm"}  # type: ignore[union-attr]

@@ -163,8 +163,9 @@ def test_resume_after_a_crash_at_any_step_ends_in_the_same_state(
     assert engine.execute(action_id) == "succeeded"
     db.refresh(instance)
     assert instance.status == "running" and backend.containers == {"crashy": "running"}
-    records = db.exec(select(ProvisioningStep).where(ProvisioningStep.action_id == action_id,
-                                                     ProvisioningStep.step == crash_step)).all()
+    records = db.exec(
+        select(ProvisioningStep).where(ProvisioningStep.action_id == action_id, ProvisioningStep.step == crash_step)
+    ).all()
     assert [r.status for r in records] == ["interrupted", "succeeded"]
     assert instance.credentials_encrypted is not None
 
@@ -208,8 +209,9 @@ def test_prepare_is_best_effort_and_never_holds_up_payment(db: Session, memory) 
     assert backend.containers["prepay"] == "running"
 
 
-def test_prepare_is_bounded_so_unpaid_signups_cannot_use_up_the_engine(db: Session, memory,
-                                                                          settings_env: SettingsEnv) -> None:  # type: ignore[no-untyped-def]
+def test_prepare_is_bounded_so_unpaid_signups_cannot_use_up_the_engine(
+    db: Session, memory, settings_env: SettingsEnv
+) -> None:  # type: ignore[no-untyped-def]
     from services.provisioning.prewarm import prepare_for_checkout
 
     settings_env.setenv("PROVISION_PREWARM_MAX", "1")
