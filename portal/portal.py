@@ -58,7 +58,7 @@ class PortalApp(rx.App):
 app = PortalApp(api_transformer=api_transformer)
 
 
-def add_page(component, route: str, title: str, on_load=None) -> None:  # type: ignore[no-untyped-def]
+def add_page(component, route: str, title: str, on_load=None) -> None:
     """Every page resolves the brand of its host first; the shell shows nothing branded until then."""
     hooks = on_load if isinstance(on_load, list) else ([on_load] if on_load is not None else [])
     app.add_page(component, route=route, title=title, on_load=[BrandState.load, *hooks])

@@ -154,19 +154,19 @@ def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
 
 
 def _usage_part(session: Session, view: DashboardView, instance: Instance, budget: Budget) -> None:
-    series = daily_series(session, instance.id)  # type: ignore[arg-type]
+    series = daily_series(session, instance.id)
     view.usage_models = series.models
     view.usage_cost_series, view.usage_token_series = series.cost_rows, series.token_rows
-    view.usage_totals = model_totals(session, instance.id, budget.period_start)  # type: ignore[arg-type]
+    view.usage_totals = model_totals(session, instance.id, budget.period_start)
 
 
 def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
-    view.instance_id = instance.id  # type: ignore[assignment]
+    view.instance_id = instance.id
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
     view.credentials_shown = instance.credentials_shown_at is not None
     token = session.exec(
         select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
-    ).first()  # type: ignore[union-attr]
+    ).first()
     view.token_prefix = token.prefix if token else ""
     view.instance_url = get_settings().instance_url(instance.subdomain)
     view.instance_status = instance.status
@@ -176,7 +176,7 @@ def _instance_part(session: Session, view: DashboardView, instance: Instance) ->
         select(ProvisioningAction)
         .where(ProvisioningAction.instance_id == instance.id)
         .order_by(ProvisioningAction.created_at.desc())
-    ).first()  # type: ignore[attr-defined]
+    ).first()
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         from services.provisioning.actions import STEPS
@@ -186,7 +186,7 @@ def _instance_part(session: Session, view: DashboardView, instance: Instance) ->
             for s in session.exec(
                 select(ProvisioningStep).where(ProvisioningStep.action_id == action.id).order_by(ProvisioningStep.id)
             ).all()
-        }  # type: ignore[arg-type]
+        }
         view.progress = [
             {
                 "step": STEP_LABELS.get(step, step),

@@ -67,7 +67,7 @@ def _org(session: Session, slug: str, name: str, kind: str, parent: Organization
 def _plan(session: Session, org: Organization, slug: str, **values: object) -> Plan:
     plan = session.exec(select(Plan).where(Plan.organization_id == org.id, Plan.slug == slug)).first()
     if plan is None:
-        plan = Plan(organization_id=org.id, slug=slug, **values)  # type: ignore[arg-type]
+        plan = Plan(organization_id=org.id, slug=slug, **values)
         session.add(plan)
         session.flush()
     return plan
@@ -79,7 +79,7 @@ def _user(session: Session, email: str, username: str, org: Organization, role: 
         user = User(email=email, username=username, password_hash=hash_password(password), email_verified_at=utcnow())
         session.add(user)
         session.flush()
-        session.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
+        session.add(Membership(user_id=user.id, organization_id=org.id, role=role))
     return user
 
 
@@ -91,7 +91,7 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
     sub = Subscription(
         organization_id=org.id,
         plan_id=plan.id,
-        status="active",  # type: ignore[arg-type]
+        status="active",
         current_period_end=now + timedelta(days=30),
     )
     session.add(sub)
@@ -99,7 +99,7 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
     instance = Instance(
         organization_id=org.id,
         subscription_id=sub.id,
-        app_template_id=template.id,  # type: ignore[arg-type]
+        app_template_id=template.id,
         subdomain=slug,
         backend=template.backend,
         status="unknown",
@@ -111,7 +111,7 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
     session.add(
         Budget(
             subscription_id=sub.id,
-            total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
+            total_micros=plan.budget_included_micros,
             used_micros=used,
             period_start=now - timedelta(days=7),
             reset_at=now + timedelta(days=23),
@@ -134,7 +134,7 @@ def _demo_usage(session: Session, instance: Instance) -> int:
                 UsageRecord(
                     instance_id=instance.id,
                     model=model,
-                    tokens_in=tokens_in,  # type: ignore[arg-type]
+                    tokens_in=tokens_in,
                     tokens_out=tokens_out,
                     cost_micros=cost,
                     occurred_at=at,
@@ -146,7 +146,7 @@ def _demo_usage(session: Session, instance: Instance) -> int:
                     instance_id=instance.id,
                     day=at.date(),
                     model=model,
-                    tokens_in=tokens_in,  # type: ignore[arg-type]
+                    tokens_in=tokens_in,
                     tokens_out=tokens_out,
                     cost_micros=cost,
                     records=1,
@@ -171,12 +171,12 @@ def seed_demo(session: Session) -> None:
                 footer_text="Acme Cloud, hosting you can trust.",
             )
         )
-        session.add(Domain(hostname="acme.localhost", organization_id=acme.id))  # type: ignore[arg-type]
+        session.add(Domain(hostname="acme.localhost", organization_id=acme.id))
         session.add(
             Licence(
                 organization_id=acme.id,
                 tier="growth",
-                features=list(FEATURES),  # type: ignore[arg-type]
+                features=list(FEATURES),
                 max_customers=100,
                 max_instances=100,
                 max_domains=3,
@@ -197,12 +197,12 @@ def seed_demo(session: Session) -> None:
                 hide_platform_branding=True,
             )
         )
-        session.add(Domain(hostname="beta.localhost", organization_id=beta.id))  # type: ignore[arg-type]
+        session.add(Domain(hostname="beta.localhost", organization_id=beta.id))
         session.add(
             Licence(
                 organization_id=beta.id,
                 tier="starter",
-                features=list(FEATURES),  # type: ignore[arg-type]
+                features=list(FEATURES),
                 max_customers=25,
                 max_instances=25,
                 max_domains=1,

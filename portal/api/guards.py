@@ -92,7 +92,7 @@ class UploadGuard:
     async def _may_upload(self, client_token: str) -> bool:
         manager = self.state_manager()
         try:
-            state = await manager.get_state(BaseStateToken(ident=client_token, cls=self.auth_state))  # type: ignore[attr-defined]
+            state = await manager.get_state(BaseStateToken(ident=client_token, cls=self.auth_state))
             # the state managers hand back the browser's whole tree: the session token is in its AuthState
             auth = state if isinstance(state, self.auth_state) else await state.get_state(self.auth_state)
         except Exception:  # noqa: BLE001 - an unknown or malformed browser token is simply not signed in

@@ -16,7 +16,7 @@ class AccountState(rx.State):
     form_key: int = 0  # bumped to clear the form after success
 
     @rx.event
-    async def change_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def change_password(self, form: dict[str, str]):
         if form.get("new_password", "") != form.get("confirm", ""):
             self.errors = {"confirm": "The two passwords are not the same."}
             return

@@ -73,14 +73,14 @@ class AdminState(rx.State):
         await self.load()
 
     @rx.event
-    async def replay(self, stripe_id: str):  # type: ignore[no-untyped-def]
+    async def replay(self, stripe_id: str):
         ip = self._ip()
         if await self._run(lambda s, a: webhook_events.replay_event(s, a, stripe_id, ip=ip) or True):
             yield rx.toast.success(f"Event {stripe_id} queued for replay.")
         await self.load()
 
     @rx.event
-    async def retry(self, action_id: str):  # type: ignore[no-untyped-def]
+    async def retry(self, action_id: str):
         ip = self._ip()
         if await self._run(lambda s, a: admin_provisioning.retry_action(s, a, action_id, ip=ip) or True):
             yield rx.toast.success("Retry started.")

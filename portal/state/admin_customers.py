@@ -27,7 +27,7 @@ class ConsoleState(AdminState):
     audit_total: int = 0
     audit_action: str = ""
 
-    def _refresh(self, session, actor) -> None:  # type: ignore[no-untyped-def]
+    def _refresh(self, session, actor) -> None:
         self._reload(session, actor)
         if actor is None:
             return
@@ -62,7 +62,7 @@ class ConsoleState(AdminState):
         self.selected = [i for i in self.selected if i != instance_id] + ([instance_id] if checked else [])
 
     @rx.event
-    async def bulk(self, action: str):  # type: ignore[no-untyped-def]
+    async def bulk(self, action: str):
         ip, ids = self._ip(), [int(i) for i in self.selected]
         result = await self._run(lambda s, a: instances.bulk_action(s, a, ids, action, ip=ip))
         if result is not None:
@@ -89,7 +89,7 @@ class ConsoleState(AdminState):
         self.logs, self.health = "", {}
 
     @rx.event
-    async def instance_action(self, instance_id: str, action: str):  # type: ignore[no-untyped-def]
+    async def instance_action(self, instance_id: str, action: str):
         ip = self._ip()
         if await self._run(lambda s, a: instances.instance_action(s, a, int(instance_id), action, ip=ip)):
             yield rx.toast.success(f"{action.capitalize()} queued.")
@@ -100,7 +100,7 @@ class ConsoleState(AdminState):
         self.logs = await self._run(lambda s, a: instances.instance_logs(s, a, int(instance_id))) or ""
 
     @rx.event
-    async def impersonate(self, user_id: str):  # type: ignore[no-untyped-def]
+    async def impersonate(self, user_id: str):
         ip, auth = self._ip(), await self.get_state(AuthState)
         admin_session = auth._session_hash
         token = await self._run(

@@ -24,7 +24,7 @@ class TeamState(AdminState):
     template_form: dict[str, str] = {}  # the template being created or edited (its "id" when editing)
     plan_form: dict[str, str] = {}
 
-    def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
+    def _fill(self, session, actor) -> None:
         if actor is None:
             return
         self.people = users.list_users(session, actor, search=self.people_search)[0]
@@ -33,7 +33,7 @@ class TeamState(AdminState):
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
         self.templates = templates.list_templates(session, actor)
 
-    async def _change(self, work, done: str):  # type: ignore[no-untyped-def]
+    async def _change(self, work, done: str):
         """Run a change; field errors go to the form, refusals to the page; then everything is re-read."""
         try:
             result = await self._run(work)
@@ -56,7 +56,7 @@ class TeamState(AdminState):
         await self._run(self._fill)
 
     @rx.event
-    async def invite(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+    async def invite(self, form: dict[str, Any]):
         ip = self._ip()
         return await self._change(
             lambda s, a: invitations.invite(
@@ -71,21 +71,21 @@ class TeamState(AdminState):
         )
 
     @rx.event
-    async def revoke_invitation(self, invitation_id: str):  # type: ignore[no-untyped-def]
+    async def revoke_invitation(self, invitation_id: str):
         ip = self._ip()
         return await self._change(
             lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip) or True, "Invitation withdrawn."
         )
 
     @rx.event
-    async def change_role(self, membership_id: str, role: str):  # type: ignore[no-untyped-def]
+    async def change_role(self, membership_id: str, role: str):
         ip = self._ip()
         return await self._change(
             lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip) or True, "Role changed."
         )
 
     @rx.event
-    async def toggle_disabled(self, user_id: str, disable: bool):  # type: ignore[no-untyped-def]
+    async def toggle_disabled(self, user_id: str, disable: bool):
         ip = self._ip()
         return await self._change(
             lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip) or True,
@@ -111,7 +111,7 @@ class TeamState(AdminState):
             }
 
     @rx.event
-    async def save_plan_form(self):  # type: ignore[no-untyped-def]
+    async def save_plan_form(self):
         form, ip = dict(self.plan_form), self._ip()
         try:
             budget = round(float(form.get("budget") or 0) * 100) * (MICROS // 100)
@@ -143,7 +143,7 @@ class TeamState(AdminState):
             }
 
     @rx.event
-    async def save_template_form(self):  # type: ignore[no-untyped-def]
+    async def save_template_form(self):
         form, ip = dict(self.template_form), self._ip()
         values = {**form, "internal_port": form.get("port") or "8080"}
         template_id = int(form["id"]) if form.get("id") else None
@@ -157,19 +157,19 @@ class TeamState(AdminState):
         return done
 
     @rx.event
-    async def archive_template(self, template_id: str):  # type: ignore[no-untyped-def]
+    async def archive_template(self, template_id: str):
         ip = self._ip()
         return await self._change(
             lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip) or True, "Template archived."
         )
 
     @rx.event
-    async def archive_plan(self, plan_id: str):  # type: ignore[no-untyped-def]
+    async def archive_plan(self, plan_id: str):
         ip = self._ip()
         return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip) or True, "Plan archived.")
 
     @rx.event
-    async def save_licence(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+    async def save_licence(self, form: dict[str, Any]):
         ip = self._ip()
         try:
             expires = licences.parse_expiry(form.get("expires") or "")

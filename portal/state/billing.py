@@ -35,7 +35,7 @@ class TestCheckoutState(rx.State):
             self.cancel_url = str(summary.get("cancel_url") or "/billing/cancel")
 
     @rx.event
-    def pay(self):  # type: ignore[no-untyped-def]
+    def pay(self):
         self.paying = True
         yield
         try:
@@ -58,7 +58,7 @@ class CheckoutReturnState(rx.State):
     errors: dict[str, str] = {}
 
     @rx.event(background=True)
-    async def follow(self):  # type: ignore[no-untyped-def]
+    async def follow(self):
         async with self:
             session_id = self.router.url.query_parameters.get("session_id", "")
         for _ in range(POLL_LIMIT):
@@ -74,7 +74,7 @@ class CheckoutReturnState(rx.State):
             await asyncio.sleep(POLL_SECONDS)
 
     @rx.event
-    async def try_again(self):  # type: ignore[no-untyped-def]
+    async def try_again(self):
         host = request_host(self)
         try:
             url = await as_customer(self, lambda s, who: retry_payment(s, who, host))

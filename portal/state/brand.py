@@ -40,7 +40,7 @@ class BrandState(rx.State):
         self.loaded = True
 
     @rx.event
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self):
         self._resolve()
         if self.favicon_url:  # the page's icon lives in <head>, outside the components: set it there
             return rx.call_script(

@@ -32,7 +32,7 @@ class BrandingEditorState(AdminState):
     sender: dict[str, str] = {}  # the seller's own From address and the DNS record that proves it
     _org_id: int = 0
 
-    def _fill(self, session, actor) -> None:  # type: ignore[no-untyped-def]
+    def _fill(self, session, actor) -> None:
         self._reload(session, actor)
         if actor is None:
             return
@@ -62,7 +62,7 @@ class BrandingEditorState(AdminState):
         self.hide_platform_branding = value
 
     @rx.event
-    async def save(self):  # type: ignore[no-untyped-def]
+    async def save(self):
         values = {name: getattr(self, name) for name in FIELDS}
         values["hide_platform_branding"] = self.hide_platform_branding
         ip, org_id = self._ip(), self._org_id
@@ -75,7 +75,7 @@ class BrandingEditorState(AdminState):
             self.field_errors = {}
             yield rx.toast.success("Brand saved. Your portal shows it from the next page load.")
 
-    async def _store(self, files: list[rx.UploadFile], kind: str):  # type: ignore[no-untyped-def]
+    async def _store(self, files: list[rx.UploadFile], kind: str):
         if not files:
             return None
         data = await files[0].read()
@@ -92,15 +92,15 @@ class BrandingEditorState(AdminState):
         return None
 
     @rx.event
-    async def upload_logo(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+    async def upload_logo(self, files: list[rx.UploadFile]):
         return await self._store(files, "logo")
 
     @rx.event
-    async def upload_favicon(self, files: list[rx.UploadFile]):  # type: ignore[no-untyped-def]
+    async def upload_favicon(self, files: list[rx.UploadFile]):
         return await self._store(files, "favicon")
 
     @rx.event
-    async def add_domain(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def add_domain(self, form: dict[str, str]):
         ip, org_id = self._ip(), self._org_id
         try:
             added = await self._run(lambda s, a: licences.add_domain(s, a, org_id, form.get("hostname") or "", ip=ip))
@@ -111,7 +111,7 @@ class BrandingEditorState(AdminState):
             await self._run(self._fill)
             yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
 
-    async def _sender_change(self, work, done: str):  # type: ignore[no-untyped-def]
+    async def _sender_change(self, work, done: str):
         try:
             changed = await self._run(lambda s, a: work(s, a) or True)
         except Exception as exc:  # noqa: BLE001
@@ -124,7 +124,7 @@ class BrandingEditorState(AdminState):
         return None
 
     @rx.event
-    async def set_sender(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def set_sender(self, form: dict[str, str]):
         ip, org_id, email = self._ip(), self._org_id, form.get("sender_email") or ""
         return await self._sender_change(
             lambda s, a: editor.set_sender(s, a, org_id, email, ip=ip),
@@ -132,7 +132,7 @@ class BrandingEditorState(AdminState):
         )
 
     @rx.event
-    async def verify_sender(self):  # type: ignore[no-untyped-def]
+    async def verify_sender(self):
         ip, org_id = self._ip(), self._org_id
         return await self._sender_change(
             lambda s, a: editor.verify_sender(s, a, org_id, ip=ip),
@@ -149,7 +149,7 @@ class BrandingEditorState(AdminState):
         self.email_parts = {**self.email_parts, part: value}
 
     @rx.event
-    async def save_email(self):  # type: ignore[no-untyped-def]
+    async def save_email(self):
         ip, org_id, template, parts = self._ip(), self._org_id, self.email_template, dict(self.email_parts)
         try:
             saved = await self._run(

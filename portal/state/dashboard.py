@@ -35,12 +35,12 @@ class DashboardState(rx.State):
         return True
 
     @rx.event
-    async def load(self):  # type: ignore[no-untyped-def]
+    async def load(self):
         if await self._read() and self.view.get("busy") and not self.following:
             yield DashboardState.follow
 
     @rx.event(background=True)
-    async def follow(self):  # type: ignore[no-untyped-def]
+    async def follow(self):
         """While an action runs, refresh so the customer sees each step; a session that ended stops at once."""
         async with self:
             if self.following:
@@ -71,9 +71,9 @@ class DashboardState(rx.State):
         return result
 
     @rx.event
-    async def control(self, action: str):  # type: ignore[no-untyped-def]
+    async def control(self, action: str):
         """Restart, stop or start (after the confirmation in the page); progress then follows by itself."""
-        instance_id, ip = int(self.view.get("instance_id") or 0), client_ip(self)  # type: ignore[call-overload]
+        instance_id, ip = int(self.view.get("instance_id") or 0), client_ip(self)
         if await self._act(lambda s, who: control_instance(s, who, instance_id, action, ip)):
             yield rx.toast.info(f"{action.capitalize()} requested.")
             yield DashboardState.load
@@ -83,21 +83,21 @@ class DashboardState(rx.State):
         self.target_plan = slug
 
     @rx.event
-    async def manage_billing(self):  # type: ignore[no-untyped-def]
+    async def manage_billing(self):
         host = request_host(self)
         url = await self._act(lambda s, who: billing_portal_url(s, who, host))
         if isinstance(url, str):
             yield rx.redirect(url)
 
     @rx.event
-    async def pay_now(self):  # type: ignore[no-untyped-def]
+    async def pay_now(self):
         host = request_host(self)
         url = await self._act(lambda s, who: retry_payment(s, who, host))
         if isinstance(url, str):
             yield rx.redirect(url)
 
     @rx.event
-    async def apply_plan_change(self):  # type: ignore[no-untyped-def]
+    async def apply_plan_change(self):
         if not self.target_plan:
             self.errors = {"plan": "Choose a plan first."}
             return

@@ -25,7 +25,7 @@ class InstanceToolsState(rx.State):
 
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
         """Run `work(session, who, instance_id)` on the instance the dashboard shows (checked by the service)."""
-        instance_id = int((await self.get_state(DashboardState)).view.get("instance_id") or 0)  # type: ignore[call-overload]
+        instance_id = int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
         try:
             result = await as_customer(self, lambda s, who: work(s, who, instance_id))
         except Exception as exc:  # noqa: BLE001

@@ -33,7 +33,7 @@ class InvitationsState(rx.State):
             ]
 
     @rx.event
-    async def respond(self, invitation_id: str, accept: bool):  # type: ignore[no-untyped-def]
+    async def respond(self, invitation_id: str, accept: bool):
         current, ip = await signed_in(self), client_ip(self)
         if current is None:
             yield rx.redirect("/login?next=/invitations")
@@ -59,7 +59,7 @@ class InvitationsState(rx.State):
         self.offer = {k: str(v) for k, v in asdict(offer).items()} if offer else {}
 
     @rx.event
-    async def accept_with_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def accept_with_password(self, form: dict[str, str]):
         if form.get("password", "") != form.get("confirm", ""):
             self.errors = {"confirm": "The two passwords are not the same."}
             return
@@ -72,7 +72,7 @@ class InvitationsState(rx.State):
                 session_token = create_session(
                     session,
                     user.id,
-                    ip=ip,  # type: ignore[arg-type]
+                    ip=ip,
                     user_agent=self.router.headers.user_agent,
                 )
         except Exception as exc:  # noqa: BLE001

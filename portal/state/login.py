@@ -16,7 +16,7 @@ class LoginState(rx.State):
     needs_code: bool = False  # the account has two-factor sign-in: the form shows the code field
 
     @rx.event
-    async def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def submit(self, form: dict[str, str]):
         self.submitting = True
         yield
         try:

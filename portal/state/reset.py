@@ -15,7 +15,7 @@ class ResetState(rx.State):
     submitting: bool = False
 
     @rx.event
-    def request_link(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    def request_link(self, form: dict[str, str]):
         self.submitting = True
         yield
         try:
@@ -27,7 +27,7 @@ class ResetState(rx.State):
         self.errors, self.requested, self.submitting = {}, True, False
 
     @rx.event
-    def choose_password(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    def choose_password(self, form: dict[str, str]):
         if form.get("password", "") != form.get("confirm", ""):
             self.errors = {"confirm": "The two passwords are not the same."}
             return

@@ -61,7 +61,7 @@ class SecurityState(rx.State):
             self.enrol_secret, self.enrol_qr = enrolment.secret, enrolment.qr_svg_data_uri
 
     @rx.event
-    async def confirm_two_factor(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def confirm_two_factor(self, form: dict[str, str]):
         ip = self.router.session.client_ip
         codes = await self._with_user(lambda s, u, _h: two_factor.confirm(s, u, form.get("code", ""), ip))
         if codes:
@@ -70,7 +70,7 @@ class SecurityState(rx.State):
             yield rx.toast.success("Two-factor sign-in is on.")
 
     @rx.event
-    async def disable_two_factor(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def disable_two_factor(self, form: dict[str, str]):
         ip = self.router.session.client_ip
         if await self._with_user(lambda s, u, _h: two_factor.disable(s, u, form.get("password", ""), ip) or True):
             self.recovery_codes = []
@@ -78,7 +78,7 @@ class SecurityState(rx.State):
             yield rx.toast.info("Two-factor sign-in is off.")
 
     @rx.event
-    async def sign_out_elsewhere(self):  # type: ignore[no-untyped-def]
+    async def sign_out_elsewhere(self):
         count = await self._with_user(lambda s, u, h: revoke_all_sessions(s, u, except_hash=h))
         if count is not None:
             await self._with_user(self._read, changes=False)

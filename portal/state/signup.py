@@ -59,7 +59,7 @@ class SignupState(rx.State):
             self.username_available = True
 
     @rx.event
-    async def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
+    async def submit(self, form: dict[str, str]):
         """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing."""
         self.submitting = True
         yield

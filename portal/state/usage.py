@@ -17,7 +17,7 @@ class UsageState(rx.State):
     error: str = ""
 
     async def _instance_id(self) -> int:
-        return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)  # type: ignore[call-overload]
+        return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
 
     @rx.event
     async def load(self, page: int = 1) -> None:
@@ -37,7 +37,7 @@ class UsageState(rx.State):
         await self.load(max(1, self.page + delta))
 
     @rx.event
-    async def export_csv(self):  # type: ignore[no-untyped-def]
+    async def export_csv(self):
         instance_id = await self._instance_id()
         try:
             name, text = await as_customer(self, lambda s, who: usage_csv(s, who, instance_id))

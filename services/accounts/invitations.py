@@ -116,7 +116,7 @@ def invite(
 def _withdraw_pending(session: Session, organization_id: int, email: str, why: str) -> None:
     session.exec(
         update(Invitation)
-        .where(  # type: ignore[call-overload]
+        .where(
             Invitation.organization_id == organization_id, Invitation.email == email, Invitation.status == "pending"
         )
         .values(status=why, responded_at=utcnow())
@@ -129,7 +129,7 @@ def _offer(session: Session, invitation: Invitation) -> Offer:
     return Offer(
         id=invitation.id,
         organization=org.name if org else "",
-        role=invitation.role,  # type: ignore[arg-type]
+        role=invitation.role,
         email=invitation.email,
         invited_by=inviter.email if inviter else "",
         expires=invitation.expires_at.strftime("%d %b %Y"),
@@ -145,7 +145,7 @@ def pending_for(session: Session, user_id: int) -> list[Offer]:
         select(Invitation)
         .where(Invitation.email == user.email, Invitation.status == "pending", Invitation.expires_at > utcnow())
         .order_by(Invitation.id)
-    ).all()  # type: ignore[arg-type]
+    ).all()
     return [_offer(session, row) for row in rows]
 
 
@@ -183,7 +183,7 @@ def _claim(session: Session, invitation: Invitation, outcome: str, user_id: int 
         raise ValidationFailed.single("", EXPIRED)
     claimed = session.exec(
         update(Invitation)
-        .where(  # type: ignore[call-overload]
+        .where(
             Invitation.id == invitation.id, Invitation.status == "pending"
         )
         .values(status=outcome, responded_at=utcnow(), user_id=user_id)
@@ -202,7 +202,7 @@ def _join(session: Session, invitation: Invitation, user: User) -> None:
         session.add(
             Membership(
                 user_id=user.id,
-                organization_id=invitation.organization_id,  # type: ignore[arg-type]
+                organization_id=invitation.organization_id,
                 role=invitation.role,
             )
         )
@@ -281,13 +281,13 @@ def list_pending(session: Session, actor: Actor | None) -> list[dict[str, str]]:
         select(Invitation, Organization)
         .join(
             Organization,
-            Organization.id  # type: ignore[arg-type]
+            Organization.id
             == Invitation.organization_id,
         )
         .where(Invitation.status == "pending", visible(checked, Invitation.organization_id))
         .order_by(Invitation.id.desc())
         .limit(200)
-    ).all()  # type: ignore[union-attr]
+    ).all()
     now = utcnow()
     return [
         {

@@ -100,7 +100,7 @@ def _resend_if_due(session: Session, user: User) -> None:
     latest = session.exec(
         select(UserToken.created_at)
         .where(UserToken.user_id == user.id, UserToken.purpose == VERIFY_EMAIL)
-        .order_by(UserToken.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(UserToken.created_at.desc())
     ).first()
     if latest is None or latest < utcnow() - RESEND_INTERVAL:
         _send_verification(session, user)

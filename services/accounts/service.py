@@ -125,7 +125,7 @@ def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta)
 def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
     token = issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
-    org_id = home_organization(session, user.id)  # type: ignore[arg-type]
+    org_id = home_organization(session, user.id)
     send_after_commit(
         session,
         "verify_email",
@@ -158,7 +158,7 @@ def _consume_token(session: Session, raw_token: str, purpose: str) -> UserToken:
         raise invalid
     if token.expires_at <= utcnow():
         raise ValidationFailed.single("token", "This link has expired. Request a new one.")
-    claimed = session.exec(  # type: ignore[call-overload]
+    claimed = session.exec(
         update(UserToken).where(UserToken.id == token.id, UserToken.used_at.is_(None)).values(used_at=utcnow())
     ).rowcount
     if claimed != 1:
@@ -188,7 +188,7 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
         return
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
     token = issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
-    org_id = home_organization(session, user.id)  # type: ignore[arg-type]
+    org_id = home_organization(session, user.id)
     send_after_commit(
         session,
         "reset_password",
@@ -218,8 +218,8 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     _set_password(session, user, new_password)
     # Whoever asked for the reset proved control of the mailbox, which verifies it as well.
     user.email_verified_at = user.email_verified_at or utcnow()
-    revoke_all_sessions(session, user.id)  # type: ignore[arg-type]
-    _invalidate_tokens(session, user.id, RESET_PASSWORD)  # type: ignore[arg-type]
+    revoke_all_sessions(session, user.id)
+    _invalidate_tokens(session, user.id, RESET_PASSWORD)
     audit.record(session, "account.password_reset", actor=user, target=("user", user.id))
     return user
 
@@ -255,7 +255,7 @@ def _set_password(session: Session, user: User, password: str) -> None:
 
 
 def _invalidate_tokens(session: Session, user_id: int, purpose: str) -> None:
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(UserToken)
         .where(UserToken.user_id == user_id, UserToken.purpose == purpose, UserToken.used_at.is_(None))
         .values(used_at=utcnow())

@@ -48,10 +48,10 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
     token_hash = hash_token(token)
     row = session.exec(
         select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)  # type: ignore[arg-type]
+        .join(User, User.id == AuthSession.user_id)
         .where(
             AuthSession.token_hash == token_hash,
-            AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+            AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > utcnow(),
             User.status == "active",
         )
@@ -91,12 +91,12 @@ def _impersonator_still_allowed(session: Session, auth: AuthSession) -> User | N
         or parent.expires_at <= utcnow()
     ):
         return None
-    actor = resolve_actor(session, staff.id, staff.email)  # type: ignore[arg-type]
+    actor = resolve_actor(session, staff.id, staff.email)
     return staff if impersonation_target(session, actor, auth.user_id) is not None else None
 
 
 def revoke_session(session: Session, token: str) -> None:
-    session.exec(  # type: ignore[call-overload]
+    session.exec(
         update(AuthSession)
         .where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
@@ -107,7 +107,7 @@ def revoke_all_sessions(session: Session, user_id: int, except_hash: str | None 
     statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
     if except_hash:
         statement = statement.where(AuthSession.token_hash != except_hash)
-    return int(session.exec(statement.values(revoked_at=utcnow())).rowcount or 0)  # type: ignore[call-overload]
+    return int(session.exec(statement.values(revoked_at=utcnow())).rowcount or 0)
 
 
 def list_sessions(session: Session, user_id: int, current_hash: str = "") -> list[dict[str, str | bool]]:
@@ -116,10 +116,10 @@ def list_sessions(session: Session, user_id: int, current_hash: str = "") -> lis
         select(AuthSession)
         .where(
             AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
+            AuthSession.revoked_at.is_(None),
             AuthSession.expires_at > utcnow(),
         )
-        .order_by(AuthSession.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(AuthSession.created_at.desc())
     ).all()
     return [
         {

@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 def purge_expired_sessions() -> int:
     now = utcnow()
     with session_scope() as session:
-        sessions = session.exec(  # type: ignore[call-overload]
+        sessions = session.exec(
             delete(AuthSession).where(or_(AuthSession.expires_at < now, AuthSession.revoked_at.is_not(None)))
         ).rowcount
-        tokens = session.exec(delete(UserToken).where(UserToken.expires_at < now)).rowcount  # type: ignore[call-overload]
+        tokens = session.exec(delete(UserToken).where(UserToken.expires_at < now)).rowcount
     log.info("purged %s sessions and %s tokens", sessions, tokens)
     return int(sessions or 0) + int(tokens or 0)

@@ -105,7 +105,7 @@ def verify_second_factor(session: Session, user: User, code: str) -> bool:
             UserToken.token_hash == hash_token(code.lower()),
             UserToken.used_at.is_(None),
         )
-    ).first()  # type: ignore[union-attr]
+    ).first()
     if token is None:
         return False
     token.used_at = utcnow()
@@ -120,7 +120,7 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
                 UserToken.user_id == user_id, UserToken.purpose == RECOVERY, UserToken.used_at.is_(None)
             )
         ).all()
-    )  # type: ignore[union-attr]
+    )
 
 
 def _accept_totp(user: User, code: str) -> bool:
@@ -146,7 +146,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
             UserToken(
                 user_id=user.id,
                 purpose=RECOVERY,
-                token_hash=hash_token(code.replace("-", "")),  # type: ignore[arg-type]
+                token_hash=hash_token(code.replace("-", "")),
                 expires_at=expires,
             )
         )
@@ -158,7 +158,7 @@ def _revoke_recovery_codes(session: Session, user: User) -> None:
         update(UserToken)
         .where(
             UserToken.user_id == user.id,
-            UserToken.purpose == RECOVERY,  # type: ignore[call-overload]
+            UserToken.purpose == RECOVERY,
             UserToken.used_at.is_(None),
         )
         .values(used_at=utcnow())

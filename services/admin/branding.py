@@ -146,7 +146,7 @@ def update(
         require_feature(session, org.id, "hide_platform_branding", "hide_platform_branding")
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
         organization_id=org.id
-    )  # type: ignore[arg-type]
+    )
     for name, value in clean.items():
         setattr(branding, name, value)
     session.add(branding)
@@ -187,7 +187,7 @@ def store_logo(
     (folder / name).write_bytes(data)
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
         organization_id=org.id
-    )  # type: ignore[arg-type]
+    )
     setattr(branding, f"{kind}_url", ASSET_ROUTE + name)
     session.add(branding)
     audit.record(
@@ -224,7 +224,7 @@ def save_email_template(
         raise ValidationFailed(errors)
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
         organization_id=org.id
-    )  # type: ignore[arg-type]
+    )
     overrides = dict(branding.email_templates or {})
     kept = {part: text for part, text in clean.items() if text}
     if kept:
@@ -265,7 +265,7 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
     org, checked = _seller(session, actor, organization_id, "branding.sender")
     branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
         organization_id=org.id
-    )  # type: ignore[arg-type]
+    )
     email = email.strip()
     if email:
         try:

@@ -31,9 +31,9 @@ from services.usage.reports import model_totals, money
 PAGE_SIZE = 25
 SORTS = {
     "newest": Organization.created_at.desc(),
-    "oldest": Organization.created_at.asc(),  # type: ignore[attr-defined]
+    "oldest": Organization.created_at.asc(),
     "name": Organization.name.asc(),
-}  # type: ignore[attr-defined]
+}
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "incomplete")
 
 
@@ -48,9 +48,9 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     active = session.exec(
         select(func.count(), func.coalesce(func.sum(Plan.price_cents), 0), Plan.currency)
         .select_from(Subscription)
-        .join(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
+        .join(Plan, Plan.id == Subscription.plan_id)
         .where(
-            Subscription.status.in_(("active", "trialing")),  # type: ignore[attr-defined]
+            Subscription.status.in_(("active", "trialing")),
             Plan.interval == "month",
             visible(checked, Subscription.organization_id),
         )
@@ -59,7 +59,7 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     by_status = dict(
         session.exec(
             select(Instance.status, func.count())
-            .where(  # type: ignore[call-overload]
+            .where(
                 visible(checked, Instance.organization_id)
             )
             .group_by(Instance.status)
@@ -68,7 +68,7 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     parked = session.exec(
         select(func.count())
         .select_from(ProvisioningAction)
-        .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
+        .join(Instance, Instance.id == ProvisioningAction.instance_id)
         .where(ProvisioningAction.status == "parked", visible(checked, Instance.organization_id))
     ).one()
     result: dict[str, Any] = {
@@ -84,12 +84,12 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
         counts = dict(
             session.exec(
                 select(StripeEvent.status, func.count())
-                .where(  # type: ignore[call-overload]
+                .where(
                     StripeEvent.status.in_(("pending", "failed"))
                 )
                 .group_by(StripeEvent.status)
             ).all()
-        )  # type: ignore[attr-defined]
+        )
         result["webhooks_waiting"], result["webhooks_failed"] = (
             int(counts.get("pending", 0)),
             int(counts.get("failed", 0)),
@@ -125,27 +125,27 @@ def list_customers(
         conditions.append(
             or_(
                 func.lower(Organization.name).like(like),
-                Organization.slug.like(like),  # type: ignore[attr-defined]
+                Organization.slug.like(like),
                 User.email.like(like),
             )
-        )  # type: ignore[attr-defined]
+        )
     if status:
         conditions.append(Subscription.status == status)
     if plan:
         conditions.append(Plan.slug == plan)
     base = (
         select(Organization, Subscription, Plan, Instance, User)
-        .outerjoin(Subscription, Subscription.organization_id == Organization.id)  # type: ignore[arg-type]
-        .outerjoin(Plan, Plan.id == Subscription.plan_id)  # type: ignore[arg-type]
-        .outerjoin(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
+        .outerjoin(Subscription, Subscription.organization_id == Organization.id)
+        .outerjoin(Plan, Plan.id == Subscription.plan_id)
+        .outerjoin(Instance, Instance.subscription_id == Subscription.id)
         .outerjoin(owner, owner.c.organization_id == Organization.id)
-        .outerjoin(User, User.id == owner.c.user_id)  # type: ignore[arg-type]
+        .outerjoin(User, User.id == owner.c.user_id)
         .where(*conditions)
     )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     page = min(max(page, 1), 10_000)
     rows = session.exec(
-        base.order_by(SORTS[sort], Organization.id.desc())  # type: ignore[union-attr]
+        base.order_by(SORTS[sort], Organization.id.desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     ).all()
@@ -179,25 +179,25 @@ def customer_detail(session: Session, actor: Actor | None, organization_id: int)
     assert org is not None
     users = session.exec(
         select(User, Membership)
-        .join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+        .join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id == org.id)
     ).all()
     sub = session.exec(
         select(Subscription).where(Subscription.organization_id == org.id).order_by(Subscription.id.desc())
-    ).first()  # type: ignore[union-attr]
+    ).first()
     instance = session.exec(select(Instance).where(Instance.organization_id == org.id)).first()
     actions = session.exec(
         select(ProvisioningAction)
         .where(ProvisioningAction.instance_id == (instance.id if instance else -1))
         .order_by(ProvisioningAction.created_at.desc())
         .limit(20)
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     trail = session.exec(
         select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.at.desc()).limit(50)
-    ).all()  # type: ignore[attr-defined]
+    ).all()
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
     budget = session.exec(select(Budget).where(Budget.subscription_id == sub.id)).first() if sub else None
-    usage = model_totals(session, instance.id, budget.period_start) if instance and budget else []  # type: ignore[arg-type]
+    usage = model_totals(session, instance.id, budget.period_start) if instance and budget else []
     return {
         "usage": usage,
         "budget": {"used": money(budget.used_micros), "total": money(budget.total_micros)} if budget else {},
@@ -251,15 +251,15 @@ def audit_log(
     checked = authorise(session, actor, "view", action="audit.list", target=("audit_event", "*"))
     conditions = [visible(checked, AuditEvent.organization_id)]
     if checked.is_platform:
-        conditions = [or_(AuditEvent.organization_id.is_(None), visible(checked, AuditEvent.organization_id))]  # type: ignore[union-attr]
+        conditions = [or_(AuditEvent.organization_id.is_(None), visible(checked, AuditEvent.organization_id))]
     if action:
-        conditions.append(AuditEvent.action.like(f"{action}%"))  # type: ignore[attr-defined]
+        conditions.append(AuditEvent.action.like(f"{action}%"))
     if actor_label:
-        conditions.append(AuditEvent.actor_label.like(f"%{actor_label}%"))  # type: ignore[attr-defined]
+        conditions.append(AuditEvent.actor_label.like(f"%{actor_label}%"))
     query = select(AuditEvent).where(*conditions)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())  # type: ignore[attr-defined,union-attr]
+        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .offset((max(page, 1) - 1) * page_size)
         .limit(page_size)
     ).all()

@@ -44,7 +44,7 @@ def start(session: Session, actor: Actor | None, user_id: int, *, admin_session_
             AuthSession.user_id == checked.user_id,
             AuthSession.revoked_at.is_(None),
         )
-    ).first()  # type: ignore[union-attr]
+    ).first()
     if user is None or user.status != "active":
         raise Forbidden("That user cannot be impersonated.")
     if parent is None or parent.impersonator_id is not None:

@@ -144,15 +144,15 @@ def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]
     rows = []
     for seller in session.exec(
         select(Organization)
-        .where(Organization.kind.in_(SELLER_KINDS))  # type: ignore[attr-defined]
+        .where(Organization.kind.in_(SELLER_KINDS))
         .order_by(Organization.name)
     ).all():
-        licence = active_licence(session, seller.id)  # type: ignore[arg-type]
+        licence = active_licence(session, seller.id)
         customers = session.exec(
             select(func.count())
             .select_from(Organization)
             .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller.id)))
-        ).one()  # type: ignore[union-attr,arg-type]
+        ).one()
         limit = licence.max_customers if licence and licence.max_customers is not None else "∞"
         rows.append(
             {

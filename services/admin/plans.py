@@ -27,12 +27,12 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
     checked = authorise(session, actor, "view", action="plans.list", target=("plan", "*"))
     query = (
         select(Plan, Organization)
-        .join(Organization, Organization.id == Plan.organization_id)  # type: ignore[arg-type]
+        .join(Organization, Organization.id == Plan.organization_id)
         .where(visible(checked, Plan.organization_id))
     )
     if not include_archived:
-        query = query.where(Plan.archived_at.is_(None))  # type: ignore[union-attr]
-    used = dict(session.exec(select(Subscription.plan_id, func.count()).group_by(Subscription.plan_id)).all())  # type: ignore[call-overload]
+        query = query.where(Plan.archived_at.is_(None))
+    used = dict(session.exec(select(Subscription.plan_id, func.count()).group_by(Subscription.plan_id)).all())
     return [
         {
             "id": str(p.id),
@@ -47,7 +47,7 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
             "archived": "yes" if p.archived_at else "",
         }
         for p, o in session.exec(query.order_by(Organization.name, Plan.sort_order)).all()
-    ]  # type: ignore[arg-type]
+    ]
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def save_plan(
         ):
             raise ValidationFailed.single("app_template_id", "Choose one of your app templates.")
         clean["app_template_id"] = template.id
-    plan = plan or Plan(organization_id=seller.id)  # type: ignore[arg-type]
+    plan = plan or Plan(organization_id=seller.id)
     for name, value in clean.items():
         setattr(plan, name, value)
     session.add(plan)

@@ -17,13 +17,13 @@ def list_actions(session: Session, actor: Actor | None, *, status: str = "parked
     checked = authorise(session, actor, "view", action="provisioning.list", target=("provisioning_action", "*"))
     query = (
         select(ProvisioningAction, Instance, Organization)
-        .join(Instance, Instance.id == ProvisioningAction.instance_id)  # type: ignore[arg-type]
-        .join(Organization, Organization.id == Instance.organization_id)  # type: ignore[arg-type]
+        .join(Instance, Instance.id == ProvisioningAction.instance_id)
+        .join(Organization, Organization.id == Instance.organization_id)
         .where(Instance.organization_id.in_(checked.org_ids))
-    )  # type: ignore[attr-defined]
+    )
     if status:
         query = query.where(ProvisioningAction.status == status)
-    rows = session.exec(query.order_by(ProvisioningAction.created_at.desc()).limit(LIMIT)).all()  # type: ignore[attr-defined]
+    rows = session.exec(query.order_by(ProvisioningAction.created_at.desc()).limit(LIMIT)).all()
     return [
         {
             "id": action.id,

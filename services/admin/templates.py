@@ -38,7 +38,7 @@ def list_templates(session: Session, actor: Actor | None) -> list[dict[str, str]
     checked = authorise(session, actor, "view", action="templates.list", target=("app_template", "*"))
     rows = session.exec(
         select(AppTemplate)
-        .where((AppTemplate.organization_id.is_(None)) | visible(checked, AppTemplate.organization_id))  # type: ignore[union-attr]
+        .where((AppTemplate.organization_id.is_(None)) | visible(checked, AppTemplate.organization_id))
         .order_by(AppTemplate.name)
     ).all()
     return [

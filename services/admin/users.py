@@ -25,16 +25,16 @@ def list_users(session: Session, actor: Actor | None, *, search: str = "", page:
     conditions = [visible(checked, Membership.organization_id)]
     if search.strip():
         like = f"%{search.strip().lower()}%"
-        conditions.append(or_(User.email.like(like), User.username.like(like)))  # type: ignore[attr-defined]
+        conditions.append(or_(User.email.like(like), User.username.like(like)))
     query = (
         select(Membership, User, Organization)
-        .join(User, User.id == Membership.user_id)  # type: ignore[arg-type]
+        .join(User, User.id == Membership.user_id)
         .join(Organization, Organization.id == Membership.organization_id)
         .where(*conditions)
-    )  # type: ignore[arg-type]
+    )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        query.order_by(Organization.name, User.email)  # type: ignore[arg-type]
+        query.order_by(Organization.name, User.email)
         .offset((max(page, 1) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()

@@ -40,7 +40,7 @@ def list_events(session: Session, actor: Actor | None, *, status: str = "", page
     page = max(page, 1)
     rows = session.exec(
         query.order_by(StripeEvent.id.desc())
-        .offset((page - 1) * PAGE_SIZE)  # type: ignore[union-attr]
+        .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()
     total = session.exec(counted).one()

@@ -18,7 +18,7 @@ def ensure_budget_period(
     if budget is None:
         budget = Budget(
             subscription_id=subscription.id,
-            total_micros=plan.budget_included_micros,  # type: ignore[arg-type]
+            total_micros=plan.budget_included_micros,
             used_micros=0,
             period_start=utcnow(),
             reset_at=period_end,

@@ -35,7 +35,7 @@ def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
         select(Plan).where(
             Plan.organization_id == parent_org_id, Plan.slug == plan_slug, Plan.is_public, Plan.archived_at.is_(None)
         )
-    ).first()  # type: ignore[union-attr]
+    ).first()
     if plan is None:
         raise ValidationFailed.single("plan", "Choose one of the plans offered.")
     if not plan.is_free and not plan.stripe_price_id:
@@ -51,14 +51,14 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     template = session.get(AppTemplate, plan.app_template_id) if plan.app_template_id else None
     subscription = Subscription(
         organization_id=organization_id,
-        plan_id=plan.id,  # type: ignore[arg-type]
+        plan_id=plan.id,
         status="active" if plan.is_free else "incomplete",
     )
     session.add(subscription)
     session.flush()
     instance = Instance(
         organization_id=organization_id,
-        subscription_id=subscription.id,  # type: ignore[arg-type]
+        subscription_id=subscription.id,
         app_template_id=plan.app_template_id,
         subdomain=org.slug,
         backend=template.backend if template else "docker",
@@ -70,9 +70,9 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     if plan.is_free:
         ensure_budget_period(session, subscription, plan, None)
         engine.request_action(session, instance, actions.PROVISION, requested_by="signup")
-        return Enrolment(subscription.id, instance.id, None)  # type: ignore[arg-type]
+        return Enrolment(subscription.id, instance.id, None)
     url = start_checkout(session, subscription, instance, email, plan, request_host=request_host)
-    return Enrolment(subscription.id, instance.id, url)  # type: ignore[arg-type]
+    return Enrolment(subscription.id, instance.id, url)
 
 
 def start_checkout(
@@ -86,9 +86,9 @@ def start_checkout(
     base = portal_url(session, subscription.organization_id, request_host)
     request = CheckoutRequest(
         organization_id=subscription.organization_id,
-        instance_id=instance.id,  # type: ignore[arg-type]
+        instance_id=instance.id,
         subscription_id=subscription.id,
-        price_id=plan.stripe_price_id or "",  # type: ignore[arg-type]
+        price_id=plan.stripe_price_id or "",
         customer_email=email,
         customer_id=subscription.stripe_customer_id,
         success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 LOCK_WAIT_SECONDS = 30
-_table = StripeEvent.__table__  # type: ignore[attr-defined]
+_table = StripeEvent.__table__
 
 
 Waiter = Union["Future[bool]", "asyncio.Future[bool]"]

@@ -77,7 +77,7 @@ class StripeGateway:
             params["customer_email"] = request.customer_email
         session = self._client.v1.checkout.sessions.create(
             params=params, options={"idempotency_key": request.idempotency_key}
-        )  # type: ignore[arg-type]
+        )
         return session.to_dict()
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None:

@@ -70,7 +70,7 @@ def _keep_running(session: Session, subscription: Subscription, instance: Instan
         return "provisioning"
     if subscription.suspended_at is not None or instance.desired_state == "suspended":
         subscription.suspended_at = None
-        if budget_holds_instance(session, subscription, session.get(Plan, subscription.plan_id)):  # type: ignore[arg-type]
+        if budget_holds_instance(session, subscription, session.get(Plan, subscription.plan_id)):
             return "suspended for budget"
         engine.request_action(session, instance, actions.RESUME, requested_by="billing")
         return "resuming"
@@ -124,7 +124,7 @@ def enforce_timeline(session: Session, now: datetime | None = None) -> int:
     rows = session.exec(
         select(Subscription).where(
             Subscription.status.in_((*DUNNING, "canceled")), Subscription.terminated_at.is_(None)
-        )  # type: ignore[attr-defined,union-attr]
+        )
     ).all()
     for subscription in rows:
         apply(session, subscription, now=now)

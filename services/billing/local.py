@@ -84,7 +84,7 @@ def post_signed(payload: str) -> int:
 
 def _send_after_commit(session: Session, events: list[dict[str, Any]]) -> None:
     payloads = [json.dumps(e) for e in events]
-    after_commit(session, lambda: [deliver_local_stripe_event(p) for p in payloads])  # type: ignore[func-returns-value]
+    after_commit(session, lambda: [deliver_local_stripe_event(p) for p in payloads])
 
 
 class LocalGateway:

@@ -51,8 +51,8 @@ def public_plans(session: Session, organization_id: int | None = None) -> list[P
         organization_id = platform.id
     plans = session.exec(
         select(Plan)
-        .where(Plan.organization_id == organization_id, Plan.is_public, Plan.archived_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Plan.sort_order, Plan.price_cents)  # type: ignore[arg-type]
+        .where(Plan.organization_id == organization_id, Plan.is_public, Plan.archived_at.is_(None))
+        .order_by(Plan.sort_order, Plan.price_cents)
     ).all()
     return [
         PlanCard(

@@ -19,7 +19,7 @@ from services.tenancy.scope import Customer
 def current_subscription(session: Session, organization_id: int) -> Subscription | None:
     return session.exec(
         select(Subscription).where(Subscription.organization_id == organization_id).order_by(Subscription.id.desc())
-    ).first()  # type: ignore[union-attr]
+    ).first()
 
 
 def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instance, Organization]:
@@ -53,7 +53,7 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
     organization_id = own_organization(session, who, "billing", attempted="billing.change_plan")
     assert who is not None
     subscription, instance, org = _owned(session, organization_id)
-    plan = offered_plan(session, org.parent_id, plan_slug)  # type: ignore[arg-type]
+    plan = offered_plan(session, org.parent_id, plan_slug)
     if plan.id == subscription.plan_id:
         raise ValidationFailed.single("plan", "You are on this plan already.")
     if plan.is_free:

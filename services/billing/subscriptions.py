@@ -71,7 +71,7 @@ def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subs
     assert current_plan is not None
     plan = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)
     plan_changed = plan.id != current_plan.id
-    subscription.plan_id = plan.id  # type: ignore[assignment]
+    subscription.plan_id = plan.id
     subscription.updated_at = utcnow()
     session.add(subscription)
     if subscription.status in lifecycle.GOOD:

@@ -67,12 +67,12 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
     overrides = {
         b.organization_id: b
         for b in session.exec(select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()
-    }  # type: ignore[attr-defined]
+    }
     values: dict[str, object] = {}
     templates: dict[str, dict[str, str]] = {}
     sender = ""
     for org in reversed(chain):  # platform first, nearest last: nearer wins
-        branding = overrides.get(org.id)  # type: ignore[arg-type]
+        branding = overrides.get(org.id)
         if branding is None:
             continue
         for name in _OVERRIDABLE:
@@ -88,13 +88,13 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
         values["custom_css"] = ""  # a licence without custom CSS (or one that lost it) shows none
     if values.get("hide_platform_branding") and not has_feature(session, organization_id, "hide_platform_branding"):
         values["hide_platform_branding"] = False
-    brand = Brand(organization_id=organization_id, **values)  # type: ignore[arg-type]
+    brand = Brand(organization_id=organization_id, **values)
     branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides for o in chain)
     powered_by = "" if brand.hide_platform_branding or not branded_by_reseller else Brand().platform_name
     return Brand(
         **{
             **brand.to_dict(),
-            "powered_by": powered_by,  # type: ignore[arg-type]
+            "powered_by": powered_by,
             "public_url": _portal_url(session, [o.id for o in chain]),
         }
     )
@@ -110,10 +110,10 @@ def _chain_domains(session: Session, chain_ids: list[int | None]) -> list[Domain
     return list(
         session.exec(
             select(Domain)
-            .where(Domain.organization_id.in_(chain_ids))  # type: ignore[attr-defined]
+            .where(Domain.organization_id.in_(chain_ids))
             .order_by(Domain.id)
         ).all()
-    )  # type: ignore[arg-type]
+    )
 
 
 def _portal_url(session: Session, chain_ids: list[int | None]) -> str:

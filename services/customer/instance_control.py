@@ -52,7 +52,7 @@ def control_instance(session: Session, who: Customer | None, instance_id: int, c
     instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}", ip=ip)
     assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
-    busy = engine.active_action(session, instance.id) is not None  # type: ignore[arg-type]
+    busy = engine.active_action(session, instance.id) is not None
     if busy:
         raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
     if not controls_for(instance, busy, subscription.status if subscription else "")[control]:

@@ -31,7 +31,7 @@ def send_templated(
 @huey.task(retries=5, retry_delay=30)
 def deliver_email(raw: bytes) -> None:
     """A message built elsewhere (e.g. by a test or an operator tool), delivered with the same retries."""
-    deliver(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+    deliver(message_from_bytes(raw, policy=policy.default))
 
 
 def send_after_commit(

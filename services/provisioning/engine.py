@@ -84,7 +84,7 @@ def request_action(
     row = ProvisioningAction(
         id=str(uuid.uuid4()),
         instance_id=instance.id,
-        action=action,  # type: ignore[arg-type]
+        action=action,
         requested_by=requested_by[:254],
         params=params or {},
     )
@@ -103,8 +103,8 @@ def request_action(
 def active_action(session: Session, instance_id: int) -> ProvisioningAction | None:
     return session.exec(
         select(ProvisioningAction)
-        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))  # type: ignore[attr-defined]
-        .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
+        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))
+        .order_by(ProvisioningAction.created_at)
     ).first()
 
 
@@ -150,7 +150,7 @@ def _claim(action_id: str) -> tuple[str, int] | None:
         if earlier is not None and earlier.id != row.id:
             _scheduler(action_id, 1.0)  # one action per instance at a time, in order
             return None
-        claimed = session.exec(  # type: ignore[call-overload]
+        claimed = session.exec(
             update(ProvisioningAction)
             .where(
                 ProvisioningAction.id == action_id,
@@ -231,7 +231,7 @@ def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int
         )
         session.add(record)
         session.flush()
-        return record.id  # type: ignore[return-value]
+        return record.id
 
 
 def _end_step(step_id: int, status: str, message: str | None) -> None:
@@ -304,7 +304,7 @@ def _schedule_following(session: Session, instance_id: int, action_id: str) -> N
             ProvisioningAction.id != action_id,
             ProvisioningAction.status == "queued",
         )
-        .order_by(ProvisioningAction.created_at)  # type: ignore[arg-type]
+        .order_by(ProvisioningAction.created_at)
     ).first()
     if following:
         after_commit(session, lambda: _scheduler(following, 0))

@@ -20,11 +20,11 @@ def proxy_routes(session: Session) -> list[tuple[int, str, str, str]]:
     settings = get_settings()
     rows = session.exec(
         select(Instance).where(
-            Instance.upstream.is_not(None),  # type: ignore[union-attr]
+            Instance.upstream.is_not(None),
             Instance.status.not_in(GONE),
         )
-    ).all()  # type: ignore[attr-defined]
-    return [(i.id, i.subdomain, settings.instance_domain(i.subdomain), i.upstream) for i in rows]  # type: ignore[misc]
+    ).all()
+    return [(i.id, i.subdomain, settings.instance_domain(i.subdomain), i.upstream) for i in rows]
 
 
 def regenerate_proxy(session: Session) -> int:
@@ -34,7 +34,7 @@ def regenerate_proxy(session: Session) -> int:
 def cleanup_deprovisioned(session: Session) -> list[str]:
     """Remove backend resources and vhosts still left for deprovisioned instances (idempotent)."""
     cleaned = []
-    for instance in session.exec(select(Instance).where(Instance.status.in_(GONE))).all():  # type: ignore[attr-defined]
+    for instance in session.exec(select(Instance).where(Instance.status.in_(GONE))).all():
         spec = build_spec(session, instance)
         get_backend(spec.backend).destroy(spec)
         get_proxy().unpublish(instance.subdomain)
@@ -55,7 +55,7 @@ def instance_stats(session: Session) -> list[InstanceStats]:
     result = []
     for instance in session.exec(
         select(Instance).where(Instance.status.not_in(GONE)).order_by(Instance.subdomain)
-    ).all():  # type: ignore[attr-defined]
+    ).all():
         try:
             spec = build_spec(session, instance)
             backend = get_backend(spec.backend)

@@ -24,12 +24,12 @@ AWAITING = "awaiting_payment"
 def _prepared_unpaid(session: Session) -> int:
     prepared = session.exec(
         select(func.count()).select_from(Instance).where(Instance.status == AWAITING, Instance.external_id.is_not(None))
-    ).one()  # type: ignore[union-attr]
+    ).one()
     preparing = session.exec(
         select(func.count())
         .select_from(ProvisioningAction)
         .where(ProvisioningAction.action == actions.PREPARE, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))
-    ).one()  # type: ignore[attr-defined]
+    ).one()
     return int(prepared) + int(preparing)
 
 
@@ -52,13 +52,13 @@ def release_abandoned(session: Session) -> int:
     stale = session.exec(
         select(Instance).where(
             Instance.status == AWAITING,
-            Instance.external_id.is_not(None),  # type: ignore[union-attr]
+            Instance.external_id.is_not(None),
             Instance.updated_at < cutoff,
         )
     ).all()
     released = 0
     for instance in stale:
-        if engine.active_action(session, instance.id) is None:  # type: ignore[arg-type]
+        if engine.active_action(session, instance.id) is None:
             engine.request_action(session, instance, actions.RELEASE, requested_by="abandoned checkout")
             released += 1
     return released

@@ -85,7 +85,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     }
     env = render_env(template.env_template or "", context)
     return InstanceSpec(
-        instance_id=instance.id,  # type: ignore[arg-type]
+        instance_id=instance.id,
         subdomain=instance.subdomain,
         owner=org.slug if org else "",
         domain=domain,
@@ -100,7 +100,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
             instance.id,
             instance.subdomain,
             org.slug if org else "",
-            domain,  # type: ignore[arg-type]
+            domain,
             template.internal_port,
         ),
         template_settings=dict(template.settings or {}),
@@ -110,7 +110,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     )
 
 
-class LimitView(dict):  # type: ignore[type-arg]
+class LimitView(dict):
     """Missing limits render as empty strings instead of failing the whole template."""
 
     def __getattr__(self, name: str) -> Any:

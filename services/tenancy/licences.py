@@ -33,7 +33,7 @@ MAX_DEPTH = 8
 def active_licence(session: Session, organization_id: int) -> Licence | None:
     return session.exec(
         select(Licence).where(Licence.organization_id == organization_id).order_by(Licence.id.desc())
-    ).first()  # type: ignore[union-attr]
+    ).first()
 
 
 def state(licence: Licence, now: datetime | None = None) -> str:
@@ -62,7 +62,7 @@ def _licensed(session: Session, organization_id: int | None) -> list[tuple[Organ
         (org, licence)
         for org in sellers_above(session, organization_id)
         if (licence := active_licence(session, org.id)) is not None
-    ]  # type: ignore[arg-type]
+    ]
 
 
 def has_feature(session: Session, organization_id: int | None, feature: str) -> bool:
@@ -72,7 +72,7 @@ def has_feature(session: Session, organization_id: int | None, feature: str) -> 
     sellers = sellers_above(session, organization_id)
     if not sellers:
         return True  # the platform and its own customers
-    licences = [licence for org in sellers if (licence := active_licence(session, org.id)) is not None]  # type: ignore[arg-type]
+    licences = [licence for org in sellers if (licence := active_licence(session, org.id)) is not None]
     return bool(licences) and all(
         feature in (licence.features or []) and state(licence) != "suspended" for licence in licences
     )
@@ -90,7 +90,7 @@ def _customers_below(session: Session, seller_id: int) -> int:
             .select_from(Organization)
             .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller_id)))
         ).one()
-    )  # type: ignore[union-attr]
+    )
 
 
 def _instances_below(session: Session, seller_id: int) -> int:
@@ -100,7 +100,7 @@ def _instances_below(session: Session, seller_id: int) -> int:
             .select_from(Instance)
             .where(Instance.status != "deprovisioned", Instance.organization_id.in_(subtree_ids(session, seller_id)))
         ).one()
-    )  # type: ignore[attr-defined]
+    )
 
 
 def ensure_room_for_customer(session: Session, seller_id: int) -> None:
@@ -109,7 +109,7 @@ def ensure_room_for_customer(session: Session, seller_id: int) -> None:
     for seller, licence in _licensed(session, seller_id):
         if state(licence) in ("expired", "suspended"):
             raise ValidationFailed.single("", EXPIRED.format(name=seller.name))
-        if licence.max_customers is not None and _customers_below(session, seller.id) >= licence.max_customers:  # type: ignore[arg-type]
+        if licence.max_customers is not None and _customers_below(session, seller.id) >= licence.max_customers:
             raise ValidationFailed.single("", NO_ROOM.format(name=seller.name, limit=licence.max_customers))
 
 
@@ -118,7 +118,7 @@ def ensure_room_for_instance(session: Session, customer_org_id: int) -> None:
     for seller, licence in _licensed(session, customer_org_id):
         if state(licence) in ("expired", "suspended"):
             raise ValidationFailed.single("", EXPIRED.format(name=seller.name))
-        if licence.max_instances is not None and _instances_below(session, seller.id) >= licence.max_instances:  # type: ignore[arg-type]
+        if licence.max_instances is not None and _instances_below(session, seller.id) >= licence.max_instances:
             raise ValidationFailed.single("", NO_INSTANCE_ROOM.format(name=seller.name))
 
 

@@ -10,9 +10,9 @@ from services.models import Membership, Organization, OrgKind, User
 def customer_org_id(session: Session, user_id: int) -> int | None:
     return session.exec(
         select(Organization.id)
-        .join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
+        .join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
-        .order_by(Membership.id)  # type: ignore[arg-type]
+        .order_by(Membership.id)
     ).first()
 
 
@@ -20,14 +20,14 @@ def home_organization(session: Session, user_id: int) -> int | None:
     """The organization a person joined first: whose brand their account e-mails carry."""
     return session.exec(
         select(Membership.organization_id).where(Membership.user_id == user_id).order_by(Membership.id)
-    ).first()  # type: ignore[arg-type]
+    ).first()
 
 
 def owner_user(session: Session, organization_id: int) -> User | None:
     """The organization's first member: who signed it up, and who gets its instance and billing e-mail."""
     return session.exec(
         select(User)
-        .join(Membership, Membership.user_id == User.id)  # type: ignore[arg-type]
+        .join(Membership, Membership.user_id == User.id)
         .where(Membership.organization_id == organization_id)
-        .order_by(Membership.id)  # type: ignore[arg-type]
+        .order_by(Membership.id)
     ).first()

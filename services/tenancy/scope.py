@@ -79,13 +79,13 @@ class Customer:
 
 def subtree_ids(session: Session, root_id: int) -> frozenset[int]:
     """The organization and all its descendants, in one recursive query."""
-    org = Organization.__table__  # type: ignore[attr-defined]
+    org = Organization.__table__
     tree = sa_select(org.c.id).where(org.c.id == literal(root_id)).cte("tree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
     return frozenset(int(x) for x in session.execute(sa_select(tree.c.id)).scalars())
 
 
-def visible(actor: Actor, column):  # type: ignore[no-untyped-def]
+def visible(actor: Actor, column):
     """A WHERE condition limiting `column` (an organization id) to the actor's subtree, for list queries.
 
     The platform's subtree is everything, so its condition is always true; anyone else gets a recursive
@@ -93,7 +93,7 @@ def visible(actor: Actor, column):  # type: ignore[no-untyped-def]
     """
     if actor.is_platform:
         return true()
-    org = Organization.__table__  # type: ignore[attr-defined]
+    org = Organization.__table__
     tree = sa_select(org.c.id).where(org.c.id == literal(actor.organization_id)).cte("subtree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
     return column.in_(sa_select(tree.c.id))
@@ -103,10 +103,10 @@ def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | No
     """The admin identity of a user: their membership in the highest platform/reseller organization, if any."""
     rows = session.exec(
         select(Membership, Organization)
-        .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+        .join(Organization, Organization.id == Membership.organization_id)
         .where(
             Membership.user_id == user_id,
-            Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
+            Organization.kind.in_(ADMIN_KINDS),
             Organization.status == "active",
         )
     ).all()
@@ -117,10 +117,10 @@ def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | No
                 user_id=user_id,
                 email=email,
                 organization_id=org.id,
-                organization_kind=org.kind,  # type: ignore[arg-type]
+                organization_kind=org.kind,
                 role=membership.role,
                 org_ids=subtree_ids(session, org.id),
-            )  # type: ignore[arg-type]
+            )
     return None
 
 
@@ -129,12 +129,12 @@ def is_staff(session: Session, user_id: int) -> bool:
     return (
         session.exec(
             select(Membership.id)
-            .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+            .join(Organization, Organization.id == Membership.organization_id)
             .where(
                 Membership.user_id == user_id,
-                Organization.kind.in_(ADMIN_KINDS),  # type: ignore[attr-defined]
+                Organization.kind.in_(ADMIN_KINDS),
                 Membership.role.in_(CAPABILITIES["view"]),
-            )  # type: ignore[attr-defined]
+            )
         ).first()
         is not None
     )
@@ -197,9 +197,9 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
         return None
     row = session.exec(
         select(Membership)
-        .join(Organization, Organization.id == Membership.organization_id)  # type: ignore[arg-type]
+        .join(Organization, Organization.id == Membership.organization_id)
         .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
-        .order_by(Membership.id)  # type: ignore[arg-type]
+        .order_by(Membership.id)
     ).first()
     impersonator = None
     if impersonator_id is not None:
@@ -268,7 +268,7 @@ def impersonation_target(session: Session, actor: Actor | None, user_id: int) ->
         return None
     orgs = session.exec(
         select(Organization)
-        .join(Membership, Membership.organization_id == Organization.id)  # type: ignore[arg-type]
+        .join(Membership, Membership.organization_id == Organization.id)
         .where(Membership.user_id == user_id)
     ).all()
     if not orgs or any(org.kind != OrgKind.CUSTOMER for org in orgs):

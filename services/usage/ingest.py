@@ -78,7 +78,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
             cost = Decimal(str(raw_cost).strip()) if len(str(raw_cost)) <= 40 else Decimal("NaN")
         except InvalidOperation:
             raise _fail(index, "cost", 'must be a decimal amount such as "0.0125"') from None
-        if not cost.is_finite() or cost.is_signed() or cost > MAX_COST or cost.as_tuple().exponent < -6:  # type: ignore[operator]
+        if not cost.is_finite() or cost.is_signed() or cost > MAX_COST or cost.as_tuple().exponent < -6:
             raise _fail(index, "cost", f"must be from 0 to {MAX_COST} with at most 6 decimal places")
         raw_time = item.get("occurred_at")
         try:
@@ -110,7 +110,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
 def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[int, int]:
     """Store new records, roll them into usage_daily and the budget counter. Returns (accepted, duplicates)."""
     dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageRecord.__table__)  # type: ignore[attr-defined]
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageRecord.__table__)
     now = utcnow()
     rows = [
         {
@@ -127,7 +127,7 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     ]
     statement = insert.on_conflict_do_nothing(index_elements=["instance_id", "idempotency_key"]).returning(
         UsageRecord.__table__.c.idempotency_key
-    )  # type: ignore[attr-defined]
+    )
     fresh = set(session.execute(statement, rows).scalars().all())
     accepted = [r for r in records if r.key in fresh]
     _roll_up(session, instance_id, accepted)
@@ -138,10 +138,10 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     if budget is not None and total:
         session.execute(
             update(Budget)
-            .where(Budget.id == budget.id)  # type: ignore[arg-type]
+            .where(Budget.id == budget.id)
             .values(used_micros=Budget.used_micros + total)
         )
-        check_budget(session, budget.id)  # type: ignore[arg-type]
+        check_budget(session, budget.id)
     return len(accepted), len(records) - len(accepted)
 
 
@@ -175,7 +175,7 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
 def _budget(session: Session, instance_id: int) -> Budget | None:
     return session.exec(
         select(Budget)
-        .join(Instance, Instance.subscription_id == Budget.subscription_id)  # type: ignore[arg-type]
+        .join(Instance, Instance.subscription_id == Budget.subscription_id)
         .where(Instance.id == instance_id)
     ).first()
 
@@ -184,9 +184,9 @@ def budget_status(session: Session, instance_id: int) -> dict[str, Any]:
     """Remaining budget and whether usage is allowed, from the counter (one indexed join, no summing)."""
     row = session.exec(
         select(Budget, Plan)
-        .join(Subscription, Subscription.id == Budget.subscription_id)  # type: ignore[arg-type]
+        .join(Subscription, Subscription.id == Budget.subscription_id)
         .join(Plan, Plan.id == Subscription.plan_id)
-        .join(Instance, Instance.subscription_id == Subscription.id)  # type: ignore[arg-type]
+        .join(Instance, Instance.subscription_id == Subscription.id)
         .where(Instance.id == instance_id)
     ).first()
     if row is None:

@@ -101,7 +101,7 @@ def recent_records(
     rows = session.exec(
         select(UsageRecord)
         .where(UsageRecord.instance_id == instance_id)
-        .order_by(UsageRecord.occurred_at.desc(), UsageRecord.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(UsageRecord.occurred_at.desc(), UsageRecord.id.desc())
         .offset((page - 1) * page_size)
         .limit(page_size + 1)
     ).all()
@@ -136,7 +136,7 @@ def _iter_records(session: Session, instance_id: int, since: datetime, chunk: in
     statement = (
         select(UsageRecord)
         .where(UsageRecord.instance_id == instance_id, UsageRecord.occurred_at >= since)
-        .order_by(UsageRecord.occurred_at, UsageRecord.id)  # type: ignore[arg-type]
+        .order_by(UsageRecord.occurred_at, UsageRecord.id)
         .execution_options(yield_per=chunk)
     )
     for record in session.exec(statement):

@@ -30,7 +30,7 @@ def issue_instance_token(session: Session, instance: Instance) -> str:
     now = utcnow()
     for old in session.exec(
         select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
-    ).all():  # type: ignore[union-attr]
+    ).all():
         old.revoked_at = now
         session.add(old)
     raw = PREFIX + secrets.token_urlsafe(32)

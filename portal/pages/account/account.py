@@ -102,7 +102,7 @@ def _two_factor() -> rx.Component:
         rx.cond(
             Sec.recovery_codes.length() > 0,
             rx.callout(
-                rx.vstack(  # type: ignore[attr-defined]
+                rx.vstack(
                     rx.text(
                         "Your recovery codes. Keep them somewhere safe: each works once, and they are shown only now."
                     ),

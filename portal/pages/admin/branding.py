@@ -21,7 +21,7 @@ def _error(name: str) -> rx.Component:
     )
 
 
-def _text_field(label: str, name: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+def _text_field(label: str, name: str, **props) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="2", weight="medium"),
         rx.input(

@@ -8,7 +8,7 @@ from portal.pages.admin.team import licences_section, people_section, plans_sect
 from portal.state.admin import AdminState
 
 
-def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
+def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:
     return rx.select(options, value=rx.cond(value == "", "all", value), on_change=on_change, id=id_, size="1")
 
 
@@ -51,7 +51,7 @@ def _event_row(row: rx.Var) -> rx.Component:
     )
 
 
-def _table(headers: list[str], rows: rx.Var, render, id_: str) -> rx.Component:  # type: ignore[no-untyped-def]
+def _table(headers: list[str], rows: rx.Var, render, id_: str) -> rx.Component:
     return rx.table.root(
         rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
         rx.table.body(rx.foreach(rows, render)),

@@ -106,7 +106,7 @@ def _detail() -> rx.Component:
     return rx.cond(
         d.length() > 0,
         rx.card(
-            rx.vstack(  # type: ignore[attr-defined]
+            rx.vstack(
                 rx.heading(d["name"].to(str), size="4", id="customer-detail-name"),
                 rx.text("Sold by ", d["seller"].to(str), size="2"),
                 rx.vstack(
@@ -158,7 +158,7 @@ def _detail() -> rx.Component:
                     ),
                     rx.cond(
                         C.health.length() > 0,
-                        rx.text(  # type: ignore[attr-defined]
+                        rx.text(
                             C.health["observed"],
                             " · healthy: ",
                             C.health["healthy"],
@@ -255,8 +255,8 @@ def customers_section() -> rx.Component:
         ),
         rx.cond(
             C.selected.length() > 0,
-            rx.hstack(  # type: ignore[attr-defined]
-                rx.text(C.selected.length().to(str), " selected:", size="2"),  # type: ignore[attr-defined]
+            rx.hstack(
+                rx.text(C.selected.length().to(str), " selected:", size="2"),
                 *[
                     rx.button(label, size="1", variant="soft", on_click=C.bulk(action), id=f"bulk-{action}")
                     for label, action in (("Restart", "restart"), ("Stop", "stop"), ("Start", "start"))

@@ -145,7 +145,7 @@ def _plan(row: rx.Var) -> rx.Component:
     )
 
 
-def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> rx.Component:  # type: ignore[no-untyped-def]
+def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> rx.Component:
     return rx.input(value=form.get(name, ""), on_change=lambda v: setter(name, v), placeholder=placeholder, **props)
 
 

@@ -82,7 +82,7 @@ def _logs() -> rx.Component:
 
 def _credentials() -> rx.Component:
     return rx.cond(
-        Tools.credentials.length() > 0,  # type: ignore[attr-defined]
+        Tools.credentials.length() > 0,
         rx.callout(
             rx.vstack(
                 rx.text("Initial login. Write it down now: it is shown only this once."),
