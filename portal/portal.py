@@ -25,7 +25,6 @@ from portal.state.billing import CheckoutReturnState, TestCheckoutState
 from portal.state.brand import BrandState
 from portal.state.branding_editor import BrandingEditorState
 from portal.state.dashboard import DashboardState
-from portal.state.instance_tools import InstanceToolsState  # noqa: F401  (registers the state)
 from portal.state.invitations import InvitationsState
 from portal.state.pricing import PricingState
 from portal.state.security import SecurityState

@@ -13,6 +13,7 @@ import sys
 import time
 
 from services.config import get_settings
+from services.health import check_coolify
 
 # On PostgreSQL the consumer runs at a lower CPU priority than the web server: acknowledging a webhook is what
 # Stripe times, handling it can wait a few milliseconds, and under a burst the consumer catches up right after.
@@ -59,8 +60,6 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
 
 def _report_coolify() -> None:
     """Coolify's version and health at start-up, so a wrong URL or token shows before the first provision."""
-    from services.health import check_coolify
-
     coolify = check_coolify(fresh=True)
     if coolify is not None:
         state = (

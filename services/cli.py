@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services import seed, worker
 from services.db import session_scope
@@ -79,7 +79,7 @@ def _cleanup(_args: argparse.Namespace) -> int:
 def _instance_action(action: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         with session_scope() as session:
-            instance = session.exec(select(Instance).where(Instance.subdomain == args.subdomain)).first()
+            instance = session.exec(select(Instance).where(col(Instance.subdomain) == args.subdomain)).first()
             if instance is None:
                 print(f"no instance {args.subdomain!r}", file=sys.stderr)
                 return EXIT_NOT_FOUND

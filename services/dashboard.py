@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.billing.plans import format_money, public_plans
+from services.billing.plans import public_plans
 from services.billing.self_service import current_subscription
 from services.config import get_settings
 from services.customer.instance_control import controls_for
 from services.customer.scope import own_organization
-from services.models import MICROS, ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
+from services.models import ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
+from services.models.base import key
+from services.money import format_cents, format_micros
+from services.provisioning.actions import STEPS
 from services.tenancy.scope import Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
@@ -109,7 +112,7 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     assert plan is not None
     view.has_subscription = True
     view.plan_name, view.plan_slug = plan.name, plan.slug
-    view.plan_price = "Free" if plan.is_free else f"{format_money(plan.price_cents, plan.currency)} / {plan.interval}"
+    view.plan_price = "Free" if plan.is_free else f"{format_cents(plan.price_cents, plan.currency)} / {plan.interval}"
     view.subscription_status = subscription.status
     view.next_invoice = "" if subscription.cancel_at_period_end else _date(subscription.current_period_end)
     view.cancel_at_period_end = subscription.cancel_at_period_end
@@ -124,11 +127,11 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
             "Your instance is suspended because the subscription is not paid. Your data is kept; "
             "update your payment method to bring it back at once."
         )
-    instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+    instance = session.exec(select(Instance).where(col(Instance.subscription_id) == subscription.id)).first()
     if instance is not None:
         _instance_part(session, view, instance)
         view.controls = controls_for(instance, view.busy, subscription.status)
-    budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
+    budget = session.exec(select(Budget).where(col(Budget.subscription_id) == subscription.id)).first()
     if budget is not None:
         _budget_part(view, budget, plan)
         if instance is not None:
@@ -144,9 +147,9 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
 
 def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
     remaining = max(0, budget.total_micros - budget.used_micros)
-    view.budget_total = format_money(budget.total_micros // (MICROS // 100), plan.currency)
-    view.budget_used = format_money(budget.used_micros // (MICROS // 100), plan.currency)
-    view.budget_remaining = format_money(remaining // (MICROS // 100), plan.currency)
+    view.budget_total = format_micros(budget.total_micros, plan.currency)
+    view.budget_used = format_micros(budget.used_micros, plan.currency)
+    view.budget_remaining = format_micros(remaining, plan.currency)
     view.budget_reset = _date(budget.reset_at)
     view.budget_percent = min(100, percent_used(budget.total_micros, budget.used_micros))
     view.budget_banner = budget_banner(budget, plan)
@@ -154,18 +157,18 @@ def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
 
 
 def _usage_part(session: Session, view: DashboardView, instance: Instance, budget: Budget) -> None:
-    series = daily_series(session, instance.id)
+    series = daily_series(session, key(instance))
     view.usage_models = series.models
     view.usage_cost_series, view.usage_token_series = series.cost_rows, series.token_rows
-    view.usage_totals = model_totals(session, instance.id, budget.period_start)
+    view.usage_totals = model_totals(session, key(instance), budget.period_start)
 
 
 def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
-    view.instance_id = instance.id
+    view.instance_id = key(instance)
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
     view.credentials_shown = instance.credentials_shown_at is not None
     token = session.exec(
-        select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(col(ApiToken.instance_id) == instance.id, col(ApiToken.revoked_at).is_(None))
     ).first()
     view.token_prefix = token.prefix if token else ""
     view.instance_url = get_settings().instance_url(instance.subdomain)
@@ -174,17 +177,17 @@ def _instance_part(session: Session, view: DashboardView, instance: Instance) ->
     view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
     action = session.exec(
         select(ProvisioningAction)
-        .where(ProvisioningAction.instance_id == instance.id)
-        .order_by(ProvisioningAction.created_at.desc())
+        .where(col(ProvisioningAction.instance_id) == instance.id)
+        .order_by(col(ProvisioningAction.created_at).desc())
     ).first()
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
-        from services.provisioning.actions import STEPS
-
         done = {
             s.step: s.status
             for s in session.exec(
-                select(ProvisioningStep).where(ProvisioningStep.action_id == action.id).order_by(ProvisioningStep.id)
+                select(ProvisioningStep)
+                .where(col(ProvisioningStep.action_id) == action.id)
+                .order_by(col(ProvisioningStep.id))
             ).all()
         }
         view.progress = [

@@ -3,34 +3,39 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from sqlalchemy import text
 
 from services.config import get_settings
 from services.db import get_engine
 from services.jobs.heartbeat import last_heartbeat
 from services.jobs.queue import huey, storage_kind
+from services.provisioning.coolify.client import CoolifyClient
 
 HEARTBEAT_STALE_SECONDS = 180
 
 
+def _probe(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """Run one check: any failure is a health answer (ok: false and why), never a crash of the health route."""
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - whatever broke is reported, not raised
+        return {"ok": False, "error": type(exc).__name__ + ": " + (str(exc).splitlines() or [""])[0][:200]}
+
+
 def _check_database() -> dict[str, Any]:
     started = time.perf_counter()
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure is a health answer, not a crash
-        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc).splitlines()[0][:200]}
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
     return {"ok": True, "backend": get_engine().dialect.name, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _check_queue() -> dict[str, Any]:
-    try:
-        pending = huey.pending_count()
-        beat = last_heartbeat()
-    except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc).splitlines()[0][:200]}
+    pending = huey.pending_count()
+    beat = last_heartbeat()
     age = None if beat is None else round(time.time() - beat, 1)
     return {
         "ok": True,
@@ -42,13 +47,8 @@ def _check_queue() -> dict[str, Any]:
 
 
 def _check_redis(url: str) -> dict[str, Any]:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": type(exc).__name__ + ": " + str(exc)[:200]}
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    client.ping()
     return {"ok": True}
 
 
@@ -65,24 +65,26 @@ def check_coolify(*, fresh: bool = False) -> dict[str, Any] | None:
     cached = _coolify_cache.get(settings.coolify_url)
     if cached and not fresh and time.monotonic() - cached[0] < COOLIFY_CHECK_SECONDS:
         return dict(cached[1])
-    from services.provisioning.coolify.client import CoolifyClient
+    url = settings.coolify_url
 
-    try:
-        client = CoolifyClient(settings.coolify_url, settings.coolify_token or "", timeout=5.0, max_retries=0)
-        result: dict[str, Any] = {"ok": client.healthy(), "url": settings.coolify_url}
-        result["version"] = client.version() if result["ok"] else None
-        client.close()
-    except Exception as exc:  # noqa: BLE001
-        result = {"ok": False, "url": settings.coolify_url, "error": str(exc)[:300]}
+    def ask() -> dict[str, Any]:
+        client = CoolifyClient(url, settings.coolify_token or "", timeout=5.0, max_retries=0)
+        try:
+            healthy = client.healthy()
+            return {"ok": healthy, "url": url, "version": client.version() if healthy else None}
+        finally:
+            client.close()
+
+    result = {"url": url, **_probe(ask)}
     _coolify_cache[settings.coolify_url] = (time.monotonic(), result)
     return dict(result)
 
 
 def check_all() -> dict[str, Any]:
-    checks: dict[str, Any] = {"database": _check_database(), "queue": _check_queue()}
+    checks: dict[str, Any] = {"database": _probe(_check_database), "queue": _probe(_check_queue)}
     redis_url = get_settings().redis_url
     if redis_url:
-        checks["redis"] = _check_redis(redis_url)
+        checks["redis"] = _probe(lambda: _check_redis(redis_url))
     status = "ok" if all(c["ok"] for c in checks.values()) else "error"
     report: dict[str, Any] = {"status": status, "checks": checks}
     coolify = check_coolify()

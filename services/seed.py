@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import timedelta
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.accounts.passwords import hash_password
 from services.config import get_settings
 from services.db import session_scope
 from services.models import (
-    MICROS,
     AppTemplate,
     Branding,
     Budget,
@@ -29,7 +29,8 @@ from services.models import (
     UsageRecord,
     User,
 )
-from services.models.base import utcnow
+from services.models.base import key, utcnow
+from services.money import MICROS_PER_UNIT
 from services.tenancy.licences import FEATURES
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ DEMO_LOGINS = (
 
 
 def _org(session: Session, slug: str, name: str, kind: str, parent: Organization | None) -> Organization:
-    org = session.exec(select(Organization).where(Organization.slug == slug)).first()
+    org = session.exec(select(Organization).where(col(Organization.slug) == slug)).first()
     if org is None:
         org = Organization(slug=slug, name=name, kind=kind, parent_id=parent.id if parent else None)
         session.add(org)
@@ -64,40 +65,40 @@ def _org(session: Session, slug: str, name: str, kind: str, parent: Organization
     return org
 
 
-def _plan(session: Session, org: Organization, slug: str, **values: object) -> Plan:
-    plan = session.exec(select(Plan).where(Plan.organization_id == org.id, Plan.slug == slug)).first()
+def _plan(session: Session, org: Organization, slug: str, **values: Any) -> Plan:
+    plan = session.exec(select(Plan).where(col(Plan.organization_id) == org.id, col(Plan.slug) == slug)).first()
     if plan is None:
-        plan = Plan(organization_id=org.id, slug=slug, **values)
+        plan = Plan(organization_id=key(org), slug=slug, **values)
         session.add(plan)
         session.flush()
     return plan
 
 
 def _user(session: Session, email: str, username: str, org: Organization, role: str, password: str) -> User:
-    user = session.exec(select(User).where(User.email == email)).first()
+    user = session.exec(select(User).where(col(User.email) == email)).first()
     if user is None:
         user = User(email=email, username=username, password_hash=hash_password(password), email_verified_at=utcnow())
         session.add(user)
         session.flush()
-        session.add(Membership(user_id=user.id, organization_id=org.id, role=role))
+        session.add(Membership(user_id=key(user), organization_id=key(org), role=role))
     return user
 
 
 def _customer(session: Session, slug: str, parent: Organization, plan: Plan, template: AppTemplate) -> None:
     org = _org(session, slug, slug, OrgKind.CUSTOMER, parent)
-    if session.exec(select(Instance).where(Instance.subdomain == slug)).first():
+    if session.exec(select(Instance).where(col(Instance.subdomain) == slug)).first():
         return
     now = utcnow()
     sub = Subscription(
-        organization_id=org.id,
-        plan_id=plan.id,
+        organization_id=key(org),
+        plan_id=key(plan),
         status="active",
         current_period_end=now + timedelta(days=30),
     )
     session.add(sub)
     session.flush()
     instance = Instance(
-        organization_id=org.id,
+        organization_id=key(org),
         subscription_id=sub.id,
         app_template_id=template.id,
         subdomain=slug,
@@ -110,7 +111,7 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
     used = _demo_usage(session, instance)
     session.add(
         Budget(
-            subscription_id=sub.id,
+            subscription_id=key(sub),
             total_micros=plan.budget_included_micros,
             used_micros=used,
             period_start=now - timedelta(days=7),
@@ -132,7 +133,7 @@ def _demo_usage(session: Session, instance: Instance) -> int:
             total += cost
             session.add(
                 UsageRecord(
-                    instance_id=instance.id,
+                    instance_id=key(instance),
                     model=model,
                     tokens_in=tokens_in,
                     tokens_out=tokens_out,
@@ -143,7 +144,7 @@ def _demo_usage(session: Session, instance: Instance) -> int:
             )
             session.add(
                 UsageDaily(
-                    instance_id=instance.id,
+                    instance_id=key(instance),
                     day=at.date(),
                     model=model,
                     tokens_in=tokens_in,
@@ -159,10 +160,10 @@ def seed_demo(session: Session) -> None:
     password = get_settings().demo_password
     platform = _org(session, "platform", "Portal Platform", OrgKind.PLATFORM, None)
     acme = _org(session, "acme", "Acme Cloud", OrgKind.RESELLER, platform)
-    if session.exec(select(Branding).where(Branding.organization_id == acme.id)).first() is None:
+    if session.exec(select(Branding).where(col(Branding.organization_id) == acme.id)).first() is None:
         session.add(
             Branding(
-                organization_id=acme.id,
+                organization_id=key(acme),
                 platform_name="Acme Cloud",
                 accent_color="crimson",
                 gray_color="mauve",
@@ -171,10 +172,10 @@ def seed_demo(session: Session) -> None:
                 footer_text="Acme Cloud, hosting you can trust.",
             )
         )
-        session.add(Domain(hostname="acme.localhost", organization_id=acme.id))
+        session.add(Domain(hostname="acme.localhost", organization_id=key(acme)))
         session.add(
             Licence(
-                organization_id=acme.id,
+                organization_id=key(acme),
                 tier="growth",
                 features=list(FEATURES),
                 max_customers=100,
@@ -184,10 +185,10 @@ def seed_demo(session: Session) -> None:
             )
         )
     beta = _org(session, "beta", "Beta Hosting", OrgKind.RESELLER, platform)
-    if session.exec(select(Branding).where(Branding.organization_id == beta.id)).first() is None:
+    if session.exec(select(Branding).where(col(Branding.organization_id) == beta.id)).first() is None:
         session.add(
             Branding(
-                organization_id=beta.id,
+                organization_id=key(beta),
                 platform_name="Beta Hosting",
                 accent_color="grass",
                 gray_color="olive",
@@ -197,10 +198,10 @@ def seed_demo(session: Session) -> None:
                 hide_platform_branding=True,
             )
         )
-        session.add(Domain(hostname="beta.localhost", organization_id=beta.id))
+        session.add(Domain(hostname="beta.localhost", organization_id=key(beta)))
         session.add(
             Licence(
-                organization_id=beta.id,
+                organization_id=key(beta),
                 tier="starter",
                 features=list(FEATURES),
                 max_customers=25,
@@ -209,7 +210,7 @@ def seed_demo(session: Session) -> None:
                 authorized_domains=["beta.localhost"],
             )
         )
-    template = session.exec(select(AppTemplate).where(AppTemplate.slug == "demo-app")).first()
+    template = session.exec(select(AppTemplate).where(col(AppTemplate.slug) == "demo-app")).first()
     if template is None:
         template = AppTemplate(
             name="Demo app",
@@ -223,7 +224,7 @@ def seed_demo(session: Session) -> None:
         )
         session.add(template)
         session.flush()
-    if session.exec(select(AppTemplate).where(AppTemplate.slug == "llm-app-coolify")).first() is None:
+    if session.exec(select(AppTemplate).where(col(AppTemplate.slug) == "llm-app-coolify")).first() is None:
         # The same app deployed through Coolify (from a private git repository, compose build pack). Plans use the
         # Docker template by default; an admin points a plan here once COOLIFY_* is configured.
         session.add(
@@ -273,7 +274,7 @@ def seed_demo(session: Session) -> None:
         name="Free",
         description="Try it out.",
         price_cents=0,
-        budget_included_micros=1 * MICROS,
+        budget_included_micros=1 * MICROS_PER_UNIT,
         budget_policy="block",
         limits=limits_small,
         app_template_id=template.id,
@@ -287,7 +288,7 @@ def seed_demo(session: Session) -> None:
         description="For individuals.",
         price_cents=1900,
         stripe_price_id="price_demo_starter",
-        budget_included_micros=10 * MICROS,
+        budget_included_micros=10 * MICROS_PER_UNIT,
         limits=limits_mid,
         app_template_id=template.id,
         sort_order=2,
@@ -300,7 +301,7 @@ def seed_demo(session: Session) -> None:
         description="For teams that depend on it.",
         price_cents=4900,
         stripe_price_id="price_demo_pro",
-        budget_included_micros=40 * MICROS,
+        budget_included_micros=40 * MICROS_PER_UNIT,
         budget_policy="notify",
         limits=limits_big,
         app_template_id=template.id,
@@ -314,7 +315,7 @@ def seed_demo(session: Session) -> None:
         description="Acme's starter plan.",
         price_cents=2500,
         stripe_price_id="price_demo_acme_basic",
-        budget_included_micros=15 * MICROS,
+        budget_included_micros=15 * MICROS_PER_UNIT,
         limits=limits_mid,
         app_template_id=template.id,
         sort_order=1,
@@ -327,7 +328,7 @@ def seed_demo(session: Session) -> None:
         name="Beta Free",
         description="Beta's free tier.",
         price_cents=0,
-        budget_included_micros=1 * MICROS,
+        budget_included_micros=1 * MICROS_PER_UNIT,
         budget_policy="block",
         limits=limits_small,
         app_template_id=template.id,
@@ -341,7 +342,7 @@ def seed_demo(session: Session) -> None:
         description="Beta's paid plan.",
         price_cents=1500,
         stripe_price_id="price_demo_beta_pro",
-        budget_included_micros=8 * MICROS,
+        budget_included_micros=8 * MICROS_PER_UNIT,
         limits=limits_mid,
         app_template_id=template.id,
         sort_order=2,

@@ -220,23 +220,23 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
                     raise LimitExceeded(f"it builds a value longer than {budget.limits.max_output:,} characters")
         return budget.size(super().call_binop(context, operator, left, right))
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - jinja's names
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         budget = _current()
         budget.tick()
         for value in (*args, *kwargs.values()):
             budget.size(value)
-        owner = getattr(__obj, "__self__", None)
+        owner = getattr(obj, "self__", None)
         allowed = (
-            isinstance(__obj, (Macro, LoopContext))
-            or __obj in (_iterate, _range, dict)
-            or (isinstance(owner, str) and __obj.__name__ in _STR_METHODS)
-            or (isinstance(owner, dict) and __obj.__name__ in _DICT_METHODS)
+            isinstance(obj, (Macro, LoopContext))
+            or obj in (_iterate, _range, dict)
+            or (isinstance(owner, str) and obj.__name__ in _STR_METHODS)
+            or (isinstance(owner, dict) and obj.__name__ in _DICT_METHODS)
         )
         if not allowed:
             raise SecurityError(
-                f"calling {getattr(__obj, '__name__', type(__obj).__name__)!r} is not available in templates"
+                f"calling {getattr(obj, '__name__', type(obj).__name__)!r} is not available in templates"
             )
-        return budget.size(super().call(__context, __obj, *args, **kwargs))
+        return budget.size(super().call(context, obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         _current().tick()
@@ -271,7 +271,8 @@ def render(source: str, context: dict[str, Any], *, html: bool = False, limits: 
     except LimitExceeded as exc:
         raise TemplateRefused(f"The template was stopped: {exc}.") from None
     except TemplateError as exc:
-        line = f"Line {exc.lineno}: " if getattr(exc, "lineno", None) else ""
+        lineno = getattr(exc, "lineno", None)  # syntax errors carry one, runtime errors do not
+        line = f"Line {lineno}: " if lineno else ""
         raise TemplateRefused(f"{line}{exc.message or exc}") from None
     except RecursionError:
         raise TemplateRefused("The template calls itself too deeply.") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -43,6 +43,7 @@ class WebhookFastPath:
         if scope["type"] != "http" or scope["path"] != STRIPE_WEBHOOK_PATH:
             await self.app(scope, receive, send)
             return
+        response: Response
         if scope["method"] != "POST":
             response = PlainTextResponse("Method Not Allowed", status_code=405, headers={"Allow": "POST"})
         else:

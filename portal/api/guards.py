@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from reflex.istate.manager.token import BaseStateToken
 from starlette.requests import Request
@@ -52,7 +53,7 @@ class UploadGuard:
     """ASGI middleware in front of Reflex's /_upload (see the module docstring)."""
 
     def __init__(
-        self, app: ASGIApp, auth_state: type, handlers: Callable[[], set[str]], state_manager: Callable[[], object]
+        self, app: ASGIApp, auth_state: type, handlers: Callable[[], set[str]], state_manager: Callable[[], Any]
     ) -> None:
         self.app = app
         self.auth_state = auth_state

@@ -14,14 +14,18 @@ def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, size="3", weight="medium", underline="none", color_scheme="gray")
 
 
+BRAND = BrandState.brand  # the host's brand, by the names of services.branding.brand.SHOWN
+
+
 def header() -> rx.Component:
     return rx.hstack(
         rx.link(
             rx.hstack(
                 rx.cond(
-                    BrandState.logo_url != "", rx.image(src=BrandState.logo_url, height="28px", alt="", id="brand-logo")
+                    BRAND["logo_url"] != "",
+                    rx.image(src=BRAND["logo_url"], height="28px", alt="", id="brand-logo"),
                 ),
-                rx.heading(BrandState.platform_name, size="5", id="brand-name"),
+                rx.heading(BRAND["platform_name"], size="5", id="brand-name"),
                 align="center",
                 spacing="2",
             ),
@@ -60,14 +64,14 @@ def header() -> rx.Component:
 def footer() -> rx.Component:
     return rx.center(
         rx.vstack(
-            rx.text(BrandState.footer_text, size="1", color_scheme="gray", id="brand-footer"),
+            rx.text(BRAND["footer_text"], size="1", color_scheme="gray", id="brand-footer"),
             rx.cond(
-                BrandState.support_email != "",
-                rx.link(BrandState.support_email, href="mailto:" + BrandState.support_email, size="1"),
+                BRAND["support_email"] != "",
+                rx.link(BRAND["support_email"], href="mailto:" + BRAND["support_email"], size="1"),
             ),
             rx.cond(
-                BrandState.powered_by != "",
-                rx.text("Powered by ", BrandState.powered_by, size="1", color_scheme="gray", id="powered-by"),
+                BRAND["powered_by"] != "",
+                rx.text("Powered by ", BRAND["powered_by"], size="1", color_scheme="gray", id="powered-by"),
             ),
             align="center",
             spacing="1",
@@ -126,7 +130,7 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
         shell = rx.box(
-            rx.el.style(BrandState.custom_css),
+            rx.el.style(BRAND["custom_css"]),
             rx.vstack(
                 header(),
                 _impersonation_banner(),
@@ -144,15 +148,15 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
                 width="100%",
             ),
             id="brand-shell",
-            data_brand=BrandState.platform_name,
+            data_brand=BRAND["platform_name"],
         )
         return rx.cond(
             BrandState.loaded,
             rx.theme(
                 shell,
-                accent_color=BrandState.accent_color,
-                gray_color=BrandState.gray_color,
-                radius=BrandState.radius,
+                accent_color=BRAND["accent_color"],
+                gray_color=BRAND["gray_color"],
+                radius=BRAND["radius"],
                 has_background=True,
             ),
             _skeleton(),

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.state.auth import NOT_WHILE_IMPERSONATING, AuthState
-from portal.state.forms import errors_from
+from portal.state.acting import as_account_owner, client_ip
+from portal.state.forms import attempt
 from services.accounts import service
-from services.db import session_scope
 
 
 class AccountState(rx.State):
@@ -20,28 +19,23 @@ class AccountState(rx.State):
         if form.get("new_password", "") != form.get("confirm", ""):
             self.errors = {"confirm": "The two passwords are not the same."}
             return
-        auth = await self.get_state(AuthState)
-        if not auth._refresh():
-            yield rx.redirect("/login?next=/account")
-            return
-        if auth.impersonator:
-            self.errors = {"": NOT_WHILE_IMPERSONATING}
-            return
         self.submitting = True
         yield
-        try:
-            with session_scope() as session:
-                service.change_password(
-                    session,
-                    auth._user_id,
+        ip = client_ip(self)
+        outcome = await attempt(
+            as_account_owner(
+                self,
+                lambda s, me: service.change_password(
+                    s,
+                    me.id,
                     form.get("current_password", ""),
                     form.get("new_password", ""),
-                    keep_session_hash=auth._session_hash,
-                    ip=self.router.session.client_ip,
-                )
-        except Exception as exc:  # noqa: BLE001
-            self.errors, self.submitting = errors_from(exc), False
-            return
-        self.errors, self.submitting = {}, False
-        self.form_key += 1
-        yield rx.toast.success("Password changed. Other devices were signed out.")
+                    keep_session_hash=me.session_hash,
+                    ip=ip,
+                ),
+            )
+        )
+        self.errors, self.submitting = outcome.errors, False
+        if outcome.ok:
+            self.form_key += 1
+            yield rx.toast.success("Password changed. Other devices were signed out.")

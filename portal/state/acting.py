@@ -48,6 +48,20 @@ async def as_customer(state: rx.State, work: Callable[[Session, Customer | None]
     return await asyncio.to_thread(run)
 
 
+NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
+
+
+async def as_account_owner(state: rx.State, work: Callable[[Session, CurrentUser], T], *, changes: bool = True) -> T:
+    """Run `work` on the signed-in person's own account (password, two-factor, sessions). Looking is fine while
+    impersonating; changing the account is not."""
+    current = await signed_in(state)
+    if current is None:
+        raise SignedOut()
+    if changes and current.impersonator_id is not None:
+        raise PermissionError(NOT_WHILE_IMPERSONATING)
+    return await in_session(lambda session: work(session, current))
+
+
 async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) -> T:
     """Run `work` for the signed-in staff member (None when they are not staff: the services refuse), in a
     worker thread like `as_customer`."""
@@ -61,6 +75,17 @@ async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) 
                 else None
             )
             return work(session, actor)
+
+    return await asyncio.to_thread(run)
+
+
+async def in_session(work: Callable[[Session], T]) -> T:
+    """Run `work` in one transaction in a worker thread, for flows before anyone is signed in (sign-in, sign-up,
+    e-mailed links)."""
+
+    def run() -> T:
+        with session_scope() as session:
+            return work(session)
 
     return await asyncio.to_thread(run)
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_staff
+from portal.state.forms import Outcome, attempt
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
 from services.admin.integrations import integration_status
 from services.tenancy.licences import console_banner
-from services.tenancy.scope import Actor, Forbidden
+from services.tenancy.scope import Actor
+
+T = TypeVar("T")
 
 
 class AdminState(rx.State):
@@ -29,13 +32,29 @@ class AdminState(rx.State):
     integrations: list[dict[str, str]] = []
     licence_banner: str = ""
 
-    async def _run(self, work: Callable[[Session, Actor | None], Any]) -> Any:
-        """Run one admin operation for the signed-in staff member; a refusal becomes the page's error message."""
-        try:
-            return await as_staff(self, work)
-        except (Forbidden, ValueError) as exc:
-            self.error = str(exc)
-            return None
+    async def _attempt(self, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
+        """Run one operation for the signed-in staff member. A refusal of access becomes the page's error; bad
+        input is left in the outcome's errors for the form that sent it."""
+        outcome = await attempt(as_staff(self, work))
+        if outcome.refused:
+            self.error = "; ".join(outcome.errors.values())
+        return outcome
+
+    async def _run(self, work: Callable[[Session, Actor | None], T]) -> T | None:
+        """A read (or a change without a form): any refusal becomes the page's error message."""
+        outcome = await self._attempt(work)
+        if not outcome.ok and not outcome.refused:
+            self.error = "; ".join(outcome.errors.values())
+        return outcome.value
+
+    async def _succeeded(self, work: Callable[[Session, Actor | None], object]) -> bool:
+        """Run one change; True once it went through (a refusal becomes the page's error message)."""
+
+        def run(session: Session, actor: Actor | None) -> bool:
+            work(session, actor)
+            return True
+
+        return bool(await self._run(run))
 
     def _ip(self) -> str:
         return self.router.session.client_ip
@@ -52,36 +71,39 @@ class AdminState(rx.State):
             )
             self.integrations = integration_status()
 
-    @rx.event
-    async def load(self) -> None:
+    async def _load(self) -> None:
         self.error = ""
         await self._run(self._reload)
 
     @rx.event
+    async def load(self) -> None:
+        await self._load()
+
+    @rx.event
     async def filter_events(self, status: str) -> None:
         self.event_status, self.event_page = ("" if status == "all" else status), 1
-        await self.load()
+        await self._load()
 
     @rx.event
     async def events_page(self, delta: int) -> None:
         self.event_page = max(1, self.event_page + delta)
-        await self.load()
+        await self._load()
 
     @rx.event
     async def filter_actions(self, status: str) -> None:
         self.action_status = "" if status == "all" else status
-        await self.load()
+        await self._load()
 
     @rx.event
     async def replay(self, stripe_id: str):
         ip = self._ip()
-        if await self._run(lambda s, a: webhook_events.replay_event(s, a, stripe_id, ip=ip) or True):
+        if await self._succeeded(lambda s, a: webhook_events.replay_event(s, a, stripe_id, ip=ip)):
             yield rx.toast.success(f"Event {stripe_id} queued for replay.")
-        await self.load()
+        await self._load()
 
     @rx.event
     async def retry(self, action_id: str):
         ip = self._ip()
-        if await self._run(lambda s, a: admin_provisioning.retry_action(s, a, action_id, ip=ip) or True):
+        if await self._succeeded(lambda s, a: admin_provisioning.retry_action(s, a, action_id, ip=ip)):
             yield rx.toast.success("Retry started.")
-        await self.load()
+        await self._load()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel import Session
 
 from portal.state.admin import AdminState
-from portal.state.forms import errors_from
 from services.accounts import invitations
 from services.admin import licences, plans, templates, users
-from services.models import MICROS
+from services.tenancy.scope import Actor
 
 
 class TeamState(AdminState):
@@ -24,7 +26,7 @@ class TeamState(AdminState):
     template_form: dict[str, str] = {}  # the template being created or edited (its "id" when editing)
     plan_form: dict[str, str] = {}
 
-    def _fill(self, session, actor) -> None:
+    def _fill(self, session: Session, actor: Actor | None) -> None:
         if actor is None:
             return
         self.people = users.list_users(session, actor, search=self.people_search)[0]
@@ -33,15 +35,14 @@ class TeamState(AdminState):
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
         self.templates = templates.list_templates(session, actor)
 
-    async def _change(self, work, done: str):
+    async def _change(self, work: Callable[[Session, Actor | None], object], done: str) -> EventSpec | None:
         """Run a change; field errors go to the form, refusals to the page; then everything is re-read."""
-        try:
-            result = await self._run(work)
-        except Exception as exc:  # noqa: BLE001
-            self.form_errors = errors_from(exc)
+        outcome = await self._attempt(work)
+        if not outcome.ok and not outcome.refused:
+            self.form_errors = outcome.errors
             return None
         await self._run(self._fill)
-        if result is not None and not self.error:
+        if outcome.ok and not self.error:
             self.form_errors = {}
             return rx.toast.success(done)
         return None
@@ -74,21 +75,21 @@ class TeamState(AdminState):
     async def revoke_invitation(self, invitation_id: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip) or True, "Invitation withdrawn."
+            lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip), "Invitation withdrawn."
         )
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip) or True, "Role changed."
+            lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip), "Role changed."
         )
 
     @rx.event
     async def toggle_disabled(self, user_id: str, disable: bool):
         ip = self._ip()
         return await self._change(
-            lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip) or True,
+            lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip),
             "Account disabled." if disable else "Account enabled.",
         )
 
@@ -112,14 +113,8 @@ class TeamState(AdminState):
 
     @rx.event
     async def save_plan_form(self):
-        form, ip = dict(self.plan_form), self._ip()
-        try:
-            budget = round(float(form.get("budget") or 0) * 100) * (MICROS // 100)
-        except ValueError:
-            self.form_errors = {"budget_included_micros": "must be an amount such as 10 or 12.50"}
-            return None
-        values = {**form, "budget_included_micros": budget}
-        plan_id = int(form["id"]) if form.get("id") else None
+        values, ip = dict(self.plan_form), self._ip()  # parsed by services.admin.plans.PlanForm
+        plan_id = int(values["id"]) if values.get("id") else None
         done = await self._change(
             lambda s, a: plans.save_plan(
                 s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip
@@ -160,29 +155,18 @@ class TeamState(AdminState):
     async def archive_template(self, template_id: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip) or True, "Template archived."
+            lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip), "Template archived."
         )
 
     @rx.event
     async def archive_plan(self, plan_id: str):
         ip = self._ip()
-        return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip) or True, "Plan archived.")
+        return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip), "Plan archived.")
 
     @rx.event
     async def save_licence(self, form: dict[str, Any]):
-        ip = self._ip()
-        try:
-            expires = licences.parse_expiry(form.get("expires") or "")
-        except ValueError:
-            self.form_errors = {"expires_at": "must be a date such as 2027-12-31"}
-            return None
-        values = {
-            **form,
-            "expires_at": expires,
-            "authorized_domains": [d.strip() for d in (form.get("domains") or "").split(",") if d.strip()],
-            "features": [f.strip() for f in (form.get("features") or "").split(",") if f.strip()],
-        }
-        return await self._change(
-            lambda s, a: licences.save_licence(s, a, int(form.get("organization_id") or 0), values, ip=ip),
+        ip, organization_id = self._ip(), int(form.get("organization_id") or 0)
+        return await self._change(  # the form is parsed by services.admin.licences.LicenceForm
+            lambda s, a: licences.save_licence(s, a, organization_id, form, ip=ip),
             "Licence saved.",
         )

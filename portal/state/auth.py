@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from services.accounts import login as login_flow
 from services.accounts.sessions import CurrentUser, resolve_session
 from services.admin import impersonation
 from services.db import session_scope
 from services.tenancy.scope import is_staff
-
-NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
 
 
 class AuthState(rx.State):
@@ -55,14 +54,14 @@ class AuthState(rx.State):
         self._refresh()
 
     @rx.event
-    def require_login(self) -> rx.event.EventSpec | None:
+    def require_login(self) -> EventSpec | None:
         """on_load of private pages: an expired or revoked session goes back to the sign-in page."""
         if self._refresh():
             return None
         return rx.redirect(f"/login?next={self.router.url.path}")
 
     @rx.event
-    def redirect_if_signed_in(self) -> rx.event.EventSpec | None:
+    def redirect_if_signed_in(self) -> EventSpec | None:
         if self._refresh():
             return rx.redirect("/dashboard")
         return None
@@ -76,7 +75,7 @@ class AuthState(rx.State):
         self._refresh()
 
     @rx.event
-    def end_impersonation(self) -> list[rx.event.EventSpec]:
+    def end_impersonation(self) -> list[EventSpec]:
         """Back to the admin's own session; the impersonation session is revoked and the end audited."""
         if not self.admin_token:
             return [rx.redirect("/dashboard")]
@@ -87,7 +86,7 @@ class AuthState(rx.State):
         return [rx.toast.info("Impersonation ended."), rx.redirect("/admin")]
 
     @rx.event
-    def sign_out(self) -> list[rx.event.EventSpec]:
+    def sign_out(self) -> list[EventSpec]:
         """Signing out while impersonating signs the admin out too: both sessions end here."""
         with session_scope() as session:
             login_flow.logout(session, self.auth_token)

@@ -6,8 +6,9 @@ import asyncio
 
 import reflex as rx
 
-from portal.state.acting import SignedOut, as_customer, request_host
-from portal.state.forms import errors_from
+from portal.state.acting import as_customer, request_host
+from portal.state.auth import AuthState
+from portal.state.forms import attempt
 from services.billing import local
 from services.billing.checkout_status import checkout_progress
 from services.billing.self_service import retry_payment
@@ -35,15 +36,15 @@ class TestCheckoutState(rx.State):
             self.cancel_url = str(summary.get("cancel_url") or "/billing/cancel")
 
     @rx.event
-    def pay(self):
+    async def pay(self):
         self.paying = True
         yield
-        try:
-            success_url = local.pay(self.session_id)
-        except Exception as exc:  # noqa: BLE001
-            self.error, self.paying = next(iter(errors_from(exc).values())), False
+        session_id = self.session_id
+        outcome = await attempt(asyncio.to_thread(local.pay, session_id))
+        if outcome.value is None:
+            self.error, self.paying = next(iter(outcome.errors.values())), False
             return
-        yield rx.redirect(success_url)
+        yield rx.redirect(outcome.value)
 
 
 class CheckoutReturnState(rx.State):
@@ -76,12 +77,9 @@ class CheckoutReturnState(rx.State):
     @rx.event
     async def try_again(self):
         host = request_host(self)
-        try:
-            url = await as_customer(self, lambda s, who: retry_payment(s, who, host))
-        except SignedOut:
+        outcome = await attempt(as_customer(self, lambda s, who: retry_payment(s, who, host)))
+        self.errors = outcome.errors
+        if outcome.value is not None:
+            yield rx.redirect(outcome.value)
+        elif outcome.refused and not (await self.get_state(AuthState))._refresh():
             yield rx.redirect("/login?next=/dashboard")
-            return
-        except Exception as exc:  # noqa: BLE001
-            self.errors = errors_from(exc)
-            return
-        yield rx.redirect(url)

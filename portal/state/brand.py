@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import reflex as rx
 
-from services.branding.brand import brand_for_host
+from services.branding.brand import Brand, brand_for_host, shown
 from services.db import session_scope
 
 
 class BrandState(rx.State):
     loaded: bool = False
-    platform_name: str = ""
-    logo_url: str = ""
-    favicon_url: str = ""
-    accent_color: str = "indigo"
-    gray_color: str = "slate"
-    radius: str = "medium"
-    custom_css: str = ""
-    footer_text: str = ""
-    support_email: str = ""
-    powered_by: str = ""
+    brand: dict[str, str] = shown(Brand())  # keys: services.branding.brand.SHOWN
     _organization_id: int = 0  # the seller of this host: its plans are offered, its signups land under it
 
     def _host(self) -> str:
@@ -33,21 +24,17 @@ class BrandState(rx.State):
         with session_scope() as session:
             brand = brand_for_host(session, self._host())
         self._organization_id = brand.organization_id or 0
-        self.platform_name, self.logo_url, self.favicon_url = brand.platform_name, brand.logo_url, brand.favicon_url
-        self.accent_color, self.gray_color, self.radius = brand.accent_color, brand.gray_color, brand.radius
-        self.custom_css, self.footer_text = brand.custom_css, brand.footer_text
-        self.support_email, self.powered_by = brand.support_email, brand.powered_by
+        self.brand = shown(brand)
         self.loaded = True
 
     @rx.event
     def load(self):
         self._resolve()
-        if self.favicon_url:  # the page's icon lives in <head>, outside the components: set it there
+        favicon = self.brand.get("favicon_url", "")
+        if favicon:  # the page's icon lives in <head>, outside the components: set it there
             return rx.call_script(
                 "(() => { let l = document.querySelector(\"link[rel='icon']\"); if (!l) { l = document.createElement"
-                "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = "
-                + repr(self.favicon_url)
-                + "; })()"
+                "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = " + repr(favicon) + "; })()"
             )
         return None
 

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel import Session
 
 from portal.state.admin import AdminState
-from portal.state.forms import errors_from
 from services.admin import branding as editor
 from services.admin import licences
-
-FIELDS = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")
+from services.tenancy.scope import Actor
 
 
 class BrandingEditorState(AdminState):
-    platform_name: str = ""
-    logo_url: str = ""
-    favicon_url: str = ""
-    accent_color: str = ""
-    gray_color: str = ""
-    radius: str = ""
-    support_email: str = ""
-    footer_text: str = ""
-    custom_css: str = ""
+    own: dict[str, str] = {}  # the organization's own values: keys services.admin.branding.EDITABLE and IMAGES
     hide_platform_branding: bool = False
     inherited: dict[str, str] = {}
     domains: list[str] = []
@@ -32,15 +26,14 @@ class BrandingEditorState(AdminState):
     sender: dict[str, str] = {}  # the seller's own From address and the DNS record that proves it
     _org_id: int = 0
 
-    def _fill(self, session, actor) -> None:
+    def _fill(self, session: Session, actor: Actor | None) -> None:
         self._reload(session, actor)
         if actor is None:
             return
         self._org_id = actor.organization_id
         data = editor.current(session, actor, actor.organization_id)
-        for name in (*FIELDS, "logo_url", "favicon_url"):
-            setattr(self, name, data["own"][name])
-        self.hide_platform_branding = data["own"]["hide_platform_branding"]
+        self.own = data["own"]
+        self.hide_platform_branding = data["hide_platform_branding"]
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
         self.domains = licences.domains_of(session, actor.organization_id)
         self.email_overrides = data["email_templates"]
@@ -54,8 +47,8 @@ class BrandingEditorState(AdminState):
 
     @rx.event
     def set_field(self, name: str, value: str) -> None:
-        if name in FIELDS:
-            setattr(self, name, value)
+        if name in editor.EDITABLE:
+            self.own = {**self.own, name: value}
 
     @rx.event
     def set_hide(self, value: bool) -> None:
@@ -63,16 +56,12 @@ class BrandingEditorState(AdminState):
 
     @rx.event
     async def save(self):
-        values = {name: getattr(self, name) for name in FIELDS}
+        values: dict[str, object] = {name: self.own.get(name, "") for name in editor.EDITABLE}
         values["hide_platform_branding"] = self.hide_platform_branding
         ip, org_id = self._ip(), self._org_id
-        try:
-            saved = await self._run(lambda s, a: editor.update(s, a, org_id, values, ip=ip))
-        except Exception as exc:  # noqa: BLE001 - bad fields: shown next to them, nothing stored
-            self.field_errors = errors_from(exc)
-            return
-        if saved is not None:
-            self.field_errors = {}
+        outcome = await self._attempt(lambda s, a: editor.update(s, a, org_id, values, ip=ip))
+        self.field_errors = {} if outcome.refused else outcome.errors  # bad fields: shown next to them
+        if outcome.ok:
             yield rx.toast.success("Brand saved. Your portal shows it from the next page load.")
 
     async def _store(self, files: list[rx.UploadFile], kind: str):
@@ -80,13 +69,11 @@ class BrandingEditorState(AdminState):
             return None
         data = await files[0].read()
         ip, org_id = self._ip(), self._org_id
-        try:
-            url = await self._run(lambda s, a: editor.store_logo(s, a, org_id, data, ip=ip, kind=kind))
-        except Exception as exc:  # noqa: BLE001
-            self.field_errors = {kind: "; ".join(errors_from(exc).values())}
-            return None
+        outcome = await self._attempt(lambda s, a: editor.store_logo(s, a, org_id, data, ip=ip, kind=kind))
+        self.field_errors = {kind: "; ".join(outcome.errors.values())} if outcome.errors and not outcome.refused else {}
+        url = outcome.value
         if url:
-            setattr(self, f"{kind}_url", url)
+            self.own = {**self.own, f"{kind}_url": url}
             self.field_errors = {}
             return rx.toast.success(f"{kind.capitalize()} uploaded.")
         return None
@@ -102,23 +89,16 @@ class BrandingEditorState(AdminState):
     @rx.event
     async def add_domain(self, form: dict[str, str]):
         ip, org_id = self._ip(), self._org_id
-        try:
-            added = await self._run(lambda s, a: licences.add_domain(s, a, org_id, form.get("hostname") or "", ip=ip))
-        except Exception as exc:  # noqa: BLE001
-            self.field_errors = errors_from(exc)
-            return
-        if added is not None:
+        outcome = await self._attempt(lambda s, a: licences.add_domain(s, a, org_id, form.get("hostname") or "", ip=ip))
+        self.field_errors = {} if outcome.refused else outcome.errors
+        if outcome.ok:
             await self._run(self._fill)
             yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
 
-    async def _sender_change(self, work, done: str):
-        try:
-            changed = await self._run(lambda s, a: work(s, a) or True)
-        except Exception as exc:  # noqa: BLE001
-            self.field_errors = errors_from(exc)
-            return None
-        if changed:
-            self.field_errors = {}
+    async def _sender_change(self, work: Callable[[Session, Actor | None], object], done: str) -> EventSpec | None:
+        outcome = await self._attempt(work)
+        self.field_errors = {} if outcome.refused else outcome.errors
+        if outcome.ok:
             await self._run(self._fill)
             return rx.toast.success(done)
         return None
@@ -151,14 +131,8 @@ class BrandingEditorState(AdminState):
     @rx.event
     async def save_email(self):
         ip, org_id, template, parts = self._ip(), self._org_id, self.email_template, dict(self.email_parts)
-        try:
-            saved = await self._run(
-                lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip) or True
-            )
-        except Exception as exc:  # noqa: BLE001
-            self.field_errors = {f"email_{k}": v for k, v in errors_from(exc).items()}
-            return
-        if saved:
-            self.field_errors = {}
+        outcome = await self._attempt(lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip))
+        self.field_errors = {} if outcome.refused else {f"email_{k}": v for k, v in outcome.errors.items()}
+        if outcome.ok:
             self.email_overrides = {**self.email_overrides, template: {k: v for k, v in parts.items() if v.strip()}}
             yield rx.toast.success("E-mail template saved.")

@@ -10,7 +10,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip, request_host
-from portal.state.forms import errors_from
+from portal.state.forms import attempt
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
 from services.customer.instance_control import control_instance
 from services.dashboard import load_dashboard
@@ -20,7 +20,7 @@ REFRESH_SECONDS = 2.0
 
 
 class DashboardState(rx.State):
-    view: dict[str, object] = {}
+    view: dict[str, Any] = {}
     errors: dict[str, str] = {}
     target_plan: str = ""
     following: bool = False
@@ -62,13 +62,9 @@ class DashboardState(rx.State):
                 self.following = False
 
     async def _act(self, work: Callable[[Session, Customer | None], Any]) -> Any:
-        try:
-            result = await as_customer(self, work)
-        except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected
-            self.errors = errors_from(exc)
-            return None
-        self.errors = {}
-        return result
+        outcome = await attempt(as_customer(self, work))
+        self.errors = outcome.errors
+        return outcome.value
 
     @rx.event
     async def control(self, action: str):

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from services.errors import RateLimited, ValidationFailed
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -18,3 +23,24 @@ def errors_from(exc: Exception) -> dict[str, str]:
         return {"": str(exc)}
     log.exception("unexpected error in a form handler", exc_info=exc)
     return {"": UNEXPECTED}
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    value: T | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    refused: bool = False  # no access (as opposed to bad input): shown for the page, not next to a field
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+async def attempt(work: Awaitable[T]) -> Outcome[T]:
+    """The one place a handler's call into the services is guarded. A refusal (bad input, no access, too many
+    attempts) becomes messages for the form; anything else is logged and shown as a plain apology. Either way
+    the service's transaction was rolled back, so nothing is half done."""
+    try:
+        return Outcome(value=await work)
+    except Exception as exc:  # noqa: BLE001 - errors_from() tells refusals (shown) from bugs (logged)
+        return Outcome(errors=errors_from(exc), refused=isinstance(exc, PermissionError))

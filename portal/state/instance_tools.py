@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip
 from portal.state.dashboard import DashboardState
-from portal.state.forms import errors_from
+from portal.state.forms import attempt
 from services.customer import instance_control as control
 from services.tenancy.scope import Customer
 
@@ -26,13 +26,9 @@ class InstanceToolsState(rx.State):
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
         """Run `work(session, who, instance_id)` on the instance the dashboard shows (checked by the service)."""
         instance_id = int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
-        try:
-            result = await as_customer(self, lambda s, who: work(s, who, instance_id))
-        except Exception as exc:  # noqa: BLE001
-            self.error = errors_from(exc).get("", "That did not work.")
-            return None
-        self.error = ""
-        return result
+        outcome = await attempt(as_customer(self, lambda s, who: work(s, who, instance_id)))
+        self.error = "" if outcome.ok else outcome.errors.get("", "That did not work.")
+        return outcome.value
 
     @rx.event
     async def show_logs(self) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.state.acting import client_ip, in_session
 from portal.state.auth import AuthState
-from portal.state.forms import errors_from
+from portal.state.forms import attempt
 from services.accounts import login as login_flow
-from services.db import session_scope
 
 
 class LoginState(rx.State):
@@ -19,21 +19,22 @@ class LoginState(rx.State):
     async def submit(self, form: dict[str, str]):
         self.submitting = True
         yield
-        try:
-            with session_scope() as session:
-                token = login_flow.login(
-                    session,
+        ip, agent = client_ip(self), self.router.headers.user_agent
+        outcome = await attempt(
+            in_session(
+                lambda s: login_flow.login(
+                    s,
                     identifier=form.get("identifier", ""),
                     password=form.get("password", ""),
                     code=form.get("code") or "",
-                    ip=self.router.session.client_ip,
-                    user_agent=self.router.headers.user_agent,
+                    ip=ip,
+                    user_agent=agent,
                 )
-        except Exception as exc:  # noqa: BLE001
-            self.errors, self.submitting = errors_from(exc), False
-            self.needs_code = self.needs_code or "code" in self.errors
+            )
+        )
+        self.errors, self.submitting = outcome.errors, False
+        self.needs_code = bool(self.needs_code or "code" in self.errors) and not outcome.ok
+        if outcome.value is None:
             return
-        self.errors, self.submitting, self.needs_code = {}, False, False
-        auth = await self.get_state(AuthState)
-        auth._start_session(token)
+        (await self.get_state(AuthState))._start_session(outcome.value)
         yield rx.redirect(login_flow.next_path(self.router.url.query_parameters.get("next")))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.state.forms import errors_from
+from portal.state.acting import client_ip, in_session
+from portal.state.forms import attempt
 from services.accounts import service
-from services.db import session_scope
 
 
 class ResetState(rx.State):
@@ -15,30 +15,22 @@ class ResetState(rx.State):
     submitting: bool = False
 
     @rx.event
-    def request_link(self, form: dict[str, str]):
+    async def request_link(self, form: dict[str, str]):
         self.submitting = True
         yield
-        try:
-            with session_scope() as session:
-                service.request_password_reset(session, form.get("email", ""), ip=self.router.session.client_ip)
-        except Exception as exc:  # noqa: BLE001
-            self.errors, self.submitting = errors_from(exc), False
-            return
-        self.errors, self.requested, self.submitting = {}, True, False
+        ip = client_ip(self)
+        outcome = await attempt(in_session(lambda s: service.request_password_reset(s, form.get("email", ""), ip=ip)))
+        self.errors, self.requested, self.submitting = outcome.errors, outcome.ok, False
 
     @rx.event
-    def choose_password(self, form: dict[str, str]):
+    async def choose_password(self, form: dict[str, str]):
         if form.get("password", "") != form.get("confirm", ""):
             self.errors = {"confirm": "The two passwords are not the same."}
             return
         self.submitting = True
         yield
         token = self.router.url.query_parameters.get("token", "")
-        try:
-            with session_scope() as session:
-                service.reset_password(session, token, form.get("password", ""))
-        except Exception as exc:  # noqa: BLE001
-            self.errors, self.submitting = errors_from(exc), False
-            return
-        self.errors, self.submitting = {}, False
-        yield [rx.toast.success("Your password was changed. Please sign in."), rx.redirect("/login")]
+        outcome = await attempt(in_session(lambda s: service.reset_password(s, token, form.get("password", ""))))
+        self.errors, self.submitting = outcome.errors, False
+        if outcome.ok:
+            yield [rx.toast.success("Your password was changed. Please sign in."), rx.redirect("/login")]

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.state.acting import request_host
+from portal.state.acting import client_ip, in_session, request_host
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
-from portal.state.forms import errors_from
-from services.accounts import service
-from services.accounts.sessions import create_session
+from portal.state.forms import attempt
 from services.accounts.usernames import username_problem
-from services.billing.enrolment import enrol
 from services.billing.plans import public_plans
 from services.db import session_scope
+from services.onboarding import sign_up_for_plan
 from services.tenancy.hostnames import base_domain
 
 
@@ -63,32 +61,29 @@ class SignupState(rx.State):
         """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing."""
         self.submitting = True
         yield
-        seller = await self._seller()
-        try:
-            with session_scope() as session:
-                result = service.signup(
-                    session,
+        seller, ip, agent, host = (
+            await self._seller(),
+            client_ip(self),
+            self.router.headers.user_agent,
+            request_host(self),
+        )
+        outcome = await attempt(
+            in_session(
+                lambda s: sign_up_for_plan(
+                    s,
                     email=form.get("email", ""),
                     username=form.get("username", ""),
                     password=form.get("password", ""),
-                    ip=self.router.session.client_ip,
-                    parent_org_id=seller,
-                )
-                enrolment = enrol(
-                    session,
-                    organization_id=result.organization_id,
-                    email=result.email,
                     plan_slug=self.plan,
-                    request_host=request_host(self),
+                    seller_id=seller,
+                    ip=ip,
+                    user_agent=agent,
+                    request_host=host,
                 )
-                token = create_session(
-                    session, result.user_id, ip=self.router.session.client_ip, user_agent=self.router.headers.user_agent
-                )
-        except Exception as exc:  # noqa: BLE001 - errors_from() sorts expected from unexpected
-            self.errors = errors_from(exc)
-            self.submitting = False
+            )
+        )
+        self.errors, self.submitting = outcome.errors, False
+        if outcome.value is None:
             return
-        self.errors, self.submitting = {}, False
-        auth = await self.get_state(AuthState)
-        auth._start_session(token)
-        yield rx.redirect(enrolment.checkout_url or "/dashboard")
+        (await self.get_state(AuthState))._start_session(outcome.value.session_token)
+        yield rx.redirect(outcome.value.next_url)

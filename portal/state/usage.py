@@ -6,7 +6,7 @@ import reflex as rx
 
 from portal.state.acting import as_customer
 from portal.state.dashboard import DashboardState
-from portal.state.forms import errors_from
+from portal.state.forms import attempt
 from services.customer.usage_view import usage_csv, usage_page
 
 
@@ -21,27 +21,26 @@ class UsageState(rx.State):
 
     @rx.event
     async def load(self, page: int = 1) -> None:
+        await self._load(page)
+
+    async def _load(self, page: int) -> None:
         instance_id = await self._instance_id()
         if not instance_id:
             self.records, self.has_more = [], False
             return
-        try:
-            self.records, self.has_more = await as_customer(self, lambda s, who: usage_page(s, who, instance_id, page))
-            self.page, self.error = max(1, page), ""
-        except Exception as exc:  # noqa: BLE001
-            self.records, self.has_more = [], False
-            self.error = errors_from(exc).get("", "")
+        outcome = await attempt(as_customer(self, lambda s, who: usage_page(s, who, instance_id, page)))
+        self.records, self.has_more = outcome.value or ([], False)
+        self.page, self.error = (max(1, page), "") if outcome.ok else (self.page, outcome.errors.get("", ""))
 
     @rx.event
     async def turn(self, delta: int) -> None:
-        await self.load(max(1, self.page + delta))
+        await self._load(max(1, self.page + delta))
 
     @rx.event
     async def export_csv(self):
         instance_id = await self._instance_id()
-        try:
-            name, text = await as_customer(self, lambda s, who: usage_csv(s, who, instance_id))
-        except Exception as exc:  # noqa: BLE001
-            self.error = errors_from(exc).get("", "")
-            return
-        yield rx.download(data=text, filename=name)
+        outcome = await attempt(as_customer(self, lambda s, who: usage_csv(s, who, instance_id)))
+        self.error = outcome.errors.get("", "")
+        if outcome.value is not None:
+            name, text = outcome.value
+            yield rx.download(data=text, filename=name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from portal.state.forms import errors_from
+from portal.state.acting import client_ip, in_session
+from portal.state.forms import attempt
 from services.accounts import service
-from services.db import session_scope
 
 
 class VerifyState(rx.State):
@@ -16,22 +16,16 @@ class VerifyState(rx.State):
     resent: bool = False
 
     @rx.event
-    def verify(self) -> None:
+    async def verify(self) -> None:
         token = self.router.url.query_parameters.get("token", "")
-        try:
-            with session_scope() as session:
-                user = service.verify_email(session, token)
-        except Exception as exc:  # noqa: BLE001
-            self.status, self.message = "failed", next(iter(errors_from(exc).values()))
+        outcome = await attempt(in_session(lambda s: service.verify_email(s, token).email))
+        if outcome.value is None:
+            self.status, self.message = "failed", next(iter(outcome.errors.values()))
             return
-        self.status, self.message = "verified", f"Thank you, {user.email} is confirmed. You can sign in now."
+        self.status, self.message = "verified", f"Thank you, {outcome.value} is confirmed. You can sign in now."
 
     @rx.event
-    def resend(self, form: dict[str, str]) -> None:
-        try:
-            with session_scope() as session:
-                service.resend_verification(session, form.get("email", ""), ip=self.router.session.client_ip)
-        except Exception as exc:  # noqa: BLE001
-            self.resend_errors = errors_from(exc)
-            return
-        self.resend_errors, self.resent = {}, True
+    async def resend(self, form: dict[str, str]) -> None:
+        ip = client_ip(self)
+        outcome = await attempt(in_session(lambda s: service.resend_verification(s, form.get("email", ""), ip=ip)))
+        self.resend_errors, self.resent = outcome.errors, outcome.ok

@@ -15,17 +15,18 @@ from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.accounts import passwords, usernames
 from services.accounts.service import normalise_email
+from services.accounts.sessions import create_session
 from services.branding.brand import portal_url
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
 from services.mail.outgoing import send_after_commit
 from services.models import Invitation, Membership, Organization, Role, User
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.tenancy.scope import Actor, Forbidden, authorise, visible
 
 INVITATION_DAYS = 7
@@ -62,11 +63,13 @@ def invite(
     email = normalise_email(email)
     org = session.get(Organization, organization_id)
     assert org is not None
-    user = session.exec(select(User).where(User.email == email)).first()
+    user = session.exec(select(User).where(col(User.email) == email)).first()
     if (
         user is not None
         and session.exec(
-            select(Membership).where(Membership.user_id == user.id, Membership.organization_id == organization_id)
+            select(Membership).where(
+                col(Membership.user_id) == user.id, col(Membership.organization_id) == organization_id
+            )
         ).first()
     ):
         raise ValidationFailed.single("email", f"{email} is already a member of {org.name}.")
@@ -117,7 +120,9 @@ def _withdraw_pending(session: Session, organization_id: int, email: str, why: s
     session.exec(
         update(Invitation)
         .where(
-            Invitation.organization_id == organization_id, Invitation.email == email, Invitation.status == "pending"
+            col(Invitation.organization_id) == organization_id,
+            col(Invitation.email) == email,
+            col(Invitation.status) == "pending",
         )
         .values(status=why, responded_at=utcnow())
     )
@@ -127,7 +132,7 @@ def _offer(session: Session, invitation: Invitation) -> Offer:
     org = session.get(Organization, invitation.organization_id)
     inviter = session.get(User, invitation.invited_by_user_id) if invitation.invited_by_user_id else None
     return Offer(
-        id=invitation.id,
+        id=key(invitation),
         organization=org.name if org else "",
         role=invitation.role,
         email=invitation.email,
@@ -143,8 +148,12 @@ def pending_for(session: Session, user_id: int) -> list[Offer]:
         return []
     rows = session.exec(
         select(Invitation)
-        .where(Invitation.email == user.email, Invitation.status == "pending", Invitation.expires_at > utcnow())
-        .order_by(Invitation.id)
+        .where(
+            col(Invitation.email) == user.email,
+            col(Invitation.status) == "pending",
+            col(Invitation.expires_at) > utcnow(),
+        )
+        .order_by(col(Invitation.id))
     ).all()
     return [_offer(session, row) for row in rows]
 
@@ -183,9 +192,7 @@ def _claim(session: Session, invitation: Invitation, outcome: str, user_id: int 
         raise ValidationFailed.single("", EXPIRED)
     claimed = session.exec(
         update(Invitation)
-        .where(
-            Invitation.id == invitation.id, Invitation.status == "pending"
-        )
+        .where(col(Invitation.id) == invitation.id, col(Invitation.status) == "pending")
         .values(status=outcome, responded_at=utcnow(), user_id=user_id)
     ).rowcount
     if claimed != 1:
@@ -195,13 +202,13 @@ def _claim(session: Session, invitation: Invitation, outcome: str, user_id: int 
 def _join(session: Session, invitation: Invitation, user: User) -> None:
     exists = session.exec(
         select(Membership).where(
-            Membership.user_id == user.id, Membership.organization_id == invitation.organization_id
+            col(Membership.user_id) == user.id, col(Membership.organization_id) == invitation.organization_id
         )
     ).first()
     if exists is None:
         session.add(
             Membership(
-                user_id=user.id,
+                user_id=key(user),
                 organization_id=invitation.organization_id,
                 role=invitation.role,
             )
@@ -217,7 +224,7 @@ def offer_for_token(session: Session, raw_token: str) -> Offer | None:
 def _by_token(session: Session, raw_token: str) -> Invitation | None:
     if not raw_token:
         return None
-    invitation = session.exec(select(Invitation).where(Invitation.token_hash == hash_token(raw_token))).first()
+    invitation = session.exec(select(Invitation).where(col(Invitation.token_hash) == hash_token(raw_token))).first()
     if invitation is None or invitation.status != "pending" or invitation.expires_at <= utcnow():
         return None
     return invitation
@@ -225,10 +232,12 @@ def _by_token(session: Session, raw_token: str) -> Invitation | None:
 
 def accept_new_account(session: Session, raw_token: str, password: str, *, ip: str = "") -> User:
     """Create the invitee's own account with their password and accept the invitation; nothing else."""
-    invitation = session.exec(select(Invitation).where(Invitation.token_hash == hash_token(raw_token or ""))).first()
+    invitation = session.exec(
+        select(Invitation).where(col(Invitation.token_hash) == hash_token(raw_token or ""))
+    ).first()
     if invitation is None or invitation.status != "pending":
         raise ValidationFailed.single("token", INVALID)
-    if session.exec(select(User.id).where(User.email == invitation.email)).first() is not None:
+    if session.exec(select(col(User.id)).where(col(User.email) == invitation.email)).first() is not None:
         raise ValidationFailed.single(
             "token",
             "An account with this e-mail address exists now. Sign in and accept the invitation from your account.",
@@ -264,6 +273,12 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
     return user
 
 
+def accept_and_sign_in(session: Session, raw_token: str, password: str, *, ip: str = "", user_agent: str = "") -> str:
+    """The new person's whole acceptance: their account, the membership, and a signed-in session (its token)."""
+    user = accept_new_account(session, raw_token, password, ip=ip)
+    return create_session(session, key(user), ip=ip, user_agent=user_agent)
+
+
 def free_username(session: Session, email: str) -> str:
     """A username (also a possible subdomain) from the address's local part, following every username rule."""
     base = "".join(c for c in email.split("@", maxsplit=1)[0].lower() if c.isalnum())[:20] or "user"
@@ -281,11 +296,10 @@ def list_pending(session: Session, actor: Actor | None) -> list[dict[str, str]]:
         select(Invitation, Organization)
         .join(
             Organization,
-            Organization.id
-            == Invitation.organization_id,
+            col(Organization.id) == col(Invitation.organization_id),
         )
-        .where(Invitation.status == "pending", visible(checked, Invitation.organization_id))
-        .order_by(Invitation.id.desc())
+        .where(col(Invitation.status) == "pending", visible(checked, col(Invitation.organization_id)))
+        .order_by(col(Invitation.id).desc())
         .limit(200)
     ).all()
     now = utcnow()

@@ -6,10 +6,11 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit, ratelimit
 from services.accounts import passwords, two_factor
+from services.accounts.service import VERIFY_EMAIL, _send_verification
 from services.accounts.sessions import create_session, revoke_session
 from services.crypto import fingerprint
 from services.errors import ValidationFailed
@@ -36,7 +37,9 @@ def login(
         raise ValidationFailed(
             {k: "This field is required." for k, v in (("identifier", identifier), ("password", password)) if not v}
         )
-    user = session.exec(select(User).where(or_(User.email == identifier, User.username == identifier))).first()
+    user = session.exec(
+        select(User).where(or_(col(User.email) == identifier, col(User.username) == identifier))
+    ).first()
     # one bucket per account, whichever name it was typed as ("bob" and "bob@example.com" count together)
     account_key = ratelimit.account_key(user.id if user else None, identifier)
     ratelimit.check_login(ip or "unknown", account_key)
@@ -95,12 +98,10 @@ def next_path(target: str | None, default: str = "/dashboard") -> str:
 
 
 def _resend_if_due(session: Session, user: User) -> None:
-    from services.accounts.service import VERIFY_EMAIL, _send_verification
-
     latest = session.exec(
-        select(UserToken.created_at)
-        .where(UserToken.user_id == user.id, UserToken.purpose == VERIFY_EMAIL)
-        .order_by(UserToken.created_at.desc())
+        select(col(UserToken.created_at))
+        .where(col(UserToken.user_id) == user.id, col(UserToken.purpose) == VERIFY_EMAIL)
+        .order_by(col(UserToken.created_at).desc())
     ).first()
     if latest is None or latest < utcnow() - RESEND_INTERVAL:
         _send_verification(session, user)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit, ratelimit
 from services.accounts import passwords, usernames
@@ -20,7 +20,7 @@ from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
 from services.mail.outgoing import send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.tenancy.licences import ensure_room_for_customer
 from services.tenancy.orgs import home_organization
 
@@ -53,11 +53,11 @@ def normalise_email(raw: str) -> str:
 
 
 def _email_taken(session: Session, email: str) -> bool:
-    return session.exec(select(User.id).where(func.lower(User.email) == email)).first() is not None
+    return session.exec(select(col(User.id)).where(func.lower(col(User.email)) == email)).first() is not None
 
 
 def default_parent_org(session: Session) -> Organization:
-    parent = session.exec(select(Organization).where(Organization.kind == OrgKind.PLATFORM)).first()
+    parent = session.exec(select(Organization).where(col(Organization.kind) == OrgKind.PLATFORM)).first()
     if parent is None:
         parent = Organization(name="Portal", slug="platform", kind=OrgKind.PLATFORM)
         session.add(parent)
@@ -92,7 +92,7 @@ def signup(
     if errors:
         raise ValidationFailed(errors)
 
-    parent_id = parent_org_id or default_parent_org(session).id
+    parent_id = parent_org_id or key(default_parent_org(session))
     ensure_room_for_customer(session, parent_id)
     user = User(email=email, username=username, password_hash=passwords.hash_password(password))
     org = Organization(name=username, slug=username, kind=OrgKind.CUSTOMER, parent_id=parent_id)
@@ -125,7 +125,7 @@ def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta)
 def _send_verification(session: Session, user: User) -> None:
     settings = get_settings()
     token = issue_token(session, user, VERIFY_EMAIL, timedelta(hours=settings.verification_hours))
-    org_id = home_organization(session, user.id)
+    org_id = home_organization(session, key(user))
     send_after_commit(
         session,
         "verify_email",
@@ -141,7 +141,7 @@ def resend_verification(session: Session, email: str, ip: str = "") -> None:
     if ip:
         ratelimit.hit(get_settings().signup_rate_per_ip, f"resend-ip:{ip}")
     email = normalise_email(email)
-    user = session.exec(select(User).where(User.email == email)).first()
+    user = session.exec(select(User).where(col(User.email) == email)).first()
     if user and user.email_verified_at is None and user.status == "active":
         _send_verification(session, user)
 
@@ -152,14 +152,16 @@ def _consume_token(session: Session, raw_token: str, purpose: str) -> UserToken:
     if not raw_token:
         raise invalid
     token = session.exec(
-        select(UserToken).where(UserToken.token_hash == hash_token(raw_token), UserToken.purpose == purpose)
+        select(UserToken).where(col(UserToken.token_hash) == hash_token(raw_token), col(UserToken.purpose) == purpose)
     ).first()
     if token is None or token.used_at is not None:
         raise invalid
     if token.expires_at <= utcnow():
         raise ValidationFailed.single("token", "This link has expired. Request a new one.")
     claimed = session.exec(
-        update(UserToken).where(UserToken.id == token.id, UserToken.used_at.is_(None)).values(used_at=utcnow())
+        update(UserToken)
+        .where(col(UserToken.id) == token.id, col(UserToken.used_at).is_(None))
+        .values(used_at=utcnow())
     ).rowcount
     if claimed != 1:
         raise invalid
@@ -183,12 +185,12 @@ def request_password_reset(session: Session, email: str, ip: str = "") -> None:
     if ip:
         ratelimit.hit(settings.login_rate_per_ip, f"reset-ip:{ip}")
     email = normalise_email(email)
-    user = session.exec(select(User).where(User.email == email)).first()
+    user = session.exec(select(User).where(col(User.email) == email)).first()
     if user is None or user.status != "active":
         return
     ratelimit.hit(settings.login_rate_per_account, f"reset-account:{email}")
     token = issue_token(session, user, RESET_PASSWORD, timedelta(minutes=settings.reset_minutes))
-    org_id = home_organization(session, user.id)
+    org_id = home_organization(session, key(user))
     send_after_commit(
         session,
         "reset_password",
@@ -204,7 +206,7 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     """Check the password first, so a weak choice does not burn the single-use link."""
     token = session.exec(
         select(UserToken).where(
-            UserToken.token_hash == hash_token(raw_token or ""), UserToken.purpose == RESET_PASSWORD
+            col(UserToken.token_hash) == hash_token(raw_token or ""), col(UserToken.purpose) == RESET_PASSWORD
         )
     ).first()
     user = session.get(User, token.user_id) if token else None
@@ -218,8 +220,8 @@ def reset_password(session: Session, raw_token: str, new_password: str) -> User:
     _set_password(session, user, new_password)
     # Whoever asked for the reset proved control of the mailbox, which verifies it as well.
     user.email_verified_at = user.email_verified_at or utcnow()
-    revoke_all_sessions(session, user.id)
-    _invalidate_tokens(session, user.id, RESET_PASSWORD)
+    revoke_all_sessions(session, key(user))
+    _invalidate_tokens(session, key(user), RESET_PASSWORD)
     audit.record(session, "account.password_reset", actor=user, target=("user", user.id))
     return user
 
@@ -257,6 +259,6 @@ def _set_password(session: Session, user: User, password: str) -> None:
 def _invalidate_tokens(session: Session, user_id: int, purpose: str) -> None:
     session.exec(
         update(UserToken)
-        .where(UserToken.user_id == user_id, UserToken.purpose == purpose, UserToken.used_at.is_(None))
+        .where(col(UserToken.user_id) == user_id, col(UserToken.purpose) == purpose, col(UserToken.used_at).is_(None))
         .values(used_at=utcnow())
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.crypto import hash_token, new_token
@@ -48,12 +48,12 @@ def resolve_session(session: Session, token: str) -> CurrentUser | None:
     token_hash = hash_token(token)
     row = session.exec(
         select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
+        .join(User, col(User.id) == col(AuthSession.user_id))
         .where(
-            AuthSession.token_hash == token_hash,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-            User.status == "active",
+            col(AuthSession.token_hash) == token_hash,
+            col(AuthSession.revoked_at).is_(None),
+            col(AuthSession.expires_at) > utcnow(),
+            col(User.status) == "active",
         )
     ).first()
     if row is None:
@@ -98,15 +98,15 @@ def _impersonator_still_allowed(session: Session, auth: AuthSession) -> User | N
 def revoke_session(session: Session, token: str) -> None:
     session.exec(
         update(AuthSession)
-        .where(AuthSession.token_hash == hash_token(token), AuthSession.revoked_at.is_(None))
+        .where(col(AuthSession.token_hash) == hash_token(token), col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
 
 def revoke_all_sessions(session: Session, user_id: int, except_hash: str | None = None) -> int:
-    statement = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    statement = update(AuthSession).where(col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None))
     if except_hash:
-        statement = statement.where(AuthSession.token_hash != except_hash)
+        statement = statement.where(col(AuthSession.token_hash) != except_hash)
     return int(session.exec(statement.values(revoked_at=utcnow())).rowcount or 0)
 
 
@@ -115,11 +115,11 @@ def list_sessions(session: Session, user_id: int, current_hash: str = "") -> lis
     rows = session.exec(
         select(AuthSession)
         .where(
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
+            col(AuthSession.user_id) == user_id,
+            col(AuthSession.revoked_at).is_(None),
+            col(AuthSession.expires_at) > utcnow(),
         )
-        .order_by(AuthSession.created_at.desc())
+        .order_by(col(AuthSession.created_at).desc())
     ).all()
     return [
         {

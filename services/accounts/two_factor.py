@@ -15,14 +15,14 @@ from datetime import timedelta
 import pyotp
 import segno
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit, ratelimit
 from services.accounts import passwords
 from services.crypto import decrypt, encrypt, hash_token
 from services.errors import ValidationFailed
 from services.models import User, UserToken
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 
 ISSUER = "Portal"
 RECOVERY = "recovery_code"
@@ -100,10 +100,10 @@ def verify_second_factor(session: Session, user: User, code: str) -> bool:
         return False
     token = session.exec(
         select(UserToken).where(
-            UserToken.user_id == user.id,
-            UserToken.purpose == RECOVERY,
-            UserToken.token_hash == hash_token(code.lower()),
-            UserToken.used_at.is_(None),
+            col(UserToken.user_id) == user.id,
+            col(UserToken.purpose) == RECOVERY,
+            col(UserToken.token_hash) == hash_token(code.lower()),
+            col(UserToken.used_at).is_(None),
         )
     ).first()
     if token is None:
@@ -116,8 +116,8 @@ def verify_second_factor(session: Session, user: User, code: str) -> bool:
 def recovery_codes_left(session: Session, user_id: int) -> int:
     return len(
         session.exec(
-            select(UserToken.id).where(
-                UserToken.user_id == user_id, UserToken.purpose == RECOVERY, UserToken.used_at.is_(None)
+            select(col(UserToken.id)).where(
+                col(UserToken.user_id) == user_id, col(UserToken.purpose) == RECOVERY, col(UserToken.used_at).is_(None)
             )
         ).all()
     )
@@ -144,7 +144,7 @@ def _new_recovery_codes(session: Session, user: User) -> list[str]:
     for code in codes:
         session.add(
             UserToken(
-                user_id=user.id,
+                user_id=key(user),
                 purpose=RECOVERY,
                 token_hash=hash_token(code.replace("-", "")),
                 expires_at=expires,
@@ -157,9 +157,9 @@ def _revoke_recovery_codes(session: Session, user: User) -> None:
     session.exec(
         update(UserToken)
         .where(
-            UserToken.user_id == user.id,
-            UserToken.purpose == RECOVERY,
-            UserToken.used_at.is_(None),
+            col(UserToken.user_id) == user.id,
+            col(UserToken.purpose) == RECOVERY,
+            col(UserToken.used_at).is_(None),
         )
         .values(used_at=utcnow())
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.models import Instance, Organization, User
 from services.tenancy.hostnames import username_is_a_portal_host
@@ -109,7 +109,7 @@ def username_format_problem(username: str) -> str | None:
 def username_taken(session: Session, username: str) -> bool:
     """Taken as an account, an organization slug, an instance subdomain, or as the host of a portal domain
     (`<username>.<BASE_DOMAIN>` already answering as a seller's portal): all of these share one namespace."""
-    for column in (User.username, Organization.slug, Instance.subdomain):
+    for column in (col(User.username), col(Organization.slug), col(Instance.subdomain)):
         if session.exec(select(column).where(column == username).limit(1)).first() is not None:
             return True
     return username_is_a_portal_host(session, username)

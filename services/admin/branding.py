@@ -12,7 +12,7 @@ from email.utils import parseaddr
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit, dns_proof
 from services.branding.assets import ASSET_ROUTE, asset_dir
@@ -23,7 +23,7 @@ from services.crypto import new_token
 from services.errors import ValidationFailed
 from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.tenancy import hostnames
 from services.tenancy.licences import require_feature
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise
@@ -61,6 +61,9 @@ RADII = ("none", "small", "medium", "large", "full")
 MAX_LOGO_BYTES = 512 * 1024
 # magic bytes -> extension; SVG is refused: it can carry script
 LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
+# what the branding editor edits as text (the form, its state and `update` use exactly these, by name)
+EDITABLE = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")
+IMAGES = ("logo_url", "favicon_url")  # set by uploads, not typed
 TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
 
 
@@ -81,24 +84,11 @@ def _seller(session: Session, actor: Actor | None, organization_id: int, attempt
 def current(session: Session, actor: Actor | None, organization_id: int) -> dict[str, Any]:
     """The organization's own overrides (what the form edits) beside the brand it shows (with inheritance)."""
     _seller(session, actor, organization_id, "branding.view")
-    own = session.exec(select(Branding).where(Branding.organization_id == organization_id)).first()
-    fields = {
-        k: (getattr(own, k) or "") if own else ""
-        for k in (
-            "platform_name",
-            "logo_url",
-            "favicon_url",
-            "accent_color",
-            "gray_color",
-            "radius",
-            "custom_css",
-            "support_email",
-            "footer_text",
-        )
-    }
-    fields["hide_platform_branding"] = bool(own and own.hide_platform_branding)
+    own = session.exec(select(Branding).where(col(Branding.organization_id) == organization_id)).first()
+    fields = {name: str(getattr(own, name) or "") if own else "" for name in (*EDITABLE, *IMAGES)}
     return {
         "own": fields,
+        "hide_platform_branding": bool(own and own.hide_platform_branding),
         "effective": brand_for(session, organization_id).to_dict(),
         "email_templates": dict(own.email_templates or {}) if own else {},
     }
@@ -144,8 +134,8 @@ def update(
         require_feature(session, org.id, "custom_css", "custom_css")
     if clean["hide_platform_branding"]:
         require_feature(session, org.id, "hide_platform_branding", "hide_platform_branding")
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
-        organization_id=org.id
+    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
+        organization_id=key(org)
     )
     for name, value in clean.items():
         setattr(branding, name, value)
@@ -185,8 +175,8 @@ def store_logo(
     folder = asset_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
-        organization_id=org.id
+    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
+        organization_id=key(org)
     )
     setattr(branding, f"{kind}_url", ASSET_ROUTE + name)
     session.add(branding)
@@ -222,8 +212,8 @@ def save_email_template(
             errors[part] = problem
     if errors:
         raise ValidationFailed(errors)
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
-        organization_id=org.id
+    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
+        organization_id=key(org)
     )
     overrides = dict(branding.email_templates or {})
     kept = {part: text for part, text in clean.items() if text}
@@ -247,7 +237,7 @@ def save_email_template(
 def sender_status(session: Session, actor: Actor | None, organization_id: int) -> dict[str, str]:
     """The seller's own From address, the DNS record that proves it, and whether it is proven."""
     org, _checked = _seller(session, actor, organization_id, "branding.sender_view")
-    own = session.exec(select(Branding).where(Branding.organization_id == org.id)).first()
+    own = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
     if own is None or not own.sender_email or not own.sender_token:
         return {}
     record = dns_proof.challenge(own.sender_email.rpartition("@")[2], own.sender_token)
@@ -263,8 +253,8 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
     """Ask to send this seller's e-mail From `email`; it is used once its domain is proven (verify_sender).
     An empty address goes back to the platform's address (with the seller's name and Reply-To)."""
     org, checked = _seller(session, actor, organization_id, "branding.sender")
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first() or Branding(
-        organization_id=org.id
+    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
+        organization_id=key(org)
     )
     email = email.strip()
     if email:
@@ -295,7 +285,7 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
 def verify_sender(session: Session, actor: Actor | None, organization_id: int, *, ip: str = "") -> None:
     """Look the proof up in DNS now; from then on the seller's e-mail goes out From its own address."""
     org, checked = _seller(session, actor, organization_id, "branding.sender_verify")
-    branding = session.exec(select(Branding).where(Branding.organization_id == org.id)).first()
+    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
     if branding is None or not branding.sender_email or not branding.sender_token:
         raise ValidationFailed.single("sender_email", "Enter the address to send from first.")
     ok, why = dns_proof.proven(branding.sender_email.rpartition("@")[2], branding.sender_token)

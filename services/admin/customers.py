@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from services.billing.plans import format_money
 from services.models import (
     AuditEvent,
     Budget,
@@ -25,14 +25,16 @@ from services.models import (
     Subscription,
     User,
 )
+from services.models.base import key
+from services.money import format_cents
 from services.tenancy.scope import Actor, authorise, visible
 from services.usage.reports import model_totals, money
 
 PAGE_SIZE = 25
-SORTS = {
-    "newest": Organization.created_at.desc(),
-    "oldest": Organization.created_at.asc(),
-    "name": Organization.name.asc(),
+SORTS: dict[str, Any] = {
+    "newest": col(Organization.created_at).desc(),
+    "oldest": col(Organization.created_at).asc(),
+    "name": col(Organization.name).asc(),
 }
 SUBSCRIPTION_STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "incomplete")
 
@@ -43,38 +45,36 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     customers = session.exec(
         select(func.count())
         .select_from(Organization)
-        .where(Organization.kind == OrgKind.CUSTOMER, visible(checked, Organization.id))
+        .where(col(Organization.kind) == OrgKind.CUSTOMER, visible(checked, col(Organization.id)))
     ).one()
     active = session.exec(
-        select(func.count(), func.coalesce(func.sum(Plan.price_cents), 0), Plan.currency)
+        select(func.count(), func.coalesce(func.sum(col(Plan.price_cents)), 0), col(Plan.currency))
         .select_from(Subscription)
-        .join(Plan, Plan.id == Subscription.plan_id)
+        .join(Plan, col(Plan.id) == col(Subscription.plan_id))
         .where(
-            Subscription.status.in_(("active", "trialing")),
-            Plan.interval == "month",
-            visible(checked, Subscription.organization_id),
+            col(Subscription.status).in_(("active", "trialing")),
+            col(Plan.interval) == "month",
+            visible(checked, col(Subscription.organization_id)),
         )
-        .group_by(Plan.currency)
+        .group_by(col(Plan.currency))
     ).all()
     by_status = dict(
         session.exec(
-            select(Instance.status, func.count())
-            .where(
-                visible(checked, Instance.organization_id)
-            )
-            .group_by(Instance.status)
+            select(col(Instance.status), func.count())
+            .where(visible(checked, col(Instance.organization_id)))
+            .group_by(col(Instance.status))
         ).all()
     )
     parked = session.exec(
         select(func.count())
         .select_from(ProvisioningAction)
-        .join(Instance, Instance.id == ProvisioningAction.instance_id)
-        .where(ProvisioningAction.status == "parked", visible(checked, Instance.organization_id))
+        .join(Instance, col(Instance.id) == col(ProvisioningAction.instance_id))
+        .where(col(ProvisioningAction.status) == "parked", visible(checked, col(Instance.organization_id)))
     ).one()
     result: dict[str, Any] = {
         "customers": int(customers),
         "active_subscriptions": sum(int(n) for n, _, _ in active),
-        "mrr": ", ".join(format_money(int(cents), currency) for _, cents, currency in active) or "0",
+        "mrr": ", ".join(format_cents(int(cents), currency) for _, cents, currency in active) or "0",
         "instances_by_status": [{"status": k, "count": int(v)} for k, v in sorted(by_status.items())],
         "parked_actions": int(parked),
         "webhooks_waiting": 0,
@@ -83,11 +83,9 @@ def overview(session: Session, actor: Actor | None) -> dict[str, Any]:
     if checked.is_platform:  # Stripe events belong to the platform as a whole
         counts = dict(
             session.exec(
-                select(StripeEvent.status, func.count())
-                .where(
-                    StripeEvent.status.in_(("pending", "failed"))
-                )
-                .group_by(StripeEvent.status)
+                select(col(StripeEvent.status), func.count())
+                .where(col(StripeEvent.status).in_(("pending", "failed")))
+                .group_by(col(StripeEvent.status))
             ).all()
         )
         result["webhooks_waiting"], result["webhooks_failed"] = (
@@ -115,39 +113,37 @@ def list_customers(
     if sort not in SORTS:
         raise ValueError(f"Unknown sort {sort!r}.")
     owner = (
-        select(Membership.organization_id, func.min(Membership.user_id).label("user_id"))
-        .group_by(Membership.organization_id)
+        select(col(Membership.organization_id), func.min(col(Membership.user_id)).label("user_id"))
+        .group_by(col(Membership.organization_id))
         .subquery()
     )
-    conditions = [Organization.kind == OrgKind.CUSTOMER, visible(checked, Organization.id)]
+    conditions = [col(Organization.kind) == OrgKind.CUSTOMER, visible(checked, col(Organization.id))]
     if search.strip():
         like = f"%{search.strip().lower()}%"
         conditions.append(
             or_(
-                func.lower(Organization.name).like(like),
-                Organization.slug.like(like),
-                User.email.like(like),
+                func.lower(col(Organization.name)).like(like),
+                col(Organization.slug).like(like),
+                col(User.email).like(like),
             )
         )
     if status:
-        conditions.append(Subscription.status == status)
+        conditions.append(col(Subscription.status) == status)
     if plan:
-        conditions.append(Plan.slug == plan)
+        conditions.append(col(Plan.slug) == plan)
     base = (
-        select(Organization, Subscription, Plan, Instance, User)
-        .outerjoin(Subscription, Subscription.organization_id == Organization.id)
-        .outerjoin(Plan, Plan.id == Subscription.plan_id)
-        .outerjoin(Instance, Instance.subscription_id == Subscription.id)
-        .outerjoin(owner, owner.c.organization_id == Organization.id)
-        .outerjoin(User, User.id == owner.c.user_id)
+        sa_select(Organization, Subscription, Plan, Instance, User)
+        .outerjoin(Subscription, col(Subscription.organization_id) == col(Organization.id))
+        .outerjoin(Plan, col(Plan.id) == col(Subscription.plan_id))
+        .outerjoin(Instance, col(Instance.subscription_id) == col(Subscription.id))
+        .outerjoin(owner, owner.c.organization_id == col(Organization.id))
+        .outerjoin(User, col(User.id) == owner.c.user_id)
         .where(*conditions)
     )
     total = session.exec(select(func.count()).select_from(base.subquery())).one()
     page = min(max(page, 1), 10_000)
-    rows = session.exec(
-        base.order_by(SORTS[sort], Organization.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+    rows = session.execute(
+        base.order_by(SORTS[sort], col(Organization.id).desc()).offset((page - 1) * page_size).limit(page_size)
     ).all()
     return [
         {
@@ -179,25 +175,28 @@ def customer_detail(session: Session, actor: Actor | None, organization_id: int)
     assert org is not None
     users = session.exec(
         select(User, Membership)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == org.id)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(col(Membership.organization_id) == org.id)
     ).all()
     sub = session.exec(
-        select(Subscription).where(Subscription.organization_id == org.id).order_by(Subscription.id.desc())
+        select(Subscription).where(col(Subscription.organization_id) == org.id).order_by(col(Subscription.id).desc())
     ).first()
-    instance = session.exec(select(Instance).where(Instance.organization_id == org.id)).first()
+    instance = session.exec(select(Instance).where(col(Instance.organization_id) == org.id)).first()
     actions = session.exec(
         select(ProvisioningAction)
-        .where(ProvisioningAction.instance_id == (instance.id if instance else -1))
-        .order_by(ProvisioningAction.created_at.desc())
+        .where(col(ProvisioningAction.instance_id) == (instance.id if instance else -1))
+        .order_by(col(ProvisioningAction.created_at).desc())
         .limit(20)
     ).all()
     trail = session.exec(
-        select(AuditEvent).where(AuditEvent.organization_id == org.id).order_by(AuditEvent.at.desc()).limit(50)
+        select(AuditEvent)
+        .where(col(AuditEvent.organization_id) == org.id)
+        .order_by(col(AuditEvent.at).desc())
+        .limit(50)
     ).all()
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
-    budget = session.exec(select(Budget).where(Budget.subscription_id == sub.id)).first() if sub else None
-    usage = model_totals(session, instance.id, budget.period_start) if instance and budget else []
+    budget = session.exec(select(Budget).where(col(Budget.subscription_id) == sub.id)).first() if sub else None
+    usage = model_totals(session, key(instance), budget.period_start) if instance and budget else []
     return {
         "usage": usage,
         "budget": {"used": money(budget.used_micros), "total": money(budget.total_micros)} if budget else {},
@@ -249,17 +248,17 @@ def audit_log(
 ) -> tuple[list[dict[str, Any]], int]:
     """Audit events of the actor's subtree (the platform also sees events without an organization)."""
     checked = authorise(session, actor, "view", action="audit.list", target=("audit_event", "*"))
-    conditions = [visible(checked, AuditEvent.organization_id)]
+    conditions = [visible(checked, col(AuditEvent.organization_id))]
     if checked.is_platform:
-        conditions = [or_(AuditEvent.organization_id.is_(None), visible(checked, AuditEvent.organization_id))]
+        conditions = [or_(col(AuditEvent.organization_id).is_(None), visible(checked, col(AuditEvent.organization_id)))]
     if action:
-        conditions.append(AuditEvent.action.like(f"{action}%"))
+        conditions.append(col(AuditEvent.action).like(f"{action}%"))
     if actor_label:
-        conditions.append(AuditEvent.actor_label.like(f"%{actor_label}%"))
+        conditions.append(col(AuditEvent.actor_label).like(f"%{actor_label}%"))
     query = select(AuditEvent).where(*conditions)
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc())
         .offset((max(page, 1) - 1) * page_size)
         .limit(page_size)
     ).all()

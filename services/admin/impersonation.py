@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.accounts.sessions import revoke_session
@@ -40,9 +40,9 @@ def start(session: Session, actor: Actor | None, user_id: int, *, admin_session_
     user = session.get(User, user_id)
     parent = session.exec(
         select(AuthSession).where(
-            AuthSession.token_hash == admin_session_hash,
-            AuthSession.user_id == checked.user_id,
-            AuthSession.revoked_at.is_(None),
+            col(AuthSession.token_hash) == admin_session_hash,
+            col(AuthSession.user_id) == checked.user_id,
+            col(AuthSession.revoked_at).is_(None),
         )
     ).first()
     if user is None or user.status != "active":
@@ -76,13 +76,13 @@ def start(session: Session, actor: Actor | None, user_id: int, *, admin_session_
 
 def end(session: Session, token: str, *, ip: str = "") -> bool:
     """Revoke the impersonation session behind `token`; False if it was not one."""
-    row = session.exec(select(AuthSession).where(AuthSession.token_hash == hash_token(token))).first()
+    row = session.exec(select(AuthSession).where(col(AuthSession.token_hash) == hash_token(token))).first()
     if row is None or row.impersonator_id is None:
         return False
     admin = session.get(User, row.impersonator_id)
     user = session.get(User, row.user_id)
     revoke_session(session, token)
-    org_id = session.exec(select(Membership.organization_id).where(Membership.user_id == row.user_id)).first()
+    org_id = session.exec(select(col(Membership.organization_id)).where(col(Membership.user_id) == row.user_id)).first()
     audit.record(
         session,
         "admin.impersonation_ended",

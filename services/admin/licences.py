@@ -8,14 +8,17 @@ every seller, with or without a licence.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.errors import ValidationFailed
+from services.forms import parse
 from services.models import Domain, Licence, Organization, OrgKind
+from services.models.base import key
 from services.tenancy import hostnames
 from services.tenancy.licences import FEATURES, SELLER_KINDS, active_licence, require_feature, state
 from services.tenancy.scope import Actor, authorise, subtree_ids
@@ -23,18 +26,74 @@ from services.tenancy.scope import Actor, authorise, subtree_ids
 MAX_GRACE_DAYS = 365
 
 
-def _whole_number(raw: Any, field: str, errors: dict[str, str], *, upper: int = 10_000_000) -> int | None:
-    if raw in (None, ""):
-        return None
+def _listed(value: Any) -> list[str]:
+    """A list, or the comma-separated text a console field holds."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(item).strip() for item in items if str(item).strip()]
+
+
+def _host(host: str) -> str:
+    clean = hostnames.normalise_host(host)
+    if not hostnames.HOSTNAME.match(clean):
+        raise ValueError(f"{host!r} is not a host name")
+    return clean
+
+
+def _expiry(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
     try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        errors[field] = "must be a whole number, 0 or more (empty: no limit)"
-        return None
-    if not 0 <= value <= upper:
-        errors[field] = f"must be between 0 and {upper:,}"
-        return None
-    return value
+        return parse_expiry(str(value))
+    except ValueError:
+        raise ValueError("must be a date such as 2027-12-31") from None
+
+
+Limit = Annotated[int | None, BeforeValidator(lambda v: None if v in (None, "") else v), Field(ge=0, le=10_000_000)]
+
+
+class LicenceForm(BaseModel):
+    """A reseller's licence as platform staff set it (empty limits mean no limit)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    tier: str = Field(min_length=1, max_length=40, json_schema_extra={"message": "is required (at most 40 characters)"})
+    features: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
+    max_customers: Limit = None
+    max_instances: Limit = None
+    max_domains: Limit = None
+    authorized_domains: Annotated[list[str], BeforeValidator(_listed)] = Field(default_factory=list)
+    expires_at: Annotated[datetime | None, BeforeValidator(_expiry)] = None
+    grace_days: Annotated[int, BeforeValidator(lambda v: 14 if v in (None, "") else v)] = Field(
+        14, ge=0, le=MAX_GRACE_DAYS
+    )
+    status: Literal["active", "suspended"] = Field(
+        "active", json_schema_extra={"message": "must be active or suspended"}
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _console_fields(cls, values: Any) -> Any:
+        """The console's form says `domains` and `expires` (a day, typed): the same fields by other names."""
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        if "domains" in values and "authorized_domains" not in values:
+            values["authorized_domains"] = values.pop("domains")
+        if "expires" in values and not values.get("expires_at"):
+            values["expires_at"] = values.pop("expires")
+        return values
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, features: list[str]) -> list[str]:
+        if unknown := sorted(set(features) - set(FEATURES)):
+            raise ValueError(f"unknown: {', '.join(unknown)} (known: {', '.join(FEATURES)})")
+        return features
+
+    @field_validator("authorized_domains")
+    @classmethod
+    def _host_names(cls, domains: list[str]) -> list[str]:
+        return [_host(domain) for domain in domains]
 
 
 def save_licence(
@@ -53,35 +112,10 @@ def save_licence(
     seller = session.get(Organization, organization_id)
     if seller is None or seller.kind not in SELLER_KINDS:
         raise ValidationFailed.single("", "Licences are for resellers.")
-    errors: dict[str, str] = {}
-    limits = {
-        field: _whole_number(values.get(field), field, errors)
-        for field in ("max_customers", "max_instances", "max_domains")
-    }
-    grace = _whole_number(values.get("grace_days", 14), "grace_days", errors, upper=MAX_GRACE_DAYS)
-    domains = []
-    for host in values.get("authorized_domains") or []:
-        clean = hostnames.normalise_host(str(host))
-        if not hostnames.HOSTNAME.match(clean):
-            errors["authorized_domains"] = f"{host!r} is not a host name"
-        domains.append(clean)
-    features = [str(f).strip() for f in values.get("features") or [] if str(f).strip()]
-    if unknown := sorted(set(features) - set(FEATURES)):
-        errors["features"] = f"unknown: {', '.join(unknown)} (known: {', '.join(FEATURES)})"
-    tier = str(values.get("tier") or "").strip()
-    if not 1 <= len(tier) <= 40:
-        errors["tier"] = "is required (at most 40 characters)"
-    status = str(values.get("status") or "active")
-    if status not in ("active", "suspended"):
-        errors["status"] = "must be active or suspended"
-    if errors:
-        raise ValidationFailed(errors)
-    licence = active_licence(session, organization_id) or Licence(organization_id=organization_id, tier=tier)
-    licence.tier, licence.features = tier, features
-    licence.max_customers, licence.max_instances = limits["max_customers"], limits["max_instances"]
-    licence.max_domains, licence.authorized_domains = limits["max_domains"], domains
-    licence.expires_at, licence.status = values.get("expires_at"), status
-    licence.grace_days = 14 if grace is None else grace
+    form = parse(LicenceForm, values)
+    licence = active_licence(session, organization_id) or Licence(organization_id=organization_id, tier=form.tier)
+    for name, value in form.model_dump().items():
+        setattr(licence, name, value)
     session.add(licence)
     audit.record(
         session,
@@ -90,7 +124,7 @@ def save_licence(
         target=("organization", organization_id),
         organization_id=organization_id,
         ip=ip,
-        details={"tier": tier, **limits, "domains": domains, "features": features, "grace_days": licence.grace_days},
+        details=form.model_dump(mode="json", exclude={"expires_at"}),
     )
     return licence
 
@@ -120,7 +154,7 @@ def add_domain(session: Session, actor: Actor | None, organization_id: int, host
         ):
             raise ValidationFailed.single("hostname", f"Your licence does not cover {host}.")
         count = session.exec(
-            select(func.count()).select_from(Domain).where(Domain.organization_id == organization_id)
+            select(func.count()).select_from(Domain).where(col(Domain.organization_id) == organization_id)
         ).one()
         if licence is not None and licence.max_domains is not None and count >= licence.max_domains:
             raise ValidationFailed.single("hostname", f"Your licence allows {licence.max_domains} domain(s).")
@@ -143,15 +177,15 @@ def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]
     authorise(session, actor, "view", action="licences.list", target=("licence", "*"), platform=True)
     rows = []
     for seller in session.exec(
-        select(Organization)
-        .where(Organization.kind.in_(SELLER_KINDS))
-        .order_by(Organization.name)
+        select(Organization).where(col(Organization.kind).in_(SELLER_KINDS)).order_by(col(Organization.name))
     ).all():
-        licence = active_licence(session, seller.id)
+        licence = active_licence(session, key(seller))
         customers = session.exec(
             select(func.count())
             .select_from(Organization)
-            .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller.id)))
+            .where(
+                col(Organization.kind) == OrgKind.CUSTOMER, col(Organization.id).in_(subtree_ids(session, key(seller)))
+            )
         ).one()
         limit = licence.max_customers if licence and licence.max_customers is not None else "∞"
         rows.append(
@@ -172,7 +206,9 @@ def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]
 def domains_of(session: Session, organization_id: int) -> list[str]:
     return list(
         session.exec(
-            select(Domain.hostname).where(Domain.organization_id == organization_id).order_by(Domain.hostname)
+            select(col(Domain.hostname))
+            .where(col(Domain.organization_id) == organization_id)
+            .order_by(col(Domain.hostname))
         ).all()
     )
 

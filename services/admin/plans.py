@@ -6,20 +6,22 @@ takes a plan off the pricing page and out of signups but leaves its subscribers 
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.errors import ValidationFailed
+from services.forms import parse
 from services.models import AppTemplate, Organization, Plan, Subscription
-from services.models.base import utcnow
+from services.models.base import key, utcnow
+from services.money import micros_as_decimal, parse_micros
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
 from services.usage.alerts import POLICIES
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 LIMIT_KEYS = ("memory_mb", "cpus", "max_concurrent_projects", "max_parallel_requests", "max_requests_per_minute")
 
 
@@ -27,12 +29,12 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
     checked = authorise(session, actor, "view", action="plans.list", target=("plan", "*"))
     query = (
         select(Plan, Organization)
-        .join(Organization, Organization.id == Plan.organization_id)
-        .where(visible(checked, Plan.organization_id))
+        .join(Organization, col(Organization.id) == col(Plan.organization_id))
+        .where(visible(checked, col(Plan.organization_id)))
     )
     if not include_archived:
-        query = query.where(Plan.archived_at.is_(None))
-    used = dict(session.exec(select(Subscription.plan_id, func.count()).group_by(Subscription.plan_id)).all())
+        query = query.where(col(Plan.archived_at).is_(None))
+    used = dict(session.exec(select(col(Subscription.plan_id), func.count()).group_by(col(Subscription.plan_id))).all())
     return [
         {
             "id": str(p.id),
@@ -41,47 +43,56 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
             "slug": p.slug,
             "price_cents": str(p.price_cents),
             "stripe_price_id": p.stripe_price_id or "",
-            "budget": str(p.budget_included_micros // 1_000_000),
+            "budget": str(micros_as_decimal(p.budget_included_micros).normalize()),
             "policy": p.budget_policy,
-            "subscriptions": str(used.get(p.id, 0)),
+            "subscriptions": str(used.get(key(p), 0)),
             "archived": "yes" if p.archived_at else "",
         }
-        for p, o in session.exec(query.order_by(Organization.name, Plan.sort_order)).all()
+        for p, o in session.exec(query.order_by(col(Organization.name), col(Plan.sort_order))).all()
     ]
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {}
-    clean["name"] = str(values.get("name") or "").strip()
-    if not 1 <= len(clean["name"]) <= 100:
-        errors["name"] = "must be 1 to 100 characters"
-    clean["slug"] = str(values.get("slug") or "").strip().lower()
-    if not SLUG.match(clean["slug"]):
-        errors["slug"] = "must be 2 to 63 lowercase letters, digits or hyphens"
-    for field, low in (("price_cents", 0), ("budget_included_micros", 0), ("grace_days", 0), ("retention_days", 1)):
-        try:
-            clean[field] = int(values.get(field, 0 if field != "retention_days" else 30))
-        except (TypeError, ValueError):
-            errors[field] = "must be a whole number"
-            continue
-        if clean[field] < low:
-            errors[field] = f"must be {low} or more"
-    clean["budget_policy"] = str(values.get("budget_policy") or "notify")
-    if clean["budget_policy"] not in POLICIES:
-        errors["budget_policy"] = f"must be one of {', '.join(POLICIES)}"
-    clean["stripe_price_id"] = str(values.get("stripe_price_id") or "").strip() or None
-    if clean.get("price_cents", 0) > 0 and not clean["stripe_price_id"]:
-        errors["stripe_price_id"] = "a paid plan needs its Stripe price id"
-    limits = values.get("limits") or {}
-    unknown = set(limits) - set(LIMIT_KEYS)
-    if unknown:
-        errors["limits"] = f"unknown limits: {', '.join(sorted(unknown))}"
-    clean["limits"] = {k: v for k, v in limits.items() if k in LIMIT_KEYS}
-    clean["description"] = str(values.get("description") or "")[:500]
-    if errors:
-        raise ValidationFailed(errors)
-    return clean
+class PlanForm(BaseModel):
+    """The plan form of the console (also what the API will accept)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    name: str = Field(min_length=1, max_length=100, json_schema_extra={"message": "must be 1 to 100 characters"})
+    slug: Annotated[str, BeforeValidator(lambda v: str(v or "").strip().lower())] = Field(
+        pattern=SLUG, json_schema_extra={"message": "must be 2 to 63 lowercase letters, digits or hyphens"}
+    )
+    description: str = Field("", max_length=500)
+    price_cents: int = Field(0, ge=0, le=100_000_000)
+    budget_included_micros: int = Field(0, ge=0, le=10**15)
+    grace_days: int = Field(7, ge=0, le=365)
+    retention_days: int = Field(30, ge=1, le=3650)
+    budget_policy: Literal["notify", "block", "suspend"] = Field(
+        "notify", json_schema_extra={"message": f"must be one of {', '.join(POLICIES)}"}
+    )
+    stripe_price_id: Annotated[str | None, BeforeValidator(lambda v: str(v or "").strip() or None)] = Field(
+        None, max_length=100
+    )
+    limits: dict[str, int | float] = Field(default_factory=dict)
+    app_template_id: int | None = None
+
+    @field_validator("limits")
+    @classmethod
+    def _known_limits(cls, limits: dict[str, int | float]) -> dict[str, int | float]:
+        if unknown := sorted(set(limits) - set(LIMIT_KEYS)):
+            raise ValueError(f"unknown limits: {', '.join(unknown)}")
+        return limits
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_in_units(cls, values: Any) -> Any:
+        """The console types the budget in currency units (`budget`: 25 or 12.50); stored as micros."""
+        if (
+            isinstance(values, dict)
+            and values.get("budget") not in (None, "")
+            and "budget_included_micros" not in values
+        ):
+            return {**values, "budget_included_micros": parse_micros(values["budget"], "budget_included_micros")}
+        return values
 
 
 def save_plan(
@@ -104,13 +115,17 @@ def save_plan(
         organization_id=seller.id if seller and seller.kind in ADMIN_KINDS else -1,
     )
     assert seller is not None
-    clean = _clean(values)
-    taken = session.exec(select(Plan.id).where(Plan.organization_id == seller.id, Plan.slug == clean["slug"])).first()
+    form = parse(PlanForm, values)
+    if form.price_cents > 0 and not form.stripe_price_id:
+        raise ValidationFailed.single("stripe_price_id", "a paid plan needs its Stripe price id")
+    clean = form.model_dump(exclude={"app_template_id"})
+    taken = session.exec(
+        select(col(Plan.id)).where(col(Plan.organization_id) == seller.id, col(Plan.slug) == clean["slug"])
+    ).first()
     if taken is not None and taken != plan_id:
         raise ValidationFailed.single("slug", f"{seller.name} already has a plan called {clean['slug']!r}.")
-    template_id = values.get("app_template_id")
-    if template_id is not None:
-        template = session.get(AppTemplate, int(template_id))
+    if form.app_template_id is not None:
+        template = session.get(AppTemplate, form.app_template_id)
         if (
             template is None
             or template.archived_at is not None
@@ -118,7 +133,7 @@ def save_plan(
         ):
             raise ValidationFailed.single("app_template_id", "Choose one of your app templates.")
         clean["app_template_id"] = template.id
-    plan = plan or Plan(organization_id=seller.id)
+    plan = plan or Plan(organization_id=key(seller), name=clean["name"], slug=clean["slug"])
     for name, value in clean.items():
         setattr(plan, name, value)
     session.add(plan)
@@ -171,7 +186,7 @@ def delete_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str 
         organization_id=plan.organization_id if plan else -1,
     )
     assert plan is not None
-    if session.exec(select(Subscription.id).where(Subscription.plan_id == plan_id)).first() is not None:
+    if session.exec(select(col(Subscription.id)).where(col(Subscription.plan_id) == plan_id)).first() is not None:
         raise ValidationFailed.single("", f"{plan.name} has subscriptions: archive it instead of deleting it.")
     audit.record(
         session,

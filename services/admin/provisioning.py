@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from typing import Any
+
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.models import Instance, Organization, ProvisioningAction
@@ -12,18 +14,18 @@ from services.tenancy.scope import Actor, authorise
 LIMIT = 200
 
 
-def list_actions(session: Session, actor: Actor | None, *, status: str = "parked") -> list[dict]:
+def list_actions(session: Session, actor: Actor | None, *, status: str = "parked") -> list[dict[str, Any]]:
     """Actions on instances inside the actor's subtree, newest first."""
     checked = authorise(session, actor, "view", action="provisioning.list", target=("provisioning_action", "*"))
     query = (
         select(ProvisioningAction, Instance, Organization)
-        .join(Instance, Instance.id == ProvisioningAction.instance_id)
-        .join(Organization, Organization.id == Instance.organization_id)
-        .where(Instance.organization_id.in_(checked.org_ids))
+        .join(Instance, col(Instance.id) == col(ProvisioningAction.instance_id))
+        .join(Organization, col(Organization.id) == col(Instance.organization_id))
+        .where(col(Instance.organization_id).in_(checked.org_ids))
     )
     if status:
-        query = query.where(ProvisioningAction.status == status)
-    rows = session.exec(query.order_by(ProvisioningAction.created_at.desc()).limit(LIMIT)).all()
+        query = query.where(col(ProvisioningAction.status) == status)
+    rows = session.exec(query.order_by(col(ProvisioningAction.created_at).desc()).limit(LIMIT)).all()
     return [
         {
             "id": action.id,

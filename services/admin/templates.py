@@ -7,12 +7,14 @@ render with sample values for every variable, the image or repository must be na
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from sqlmodel import Session, select
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.errors import ValidationFailed
+from services.forms import parse
 from services.models import AppTemplate
 from services.models.base import utcnow
 from services.provisioning.errors import PermanentError
@@ -20,7 +22,7 @@ from services.provisioning.spec import LimitView, render_env
 from services.tenancy.scope import Actor, authorise, visible
 
 BACKENDS = ("docker", "coolify")
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
 IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,299}$")
 SAMPLE = {
     "customer": {"email": "customer@example.com", "username": "customer", "organization": "Customer"},
@@ -38,8 +40,8 @@ def list_templates(session: Session, actor: Actor | None) -> list[dict[str, str]
     checked = authorise(session, actor, "view", action="templates.list", target=("app_template", "*"))
     rows = session.exec(
         select(AppTemplate)
-        .where((AppTemplate.organization_id.is_(None)) | visible(checked, AppTemplate.organization_id))
-        .order_by(AppTemplate.name)
+        .where((col(AppTemplate.organization_id).is_(None)) | visible(checked, col(AppTemplate.organization_id)))
+        .order_by(col(AppTemplate.name))
     ).all()
     return [
         {
@@ -58,39 +60,40 @@ def list_templates(session: Session, actor: Actor | None) -> list[dict[str, str]
     ]
 
 
-def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    errors: dict[str, str] = {}
-    clean: dict[str, Any] = {
-        "name": str(values.get("name") or "").strip(),
-        "slug": str(values.get("slug") or "").strip().lower(),
-        "backend": str(values.get("backend") or "docker"),
-        "image": str(values.get("image") or "").strip() or None,
-        "health_path": str(values.get("health_path") or "/").strip(),
-        "env_template": str(values.get("env_template") or ""),
-    }
-    if not 1 <= len(clean["name"]) <= 100:
-        errors["name"] = "must be 1 to 100 characters"
-    if not SLUG.match(clean["slug"]):
-        errors["slug"] = "must be 2 to 63 lowercase letters, digits or hyphens"
-    if clean["backend"] not in BACKENDS:
-        errors["backend"] = f"must be one of {', '.join(BACKENDS)}"
-    if clean["backend"] == "docker" and not (clean["image"] and IMAGE.match(clean["image"])):
-        errors["image"] = "a Docker template needs an image such as registry.example.com/app:1.2"
-    try:
-        clean["internal_port"] = int(values.get("internal_port") or 8080)
-        if not 1 <= clean["internal_port"] <= 65535:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["internal_port"] = "must be a port number from 1 to 65535"
-    if not clean["health_path"].startswith("/"):
-        errors["health_path"] = "must start with /"
-    try:
-        render_env(clean["env_template"], SAMPLE)
-    except PermanentError as exc:
-        errors["env_template"] = str(exc)
-    if errors:
-        raise ValidationFailed(errors)
-    return clean
+class TemplateForm(BaseModel):
+    """An app template as the console edits it: checked as far as the portal can before any instance uses it."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="ignore")
+
+    name: str = Field(min_length=1, max_length=100, json_schema_extra={"message": "must be 1 to 100 characters"})
+    slug: Annotated[str, BeforeValidator(lambda v: str(v or "").strip().lower())] = Field(
+        pattern=SLUG, json_schema_extra={"message": "must be 2 to 63 lowercase letters, digits or hyphens"}
+    )
+    backend: Literal["docker", "coolify"] = Field(
+        "docker", json_schema_extra={"message": f"must be one of {', '.join(BACKENDS)}"}
+    )
+    image: Annotated[str | None, BeforeValidator(lambda v: str(v or "").strip() or None)] = None
+    internal_port: Annotated[int, BeforeValidator(lambda v: v or 8080)] = Field(8080, ge=1, le=65535)
+    health_path: Annotated[str, BeforeValidator(lambda v: str(v or "/").strip())] = Field(
+        "/", pattern=r"^/", max_length=200, json_schema_extra={"message": "must start with /"}
+    )
+    env_template: Annotated[str, BeforeValidator(lambda v: str(v or ""))] = Field("", max_length=20_000)
+
+    @field_validator("image")
+    @classmethod
+    def _image_for_docker(cls, image: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("backend", "docker") == "docker" and not (image and IMAGE.match(image)):
+            raise ValueError("a Docker template needs an image such as registry.example.com/app:1.2")
+        return image
+
+    @field_validator("env_template")
+    @classmethod
+    def _renders(cls, template: str) -> str:
+        try:
+            render_env(template, SAMPLE)
+        except PermanentError as exc:
+            raise ValueError(str(exc)) from None
+        return template
 
 
 def save_template(
@@ -115,8 +118,8 @@ def save_template(
         organization_id=owner,
         platform=owner is None,
     )
-    clean = _clean(values)
-    taken = session.exec(select(AppTemplate.id).where(AppTemplate.slug == clean["slug"])).first()
+    clean = parse(TemplateForm, values).model_dump()
+    taken = session.exec(select(col(AppTemplate.id)).where(col(AppTemplate.slug) == clean["slug"])).first()
     if taken is not None and taken != template_id:
         raise ValidationFailed.single("slug", f"A template called {clean['slug']!r} already exists.")
     template = template or AppTemplate(organization_id=owner, name=clean["name"], slug=clean["slug"])

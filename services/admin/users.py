@@ -8,7 +8,7 @@ themselves, and an organization never loses its last owner, so no one can lock a
 from __future__ import annotations
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.accounts.sessions import revoke_all_sessions
@@ -19,24 +19,24 @@ from services.tenancy.scope import Actor, Forbidden, authorise, visible
 PAGE_SIZE = 50
 
 
-def list_users(session: Session, actor: Actor | None, *, search: str = "", page: int = 1) -> tuple[list[dict], int]:
+def list_users(
+    session: Session, actor: Actor | None, *, search: str = "", page: int = 1
+) -> tuple[list[dict[str, str]], int]:
     """Memberships in the actor's subtree: who belongs where, with which role."""
     checked = authorise(session, actor, "view", action="users.list", target=("user", "*"))
-    conditions = [visible(checked, Membership.organization_id)]
+    conditions = [visible(checked, col(Membership.organization_id))]
     if search.strip():
         like = f"%{search.strip().lower()}%"
-        conditions.append(or_(User.email.like(like), User.username.like(like)))
+        conditions.append(or_(col(User.email).like(like), col(User.username).like(like)))
     query = (
         select(Membership, User, Organization)
-        .join(User, User.id == Membership.user_id)
-        .join(Organization, Organization.id == Membership.organization_id)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .join(Organization, col(Organization.id) == col(Membership.organization_id))
         .where(*conditions)
     )
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(
-        query.order_by(Organization.name, User.email)
-        .offset((max(page, 1) - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        query.order_by(col(Organization.name), col(User.email)).offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     ).all()
     return [
         {
@@ -88,13 +88,13 @@ def _owners(session: Session, organization_id: int) -> int:
     return session.exec(
         select(func.count())
         .select_from(Membership)
-        .where(Membership.organization_id == organization_id, Membership.role == Role.OWNER)
+        .where(col(Membership.organization_id) == organization_id, col(Membership.role) == Role.OWNER)
     ).one()
 
 
 def set_disabled(session: Session, actor: Actor | None, user_id: int, disabled: bool, *, ip: str = "") -> None:
     """Disabling signs the person out everywhere at once. Every organization they belong to must be the actor's."""
-    orgs = session.exec(select(Membership.organization_id).where(Membership.user_id == user_id)).all()
+    orgs = session.exec(select(col(Membership.organization_id)).where(col(Membership.user_id) == user_id)).all()
     checked = authorise(
         session,
         actor,

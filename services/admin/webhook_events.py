@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.billing.tasks import handle_stripe_event
@@ -28,7 +29,9 @@ class EventRow:
     processed_at: str
 
 
-def list_events(session: Session, actor: Actor | None, *, status: str = "", page: int = 1) -> tuple[list[dict], int]:
+def list_events(
+    session: Session, actor: Actor | None, *, status: str = "", page: int = 1
+) -> tuple[list[dict[str, Any]], int]:
     """One page of events, newest first, and the total matching the filter."""
     authorise(session, actor, "view", action="webhook_events.list", target=("stripe_event", "*"), platform=True)
     query = select(StripeEvent)
@@ -36,12 +39,13 @@ def list_events(session: Session, actor: Actor | None, *, status: str = "", page
     if status:
         if status not in STATUSES:
             raise ValueError(f"Unknown status {status!r}.")
-        query, counted = query.where(StripeEvent.status == status), counted.where(StripeEvent.status == status)
+        query, counted = (
+            query.where(col(StripeEvent.status) == status),
+            counted.where(col(StripeEvent.status) == status),
+        )
     page = max(page, 1)
     rows = session.exec(
-        query.order_by(StripeEvent.id.desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        query.order_by(col(StripeEvent.id).desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
     ).all()
     total = session.exec(counted).one()
     return [
@@ -65,7 +69,7 @@ def replay_event(session: Session, actor: Actor | None, stripe_id: str, *, ip: s
     checked = authorise(
         session, actor, "billing", action="webhook_events.replay", target=("stripe_event", stripe_id), platform=True
     )
-    event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_id)).first()
+    event = session.exec(select(StripeEvent).where(col(StripeEvent.stripe_id) == stripe_id)).first()
     if event is None:
         raise ValueError(f"No event {stripe_id!r}.")
     audit.record(

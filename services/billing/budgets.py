@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.models import Budget, Plan, Subscription
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 
 
 def ensure_budget_period(
     session: Session, subscription: Subscription, plan: Plan, period_end: datetime | None
 ) -> Budget:
     """Idempotent and order-independent: keyed on the period end Stripe reports, never on event counts."""
-    budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
+    budget = session.exec(select(Budget).where(col(Budget.subscription_id) == subscription.id)).first()
     if budget is None:
         budget = Budget(
-            subscription_id=subscription.id,
+            subscription_id=key(subscription),
             total_micros=plan.budget_included_micros,
             used_micros=0,
             period_start=utcnow(),

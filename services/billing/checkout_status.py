@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.config import get_settings
 from services.db import session_scope
@@ -24,11 +24,11 @@ def checkout_progress(checkout_session_id: str) -> CheckoutProgress | None:
         return None
     with session_scope() as session:
         subscription = session.exec(
-            select(Subscription).where(Subscription.checkout_session_id == checkout_session_id)
+            select(Subscription).where(col(Subscription.checkout_session_id) == checkout_session_id)
         ).first()
         if subscription is None:
             return None
-        instance = session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+        instance = session.exec(select(Instance).where(col(Instance.subscription_id) == subscription.id)).first()
         return CheckoutProgress(
             subscription_status=subscription.status,
             instance_status=instance.status if instance else "",

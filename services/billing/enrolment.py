@@ -6,7 +6,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.billing.budgets import ensure_budget_period
 from services.billing.gateway import CheckoutRequest
@@ -14,6 +14,7 @@ from services.billing.provider import get_gateway
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
+from services.models.base import key
 from services.provisioning import actions, engine
 from services.provisioning.prewarm import prepare_for_checkout
 from services.tenancy.licences import ensure_room_for_instance
@@ -33,7 +34,10 @@ class Enrolment:
 def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
     plan = session.exec(
         select(Plan).where(
-            Plan.organization_id == parent_org_id, Plan.slug == plan_slug, Plan.is_public, Plan.archived_at.is_(None)
+            col(Plan.organization_id) == parent_org_id,
+            col(Plan.slug) == plan_slug,
+            col(Plan.is_public),
+            col(Plan.archived_at).is_(None),
         )
     ).first()
     if plan is None:
@@ -51,7 +55,7 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     template = session.get(AppTemplate, plan.app_template_id) if plan.app_template_id else None
     subscription = Subscription(
         organization_id=organization_id,
-        plan_id=plan.id,
+        plan_id=key(plan),
         status="active" if plan.is_free else "incomplete",
     )
     session.add(subscription)
@@ -70,9 +74,9 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     if plan.is_free:
         ensure_budget_period(session, subscription, plan, None)
         engine.request_action(session, instance, actions.PROVISION, requested_by="signup")
-        return Enrolment(subscription.id, instance.id, None)
+        return Enrolment(key(subscription), key(instance), None)
     url = start_checkout(session, subscription, instance, email, plan, request_host=request_host)
-    return Enrolment(subscription.id, instance.id, url)
+    return Enrolment(key(subscription), key(instance), url)
 
 
 def start_checkout(
@@ -86,8 +90,8 @@ def start_checkout(
     base = portal_url(session, subscription.organization_id, request_host)
     request = CheckoutRequest(
         organization_id=subscription.organization_id,
-        instance_id=instance.id,
-        subscription_id=subscription.id,
+        instance_id=key(instance),
+        subscription_id=key(subscription),
         price_id=plan.stripe_price_id or "",
         customer_email=email,
         customer_id=subscription.stripe_customer_id,

@@ -24,13 +24,13 @@ from sqlalchemy.exc import OperationalError
 from services.billing.tasks import handle_stripe_events
 from services.db import get_engine
 from services.models import StripeEvent
-from services.models.base import utcnow
+from services.models.base import table_of, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 500
 LOCK_WAIT_SECONDS = 30
-_table = StripeEvent.__table__
+_table = table_of(StripeEvent)
 
 
 Waiter = Union["Future[bool]", "asyncio.Future[bool]"]

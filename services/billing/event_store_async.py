@@ -118,6 +118,7 @@ async def store_event(event: dict[str, Any], raw_text: str, database_url: str) -
     """The route's entry point: the in-loop store on PostgreSQL, the writer thread on SQLite."""
     if database_url.startswith("postgresql"):
         return await store_for_loop(database_url).submit(event, raw_text)
+    # imported on first use: that module starts the SQLite writer thread, which a PostgreSQL portal never needs
     from services.billing.event_store import store
 
     return await store.store(event, raw_text)

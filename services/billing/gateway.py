@@ -6,11 +6,15 @@ Everything comes back as plain dicts shaped like Stripe's objects, so handlers n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import stripe
 from sqlmodel import Session
 
 from services.config import get_settings
+
+if TYPE_CHECKING:
+    from stripe.params.checkout._session_create_params import SessionCreateParams
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,6 @@ class StripeGateway:
     test_mode = False
 
     def __init__(self) -> None:
-        import stripe
-
         settings = get_settings()
         options: dict[str, Any] = {"max_network_retries": 2}
         if settings.stripe_api_base:
@@ -75,14 +77,15 @@ class StripeGateway:
             params["customer"] = request.customer_id
         else:
             params["customer_email"] = request.customer_email
-        session = self._client.v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": request.idempotency_key}
+        created = self._client.v1.checkout.sessions.create(
+            params=cast(
+                "SessionCreateParams", params
+            ),  # built as a dict: its shape is tested against Stripe's fixtures
+            options={"idempotency_key": request.idempotency_key},
         )
-        return session.to_dict()
+        return dict(created.to_dict())
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None:
-        import stripe
-
         try:
             return self._client.v1.subscriptions.retrieve(subscription_id).to_dict()
         except stripe.InvalidRequestError as exc:

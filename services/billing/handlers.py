@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.billing.gateway import BillingGateway
 from services.billing.provider import get_gateway
@@ -92,7 +92,7 @@ def handle(stripe_event_id: str, gateway: BillingGateway | None = None, *, repla
     the webhook route needs) lasts only as long as the writes. An event that is ignored or fails keeps nothing
     its handler wrote, only its own outcome."""
     with one_billing_writer_at_a_time(), session_scope() as session:
-        event = session.exec(select(StripeEvent).where(StripeEvent.stripe_id == stripe_event_id)).first()
+        event = session.exec(select(StripeEvent).where(col(StripeEvent.stripe_id) == stripe_event_id)).first()
         if event is None:
             return "missing"
         if event.status in ("processed", "ignored") and not replay:

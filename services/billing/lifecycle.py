@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.mail.outgoing import send_after_commit
 from services.models import Instance, Plan, Subscription
@@ -26,7 +26,7 @@ NOT_YET_PROVISIONED = ("pending", "awaiting_payment")
 
 
 def instance_of(session: Session, subscription: Subscription) -> Instance | None:
-    return session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+    return session.exec(select(Instance).where(col(Instance.subscription_id) == subscription.id)).first()
 
 
 def apply(
@@ -70,7 +70,8 @@ def _keep_running(session: Session, subscription: Subscription, instance: Instan
         return "provisioning"
     if subscription.suspended_at is not None or instance.desired_state == "suspended":
         subscription.suspended_at = None
-        if budget_holds_instance(session, subscription, session.get(Plan, subscription.plan_id)):
+        plan = session.get(Plan, subscription.plan_id)
+        if plan is not None and budget_holds_instance(session, subscription, plan):
             return "suspended for budget"
         engine.request_action(session, instance, actions.RESUME, requested_by="billing")
         return "resuming"
@@ -123,7 +124,7 @@ def enforce_timeline(session: Session, now: datetime | None = None) -> int:
     """The periodic job: deadlines pass even when no webhook arrives."""
     rows = session.exec(
         select(Subscription).where(
-            Subscription.status.in_((*DUNNING, "canceled")), Subscription.terminated_at.is_(None)
+            col(Subscription.status).in_((*DUNNING, "canceled")), col(Subscription.terminated_at).is_(None)
         )
     ).all()
     for subscription in rows:

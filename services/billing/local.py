@@ -23,7 +23,7 @@ from services.billing.webhook_secret import webhook_secret
 from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.errors import ValidationFailed
-from services.jobs.queue import huey
+from services.jobs.queue import task
 from services.models import LocalStripeObject
 from services.models.base import utcnow
 
@@ -63,7 +63,7 @@ def event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@huey.task(retries=10, retry_delay=2)
+@task(retries=10, retry_delay=2)
 def deliver_local_stripe_event(payload: str) -> int:
     """Deliver a signed event to our own webhook route, as Stripe would (a job, so it is retried)."""
     return post_signed(payload)
@@ -84,7 +84,12 @@ def post_signed(payload: str) -> int:
 
 def _send_after_commit(session: Session, events: list[dict[str, Any]]) -> None:
     payloads = [json.dumps(e) for e in events]
-    after_commit(session, lambda: [deliver_local_stripe_event(p) for p in payloads])
+
+    def deliver_all() -> None:
+        for payload in payloads:
+            deliver_local_stripe_event(payload)
+
+    after_commit(session, deliver_all)
 
 
 class LocalGateway:
@@ -205,7 +210,7 @@ def pay(checkout_session_id: str) -> str:
         checkout.update(status="complete", payment_status="paid", customer=customer_id, subscription=subscription_id)
         _put(session, checkout_session_id, "checkout.session", checkout)
         _put(session, subscription_id, "subscription", subscription)
-        _put(session, invoice["id"], "invoice", invoice)
+        _put(session, str(invoice["id"]), "invoice", invoice)
         _send_after_commit(
             session,
             [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.models import MICROS, Organization, OrgKind, Plan
+from services.models import Organization, OrgKind, Plan
+from services.money import format_cents, format_micros
 
 
 @dataclass(frozen=True)
@@ -20,12 +21,6 @@ class PlanCard:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def format_money(cents: int, currency: str) -> str:
-    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get(currency.lower(), currency.upper() + " ")
-    whole, minor = divmod(cents, 100)
-    return f"{symbol}{whole}" if minor == 0 else f"{symbol}{whole}.{minor:02d}"
 
 
 def _features(plan: Plan) -> list[str]:
@@ -45,22 +40,22 @@ def _features(plan: Plan) -> list[str]:
 def public_plans(session: Session, organization_id: int | None = None) -> list[PlanCard]:
     """The plans offered on the pricing page of `organization_id` (the platform when None)."""
     if organization_id is None:
-        platform = session.exec(select(Organization).where(Organization.kind == OrgKind.PLATFORM)).first()
+        platform = session.exec(select(Organization).where(col(Organization.kind) == OrgKind.PLATFORM)).first()
         if platform is None:
             return []
         organization_id = platform.id
     plans = session.exec(
         select(Plan)
-        .where(Plan.organization_id == organization_id, Plan.is_public, Plan.archived_at.is_(None))
-        .order_by(Plan.sort_order, Plan.price_cents)
+        .where(col(Plan.organization_id) == organization_id, col(Plan.is_public), col(Plan.archived_at).is_(None))
+        .order_by(col(Plan.sort_order), col(Plan.price_cents))
     ).all()
     return [
         PlanCard(
             slug=p.slug,
             name=p.name,
             description=p.description,
-            price="Free" if p.is_free else f"{format_money(p.price_cents, p.currency)} / {p.interval}",
-            budget=f"{format_money(p.budget_included_micros // (MICROS // 100), p.currency)} usage budget included",
+            price="Free" if p.is_free else f"{format_cents(p.price_cents, p.currency)} / {p.interval}",
+            budget=f"{format_micros(p.budget_included_micros, p.currency)} usage budget included",
             features=_features(p),
         )
         for p in plans

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
@@ -18,7 +18,9 @@ from services.tenancy.scope import Customer
 
 def current_subscription(session: Session, organization_id: int) -> Subscription | None:
     return session.exec(
-        select(Subscription).where(Subscription.organization_id == organization_id).order_by(Subscription.id.desc())
+        select(Subscription)
+        .where(col(Subscription.organization_id) == organization_id)
+        .order_by(col(Subscription.id).desc())
     ).first()
 
 
@@ -26,7 +28,7 @@ def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instan
     subscription = current_subscription(session, organization_id)
     org = session.get(Organization, organization_id)
     instance = (
-        session.exec(select(Instance).where(Instance.subscription_id == subscription.id)).first()
+        session.exec(select(Instance).where(col(Instance.subscription_id) == subscription.id)).first()
         if subscription
         else None
     )
@@ -53,6 +55,8 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
     organization_id = own_organization(session, who, "billing", attempted="billing.change_plan")
     assert who is not None
     subscription, instance, org = _owned(session, organization_id)
+    if org.parent_id is None:
+        raise ValidationFailed.single("plan", "Choose one of the plans offered.")
     plan = offered_plan(session, org.parent_id, plan_slug)
     if plan.id == subscription.plan_id:
         raise ValidationFailed.single("plan", "You are on this plan already.")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.billing import lifecycle
 from services.billing.budgets import ensure_budget_period
 from services.billing.gateway import subscription_period_end, subscription_price_id
 from services.models import Plan, Subscription
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 
 
 def _ts(value: Any) -> datetime | None:
@@ -29,14 +29,14 @@ def find_subscription(
     """Our row for a Stripe object, by the strongest link available. None means: not one of our customers."""
     candidates = []
     if stripe_subscription_id:
-        candidates.append(Subscription.stripe_subscription_id == stripe_subscription_id)
+        candidates.append(col(Subscription.stripe_subscription_id) == stripe_subscription_id)
     portal_id = (metadata or {}).get("portal_subscription_id")
     if portal_id and str(portal_id).isdigit():
-        candidates.append(Subscription.id == int(portal_id))
+        candidates.append(col(Subscription.id) == int(portal_id))
     if checkout_session_id:
-        candidates.append(Subscription.checkout_session_id == checkout_session_id)
+        candidates.append(col(Subscription.checkout_session_id) == checkout_session_id)
     if customer_id:
-        candidates.append(Subscription.stripe_customer_id == customer_id)
+        candidates.append(col(Subscription.stripe_customer_id) == customer_id)
     for condition in candidates:
         row = session.exec(select(Subscription).where(condition).with_for_update()).first()
         if row is not None:
@@ -48,7 +48,7 @@ def _plan_for_price(session: Session, price_id: str | None, current: Plan) -> Pl
     if not price_id or price_id == current.stripe_price_id:
         return current
     plan = session.exec(
-        select(Plan).where(Plan.stripe_price_id == price_id, Plan.organization_id == current.organization_id)
+        select(Plan).where(col(Plan.stripe_price_id) == price_id, col(Plan.organization_id) == current.organization_id)
     ).first()
     return plan or current
 
@@ -71,7 +71,7 @@ def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subs
     assert current_plan is not None
     plan = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)
     plan_changed = plan.id != current_plan.id
-    subscription.plan_id = plan.id
+    subscription.plan_id = key(plan)
     subscription.updated_at = utcnow()
     session.add(subscription)
     if subscription.status in lifecycle.GOOD:

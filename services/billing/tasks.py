@@ -6,24 +6,24 @@ import logging
 from datetime import timedelta
 
 from huey import crontab
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.billing.handlers import handle, one_billing_writer_at_a_time
 from services.billing.lifecycle import enforce_timeline
 from services.db import session_scope
-from services.jobs.queue import huey
+from services.jobs.queue import periodic_task, task
 from services.models import StripeEvent
 from services.models.base import utcnow
 
 log = logging.getLogger(__name__)
 
 
-@huey.task(retries=5, retry_delay=10)
+@task(retries=5, retry_delay=10)
 def handle_stripe_event(stripe_event_id: str, replay: bool = False) -> str:
     return handle(stripe_event_id, replay=replay)
 
 
-@huey.task()
+@task()
 def handle_stripe_events(stripe_event_ids: list[str]) -> None:
     """A chunk of freshly stored events, in arrival order; one that fails gets its own job with retries."""
     for stripe_event_id in stripe_event_ids:
@@ -34,14 +34,14 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
             handle_stripe_event.schedule((stripe_event_id,), delay=10)
 
 
-@huey.periodic_task(crontab(minute="*/5"))
+@periodic_task(crontab(minute="*/5"))
 def enforce_billing_timeline() -> None:
     """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""
     with one_billing_writer_at_a_time(), session_scope() as session:
         enforce_timeline(session)
         stale = session.exec(
-            select(StripeEvent.stripe_id).where(
-                StripeEvent.status == "pending", StripeEvent.received_at < utcnow() - timedelta(minutes=2)
+            select(col(StripeEvent.stripe_id)).where(
+                col(StripeEvent.status) == "pending", col(StripeEvent.received_at) < utcnow() - timedelta(minutes=2)
             )
         ).all()
     for stripe_id in stale:

@@ -5,13 +5,15 @@ never from who is signed in; branding is display only and grants nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.models import Branding, Domain, Organization, OrgKind
+from services.models.base import key
 from services.tenancy.licences import has_feature
 
 MAX_DEPTH = 8  # platform > reseller > sub-reseller > customer, with room to spare; a cycle cannot loop forever
@@ -39,6 +41,25 @@ class Brand:
         return asdict(self)
 
 
+# what a page shows of the brand (portal/state/brand.py holds exactly these, by name)
+SHOWN = (
+    "platform_name",
+    "logo_url",
+    "favicon_url",
+    "accent_color",
+    "gray_color",
+    "radius",
+    "custom_css",
+    "footer_text",
+    "support_email",
+    "powered_by",
+)
+
+
+def shown(brand: Brand) -> dict[str, str]:
+    return {name: str(getattr(brand, name)) for name in SHOWN}
+
+
 _OVERRIDABLE = [
     f.name
     for f in fields(Brand)
@@ -59,20 +80,20 @@ def _chain(session: Session, organization_id: int) -> list[Organization]:
 def brand_for(session: Session, organization_id: int | None) -> Brand:
     """Merged branding: each field from the nearest organization in the chain that sets it."""
     if organization_id is None:
-        platform = session.exec(select(Organization).where(Organization.kind == OrgKind.PLATFORM)).first()
+        platform = session.exec(select(Organization).where(col(Organization.kind) == OrgKind.PLATFORM)).first()
         organization_id = platform.id if platform else None
     if organization_id is None:
         return Brand()
     chain = _chain(session, organization_id)
     overrides = {
         b.organization_id: b
-        for b in session.exec(select(Branding).where(Branding.organization_id.in_([o.id for o in chain]))).all()
+        for b in session.exec(select(Branding).where(col(Branding.organization_id).in_([o.id for o in chain]))).all()
     }
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     templates: dict[str, dict[str, str]] = {}
     sender = ""
     for org in reversed(chain):  # platform first, nearest last: nearer wins
-        branding = overrides.get(org.id)
+        branding = overrides.get(key(org))
         if branding is None:
             continue
         for name in _OVERRIDABLE:
@@ -91,13 +112,7 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
     brand = Brand(organization_id=organization_id, **values)
     branded_by_reseller = any(o.kind in (OrgKind.RESELLER, OrgKind.SUB_RESELLER) and o.id in overrides for o in chain)
     powered_by = "" if brand.hide_platform_branding or not branded_by_reseller else Brand().platform_name
-    return Brand(
-        **{
-            **brand.to_dict(),
-            "powered_by": powered_by,
-            "public_url": _portal_url(session, [o.id for o in chain]),
-        }
-    )
+    return replace(brand, powered_by=powered_by, public_url=_portal_url(session, [o.id for o in chain]))
 
 
 def _on_host(host: str) -> str:
@@ -108,11 +123,7 @@ def _on_host(host: str) -> str:
 
 def _chain_domains(session: Session, chain_ids: list[int | None]) -> list[Domain]:
     return list(
-        session.exec(
-            select(Domain)
-            .where(Domain.organization_id.in_(chain_ids))
-            .order_by(Domain.id)
-        ).all()
+        session.exec(select(Domain).where(col(Domain.organization_id).in_(chain_ids)).order_by(col(Domain.id))).all()
     )
 
 
@@ -149,7 +160,7 @@ def organization_for_host(session: Session, hostname: str | None) -> int | None:
     host = (hostname or "").strip().lower().rstrip(".").split(":")[0]
     if not host:
         return None
-    domain = session.exec(select(Domain).where(Domain.hostname == host)).first()
+    domain = session.exec(select(Domain).where(col(Domain.hostname) == host)).first()
     return domain.organization_id if domain else None
 
 

@@ -108,4 +108,4 @@ def sanitize_css(css: str | None, organization_id: int | None = None) -> str:
         raise _refuse('must not contain "<" (no HTML, no </style>)')
     rules = tinycss2.parse_stylesheet(css, skip_comments=True, skip_whitespace=True)
     _walk(rules, organization_id)
-    return tinycss2.serialize(rules).strip()
+    return str(tinycss2.serialize(rules)).strip()

@@ -12,6 +12,7 @@ from services import audit
 from services.customer.scope import own_instance
 from services.errors import ValidationFailed
 from services.models import Instance, Subscription
+from services.models.base import key
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.credentials import reveal_once
@@ -52,7 +53,7 @@ def control_instance(session: Session, who: Customer | None, instance_id: int, c
     instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}", ip=ip)
     assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
-    busy = engine.active_action(session, instance.id) is not None
+    busy = engine.active_action(session, key(instance)) is not None
     if busy:
         raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
     if not controls_for(instance, busy, subscription.status if subscription else "")[control]:

@@ -8,18 +8,18 @@ import time
 
 from huey import crontab
 
-from services.jobs.queue import huey
+from services.jobs.queue import huey, periodic_task, task
 
 HEARTBEAT_KEY = "consumer-heartbeat"
 
 
-@huey.task()
+@task()
 def record_ping(note: str) -> dict[str, object]:
     """Round-trip check used by `portal-admin health` and the consumer tests: proves a consumer runs jobs."""
     return {"note": note, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()}
 
 
-@huey.periodic_task(crontab(minute="*"))
+@periodic_task(crontab(minute="*"))
 def heartbeat() -> None:
     """Lets /api/health tell whether a consumer is alive. The consumer's scheduler also runs it right at start."""
     huey.put(HEARTBEAT_KEY, time.time())

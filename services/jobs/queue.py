@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, cast
+
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
 from services.config import Settings, get_settings
@@ -25,6 +28,16 @@ def build_huey(settings: Settings) -> Huey:
 
 
 huey: Huey = build_huey(get_settings())
+
+
+def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """`huey.task` with the types huey itself does not declare (the result is huey's TaskWrapper)."""
+    return cast(Callable[[Callable[..., Any]], Any], huey.task(**options))
+
+
+def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """`huey.periodic_task`, typed like `task`."""
+    return cast(Callable[[Callable[..., Any]], Any], huey.periodic_task(schedule, **options))
 
 
 def storage_kind(h: Huey | None = None) -> str:

@@ -87,7 +87,7 @@ class _Placement(HTMLParser):
         self.problem = ""
 
     def _has(self, value: str | None) -> bool:
-        return bool(value) and any(m in value for m in self.marker_values)
+        return value is not None and any(m in value for m in self.marker_values)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         for name, value in attrs:

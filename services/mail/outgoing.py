@@ -13,12 +13,12 @@ from sqlmodel import Session
 
 from services.branding.brand import brand_for
 from services.db import after_commit, session_scope
-from services.jobs.queue import huey
+from services.jobs.queue import task
 from services.mail.compose import render
 from services.mail.transport import deliver
 
 
-@huey.task(retries=5, retry_delay=30)
+@task(retries=5, retry_delay=30)
 def send_templated(
     template: str, to: str, context: dict[str, Any], organization_id: int | None, links: dict[str, str]
 ) -> None:
@@ -28,7 +28,7 @@ def send_templated(
     deliver(render(template, to, context, brand, links))
 
 
-@huey.task(retries=5, retry_delay=30)
+@task(retries=5, retry_delay=30)
 def deliver_email(raw: bytes) -> None:
     """A message built elsewhere (e.g. by a test or an operator tool), delivered with the same retries."""
     deliver(message_from_bytes(raw, policy=policy.default))

@@ -22,7 +22,7 @@ def deliver(message: EmailMessage) -> None:
     if settings.smtp_url:
         _send_smtp(settings.smtp_url, message)
     else:
-        _write_outbox(settings.outbox_dir, message)
+        _write_outbox(settings.outbox_dir or settings.var_dir / "outbox", message)
     log.info("mail delivered: %s", message["Subject"])
 
 

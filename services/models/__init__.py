@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
-from services.models.billing import MICROS, Budget, LocalStripeObject, Plan, StripeEvent, Subscription
+from services.models.billing import Budget, LocalStripeObject, Plan, StripeEvent, Subscription
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
 from services.models.usage import UsageDaily, UsageRecord
@@ -12,7 +12,6 @@ from services.models.user import ApiToken, AuthSession, Invitation, User, UserTo
 metadata = SQLModel.metadata
 
 __all__ = [
-    "MICROS",
     "ApiToken",
     "AppTemplate",
     "AuditEvent",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -22,5 +23,5 @@ class AuditEvent(SQLModel, table=True):
     target_id: str | None = Field(default=None, max_length=64)
     organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
     ip: str | None = Field(default=None, max_length=64)
-    details: dict = json_field()
+    details: dict[str, Any] = json_field()
     at: datetime = Field(default_factory=utcnow, index=True)

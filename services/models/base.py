@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import JSON, Column, Text
-from sqlmodel import Field
+from sqlalchemy import JSON, Column, Table, Text
+from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
@@ -23,3 +23,21 @@ def text_field(default: str | None = None, nullable: bool = True) -> Any:
 
 def created_field() -> Any:
     return Field(default_factory=utcnow, nullable=False)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for statements SQLModel has no typed form of (bulk inserts, CTEs)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, not declared
+    return table
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def key(row: _Stored) -> int:
+    """A stored row's id. Rows get their id when flushed; using one before that is a bug, said loudly here
+    instead of a None slipping into a foreign key."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id

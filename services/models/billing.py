@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.models.base import created_field, json_field, text_field
-
-MICROS = 1_000_000  # budget and usage cost are kept in millionths of the currency unit
 
 
 class Plan(SQLModel, table=True):
@@ -26,7 +25,7 @@ class Plan(SQLModel, table=True):
     stripe_price_id: str | None = Field(default=None, max_length=100)
     budget_included_micros: int = 0
     budget_policy: str = Field(default="notify", max_length=20)  # notify | block | suspend
-    limits: dict = json_field()
+    limits: dict[str, Any] = json_field()
     grace_days: int = 7
     retention_days: int = 30
     app_template_id: int | None = Field(default=None, foreign_key="app_template.id")
@@ -65,7 +64,7 @@ class Budget(SQLModel, table=True):
     used_micros: int = 0
     period_start: datetime = created_field()
     reset_at: datetime | None = None
-    alerts_sent: list = json_field(list)
+    alerts_sent: list[Any] = json_field(list)
 
 
 class StripeEvent(SQLModel, table=True):
@@ -74,7 +73,7 @@ class StripeEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     stripe_id: str = Field(max_length=100, unique=True, index=True)
     type: str = Field(max_length=100, index=True)
-    payload: dict = json_field()
+    payload: dict[str, Any] = json_field()
     status: str = Field(default="pending", max_length=20, index=True)  # pending | processed | ignored | failed
     attempts: int = 0
     error: str | None = text_field()
@@ -89,5 +88,5 @@ class LocalStripeObject(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=100)
     kind: str = Field(max_length=40)
-    data: dict = json_field()
+    data: dict[str, Any] = json_field()
     created_at: datetime = created_field()

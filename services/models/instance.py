@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
@@ -25,7 +26,7 @@ class AppTemplate(SQLModel, table=True):
     internal_port: int = 8080
     health_path: str = Field(default="/", max_length=200)
     env_template: str = text_field("", nullable=False)
-    settings: dict = json_field()
+    settings: dict[str, Any] = json_field()
     archived_at: datetime | None = None
     created_at: datetime = created_field()
 
@@ -63,7 +64,7 @@ class ProvisioningAction(SQLModel, table=True):
     failures: int = 0  # consecutive failed attempts in the current round; an admin retry starts a new round
     last_error: str | None = text_field()
     requested_by: str = Field(default="", max_length=254)
-    params: dict = json_field()
+    params: dict[str, Any] = json_field()
     next_attempt_at: datetime | None = None
     locked_until: datetime | None = None
     created_at: datetime = created_field()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -62,7 +63,7 @@ class Branding(SQLModel, table=True):
     support_email: str | None = Field(default=None, max_length=254)
     footer_text: str | None = Field(default=None, max_length=500)
     hide_platform_branding: bool = False
-    email_templates: dict = json_field()
+    email_templates: dict[str, Any] = json_field()
     # e-mail goes out From this address once the seller proved it controls its domain (a DNS TXT record)
     sender_email: str | None = Field(default=None, max_length=254)
     sender_token: str | None = Field(default=None, max_length=64)
@@ -82,11 +83,11 @@ class Licence(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     tier: str = Field(max_length=40)
-    features: list = json_field(list)
+    features: list[Any] = json_field(list)
     max_customers: int | None = None
     max_instances: int | None = None
     max_domains: int | None = None
-    authorized_domains: list = json_field(list)
+    authorized_domains: list[Any] = json_field(list)
     expires_at: datetime | None = None
     grace_days: int = 14  # after expiry: a banner, and signups still work; then new customers and instances stop
     status: str = Field(default="active", max_length=20)

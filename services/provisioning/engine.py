@@ -10,14 +10,15 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import or_, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.models import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.provisioning import actions
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import PermanentError, ProvisioningError
@@ -60,30 +61,34 @@ def set_scheduler(scheduler: Scheduler | None) -> None:
 
 
 def backoff_seconds(failures: int) -> float:
-    return get_settings().provision_retry_base_seconds * (2 ** max(0, failures - 1))
+    return float(get_settings().provision_retry_base_seconds * (2 ** max(0, failures - 1)))
 
 
 # --- requesting -----------------------------------------------------------------------------------------------------
 
 
 def request_action(
-    session: Session, instance: Instance, action: str, requested_by: str = "system", params: dict | None = None
+    session: Session,
+    instance: Instance,
+    action: str,
+    requested_by: str = "system",
+    params: dict[str, Any] | None = None,
 ) -> ProvisioningAction:
     """Record the action and run it after commit. The same action already waiting is reused, not duplicated."""
     if action not in actions.STEPS:
         raise ValueError(f"unknown action {action!r}")
     existing = session.exec(
         select(ProvisioningAction).where(
-            ProvisioningAction.instance_id == instance.id,
-            ProvisioningAction.action == action,
-            ProvisioningAction.status == "queued",
+            col(ProvisioningAction.instance_id) == instance.id,
+            col(ProvisioningAction.action) == action,
+            col(ProvisioningAction.status) == "queued",
         )
     ).first()
     if existing is not None:
         return existing
     row = ProvisioningAction(
         id=str(uuid.uuid4()),
-        instance_id=instance.id,
+        instance_id=key(instance),
         action=action,
         requested_by=requested_by[:254],
         params=params or {},
@@ -103,8 +108,11 @@ def request_action(
 def active_action(session: Session, instance_id: int) -> ProvisioningAction | None:
     return session.exec(
         select(ProvisioningAction)
-        .where(ProvisioningAction.instance_id == instance_id, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))
-        .order_by(ProvisioningAction.created_at)
+        .where(
+            col(ProvisioningAction.instance_id) == instance_id,
+            col(ProvisioningAction.status).in_(actions.ACTIVE_STATUSES),
+        )
+        .order_by(col(ProvisioningAction.created_at))
     ).first()
 
 
@@ -153,8 +161,8 @@ def _claim(action_id: str) -> tuple[str, int] | None:
         claimed = session.exec(
             update(ProvisioningAction)
             .where(
-                ProvisioningAction.id == action_id,
-                or_(ProvisioningAction.status != "running", ProvisioningAction.locked_until < now),
+                col(ProvisioningAction.id) == action_id,
+                or_(col(ProvisioningAction.status) != "running", col(ProvisioningAction.locked_until) < now),
             )
             .values(status="running", locked_until=now + LEASE, started_at=row.started_at or now)
         ).rowcount
@@ -201,10 +209,10 @@ def _already_done(action_id: str, step: str) -> bool:
     with session_scope() as session:
         return (
             session.exec(
-                select(ProvisioningStep.id).where(
-                    ProvisioningStep.action_id == action_id,
-                    ProvisioningStep.step == step,
-                    ProvisioningStep.status == "succeeded",
+                select(col(ProvisioningStep.id)).where(
+                    col(ProvisioningStep.action_id) == action_id,
+                    col(ProvisioningStep.step) == step,
+                    col(ProvisioningStep.status) == "succeeded",
                 )
             ).first()
             is not None
@@ -214,7 +222,9 @@ def _already_done(action_id: str, step: str) -> bool:
 def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int:
     with session_scope() as session:
         previous = session.exec(
-            select(ProvisioningStep).where(ProvisioningStep.action_id == action_id, ProvisioningStep.step == step)
+            select(ProvisioningStep).where(
+                col(ProvisioningStep.action_id) == action_id, col(ProvisioningStep.step) == step
+            )
         ).all()
         for record in previous:
             if record.status == "running":  # the worker died during this attempt
@@ -231,7 +241,7 @@ def _begin_step(action_id: str, action: str, instance_id: int, step: str) -> int
         )
         session.add(record)
         session.flush()
-        return record.id
+        return key(record)
 
 
 def _end_step(step_id: int, status: str, message: str | None) -> None:
@@ -298,13 +308,13 @@ def _succeed(action_id: str, action: str, instance_id: int) -> str:
 def _schedule_following(session: Session, instance_id: int, action_id: str) -> None:
     """The next queued action of the instance starts as soon as this one has ended."""
     following = session.exec(
-        select(ProvisioningAction.id)
+        select(col(ProvisioningAction.id))
         .where(
-            ProvisioningAction.instance_id == instance_id,
-            ProvisioningAction.id != action_id,
-            ProvisioningAction.status == "queued",
+            col(ProvisioningAction.instance_id) == instance_id,
+            col(ProvisioningAction.id) != action_id,
+            col(ProvisioningAction.status) == "queued",
         )
-        .order_by(ProvisioningAction.created_at)
+        .order_by(col(ProvisioningAction.created_at))
     ).first()
     if following:
         after_commit(session, lambda: _scheduler(following, 0))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.models import Instance
+from services.models.base import key
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.proxy import get_proxy
@@ -20,11 +21,11 @@ def proxy_routes(session: Session) -> list[tuple[int, str, str, str]]:
     settings = get_settings()
     rows = session.exec(
         select(Instance).where(
-            Instance.upstream.is_not(None),
-            Instance.status.not_in(GONE),
+            col(Instance.upstream).is_not(None),
+            col(Instance.status).not_in(GONE),
         )
     ).all()
-    return [(i.id, i.subdomain, settings.instance_domain(i.subdomain), i.upstream) for i in rows]
+    return [(key(i), i.subdomain, settings.instance_domain(i.subdomain), i.upstream or "") for i in rows]
 
 
 def regenerate_proxy(session: Session) -> int:
@@ -34,7 +35,7 @@ def regenerate_proxy(session: Session) -> int:
 def cleanup_deprovisioned(session: Session) -> list[str]:
     """Remove backend resources and vhosts still left for deprovisioned instances (idempotent)."""
     cleaned = []
-    for instance in session.exec(select(Instance).where(Instance.status.in_(GONE))).all():
+    for instance in session.exec(select(Instance).where(col(Instance.status).in_(GONE))).all():
         spec = build_spec(session, instance)
         get_backend(spec.backend).destroy(spec)
         get_proxy().unpublish(instance.subdomain)
@@ -54,7 +55,7 @@ class InstanceStats:
 def instance_stats(session: Session) -> list[InstanceStats]:
     result = []
     for instance in session.exec(
-        select(Instance).where(Instance.status.not_in(GONE)).order_by(Instance.subdomain)
+        select(Instance).where(col(Instance.status).not_in(GONE)).order_by(col(Instance.subdomain))
     ).all():
         try:
             spec = build_spec(session, instance)

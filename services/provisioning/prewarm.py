@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.models import Instance, ProvisioningAction
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.provisioning import actions, engine
 
 AWAITING = "awaiting_payment"
@@ -23,12 +23,17 @@ AWAITING = "awaiting_payment"
 
 def _prepared_unpaid(session: Session) -> int:
     prepared = session.exec(
-        select(func.count()).select_from(Instance).where(Instance.status == AWAITING, Instance.external_id.is_not(None))
+        select(func.count())
+        .select_from(Instance)
+        .where(col(Instance.status) == AWAITING, col(Instance.external_id).is_not(None))
     ).one()
     preparing = session.exec(
         select(func.count())
         .select_from(ProvisioningAction)
-        .where(ProvisioningAction.action == actions.PREPARE, ProvisioningAction.status.in_(actions.ACTIVE_STATUSES))
+        .where(
+            col(ProvisioningAction.action) == actions.PREPARE,
+            col(ProvisioningAction.status).in_(actions.ACTIVE_STATUSES),
+        )
     ).one()
     return int(prepared) + int(preparing)
 
@@ -51,14 +56,14 @@ def release_abandoned(session: Session) -> int:
     cutoff = utcnow() - timedelta(hours=get_settings().provision_prewarm_release_hours)
     stale = session.exec(
         select(Instance).where(
-            Instance.status == AWAITING,
-            Instance.external_id.is_not(None),
-            Instance.updated_at < cutoff,
+            col(Instance.status) == AWAITING,
+            col(Instance.external_id).is_not(None),
+            col(Instance.updated_at) < cutoff,
         )
     ).all()
     released = 0
     for instance in stale:
-        if engine.active_action(session, instance.id) is None:
+        if engine.active_action(session, key(instance)) is None:
             engine.request_action(session, instance, actions.RELEASE, requested_by="abandoned checkout")
             released += 1
     return released

@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.models import Instance, ProvisioningAction
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
@@ -35,7 +35,7 @@ def resume_interrupted(session: Session) -> int:
     """Actions whose worker died (lease expired) or whose scheduled retry was lost get queued again."""
     now = utcnow()
     rows = session.exec(
-        select(ProvisioningAction).where(ProvisioningAction.status.in_(("running", "retrying", "queued")))
+        select(ProvisioningAction).where(col(ProvisioningAction.status).in_(("running", "retrying", "queued")))
     ).all()
     resumed = 0
     for row in rows:
@@ -54,11 +54,11 @@ def reconcile(session: Session) -> list[Finding]:
     findings: list[Finding] = []
     instances = session.exec(
         select(Instance)
-        .where(Instance.desired_state.in_(("running", "stopped", "suspended")))
+        .where(col(Instance.desired_state).in_(("running", "stopped", "suspended")))
         .execution_options(populate_existing=True)  # the engine changes instances in sessions of its own
     ).all()
     for instance in instances:
-        if engine.active_action(session, instance.id) is not None:
+        if engine.active_action(session, key(instance)) is not None:
             findings.append(Finding(instance.subdomain, instance.desired_state, instance.status, "busy"))
             continue
         try:

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from services import templating
 from services.config import get_settings
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
+from services.models.base import key
 from services.provisioning.credentials import load_credentials
 from services.provisioning.errors import PermanentError
 from services.provisioning.labels import instance_labels
@@ -85,7 +86,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     }
     env = render_env(template.env_template or "", context)
     return InstanceSpec(
-        instance_id=instance.id,
+        instance_id=key(instance),
         subdomain=instance.subdomain,
         owner=org.slug if org else "",
         domain=domain,
@@ -97,7 +98,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         env=env,
         limits=limits,
         labels=instance_labels(
-            instance.id,
+            key(instance),
             instance.subdomain,
             org.slug if org else "",
             domain,
@@ -110,7 +111,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     )
 
 
-class LimitView(dict):
+class LimitView(dict[str, Any]):
     """Missing limits render as empty strings instead of failing the whole template."""
 
     def __getattr__(self, name: str) -> Any:

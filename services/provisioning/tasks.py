@@ -11,7 +11,7 @@ import logging
 from huey import crontab
 
 from services.db import session_scope
-from services.jobs.queue import huey
+from services.jobs.queue import periodic_task, task
 from services.provisioning import engine
 from services.provisioning.prewarm import release_abandoned
 from services.provisioning.reconcile import reconcile, resume_interrupted
@@ -19,7 +19,7 @@ from services.provisioning.reconcile import reconcile, resume_interrupted
 log = logging.getLogger(__name__)
 
 
-@huey.task()
+@task()
 def run_provisioning_action(action_id: str) -> str:
     """Retries are scheduled by the engine itself (with its own backoff), so huey never retries this task."""
     return engine.execute(action_id)
@@ -35,7 +35,7 @@ def schedule(action_id: str, delay: float) -> None:
 engine.use_queue(schedule)
 
 
-@huey.periodic_task(crontab(minute="*"))
+@periodic_task(crontab(minute="*"))
 def reconcile_instances() -> None:
     with session_scope() as session:
         resume_interrupted(session)

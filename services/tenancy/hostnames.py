@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.config import get_settings
 from services.models import Domain, Instance, Organization, User
@@ -44,7 +44,7 @@ def instance_label(host: str) -> str | None:
 
 
 def _label_taken(session: Session, label: str) -> bool:
-    for column in (User.username, Organization.slug, Instance.subdomain):
+    for column in (col(User.username), col(Organization.slug), col(Instance.subdomain)):
         if session.exec(select(column).where(column == label).limit(1)).first() is not None:
             return True
     return False
@@ -63,7 +63,7 @@ def domain_problem(session: Session, raw: str, *, platform_staff: bool) -> tuple
         label = instance_label(host)
         if host == base_domain() or label is None or _label_taken(session, label):
             return host, f"{host} is (or could become) a customer's instance address."
-    if session.exec(select(Domain.id).where(Domain.hostname == host)).first() is not None:
+    if session.exec(select(col(Domain.id)).where(col(Domain.hostname) == host)).first() is not None:
         return host, f"{host} is already in use."
     return host, None
 
@@ -71,4 +71,7 @@ def domain_problem(session: Session, raw: str, *, platform_staff: bool) -> tuple
 def username_is_a_portal_host(session: Session, username: str) -> bool:
     """Would `<username>.<BASE_DOMAIN>` be a host that already answers as a portal (a seller's or ours)?"""
     host = f"{username}.{base_domain()}"
-    return host == portal_host() or session.exec(select(Domain.id).where(Domain.hostname == host)).first() is not None
+    return (
+        host == portal_host()
+        or session.exec(select(col(Domain.id)).where(col(Domain.hostname) == host)).first() is not None
+    )

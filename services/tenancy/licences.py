@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
 from services.models import Instance, Licence, Organization, OrgKind
-from services.models.base import utcnow
+from services.models.base import key, utcnow
 from services.tenancy.scope import subtree_ids
 
 FEATURES = ("custom_domains", "custom_css", "hide_platform_branding", "api_access")
@@ -32,7 +32,7 @@ MAX_DEPTH = 8
 
 def active_licence(session: Session, organization_id: int) -> Licence | None:
     return session.exec(
-        select(Licence).where(Licence.organization_id == organization_id).order_by(Licence.id.desc())
+        select(Licence).where(col(Licence.organization_id) == organization_id).order_by(col(Licence.id).desc())
     ).first()
 
 
@@ -61,7 +61,7 @@ def _licensed(session: Session, organization_id: int | None) -> list[tuple[Organ
     return [
         (org, licence)
         for org in sellers_above(session, organization_id)
-        if (licence := active_licence(session, org.id)) is not None
+        if (licence := active_licence(session, key(org))) is not None
     ]
 
 
@@ -72,7 +72,7 @@ def has_feature(session: Session, organization_id: int | None, feature: str) -> 
     sellers = sellers_above(session, organization_id)
     if not sellers:
         return True  # the platform and its own customers
-    licences = [licence for org in sellers if (licence := active_licence(session, org.id)) is not None]
+    licences = [licence for org in sellers if (licence := active_licence(session, key(org))) is not None]
     return bool(licences) and all(
         feature in (licence.features or []) and state(licence) != "suspended" for licence in licences
     )
@@ -88,7 +88,9 @@ def _customers_below(session: Session, seller_id: int) -> int:
         session.exec(
             select(func.count())
             .select_from(Organization)
-            .where(Organization.kind == OrgKind.CUSTOMER, Organization.id.in_(subtree_ids(session, seller_id)))
+            .where(
+                col(Organization.kind) == OrgKind.CUSTOMER, col(Organization.id).in_(subtree_ids(session, seller_id))
+            )
         ).one()
     )
 
@@ -98,7 +100,10 @@ def _instances_below(session: Session, seller_id: int) -> int:
         session.exec(
             select(func.count())
             .select_from(Instance)
-            .where(Instance.status != "deprovisioned", Instance.organization_id.in_(subtree_ids(session, seller_id)))
+            .where(
+                col(Instance.status) != "deprovisioned",
+                col(Instance.organization_id).in_(subtree_ids(session, seller_id)),
+            )
         ).one()
     )
 
@@ -109,7 +114,7 @@ def ensure_room_for_customer(session: Session, seller_id: int) -> None:
     for seller, licence in _licensed(session, seller_id):
         if state(licence) in ("expired", "suspended"):
             raise ValidationFailed.single("", EXPIRED.format(name=seller.name))
-        if licence.max_customers is not None and _customers_below(session, seller.id) >= licence.max_customers:
+        if licence.max_customers is not None and _customers_below(session, key(seller)) >= licence.max_customers:
             raise ValidationFailed.single("", NO_ROOM.format(name=seller.name, limit=licence.max_customers))
 
 
@@ -118,7 +123,7 @@ def ensure_room_for_instance(session: Session, customer_org_id: int) -> None:
     for seller, licence in _licensed(session, customer_org_id):
         if state(licence) in ("expired", "suspended"):
             raise ValidationFailed.single("", EXPIRED.format(name=seller.name))
-        if licence.max_instances is not None and _instances_below(session, seller.id) >= licence.max_instances:
+        if licence.max_instances is not None and _instances_below(session, key(seller)) >= licence.max_instances:
             raise ValidationFailed.single("", NO_INSTANCE_ROOM.format(name=seller.name))
 
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.models import Membership, Organization, OrgKind, User
 
 
 def customer_org_id(session: Session, user_id: int) -> int | None:
     return session.exec(
-        select(Organization.id)
-        .join(Membership, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
-        .order_by(Membership.id)
+        select(col(Organization.id))
+        .join(Membership, col(Membership.organization_id) == col(Organization.id))
+        .where(col(Membership.user_id) == user_id, col(Organization.kind) == OrgKind.CUSTOMER)
+        .order_by(col(Membership.id))
     ).first()
 
 
 def home_organization(session: Session, user_id: int) -> int | None:
     """The organization a person joined first: whose brand their account e-mails carry."""
     return session.exec(
-        select(Membership.organization_id).where(Membership.user_id == user_id).order_by(Membership.id)
+        select(col(Membership.organization_id)).where(col(Membership.user_id) == user_id).order_by(col(Membership.id))
     ).first()
 
 
@@ -27,7 +27,7 @@ def owner_user(session: Session, organization_id: int) -> User | None:
     """The organization's first member: who signed it up, and who gets its instance and billing e-mail."""
     return session.exec(
         select(User)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == organization_id)
-        .order_by(Membership.id)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(col(Membership.organization_id) == organization_id)
+        .order_by(col(Membership.id))
     ).first()

@@ -12,12 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import literal, true
+from sqlalchemy import ColumnElement, literal, true
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services import audit
 from services.models import Membership, Organization, OrgKind, Role, User
+from services.models.base import key, table_of
 
 ADMIN_KINDS = (OrgKind.PLATFORM, OrgKind.RESELLER, OrgKind.SUB_RESELLER)
 
@@ -79,13 +80,13 @@ class Customer:
 
 def subtree_ids(session: Session, root_id: int) -> frozenset[int]:
     """The organization and all its descendants, in one recursive query."""
-    org = Organization.__table__
+    org = table_of(Organization)
     tree = sa_select(org.c.id).where(org.c.id == literal(root_id)).cte("tree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
     return frozenset(int(x) for x in session.execute(sa_select(tree.c.id)).scalars())
 
 
-def visible(actor: Actor, column):
+def visible(actor: Actor, column: Any) -> ColumnElement[bool]:
     """A WHERE condition limiting `column` (an organization id) to the actor's subtree, for list queries.
 
     The platform's subtree is everything, so its condition is always true; anyone else gets a recursive
@@ -93,21 +94,22 @@ def visible(actor: Actor, column):
     """
     if actor.is_platform:
         return true()
-    org = Organization.__table__
+    org = table_of(Organization)
     tree = sa_select(org.c.id).where(org.c.id == literal(actor.organization_id)).cte("subtree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))
-    return column.in_(sa_select(tree.c.id))
+    condition: ColumnElement[bool] = column.in_(sa_select(tree.c.id))
+    return condition
 
 
 def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | None:
     """The admin identity of a user: their membership in the highest platform/reseller organization, if any."""
     rows = session.exec(
         select(Membership, Organization)
-        .join(Organization, Organization.id == Membership.organization_id)
+        .join(Organization, col(Organization.id) == col(Membership.organization_id))
         .where(
-            Membership.user_id == user_id,
-            Organization.kind.in_(ADMIN_KINDS),
-            Organization.status == "active",
+            col(Membership.user_id) == user_id,
+            col(Organization.kind).in_(ADMIN_KINDS),
+            col(Organization.status) == "active",
         )
     ).all()
     ranked = sorted(rows, key=lambda r: (ADMIN_KINDS.index(r[1].kind), r[0].id))
@@ -116,10 +118,10 @@ def resolve_actor(session: Session, user_id: int, email: str = "") -> Actor | No
             return Actor(
                 user_id=user_id,
                 email=email,
-                organization_id=org.id,
+                organization_id=key(org),
                 organization_kind=org.kind,
                 role=membership.role,
-                org_ids=subtree_ids(session, org.id),
+                org_ids=subtree_ids(session, key(org)),
             )
     return None
 
@@ -128,12 +130,12 @@ def is_staff(session: Session, user_id: int) -> bool:
     """Cheap check for the header's "Admin" link; the console itself always resolves the full actor."""
     return (
         session.exec(
-            select(Membership.id)
-            .join(Organization, Organization.id == Membership.organization_id)
+            select(col(Membership.id))
+            .join(Organization, col(Organization.id) == col(Membership.organization_id))
             .where(
-                Membership.user_id == user_id,
-                Organization.kind.in_(ADMIN_KINDS),
-                Membership.role.in_(CAPABILITIES["view"]),
+                col(Membership.user_id) == user_id,
+                col(Organization.kind).in_(ADMIN_KINDS),
+                col(Membership.role).in_(CAPABILITIES["view"]),
             )
         ).first()
         is not None
@@ -197,9 +199,9 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
         return None
     row = session.exec(
         select(Membership)
-        .join(Organization, Organization.id == Membership.organization_id)
-        .where(Membership.user_id == user_id, Organization.kind == OrgKind.CUSTOMER)
-        .order_by(Membership.id)
+        .join(Organization, col(Organization.id) == col(Membership.organization_id))
+        .where(col(Membership.user_id) == user_id, col(Organization.kind) == OrgKind.CUSTOMER)
+        .order_by(col(Membership.id))
     ).first()
     impersonator = None
     if impersonator_id is not None:
@@ -268,8 +270,8 @@ def impersonation_target(session: Session, actor: Actor | None, user_id: int) ->
         return None
     orgs = session.exec(
         select(Organization)
-        .join(Membership, Membership.organization_id == Organization.id)
-        .where(Membership.user_id == user_id)
+        .join(Membership, col(Membership.organization_id) == col(Organization.id))
+        .where(col(Membership.user_id) == user_id)
     ).all()
     if not orgs or any(org.kind != OrgKind.CUSTOMER for org in orgs):
         return None

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.billing.plans import format_money
 from services.mail.outgoing import send_after_commit
-from services.models import MICROS, Budget, Instance, Plan, Subscription
+from services.models import Budget, Instance, Plan, Subscription
+from services.money import format_micros
+from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def newly_crossed(total_micros: int, used_micros: int, already: list[int]) -> li
 def check_budget(session: Session, budget_id: int) -> list[int]:
     """Record and announce the thresholds this counter has just crossed; apply the 100 % policy."""
     budget = session.exec(
-        select(Budget).where(Budget.id == budget_id).execution_options(populate_existing=True)
+        select(Budget).where(col(Budget.id) == budget_id).execution_options(populate_existing=True)
     ).one()  # the counter was moved in SQL
     crossed = newly_crossed(budget.total_micros, budget.used_micros, list(budget.alerts_sent or []))
     if not crossed:
@@ -53,13 +54,11 @@ def check_budget(session: Session, budget_id: int) -> list[int]:
     session.add(budget)
     subscription = session.get(Subscription, budget.subscription_id)
     plan = session.get(Plan, subscription.plan_id) if subscription else None
-    instance = session.exec(select(Instance).where(Instance.subscription_id == budget.subscription_id)).first()
+    instance = session.exec(select(Instance).where(col(Instance.subscription_id) == budget.subscription_id)).first()
     if subscription is None or plan is None or instance is None:
         return crossed
     _notify(session, budget, plan, instance, max(crossed))
     if 100 in crossed and plan.budget_policy == "suspend" and instance.status not in ("suspended", "deprovisioned"):
-        from services.provisioning import actions, engine
-
         engine.request_action(session, instance, actions.SUSPEND, requested_by="budget")
         log.info("instance %s suspended: budget used up (plan policy)", instance.subdomain)
     return crossed
@@ -77,8 +76,8 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
         {
             "percent": percent,
             "subdomain": instance.subdomain,
-            "used": format_money(budget.used_micros // (MICROS // 100), plan.currency),
-            "total": format_money(budget.total_micros // (MICROS // 100), plan.currency),
+            "used": format_micros(budget.used_micros, plan.currency),
+            "total": format_micros(budget.total_micros, plan.currency),
             "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
             "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
         },
@@ -104,5 +103,5 @@ def budget_holds_instance(session: Session, subscription: Subscription, plan: Pl
     """A plan that suspends at 100 % keeps the instance suspended until the budget resets or grows."""
     if plan.budget_policy != "suspend":
         return False
-    budget = session.exec(select(Budget).where(Budget.subscription_id == subscription.id)).first()
+    budget = session.exec(select(Budget).where(col(Budget.subscription_id) == subscription.id)).first()
     return budget is not None and percent_used(budget.total_micros, budget.used_micros) >= 100

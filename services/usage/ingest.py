@@ -15,15 +15,15 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
 from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
-from services.models.base import utcnow
+from services.models.base import key, table_of, utcnow
+from services.money import decimal_to_micros, micros_as_decimal
 from services.usage.alerts import check_budget
 
 MAX_BATCH = 1000
-MICROS = Decimal(1_000_000)
 FUTURE_SLACK = timedelta(minutes=5)
 OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_TOKENS = 10**12  # per record: far beyond any real call, far below the 64-bit counters' limit
@@ -78,7 +78,14 @@ def parse_batch(body: Any) -> list[UsageIn]:
             cost = Decimal(str(raw_cost).strip()) if len(str(raw_cost)) <= 40 else Decimal("NaN")
         except InvalidOperation:
             raise _fail(index, "cost", 'must be a decimal amount such as "0.0125"') from None
-        if not cost.is_finite() or cost.is_signed() or cost > MAX_COST or cost.as_tuple().exponent < -6:
+        exponent = cost.as_tuple().exponent
+        if (
+            not cost.is_finite()
+            or not isinstance(exponent, int)
+            or cost.is_signed()
+            or cost > MAX_COST
+            or exponent < -6
+        ):
             raise _fail(index, "cost", f"must be from 0 to {MAX_COST} with at most 6 decimal places")
         raw_time = item.get("occurred_at")
         try:
@@ -100,7 +107,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
                 model=model,
                 tokens_in=_count(item, index, "tokens_in"),
                 tokens_out=_count(item, index, "tokens_out"),
-                cost_micros=int(cost * MICROS),
+                cost_micros=decimal_to_micros(cost),
                 occurred_at=occurred,
             )
         )
@@ -110,7 +117,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
 def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[int, int]:
     """Store new records, roll them into usage_daily and the budget counter. Returns (accepted, duplicates)."""
     dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(UsageRecord.__table__)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table_of(UsageRecord))
     now = utcnow()
     rows = [
         {
@@ -126,7 +133,7 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
         for r in records
     ]
     statement = insert.on_conflict_do_nothing(index_elements=["instance_id", "idempotency_key"]).returning(
-        UsageRecord.__table__.c.idempotency_key
+        table_of(UsageRecord).c.idempotency_key
     )
     fresh = set(session.execute(statement, rows).scalars().all())
     accepted = [r for r in records if r.key in fresh]
@@ -137,11 +144,9 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
         raise ValidationFailed.single("records", "the budget counter would overflow; nothing was recorded")
     if budget is not None and total:
         session.execute(
-            update(Budget)
-            .where(Budget.id == budget.id)
-            .values(used_micros=Budget.used_micros + total)
+            update(Budget).where(col(Budget.id) == budget.id).values(used_micros=col(Budget.used_micros) + total)
         )
-        check_budget(session, budget.id)
+        check_budget(session, key(budget))
     return len(accepted), len(records) - len(accepted)
 
 
@@ -152,7 +157,7 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
     for (day, model), items in days.items():
         row = session.exec(
             select(UsageDaily).where(
-                UsageDaily.instance_id == instance_id, UsageDaily.day == day, UsageDaily.model == model
+                col(UsageDaily.instance_id) == instance_id, col(UsageDaily.day) == day, col(UsageDaily.model) == model
             )
         ).first()
         row = row or UsageDaily(instance_id=instance_id, day=day, model=model)
@@ -175,8 +180,8 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
 def _budget(session: Session, instance_id: int) -> Budget | None:
     return session.exec(
         select(Budget)
-        .join(Instance, Instance.subscription_id == Budget.subscription_id)
-        .where(Instance.id == instance_id)
+        .join(Instance, col(Instance.subscription_id) == col(Budget.subscription_id))
+        .where(col(Instance.id) == instance_id)
     ).first()
 
 
@@ -184,10 +189,10 @@ def budget_status(session: Session, instance_id: int) -> dict[str, Any]:
     """Remaining budget and whether usage is allowed, from the counter (one indexed join, no summing)."""
     row = session.exec(
         select(Budget, Plan)
-        .join(Subscription, Subscription.id == Budget.subscription_id)
-        .join(Plan, Plan.id == Subscription.plan_id)
-        .join(Instance, Instance.subscription_id == Subscription.id)
-        .where(Instance.id == instance_id)
+        .join(Subscription, col(Subscription.id) == col(Budget.subscription_id))
+        .join(Plan, col(Plan.id) == col(Subscription.plan_id))
+        .join(Instance, col(Instance.subscription_id) == col(Subscription.id))
+        .where(col(Instance.id) == instance_id)
     ).first()
     if row is None:
         return {"total": "0", "used": "0", "remaining": "0", "allowed": False, "reset_at": None}
@@ -195,9 +200,9 @@ def budget_status(session: Session, instance_id: int) -> dict[str, Any]:
     remaining = budget.total_micros - budget.used_micros
     allowed = remaining > 0 or plan.budget_policy == "notify"
     return {
-        "total": str(Decimal(budget.total_micros) / MICROS),
-        "used": str(Decimal(budget.used_micros) / MICROS),
-        "remaining": str(Decimal(max(remaining, 0)) / MICROS),
+        "total": str(micros_as_decimal(budget.total_micros)),
+        "used": str(micros_as_decimal(budget.used_micros)),
+        "remaining": str(micros_as_decimal(max(remaining, 0))),
         "allowed": allowed,
         "policy": plan.budget_policy,
         "reset_at": budget.reset_at.isoformat() if budget.reset_at else None,

@@ -12,13 +12,14 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
-from services.models import MICROS, UsageDaily, UsageRecord
+from services.models import UsageDaily, UsageRecord
 from services.models.base import utcnow
+from services.money import micros_as_decimal
 
 CHART_DAYS = 30
 PAGE_SIZE = 20
@@ -27,7 +28,7 @@ MAX_PAGE = 500  # deep pages are what the CSV export is for
 
 def money(micros: int) -> str:
     """Micros as a decimal string with the precision usage is billed at (never a float)."""
-    return f"{Decimal(micros) / MICROS:.4f}"
+    return f"{micros_as_decimal(micros):.4f}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, tod
     first = today - timedelta(days=days - 1)
     rows = session.exec(
         select(UsageDaily).where(
-            UsageDaily.instance_id == instance_id, UsageDaily.day >= first, UsageDaily.day <= today
+            col(UsageDaily.instance_id) == instance_id, col(UsageDaily.day) >= first, col(UsageDaily.day) <= today
         )
     ).all()
     models = sorted({r.model for r in rows})
@@ -60,7 +61,7 @@ def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, tod
             cost[model], tokens[model] = 0.0, 0
         for row in by_day.get(day, []):
             # chart coordinates only: the figures people read are the decimal strings in totals and the table
-            cost[row.model] = float(Decimal(row.cost_micros) / MICROS)
+            cost[row.model] = float(micros_as_decimal(row.cost_micros))
             tokens[row.model] = row.tokens_in + row.tokens_out
         cost_rows.append(cost)
         token_rows.append(tokens)
@@ -69,17 +70,17 @@ def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, tod
 
 def model_totals(session: Session, instance_id: int, since: datetime) -> list[dict[str, str]]:
     """Totals per model from the first day of the period (the rollup is per day, so the whole first day counts)."""
-    rows = session.exec(
-        select(
-            UsageDaily.model,
-            func.sum(UsageDaily.tokens_in),
-            func.sum(UsageDaily.tokens_out),
-            func.sum(UsageDaily.cost_micros),
-            func.sum(UsageDaily.records),
+    rows = session.execute(
+        sa_select(
+            col(UsageDaily.model),
+            func.sum(col(UsageDaily.tokens_in)),
+            func.sum(col(UsageDaily.tokens_out)),
+            func.sum(col(UsageDaily.cost_micros)),
+            func.sum(col(UsageDaily.records)),
         )
-        .where(UsageDaily.instance_id == instance_id, UsageDaily.day >= since.date())
-        .group_by(UsageDaily.model)
-        .order_by(func.sum(UsageDaily.cost_micros).desc())
+        .where(col(UsageDaily.instance_id) == instance_id, col(UsageDaily.day) >= since.date())
+        .group_by(col(UsageDaily.model))
+        .order_by(func.sum(col(UsageDaily.cost_micros)).desc())
     ).all()
     return [
         {
@@ -100,8 +101,8 @@ def recent_records(
     page = min(max(1, page), MAX_PAGE)
     rows = session.exec(
         select(UsageRecord)
-        .where(UsageRecord.instance_id == instance_id)
-        .order_by(UsageRecord.occurred_at.desc(), UsageRecord.id.desc())
+        .where(col(UsageRecord.instance_id) == instance_id)
+        .order_by(col(UsageRecord.occurred_at).desc(), col(UsageRecord.id).desc())
         .offset((page - 1) * page_size)
         .limit(page_size + 1)
     ).all()
@@ -135,8 +136,8 @@ def records_csv(session: Session, instance_id: int, since: datetime) -> str:
 def _iter_records(session: Session, instance_id: int, since: datetime, chunk: int = 5000) -> Iterator[dict[str, str]]:
     statement = (
         select(UsageRecord)
-        .where(UsageRecord.instance_id == instance_id, UsageRecord.occurred_at >= since)
-        .order_by(UsageRecord.occurred_at, UsageRecord.id)
+        .where(col(UsageRecord.instance_id) == instance_id, col(UsageRecord.occurred_at) >= since)
+        .order_by(col(UsageRecord.occurred_at), col(UsageRecord.id))
         .execution_options(yield_per=chunk)
     )
     for record in session.exec(statement):

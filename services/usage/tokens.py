@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.models import ApiToken, Instance
 from services.models.base import utcnow
@@ -29,7 +29,7 @@ def issue_instance_token(session: Session, instance: Instance) -> str:
     """A new token for the instance; every earlier one stops working at once (rotation)."""
     now = utcnow()
     for old in session.exec(
-        select(ApiToken).where(ApiToken.instance_id == instance.id, ApiToken.revoked_at.is_(None))
+        select(ApiToken).where(col(ApiToken.instance_id) == instance.id, col(ApiToken.revoked_at).is_(None))
     ).all():
         old.revoked_at = now
         session.add(old)
@@ -54,7 +54,7 @@ def resolve_instance_token(session: Session, authorization: str | None) -> Token
     raw = authorization[len("Bearer ") :].strip()
     if not raw.startswith(PREFIX):
         return None
-    token = session.exec(select(ApiToken).where(ApiToken.token_hash == _hash(raw))).first()
+    token = session.exec(select(ApiToken).where(col(ApiToken.token_hash) == _hash(raw))).first()
     if token is None or token.revoked_at is not None or token.instance_id is None or SCOPE not in token.scopes:
         return None
     return TokenOwner(instance_id=token.instance_id, organization_id=token.organization_id)

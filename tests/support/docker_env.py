@@ -1,4 +1,5 @@
-"""A real Docker engine (our own dockerd under a temporary folder) and the demo app image (services.provisioning.demo_image)."""
+"""A real Docker engine (our own dockerd under a temporary folder) and the demo app image
+(services.provisioning.demo_image)."""
 
 from __future__ import annotations
 

@@ -216,7 +216,7 @@ async def _usage(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> 
 async def _editor(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
     editor = await _tampered_editor(browser, b)
     if name == "save":
-        editor.platform_name, editor.custom_css = "Hijacked", "h1 { color: red }"
+        editor.own = {"platform_name": "Hijacked", "custom_css": "h1 { color: red }"}
     if name == "save_email":
         editor.email_parts = {"subject": "Hijacked"}
     return await browser.call(BrandingEditorState, name, *args)

@@ -14,8 +14,10 @@ from tests.support.env import PROJECT_ROOT
 SUPERVISOR = """
 import sys
 from portal.serve import supervise
-sleeper = [sys.executable, "-c", "import os, time; open(os.environ['PIDS'] + '/' + str(os.getpid()), 'w'); time.sleep(600)"]
-quitter = [sys.executable, "-c", "import time; time.sleep(float(__import__('os').environ['QUIT_AFTER'])); raise SystemExit(3)"]
+sleeper = [sys.executable, "-c",
+           "import os, time; open(os.environ['PIDS'] + '/' + str(os.getpid()), 'w'); time.sleep(600)"]
+quitter = [sys.executable, "-c",
+           "import time; time.sleep(float(__import__('os').environ['QUIT_AFTER'])); raise SystemExit(3)"]
 commands = [sleeper, quitter if sys.argv[1] == "dies" else sleeper]
 import os
 sys.exit(supervise(commands, dict(os.environ)))

@@ -9,9 +9,11 @@ from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CH
 from portal.state.branding_editor import BrandingEditorState as B
 from services.mail.overrides import EMAIL_TEMPLATES
 
+LOGO, FAVICON = B.own.get("logo_url", ""), B.own.get("favicon_url", "")
+
 
 def _or_inherited(name: str) -> rx.Var:
-    return rx.cond(getattr(B, name) != "", getattr(B, name), B.inherited.get(name, ""))
+    return rx.cond(B.own.get(name, "") != "", B.own.get(name, ""), B.inherited.get(name, ""))
 
 
 def _error(name: str) -> rx.Component:
@@ -25,7 +27,7 @@ def _text_field(label: str, name: str, **props) -> rx.Component:
     return rx.vstack(
         rx.text(label, size="2", weight="medium"),
         rx.input(
-            value=getattr(B, name),
+            value=B.own.get(name, ""),
             on_change=lambda v: B.set_field(name, v),
             id=f"brand-{name}",
             placeholder=B.inherited.get(name, ""),
@@ -52,7 +54,7 @@ def _preview() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.cond(B.logo_url != "", rx.image(src=B.logo_url, height="28px", alt="")),
+                    rx.cond(LOGO != "", rx.image(src=LOGO, height="28px", alt="")),
                     rx.heading(_or_inherited("platform_name"), size="5", id="preview-name"),
                     align="center",
                 ),
@@ -168,7 +170,7 @@ def branding_editor() -> rx.Component:
                 rx.vstack(
                     rx.text("Custom CSS", size="2", weight="medium"),
                     rx.text_area(
-                        value=B.custom_css,
+                        value=B.own.get("custom_css", ""),
                         on_change=lambda v: B.set_field("custom_css", v),
                         id="brand-custom_css",
                         rows="6",
@@ -197,7 +199,8 @@ def branding_editor() -> rx.Component:
                     on_drop=B.upload_favicon(rx.upload_files(upload_id="favicon-upload")),
                 ),
                 rx.cond(
-                    B.favicon_url != "", rx.image(src=B.favicon_url, width="32px", height="32px", id="favicon-preview")
+                    FAVICON != "",
+                    rx.image(src=FAVICON, width="32px", height="32px", id="favicon-preview"),
                 ),
                 _error("favicon"),
                 rx.button("Save", on_click=B.save, id="brand-save"),

@@ -21,12 +21,14 @@ def get_backend(name: str) -> Backend:
 
 
 def _docker() -> Backend:
+    # imported on first use: the Docker SDK costs the web process ~0.1 s to load and most portals use one backend
     from services.provisioning.backends.docker import DockerBackend
 
     return DockerBackend()
 
 
 def _coolify() -> Backend:
+    # imported on first use, like the Docker backend: a portal without Coolify never loads its client
     from services.provisioning.backends.coolify import CoolifyBackend
 
     return CoolifyBackend()

@@ -286,7 +286,7 @@ class CoolifyBackend:
             if status == FINISHED:
                 return
             if status in FAILED:
-                raise ProvisioningError(f"Coolify deployment {latest.get('deployment_uuid')} ended {status}.")
+                raise ProvisioningError(f"Coolify deployment {(latest or {}).get('deployment_uuid')} ended {status}.")
             if time.monotonic() > deadline:
                 if latest and latest.get("deployment_uuid"):
                     self.client.cancel_deployment(str(latest["deployment_uuid"]))

@@ -244,7 +244,7 @@ class DockerBackend:
             container = self._find(client, spec)
             if container is None:
                 return ""
-            return container.logs(tail=lines, timestamps=True).decode("utf-8", errors="replace")
+            return str(container.logs(tail=lines, timestamps=True).decode("utf-8", errors="replace"))
 
     def stats(self, spec: InstanceSpec) -> dict[str, float]:
         with self._client() as client:

@@ -6,6 +6,7 @@ import shutil
 from typing import Protocol
 
 from services.config import get_settings
+from services.provisioning.proxy.nginx import NginxProxy
 
 
 class Proxy(Protocol):
@@ -41,7 +42,5 @@ def get_proxy() -> Proxy:
     if choice == "auto":
         choice = "nginx" if shutil.which(settings.nginx_bin) else "none"
     if choice == "nginx":
-        from services.provisioning.proxy.nginx import NginxProxy
-
         return NginxProxy()
     return NoProxy()

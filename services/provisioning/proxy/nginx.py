@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class NginxProxy:
     def __init__(self, prefix: Path | None = None, listen: str | None = None, binary: str | None = None) -> None:
         settings = get_settings()
-        self.prefix = Path(prefix or settings.nginx_dir)
+        self.prefix = Path(prefix or settings.nginx_dir or settings.var_dir / "nginx")
         self.listen = listen or settings.proxy_listen
         self.binary = binary or settings.nginx_bin
         self.vhost_dir = self.prefix / "vhosts"

@@ -102,3 +102,20 @@ def test_production_without_stripe_keys_refuses_to_start_and_to_sell(settings_en
     settings_env.setenv("ALLOW_TEST_CHECKOUT", "1")  # a demo deployment, explicitly
     get_settings().check_startup()
     assert get_gateway().test_mode is True
+
+
+def test_outside_the_tests_passwords_are_hashed_with_argon2s_full_cost() -> None:
+    """The test run uses argon2's cheapest parameters for speed; every other environment the library's defaults."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.support.env import PROJECT_ROOT
+
+    code = "from services.accounts.passwords import hash_password; print(hash_password('a long passphrase'))"
+    for environment in ("development", "production"):
+        env = {**os.environ, "ENVIRONMENT": environment, "SECRET_KEY": "k" * 48, "ALLOW_TEST_CHECKOUT": "1"}
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
+        ).stdout
+        assert out.startswith("$argon2id$") and "m=65536,t=3" in out

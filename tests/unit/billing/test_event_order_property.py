@@ -20,12 +20,12 @@ LIFE = ["checkout", "created", "paid", "failed", "paid_again", "plan_change", "c
 
 def _life_events(billing: Billing, customer) -> dict[str, dict]:  # type: ignore[no-untyped-def]
     sub = json.loads(json.dumps(billing.stripe.subscriptions[customer.stripe_subscription_id]))
-    invoice = lambda reason, status: invoice_object(
-        customer.stripe_subscription_id,
-        customer.customer_id,  # noqa: E731
-        billing_reason=reason,
-        status=status,
-    )
+
+    def invoice(reason: str, status: str) -> dict:
+        return invoice_object(
+            customer.stripe_subscription_id, customer.customer_id, billing_reason=reason, status=status
+        )
+
     return {
         "checkout": checkout_completed(customer),
         "created": event("customer.subscription.created", sub),

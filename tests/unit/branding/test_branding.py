@@ -66,7 +66,8 @@ def test_custom_css_that_could_escape_load_or_run_anything_is_refused(css: str) 
         "a { background: image-set('ASSET' 1x) }",
         "a { background: url(data:image/png;base64,iVBORw0KGgo=) }",
         "@font-face { font-family: Brand; src: url(data:font/woff2;base64,d09GMgAB) format('woff2') }",
-        "@media (max-width: 600px) { .hero { padding: 0 } } @keyframes pulse { from { opacity: 1 } to { opacity: .5 } }",
+        "@media (max-width: 600px) { .hero { padding: 0 } } "
+        "@keyframes pulse { from { opacity: 1 } to { opacity: .5 } }",
         ":root { --accent: #e5484d; } a { color: var(--accent); content: 'javascript: is only text here'; }",
     ],
 )
