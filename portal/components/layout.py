@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import reflex as rx
+from reflex.event import EventType
 
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
@@ -85,11 +87,32 @@ def footer() -> rx.Component:
 PageFn = Callable[[], rx.Component]
 
 
-def page(content: PageFn | None = None, *, centered: bool = False) -> PageFn | Callable[[PageFn], PageFn]:
-    """Wrap a page function in the shell: `@page` or `@page(centered=True)` for the small form pages."""
-    if content is None:
-        return lambda fn: _wrap(fn, centered)
-    return _wrap(content, centered)
+@dataclass(frozen=True)
+class DeclaredPage:
+    component: PageFn
+    route: str
+    title: str
+    on_load: list[EventType[()]]
+
+
+DECLARED: list[DeclaredPage] = []
+
+
+def page(
+    *, route: str, title: str, on_load: Sequence[EventType[()]] = (), centered: bool = False
+) -> Callable[[PageFn], PageFn]:
+    """Declare a page where it is written: its route, title and on-load hooks, in the branded shell.
+
+    Every page resolves the brand of its host first (the shell shows nothing branded until then); `centered`
+    is for the small form pages. portal.py only collects what was declared (`DECLARED`).
+    """
+
+    def declare(content: PageFn) -> PageFn:
+        wrapped = _wrap(content, centered)
+        DECLARED.append(DeclaredPage(wrapped, route, title, [BrandState.load, *on_load]))
+        return wrapped
+
+    return declare
 
 
 def _impersonation_banner() -> rx.Component:

@@ -11,7 +11,7 @@ from services import ratelimit
 from services.config import reset_settings_cache
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
-SHARED = PROJECT_ROOT.parent / "shared"
+SHARED = Path(os.environ.get("PORTAL_SHARED_DIR") or PROJECT_ROOT.parent / "shared")  # ../shared beside the checkout
 SPECS = SHARED / "specs"
 
 

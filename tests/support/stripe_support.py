@@ -5,8 +5,8 @@ idempotency key, metadata) and answers with fixture-shaped objects."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
-import os
 import secrets
 import threading
 import time
@@ -17,21 +17,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import pytest
 import stripe
 
-from tests.support.env import SPECS
+from tests.support.env import SPECS, require_specs
 
 FIXTURES = SPECS / "stripe-openapi-fixtures3.json"
 API_VERSION = "2026-10-28.endive"
 
 
+@functools.cache
+def _load_fixtures() -> dict[str, Any]:
+    return dict(json.loads(FIXTURES.read_text())["resources"])
+
+
 def _fixtures() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
-            pytest.fail(f"{FIXTURES} is missing but PORTAL_REQUIRE_ALL=1")
-        pytest.skip(f"Stripe fixtures not available at {FIXTURES}")
-    return json.loads(FIXTURES.read_text())["resources"]
+    require_specs()  # a clean skip with the reason when ../shared is not beside the checkout
+    return _load_fixtures()
 
 
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +247,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def fake_stripe_server() -> Iterator[FakeStripe]:
+    require_specs()  # skip here, in the test's thread: the server thread answers from Stripe's fixtures
     fake = FakeStripe()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"

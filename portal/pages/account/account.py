@@ -7,7 +7,7 @@ from portal.state.auth import AuthState
 from portal.state.security import SecurityState as Sec
 
 
-@page
+@page(route="/account", title="Your account", on_load=[AuthState.require_login, Sec.load])
 def account() -> rx.Component:
     return rx.vstack(
         rx.heading("Hello, ", AuthState.username, size="7", id="account-greeting"),

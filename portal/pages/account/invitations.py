@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.invitations import InvitationsState as I
 
 
@@ -39,7 +40,7 @@ def _offer(row: rx.Var) -> rx.Component:
     )
 
 
-@page()
+@page(route="/invitations", title="Invitations", on_load=[AuthState.require_login, I.load])
 def invitations_page() -> rx.Component:
     return rx.vstack(
         rx.heading("Invitations", size="7"),
@@ -55,7 +56,7 @@ def invitations_page() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(route="/invitation", title="Accept your invitation", on_load=[AuthState.load_user, I.load_offer], centered=True)
 def accept_invitation() -> rx.Component:
     return card(
         "Accept your invitation",

@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
+from portal.state.auth import AuthState
 from portal.state.branding_editor import BrandingEditorState as B
 from services.mail.overrides import EMAIL_TEMPLATES
 
@@ -106,7 +107,6 @@ def _emails() -> rx.Component:
     )
 
 
-@page
 def _sender() -> rx.Component:
     """Your own From address: used once a DNS record proves the domain is yours."""
     return rx.vstack(
@@ -152,6 +152,7 @@ def _sender() -> rx.Component:
     )
 
 
+@page(route="/admin/branding", title="Branding", on_load=[AuthState.require_login, B.load_editor])
 def branding_editor() -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading("Branding", size="7"), rx.spacer(), rx.link("Back to the console", href="/admin")),

@@ -6,6 +6,9 @@ from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
 from portal.pages.admin.team import licences_section, people_section, plans_section
 from portal.state.admin import AdminState
+from portal.state.admin_customers import ConsoleState
+from portal.state.admin_team import TeamState
+from portal.state.auth import AuthState
 
 
 def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:
@@ -145,7 +148,11 @@ def _integrations() -> rx.Component:
     )
 
 
-@page
+@page(
+    route="/admin",
+    title="Admin console",
+    on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team],
+)
 def admin_console() -> rx.Component:
     return rx.vstack(
         rx.hstack(

@@ -6,6 +6,7 @@ from portal.pages.dashboard.instance_card import instance_card
 from portal.pages.dashboard.usage_section import usage_section
 from portal.state.auth import AuthState
 from portal.state.dashboard import DashboardState
+from portal.state.usage import UsageState
 
 V = DashboardState.view
 
@@ -130,7 +131,7 @@ def _budget_card() -> rx.Component:
     )
 
 
-@page
+@page(route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.heading("Dashboard", size="7"),

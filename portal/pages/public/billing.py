@@ -2,10 +2,16 @@ import reflex as rx
 
 from portal.components.forms import card, form_error
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
 
 
-@page(centered=True)
+@page(
+    route="/billing/test-checkout",
+    title="Checkout (test mode)",
+    on_load=[AuthState.load_user, TestCheckoutState.load],
+    centered=True,
+)
 def test_checkout() -> rx.Component:
     return card(
         "Checkout",
@@ -33,7 +39,12 @@ def test_checkout() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(
+    route="/billing/success",
+    title="Payment received",
+    on_load=[AuthState.load_user, CheckoutReturnState.follow],
+    centered=True,
+)
 def checkout_success() -> rx.Component:
     return card(
         "Thank you",
@@ -58,7 +69,7 @@ def checkout_success() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(route="/billing/cancel", title="Payment cancelled", on_load=[AuthState.load_user], centered=True)
 def checkout_cancelled() -> rx.Component:
     return card(
         "Payment cancelled",
@@ -69,7 +80,7 @@ def checkout_cancelled() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(route="/billing/test-portal", title="Billing portal (test mode)", on_load=[AuthState.load_user], centered=True)
 def test_portal() -> rx.Component:
     return card(
         "Billing portal",

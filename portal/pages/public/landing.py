@@ -1,9 +1,10 @@
 import reflex as rx
 
 from portal.components.layout import page
+from portal.state.auth import AuthState
 
 
-@page
+@page(route="/", title="Portal", on_load=[AuthState.load_user])
 def landing() -> rx.Component:
     return rx.vstack(
         rx.heading("Your own instance, running in minutes", size="9", id="landing-title"),

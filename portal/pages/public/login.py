@@ -2,10 +2,11 @@ import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.login import LoginState
 
 
-@page(centered=True)
+@page(route="/login", title="Sign in", on_load=[AuthState.redirect_if_signed_in], centered=True)
 def login() -> rx.Component:
     return card(
         "Sign in",

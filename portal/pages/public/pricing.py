@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.pricing import PricingState
 
 
@@ -20,7 +21,7 @@ def _plan_card(plan: rx.Var) -> rx.Component:
     )
 
 
-@page
+@page(route="/pricing", title="Pricing", on_load=[AuthState.load_user, PricingState.load])
 def pricing() -> rx.Component:
     return rx.vstack(
         rx.heading("Pricing", size="8"),

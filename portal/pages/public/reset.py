@@ -2,10 +2,11 @@ import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.reset import ResetState
 
 
-@page(centered=True)
+@page(route="/reset", title="Reset password", on_load=[AuthState.load_user], centered=True)
 def reset_request() -> rx.Component:
     return card(
         "Reset your password",
@@ -32,7 +33,7 @@ def reset_request() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(route="/reset/confirm", title="Choose a new password", on_load=[AuthState.load_user], centered=True)
 def reset_confirm() -> rx.Component:
     return card(
         "Choose a new password",

@@ -2,6 +2,7 @@ import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.signup import SignupState
 
 
@@ -45,7 +46,12 @@ def _plan_picker() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(
+    route="/signup",
+    title="Create your account",
+    on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans],
+    centered=True,
+)
 def signup() -> rx.Component:
     return card(
         "Create your account",

@@ -2,6 +2,7 @@ import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
+from portal.state.auth import AuthState
 from portal.state.verify import VerifyState
 
 
@@ -22,7 +23,7 @@ def _resend_form() -> rx.Component:
     )
 
 
-@page(centered=True)
+@page(route="/verify", title="Confirm your e-mail", on_load=[AuthState.load_user, VerifyState.verify], centered=True)
 def verify() -> rx.Component:
     return card(
         "Confirm your e-mail",
