@@ -1,41 +1,22 @@
-"""Test environment: every test run gets its own var/ directory, SQLite database and inline job queue.
+"""Fixtures every test can use: a clean database, the outbox, settings overrides, our own Docker engine.
 
-The environment is set before any `services` module is imported, because settings and the huey instance are
-built at import time exactly as in production.
+The environment itself (var/, SQLite file, inline queue) is set by tests/support/environment.py, which pytest
+loads as a plugin before this file.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlmodel import Session, SQLModel
 
-_RUN_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
-os.environ.update(
-    {
-        "ENVIRONMENT": "test",
-        "VAR_DIR": str(_RUN_DIR / "var"),
-        "DATABASE_URL": f"sqlite:///{_RUN_DIR / 'unit.db'}",
-        "JOBS_IMMEDIATE": "true",
-        "PUBLIC_URL": "http://portal.test",
-        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-    }
-)
-for _name in ("REDIS_URL", "SMTP_URL", "STRIPE_SECRET_KEY", "COOLIFY_URL"):
-    os.environ.pop(_name, None)
-
-from sqlmodel import Session, SQLModel  # noqa: E402
-
-from services import ratelimit  # noqa: E402
-from services.config import get_settings, reset_settings_cache  # noqa: E402
-from services.db import get_engine  # noqa: E402
-from services.models import metadata  # noqa: E402,F401  (registers every table)
-from services.worker import huey  # noqa: E402,F401  (every domain's tasks on the queue, as in the app)
-from tests.support.env import SettingsEnv  # noqa: E402
+from services import ratelimit
+from services.config import get_settings, reset_settings_cache
+from services.db import get_engine
+from tests.support.env import SettingsEnv
 
 if TYPE_CHECKING:
     from tests.support.docker_env import Dockerd

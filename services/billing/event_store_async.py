@@ -5,6 +5,9 @@ this one instead: requests that arrive while a batch is being written join the n
 CONFLICT DO NOTHING RETURNING per batch tells which events are new, and the handling jobs are queued before any
 request of the batch is answered. Everything runs on the web worker's event loop, so an acknowledgement never
 waits for another thread to get the GIL.
+
+Coverage (PostgreSQL tests in tests/integration): the Redis branch of `_flush` runs only when the queue is on
+Redis (the scaled configuration's benches), and a connection that fails even to close is not provoked in tests.
 """
 
 from __future__ import annotations

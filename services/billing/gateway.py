@@ -1,6 +1,9 @@
 """Stripe, seen through the few calls the portal makes. Real Stripe with keys, a local test mode without.
 
 Everything comes back as plain dicts shaped like Stripe's objects, so handlers never depend on which one ran.
+
+Coverage: a returning customer's `customer` parameter and a Stripe error other than 404 on a subscription read
+are not provoked by the fake Stripe server; both are single lines handed to the stripe library as they are.
 """
 
 from __future__ import annotations

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from services.models import Membership, Organization, OrgKind, User
-
-
-def customer_org_id(session: Session, user_id: int) -> int | None:
-    return session.exec(
-        select(col(Organization.id))
-        .join(Membership, col(Membership.organization_id) == col(Organization.id))
-        .where(col(Membership.user_id) == user_id, col(Organization.kind) == OrgKind.CUSTOMER)
-        .order_by(col(Membership.id))
-    ).first()
+from services.models import Membership, User
 
 
 def home_organization(session: Session, user_id: int) -> int | None:

@@ -4,6 +4,9 @@ Checked in the same transaction that moves the budget counter, right after the c
 holds the budget row's lock until commit (PostgreSQL) or the database's write lock (SQLite), so two batches
 crossing a threshold at the same time cannot both send its alert. `alerts_sent` is emptied when a new period
 begins (services/billing/budgets.py), which re-arms every threshold.
+
+Coverage: a budget without subscription, plan or instance, and a customer organization without an owner, only
+arise from a half-deleted tree; both return quietly (tested paths send the alert) rather than raise mid-ingest.
 """
 
 from __future__ import annotations

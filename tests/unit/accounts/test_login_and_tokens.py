@@ -214,3 +214,16 @@ def test_change_password_checks_current_and_signs_out_other_sessions(db: Session
 )
 def test_after_sign_in_only_a_path_on_this_portal_is_followed(target: str | None, expected: str) -> None:
     assert login_flow.next_path(target) == expected
+
+
+def test_empty_fields_and_a_disabled_account_are_refused_plainly(db: Session, outbox: Path) -> None:
+    with pytest.raises(ValidationFailed) as empty:
+        login_flow.login(db, identifier="  ", password="")
+    assert set(empty.value.errors) == {"identifier", "password"}
+    user = _verified_user(db, outbox, "dora")
+    user.status = "disabled"
+    db.add(user)
+    db.commit()
+    with pytest.raises(ValidationFailed, match="disabled"):
+        login_flow.login(db, identifier="dora", password=GOOD_PASSWORD)
+    assert db.exec(select(AuthSession).where(AuthSession.user_id == user.id)).all() == []

@@ -206,3 +206,20 @@ def test_an_expired_licence_warns_during_its_grace_then_stops_signups(db: Sessio
     _licence(db, tree, "reseller-b", status="suspended")
     assert "suspended" in console_banner(db, reseller.id)  # type: ignore[arg-type]
     assert db.exec(select(Licence)).one().status == "suspended"
+
+
+def test_licence_rules_at_their_edges(db: Session, tree: dict) -> None:
+    from services.tenancy.licences import has_feature
+
+    platform = _org(db, "platform")
+    assert has_feature(db, platform.id, "custom_css")  # the platform itself needs no licence
+    with pytest.raises(ValueError, match="unknown licence feature"):
+        has_feature(db, platform.id, "time_travel")
+    soon = (utcnow() + timedelta(days=3)).date().isoformat()
+    _licence(db, tree, "reseller-b", expires_at=parse_expiry(soon), max_instances="5")
+    assert "expires on" in console_banner(db, _org(db, "reseller-b").id)  # type: ignore[arg-type]
+    assert "expires on" not in console_banner(db, _org(db, "reseller-a").id)  # type: ignore[arg-type]
+    db.add(Plan(organization_id=_org(db, "reseller-b").id, name="Free", slug="free", price_cents=0))
+    db.commit()
+    org_id = _signup(db, _org(db, "reseller-b"), "roomy")
+    assert enrol(db, organization_id=org_id, email="roomy@example.com", plan_slug="free").instance_id

@@ -278,3 +278,39 @@ def test_disabling_signs_out_at_once_and_nobody_removes_the_last_owner_or_themse
     users.set_disabled(db, admin, customer.id, False)  # type: ignore[arg-type]
     db.commit()
     assert db.get(User, customer.id).status == "active"  # type: ignore[union-attr]
+
+
+def test_invitation_edges_are_refused_plainly(db: Session, tree: dict, outbox: Path) -> None:
+    admin, reseller = _actor(db, tree, "a-admin"), _org(db, "reseller-a")
+    with pytest.raises(ValidationFailed, match="must be one of"):
+        invitations.invite(db, admin, email="x@example.com", role="emperor", organization_id=reseller.id)  # type: ignore[arg-type]
+    db.rollback()
+    assert invitations.offer_for_token(db, "") is None
+    # a new person whose name is taken gets the next free username, and signs in at once
+    invitations.invite(
+        db,
+        admin,
+        email="a-admin@elsewhere.example",
+        role=Role.SUPPORT,  # type: ignore[arg-type]
+        organization_id=reseller.id,
+    )
+    db.commit()
+    token = _token(_mail_to(outbox, "a-admin@elsewhere.example"))
+    with pytest.raises(ValidationFailed) as weak:
+        invitations.accept_new_account(db, token, "short")
+    db.rollback()
+    assert "password" in weak.value.errors  # and the link still works
+    session_token = invitations.accept_and_sign_in(db, token, "a brand new passphrase")
+    db.commit()
+    current = resolve_session(db, session_token)
+    assert current is not None and current.username == "aadmin"  # "a-admin" without the hyphen was free
+    accepted = db.exec(select(Invitation).where(Invitation.email == "a-admin@elsewhere.example")).one()
+    with pytest.raises(ValidationFailed, match="Only an open invitation"):
+        invitations.revoke(db, admin, accepted.id)  # type: ignore[arg-type]
+
+
+def test_a_username_already_taken_by_the_local_part_gets_a_number(db: Session) -> None:
+    assert invitations.free_username(db, "cust-a@x.example") == "custa"
+    db.add(User(email="custa@x.example", username="custa", password_hash="x"))
+    db.commit()
+    assert invitations.free_username(db, "cust-a@x.example") == "custa2"

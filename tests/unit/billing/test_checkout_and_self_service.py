@@ -11,8 +11,7 @@ from services.billing.self_service import billing_portal_url, change_plan
 from services.errors import ValidationFailed
 from services.models import Instance, Organization, Subscription, User
 from tests.support import tenants
-from tests.support.billing import checkout_completed, paid_customer, payload, plans
-from tests.unit.billing.conftest import Billing
+from tests.support.billing import Billing, checkout_completed, paid_customer, payload, plans
 
 
 def test_checkout_session_wire_format(db: Session, billing: Billing) -> None:
@@ -70,3 +69,42 @@ def test_plan_change_updates_the_price_at_stripe_and_portal_opens(db: Session, b
         change_plan(db, who, "basic-typo")
     url = billing_portal_url(db, who)
     assert url == f"{billing.stripe.url}/portal/{customer.customer_id}"
+
+
+def test_self_service_refusals_say_why_and_change_nothing(db: Session, billing: Billing) -> None:
+    from services.billing.self_service import retry_payment
+    from services.models import Plan
+
+    customer = paid_customer(db, billing, "selfserve")
+    who = tenants.customer(db, "selfserve")
+    url = retry_payment(db, who)  # not paid yet: a new checkout
+    assert url.startswith(billing.stripe.url)
+    db.commit()
+    with pytest.raises(ValidationFailed, match="on this plan already"):
+        change_plan(db, who, "basic")
+    free = Plan(organization_id=db.exec(select(Plan.organization_id)).first(), name="Free", slug="free", price_cents=0)
+    db.add(free)
+    db.commit()
+    with pytest.raises(ValidationFailed, match="cancel your subscription"):
+        change_plan(db, who, "free")
+    assert change_plan(db, who, "premium", "").startswith(billing.stripe.url)  # never paid: a checkout
+    with pytest.raises(ValidationFailed, match="nothing to manage"):
+        billing_portal_url(db, who)
+    db.rollback()
+
+    assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    with pytest.raises(ValidationFailed, match="already paid"):
+        retry_payment(db, who)
+    billing.stripe.fail_with = 503
+    for attempt in (lambda: change_plan(db, who, "premium"), lambda: billing_portal_url(db, who)):
+        with pytest.raises(ValidationFailed, match="cannot be reached"):
+            attempt()
+        db.rollback()
+
+
+def test_an_account_without_a_subscription_is_told_so(db: Session, billing: Billing) -> None:
+    result = service.signup(db, email="nosub@example.com", username="nosub", password="long enough password")
+    db.commit()
+    with pytest.raises(ValidationFailed, match="no subscription"):
+        billing_portal_url(db, tenants.customer(db, "nosub"))
+    assert result.user_id

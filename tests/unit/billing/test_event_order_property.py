@@ -11,9 +11,8 @@ from sqlmodel import Session, SQLModel, func, select
 
 from services.db import get_engine
 from services.models import Budget, Instance, Plan, ProvisioningAction, StripeEvent, Subscription
-from tests.support.billing import checkout_completed, paid_customer
+from tests.support.billing import Billing, checkout_completed, paid_customer
 from tests.support.stripe_support import event, invoice_object
-from tests.unit.billing.conftest import Billing
 
 LIFE = ["checkout", "created", "paid", "failed", "paid_again", "plan_change", "cancel"]
 

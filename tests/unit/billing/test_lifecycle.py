@@ -12,10 +12,17 @@ from services.dashboard import load_dashboard
 from services.models import Budget, Plan, ProvisioningAction, User
 from services.models.base import utcnow
 from services.tenancy.scope import resolve_customer
-from tests.support.billing import PaidCustomer, checkout_completed, instance, paid_customer, payload, subscription
+from tests.support.billing import (
+    Billing,
+    PaidCustomer,
+    checkout_completed,
+    instance,
+    paid_customer,
+    payload,
+    subscription,
+)
 from tests.support.mailbox import outbox_messages, text_of
 from tests.support.stripe_support import event, invoice_object
-from tests.unit.billing.conftest import Billing
 
 
 def _active(db: Session, billing: Billing) -> PaidCustomer:

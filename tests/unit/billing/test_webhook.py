@@ -11,9 +11,8 @@ from sqlmodel import Session, func, select
 
 from services.models import Instance, StripeEvent, Subscription
 from tests.support.asgi import run_in_own_loop
-from tests.support.billing import checkout_completed, instance, paid_customer, payload, subscription
+from tests.support.billing import SECRET, Billing, checkout_completed, instance, paid_customer, payload, subscription
 from tests.support.stripe_support import event, invoice_object, sign, stripe_object
-from tests.unit.billing.conftest import SECRET, Billing
 
 
 def _events(db: Session) -> int:

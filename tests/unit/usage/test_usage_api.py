@@ -84,3 +84,28 @@ def test_tokens_cannot_reach_another_instance_and_rotation_revokes(db: Session, 
     db.commit()
     assert _call("GET", "/api/v1/budget", alpha_token).status_code == 401
     assert _call("GET", "/api/v1/budget", new_token).status_code == 200
+
+
+def test_record_shapes_and_counters_at_their_limits(db: Session, tenants: dict) -> None:
+    instance, token = tenants["alpha"]
+    for records, field in (
+        ([["not an object"]], "records[0]."),
+        ([_record("same"), _record("same")], "records[1].id"),
+        ([{**_record("naive"), "occurred_at": "2026-01-01T10:00:00"}], "records[0].occurred_at"),
+    ):
+        response = _call("POST", "/api/v1/usage", token, {"records": records})
+        assert response.status_code == 422 and field in response.json()["fields"]
+    budget = db.exec(select(Budget).where(Budget.subscription_id == instance.subscription_id)).one()
+    budget.used_micros = 2**63 - 10
+    db.add(budget)
+    db.commit()
+    response = _call("POST", "/api/v1/usage", token, {"records": [_record("big")]})
+    assert response.status_code == 422 and "overflow" in response.json()["fields"]["records"]
+    budget.used_micros = 0
+    db.add(budget)
+    db.add(UsageDaily(instance_id=instance.id, day=datetime.now(UTC).date(), model="gpt-x", cost_micros=2**63 - 10))
+    db.commit()
+    response = _call("POST", "/api/v1/usage", token, {"records": [_record("bigger")]})
+    assert response.status_code == 422 and "would overflow" in response.json()["fields"]["records"]
+    db.expire_all()
+    assert db.exec(select(func.count()).select_from(UsageRecord)).one() == 0
