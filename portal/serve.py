@@ -21,12 +21,30 @@ from services.health import check_coolify
 CONSUMER_NICE = 10
 
 
-def consumer_command(python: str = sys.executable) -> list[str]:
+def consumer_command(python: str = sys.executable, *, periodic: bool = True) -> list[str]:
+    """One huey consumer with two worker threads; only one consumer of a portal schedules the periodic jobs."""
     settings = get_settings()
     command = [python, "-m", "huey.bin.huey_consumer", "services.worker.huey", "-w", "2", "-k", "thread"]
-    if not settings.database_url.startswith("sqlite"):
+    if not periodic:
+        command.append("--no-periodic")
+    if not settings.is_sqlite:
         command = ["nice", "-n", str(CONSUMER_NICE), *command]
     return command
+
+
+def consumer_commands(python: str = sys.executable) -> list[list[str]]:
+    """JOB_WORKERS consumers; the first one alone enqueues the periodic jobs, so each runs once per period."""
+    count = get_settings().job_worker_count()
+    return [consumer_command(python, periodic=index == 0) for index in range(count)]
+
+
+def child_env(port: int) -> dict[str, str]:
+    """What the children need beyond our own environment: the port, web worker count and Reflex's Redis."""
+    settings = get_settings()
+    env = {**os.environ, "PORT": str(port), "GRANIAN_WORKERS": str(settings.web_worker_count())}
+    if settings.reflex_redis_url:
+        env["REFLEX_REDIS_URL"] = settings.reflex_redis_url
+    return env
 
 
 def web_command(port: int, python: str = sys.executable) -> list[str]:
@@ -73,10 +91,14 @@ def _report_coolify() -> None:
 def main() -> int:
     settings = get_settings()
     settings.check_startup()  # fail before starting anything with unsafe production settings
-    port = int(os.environ.get("PORT", settings.port))
-    print(f"portal: starting on http://localhost:{port} (Ctrl-C stops the portal and the job consumer)", flush=True)
+    port = settings.port
+    print(
+        f"portal: starting on {settings.public_url} with {settings.web_worker_count()} web worker(s) and "
+        f"{settings.job_worker_count()} job consumer(s) (Ctrl-C stops them all)",
+        flush=True,
+    )
     _report_coolify()
-    return supervise([consumer_command(), web_command(port)], {**os.environ, "PORT": str(port)})
+    return supervise([*consumer_commands(), web_command(port)], child_env(port))
 
 
 def supervise(commands: list[list[str]], env: dict[str, str]) -> int:

@@ -6,6 +6,7 @@ never disagree about where the database, the queue or the outbox live.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -33,11 +34,13 @@ class Settings(BaseSettings):
 
     database_url: str = ""
     redis_url: str | None = None
+    # where Reflex keeps browser state when set (needed for more than one web worker); `make run` hands it to Reflex
+    reflex_redis_url: str = ""
     secret_key: str = ""
 
     base_domain: str = "localhost"
-    public_url: str = "http://localhost:3000"
-    port: int = 3000
+    public_url: str = ""  # where people reach the portal; unset: http://localhost:<PORT>
+    port: int = Field(default=3000, ge=1, le=65535)
     internal_url: str = ""  # how the job consumer reaches this portal's own HTTP routes (default: loopback + PORT)
 
     # where DNS proofs (a seller's sender domain) are looked up: "host" or "host:port"; empty: the system resolver
@@ -48,7 +51,6 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = None
 
     stripe_secret_key: str | None = None
-    stripe_publishable_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     # the local test-mode checkout (no Stripe keys): always on outside production, off in production unless set
@@ -75,7 +77,6 @@ class Settings(BaseSettings):
     provision_prewarm: bool = True  # create a paid instance (not started) while its checkout is open
     provision_prewarm_max: int = 50  # at most this many prepared-but-unpaid instances at a time
     provision_prewarm_release_hours: float = 24.0  # an unpaid checkout's prepared resources are removed after this
-    billing_enforce_minutes: int = 5
 
     proxy_backend: Literal["auto", "nginx", "none"] = "auto"
     proxy_listen: str = "127.0.0.1:8088"
@@ -86,6 +87,12 @@ class Settings(BaseSettings):
     traefik_https_entrypoint: str = "https"
 
     jobs_immediate: bool = False
+    # process counts of `make run` / `python -m portal.serve`: web workers (granian) and job consumers (huey).
+    # 0 = chosen for the machine: one web worker without Redis (Reflex keeps state on disk then), one per core
+    # with it; one consumer on SQLite, two on Redis
+    web_workers: int = Field(default=0, ge=0, le=64)
+    job_workers: int = Field(default=0, ge=0, le=64)
+    allow_sqlite_in_production: bool = False
     jobs_queue_name: str = "portal"  # the Redis key prefix; separate portals sharing one Redis need distinct names
     session_days: int = 14
     verification_hours: int = 48
@@ -113,6 +120,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'portal.db'}"
         if self.outbox_dir is None:
             self.outbox_dir = self.var_dir / "outbox"
+        if not self.public_url:
+            self.public_url = f"http://localhost:{self.port}"
         if not self.internal_url:
             self.internal_url = f"http://127.0.0.1:{self.port}"
         if self.nginx_dir is None:
@@ -133,12 +142,33 @@ class Settings(BaseSettings):
     def check_startup(self) -> None:
         """Refuse to start in production with settings that would put real customers at risk."""
         self.resolved_secret_key()
+        if self.environment == "production" and self.is_sqlite and not self.allow_sqlite_in_production:
+            raise InsecureSettingsError(
+                "DATABASE_URL must point at PostgreSQL in production: on SQLite one process holds one write lock, "
+                "so the web server, the job consumer and the webhook route wait for each other and a lost disk "
+                "loses every customer. Set ALLOW_SQLITE_IN_PRODUCTION=1 only for a single-server trial."
+            )
+        if self.web_workers > 1 and not self.reflex_redis_url:
+            raise InsecureSettingsError(
+                f"WEB_WORKERS={self.web_workers} needs REFLEX_REDIS_URL: without Redis each web worker keeps its "
+                "own copy of every browser's state, and a browser served by two workers loses it."
+            )
         if self.environment == "production" and not self.stripe_secret_key and not self.allow_test_checkout:
             raise InsecureSettingsError(
                 "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET must be set in production: without them paid plans "
                 "would use the local test-mode checkout, where anyone can 'pay' with one click. Set "
                 "ALLOW_TEST_CHECKOUT=1 only for a demo deployment."
             )
+
+    def web_worker_count(self) -> int:
+        if self.web_workers:
+            return self.web_workers
+        return max(1, os.cpu_count() or 1) if self.reflex_redis_url else 1
+
+    def job_worker_count(self) -> int:
+        if self.job_workers:
+            return self.job_workers
+        return 2 if self.redis_url else 1
 
     @property
     def is_sqlite(self) -> bool:

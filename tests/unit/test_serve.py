@@ -67,3 +67,17 @@ def test_consumer_yields_the_cpu_to_the_web_server_only_where_no_write_lock_is_s
     assert consumer_command("python")[:3] == ["nice", "-n", "10"]
     settings_env.setenv("DATABASE_URL", "sqlite:///var/portal.db")
     assert consumer_command("python")[0] == "python"  # SQLite: a niced lock holder would stall the web server
+
+
+def test_job_workers_start_that_many_consumers_and_only_the_first_schedules_periodic_jobs(settings_env) -> None:  # type: ignore[no-untyped-def]
+    from portal.serve import child_env, consumer_commands
+
+    settings_env.setenv("JOB_WORKERS", "3")
+    settings_env.setenv("WEB_WORKERS", "2")
+    settings_env.setenv("REFLEX_REDIS_URL", "redis://127.0.0.1:6379/1")
+    commands = consumer_commands("python")
+    assert len(commands) == 3
+    assert ["--no-periodic" in command for command in commands] == [False, True, True]
+    env = child_env(3100)
+    assert env["GRANIAN_WORKERS"] == "2" and env["PORT"] == "3100"
+    assert env["REFLEX_REDIS_URL"] == "redis://127.0.0.1:6379/1"

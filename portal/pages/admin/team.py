@@ -124,24 +124,25 @@ def _plan(row: rx.Var) -> rx.Component:
             rx.table.cell(row[k].to(str))
             for k in ("seller", "name", "slug", "price_cents", "budget", "policy", "subscriptions", "archived")
         ],
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit", size="1", variant="soft", class_name="edit-plan", on_click=T.edit_plan(row["id"].to(str))
-                ),
-                rx.cond(
-                    row["archived"].to(str) == "",
-                    rx.button(
-                        "Archive",
-                        size="1",
-                        variant="soft",
-                        class_name="archive-plan",
-                        on_click=T.archive_plan(row["id"].to(str)),
-                    ),
-                ),
-            )
-        ),
+        rx.table.cell(_edit_and_archive(row, "plan", T.edit_plan, T.archive_plan)),
         data_plan=row["slug"].to(str),
+    )
+
+
+def _edit_and_archive(row: rx.Var, kind: str, edit, archive) -> rx.Component:
+    """A row's Edit button, and Archive while it is not archived yet (plans and templates alike)."""
+    return rx.hstack(
+        rx.button("Edit", size="1", variant="soft", class_name=f"edit-{kind}", on_click=edit(row["id"].to(str))),
+        rx.cond(
+            row["archived"].to(str) == "",
+            rx.button(
+                "Archive",
+                size="1",
+                variant="soft",
+                class_name=f"archive-{kind}",
+                on_click=archive(row["id"].to(str)),
+            ),
+        ),
     )
 
 
@@ -152,27 +153,7 @@ def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> r
 def _template(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k].to(str)) for k in ("name", "slug", "backend", "image", "port", "shared", "archived")],
-        rx.table.cell(
-            rx.hstack(
-                rx.button(
-                    "Edit",
-                    size="1",
-                    variant="soft",
-                    class_name="edit-template",
-                    on_click=T.edit_template(row["id"].to(str)),
-                ),
-                rx.cond(
-                    row["archived"].to(str) == "",
-                    rx.button(
-                        "Archive",
-                        size="1",
-                        variant="soft",
-                        class_name="archive-template",
-                        on_click=T.archive_template(row["id"].to(str)),
-                    ),
-                ),
-            )
-        ),
+        rx.table.cell(_edit_and_archive(row, "template", T.edit_template, T.archive_template)),
         data_template=row["slug"].to(str),
     )
 

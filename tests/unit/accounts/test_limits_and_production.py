@@ -91,6 +91,7 @@ def test_the_client_address_behind_trusted_proxies_is_what_per_ip_limits_count(
 def test_production_without_stripe_keys_refuses_to_start_and_to_sell(settings_env: SettingsEnv) -> None:
     settings_env.setenv("ENVIRONMENT", "production")
     settings_env.setenv("SECRET_KEY", "x" * 48)
+    settings_env.setenv("ALLOW_SQLITE_IN_PRODUCTION", "1")  # the unit tests' database; its own refusal: test_settings
     with pytest.raises(InsecureSettingsError, match="STRIPE_SECRET_KEY"):
         get_settings().check_startup()
     with pytest.raises(PaymentsNotConfigured):
