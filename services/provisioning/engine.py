@@ -6,6 +6,7 @@ Only this module changes a provisioning_action's status. It knows steps by name 
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from services.provisioning.steps import STEP_FUNCTIONS, StepContext
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # a running action whose lease ran out was interrupted (crash) and may be resumed
+WATCHDOG_SLACK_SECONDS = 2.0  # the watchdog looks a little after the lease would have run out
 Scheduler = Callable[[str, float], None]
 
 
@@ -58,6 +59,66 @@ def enqueue(action_id: str, delay: float = 0) -> None:
 def set_scheduler(scheduler: Scheduler | None) -> None:
     """Tests drive the engine step by step; production goes through the job queue."""
     _Runner.current = scheduler or _Runner.queue
+
+
+def lease() -> timedelta:
+    """How long a claim on a running action lasts without renewal (PROVISION_LEASE_SECONDS).
+
+    The worker running the action renews it every third of that (`_LeaseKeeper`); a worker that dies stops
+    renewing, and the watchdog scheduled with every claim resumes the action on another worker soon after.
+    """
+    return timedelta(seconds=get_settings().provision_lease_seconds)
+
+
+class _LeaseKeeper:
+    """Renews this worker's lease on an action while its steps run, from a thread of its own.
+
+    A renewal only extends the lease this worker set (`locked_until` still equals the last value it wrote): if
+    it ever finds another value, another worker has taken the action over after our lease ran out, and `lost`
+    tells the step loop to stop before the next step.
+    """
+
+    def __init__(self, action_id: str, until: Any) -> None:
+        self.action_id, self.until, self.lost = action_id, until, False
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{action_id[:8]}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        every = lease().total_seconds() / 3
+        while not self._stopped.wait(every):
+            if not self.renew():
+                return
+
+    def renew(self) -> bool:
+        new_until = utcnow() + lease()
+        try:
+            with session_scope() as session:
+                renewed = session.exec(
+                    update(ProvisioningAction)
+                    .where(
+                        col(ProvisioningAction.id) == self.action_id,
+                        col(ProvisioningAction.status) == "running",
+                        col(ProvisioningAction.locked_until) == self.until,
+                    )
+                    .values(locked_until=new_until)
+                ).rowcount
+        except Exception:  # noqa: BLE001 - a database hiccup: the lease still runs, the next renewal tries again
+            log.warning("renewing the lease of action %s failed", self.action_id, exc_info=True)
+            return True
+        if renewed != 1:
+            log.warning("action %s: lease lost to another worker; stopping after this step", self.action_id)
+            self.lost = True
+            return False
+        self.until = new_until
+        return True
 
 
 def backoff_seconds(failures: int) -> float:
@@ -135,7 +196,13 @@ def retry_parked(session: Session, action_id: str, requested_by: str) -> Provisi
 # --- running --------------------------------------------------------------------------------------------------------
 
 
-def _claim(action_id: str) -> tuple[str, int] | None:
+def _watch(action_id: str, until: Any) -> None:
+    """Look at the action again once its lease would have run out: resumed there if its worker died."""
+    delay = max(0.0, (until - utcnow()).total_seconds()) + WATCHDOG_SLACK_SECONDS
+    _scheduler(action_id, delay)
+
+
+def _claim(action_id: str) -> tuple[str, int, Any] | None:
     """Take the action for this worker, or return None (finished, owned by a live worker, or must wait)."""
     now = utcnow()
     with session_scope() as session:
@@ -158,18 +225,25 @@ def _claim(action_id: str) -> tuple[str, int] | None:
         if earlier is not None and earlier.id != row.id:
             _scheduler(action_id, 1.0)  # one action per instance at a time, in order
             return None
+        until = now + lease()
         claimed = session.exec(
             update(ProvisioningAction)
             .where(
                 col(ProvisioningAction.id) == action_id,
                 or_(col(ProvisioningAction.status) != "running", col(ProvisioningAction.locked_until) < now),
             )
-            .values(status="running", locked_until=now + LEASE, started_at=row.started_at or now)
+            .values(status="running", locked_until=until, started_at=row.started_at or now)
         ).rowcount
         if claimed != 1:
             log.info("action %s not run: another worker holds it", action_id)
+            held_until = session.exec(
+                select(col(ProvisioningAction.locked_until)).where(col(ProvisioningAction.id) == action_id)
+            ).first()
+            if held_until is not None:
+                _watch(action_id, held_until)  # the holder may still die: keep watching
             return None
-        return row.action, row.instance_id
+        _watch(action_id, until)
+        return row.action, row.instance_id, until
 
 
 def execute(action_id: str) -> str:
@@ -179,22 +253,37 @@ def execute(action_id: str) -> str:
         with session_scope() as session:
             row = session.get(ProvisioningAction, action_id)
             return row.status if row else "missing"
-    action, instance_id = claim
+    action, instance_id, until = claim
     try:
         context = _context(instance_id)
     except Exception as exc:  # noqa: BLE001 - the backend itself cannot be built: park with the reason
         return _fail(action_id, action, instance_id, "setup", exc)
+    with _LeaseKeeper(action_id, until) as keeper:
+        failure = _run_steps(action_id, action, instance_id, context, keeper)
+    if keeper.lost:
+        return "running"  # another worker resumed it after our lease ran out: its outcome is the one that counts
+    if failure is not None:
+        return _fail(action_id, action, instance_id, *failure)
+    return _succeed(action_id, action, instance_id)
+
+
+def _run_steps(
+    action_id: str, action: str, instance_id: int, context: StepContext, keeper: _LeaseKeeper
+) -> tuple[str, Exception] | None:
+    """The action's steps not done yet, each recorded; the failed step and its error, or None when all succeeded."""
     for step in actions.STEPS[action]:
+        if keeper.lost:
+            return None
         if _already_done(action_id, step):
             continue
         step_id = _begin_step(action_id, action, instance_id, step)
         try:
             STEP_FUNCTIONS[step](context)
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded and decided on below
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded and decided on by _fail
             _end_step(step_id, "failed", _message(exc))
-            return _fail(action_id, action, instance_id, step, exc)
+            return step, exc
         _end_step(step_id, "succeeded", None)
-    return _succeed(action_id, action, instance_id)
+    return None
 
 
 def _context(instance_id: int) -> StepContext:

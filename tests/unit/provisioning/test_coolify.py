@@ -50,6 +50,7 @@ class Coolify:
         status = engine.execute(row.id)
         while status == "retrying" and rounds:
             status, rounds = engine.execute(row.id), rounds - 1
+        self.db.expire_all()  # the engine wrote in sessions of its own
         return status
 
     def app(self, instance: Instance) -> dict:
