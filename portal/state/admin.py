@@ -13,6 +13,7 @@ from portal.state.forms import Outcome, attempt
 from services.admin import provisioning as admin_provisioning
 from services.admin import webhook_events
 from services.admin.integrations import integration_status
+from services.ops.incidents import open_notices
 from services.tenancy.licences import console_banner
 from services.tenancy.scope import Actor
 
@@ -31,6 +32,7 @@ class AdminState(rx.State):
     error: str = ""
     integrations: list[dict[str, str]] = []
     licence_banner: str = ""
+    incidents: list[dict[str, Any]] = []
 
     async def _attempt(self, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
         """Run one operation for the signed-in staff member. A refusal of access becomes the page's error; bad
@@ -64,6 +66,7 @@ class AdminState(rx.State):
         if actor is None:
             return
         self.licence_banner = console_banner(session, actor.organization_id)
+        self.incidents = [notice.to_dict() for notice in open_notices(session, actor)]
         self.actions = admin_provisioning.list_actions(session, actor, status=self.action_status)
         if actor.is_platform:
             self.events, self.events_total = webhook_events.list_events(

@@ -16,6 +16,7 @@ from services.billing.subscriptions import find_subscription, sync_from_stripe
 from services.db import get_engine, session_scope
 from services.models import StripeEvent
 from services.models.base import utcnow
+from services.ops import incidents
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def handle(stripe_event_id: str, gateway: BillingGateway | None = None, *, repla
             session.commit()
             raise
         log.info("stripe event %s (%s): %s", stripe_event_id, event.type, outcome)
+        incidents.resolve_incident(session, incidents.WEBHOOK_FAILED, stripe_event_id)  # a replay repaired it
         return _record(session, event, "processed", None)
 
 
@@ -138,6 +140,19 @@ def one_billing_writer_at_a_time() -> Iterator[None]:
         return
     with _sqlite_handling:
         yield
+
+
+def alert_failed(stripe_event_id: str, error: BaseException) -> None:
+    """The event ran out of retries: staff are told once, and it waits in the console for a replay."""
+    with session_scope() as session:
+        event = session.exec(select(StripeEvent).where(col(StripeEvent.stripe_id) == stripe_event_id)).first()
+        incidents.raise_incident(
+            session,
+            incidents.WEBHOOK_FAILED,
+            stripe_event_id,
+            title=f"Stripe event {stripe_event_id} ({event.type if event else 'unknown type'}) failed every retry",
+            detail=f"{type(error).__name__}: {error}\nReplay it from the console once the cause is fixed.",
+        )
 
 
 def replay(stripe_event_id: str) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from huey import crontab
 from sqlmodel import col, select
 
-from services.billing.handlers import handle, one_billing_writer_at_a_time
+from services.billing.handlers import alert_failed, handle, one_billing_writer_at_a_time
 from services.billing.lifecycle import enforce_timeline
 from services.db import session_scope
 from services.jobs.queue import periodic_task, task
@@ -18,9 +19,18 @@ from services.models.base import utcnow
 log = logging.getLogger(__name__)
 
 
-@task(retries=5, retry_delay=10)
-def handle_stripe_event(stripe_event_id: str, replay: bool = False) -> str:
-    return handle(stripe_event_id, replay=replay)
+RETRIES = 5
+
+
+@task(retries=RETRIES, retry_delay=10, context=True)
+def handle_stripe_event(stripe_event_id: str, replay: bool = False, task: Any = None) -> str:
+    """Retried with a delay; when the last retry fails too, staff are alerted (once, however often it fails)."""
+    try:
+        return handle(stripe_event_id, replay=replay)
+    except Exception as exc:
+        if task is None or not task.retries:
+            alert_failed(stripe_event_id, exc)
+        raise
 
 
 @task()

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
 from services.models.billing import Budget, LocalStripeObject, Plan, StripeEvent, Subscription
+from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
 from services.models.usage import UsageDaily, UsageRecord
@@ -19,6 +20,7 @@ __all__ = [
     "Branding",
     "Budget",
     "Domain",
+    "Incident",
     "Instance",
     "Invitation",
     "Licence",

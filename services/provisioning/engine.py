@@ -20,6 +20,7 @@ from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.models import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.base import key, utcnow
+from services.ops import incidents
 from services.provisioning import actions
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import PermanentError, ProvisioningError
@@ -110,7 +111,7 @@ class _LeaseKeeper:
                     )
                     .values(locked_until=new_until)
                 ).rowcount
-        except Exception:  # noqa: BLE001 - a database hiccup: the lease still runs, the next renewal tries again
+        except Exception:
             log.warning("renewing the lease of action %s failed", self.action_id, exc_info=True)
             return True
         if renewed != 1:
@@ -371,6 +372,14 @@ def _fail(action_id: str, action: str, instance_id: int, step: str, exc: Excepti
                 instance.status, instance.last_error = "error", row.last_error
                 session.add(instance)
             session.add(row)
+            incidents.raise_incident(
+                session,
+                incidents.ACTION_PARKED,
+                action_id,
+                title=f"{action} of {instance.subdomain if instance else f'instance {instance_id}'} is parked",
+                detail=f"{row.last_error}\nAttempts: {row.failures}. Retry it in the console once the cause is fixed.",
+                organization_id=instance.organization_id if instance else None,
+            )
             return "parked"
         delay = backoff_seconds(row.failures)
         row.status, row.next_attempt_at = "retrying", utcnow() + timedelta(seconds=delay)
@@ -386,6 +395,7 @@ def _succeed(action_id: str, action: str, instance_id: int) -> str:
         assert row is not None
         row.status, row.finished_at, row.locked_until, row.last_error = "succeeded", utcnow(), None, None
         session.add(row)
+        incidents.resolve_incident(session, incidents.ACTION_PARKED, action_id)  # an admin's retry went through
         if instance is not None:
             instance.status = actions.STATUS_AFTER[action] or instance.status
             instance.last_error, instance.updated_at = None, utcnow()

@@ -15,6 +15,7 @@ from services.jobs.queue import periodic_task, task
 from services.provisioning import engine
 from services.provisioning.prewarm import release_abandoned
 from services.provisioning.reconcile import reconcile, resume_interrupted
+from services.provisioning.watch import watch_backends
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +44,10 @@ def reconcile_instances() -> None:
         for finding in reconcile(session):
             if finding.outcome != "ok":
                 log.info("reconcile: %s", finding)
+
+
+@periodic_task(crontab(minute="*"))
+def watch_engines() -> None:
+    """A Docker engine or Coolify server that stops answering is an incident for staff, once."""
+    with session_scope() as session:
+        watch_backends(session)

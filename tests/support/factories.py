@@ -37,6 +37,16 @@ def platform(session: Session) -> Organization:
     return org
 
 
+def staff_member(session: Session, username: str, org: Organization, role: str) -> User:
+    """A person with `role` in `org`, e-mail <username>@example.com."""
+    user = User(email=f"{username}@example.com", username=username, password_hash=hash_password("irrelevant-pass"))
+    session.add(user)
+    session.flush()
+    session.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
+    session.flush()
+    return user
+
+
 def customer_instance(
     session: Session,
     subdomain: str,

@@ -6,13 +6,12 @@ from collections.abc import Iterator
 
 from sqlmodel import Session, select
 
-from services.accounts.passwords import hash_password
 from services.accounts.sessions import create_session
 from services.crypto import hash_token
-from services.models import Membership, Organization, OrgKind, ProvisioningAction, Role, User
+from services.models import Organization, OrgKind, ProvisioningAction, Role, User
 from services.provisioning import engine
 from services.tenancy.scope import Actor, Customer, resolve_actor, resolve_customer
-from tests.support.factories import customer_instance
+from tests.support.factories import customer_instance, staff_member
 
 
 def _org(db: Session, slug: str, kind: str, parent: Organization | None) -> Organization:
@@ -20,15 +19,6 @@ def _org(db: Session, slug: str, kind: str, parent: Organization | None) -> Orga
     db.add(org)
     db.flush()
     return org
-
-
-def _member(db: Session, username: str, org: Organization, role: str) -> User:
-    user = User(email=f"{username}@example.com", username=username, password_hash=hash_password("irrelevant-pass"))
-    db.add(user)
-    db.flush()
-    db.add(Membership(user_id=user.id, organization_id=org.id, role=role))  # type: ignore[arg-type]
-    db.flush()
-    return user
 
 
 def _parked(db: Session, instance_id: int) -> ProvisioningAction:
@@ -55,11 +45,11 @@ def build_tree(db: Session) -> Iterator[dict[str, object]]:
     sub_a = _org(db, "sub-a", OrgKind.SUB_RESELLER, reseller_a)
     reseller_b = _org(db, "reseller-b", OrgKind.RESELLER, platform)
     users = {
-        "operator": _member(db, "operator", platform, Role.OWNER),
-        "a-admin": _member(db, "a-admin", reseller_a, Role.ADMIN),
-        "a-support": _member(db, "a-support", reseller_a, Role.SUPPORT),
-        "a-billing": _member(db, "a-billing", reseller_a, Role.BILLING),
-        "b-admin": _member(db, "b-admin", reseller_b, Role.ADMIN),
+        "operator": staff_member(db, "operator", platform, Role.OWNER),
+        "a-admin": staff_member(db, "a-admin", reseller_a, Role.ADMIN),
+        "a-support": staff_member(db, "a-support", reseller_a, Role.SUPPORT),
+        "a-billing": staff_member(db, "a-billing", reseller_a, Role.BILLING),
+        "b-admin": staff_member(db, "b-admin", reseller_b, Role.ADMIN),
     }
     db.commit()
     inst_a = customer_instance(db, "cust-a", parent=sub_a)

@@ -148,6 +148,39 @@ def _integrations() -> rx.Component:
     )
 
 
+def _incident(row: rx.Var) -> rx.Component:
+    return rx.list_item(
+        rx.text(
+            rx.text.strong(row["title"].to(str)),
+            " (",
+            row["kind"].to(str),
+            ", since ",
+            row["opened_at"].to(str),
+            ", seen ",
+            row["occurrences"].to(str),
+            " times)",
+        ),
+        rx.text(row["detail"].to(str), size="2", color_scheme="gray", white_space="pre-wrap"),
+        data_incident=row["id"].to(str),
+    )
+
+
+def _incidents() -> rx.Component:
+    """Open incidents in this staff member's part of the tree: each was e-mailed once; it stays here until fixed."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("siren")),
+        rx.vstack(
+            rx.callout.text(rx.text.strong("Needs a look")),
+            rx.unordered_list(rx.foreach(AdminState.incidents, _incident)),
+            spacing="1",
+        ),
+        color_scheme="red",
+        role="alert",
+        id="incidents",
+        width="100%",
+    )
+
+
 @page(
     route="/admin",
     title="Admin console",
@@ -179,6 +212,7 @@ def admin_console() -> rx.Component:
                 width="100%",
             ),
         ),
+        rx.cond(AdminState.incidents.length() > 0, _incidents()),
         rx.cond(
             AdminState.allowed,
             rx.tabs.root(

@@ -58,6 +58,15 @@ class DockerBackend:
         self._base_url = base_url if base_url is not None else get_settings().docker_host
         self._timeout = timeout
 
+    @property
+    def address(self) -> str:
+        return self._base_url or "default socket"
+
+    def ping(self) -> None:
+        """Raise ProvisioningError unless the engine answers (the watch job's probe)."""
+        with self._client() as client:
+            client.ping()
+
     @contextmanager
     def _client(self) -> Iterator[docker.DockerClient]:
         try:

@@ -1,0 +1,1 @@
+"""Running the platform: incidents and staff alerts, metrics, logs."""
