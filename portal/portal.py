@@ -7,12 +7,15 @@ from starlette.types import ASGIApp
 from portal import pages
 from portal.api import WebhookFastPath, api_transformer
 from portal.api.guards import UploadGuard
+from portal.api.observe import Observed
 from portal.state.auth import AuthState
 from portal.state.branding_editor import BrandingEditorState
 from services import worker
 from services.config import get_settings
+from services.ops.logs import configure_logging
 
 get_settings().check_startup()  # refuse to start in production with a placeholder key or test-mode billing
+configure_logging()  # our records with their request id, as text or JSON (LOG_FORMAT)
 QUEUE = worker.huey  # importing services.worker connects every domain to the job queue before a page queues work
 
 
@@ -26,10 +29,14 @@ def _upload_handlers() -> set[str]:
 
 class PortalApp(rx.App):
     """The Reflex app, with Stripe's webhook answered in front of everything Reflex puts around its backend,
-    and uploads authorised and capped before Reflex reads them (portal/api/guards.py)."""
+    uploads authorised and capped before Reflex reads them (portal/api/guards.py), and every request timed
+    and given a request id (portal/api/observe.py)."""
 
     def __call__(self) -> ASGIApp:  # the ASGI factory the production server (granian) calls
-        return UploadGuard(WebhookFastPath(super().__call__()), AuthState, _upload_handlers, lambda: self.state_manager)
+        guarded = UploadGuard(
+            WebhookFastPath(super().__call__()), AuthState, _upload_handlers, lambda: self.state_manager
+        )
+        return Observed(guarded)
 
 
 app = PortalApp(api_transformer=api_transformer)

@@ -7,10 +7,12 @@ too, so nobody is left with a portal whose jobs silently never run.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from services.config import get_settings
 from services.health import check_coolify
@@ -44,7 +46,14 @@ def child_env(port: int) -> dict[str, str]:
     env = {**os.environ, "PORT": str(port), "GRANIAN_WORKERS": str(settings.web_worker_count())}
     if settings.reflex_redis_url:
         env["REFLEX_REDIS_URL"] = settings.reflex_redis_url
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(settings.var_dir / "metrics"))
     return env
+
+
+def fresh_metrics_dir(path: Path) -> None:
+    """Every process of this run writes its counters there; a previous run's files would be counted again."""
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
 
 
 def web_command(port: int, python: str = sys.executable) -> list[str]:
@@ -98,7 +107,9 @@ def main() -> int:
         flush=True,
     )
     _report_coolify()
-    return supervise([*consumer_commands(), web_command(port)], child_env(port))
+    env = child_env(port)
+    fresh_metrics_dir(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
+    return supervise([*consumer_commands(), web_command(port)], env)
 
 
 def supervise(commands: list[list[str]], env: dict[str, str]) -> int:

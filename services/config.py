@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     traefik_https_entrypoint: str = "https"
 
     jobs_immediate: bool = False
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with the request id
+    # /metrics: with a token, only `Authorization: Bearer <token>` may scrape; without one, only outside production
+    metrics_token: str = ""
     # process counts of `make run` / `python -m portal.serve`: web workers (granian) and job consumers (huey).
     # 0 = chosen for the machine: one web worker without Redis (Reflex keeps state on disk then), one per core
     # with it; one consumer on SQLite, two on Redis

@@ -9,8 +9,16 @@ from __future__ import annotations
 from services.accounts import tasks as accounts_tasks
 from services.billing import tasks as billing_tasks
 from services.jobs import heartbeat
-from services.jobs.queue import huey
+from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
+from services.ops.logs import configure_logging
 from services.provisioning import tasks as provisioning_tasks
+
+
+@on_consumer_start()
+def one_log_format() -> None:
+    """The consumer writes its lines like the web process does: with the request id, as text or JSON."""
+    configure_logging(replace_others=True)
+
 
 __all__ = ["accounts_tasks", "billing_tasks", "heartbeat", "huey", "mail_tasks", "provisioning_tasks"]

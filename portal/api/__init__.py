@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.api.brand_assets import brand_asset
 from portal.api.health import health
+from portal.api.observe import metrics_endpoint
 from portal.api.stripe_webhook import stripe_webhook
 from portal.api.usage import get_budget, post_usage
 
@@ -20,6 +21,7 @@ def build_api() -> Starlette:
     return Starlette(
         routes=[
             Route("/api/health", health, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route(STRIPE_WEBHOOK_PATH, stripe_webhook, methods=["POST"]),
             Route("/api/v1/usage", post_usage, methods=["POST"]),
             Route("/api/v1/budget", get_budget, methods=["GET"]),

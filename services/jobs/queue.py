@@ -40,6 +40,11 @@ def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable[[Ca
     return cast(Callable[[Callable[..., Any]], Any], huey.periodic_task(schedule, **options))
 
 
+def on_consumer_start() -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """`huey.on_startup`, typed: runs in each worker of a consumer as it starts (never in the web process)."""
+    return cast(Callable[[Callable[[], None]], Callable[[], None]], huey.on_startup())
+
+
 def storage_kind(h: Huey | None = None) -> str:
     h = h or huey
     if isinstance(h, RedisHuey):

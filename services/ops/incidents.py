@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 from services.mail.outgoing import send_after_commit
 from services.models import Incident, Membership, Organization, OrgKind, User
 from services.models.base import table_of, utcnow
+from services.ops import metrics
 from services.tenancy.licences import sellers_above
 from services.tenancy.scope import CAPABILITIES, Actor, visible
 
@@ -80,6 +81,7 @@ def raise_incident(
         incident = _open(session, kind, key)
         assert incident is not None
         log.warning("incident opened: %s %s: %s", kind, key, title)
+        metrics.INCIDENTS_OPENED.labels(kind).inc()
         _alert(session, incident)
         return True
     existing = _open(session, kind, key)

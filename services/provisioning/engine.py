@@ -20,7 +20,7 @@ from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.models import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.base import key, utcnow
-from services.ops import incidents
+from services.ops import incidents, metrics
 from services.provisioning import actions
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import PermanentError, ProvisioningError
@@ -279,10 +279,14 @@ def _run_steps(
             continue
         step_id = _begin_step(action_id, action, instance_id, step)
         try:
-            STEP_FUNCTIONS[step](context)
+            with metrics.Timer() as took:
+                STEP_FUNCTIONS[step](context)
         except Exception as exc:  # noqa: BLE001 - every failure is recorded and decided on by _fail
+            metrics.STEP_SECONDS.labels(action, step, "failed").observe(took.seconds)
+            metrics.STEP_FAILURES.labels(action, step).inc()
             _end_step(step_id, "failed", _message(exc))
             return step, exc
+        metrics.STEP_SECONDS.labels(action, step, "succeeded").observe(took.seconds)
         _end_step(step_id, "succeeded", None)
     return None
 

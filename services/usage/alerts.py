@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from services.mail.outgoing import send_after_commit
 from services.models import Budget, Instance, Plan, Subscription
 from services.money import format_micros
+from services.ops import metrics
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
 
@@ -60,17 +61,18 @@ def check_budget(session: Session, budget_id: int) -> list[int]:
     instance = session.exec(select(Instance).where(col(Instance.subscription_id) == budget.subscription_id)).first()
     if subscription is None or plan is None or instance is None:
         return crossed
-    _notify(session, budget, plan, instance, max(crossed))
+    if _notify(session, budget, plan, instance, max(crossed)):
+        metrics.BUDGET_ALERTS.labels(str(max(crossed))).inc()
     if 100 in crossed and plan.budget_policy == "suspend" and instance.status not in ("suspended", "deprovisioned"):
         engine.request_action(session, instance, actions.SUSPEND, requested_by="budget")
         log.info("instance %s suspended: budget used up (plan policy)", instance.subdomain)
     return crossed
 
 
-def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, percent: int) -> None:
+def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, percent: int) -> bool:
     owner = owner_user(session, instance.organization_id)
     if owner is None:
-        return
+        return False
     consequence = CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"])
     send_after_commit(
         session,
@@ -86,6 +88,7 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
         },
         organization_id=instance.organization_id,
     )
+    return True
 
 
 def banner(budget: Budget, plan: Plan) -> str:

@@ -336,6 +336,8 @@ ROUTES_EXEMPT = {
     "/api/health": "public health check, no tenant data",
     STRIPE_WEBHOOK_PATH: "Stripe-signed events, no tenant identity in the request",
     "/api/brand-assets/{name}": "sellers' logos, public by design (shown on their public pages)",
+    "/metrics": "platform-wide counts, no tenant's records or labels; the platform's METRICS_TOKEN (404 in production "
+    "without one), tested in tests/unit/ops/test_metrics.py",
 }
 
 
