@@ -82,7 +82,6 @@ def project_env(var_dir: Path, **overrides: str) -> dict[str, str]:
             "PATH": f"{PROJECT_ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
         }
     )
-    env.setdefault("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org")
     for name in ("REDIS_URL", "SMTP_URL"):
         env.pop(name, None)
     env.update(overrides)
