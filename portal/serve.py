@@ -6,6 +6,7 @@ too, so nobody is left with a portal whose jobs silently never run.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -97,19 +98,33 @@ def _report_coolify() -> None:
         print(f"portal: {coolify['url']}: {state}", flush=True)
 
 
-def main() -> int:
+ROLES = ("all", "web", "jobs")
+
+
+def commands_for(role: str, port: int) -> list[list[str]]:
+    """`all` is `make run`: web and consumers together. A deployment runs `web` and `jobs` as separate services
+    (compose.yaml), each scaled on its own; periodic jobs stay once per period (services/jobs/queue.py)."""
+    if role not in ROLES:
+        raise SystemExit(f"portal.serve: --role must be one of {', '.join(ROLES)}")
+    web = [web_command(port)] if role in ("all", "web") else []
+    jobs = consumer_commands() if role in ("all", "jobs") else []
+    return [*jobs, *web]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m portal.serve", description=__doc__)
+    parser.add_argument("--role", choices=ROLES, default="all", help="what this process runs (default: all)")
+    role = parser.parse_args(argv).role
     settings = get_settings()
     settings.check_startup()  # fail before starting anything with unsafe production settings
     port = settings.port
-    print(
-        f"portal: starting on {settings.public_url} with {settings.web_worker_count()} web worker(s) and "
-        f"{settings.job_worker_count()} job consumer(s) (Ctrl-C stops them all)",
-        flush=True,
-    )
+    web = f"{settings.web_worker_count()} web worker(s) on {settings.public_url}" if role != "jobs" else ""
+    jobs = f"{settings.job_worker_count()} job consumer(s)" if role != "web" else ""
+    print(f"portal: starting {' and '.join(p for p in (web, jobs) if p)} (Ctrl-C stops them all)", flush=True)
     _report_coolify()
     env = child_env(port)
     fresh_metrics_dir(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
-    return supervise([*consumer_commands(), web_command(port)], env)
+    return supervise(commands_for(role, port), env)
 
 
 def supervise(commands: list[list[str]], env: dict[str, str]) -> int:

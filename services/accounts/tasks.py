@@ -16,7 +16,7 @@ from services.models.base import utcnow
 log = logging.getLogger(__name__)
 
 
-@periodic_task(crontab(minute="17", hour="*"))
+@periodic_task(crontab(minute="17", hour="*"), period_seconds=3600)
 def purge_expired_sessions() -> int:
     now = utcnow()
     with session_scope() as session:

@@ -44,7 +44,7 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
             handle_stripe_event.schedule((stripe_event_id,), delay=10)
 
 
-@periodic_task(crontab(minute="*/5"))
+@periodic_task(crontab(minute="*/5"), period_seconds=300)
 def enforce_billing_timeline() -> None:
     """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""
     with one_billing_writer_at_a_time(), session_scope() as session:

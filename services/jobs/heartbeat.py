@@ -19,7 +19,7 @@ def record_ping(note: str) -> dict[str, object]:
     return {"note": note, "pid": os.getpid(), "host": socket.gethostname(), "at": time.time()}
 
 
-@periodic_task(crontab(minute="*"))
+@periodic_task(crontab(minute="*"), period_seconds=60)
 def heartbeat() -> None:
     """Lets /api/health tell whether a consumer is alive. The consumer's scheduler also runs it right at start."""
     huey.put(HEARTBEAT_KEY, time.time())

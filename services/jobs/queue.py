@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+import time
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -9,6 +12,8 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 
 from services.config import Settings, get_settings
 from services.jobs.wakeup import WakeupSqliteHuey
+
+log = logging.getLogger(__name__)
 
 
 def build_huey(settings: Settings) -> Huey:
@@ -35,9 +40,44 @@ def task(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return cast(Callable[[Callable[..., Any]], Any], huey.task(**options))
 
 
-def periodic_task(schedule: Callable[..., bool], **options: Any) -> Callable[[Callable[..., Any]], Any]:
-    """`huey.periodic_task`, typed like `task`."""
-    return cast(Callable[[Callable[..., Any]], Any], huey.periodic_task(schedule, **options))
+def claim_period(name: str, period_seconds: int, now: float | None = None) -> bool:
+    """True for the first caller in this period of `name`, False for every other (in any process or host).
+
+    An atomic put-if-empty in the queue's own storage (Redis SETNX, a unique row in SQLite), keyed by the period's
+    number; the previous period's key is removed so that keys do not pile up.
+    """
+    slot = int((time.time() if now is None else now) // period_seconds)
+    claimed = bool(huey.put_if_empty(f"periodic:{name}:{slot}", b"1"))
+    if claimed:
+        huey.delete(f"periodic:{name}:{slot - 1}")
+    return claimed
+
+
+def periodic_task(
+    schedule: Callable[..., bool], *, period_seconds: int, **options: Any
+) -> Callable[[Callable[..., Any]], Any]:
+    """`huey.periodic_task`, typed like `task`, run once per period however many consumers schedule it.
+
+    Every consumer with a scheduler enqueues the task when `schedule` says so (compose's `--scale worker=N`
+    starts N of them); the first run of a period claims it and the others return at once without doing anything.
+    `period_seconds` is the schedule's period. A direct `call_local()` (tests, operators) always runs.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        name = f"{function.__module__}.{function.__qualname__}"
+
+        @functools.wraps(function)
+        def once_per_period(*args: Any, **kwargs: Any) -> Any:
+            if not claim_period(name, period_seconds):
+                log.info("periodic %s already ran in this period (another consumer)", name)
+                return None
+            return function(*args, **kwargs)
+
+        wrapper = huey.periodic_task(schedule, **options)(once_per_period)
+        wrapper.call_local = function  # running it by hand means running it
+        return wrapper
+
+    return decorate
 
 
 def on_consumer_start() -> Callable[[Callable[[], None]], Callable[[], None]]:

@@ -36,7 +36,7 @@ def schedule(action_id: str, delay: float) -> None:
 engine.use_queue(schedule)
 
 
-@periodic_task(crontab(minute="*"))
+@periodic_task(crontab(minute="*"), period_seconds=60)
 def reconcile_instances() -> None:
     with session_scope() as session:
         resume_interrupted(session)
@@ -46,7 +46,7 @@ def reconcile_instances() -> None:
                 log.info("reconcile: %s", finding)
 
 
-@periodic_task(crontab(minute="*"))
+@periodic_task(crontab(minute="*"), period_seconds=60)
 def watch_engines() -> None:
     """A Docker engine or Coolify server that stops answering is an incident for staff, once."""
     with session_scope() as session:

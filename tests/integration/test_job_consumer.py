@@ -90,3 +90,29 @@ def test_consumer_runs_jobs_and_periodic_tasks(queue_env: dict[str, str], tmp_pa
         consumer.terminate()
         consumer.wait(timeout=30)
         log.close()
+
+
+CLAIM = """
+import sys
+from services.jobs.queue import claim_period
+print(claim_period("services.test.nightly", 60, now=float(sys.argv[1])))
+"""
+
+
+def test_a_periodic_job_runs_once_per_period_however_many_consumers_schedule_it(queue_env: dict[str, str]) -> None:
+    """Four processes (as four consumers' schedulers would) claim the same minute at once: exactly one wins, on
+    SQLite storage and on Redis alike; the next minute is claimed anew."""
+    moment = str(time.time())
+    claimants = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIM, moment], cwd=PROJECT_ROOT, env=queue_env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    answers = sorted(process.communicate(timeout=60)[0].strip() for process in claimants)
+    assert answers == ["False", "False", "False", "True"]
+    next_minute = str(float(moment) + 60)
+    again = subprocess.run(
+        [sys.executable, "-c", CLAIM, next_minute], cwd=PROJECT_ROOT, env=queue_env, capture_output=True, text=True
+    )
+    assert again.stdout.strip() == "True", again.stderr

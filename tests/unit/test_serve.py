@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.env import PROJECT_ROOT
 
 SUPERVISOR = """
@@ -81,3 +83,15 @@ def test_job_workers_start_that_many_consumers_and_only_the_first_schedules_peri
     env = child_env(3100)
     assert env["GRANIAN_WORKERS"] == "2" and env["PORT"] == "3100"
     assert env["REFLEX_REDIS_URL"] == "redis://127.0.0.1:6379/1"
+
+
+def test_roles_split_web_and_jobs_for_a_deployment(settings_env) -> None:  # type: ignore[no-untyped-def]
+    from portal.serve import commands_for
+
+    settings_env.setenv("JOB_WORKERS", "2")
+    web_only, jobs_only, both = commands_for("web", 3000), commands_for("jobs", 3000), commands_for("all", 3000)
+    assert len(web_only) == 1 and "reflex" in web_only[0]
+    assert len(jobs_only) == 2 and all("huey.bin.huey_consumer" in c for c in jobs_only)
+    assert both == [*jobs_only, *web_only]
+    with pytest.raises(SystemExit, match="--role"):
+        commands_for("everything", 3000)
