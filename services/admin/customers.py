@@ -112,10 +112,13 @@ def list_customers(
         raise ValueError(f"Unknown subscription status {status!r}.")
     if sort not in SORTS:
         raise ValueError(f"Unknown sort {sort!r}.")
-    owner = (
-        select(col(Membership.organization_id), func.min(col(Membership.user_id)).label("user_id"))
-        .group_by(col(Membership.organization_id))
-        .subquery()
+    # The owner is the organization's first member: a correlated lookup per row on membership's index, instead
+    # of grouping every membership of the platform for each page.
+    owner_id = (
+        select(func.min(col(Membership.user_id)))
+        .where(col(Membership.organization_id) == col(Organization.id))
+        .correlate(Organization)
+        .scalar_subquery()
     )
     conditions = [col(Organization.kind) == OrgKind.CUSTOMER, visible(checked, col(Organization.id))]
     if search.strip():
@@ -131,20 +134,40 @@ def list_customers(
         conditions.append(col(Subscription.status) == status)
     if plan:
         conditions.append(col(Plan.slug) == plan)
-    base = (
+
+    def matching(*columns: Any) -> Any:
+        """The rows the filters keep, joined only as far as the filters need."""
+        query = sa_select(*columns).select_from(Organization)
+        query = query.outerjoin(Subscription, col(Subscription.organization_id) == col(Organization.id))
+        if plan:
+            query = query.outerjoin(Plan, col(Plan.id) == col(Subscription.plan_id))
+        if search.strip():
+            query = query.outerjoin(User, col(User.id) == owner_id)
+        return query.where(*conditions)
+
+    total = session.exec(select(func.count()).select_from(matching(col(Organization.id)).subquery())).one()
+    page = min(max(page, 1), 10_000)
+    # one page of (organization, subscription) first, ordered and cut in the database; then its details
+    keys = session.execute(
+        matching(col(Organization.id), col(Subscription.id))
+        .order_by(SORTS[sort], col(Organization.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    if not keys:
+        return [], int(total)
+    details = session.execute(
         sa_select(Organization, Subscription, Plan, Instance, User)
         .outerjoin(Subscription, col(Subscription.organization_id) == col(Organization.id))
         .outerjoin(Plan, col(Plan.id) == col(Subscription.plan_id))
         .outerjoin(Instance, col(Instance.subscription_id) == col(Subscription.id))
-        .outerjoin(owner, owner.c.organization_id == col(Organization.id))
-        .outerjoin(User, col(User.id) == owner.c.user_id)
-        .where(*conditions)
-    )
-    total = session.exec(select(func.count()).select_from(base.subquery())).one()
-    page = min(max(page, 1), 10_000)
-    rows = session.execute(
-        base.order_by(SORTS[sort], col(Organization.id).desc()).offset((page - 1) * page_size).limit(page_size)
+        .outerjoin(User, col(User.id) == owner_id)
+        .where(col(Organization.id).in_({org_id for org_id, _ in keys}))
     ).all()
+    by_key: dict[tuple[int, int | None], list[Any]] = {}
+    for row in details:
+        by_key.setdefault((row[0].id, row[1].id if row[1] else None), []).append(row)
+    rows = [row for org_id, sub_id in keys for row in by_key.get((org_id, sub_id), [])[:1]]
     return [
         {
             "id": str(org.id),
