@@ -1,11 +1,12 @@
 """Provisioning on a real Docker engine behind nginx (issue: provisioning engine and Docker backend).
 
 (a) median over 10 of: POST a signed checkout.session.completed for a new customer -> first 200 from the
-    instance through nginx (Host: <subdomain>.localhost). The customer pays after the checkout page has been
-    open long enough for the portal to prepare the instance (services/provisioning/prewarm.py), as a person
-    filling in a card form would;
+    instance through nginx (Host: <subdomain>.localhost), cold (nothing prepared, PROVISION_PREWARM=false) and
+    warm (the checkout page was open long enough for the portal to prepare the instance,
+    services/provisioning/prewarm.py, as a person filling in a card form would);
 (b) median over 10 of: a bare `docker run` of the same image -> first 200 from it;
-then the ratio a/b, and 20 customers at once: total time until all answer, and /api/health p99 meanwhile.
+then both ratios to (b); and 20 customers paying at once: total time until all answer through the proxy, against
+20 bare `docker run`s started at once (same image, same run), and /api/health p99 meanwhile.
 
 Needs root, dockerd, nginx and busybox-static. REDIS_URL=... runs the job queue on Redis (blocking pop).
 Run: .venv/bin/python bench/provision_docker.py
@@ -13,6 +14,7 @@ Run: .venv/bin/python bench/provision_docker.py
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -48,6 +50,7 @@ if os.environ.get("REDIS_URL"):  # and queues into the same job queue as the por
 import httpx
 import stripe
 
+importlib.import_module("services.worker")  # connects the engine to the queue: the prepare action is queued
 from services.provisioning.demo_image import build
 from tests.support.docker_env import TEST_IMAGE, Dockerd
 
@@ -219,6 +222,33 @@ def bare_docker_run(client, n: int) -> float:  # type: ignore[no-untyped-def]
     return elapsed
 
 
+HEALTH = httpx.Client(timeout=10)  # the health sampler's own client: httpx clients are not shared across threads
+
+
+def prewarm(on: bool) -> None:
+    """Preparation is requested where the customer signs up: in this process (new_customer), so the bench can
+    switch it per phase without restarting the portal."""
+    from services.config import reset_settings_cache
+
+    os.environ["PROVISION_PREWARM"] = "true" if on else "false"
+    reset_settings_cache()
+
+
+def bare_crowd_seconds(client, count: int) -> float:  # type: ignore[no-untyped-def]
+    """`count` bare `docker run`s started at once: until every one answers."""
+    results: list[float] = []
+    started = time.perf_counter()
+    threads = [
+        threading.Thread(target=lambda n=n: results.append(bare_docker_run(client, 1000 + n))) for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == count
+    return time.perf_counter() - started
+
+
 def main() -> None:
     dockerd = Dockerd()
     dockerd.start()
@@ -232,6 +262,10 @@ def main() -> None:
         with running_portal(env) as portal:
             seed.run()
             through_portal(portal, "warmup")  # first run pays imports and the first nginx start
+            prewarm(False)  # cold: nothing prepared while the customer is on the checkout page
+            cold = [through_portal(portal, f"cold{n}") for n in range(ROUNDS)]
+            prewarm(True)  # warm: the checkout page is open long enough for the preparation
+            PREPARED.clear()
             ours = [through_portal(portal, f"bench{n}") for n in range(ROUNDS)]
             client.networks.create("bare", driver="bridge")  # our dockerd runs without the default bridge
             bare = [bare_docker_run(client, n) for n in range(ROUNDS)]
@@ -239,13 +273,16 @@ def main() -> None:
                 f"configuration: job queue {'redis' if os.environ.get('REDIS_URL') else 'sqlite'}, "
                 f"nginx on 127.0.0.1:{PROXY_PORT}"
             )
-            print(f"webhook to first 200 via nginx median: {median(ours) * 1000:.0f} ms")
+            print(f"payment to first 200 via nginx cold median: {median(cold) * 1000:.0f} ms")
+            print(f"payment to first 200 via nginx warm median: {median(ours) * 1000:.0f} ms")
             print(f"bare docker run to first 200 median: {median(bare) * 1000:.0f} ms")
-            print(f"ratio: {median(ours) / median(bare):.2f}")
-            print(f"preparation while on the checkout page median: {median(PREPARED[1:]) * 1000:.0f} ms")
+            print(f"ratio cold to bare: {median(cold) / median(bare):.2f}")
+            print(f"ratio warm to bare: {median(ours) / median(bare):.2f}")
+            print(f"preparation while on the checkout page median: {median(PREPARED) * 1000:.0f} ms")
             for stage, values in stage_breakdown([f"bench{n}" for n in range(ROUNDS)]).items():
                 print(f"{stage} median: {median(values) * 1000:.0f} ms")
 
+            prewarm(False)  # a crowd pays at once, as soon as it has signed up
             payloads = [new_customer(f"crowd{n}") for n in range(CROWD)]
             health: list[float] = []
             stop = threading.Event()
@@ -253,7 +290,7 @@ def main() -> None:
             def sample_health() -> None:
                 while not stop.is_set():
                     started = time.perf_counter()
-                    httpx.get(portal + "/api/health", timeout=10)
+                    HEALTH.get(portal + "/api/health", timeout=10)
                     health.append(time.perf_counter() - started)
                     time.sleep(0.05)
 
@@ -267,7 +304,10 @@ def main() -> None:
             total = time.perf_counter() - started
             stop.set()
             sampler.join()
+            bare_crowd = bare_crowd_seconds(client, CROWD)
             print(f"{CROWD} instances at once, all running: {total:.1f} s")
+            print(f"{CROWD} bare docker runs at once, all answering: {bare_crowd:.1f} s")
+            print(f"ratio crowd to bare crowd: {total / bare_crowd:.2f}")
             print(f"health p99 during it: {percentile(health, 99) * 1000:.0f} ms ({len(health)} calls)")
         from services.provisioning.proxy.nginx import NginxProxy
 

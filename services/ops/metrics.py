@@ -135,7 +135,7 @@ def render() -> bytes:
     """The scrape: every process's counters (multi-process mode when configured), then the levels."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # its __init__ is unannotated
         processes = generate_latest(registry)
     else:
         processes = generate_latest(REGISTRY)
