@@ -44,15 +44,21 @@ run: setup
 	-$(BIN)/portal-admin demo-image  # the demo app's image, when a Docker engine is reachable
 	$(BIN)/python -m portal.serve
 
-# The unit tests run on both cores (each worker has its own SQLite file and queue); the integration and browser
-# tests share one Docker engine and one production build, so they run in one process after them. Branch
-# coverage of services/ is measured over both runs and reported at the end.
+# The unit tests (each xdist worker with its own SQLite file and queue) run beside the integration and browser
+# tests, which share one Docker engine and one production build and mostly wait on them; the unit run's output
+# follows the other's. Branch coverage of services/ is measured over both and reported at the end.
 COVERAGE := --cov=services --cov-branch --cov-report=
 test: setup
-	rm -f .coverage .coverage.*
-	$(BIN)/python -m pytest tests/unit -n 2 $(COVERAGE) $(PYTEST_ARGS)
-	$(BIN)/python -m pytest tests/integration tests/e2e $(COVERAGE) --cov-append $(PYTEST_ARGS)
-	$(BIN)/python -m coverage report --skip-covered --skip-empty --sort=cover
+	rm -f .coverage .coverage.* var/unit-tests.log
+	( COVERAGE_FILE=.coverage.unit $(BIN)/python -m pytest tests/unit -n 2 $(COVERAGE) $(PYTEST_ARGS) \
+	    > var/unit-tests.log 2>&1; echo $$? > var/unit-tests.rc ) & \
+	COVERAGE_FILE=.coverage.slow $(BIN)/python -m pytest tests/integration tests/e2e $(COVERAGE) $(PYTEST_ARGS); \
+	slow=$$?; wait; echo "--- unit tests (ran alongside) ---"; cat var/unit-tests.log; \
+	unit=$$(cat var/unit-tests.rc); \
+	$(BIN)/python -m coverage combine --keep .coverage.unit .coverage.slow >/dev/null && \
+	$(BIN)/python -m coverage report --skip-covered --skip-empty --sort=cover; \
+	echo "unit tests exit $$unit, integration and browser tests exit $$slow"; \
+	test $$unit -eq 0 -a $$slow -eq 0
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

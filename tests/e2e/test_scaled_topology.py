@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,8 +34,8 @@ error_log {root}/error.log;
 events {{ worker_connections 256; }}
 http {{
   access_log off;
-  client_body_temp_path {root}/body; proxy_temp_path {root}/proxy;
-  fastcgi_temp_path {root}/fcgi; uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;
+  client_body_temp_path {spool}/body; proxy_temp_path {spool}/proxy;
+  fastcgi_temp_path {spool}/fcgi; uwsgi_temp_path {spool}/uwsgi; scgi_temp_path {spool}/scgi;
   upstream portal_web {{
     server 127.0.0.1:{a} max_fails=0;
     server 127.0.0.1:{b} max_fails=0;
@@ -112,7 +113,9 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, browser_type_launch_args: d
             JOBS_QUEUE_NAME=queue,
             PUBLIC_URL=f"http://localhost:{edge}",
             REFLEX_API_URL=f"http://localhost:{edge}",
-            REFLEX_WEB_WORKDIR=str(root / "web"),  # its own build: the other browser tests' build stays as it is
+            # its own build, so the other browser tests' build stays as it is; kept between runs (.states is ignored
+            # by git) so that a warm machine does not install the frontend's packages again
+            REFLEX_WEB_WORKDIR=str(PROJECT_ROOT / ".states" / "scaled-web"),
             TRUSTED_PROXY_HOPS="1",
             PROXY_BACKEND="none",
         )
@@ -126,9 +129,13 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, browser_type_launch_args: d
             timeout=600,
         )
         assert exported.returncode == 0, exported.stdout[-3000:] + exported.stderr[-3000:]
+        # nginx's workers run as nobody and buffer large responses on disk: their folders must be theirs to reach
+        spool = Path(tempfile.mkdtemp(prefix="pnx-scaled-"))
+        spool.chmod(0o755)
         for folder in ("body", "proxy", "fcgi", "uwsgi", "scgi"):
-            (root / folder).mkdir()
-        (root / "nginx.conf").write_text(NGINX.format(root=root, a=a, b=b, edge=edge))
+            (spool / folder).mkdir()
+            (spool / folder).chmod(0o777)
+        (root / "nginx.conf").write_text(NGINX.format(root=root, spool=spool, a=a, b=b, edge=edge))
         nginx = subprocess.Popen(["nginx", "-c", str(root / "nginx.conf"), "-g", "daemon off;"])
         jobs_log = open(root / "jobs.log", "ab")
         jobs = subprocess.Popen(
@@ -155,6 +162,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, browser_type_launch_args: d
                         os.killpg(process.pid, signal.SIGKILL)
             nginx.terminate()
             nginx.wait(timeout=30)
+            shutil.rmtree(spool, ignore_errors=True)
             import redis
 
             client = redis.Redis.from_url(redis_url)
