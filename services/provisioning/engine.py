@@ -30,6 +30,7 @@ from services.provisioning.steps import STEP_FUNCTIONS, StepContext
 log = logging.getLogger(__name__)
 
 WATCHDOG_SLACK_SECONDS = 2.0  # the watchdog looks a little after the lease would have run out
+EARLY = timedelta(seconds=1)  # a retry that arrives this much before it is due still runs (clocks, queue timing)
 Scheduler = Callable[[str, float], None]
 
 
@@ -210,6 +211,10 @@ def _claim(action_id: str) -> tuple[str, int, Any] | None:
         row = session.get(ProvisioningAction, action_id)
         if row is None or row.status not in actions.ACTIVE_STATUSES:
             log.info("action %s not run: %s", action_id, "not found" if row is None else row.status)
+            return None
+        if row.status == "retrying" and row.next_attempt_at is not None and row.next_attempt_at > now + EARLY:
+            # an earlier claim's watchdog, or a stray delivery: the backoff stands, its own retry is scheduled
+            log.info("action %s not run: its retry is due at %s", action_id, row.next_attempt_at)
             return None
         earlier = active_action(session, row.instance_id)
         if (

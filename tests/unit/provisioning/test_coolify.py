@@ -18,6 +18,7 @@ from services.provisioning.spec import build_spec
 from tests.support.coolify_fake import FakeCoolify, running_fake
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance
+from tests.support.provisioning import retry_due_now
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Coolify:
         self.db.commit()
         status = engine.execute(row.id)
         while status == "retrying" and rounds:
+            retry_due_now(row.id)
             status, rounds = engine.execute(row.id), rounds - 1
         self.db.expire_all()  # the engine wrote in sessions of its own
         return status

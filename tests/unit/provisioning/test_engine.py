@@ -13,6 +13,7 @@ from services.provisioning import actions, engine, steps
 from services.provisioning.errors import PermanentError, ProvisioningError
 from tests.support.env import SettingsEnv
 from tests.support.memory_backend import memory_instance, request
+from tests.support.provisioning import retry_due_now
 
 
 def test_retries_back_off_exponentially_then_park(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
@@ -22,7 +23,11 @@ def test_retries_back_off_exponentially_then_park(db: Session, memory) -> None: 
     action_id = request(db, instance, actions.PROVISION)
     assert scheduled == [(action_id, 0)]  # enqueued once the request committed
 
-    assert [engine.execute(action_id) for _ in range(3)] == ["retrying", "retrying", "parked"]
+    outcomes = []
+    for _ in range(3):
+        outcomes.append(engine.execute(action_id))
+        retry_due_now(action_id)  # the backoff's time has come
+    assert outcomes == ["retrying", "retrying", "parked"]
     watchdog = engine.lease().total_seconds()  # each claim also schedules a look after its lease would end
     assert [delay for _id, delay in scheduled[1:] if delay < watchdog] == [2.0, 4.0]
     row = db.get(ProvisioningAction, action_id)

@@ -15,6 +15,7 @@ from services.db import session_scope
 from services.models import ProvisioningAction, ProvisioningStep
 from services.models.base import utcnow
 from services.provisioning import actions, engine, steps
+from services.provisioning.errors import ProvisioningError
 from tests.support.env import SettingsEnv
 from tests.support.memory_backend import MemoryBackend, memory_instance, request
 
@@ -108,3 +109,21 @@ def test_every_claim_is_watched_so_a_dead_workers_action_resumes_soon_after_its_
     time.sleep(LEASE_SECONDS + 0.1)
     assert engine.execute(action_id) == "succeeded"  # the watchdog after the lease ran out resumes it
     assert backend.containers == {"orphan": "running"}
+
+
+def test_a_watchdog_arriving_during_the_backoff_leaves_the_retry_to_its_own_time(db: Session, short_lease) -> None:  # type: ignore[no-untyped-def]
+    backend, _ = short_lease
+    backend.fail["deploy"] = [ProvisioningError("engine busy")] * 2
+    action_id = request(db, memory_instance(db, "patient"), actions.PROVISION)
+    assert engine.execute(action_id) == "retrying"  # first failure: retry in 2 s (the fixture's base)
+    calls = list(backend.calls)
+    assert engine.execute(action_id) == "retrying"  # the claim's watchdog, or any early delivery: nothing runs
+    assert backend.calls == calls
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    row.next_attempt_at = utcnow()  # the backoff is over
+    db.add(row)
+    db.commit()
+    assert engine.execute(action_id) == "retrying"  # second failure, counted as such
+    db.refresh(row)
+    assert row.failures == 2  # type: ignore[union-attr]
