@@ -113,9 +113,9 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, browser_type_launch_args: d
             JOBS_QUEUE_NAME=queue,
             PUBLIC_URL=f"http://localhost:{edge}",
             REFLEX_API_URL=f"http://localhost:{edge}",
-            # its own build, so the other browser tests' build stays as it is; kept between runs (.states is ignored
-            # by git) so that a warm machine does not install the frontend's packages again
-            REFLEX_WEB_WORKDIR=str(PROJECT_ROOT / ".states" / "scaled-web"),
+            # its own build, so the other browser tests' build stays as it is; kept between runs so that a warm
+            # machine does not install the frontend's packages again (not under .states: Reflex empties that)
+            REFLEX_WEB_WORKDIR=str(Path(tempfile.gettempdir()) / "portal-scaled-web"),
             TRUSTED_PROXY_HOPS="1",
             PROXY_BACKEND="none",
         )
