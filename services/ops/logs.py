@@ -11,6 +11,7 @@ import logging
 import re
 import uuid
 from contextvars import ContextVar, Token
+from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -59,7 +60,7 @@ def formatter(log_format: str | None = None) -> logging.Formatter:
     return logging.Formatter(TEXT_FORMAT)
 
 
-class PortalHandler(logging.StreamHandler):  # type: ignore[type-arg]  # stderr's stream type is not generic here
+class PortalHandler(logging.StreamHandler[TextIO]):
     """The portal's one handler on the root logger (configuring again replaces it, never doubles lines)."""
 
 

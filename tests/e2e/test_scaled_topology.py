@@ -23,7 +23,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_in
 from tests.support.databases import fresh_postgres_database
-from tests.support.env import PROJECT_ROOT, require_env
+from tests.support.env import PROJECT_ROOT, drop_queue, require_env
 from tests.support.servers import free_port, project_env, run_setup
 
 DEMO_PASSWORD = "demo-password-123"
@@ -163,11 +163,7 @@ def scaled(tmp_path_factory: pytest.TempPathFactory, browser_type_launch_args: d
             nginx.terminate()
             nginx.wait(timeout=30)
             shutil.rmtree(spool, ignore_errors=True)
-            import redis
-
-            client = redis.Redis.from_url(redis_url)
-            for key in client.scan_iter(f"huey.*{queue}*"):
-                client.delete(key)
+            drop_queue(redis_url, queue)
 
 
 def _signed_in_dashboard(page: Page) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from portal.serve import consumer_command
 from tests.support.databases import fresh_postgres_database
 from tests.support.docker_env import TEST_IMAGE, Dockerd
-from tests.support.env import PROJECT_ROOT, require_env
+from tests.support.env import PROJECT_ROOT, drop_queue, require_env
 from tests.support.servers import project_env
 
 SUBDOMAIN = "killed"
@@ -59,11 +59,7 @@ def scaled(dockerd: Dockerd, tmp_path: Path) -> Iterator[dict[str, str]]:
         try:
             yield env
         finally:
-            import redis
-
-            client = redis.Redis.from_url(redis_url)
-            for key in client.scan_iter(f"huey.*{env['JOBS_QUEUE_NAME']}*"):
-                client.delete(key)
+            drop_queue(redis_url, env["JOBS_QUEUE_NAME"])
             for container in dockerd.client().containers.list(all=True, filters={"name": f"portal-{SUBDOMAIN}"}):
                 container.remove(force=True)
 

@@ -16,7 +16,7 @@ from portal.serve import consumer_command
 from services.config import Settings
 from services.jobs.heartbeat import HEARTBEAT_KEY
 from services.jobs.queue import build_huey
-from tests.support.env import PROJECT_ROOT, require_env
+from tests.support.env import PROJECT_ROOT, drop_queue, require_env
 from tests.support.mailbox import outbox_messages
 from tests.support.servers import project_env
 
@@ -41,11 +41,7 @@ def queue_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[s
         env["REDIS_URL"] = require_env("PORTAL_TEST_REDIS_URL", "Redis")
     yield env
     if request.param == "redis":
-        import redis
-
-        client = redis.Redis.from_url(env["REDIS_URL"])
-        for key in client.scan_iter(f"huey.*{env['JOBS_QUEUE_NAME']}*"):
-            client.delete(key)
+        drop_queue(env["REDIS_URL"], env["JOBS_QUEUE_NAME"])
 
 
 def _settings(env: dict[str, str]) -> Settings:

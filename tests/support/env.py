@@ -44,3 +44,12 @@ class SettingsEnv:
         self._monkeypatch.setenv(name, value)
         reset_settings_cache()
         ratelimit.reset_limiter()
+
+
+def drop_queue(redis_url: str, queue_name: str) -> None:
+    """Remove a test's huey queue, schedule and results from a shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"huey.*{queue_name}*"):
+        client.delete(key)

@@ -27,3 +27,8 @@ def link_in(message: EmailMessage) -> str:
     match = LINK.search(text_of(message))
     assert match, f"no link in e-mail {message['Subject']!r}"
     return match.group(0)
+
+
+def staff_alerts(outbox: Path) -> list[str]:
+    """Who got a staff incident e-mail ("Needs a look"), sorted."""
+    return sorted(str(m["To"]) for m in outbox_messages(outbox) if "Needs a look" in str(m["Subject"]))

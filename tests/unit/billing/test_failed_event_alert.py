@@ -15,11 +15,7 @@ from services.models import Incident, Organization, OrgKind, Role, StripeEvent
 from services.ops import incidents
 from tests.support.billing import Billing, checkout_completed, paid_customer, payload
 from tests.support.factories import staff_member
-from tests.support.mailbox import outbox_messages
-
-
-def _alerts(outbox: Path) -> list[str]:
-    return [str(m["To"]) for m in outbox_messages(outbox) if "Needs a look" in str(m["Subject"])]
+from tests.support.mailbox import staff_alerts
 
 
 def test_the_last_failed_retry_alerts_once_and_a_replay_resolves(db: Session, billing: Billing, outbox: Path) -> None:
@@ -33,11 +29,11 @@ def test_the_last_failed_retry_alerts_once_and_a_replay_resolves(db: Session, bi
 
     with pytest.raises(Exception):
         tasks.handle_stripe_event.call_local(stripe_id, task=SimpleNamespace(retries=3))
-    assert _alerts(outbox) == []  # retries remain: nobody is woken up yet
+    assert staff_alerts(outbox) == []  # retries remain: nobody is woken up yet
     for _ in range(2):
         with pytest.raises(Exception):
             tasks.handle_stripe_event.call_local(stripe_id, task=SimpleNamespace(retries=0))
-    assert _alerts(outbox) == ["oncall@example.com"]  # the last retry failed, twice: one e-mail
+    assert staff_alerts(outbox) == ["oncall@example.com"]  # the last retry failed, twice: one e-mail
     db.expire_all()
     incident = db.exec(select(Incident)).one()
     assert incident.kind == incidents.WEBHOOK_FAILED and stripe_id in incident.title and incident.occurrences == 2

@@ -14,21 +14,17 @@ from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.watch import Probe, watch_backends
 from tests.support import tenants
 from tests.support.env import SettingsEnv
-from tests.support.mailbox import outbox_messages
-
-
-def _alerts(outbox: Path) -> int:
-    return sum("Needs a look" in str(m["Subject"]) for m in outbox_messages(outbox))
+from tests.support.mailbox import staff_alerts
 
 
 def test_one_mail_per_incident_and_a_new_one_after_it_was_resolved(db: Session, tree: dict, outbox: Path) -> None:
     assert incidents.raise_incident(db, incidents.BACKEND_DOWN, "docker:x", title="Docker at x is not answering")
     db.commit()
-    assert _alerts(outbox) == 1  # the platform's one owner; nobody at a reseller for a platform-wide incident
+    assert len(staff_alerts(outbox)) == 1  # the platform's one owner; nobody at a reseller for a platform-wide incident
     for _ in range(3):
         assert not incidents.raise_incident(db, incidents.BACKEND_DOWN, "docker:x", title="again", detail="still")
         db.commit()
-    assert _alerts(outbox) == 1
+    assert len(staff_alerts(outbox)) == 1
     row = db.exec(select(Incident)).one()
     assert row.occurrences == 4 and row.detail == "still" and row.title == "Docker at x is not answering"
     assert incidents.resolve_incident(db, incidents.BACKEND_DOWN, "docker:x")
@@ -36,7 +32,7 @@ def test_one_mail_per_incident_and_a_new_one_after_it_was_resolved(db: Session, 
     db.commit()
     assert incidents.raise_incident(db, incidents.BACKEND_DOWN, "docker:x", title="down again")
     db.commit()
-    assert _alerts(outbox) == 2 and len(db.exec(select(Incident)).all()) == 2
+    assert len(staff_alerts(outbox)) == 2 and len(db.exec(select(Incident)).all()) == 2
 
 
 def test_a_rolled_back_incident_sends_nothing_and_unknown_kinds_are_refused(
@@ -44,7 +40,7 @@ def test_a_rolled_back_incident_sends_nothing_and_unknown_kinds_are_refused(
 ) -> None:
     incidents.raise_incident(db, incidents.WEBHOOK_FAILED, "evt_1", title="Stripe event evt_1 failed")
     db.rollback()
-    assert _alerts(outbox) == 0 and db.exec(select(Incident)).all() == []
+    assert len(staff_alerts(outbox)) == 0 and db.exec(select(Incident)).all() == []
     with pytest.raises(ValueError, match="unknown incident kind"):
         incidents.raise_incident(db, "gremlins", "x", title="?")
 
@@ -83,7 +79,7 @@ def test_an_engine_that_stops_answering_is_one_incident_until_it_answers_again(
     db.commit()
     assert watch_backends(db) == {f"docker:unix://{tmp_path}/no-such-docker.sock": False}
     db.commit()
-    assert _alerts(outbox) == 1
+    assert len(staff_alerts(outbox)) == 1
     notice = incidents.open_notices(db, tenants.actor(db, tree, "operator"))  # type: ignore[arg-type]
     assert len(notice) == 1 and "not answering" in notice[0].title and notice[0].occurrences == 2
     docker = DockerBackend()

@@ -13,12 +13,8 @@ from services.provisioning import actions, engine
 from services.provisioning.errors import PermanentError, ProvisioningError
 from tests.support import tenants
 from tests.support.factories import customer_instance
-from tests.support.mailbox import outbox_messages, text_of
+from tests.support.mailbox import outbox_messages, staff_alerts, text_of
 from tests.support.memory_backend import request
-
-
-def _recipients(outbox: Path) -> list[str]:
-    return sorted(str(m["To"]) for m in outbox_messages(outbox) if "Needs a look" in str(m["Subject"]))
 
 
 def test_a_parked_action_alerts_its_sellers_staff_once_and_shows_until_it_succeeds(
@@ -38,7 +34,7 @@ def test_a_parked_action_alerts_its_sellers_staff_once_and_shows_until_it_succee
     assert engine.execute(action_id) == "parked"
 
     # the platform's owner and reseller A's admin and support; not A's billing person, not reseller B
-    assert _recipients(outbox) == ["a-admin@example.com", "a-support@example.com", "operator@example.com"]
+    assert staff_alerts(outbox) == ["a-admin@example.com", "a-support@example.com", "operator@example.com"]
     mail = next(m for m in outbox_messages(outbox) if m["To"] == "a-admin@example.com")
     assert "provision of broken is parked" in str(mail["Subject"]) and "image local/nope not found" in text_of(mail)
     assert "Acme Cloud" in str(mail["From"])  # the reseller's staff hear it in the reseller's brand
@@ -55,7 +51,7 @@ def test_a_parked_action_alerts_its_sellers_staff_once_and_shows_until_it_succee
     engine.retry_parked(db, action_id, requested_by="a-admin@example.com")
     db.commit()
     assert engine.execute(action_id) == "parked"
-    assert len(_recipients(outbox)) == 3
+    assert len(staff_alerts(outbox)) == 3
     db.expire_all()
     incident = db.exec(select(Incident)).one()
     assert incident.occurrences == 2 and incident.resolved_at is None
@@ -76,4 +72,4 @@ def test_a_retry_that_is_still_retrying_alerts_nobody(db: Session, memory, outbo
     backend.fail["deploy"] = [ProvisioningError("engine busy")]
     action_id = request(db, memory_instance(db, "flaky"), actions.PROVISION)
     assert engine.execute(action_id) == "retrying"
-    assert _recipients(outbox) == [] and db.exec(select(Incident)).all() == []
+    assert staff_alerts(outbox) == [] and db.exec(select(Incident)).all() == []
