@@ -46,16 +46,23 @@ run: setup
 
 # The unit tests (each xdist worker with its own SQLite file and queue) run beside the integration and browser
 # tests, which share one Docker engine and one production build and mostly wait on them; the unit run's output
-# follows the other's. Branch coverage of services/ is measured over both and reported at the end.
+# follows the other's. Where PostgreSQL is configured (CI always), the browser suite then runs a second time in
+# the scaled configuration (tests/support/scaled.py). Branch coverage of services/ is measured over both and reported at the end.
 COVERAGE := --cov=services --cov-branch --cov-report=
 test: setup
 	rm -f .coverage .coverage.* var/unit-tests.log
 	( COVERAGE_FILE=.coverage.unit $(BIN)/python -m pytest tests/unit -n 2 $(COVERAGE) $(PYTEST_ARGS) \
 	    > var/unit-tests.log 2>&1; echo $$? > var/unit-tests.rc ) & \
 	COVERAGE_FILE=.coverage.slow $(BIN)/python -m pytest tests/integration tests/e2e $(COVERAGE) $(PYTEST_ARGS); \
-	slow=$$?; wait; echo "--- unit tests (ran alongside) ---"; cat var/unit-tests.log; \
+	slow=$$?; \
+	if [ -n "$$PORTAL_TEST_POSTGRES_URL" ] || [ "$$PORTAL_REQUIRE_ALL" = 1 ]; then \
+	  echo "--- the browser suite again, scaled: PostgreSQL, Redis, two web processes behind nginx ---"; \
+	  PORTAL_E2E_TOPOLOGY=scaled COVERAGE_FILE=.coverage.scaled $(BIN)/python -m pytest tests/e2e $(COVERAGE) \
+	    $(PYTEST_ARGS) || slow=1; \
+	fi; \
+	wait; echo "--- unit tests (ran alongside) ---"; cat var/unit-tests.log; \
 	unit=$$(cat var/unit-tests.rc); \
-	$(BIN)/python -m coverage combine --keep .coverage.unit .coverage.slow >/dev/null && \
+	$(BIN)/python -m coverage combine --keep .coverage.unit .coverage.slow $$(ls .coverage.scaled 2>/dev/null) >/dev/null && \
 	$(BIN)/python -m coverage report --skip-covered --skip-empty --sort=cover; \
 	echo "unit tests exit $$unit, integration and browser tests exit $$slow"; \
 	test $$unit -eq 0 -a $$slow -eq 0

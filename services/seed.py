@@ -32,6 +32,7 @@ from services.models import (
 from services.models.base import key, utcnow
 from services.money import MICROS_PER_UNIT
 from services.tenancy.licences import FEATURES
+from services.provisioning.credentials import ensure_credentials
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ def _customer(session: Session, slug: str, parent: Organization, plan: Plan, tem
         status="unknown",
         desired_state="running",
     )
+    ensure_credentials(session, instance)  # as provisioning would have: restart and repair render the template
     session.add(instance)
     session.flush()
     used = _demo_usage(session, instance)

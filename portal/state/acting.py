@@ -15,6 +15,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.auth import AuthState
+from portal.state.forms import Outcome, attempt
 from services.accounts.sessions import CurrentUser
 from services.db import session_scope
 from services.tenancy.scope import Actor, Customer, resolve_actor, resolve_customer
@@ -37,15 +38,14 @@ async def signed_in(state: rx.State) -> CurrentUser | None:
 async def as_customer(state: rx.State, work: Callable[[Session, Customer | None], T]) -> T:
     """Run `work` for the signed-in customer (or the staff member impersonating them), in one transaction,
     in a worker thread: nothing a service does (a template rendered, a provider asked) stalls the event loop."""
-    current = await signed_in(state)
+    return await asyncio.to_thread(_as_customer, await signed_in(state), work)
+
+
+def _as_customer(current: CurrentUser | None, work: Callable[[Session, Customer | None], T]) -> T:
     if current is None:
         raise SignedOut()
-
-    def run() -> T:
-        with session_scope() as session:
-            return work(session, resolve_customer(session, current.id, current.impersonator_id))
-
-    return await asyncio.to_thread(run)
+    with session_scope() as session:
+        return work(session, resolve_customer(session, current.id, current.impersonator_id))
 
 
 NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
@@ -65,18 +65,38 @@ async def as_account_owner(state: rx.State, work: Callable[[Session, CurrentUser
 async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) -> T:
     """Run `work` for the signed-in staff member (None when they are not staff: the services refuse), in a
     worker thread like `as_customer`."""
-    current = await signed_in(state)
+    return await asyncio.to_thread(_as_staff, await signed_in(state), work)
 
-    def run() -> T:
-        with session_scope() as session:
-            actor = (
-                resolve_actor(session, current.id, current.email)
-                if current is not None and current.impersonator_id is None
-                else None
-            )
-            return work(session, actor)
 
-    return await asyncio.to_thread(run)
+def _as_staff(current: CurrentUser | None, work: Callable[[Session, Actor | None], T]) -> T:
+    with session_scope() as session:
+        actor = (
+            resolve_actor(session, current.id, current.email)
+            if current is not None and current.impersonator_id is None
+            else None
+        )
+        return work(session, actor)
+
+
+# Calls that leave the process (a Docker engine's logs, Coolify, Stripe, a DNS server) can take seconds. A normal
+# handler holds the browser session's state lock until it returns: the tab's other events wait, and under Redis
+# the lock expires at 10 s and Reflex throws the handler's writes away. Such handlers are background events that
+# read who is acting under the lock, then call out without it (the scaled browser suite fails on any handler
+# that holds the lock over a second).
+
+
+async def customer_outside_lock(state: rx.State, work: Callable[[Session, Customer | None], T]) -> Outcome[T]:
+    """`as_customer` for a background event; the outcome, so the handler shows it under the lock again."""
+    async with state:
+        current = await signed_in(state)
+    return await attempt(asyncio.to_thread(_as_customer, current, work))
+
+
+async def staff_outside_lock(state: rx.State, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
+    """`as_staff` for a background event, like `customer_outside_lock`."""
+    async with state:
+        current = await signed_in(state)
+    return await attempt(asyncio.to_thread(_as_staff, current, work))
 
 
 async def in_session(work: Callable[[Session], T]) -> T:

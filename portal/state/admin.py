@@ -44,8 +44,11 @@ class AdminState(rx.State):
 
     async def _run(self, work: Callable[[Session, Actor | None], T]) -> T | None:
         """A read (or a change without a form): any refusal becomes the page's error message."""
-        outcome = await self._attempt(work)
-        if not outcome.ok and not outcome.refused:
+        return self._shown(await self._attempt(work))
+
+    def _shown(self, outcome: Outcome[T]) -> T | None:
+        """The outcome's value; whatever went wrong becomes the page's error message."""
+        if not outcome.ok:
             self.error = "; ".join(outcome.errors.values())
         return outcome.value
 

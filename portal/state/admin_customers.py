@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
 from portal.state.auth import AuthState
 from services.admin import customers, impersonation, instances
@@ -95,9 +96,12 @@ class ConsoleState(AdminState):
             yield rx.toast.success(f"{action.capitalize()} queued.")
         await self._run(self._refresh)
 
-    @rx.event
+    @rx.event(background=True)
     async def show_logs(self, instance_id: str) -> None:
-        self.logs = await self._run(lambda s, a: instances.instance_logs(s, a, int(instance_id))) or ""
+        """Asks the instance's Docker engine or Coolify: outside the session's lock (see portal.state.acting)."""
+        outcome = await staff_outside_lock(self, lambda s, a: instances.instance_logs(s, a, int(instance_id)))
+        async with self:
+            self.logs = self._shown(outcome) or ""
 
     @rx.event
     async def impersonate(self, user_id: str):
@@ -110,6 +114,9 @@ class ConsoleState(AdminState):
             auth._impersonate(token)
             yield rx.redirect("/dashboard")
 
-    @rx.event
+    @rx.event(background=True)
     async def check_health(self, instance_id: str) -> None:
-        self.health = await self._run(lambda s, a: instances.instance_health(s, a, int(instance_id))) or {}
+        """Probes the instance through its backend: outside the session's lock, like `show_logs`."""
+        outcome = await staff_outside_lock(self, lambda s, a: instances.instance_health(s, a, int(instance_id)))
+        async with self:
+            self.health = self._shown(outcome) or {}

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
+from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
+from portal.state.forms import Outcome
 from services.admin import branding as editor
 from services.admin import licences
 from services.tenancy.scope import Actor
@@ -96,7 +99,11 @@ class BrandingEditorState(AdminState):
             yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
 
     async def _sender_change(self, work: Callable[[Session, Actor | None], object], done: str) -> EventSpec | None:
-        outcome = await self._attempt(work)
+        return await self._sender_shown(await self._attempt(work), done)
+
+    async def _sender_shown(self, outcome: Outcome[Any], done: str) -> EventSpec | None:
+        if outcome.refused:
+            self.error = "; ".join(outcome.errors.values())
         self.field_errors = {} if outcome.refused else outcome.errors
         if outcome.ok:
             await self._run(self._fill)
@@ -111,13 +118,16 @@ class BrandingEditorState(AdminState):
             "Saved. Publish the DNS record shown, then verify.",
         )
 
-    @rx.event
+    @rx.event(background=True)
     async def verify_sender(self):
-        ip, org_id = self._ip(), self._org_id
-        return await self._sender_change(
-            lambda s, a: editor.verify_sender(s, a, org_id, ip=ip),
-            "Verified: your e-mails now come from your own address.",
-        )
+        """Looks the proof up in DNS (seconds at worst): outside the session's lock (see portal.state.acting)."""
+        async with self:
+            ip, org_id = self._ip(), self._org_id
+        outcome = await staff_outside_lock(self, lambda s, a: editor.verify_sender(s, a, org_id, ip=ip))
+        async with self:
+            toast = await self._sender_shown(outcome, "Verified: your e-mails now come from your own address.")
+        if toast is not None:
+            yield toast
 
     @rx.event
     def choose_email(self, template: str) -> None:

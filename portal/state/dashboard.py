@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.acting import as_customer, client_ip, request_host
+from portal.state.acting import as_customer, client_ip, customer_outside_lock, request_host
 from portal.state.forms import attempt
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
 from services.customer.instance_control import control_instance
@@ -66,6 +66,16 @@ class DashboardState(rx.State):
         self.errors = outcome.errors
         return outcome.value
 
+    async def _ask_stripe(self, work: Callable[[Session, Customer | None, str], Any]) -> Any:
+        """For background events that reach Stripe (seconds at worst): `work(session, who, host)` runs outside
+        the session's lock (see portal.state.acting); its refusals are shown under the lock again."""
+        async with self:
+            host = request_host(self)
+        outcome = await customer_outside_lock(self, lambda s, who: work(s, who, host))
+        async with self:
+            self.errors = outcome.errors
+        return outcome.value
+
     @rx.event
     async def control(self, action: str):
         """Restart, stop or start (after the confirmation in the page); progress then follows by itself."""
@@ -78,27 +88,26 @@ class DashboardState(rx.State):
     def set_target_plan(self, slug: str) -> None:
         self.target_plan = slug
 
-    @rx.event
+    @rx.event(background=True)
     async def manage_billing(self):
-        host = request_host(self)
-        url = await self._act(lambda s, who: billing_portal_url(s, who, host))
+        url = await self._ask_stripe(billing_portal_url)
         if isinstance(url, str):
             yield rx.redirect(url)
 
-    @rx.event
+    @rx.event(background=True)
     async def pay_now(self):
-        host = request_host(self)
-        url = await self._act(lambda s, who: retry_payment(s, who, host))
+        url = await self._ask_stripe(retry_payment)
         if isinstance(url, str):
             yield rx.redirect(url)
 
-    @rx.event
+    @rx.event(background=True)
     async def apply_plan_change(self):
-        if not self.target_plan:
-            self.errors = {"plan": "Choose a plan first."}
-            return
-        target, host = self.target_plan, request_host(self)
-        result = await self._act(lambda s, who: change_plan(s, who, target, host) or "")
+        async with self:
+            target = self.target_plan
+            if not target:
+                self.errors = {"plan": "Choose a plan first."}
+                return
+        result = await self._ask_stripe(lambda s, who, host: change_plan(s, who, target, host) or "")
         if isinstance(result, str) and result:
             yield rx.redirect(result)
         elif result == "":

@@ -8,9 +8,9 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.acting import as_customer, client_ip
+from portal.state.acting import as_customer, client_ip, customer_outside_lock
 from portal.state.dashboard import DashboardState
-from portal.state.forms import attempt
+from portal.state.forms import Outcome, attempt
 from services.customer import instance_control as control
 from services.tenancy.scope import Customer
 
@@ -25,15 +25,24 @@ class InstanceToolsState(rx.State):
 
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
         """Run `work(session, who, instance_id)` on the instance the dashboard shows (checked by the service)."""
-        instance_id = int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
-        outcome = await attempt(as_customer(self, lambda s, who: work(s, who, instance_id)))
+        instance_id = await self._instance_id()
+        return self._shown(await attempt(as_customer(self, lambda s, who: work(s, who, instance_id))))
+
+    async def _instance_id(self) -> int:
+        return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
+
+    def _shown(self, outcome: Outcome[Any]) -> Any:
         self.error = "" if outcome.ok else outcome.errors.get("", "That did not work.")
         return outcome.value
 
-    @rx.event
+    @rx.event(background=True)
     async def show_logs(self) -> None:
-        self.logs = await self._call(control.instance_logs) or ""
-        self.logs_open = True
+        """Asks the instance's Docker engine or Coolify: outside the session's lock (see portal.state.acting)."""
+        async with self:
+            instance_id = await self._instance_id()
+        outcome = await customer_outside_lock(self, lambda s, who: control.instance_logs(s, who, instance_id))
+        async with self:
+            self.logs, self.logs_open = self._shown(outcome) or "", True
 
     @rx.event
     def hide_logs(self) -> None:

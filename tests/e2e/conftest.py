@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.databases import fresh_postgres_database
+from tests.support.env import drop_queue, require_env
+from tests.support.scaled import ScaledPortal, scaled_env, scaled_portal, topology
 from tests.support.servers import (
     RunningPortal,
     SmtpInbox,
@@ -128,8 +132,8 @@ def portal(
     tmp_path_factory: pytest.TempPathFactory,
     mail: tuple[SmtpInbox, int],
     browser_type_launch_args: dict[str, Any],
-) -> Iterator[RunningPortal]:
-    """The portal as `make run` serves it, in test mode for Stripe, on our Docker engine when there is one.
+) -> Iterator[RunningPortal | ScaledPortal]:
+    """The portal in test mode for Stripe, on our Docker engine when there is one, in the chosen topology.
 
     Depends on the browser arguments so a machine without Chromium skips before building anything.
     """
@@ -153,9 +157,28 @@ def portal(
         from tests.support.docker_env import TEST_IMAGE
 
         env.update(DOCKER_HOST=dockerd.host, DEMO_APP_IMAGE=TEST_IMAGE)
+    if topology() == "scaled":
+        yield from _scaled(env, var_dir)
+        return
     run_setup(env)
     with portal_server(env, var_dir / "portal.log") as running:
         yield running
+
+
+def _scaled(env: dict[str, str], root: Path) -> Iterator[ScaledPortal]:
+    server = require_env("PORTAL_TEST_POSTGRES_URL", "PostgreSQL (the scaled browser suite)")
+    redis_url = require_env("PORTAL_TEST_REDIS_URL", "Redis (the scaled browser suite)")
+    queue = f"portal-e2e-{uuid.uuid4().hex[:8]}"
+    with fresh_postgres_database(server) as database_url:
+        env = scaled_env({**env, "DATABASE_URL": database_url, "JOBS_QUEUE_NAME": queue}, free_port(), redis_url)
+        try:
+            with scaled_portal(env, root) as running:
+                yield running
+                trouble = running.lock_trouble()
+        finally:
+            drop_queue(redis_url, queue)
+    # a handler that held a session's Redis lock for over a second would be cut off at its expiry under load
+    assert not trouble, "handlers held Reflex's state lock too long:\n" + "\n".join(trouble[:20])
 
 
 @pytest.fixture()

@@ -46,3 +46,15 @@ def test_seeded_budget_matches_seeded_usage(db: Session) -> None:
         rolled = db.exec(select(func.sum(UsageDaily.cost_micros)).where(UsageDaily.instance_id == instance.id)).one()
         assert budget.used_micros == records == rolled and records > 0
         assert Decimal(budget_status(db, instance.id)["used"]) * 1_000_000 == records  # type: ignore[arg-type]
+
+
+def test_seeded_instances_can_be_restarted_and_repaired(db: Session) -> None:
+    """A demo instance is as provisioning leaves one: its generated secrets exist, so the spec that restart and
+    repair render from the template builds (before, every demo restart parked on 'no attribute admin_password')."""
+    from services.provisioning.spec import build_spec
+
+    seed_demo(db)
+    db.commit()
+    for instance in db.exec(select(Instance)).all():
+        spec = build_spec(db, instance)
+        assert spec.env["ADMIN_PASSWORD"] and spec.env["SECRET_KEY"]
