@@ -58,6 +58,7 @@ ROOT_STATE = "reflex___state____state"
 AUTH_TOKEN_VAR = f"{ROOT_STATE}.portal___state___auth____auth_state.auth_token_rx_state_"
 DASHBOARD = f"{ROOT_STATE}.portal___state___dashboard____dashboard_state"
 EVENTS = [(f"{DASHBOARD}.load", {}), (f"{ROOT_STATE}.portal___state___usage____usage_state.load", {"page": 1})]
+NAMESPACE = "/_event"  # the compiled frontend connects to <backend>/_event: socket.io takes the path for both
 ROUTER = {"pathname": "/dashboard", "asPath": "/dashboard"}
 
 
@@ -74,8 +75,8 @@ class Browser:
     def __init__(self, url: str, session_token: str, tally: Tally) -> None:
         self.url, self.session_token, self.tally = url, session_token, tally
         self.client = socketio.AsyncClient(reconnection=False)
-        self.client.on("event", self._update)
-        self.client.on("disconnect", self._dropped)
+        self.client.on("event", self._update, namespace=NAMESPACE)
+        self.client.on("disconnect", self._dropped, namespace=NAMESPACE)
         self._final: asyncio.Future[dict] | None = None
         self.signed_in = False
         self.closing = False
@@ -103,6 +104,7 @@ class Browser:
             await self.client.connect(
                 f"{self.url}?token={uuid.uuid4()}",
                 socketio_path="_event",
+                namespaces=[NAMESPACE],
                 transports=["websocket"],
                 auth={"event": boot},
                 wait_timeout=ANSWER_TIMEOUT,
@@ -110,8 +112,9 @@ class Browser:
             deadline = time.monotonic() + ANSWER_TIMEOUT
             while not self.signed_in and time.monotonic() < deadline:  # hydrate, then the page's on_load events
                 await asyncio.sleep(0.05)
-        except (socketio.exceptions.ConnectionError, OSError):
-            pass
+        except (socketio.exceptions.ConnectionError, OSError) as exc:
+            if os.environ.get("BENCH_DEBUG"):
+                print(f"connect failed: {exc!r}", file=sys.stderr)
         if not self.signed_in:
             self.tally.errors += 1
         return self.signed_in
@@ -120,7 +123,9 @@ class Browser:
         self._final = asyncio.get_running_loop().create_future()
         started = time.perf_counter()
         try:
-            await self.client.emit("event", {"name": name, "payload": payload, "router_data": ROUTER})
+            await self.client.emit(
+                "event", {"name": name, "payload": payload, "router_data": ROUTER}, namespace=NAMESPACE
+            )
             await asyncio.wait_for(self._final, ANSWER_TIMEOUT)
         except (TimeoutError, socketio.exceptions.BadNamespaceError):
             if measure:
