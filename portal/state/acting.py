@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import reflex as rx
 from sqlmodel import Session
 
-from portal.state.auth import AuthState
+from portal.state.auth import AuthState, signed_in_as
 from portal.state.forms import Outcome, attempt
 from services.accounts.sessions import CurrentUser
 from services.db import session_scope
@@ -35,17 +36,58 @@ async def signed_in(state: rx.State) -> CurrentUser | None:
     return (await state.get_state(AuthState))._current_user()
 
 
+@dataclass
+class _Seen:
+    """Who the session belonged to, as found inside the worker thread (the header is updated from it after)."""
+
+    current: CurrentUser | None = None
+    staff: bool = False
+    found: bool = False
+
+
+def _resolve_and_run(token: str, act: Callable[[Session, CurrentUser | None], T], seen: _Seen) -> T:
+    """In a worker thread, one transaction: resolve the session token, then `act` for whoever it belongs to.
+
+    Resolving off the event loop and in the same transaction as the work keeps the loop free for every other
+    browser and saves a transaction per event (bench/scale.py)."""
+    with session_scope() as session:
+        seen.current, seen.staff = signed_in_as(session, token)
+        seen.found = True
+        if seen.current is None:
+            session.commit()  # an impersonation that lost its right was revoked just now: keep that
+        return act(session, seen.current)
+
+
+def _customer_work(work: Callable[[Session, Customer | None], T]) -> Callable[[Session, CurrentUser | None], T]:
+    def act(session: Session, current: CurrentUser | None) -> T:
+        if current is None:
+            raise SignedOut()
+        return work(session, resolve_customer(session, current.id, current.impersonator_id))
+
+    return act
+
+
+def _staff_work(work: Callable[[Session, Actor | None], T]) -> Callable[[Session, CurrentUser | None], T]:
+    def act(session: Session, current: CurrentUser | None) -> T:
+        staff = current is not None and current.impersonator_id is None
+        return work(session, resolve_actor(session, current.id, current.email) if staff and current else None)
+
+    return act
+
+
+async def _acting(state: rx.State, act: Callable[[Session, CurrentUser | None], T]) -> T:
+    auth, seen = await state.get_state(AuthState), _Seen()
+    try:
+        return await asyncio.to_thread(_resolve_and_run, auth.auth_token, act, seen)
+    finally:
+        if seen.found:
+            auth._show_user(seen.current, seen.staff)
+
+
 async def as_customer(state: rx.State, work: Callable[[Session, Customer | None], T]) -> T:
     """Run `work` for the signed-in customer (or the staff member impersonating them), in one transaction,
     in a worker thread: nothing a service does (a template rendered, a provider asked) stalls the event loop."""
-    return await asyncio.to_thread(_as_customer, await signed_in(state), work)
-
-
-def _as_customer(current: CurrentUser | None, work: Callable[[Session, Customer | None], T]) -> T:
-    if current is None:
-        raise SignedOut()
-    with session_scope() as session:
-        return work(session, resolve_customer(session, current.id, current.impersonator_id))
+    return await _acting(state, _customer_work(work))
 
 
 NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you impersonate someone."
@@ -54,28 +96,21 @@ NOT_WHILE_IMPERSONATING = "Sign-in settings cannot be changed while you imperson
 async def as_account_owner(state: rx.State, work: Callable[[Session, CurrentUser], T], *, changes: bool = True) -> T:
     """Run `work` on the signed-in person's own account (password, two-factor, sessions). Looking is fine while
     impersonating; changing the account is not."""
-    current = await signed_in(state)
-    if current is None:
-        raise SignedOut()
-    if changes and current.impersonator_id is not None:
-        raise PermissionError(NOT_WHILE_IMPERSONATING)
-    return await in_session(lambda session: work(session, current))
+
+    def act(session: Session, current: CurrentUser | None) -> T:
+        if current is None:
+            raise SignedOut()
+        if changes and current.impersonator_id is not None:
+            raise PermissionError(NOT_WHILE_IMPERSONATING)
+        return work(session, current)
+
+    return await _acting(state, act)
 
 
 async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) -> T:
     """Run `work` for the signed-in staff member (None when they are not staff: the services refuse), in a
     worker thread like `as_customer`."""
-    return await asyncio.to_thread(_as_staff, await signed_in(state), work)
-
-
-def _as_staff(current: CurrentUser | None, work: Callable[[Session, Actor | None], T]) -> T:
-    with session_scope() as session:
-        actor = (
-            resolve_actor(session, current.id, current.email)
-            if current is not None and current.impersonator_id is None
-            else None
-        )
-        return work(session, actor)
+    return await _acting(state, _staff_work(work))
 
 
 # Calls that leave the process (a Docker engine's logs, Coolify, Stripe, a DNS server) can take seconds. A normal
@@ -85,18 +120,25 @@ def _as_staff(current: CurrentUser | None, work: Callable[[Session, Actor | None
 # that holds the lock over a second).
 
 
+async def _acting_outside_lock(state: rx.State, act: Callable[[Session, CurrentUser | None], T]) -> Outcome[T]:
+    async with state:
+        token = (await state.get_state(AuthState)).auth_token
+    seen = _Seen()
+    outcome = await attempt(asyncio.to_thread(_resolve_and_run, token, act, seen))
+    if seen.found:
+        async with state:
+            (await state.get_state(AuthState))._show_user(seen.current, seen.staff)
+    return outcome
+
+
 async def customer_outside_lock(state: rx.State, work: Callable[[Session, Customer | None], T]) -> Outcome[T]:
     """`as_customer` for a background event; the outcome, so the handler shows it under the lock again."""
-    async with state:
-        current = await signed_in(state)
-    return await attempt(asyncio.to_thread(_as_customer, current, work))
+    return await _acting_outside_lock(state, _customer_work(work))
 
 
 async def staff_outside_lock(state: rx.State, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
     """`as_staff` for a background event, like `customer_outside_lock`."""
-    async with state:
-        current = await signed_in(state)
-    return await attempt(asyncio.to_thread(_as_staff, current, work))
+    return await _acting_outside_lock(state, _staff_work(work))
 
 
 async def in_session(work: Callable[[Session], T]) -> T:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import reflex as rx
 from reflex.event import EventSpec
+from sqlmodel import Session
 
 from services.accounts import login as login_flow
 from services.accounts.sessions import CurrentUser, resolve_session
 from services.admin import impersonation
 from services.db import session_scope
 from services.tenancy.scope import is_staff
+
+
+def signed_in_as(session: Session, token: str) -> tuple[CurrentUser | None, bool]:
+    """Who the browser's session token belongs to now, and whether they are staff (for the header's links)."""
+    current = resolve_session(session, token)
+    return current, current is not None and current.impersonator_id is None and is_staff(session, current.id)
 
 
 class AuthState(rx.State):
@@ -32,8 +39,11 @@ class AuthState(rx.State):
     def _current_user(self) -> CurrentUser | None:
         """Resolve the session now and keep the header's fields in step; None once it has ended."""
         with session_scope() as session:
-            current = resolve_session(session, self.auth_token)
-            staff = current is not None and current.impersonator_id is None and is_staff(session, current.id)
+            current, staff = signed_in_as(session, self.auth_token)
+        return self._show_user(current, staff)
+
+    def _show_user(self, current: CurrentUser | None, staff: bool) -> CurrentUser | None:
+        """The header's fields for who `signed_in_as` found (cleared once the session has ended)."""
         if current is None:
             self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
             self.is_staff, self.impersonator, self._impersonator_id = False, "", 0
