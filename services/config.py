@@ -64,7 +64,9 @@ class Settings(BaseSettings):
     coolify_timeout_seconds: float = 30.0
     coolify_max_retries: int = 4
     coolify_retry_base_seconds: float = 1.0
-    coolify_poll_seconds: float = 3.0
+    coolify_poll_seconds: float = Field(default=2.0, gt=0)
+    coolify_poll_max_seconds: float = Field(default=15.0, gt=0)
+    coolify_requests_per_minute: int = Field(default=180, ge=1, le=100_000)
     coolify_deploy_timeout_seconds: float = 1200.0
 
     docker_host: str | None = None
@@ -171,9 +173,12 @@ class Settings(BaseSettings):
         return max(1, os.cpu_count() or 1) if self.reflex_redis_url else 1
 
     def job_worker_count(self) -> int:
+        """Two worker threads each. On Redis one per two cores: handling waits mostly on the database and Docker,
+        and more consumers than that take the CPU the web workers need to answer (bench/webhooks.py on two
+        cores: one consumer handles a burst as fast as it is acknowledged, a second only lifts the ack p99)."""
         if self.job_workers:
             return self.job_workers
-        return 2 if self.redis_url else 1
+        return max(1, (os.cpu_count() or 1) // 2) if self.redis_url else 1
 
     @property
     def is_sqlite(self) -> bool:

@@ -31,8 +31,8 @@ from services.models import (
 )
 from services.models.base import key, utcnow
 from services.money import MICROS_PER_UNIT
-from services.tenancy.licences import FEATURES
 from services.provisioning.credentials import ensure_credentials
+from services.tenancy.licences import FEATURES
 
 log = logging.getLogger(__name__)
 

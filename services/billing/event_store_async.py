@@ -97,7 +97,9 @@ class AsyncEventStore:
         if self._connection is None or self._connection.closed:
             self._connection = await psycopg.AsyncConnection.connect(self._conninfo)
         async with self._connection.transaction():
-            cursor = await self._connection.execute(_INSERT, (ids, types, payloads))
+            # binary parameters: the text format escapes every payload character by character (a regex per
+            # element, the largest share of the store's CPU in a profile under load)
+            cursor = await self._connection.execute(_INSERT, (ids, types, payloads), binary=True)
             return {row[0] for row in await cursor.fetchall()}
 
     async def _reset_connection(self) -> None:
