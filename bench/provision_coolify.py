@@ -1,11 +1,17 @@
-"""Coolify provisioning cost (issue: Coolify backend): API calls and wall time for one provision.
+"""Coolify provisioning cost (issues: Coolify backend; under the real API's limits): API calls and wall time.
 
-Against the fake Coolify of the tests (tests/coolify_fake.py, which checks every request against Coolify's
-OpenAPI spec and code rules) with 50 ms of latency added to every call. One provision with 5 and one with 50
-environment variables, for both domain strategies; then the seed server's way (one call per variable) for the
-same variables, as the baseline. Target: at most 12 calls, the same for 5 and 50 variables.
+Against the fake Coolify of the tests (tests/support/coolify_fake.py, which checks every request against
+Coolify's OpenAPI spec and code rules) with 50 ms of latency added to every call, deployments that take 60 s, the
+application healthy 30 s after its deployment, the compose file loaded 5 s after the application is created and
+Coolify's default rate limit (200 calls a minute per token, 429 beyond). The portal polls as configured by
+default (from 2 s, half as long again each time, up to 15 s) and keeps to its budget of 180 calls a minute.
 
-Run: .venv/bin/python bench/provision_coolify.py
+Prints: calls and wall time of one provision with 5 and with 50 variables (target: at most 25, the same for
+both); then 20 provisions at once, as 20 consumer threads would run them: total calls, peak calls in any minute
+(target: at most the budget), 429 answers (target: 0) and total time. Then the seed server's way of setting
+variables (one call each), as the baseline for the variable count.
+
+Run: .venv/bin/python bench/provision_coolify.py   (about 8 minutes; BENCH_DEPLOY_SECONDS etc. to shorten)
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,15 +37,19 @@ os.environ.update(
         "COOLIFY_PROJECT_UUID": "proj-1",
         "COOLIFY_SERVER_UUID": "srv-1",
         "COOLIFY_PRIVATE_KEY_UUID": "key-1",
-        "COOLIFY_POLL_SECONDS": "0.6",
     }
 )
+DEPLOY_SECONDS = float(os.environ.get("BENCH_DEPLOY_SECONDS", "60"))
+HEALTH_SECONDS = float(os.environ.get("BENCH_HEALTH_SECONDS", "30"))
+COMPOSE_LOAD_SECONDS = float(os.environ.get("BENCH_COMPOSE_LOAD_SECONDS", "5"))
+CROWD = int(os.environ.get("BENCH_CROWD", "20"))
+RATE_LIMIT = 200  # Coolify's default API_RATE_LIMIT
 
 from sqlmodel import Session, SQLModel
 
-from services.config import reset_settings_cache
+from services.config import get_settings, reset_settings_cache
 from services.db import get_engine
-from services.models import AppTemplate
+from services.models import AppTemplate, Instance
 from services.provisioning import actions, engine
 from services.provisioning.coolify.client import CoolifyClient
 from tests.support.coolify_fake import running_fake
@@ -47,7 +58,8 @@ from tests.support.factories import customer_instance
 LATENCY = 0.05
 
 
-def provision(session: Session, name: str, strategy: str, variables: int) -> str:
+def prepare(session: Session, name: str, strategy: str, variables: int) -> int:
+    """A customer whose instance is on the Coolify template with `variables` environment variables; its id."""
     instance = customer_instance(session, name)
     template = session.get(AppTemplate, instance.app_template_id)
     assert template is not None
@@ -63,33 +75,74 @@ def provision(session: Session, name: str, strategy: str, variables: int) -> str
     template.env_template = "\n".join(lines + [f"EXTRA_{n}=value-{n}" for n in range(variables - len(lines))]) + "\n"
     session.add(template)
     session.commit()
-    row = engine.request_action(session, instance, actions.PROVISION)
-    session.commit()
-    status = engine.execute(row.id)
+    return int(instance.id)  # type: ignore[arg-type]
+
+
+def provision(instance_id: int) -> str:
+    """What the consumer does: the action, run until it ends (a retry is run when it is due, as huey would)."""
+    with Session(get_engine()) as session:
+        instance = session.get(Instance, instance_id)
+        assert instance is not None
+        row = engine.request_action(session, instance, actions.PROVISION)
+        session.commit()
+        action_id = row.id
+    status = engine.execute(action_id)
+    while status == "retrying":
+        time.sleep(1)
+        status = engine.execute(action_id)
     if status != "succeeded":
-        raise SystemExit(f"provision of {name} ended {status}")
-    session.refresh(instance)
-    return str(instance.external_id)
+        raise SystemExit(f"provision of instance {instance_id} ended {status}")
+    with Session(get_engine()) as session:
+        return str(session.get(Instance, instance_id).external_id)  # type: ignore[union-attr]
 
 
 def main() -> None:
     SQLModel.metadata.create_all(get_engine())
     engine.set_scheduler(lambda _id, _delay: None)
-    with running_fake(latency=LATENCY, deploy_seconds=0.5) as (fake, url), Session(get_engine()) as session:
+    knobs = {
+        "latency": LATENCY,
+        "deploy_seconds": DEPLOY_SECONDS,
+        "health_delay": HEALTH_SECONDS,
+        "compose_load_seconds": COMPOSE_LOAD_SECONDS,
+        "rate_limit": RATE_LIMIT,
+    }
+    with running_fake(**knobs) as (fake, url), Session(get_engine()) as session:
         os.environ.update({"COOLIFY_URL": url, "COOLIFY_TOKEN": fake.token})
         reset_settings_cache()
-        print(f"configuration: fake Coolify with {LATENCY * 1000:.0f} ms per call, deployments take 0.5 s")
-        for strategy in ("compose_domains", "build_script"):
-            for variables in (5, 50):
-                before, started = len(fake.requests), time.perf_counter()
-                app = provision(session, f"{strategy[:5]}{variables}", strategy, variables)
-                elapsed = time.perf_counter() - started
-                sent = len(fake.apps[app]["_envs"])  # includes CUSTOM_DOMAIN and TRAEFIK_LABELS the backend adds
-                print(
-                    f"{strategy} with {variables} variables: {len(fake.requests) - before} calls "
-                    f"({sent} variables stored)"
-                )
-                print(f"{strategy} with {variables} variables wall time: {elapsed:.2f} s")
+        budget = get_settings().coolify_requests_per_minute
+        print(
+            f"configuration: fake Coolify with {LATENCY * 1000:.0f} ms per call, deployments take "
+            f"{DEPLOY_SECONDS:.0f} s, healthy {HEALTH_SECONDS:.0f} s later, rate limit {RATE_LIMIT}/min, "
+            f"portal budget {budget}/min"
+        )
+        counts = []
+        for variables in (5, 50):
+            instance_id = prepare(session, f"single{variables}", "compose_domains", variables)
+            before, started = len(fake.requests), time.perf_counter()
+            app = provision(instance_id)
+            elapsed = time.perf_counter() - started
+            counts.append(len(fake.requests) - before)
+            sent = len(fake.apps[app]["_envs"])  # includes CUSTOM_DOMAIN and TRAEFIK_LABELS the backend adds
+            print(f"calls per provision with {variables} variables: {counts[-1]} calls ({sent} variables stored)")
+            print(f"provision with {variables} variables wall time: {elapsed:.1f} s")
+
+        crowd = [prepare(session, f"crowd{n}", "compose_domains", 5) for n in range(CROWD)]
+        fake.call_times.clear()
+        before, throttled, started = len(fake.requests), fake.throttled, time.perf_counter()
+        threads = [threading.Thread(target=provision, args=(instance_id,)) for instance_id in crowd]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        running = sum(1 for a in fake.apps.values() if a["status"] == "running:healthy" and a["name"])
+        print(f"{CROWD} provisions at once: total calls: {len(fake.requests) - before} calls")
+        print(f"{CROWD} provisions at once: peak calls per minute: {fake.peak_calls_per_window()} calls")
+        print(f"{CROWD} provisions at once: 429 answers: {fake.throttled - throttled} calls")
+        print(f"{CROWD} provisions at once: total time: {elapsed:.1f} s")
+        print(f"{CROWD} provisions at once: running afterwards: {running - 2} instances")
+
+        fake.rate_limit = 0  # the baseline measures the call count, not the wait for the rate limit
         client = CoolifyClient(url, fake.token)
         app_uuid = next(iter(fake.apps))
         for variables in (5, 50):

@@ -7,6 +7,7 @@ from services.models.billing import Budget, LocalStripeObject, Plan, StripeEvent
 from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
+from services.models.request_budget import RequestBudget
 from services.models.usage import UsageDaily, UsageRecord
 from services.models.user import ApiToken, AuthSession, Invitation, User, UserToken
 
@@ -31,6 +32,7 @@ __all__ = [
     "Plan",
     "ProvisioningAction",
     "ProvisioningStep",
+    "RequestBudget",
     "Role",
     "StripeEvent",
     "Subscription",

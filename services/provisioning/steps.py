@@ -96,12 +96,12 @@ def wait_healthy(ctx: StepContext) -> None:
     target = ctx.proxy.address() if spec.upstream and ctx.proxy.address() else spec.upstream
     timeout = get_settings().provision_health_timeout_seconds
     deadline = time.monotonic() + timeout
-    delay = 0.01  # most instances answer at once or within a few tens of milliseconds; slow ones are polled less
+    delay, growth, longest = ctx.backend.health_pacing  # slow starters are polled less, Coolify less still
     while time.monotonic() < deadline:
         if ctx.backend.health(spec, target):
             return
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
+        delay = min(delay * growth, longest)
     raise ProvisioningError(
         f"The instance did not answer its health check ({spec.health_path}) within {timeout:.0f} s."
     )

@@ -6,6 +6,13 @@ only Coolify's code enforces (CONTRACTS.md §1.2-§1.5): 422 for unknown fields,
 compose applications and compose domains before the compose file is loaded; 409 for an existing environment or
 variable; 429 with Retry-After when the deployment queue is full; deploy uuids that are never stored when a deploy
 is skipped; asynchronous stop and delete. It keeps state, so whole provisioning flows run against it.
+
+Where it used to be more lenient than Coolify (issue: Coolify backend under the real API's limits), it is not any
+more: a per-token rate limit (Laravel's fixed one-minute window, 429 with Retry-After: `rate_limit`), 404 for a
+server or private key it does not have, git repository and branch rules, 409 for a domain another application
+holds, the compose file loaded a moment after the application is created (`compose_load_seconds`), deployments
+that take `deploy_seconds`, an application that reports healthy `health_delay` seconds after its deployment, and
+a deployment log whose last lines say why a deployment failed.
 """
 
 from __future__ import annotations
@@ -99,6 +106,13 @@ class FakeCoolify:
     async_seconds: float = 0.05
     retry_after: str = "60"
     queue_limit: int = 25
+    server_uuids: tuple[str, ...] = ("srv-1",)
+    private_key_uuids: tuple[str, ...] = ("key-1",)
+    rate_limit: int = 0  # calls a minute per token (Coolify: API_RATE_LIMIT, 200 by default); 0: no limit
+    rate_window: float = 60.0  # Laravel's minute; tests shrink it together with the portal's budget window
+    compose_load_seconds: float = 0.05  # LoadComposeFile, queued when a compose application is created
+    health_delay: float = 0.0  # from a deployment's end until the application reports healthy
+    failure_log: str = 'ERROR: failed to solve: process "/bin/sh -c npm ci" did not complete successfully'
     # fault injection
     fail_next: list[int] = field(default_factory=list)  # statuses answered (once each) before real handling
     fail_after_handling: dict[str, int] = field(default_factory=dict)  # "POST /path-template" -> status, once
@@ -113,7 +127,10 @@ class FakeCoolify:
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     deployments: list[dict[str, Any]] = field(default_factory=list)
     requests: list[tuple[str, str, Any]] = field(default_factory=list)
+    call_times: list[float] = field(default_factory=list)  # monotonic time of every authenticated call
+    throttled: int = 0  # 429s answered for the rate limit
     lock: threading.RLock = field(default_factory=threading.RLock)
+    _window: tuple[float, int] = (0.0, 0)  # the rate limit's window: (start, calls counted)
 
     def __post_init__(self) -> None:
         self.operations = self._operations()
@@ -181,6 +198,7 @@ class FakeCoolify:
                 return 200, "OK", {}
             if headers.get("authorization") != f"Bearer {self.token}":
                 raise Reply(401, {"message": "Unauthenticated."})
+            self._throttle()
             if not path.startswith("/api/v1/"):
                 raise Reply(404, {"message": "Not found."})
             op, args = self._match(method, path[len("/api/v1") :])
@@ -202,6 +220,36 @@ class FakeCoolify:
         except Reply as reply:
             return reply.status, reply.body, reply.headers
 
+    def _throttle(self) -> None:
+        """Laravel's ThrottleRequests: a window opens at the first call and lasts a minute; calls over the limit
+        are answered 429 with the seconds until it ends, and are not counted."""
+        with self.lock:
+            now = time.monotonic()
+            self.call_times.append(now)
+            if not self.rate_limit:
+                return
+            start, used = self._window
+            if now - start >= self.rate_window:
+                start, used = now, 0
+            if used >= self.rate_limit:
+                self.throttled += 1
+                retry = max(1, int(start + self.rate_window - now + 0.999))
+                raise Reply(
+                    429,
+                    {"message": "Rate limit exceeded. Please try again later."},
+                    {"Retry-After": str(retry), "X-RateLimit-Limit": str(self.rate_limit)},
+                )
+            self._window = (start, used + 1)
+
+    def peak_calls_per_window(self) -> int:
+        """The most calls in any `rate_window` seconds (sliding), to compare with a budget."""
+        times, peak, first = sorted(self.call_times), 0, 0
+        for last, at in enumerate(times):
+            while at - times[first] >= self.rate_window:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
+
     # --- time passes: deployments progress, async jobs finish --------------------------------------------------------
 
     def _advance(self) -> None:
@@ -211,14 +259,23 @@ class FakeCoolify:
                 app = self.apps.get(deployment["application_uuid"])
                 if self.deployments_fail or app is None or (deployment["_restart_only"] and not app["_deployed"]):
                     deployment["status"] = "failed"
+                    deployment["logs"] = _log(["Starting deployment.", "Building docker image.", self.failure_log])
                     continue
                 deployment["status"] = "finished"
+                deployment["logs"] = _log(["Starting deployment.", "Building docker image.", "Container started."])
                 app["_compose_loaded"] = True
                 app["_deployed"] = True
-                app["status"] = "running:healthy"
+                app["_healthy_at"] = now + self.health_delay
+                app["status"] = "starting:unknown" if self.health_delay else "running:healthy"
             elif deployment["status"] == "queued":
                 deployment["status"] = "in_progress"
         for app_uuid, app in list(self.apps.items()):
+            if app.get("_compose_load_at") and now >= app["_compose_load_at"]:
+                app["_compose_loaded"], app["_compose_load_at"] = True, None
+            if app.get("_healthy_at") and now >= app["_healthy_at"] and not app.get("_stop_at"):
+                app["_healthy_at"] = None
+                if str(app["status"]).startswith("starting"):
+                    app["status"] = "running:healthy"
             if app.get("_stop_at") and now >= app["_stop_at"]:
                 app["status"], app["_stop_at"] = "exited", None
             if app.get("_delete_at") and now >= app["_delete_at"]:
@@ -314,10 +371,18 @@ class FakeCoolify:
         ):
             if not body.get(required):
                 raise _invalid({required: [f"The {required} field is required."]})
-        if re.search(r"[;|&$`(){}\[\]<>\"'\\!?*^%=+#]", body["git_repository"]):
+        if not _valid_git_repository(body["git_repository"]):
             raise _invalid({"git_repository": ["The git repository URL is not valid."]})
+        if not _valid_git_branch(body["git_branch"]):
+            raise _invalid({"git_branch": ["The git branch name is not valid."]})
+        if "name" in body and not (1 <= len(body["name"]) <= 255 and NAME_RULE.match(body["name"])):
+            raise _invalid({"name": ["The name field format is invalid."]})
         self._check_application_fields(body, body["build_pack"] == "dockercompose")
         env = self._environment(body["project_uuid"], body.get("environment_name") or body["environment_uuid"])
+        if body["server_uuid"] not in self.server_uuids:
+            raise Reply(404, {"message": "Server not found."})
+        if body["private_key_uuid"] not in self.private_key_uuids:
+            raise Reply(404, {"message": "Private Key not found."})
         app_uuid = _uuid()
         self.apps[app_uuid] = {
             "uuid": app_uuid,
@@ -333,6 +398,9 @@ class FakeCoolify:
             "fqdn": None,
             "_environment": env["name"],
             "_compose_loaded": False,
+            "_compose_load_at": time.monotonic() + self.compose_load_seconds
+            if body["build_pack"] == "dockercompose"
+            else None,
             "_deployed": False,
             "_envs": {},
         }
@@ -360,6 +428,7 @@ class FakeCoolify:
                         ]
                     }
                 )
+            self._check_domain_conflicts(args[0], body["docker_compose_domains"])
             kept = (
                 {}
                 if self.drop_domains
@@ -376,6 +445,35 @@ class FakeCoolify:
         if body.get("instant_deploy"):
             self._queue(args[0])
         return 200, {"uuid": args[0]}
+
+    def _check_domain_conflicts(self, app_uuid: str, items: list[dict[str, Any]]) -> None:
+        """409 when a URL is another application's (ApplicationsController: checkDomainUsage)."""
+        wanted = {d.strip() for item in items for d in str(item.get("domain") or "").split(",") if d.strip()}
+        conflicts = []
+        for other_uuid, other in self.apps.items():
+            if other_uuid == app_uuid or not other.get("docker_compose_domains"):
+                continue
+            held = json.loads(other["docker_compose_domains"])
+            urls = {d.strip() for entry in held.values() for d in str(entry.get("domain", "")).split(",")}
+            for url in sorted(wanted & urls):
+                conflicts.append(
+                    {
+                        "domain": url,
+                        "resource_name": other["name"],
+                        "resource_uuid": other_uuid,
+                        "resource_type": "application",
+                        "message": f"Domain {url} is already in use by application '{other['name']}'",
+                    }
+                )
+        if conflicts:
+            raise Reply(
+                409,
+                {
+                    "message": "Domain conflicts detected. Use force_domain_override=true to proceed.",
+                    "conflicts": conflicts,
+                    "warning": "Using the same domain for multiple resources can cause routing conflicts.",
+                },
+            )
 
     def _env_view(self, item: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -497,6 +595,41 @@ class FakeCoolify:
 
 def _uuid() -> str:
     return uuidlib.uuid4().hex[:24]
+
+
+def _log(lines: list[str]) -> str:
+    """A deployment log as Coolify keeps it: a JSON string of entries (CONTRACTS.md §1.4.7)."""
+    return json.dumps(
+        [{"output": line, "type": "stdout", "hidden": False, "batch": 1, "order": n} for n, line in enumerate(lines)]
+    )
+
+
+GIT_SSH = re.compile(r"^git@[a-zA-Z0-9.\-]+:[a-zA-Z0-9\-_/.~]+$")
+GIT_FORBIDDEN = re.compile(r"[;|&$`(){}\[\]<>\"'\\!?*^%=+#]")
+
+
+def _valid_git_repository(url: str) -> bool:
+    """App\\Rules\\ValidGitRepositoryUrl (CONTRACTS.md §1.4.2): no shell characters; the SSH form, or an http(s) URL."""
+    if GIT_FORBIDDEN.search(url):
+        return False
+    if url.startswith("git@"):
+        return bool(GIT_SSH.match(url))
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _valid_git_branch(branch: str) -> bool:
+    """App\\Rules\\ValidGitBranch: what `git check-ref-format --branch` accepts, without shell characters."""
+    return bool(
+        branch
+        and len(branch) <= 255
+        and not branch.startswith(("-", "/", "."))
+        and not branch.endswith(("/", ".", ".lock"))
+        and ".." not in branch
+        and "//" not in branch
+        and "@{" not in branch
+        and not re.search(r"[\s~^:?*\[\\;|&$`()<>'\"]", branch)
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):

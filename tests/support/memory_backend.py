@@ -8,13 +8,14 @@ from sqlmodel import Session
 
 from services.models import AppTemplate, Instance
 from services.provisioning import engine
-from services.provisioning.backends.base import Placement
+from services.provisioning.backends.base import QUICK_HEALTH_PACING, Placement
 from services.provisioning.spec import InstanceSpec
 from tests.support.factories import customer_instance
 
 
 @dataclass
 class MemoryBackend:
+    health_pacing = QUICK_HEALTH_PACING
     """Counts what exists; fails on demand. Stands in for a backend only to test the engine's own rules."""
 
     name: str = "memory"

@@ -22,8 +22,16 @@ class Placement:
     upstream: str | None
 
 
+# The health wait's first delay, growth and longest delay (seconds). Most containers answer within tens of
+# milliseconds; a backend whose every look costs an API call of a budget polls slower.
+QUICK_HEALTH_PACING = (0.01, 1.5, 0.25)
+
+
 class Backend(Protocol):
     name: str
+
+    @property
+    def health_pacing(self) -> tuple[float, float, float]: ...
 
     def prepare(self, spec: InstanceSpec) -> Placement | None:
         """Create what the instance lives in (network, volume, environment); a Placement when it has an id."""

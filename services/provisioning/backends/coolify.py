@@ -15,7 +15,7 @@ from typing import Any
 
 from services.config import Settings, get_settings
 from services.provisioning.backends.base import Placement
-from services.provisioning.coolify.client import CoolifyClient
+from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected
 from services.provisioning.coolify.rules import COMPOSE_LOCATION, ENV_KEY, ENVIRONMENT_NAME, parse_status, shell_safe
 from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.labels import resource_name, traefik_labels
@@ -29,6 +29,8 @@ START_COMMAND = (
     "docker compose --env-file /artifacts/build-time.env -f docker-compose.yaml -f docker-compose.override.yaml up -d"
 )
 FINISHED, FAILED = "finished", ("failed", "cancelled-by-user")
+COMPOSE_LOAD_WAIT_SECONDS = 20.0  # how long a first deploy waits for Coolify to load the compose file
+LOG_TAIL_LINES = 8
 NOT_RUNNING_MESSAGE = "The application is not running, so it has no logs to show. Start it and try again."
 
 
@@ -47,6 +49,11 @@ class CoolifyBackend:
         for name in ("coolify_project_uuid", "coolify_server_uuid", "coolify_private_key_uuid"):
             if not getattr(self._settings, name):
                 raise PermanentError(f"Coolify is not configured: set {name.upper()}.")
+
+    @property
+    def health_pacing(self) -> tuple[float, float, float]:
+        """The health wait's first delay, growth and longest delay: every look is an API call of the budget."""
+        return self._settings.coolify_poll_seconds, 1.5, self._settings.coolify_poll_max_seconds
 
     @property
     def client(self) -> CoolifyClient:
@@ -146,53 +153,76 @@ class CoolifyBackend:
                 return str(app["uuid"])
         return None
 
-    def _app_uuid(self, spec: InstanceSpec) -> str:
+    def _live_application(self, spec: InstanceSpec) -> tuple[str, dict[str, Any], bool]:
+        """The application as Coolify has it now: (uuid, fields, recreated). One deleted behind the portal's back
+        (its recorded uuid answers 404) is made again from the instance's spec under a new uuid, which the step
+        records; `recreated` says it has never been deployed."""
         uuid = spec.external_id or self._find_application(spec)
-        if uuid is None:
-            raise ProvisioningError("The Coolify application does not exist yet; preparing it again.")
-        return uuid
+        app = self.client.get_application(uuid) if uuid else None
+        if uuid is not None and app is not None:
+            return uuid, app, False
+        if uuid is not None:
+            log.warning("Coolify application %s of %s is gone; creating it again", uuid, spec.subdomain)
+        uuid = self._create(spec, known=None)
+        return uuid, self._application(uuid), True
 
     # --- engine interface ------------------------------------------------------------------------------------------
 
     def prepare(self, spec: InstanceSpec) -> Placement:
+        return Placement(external_id=self._create(spec, known=spec.external_id), upstream=None)
+
+    def _create(self, spec: InstanceSpec, known: str | None) -> str:
+        """The environment and the application, each made only when Coolify does not have it. `known` is the
+        recorded uuid, trusted only while Coolify still has that application."""
         project = self._settings.coolify_project_uuid or ""
         created = self.client.create_environment(project, self.environment_name(spec))
-        uuid = spec.external_id
+        uuid = None if created is not None else known  # a new environment holds no application yet
+        if uuid is not None and self.client.get_application(uuid) is None:
+            uuid = None
         if uuid is None and created is None:  # the environment existed: an earlier attempt may have made the app
             uuid = self._find_application(spec)
-        if uuid is None:
-            uuid = self.client.create_application(self._create_payload(spec))
-        return Placement(external_id=uuid, upstream=None)
+        return uuid or self.client.create_application(self._create_payload(spec))
 
     def create(self, spec: InstanceSpec) -> Placement:
         """The environment and the application exist after prepare(); nothing runs before the first deploy."""
         return self.prepare(spec)
 
     def deploy(self, spec: InstanceSpec) -> Placement:
-        uuid = self._app_uuid(spec)
+        uuid, app, _recreated = self._live_application(spec)
+        return self._deploy(spec, uuid, app)
+
+    def _deploy(self, spec: InstanceSpec, uuid: str, app: dict[str, Any]) -> Placement:
         template = self._template(spec)
         self._apply_env(spec, uuid)
-        app = self._application(uuid)
+        wanted = limit_fields(spec)
         if template["strategy"] == "build_script":
-            self._ensure_fields(uuid, app, self._commands(spec, uuid), "build and start commands")
+            wanted.update(self._commands(spec, uuid))
+        self._ensure_fields(uuid, app, wanted, "application settings")
+        domain_pending = template["strategy"] == "compose_domains" and not _has_domain(
+            app, template["service"], spec.url
+        )
+        if domain_pending:  # before the first deploy once Coolify has loaded the compose file: one deploy, not two
+            domain_pending = not self._ensure_domain(uuid, template["service"], spec.url, wait_for_compose=True)
         self.client.deploy(uuid)
         self._follow(uuid)
-        if template["strategy"] == "compose_domains" and not _has_domain(app, template["service"], spec.url):
-            # Coolify takes compose domains only once the compose file is loaded (after the first deploy).
-            self._ensure_domain(uuid, template["service"], spec.url)
+        if domain_pending:  # the compose file arrived only with the deploy: set the domain, then deploy again
+            self._ensure_domain(uuid, template["service"], spec.url, wait_for_compose=False)
+            self.client.deploy(uuid)
             self._follow(uuid)
         return Placement(external_id=uuid, upstream=None)
 
     def start(self, spec: InstanceSpec) -> Placement:
-        uuid = self._app_uuid(spec)
+        uuid, app, recreated = self._live_application(spec)
+        if recreated:  # a new application has never run: it is deployed, not started
+            return self._deploy(spec, uuid, app)
         self.client.start(uuid)
         self._follow(uuid)
         return Placement(external_id=uuid, upstream=None)
 
     def restart(self, spec: InstanceSpec) -> Placement:
-        uuid = self._app_uuid(spec)
-        if self.client.latest_deployment(uuid) is None:  # Coolify cannot restart what never ran: deploy instead
-            return self.deploy(spec)
+        uuid, app, recreated = self._live_application(spec)
+        if recreated or self.client.latest_deployment(uuid) is None:  # Coolify cannot restart what never ran
+            return self._deploy(spec, uuid, app)
         self.client.restart(uuid)
         self._follow(uuid)
         return Placement(external_id=uuid, upstream=None)
@@ -255,38 +285,59 @@ class CoolifyBackend:
         raise PermanentError(f"Coolify does not keep the environment variables {', '.join(wrong)} as sent.")
 
     def _ensure_fields(self, uuid: str, app: dict[str, Any], wanted: dict[str, str], what: str) -> None:
+        """Send the fields that differ and read them back (verify after change); re-applied once, then parked."""
         for _attempt in (1, 2):
-            if all(app.get(k) == v for k, v in wanted.items()):
+            differing = {k: v for k, v in wanted.items() if str(app.get(k) or "") != v}
+            if not differing:
                 return
-            self.client.update_application(uuid, wanted)
+            self.client.update_application(uuid, differing)
             app = self._application(uuid)
-        if not all(app.get(k) == v for k, v in wanted.items()):
-            raise PermanentError(f"Coolify does not keep the {what} as sent.")
+        differing = {k: v for k, v in wanted.items() if str(app.get(k) or "") != v}
+        if differing:
+            raise PermanentError(f"Coolify does not keep the {what} {', '.join(sorted(differing))} as sent.")
 
-    def _ensure_domain(self, uuid: str, service: str, url: str) -> None:
+    def _ensure_domain(self, uuid: str, service: str, url: str, *, wait_for_compose: bool) -> bool:
+        """Set the compose service's domain and read it back. Nothing is deployed here, so a domain that is parked
+        leaves no deployment queued behind it. False when Coolify has not loaded the compose file yet (it does so
+        shortly after the application is created) and `wait_for_compose` has waited long enough for it."""
+        delay, waited = self._settings.coolify_poll_seconds, 0.0
         for _attempt in (1, 2):
-            self.client.update_application(
-                uuid, {"docker_compose_domains": [{"name": service, "domain": url}], "instant_deploy": True}
-            )
+            while True:
+                try:
+                    self.client.update_application(uuid, {"docker_compose_domains": [{"name": service, "domain": url}]})
+                    break
+                except CoolifyRejected as rejected:
+                    if not (rejected.status == 422 and "docker_compose_raw" in str(rejected)):
+                        raise
+                    if not wait_for_compose or waited >= COMPOSE_LOAD_WAIT_SECONDS:
+                        if wait_for_compose:
+                            return False
+                        raise
+                    self._sleep(delay)
+                    waited, delay = waited + delay, min(delay * 1.5, self._settings.coolify_poll_max_seconds)
             if _has_domain(self._application(uuid), service, url):
-                return
+                return True
         raise PermanentError(
             f"Coolify dropped the domain {url} for compose service {service!r}. Check that the "
             f"app template's compose_service names a service in the compose file."
         )
 
     def _follow(self, uuid: str) -> None:
-        """Follow the application's newest deployment until it ends; cancel it when it takes too long."""
+        """Follow the application's newest deployment until it ends; cancel it when it takes too long. Polled
+        from COOLIFY_POLL_SECONDS, half as long again each time up to COOLIFY_POLL_MAX_SECONDS: a two-minute
+        deployment costs about a dozen calls of the token's budget."""
         deadline = time.monotonic() + self._settings.coolify_deploy_timeout_seconds
+        delay = self._settings.coolify_poll_seconds
         latest: dict[str, Any] | None = None
         while True:
-            self._sleep(self._settings.coolify_poll_seconds)
+            self._sleep(delay)
+            delay = min(delay * 1.5, self._settings.coolify_poll_max_seconds)
             latest = self.client.latest_deployment(uuid)
             status = (latest or {}).get("status")
             if status == FINISHED:
                 return
             if status in FAILED:
-                raise ProvisioningError(f"Coolify deployment {(latest or {}).get('deployment_uuid')} ended {status}.")
+                raise ProvisioningError(self._failure(latest or {}, str(status)))
             if time.monotonic() > deadline:
                 if latest and latest.get("deployment_uuid"):
                     self.client.cancel_deployment(str(latest["deployment_uuid"]))
@@ -294,6 +345,46 @@ class CoolifyBackend:
                     f"Coolify deployment did not finish within "
                     f"{self._settings.coolify_deploy_timeout_seconds:.0f} s and was cancelled."
                 )
+
+    def _failure(self, deployment: dict[str, Any], status: str) -> str:
+        """The parked message of a failed deployment: its status and the last lines of its log, which say why."""
+        deployment_uuid = str(deployment.get("deployment_uuid") or "")
+        logs = deployment.get("logs")
+        if not logs and deployment_uuid:
+            try:
+                logs = (self.client.deployment(deployment_uuid) or {}).get("logs")
+            except ProvisioningError:
+                logs = None  # the cause stays unknown; the failure itself is certain
+        tail = deployment_log_tail(logs)
+        message = f"Coolify deployment {deployment_uuid} ended {status}"
+        return message + (":\n" + "\n".join(tail) if tail else " (Coolify kept no log for it).")
+
+
+def limit_fields(spec: InstanceSpec) -> dict[str, str]:
+    """The plan's memory and CPU as Coolify's application limits (Docker's own notation, like `512m`)."""
+    fields: dict[str, str] = {}
+    memory_mb, cpus = spec.limits.get("memory_mb"), spec.limits.get("cpus")
+    if memory_mb:
+        fields["limits_memory"] = fields["limits_memory_swap"] = f"{int(memory_mb)}m"
+    if cpus:
+        fields["limits_cpus"] = f"{float(cpus):g}"
+    return fields
+
+
+def deployment_log_tail(logs: Any, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last visible lines of a deployment log: Coolify keeps it as a JSON string of entries."""
+    if isinstance(logs, str):
+        try:
+            logs = json.loads(logs)
+        except ValueError:
+            return [line for line in logs.splitlines() if line.strip()][-lines:]
+    if not isinstance(logs, list):
+        return []
+    outputs = [
+        str(entry.get("output", "")).strip() for entry in logs if isinstance(entry, dict) and not entry.get("hidden")
+    ]
+    text_lines = [line[:300] for output in outputs for line in output.splitlines() if line.strip()]
+    return text_lines[-lines:]
 
 
 def _env_differences(sent: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[str]:

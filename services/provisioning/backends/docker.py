@@ -16,7 +16,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from services.config import get_settings
-from services.provisioning.backends.base import Placement
+from services.provisioning.backends.base import QUICK_HEALTH_PACING, Placement
 from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.labels import LABEL_INSTANCE, resource_name
 from services.provisioning.spec import InstanceSpec
@@ -52,6 +52,7 @@ def _config_hash(spec: InstanceSpec) -> str:
 
 
 class DockerBackend:
+    health_pacing = QUICK_HEALTH_PACING
     name = "docker"
 
     def __init__(self, base_url: str | None = None, timeout: int = 30) -> None:

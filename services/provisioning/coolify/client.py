@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from services.config import Settings, get_settings
+from services.provisioning.coolify.budget import RequestBudgetGate, budget_key, shared_store
 from services.provisioning.errors import PermanentError, ProvisioningError
 
 log = logging.getLogger(__name__)
@@ -68,18 +69,24 @@ class CoolifyClient:
     sleep: Callable[[float], None] = time.sleep
     calls: int = 0
     log: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status) of every call
+    budget: RequestBudgetGate | None = None  # the token's calls a minute, shared by every process (budget.py)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> CoolifyClient:
         settings = settings or get_settings()
         if not settings.coolify_url or not settings.coolify_token:
             raise PermanentError("Coolify is not configured: set COOLIFY_URL and COOLIFY_TOKEN.")
+        base_url = settings.coolify_url.rstrip("/")
+        store = shared_store(
+            budget_key(base_url, settings.coolify_token), settings.coolify_requests_per_minute, settings.redis_url
+        )
         return cls(
-            base_url=settings.coolify_url.rstrip("/"),
+            base_url=base_url,
             token=settings.coolify_token,
             timeout=settings.coolify_timeout_seconds,
             max_retries=settings.coolify_max_retries,
             retry_base=settings.coolify_retry_base_seconds,
+            budget=RequestBudgetGate(store),
         )
 
     def __post_init__(self) -> None:
@@ -103,17 +110,22 @@ class CoolifyClient:
         params: dict[str, Any] | None = None,
         ok: tuple[int, ...] = (200, 201),
         idempotent: bool | None = None,
+        budgeted: bool = True,
     ) -> httpx.Response:
         """Send one API call; returns the response when its status is in `ok`, raises otherwise.
 
         `idempotent` defaults to True for everything but POST: a POST that timed out or hit a 5xx may have
         created something, so it is not sent again here (the engine's resume finds what exists instead).
+        Every attempt first waits for the token's budget (`budgeted=False` only for /health, which Coolify
+        limits separately).
         """
         safe = method != "POST" if idempotent is None else idempotent
         url = "/api/v1" + path
         attempt = 0
         while True:
             attempt += 1
+            if self.budget is not None and budgeted:
+                self.budget.acquire()
             self.calls += 1
             try:
                 response = self._http.request(method, url, json=json, params=_query(params))
@@ -128,7 +140,7 @@ class CoolifyClient:
                 return response
             body = _body(response)
             if response.status_code == 429 and attempt <= self.max_retries:
-                self._pause(attempt, response.headers.get("Retry-After"))
+                self._pause(attempt, response.headers.get("Retry-After"), everyone=_is_rate_limit(body))
                 continue
             if response.status_code >= 500 and safe and attempt <= self.max_retries:
                 self._pause(attempt, None)
@@ -137,11 +149,14 @@ class CoolifyClient:
                 raise CoolifyUnavailable(_describe(method, path, response.status_code, body))
             raise CoolifyRejected(method, path, response.status_code, body)
 
-    def _pause(self, attempt: int, retry_after: str | None) -> None:
+    def _pause(self, attempt: int, retry_after: str | None, everyone: bool = False) -> None:
+        """Wait before the next attempt. A rate-limit 429 pauses every caller of the token, not just this one."""
         delay = self.retry_base * (2 ** (attempt - 1))
         if retry_after:
             with contextlib.suppress(ValueError):
                 delay = min(max(float(retry_after), 0.0), MAX_RETRY_AFTER_SECONDS)
+        if everyone and self.budget is not None:
+            self.budget.pause(delay)
         self.sleep(delay)
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -154,7 +169,7 @@ class CoolifyClient:
 
     def healthy(self) -> bool:
         try:
-            return self.request("GET", "/health", idempotent=True).status_code == 200
+            return self.request("GET", "/health", idempotent=True, budgeted=False).status_code == 200
         except ProvisioningError:
             return False
 
@@ -198,6 +213,10 @@ class CoolifyClient:
         deployments = body.get("deployments") if isinstance(body, dict) else body
         return deployments[0] if deployments else None
 
+    def deployment(self, deployment_uuid: str) -> dict[str, Any] | None:
+        response = self.request("GET", f"/deployments/{deployment_uuid}", ok=(200, 404))
+        return None if response.status_code == 404 else _body(response)
+
     def cancel_deployment(self, deployment_uuid: str) -> None:
         self.request("POST", f"/deployments/{deployment_uuid}/cancel", ok=(200, 400), idempotent=True)
 
@@ -232,6 +251,11 @@ class CoolifyClient:
                 "delete_connected_networks": True,
             },
         )
+
+
+def _is_rate_limit(body: Any) -> bool:
+    """Coolify's 429s: the token's rate limit, or a full deployment queue (which only that deploy waits out)."""
+    return "queue" not in str(body.get("message", "") if isinstance(body, dict) else body).lower()
 
 
 def _query(params: dict[str, Any] | None) -> dict[str, str] | None:

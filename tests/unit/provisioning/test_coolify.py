@@ -3,84 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from services.models import AppTemplate, Instance, Plan, ProvisioningAction, Subscription
+from services.models import AppTemplate, Plan, ProvisioningAction, Subscription
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
 from services.provisioning.coolify.rules import parse_status, shell_safe
 from services.provisioning.spec import build_spec
-from tests.support.coolify_fake import FakeCoolify, running_fake
+from tests.support.coolify_driver import Coolify
 from tests.support.env import SettingsEnv
-from tests.support.factories import customer_instance
-from tests.support.provisioning import retry_due_now
-
-
-@dataclass
-class Coolify:
-    fake: FakeCoolify
-    url: str
-    db: Session
-
-    def instance(self, name: str, strategy: str = "compose_domains", extra_env: int = 0) -> Instance:
-        instance = customer_instance(self.db, name)
-        template = self.db.get(AppTemplate, instance.app_template_id)
-        assert template is not None
-        template.backend = "coolify"
-        template.settings = {
-            **template.settings,
-            "git_repository": "git@github.com:acme/llm-app.git",
-            "git_branch": "main",
-            "compose_location": "/docker-compose.yaml",
-            "domain_strategy": strategy,
-            "compose_service": "app",
-        }
-        template.env_template += "".join(f"EXTRA_{n}=value-{n}\n" for n in range(extra_env))
-        self.db.add(template)
-        self.db.commit()
-        return instance
-
-    def run(self, instance: Instance, action: str, rounds: int = 8) -> str:
-        row = engine.request_action(self.db, instance, action)
-        self.db.commit()
-        status = engine.execute(row.id)
-        while status == "retrying" and rounds:
-            retry_due_now(row.id)
-            status, rounds = engine.execute(row.id), rounds - 1
-        self.db.expire_all()  # the engine wrote in sessions of its own
-        return status
-
-    def app(self, instance: Instance) -> dict:
-        self.db.refresh(instance)
-        return self.fake.apps[instance.external_id]  # type: ignore[index]
-
-
-@pytest.fixture()
-def coolify(db: Session, settings_env: SettingsEnv) -> Iterator[Coolify]:
-    with running_fake() as (fake, url):
-        for name, value in {
-            "COOLIFY_URL": url,
-            "COOLIFY_TOKEN": fake.token,
-            "COOLIFY_PROJECT_UUID": "proj-1",
-            "COOLIFY_SERVER_UUID": "srv-1",
-            "COOLIFY_PRIVATE_KEY_UUID": "key-1",
-            "COOLIFY_POLL_SECONDS": "0.08",
-            "COOLIFY_RETRY_BASE_SECONDS": "0.01",
-            "COOLIFY_TIMEOUT_SECONDS": "2",
-            "PROXY_BACKEND": "none",
-            "INSTANCE_SCHEME": "https",
-            "PROVISION_RETRY_BASE_SECONDS": "0.01",
-        }.items():
-            settings_env.setenv(name, value)
-        engine.set_scheduler(lambda _action_id, _delay: None)
-        yield Coolify(fake, url, db)
-        engine.set_scheduler(None)
-
 
 # --- the client ----------------------------------------------------------------------------------------------------
 
@@ -92,9 +26,9 @@ def test_429_waits_as_long_as_retry_after_says_and_4xx_is_never_retried(coolify:
     app = client.create_application(
         {
             "project_uuid": "proj-1",
-            "server_uuid": "s",
+            "server_uuid": "srv-1",
             "environment_name": "client-test",
-            "private_key_uuid": "k",
+            "private_key_uuid": "key-1",
             "git_repository": "git@github.com:a/b.git",
             "git_branch": "main",
             "build_pack": "dockercompose",
@@ -127,9 +61,9 @@ def test_5xx_bursts_and_timeouts_are_retried_for_reads_but_a_create_is_never_sen
         client.create_application(
             {
                 "project_uuid": "proj-1",
-                "server_uuid": "s",
+                "server_uuid": "srv-1",
                 "environment_name": "create-once",
-                "private_key_uuid": "k",
+                "private_key_uuid": "key-1",
                 "git_repository": "git@github.com:a/b.git",
                 "git_branch": "main",
                 "build_pack": "dockercompose",
@@ -143,9 +77,9 @@ def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
     client.create_environment("proj-1", "rules")
     base = {
         "project_uuid": "proj-1",
-        "server_uuid": "s",
+        "server_uuid": "srv-1",
         "environment_name": "rules",
-        "private_key_uuid": "k",
+        "private_key_uuid": "key-1",
         "git_repository": "git@github.com:a/b.git",
         "git_branch": "main",
         "build_pack": "dockercompose",
@@ -159,6 +93,7 @@ def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
         with pytest.raises(CoolifyRejected) as rejected:
             client.create_application({**base, **extra})
         assert rejected.value.status == 422 and field_name in rejected.value.field_errors
+    coolify.fake.compose_load_seconds = 60  # Coolify loads the compose file a moment after the create
     app = client.create_application(base)
     with pytest.raises(CoolifyRejected, match="Reload the compose file"):
         client.update_application(app, {"docker_compose_domains": [{"name": "app", "domain": "https://a.b.c"}]})
@@ -282,11 +217,13 @@ def test_a_crash_after_any_call_resumes_without_duplicates(coolify: Coolify) -> 
 
 def test_a_domain_coolify_silently_drops_is_caught_reapplied_once_then_parked(coolify: Coolify) -> None:
     coolify.fake.drop_domains = True
+    coolify.fake.compose_load_seconds = 0  # loaded already: every domain PATCH below is taken, not refused
     instance = coolify.instance("dropped")
     assert coolify.run(instance, actions.PROVISION) == "parked"
     action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
     assert "dropped the domain https://dropped.localhost" in (action.last_error or "")
-    assert coolify.fake.calls("PATCH", "/applications/{uuid}") == 2  # applied, re-applied once
+    domain_patches = [b for m, t, b in coolify.fake.requests if m == "PATCH" and "docker_compose_domains" in (b or {})]
+    assert len(domain_patches) == 2  # applied, re-applied once
 
     coolify.fake.drop_domains = False  # the admin fixed the compose file; the retry button does the rest
     engine.retry_parked(coolify.db, action.id, requested_by="admin@example.com")
@@ -359,5 +296,7 @@ def test_build_and_start_commands_coolify_does_not_keep_are_reapplied_once_then_
     instance = coolify.instance("stubborn", strategy="build_script")
     assert coolify.run(instance, actions.PROVISION) == "parked"
     action = coolify.db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).one()
-    assert "does not keep the build and start commands as sent" in (action.last_error or "")
+    assert "does not keep the application settings docker_compose_custom_build_command as sent" in (
+        action.last_error or ""
+    )
     assert coolify.fake.calls("POST", "/deploy") == 0
