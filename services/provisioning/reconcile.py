@@ -13,6 +13,7 @@ from services.models.base import key, utcnow
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
+from services.provisioning.prewarm import AWAITING as AWAITING_PAYMENT
 from services.provisioning.spec import build_spec
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ def reconcile(session: Session) -> list[Finding]:
     instances = session.exec(
         select(Instance)
         .where(col(Instance.desired_state).in_(("running", "stopped", "suspended")))
+        # an instance waiting for its payment runs only once the payment's webhook provisions it: starting one
+        # that was prepared while its checkout was open would be hosting nobody has paid for
+        .where(col(Instance.status) != AWAITING_PAYMENT)
         .execution_options(populate_existing=True)  # the engine changes instances in sessions of its own
     ).all()
     for instance in instances:

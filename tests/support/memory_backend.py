@@ -15,8 +15,9 @@ from tests.support.factories import customer_instance
 
 @dataclass
 class MemoryBackend:
-    health_pacing = QUICK_HEALTH_PACING
     """Counts what exists; fails on demand. Stands in for a backend only to test the engine's own rules."""
+
+    health_pacing = QUICK_HEALTH_PACING
 
     name: str = "memory"
     containers: dict[str, str] = field(default_factory=dict)

@@ -163,3 +163,31 @@ def test_a_preparation_that_never_started_is_superseded_by_payment(db: Session, 
     db.refresh(row)
     assert row.status == "cancelled" and row.last_error == "superseded by provision"  # type: ignore[union-attr]
     assert engine.execute(prepare_id) == "cancelled"  # a late delivery does nothing
+
+
+@pytest.mark.parametrize("observed", ["stopped", "missing"])
+def test_the_reconciler_never_starts_an_instance_nobody_has_paid_for(db: Session, memory, observed: str) -> None:  # type: ignore[no-untyped-def]
+    """A paid plan's instance is prepared (created, not started) while its checkout is open; the reconciler sees
+    a stopped instance that should run, but starting it before payment would be free hosting."""
+    from services.provisioning.reconcile import reconcile
+
+    backend, _scheduled = memory
+    instance = memory_instance(db, f"unpaid-{observed}")
+    instance.status = "awaiting_payment"
+    db.add(instance)
+    db.commit()
+    if observed == "stopped":  # prepared while the customer is on the checkout page: created, not started
+        assert engine.execute(request(db, instance, actions.PREPARE)) == "succeeded"
+        backend.containers[instance.subdomain] = "stopped"
+    else:
+        from services.provisioning.credentials import ensure_credentials
+
+        ensure_credentials(db, instance)  # its spec renders: the reconciler gets as far as asking the backend
+        db.commit()
+    findings = reconcile(db)
+    db.commit()
+    assert [f for f in findings if f.subdomain == instance.subdomain and f.outcome == "repairing"] == []
+    requested = db.exec(select(ProvisioningAction).where(ProvisioningAction.instance_id == instance.id)).all()
+    assert [a.action for a in requested if a.action != actions.PREPARE] == []
+    db.refresh(instance)
+    assert instance.status == "awaiting_payment"  # the payment's webhook provisions it, nothing else
