@@ -197,12 +197,17 @@ class CoolifyBackend:
         wanted = limit_fields(spec)
         if template["strategy"] == "build_script":
             wanted.update(self._commands(spec, uuid))
-        self._ensure_fields(uuid, app, wanted, "application settings")
         domain_pending = template["strategy"] == "compose_domains" and not _has_domain(
             app, template["service"], spec.url
         )
-        if domain_pending:  # before the first deploy once Coolify has loaded the compose file: one deploy, not two
-            domain_pending = not self._ensure_domain(uuid, template["service"], spec.url, wait_for_compose=True)
+        # the domain before the first deploy once Coolify has loaded the compose file (one deploy, not two), sent
+        # and verified together with the other settings
+        if domain_pending and self._ensure_domain(
+            uuid, template["service"], spec.url, wait_for_compose=True, also=_differing(app, wanted)
+        ):
+            domain_pending = False
+        else:
+            self._ensure_fields(uuid, app, wanted, "application settings")
         self.client.deploy(uuid)
         self._follow(uuid)
         if domain_pending:  # the compose file arrived only with the deploy: set the domain, then deploy again
@@ -287,24 +292,27 @@ class CoolifyBackend:
     def _ensure_fields(self, uuid: str, app: dict[str, Any], wanted: dict[str, str], what: str) -> None:
         """Send the fields that differ and read them back (verify after change); re-applied once, then parked."""
         for _attempt in (1, 2):
-            differing = {k: v for k, v in wanted.items() if str(app.get(k) or "") != v}
+            differing = _differing(app, wanted)
             if not differing:
                 return
             self.client.update_application(uuid, differing)
             app = self._application(uuid)
-        differing = {k: v for k, v in wanted.items() if str(app.get(k) or "") != v}
-        if differing:
-            raise PermanentError(f"Coolify does not keep the {what} {', '.join(sorted(differing))} as sent.")
+        _refuse_differing(app, wanted, what)
 
-    def _ensure_domain(self, uuid: str, service: str, url: str, *, wait_for_compose: bool) -> bool:
-        """Set the compose service's domain and read it back. Nothing is deployed here, so a domain that is parked
-        leaves no deployment queued behind it. False when Coolify has not loaded the compose file yet (it does so
-        shortly after the application is created) and `wait_for_compose` has waited long enough for it."""
-        delay, waited = self._settings.coolify_poll_seconds, 0.0
+    def _ensure_domain(
+        self, uuid: str, service: str, url: str, *, wait_for_compose: bool, also: dict[str, str] | None = None
+    ) -> bool:
+        """Set the compose service's domain (and the fields `also` names) and read them back. Nothing is deployed
+        here, so a domain that is parked leaves no deployment queued behind it. False when Coolify has not loaded
+        the compose file yet (it does so shortly after the application is created) and `wait_for_compose` has
+        waited long enough for it."""
+        delay, waited, also = self._settings.coolify_poll_seconds, 0.0, dict(also or {})
         for _attempt in (1, 2):
             while True:
                 try:
-                    self.client.update_application(uuid, {"docker_compose_domains": [{"name": service, "domain": url}]})
+                    self.client.update_application(
+                        uuid, {"docker_compose_domains": [{"name": service, "domain": url}], **also}
+                    )
                     break
                 except CoolifyRejected as rejected:
                     if not (rejected.status == 422 and "docker_compose_raw" in str(rejected)):
@@ -315,7 +323,9 @@ class CoolifyBackend:
                         raise
                     self._sleep(delay)
                     waited, delay = waited + delay, min(delay * 1.5, self._settings.coolify_poll_max_seconds)
-            if _has_domain(self._application(uuid), service, url):
+            app = self._application(uuid)
+            if _has_domain(app, service, url):
+                self._ensure_fields(uuid, app, also, "application settings")  # re-applied once if not kept
                 return True
         raise PermanentError(
             f"Coolify dropped the domain {url} for compose service {service!r}. Check that the "
@@ -358,6 +368,16 @@ class CoolifyBackend:
         tail = deployment_log_tail(logs)
         message = f"Coolify deployment {deployment_uuid} ended {status}"
         return message + (":\n" + "\n".join(tail) if tail else " (Coolify kept no log for it).")
+
+
+def _differing(app: dict[str, Any], wanted: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in wanted.items() if str(app.get(k) or "") != v}
+
+
+def _refuse_differing(app: dict[str, Any], wanted: dict[str, str], what: str) -> None:
+    differing = _differing(app, wanted)
+    if differing:
+        raise PermanentError(f"Coolify does not keep the {what} {', '.join(sorted(differing))} as sent.")
 
 
 def limit_fields(spec: InstanceSpec) -> dict[str, str]:
