@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     # a running action's claim, renewed by its worker every third of this; a dead worker's action resumes after it
     provision_lease_seconds: float = Field(default=20.0, ge=3.0, le=600.0)
     provision_prewarm: bool = True  # create a paid instance (not started) while its checkout is open
+    provision_prewarm_start: bool = True  # Docker: start the prepared container and freeze it (docker pause)
     provision_prewarm_max: int = 50  # at most this many prepared-but-unpaid instances at a time
     provision_prewarm_release_hours: float = 24.0  # an unpaid checkout's prepared resources are removed after this
 

@@ -9,6 +9,7 @@ from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep
 from services.provisioning import actions, engine
 from services.provisioning.credentials import reveal_once
 from services.provisioning.labels import LABEL_INSTANCE
+from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance
 from tests.support.mailbox import outbox_messages, text_of
 from tests.support.provisioning import Provisioning
@@ -33,7 +34,8 @@ def _container(p: Provisioning, subdomain: str):  # type: ignore[no-untyped-def]
 
 
 def _prepared(p: Provisioning, db: Session, subdomain: str) -> Instance:
-    """A paid signup whose checkout is open: the instance is prepared (created, not started) before payment."""
+    """A paid signup whose checkout is open: the instance is prepared (created, started and frozen, or only
+    created with PROVISION_PREWARM_START=false) before payment."""
     from services.provisioning.prewarm import prepare_for_checkout
 
     instance = customer_instance(db, subdomain)
@@ -307,9 +309,10 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
     from services.provisioning.prewarm import release_abandoned
 
     instance = _prepared(provisioning, db, "early")
-    assert instance.status == "awaiting_payment"  # nothing runs and nothing is promised before payment
+    assert instance.status == "awaiting_payment"  # nothing is served and nothing is promised before payment
     prepared = _container(provisioning, "early")
-    assert prepared.status == "created"
+    assert prepared.status == "paused"  # booted, then frozen: payment only thaws it
+    assert not (provisioning.proxy.vhost_dir / "early.conf").exists()
 
     assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
     assert _container(provisioning, "early").id == prepared.id  # payment only started it
@@ -334,10 +337,11 @@ def test_prepared_during_checkout_payment_starts_the_same_container_release_remo
 
 
 def test_a_host_port_taken_while_the_customer_pays_moves_the_instance_and_a_restart_keeps_its_route(
-    provisioning: Provisioning, db: Session
+    provisioning: Provisioning, db: Session, settings_env: SettingsEnv
 ) -> None:
     import socket
 
+    settings_env.setenv("PROVISION_PREWARM_START", "false")  # created, not started: its port is only reserved
     instance = _prepared(provisioning, db, "portjump")
     prepared_upstream = instance.upstream  # the port is chosen when the container is created
     assert prepared_upstream and prepared_upstream.startswith("127.0.0.1:")

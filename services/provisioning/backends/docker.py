@@ -189,13 +189,22 @@ class DockerBackend:
         return container if container is not None else self._create(client, spec)
 
     def create(self, spec: InstanceSpec) -> Placement:
+        """The prepared container, before payment. With PROVISION_PREWARM_START it is started and frozen at once
+        (the cgroup freezer: no CPU, its memory kept), so payment only thaws an application that has booted."""
         with self._client() as client:
-            return self._placement(self._ensure_container(client, spec), spec)
+            container = self._ensure_container(client, spec)
+            if get_settings().provision_prewarm_start and container.status == "created":
+                container = self._start(client, container, spec)
+                container.pause()
+                container.reload()
+            return self._placement(container, spec)
 
     def deploy(self, spec: InstanceSpec) -> Placement:
         with self._client() as client:
             container = self._ensure_container(client, spec)
-            if container.status != "running":
+            if container.status == "paused":  # prepared before payment: thawing takes milliseconds
+                container.unpause()
+            elif container.status != "running":
                 container = self._start(client, container, spec)
             return self._placement(container, spec)
 
@@ -228,6 +237,8 @@ class DockerBackend:
         with self._client() as client:
             container = self._find(client, spec)
             if container is not None:
+                if container.status == "paused":  # a frozen process cannot take the stop signal
+                    container.unpause()
                 container.stop(timeout=10)
 
     def status(self, spec: InstanceSpec) -> str:
