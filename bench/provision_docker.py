@@ -279,8 +279,12 @@ def main() -> None:
             print(f"ratio cold to bare: {median(cold) / median(bare):.2f}")
             print(f"ratio warm to bare: {median(ours) / median(bare):.2f}")
             print(f"preparation while on the checkout page median: {median(PREPARED) * 1000:.0f} ms")
-            for stage, values in stage_breakdown([f"bench{n}" for n in range(ROUNDS)]).items():
-                print(f"{stage} median: {median(values) * 1000:.0f} ms")
+            for phase, names in (
+                ("warm", [f"bench{n}" for n in range(ROUNDS)]),
+                ("cold", [f"cold{n}" for n in range(ROUNDS)]),
+            ):
+                for stage, values in stage_breakdown(names).items():
+                    print(f"{phase} {stage} median: {median(values) * 1000:.0f} ms")
 
             prewarm(False)  # a crowd pays at once, as soon as it has signed up
             payloads = [new_customer(f"crowd{n}") for n in range(CROWD)]
