@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlmodel import Session
 
@@ -50,3 +51,17 @@ class Coolify:
     def app(self, instance: Instance) -> dict:
         self.db.refresh(instance)
         return self.fake.apps[instance.external_id]  # type: ignore[index]
+
+
+def application_payload(environment: str, **changes: Any) -> dict[str, Any]:
+    """A valid body for POST /applications/private-deploy-key in the fake's project, server and key."""
+    return {
+        "project_uuid": "proj-1",
+        "server_uuid": "srv-1",
+        "environment_name": environment,
+        "private_key_uuid": "key-1",
+        "git_repository": "git@github.com:a/b.git",
+        "git_branch": "main",
+        "build_pack": "dockercompose",
+        **changes,
+    }

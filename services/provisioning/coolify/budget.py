@@ -72,13 +72,15 @@ class DatabaseBudget:
         )
 
     def take(self) -> float:
-        now = self.clock()
         with session_scope() as session:
-            self._ensure_row(session, now)
+            self._ensure_row(session, self.clock())
             row = session.execute(
                 text("UPDATE request_budget SET key = key WHERE key = :key RETURNING tokens, updated_at, paused_until"),
                 {"key": self.key},
             ).one()  # the UPDATE takes the lock before anything is read
+            # the time is read under the lock: a taker that read it before waiting for the lock would write an
+            # older refill time and the next one would count the same seconds' budget twice
+            now = max(self.clock(), row.updated_at)
             tokens: float = min(float(self.burst), row.tokens + max(0.0, now - row.updated_at) * self.rate)
             if row.paused_until > now:
                 wait = row.paused_until - now

@@ -13,7 +13,7 @@ from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
 from services.provisioning.coolify.rules import parse_status, shell_safe
 from services.provisioning.spec import build_spec
-from tests.support.coolify_driver import Coolify
+from tests.support.coolify_driver import Coolify, application_payload
 from tests.support.env import SettingsEnv
 
 # --- the client ----------------------------------------------------------------------------------------------------
@@ -23,17 +23,7 @@ def test_429_waits_as_long_as_retry_after_says_and_4xx_is_never_retried(coolify:
     slept: list[float] = []
     client = CoolifyClient(coolify.url, coolify.fake.token, sleep=slept.append)
     env = client.create_environment("proj-1", "client-test")
-    app = client.create_application(
-        {
-            "project_uuid": "proj-1",
-            "server_uuid": "srv-1",
-            "environment_name": "client-test",
-            "private_key_uuid": "key-1",
-            "git_repository": "git@github.com:a/b.git",
-            "git_branch": "main",
-            "build_pack": "dockercompose",
-        }
-    )
+    app = client.create_application(application_payload("client-test"))
     assert env and app
     coolify.fake.queue_full_next = 2
     client.deploy(app)
@@ -58,32 +48,14 @@ def test_5xx_bursts_and_timeouts_are_retried_for_reads_but_a_create_is_never_sen
     client.create_environment("proj-1", "create-once")
     coolify.fake.fail_next = [500]
     with pytest.raises(CoolifyUnavailable, match="POST /applications/private-deploy-key answered 500"):
-        client.create_application(
-            {
-                "project_uuid": "proj-1",
-                "server_uuid": "srv-1",
-                "environment_name": "create-once",
-                "private_key_uuid": "key-1",
-                "git_repository": "git@github.com:a/b.git",
-                "git_branch": "main",
-                "build_pack": "dockercompose",
-            }
-        )
+        client.create_application(application_payload("create-once"))
     assert coolify.fake.calls("POST", "/applications/private-deploy-key") == 1
 
 
 def test_the_fake_enforces_the_code_level_rules(coolify: Coolify) -> None:
     client = CoolifyClient(coolify.url, coolify.fake.token, sleep=lambda _s: None)
     client.create_environment("proj-1", "rules")
-    base = {
-        "project_uuid": "proj-1",
-        "server_uuid": "srv-1",
-        "environment_name": "rules",
-        "private_key_uuid": "key-1",
-        "git_repository": "git@github.com:a/b.git",
-        "git_branch": "main",
-        "build_pack": "dockercompose",
-    }
+    base = application_payload("rules")
     for extra, field_name in [
         ({"unknown_field": 1}, "unknown_field"),
         ({"docker_compose_custom_build_command": "cd app; make"}, "docker_compose_custom_build_command"),
