@@ -56,17 +56,20 @@ class SignupState(rx.State):
         else:
             self.username_available = True
 
-    @rx.event
+    @rx.event(background=True)
     async def submit(self, form: dict[str, str]):
-        """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing."""
-        self.submitting = True
-        yield
-        seller, ip, agent, host = (
-            await self._seller(),
-            client_ip(self),
-            self.router.headers.user_agent,
-            request_host(self),
-        )
+        """Account, subscription, instance and (for a paid plan) the checkout session: all or nothing. A
+        background event: creating the checkout asks Stripe, which must not hold the session's state lock (see
+        portal.state.acting)."""
+        async with self:
+            self.submitting = True
+            seller, ip, agent, host, plan = (
+                await self._seller(),
+                client_ip(self),
+                self.router.headers.user_agent,
+                request_host(self),
+                self.plan,
+            )
         outcome = await attempt(
             in_session(
                 lambda s: sign_up_for_plan(
@@ -74,7 +77,7 @@ class SignupState(rx.State):
                     email=form.get("email", ""),
                     username=form.get("username", ""),
                     password=form.get("password", ""),
-                    plan_slug=self.plan,
+                    plan_slug=plan,
                     seller_id=seller,
                     ip=ip,
                     user_agent=agent,
@@ -82,8 +85,9 @@ class SignupState(rx.State):
                 )
             )
         )
-        self.errors, self.submitting = outcome.errors, False
-        if outcome.value is None:
-            return
-        (await self.get_state(AuthState))._start_session(outcome.value.session_token)
-        yield rx.redirect(outcome.value.next_url)
+        async with self:
+            self.errors, self.submitting = outcome.errors, False
+            if outcome.value is not None:
+                (await self.get_state(AuthState))._start_session(outcome.value.session_token)
+        if outcome.value is not None:
+            yield rx.redirect(outcome.value.next_url)
