@@ -1,7 +1,9 @@
 """The scaled shape's job consumers (huey on Redis, data in PostgreSQL): a consumer killed with SIGKILL in the
 middle of a provisioning step loses no job and creates nothing twice; another consumer resumes the action at the
 step it was in, a moment after the lease runs out (here 6 s to keep the suite quick; with the default 20 s that is
-about 22 s, well within a minute; without the watchdog it took 62 s)."""
+about 22 s, well within a minute; without the watchdog it took 62 s). And SIGTERM, what `docker stop` sends, lets
+the running step finish before the job service exits (huey itself would stop at once on SIGTERM: portal.serve
+asks its consumers with SIGINT, huey's graceful stop)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -143,3 +146,50 @@ def test_a_consumer_killed_mid_step_loses_nothing_and_creates_nothing_twice(
     labelled = dockerd.client().containers.list(all=True, filters={"label": "portal.subdomain=" + SUBDOMAIN})
     assert len(labelled) == 1 and labelled[0].status == "running"
     assert _rows(database_url, "SELECT status FROM instance WHERE subdomain = :s", s=SUBDOMAIN) == [("running",)]
+
+
+def test_sigterm_lets_the_running_step_finish_before_the_job_service_exits(
+    scaled: dict[str, str], tmp_path: Path
+) -> None:
+    """What `docker stop` does to the job service: SIGTERM to `portal.serve --role jobs`, which asks its consumer
+    to stop gracefully. The step that is running ends where it is (here: the health check passes a moment
+    later), the action succeeds in that same consumer, and only then does the service exit."""
+    log = tmp_path / "jobs.log"
+    database_url = scaled["DATABASE_URL"]
+    with open(log, "ab") as handle:
+        service = subprocess.Popen(
+            [sys.executable, "-m", "portal.serve", "--role", "jobs"],
+            cwd=PROJECT_ROOT,
+            env={**scaled, "JOB_WORKERS": "1"},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        requested = subprocess.run(
+            [sys.executable, "-c", REQUEST], cwd=PROJECT_ROOT, env=scaled, capture_output=True, text=True, timeout=60
+        )
+        assert requested.returncode == 0, requested.stderr
+        action_id = requested.stdout.strip().splitlines()[-1]
+        running_step = "SELECT step FROM provisioning_step WHERE action_id = :a AND status = 'running'"
+        _wait_for(
+            "wait_healthy to run",
+            lambda: _rows(database_url, running_step, a=action_id) == [("wait_healthy",)],
+            60,
+            log,
+        )
+        service.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        assert service.poll() is None, "the job service exited with a step still running"
+        container = docker.DockerClient(base_url=scaled["DOCKER_HOST"]).containers.get(f"portal-{SUBDOMAIN}")
+        assert container.exec_run(["sh", "-c", "echo ok > /www/later"]).exit_code == 0  # the step can end now
+        assert service.wait(timeout=30) == 0
+    finally:
+        if service.poll() is None:
+            os.killpg(service.pid, signal.SIGKILL)
+    statuses = _rows(database_url, "SELECT status FROM provisioning_action WHERE id = :a", a=action_id)
+    steps = _rows(
+        database_url, "SELECT step, status FROM provisioning_step WHERE action_id = :a ORDER BY id", a=action_id
+    )
+    assert statuses == [("succeeded",)], log.read_text(errors="replace")[-3000:]
+    assert ("wait_healthy", "interrupted") not in steps and ("wait_healthy", "succeeded") in steps
