@@ -31,11 +31,6 @@ class SignedOut(PermissionError):
         super().__init__("Your session has ended. Please sign in again.")
 
 
-async def signed_in(state: rx.State) -> CurrentUser | None:
-    """The signed-in person as the database says now (None once the session is gone)."""
-    return (await state.get_state(AuthState))._current_user()
-
-
 @dataclass
 class _Seen:
     """Who the session belonged to, as found inside the worker thread (the header is updated from it after)."""

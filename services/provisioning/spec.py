@@ -39,6 +39,12 @@ class InstanceSpec:
     upstream: str | None = None
     admin_email: str = ""
 
+    @property
+    def memory_limit(self) -> str | None:
+        """The plan's memory in Docker's notation (`512m`), which Docker and Coolify's limits fields both take."""
+        memory_mb = self.limits.get("memory_mb")
+        return f"{int(memory_mb)}m" if memory_mb else None
+
 
 def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
     """Render `KEY=value` lines within the limits every tenant template has (services/templating.py); a

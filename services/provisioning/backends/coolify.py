@@ -383,9 +383,9 @@ def _refuse_differing(app: dict[str, Any], wanted: dict[str, str], what: str) ->
 def limit_fields(spec: InstanceSpec) -> dict[str, str]:
     """The plan's memory and CPU as Coolify's application limits (Docker's own notation, like `512m`)."""
     fields: dict[str, str] = {}
-    memory_mb, cpus = spec.limits.get("memory_mb"), spec.limits.get("cpus")
-    if memory_mb:
-        fields["limits_memory"] = fields["limits_memory_swap"] = f"{int(memory_mb)}m"
+    cpus = spec.limits.get("cpus")
+    if spec.memory_limit:
+        fields["limits_memory"] = fields["limits_memory_swap"] = spec.memory_limit
     if cpus:
         fields["limits_cpus"] = f"{float(cpus):g}"
     return fields

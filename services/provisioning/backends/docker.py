@@ -133,12 +133,10 @@ class DockerBackend:
         if not spec.image:
             raise PermanentError("The app template names no image.")
         name = resource_name(spec.subdomain)
-        memory_mb = spec.limits.get("memory_mb")
         cpus = spec.limits.get("cpus")
         resources: dict[str, Any] = {}
-        if memory_mb:
-            resources["mem_limit"] = f"{int(memory_mb)}m"
-            resources["memswap_limit"] = f"{int(memory_mb)}m"
+        if spec.memory_limit:
+            resources["mem_limit"] = resources["memswap_limit"] = spec.memory_limit
         if cpus:
             resources["cpu_period"] = CPU_PERIOD
             resources["cpu_quota"] = int(float(cpus) * CPU_PERIOD)

@@ -144,7 +144,6 @@ class RequestBudgetGate:
 
     def __init__(self, store: RequestBudgetStore, sleep: Callable[[float], None] = time.sleep) -> None:
         self.store, self.sleep = store, sleep
-        self.waited = 0.0
 
     def acquire(self, longest: float = LONGEST_WAIT_SECONDS) -> None:
         waited = 0.0
@@ -156,7 +155,6 @@ class RequestBudgetGate:
                 )
             self.sleep(wait)
             waited += wait
-        self.waited += waited
 
     def pause(self, seconds: float) -> None:
         self.store.pause(seconds)
