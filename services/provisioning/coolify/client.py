@@ -31,6 +31,12 @@ def _describe(method: str, path: str, status: int | None, body: Any) -> str:
         message = str(body.get("message") or body.get("error") or "")
         if isinstance(body.get("errors"), dict):
             errors = "; ".join(f"{k}: {' '.join(v) if isinstance(v, list) else v}" for k, v in body["errors"].items())
+        if isinstance(body.get("conflicts"), list):  # a 409 on domains: which domain, held by what
+            errors = "; ".join(
+                f"{c.get('domain')} is used by {c.get('resource_type', 'resource')} {c.get('resource_name')!r}"
+                for c in body["conflicts"]
+                if isinstance(c, dict)
+            )
     elif isinstance(body, str):
         message = body[:300]
     where = f"Coolify {method} {path}"

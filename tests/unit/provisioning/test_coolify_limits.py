@@ -307,3 +307,27 @@ def test_the_gate_gives_up_with_a_clear_message_when_the_wait_is_too_long(db) ->
     gate = RequestBudgetGate(store, sleep=lambda s: now.__setitem__(0, now[0] + s))
     with pytest.raises(budget.BudgetExhausted, match="request budget is spent"):
         gate.acquire(longest=120)
+
+
+def test_a_server_coolify_does_not_have_parks_with_its_message_and_creates_nothing(
+    coolify: Coolify, settings_env: SettingsEnv
+) -> None:
+    settings_env.setenv("COOLIFY_SERVER_UUID", "srv-typo")
+    instance = coolify.instance("noserver")
+    assert coolify.run(instance, actions.PROVISION) == "parked"
+    message = _action(coolify, instance, actions.PROVISION).last_error or ""
+    assert "answered 404" in message and "Server not found" in message
+    assert coolify.fake.apps == {} and coolify.fake.calls("POST", "/applications/private-deploy-key") == 1
+
+
+def test_a_domain_another_application_holds_parks_the_provision_with_nothing_deployed(coolify: Coolify) -> None:
+    holder = coolify.instance("taken")
+    assert coolify.run(holder, actions.PROVISION) == "succeeded"
+    coolify.db.refresh(holder)
+    held = coolify.fake.apps.pop(holder.external_id)  # type: ignore[arg-type]
+    coolify.fake.apps["someone-else"] = {**held, "uuid": "someone-else", "name": "not-ours"}  # Coolify moved it
+    deployments = len(coolify.fake.deployments)
+    assert coolify.run(holder, actions.PROVISION) == "parked"  # the repair recreates it, but the domain is taken
+    message = _action(coolify, holder, actions.PROVISION).last_error or ""
+    assert "answered 409" in message and "taken.localhost" in message
+    assert len(coolify.fake.deployments) == deployments  # nothing deployed on a domain that is not ours
