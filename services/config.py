@@ -72,7 +72,11 @@ class Settings(BaseSettings):
     docker_host: str | None = None
     docker_name_prefix: str = "portal-"
 
-    instance_scheme: Literal["http", "https"] = "https"
+    # How instance links are written. Empty / 0: as the edge the portal drives serves them (Caddy: https and its
+    # port, nginx: http and its port; Coolify's applications: https). Set them for an edge the portal does not
+    # drive (a load balancer or Traefik in front).
+    instance_scheme: Literal["", "http", "https"] = ""
+    instance_port: int = Field(default=0, ge=0, le=65535)
     provision_max_attempts: int = 5
     provision_retry_base_seconds: float = 5.0
     provision_health_timeout_seconds: float = 60.0
@@ -83,10 +87,38 @@ class Settings(BaseSettings):
     provision_prewarm_max: int = 50  # at most this many prepared-but-unpaid instances at a time
     provision_prewarm_release_hours: float = 24.0  # an unpaid checkout's prepared resources are removed after this
 
-    proxy_backend: Literal["auto", "nginx", "none"] = "auto"
-    proxy_listen: str = "127.0.0.1:8088"
+    # the edge in front of Docker instances: Caddy (HTTPS, through its admin API), nginx (HTTP vhost files), none;
+    # auto: Caddy when installed, else nginx when installed, else none
+    proxy_backend: Literal["auto", "caddy", "nginx", "none"] = "auto"
+    proxy_listen: str = "127.0.0.1:8088"  # plain HTTP: nginx's listener; Caddy's redirects and ACME challenges
     nginx_bin: str = "nginx"
     nginx_dir: Path | None = None
+    edge_https_listen: str = "127.0.0.1:8443"  # Caddy's HTTPS listener (production: :443, and PROXY_LISTEN=:80)
+    # internal: Caddy's own CA (make run, tests; its root is exported to var/caddy/root.crt); acme: Let's Encrypt or
+    # ACME_CA; off: Caddy serves plain HTTP on PROXY_LISTEN; auto: acme in production, internal otherwise
+    edge_tls: Literal["auto", "internal", "acme", "off"] = "auto"
+    acme_email: str = ""
+    acme_ca: str = "https://acme-v02.api.letsencrypt.org/directory"
+    # the CA's CAA identity (RFC 8659) a domain's CAA records must allow; empty: derived from ACME_CA
+    acme_caa_identity: str = ""
+    caddy_bin: str = "caddy"
+    caddy_dir: Path | None = None  # Caddy's storage (certificates, its CA), config and log; default var/caddy
+    # Caddy's admin API: a unix socket of our own by default, so a system Caddy (admin on localhost:2019) is
+    # never reconfigured by mistake and no other local user can reach it; or host:port
+    caddy_admin: str = ""
+    # the URL Caddy asks before it gets a certificate on demand (default INTERNAL_URL + /api/edge/ask)
+    edge_ask_url: str = ""
+    # where the edge sends a seller's verified portal domains (the portal's web); default 127.0.0.1:PORT
+    portal_upstream: str = ""
+    # what customers point their domains at: a CNAME to EDGE_HOSTNAME (default: the portal's host) for a seller's
+    # portal domain, to the instance's own host for an instance's domain, or A/AAAA records to EDGE_IPS
+    edge_hostname: str = ""
+    edge_ips: str = ""
+    domain_check_seconds: float = Field(default=30.0, gt=0)  # first DNS check after adding, doubled each time
+    domain_check_max_seconds: float = Field(default=3600.0, gt=0)
+    domain_give_up_hours: float = Field(default=168.0, gt=0)  # a domain never proven in this time is marked failed
+    domain_recheck_minutes: float = Field(default=360.0, gt=0)  # verified domains are proven again this often
+    domain_grace_hours: float = Field(default=72.0, ge=0)  # a domain that stops proving stops serving after this
     traefik_cert_resolver: str = "letsencrypt"
     traefik_http_entrypoint: str = "http"
     traefik_https_entrypoint: str = "https"
@@ -134,13 +166,24 @@ class Settings(BaseSettings):
             self.internal_url = f"http://127.0.0.1:{self.port}"
         if self.nginx_dir is None:
             self.nginx_dir = self.var_dir / "nginx"
+        if self.caddy_dir is None:
+            self.caddy_dir = self.var_dir / "caddy"
+        if not self.caddy_admin:
+            self.caddy_admin = f"unix/{self.caddy_dir / 'admin.sock'}"
+        if not self.edge_ask_url:
+            self.edge_ask_url = f"{self.internal_url.rstrip('/')}/api/edge/ask"
+        if not self.portal_upstream:
+            self.portal_upstream = f"127.0.0.1:{self.port}"
         return self
 
     def instance_domain(self, subdomain: str) -> str:
         return f"{subdomain}.{self.base_domain}"
 
-    def instance_url(self, subdomain: str) -> str:
-        return f"{self.instance_scheme}://{self.instance_domain(subdomain)}"
+    @property
+    def edge_tls_mode(self) -> str:
+        if self.edge_tls != "auto":
+            return self.edge_tls
+        return "acme" if self.environment == "production" else "internal"
 
     @property
     def test_checkout_enabled(self) -> bool:

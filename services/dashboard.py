@@ -9,13 +9,13 @@ from sqlmodel import Session, col, select
 
 from services.billing.plans import public_plans
 from services.billing.self_service import current_subscription
-from services.config import get_settings
 from services.customer.instance_control import controls_for
 from services.customer.scope import own_organization
 from services.models import ApiToken, Budget, Instance, Organization, Plan, ProvisioningAction, ProvisioningStep
 from services.models.base import key
 from services.money import format_cents, format_micros
 from services.provisioning.actions import STEPS
+from services.provisioning.urls import instance_url
 from services.tenancy.scope import Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
@@ -171,7 +171,7 @@ def _instance_part(session: Session, view: DashboardView, instance: Instance) ->
         select(ApiToken).where(col(ApiToken.instance_id) == instance.id, col(ApiToken.revoked_at).is_(None))
     ).first()
     view.token_prefix = token.prefix if token else ""
-    view.instance_url = get_settings().instance_url(instance.subdomain)
+    view.instance_url = instance_url(instance.subdomain, instance.backend, instance.upstream)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
     view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""

@@ -28,7 +28,7 @@ def challenge(domain: str, token: str) -> Challenge:
     return Challenge(name=f"{RECORD_PREFIX}.{domain}", value=f"portal-verify={token}")
 
 
-def _resolver() -> dns.resolver.Resolver:
+def resolver() -> dns.resolver.Resolver:
     configured = get_settings().dns_resolver.strip()
     if not configured:
         resolver = dns.resolver.Resolver()
@@ -46,7 +46,7 @@ def proven(domain: str, token: str) -> tuple[bool, str]:
     """(True, "") when the challenge record is published, else (False, what was found instead)."""
     wanted = challenge(domain, token)
     try:
-        answer = _resolver().resolve(wanted.name, "TXT")
+        answer = resolver().resolve(wanted.name, "TXT")
     except dns.resolver.NXDOMAIN:
         return False, f"there is no TXT record at {wanted.name} yet"
     except dns.resolver.NoAnswer:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from services.accounts import tasks as accounts_tasks
 from services.billing import tasks as billing_tasks
+from services.domains import tasks as domain_tasks
 from services.jobs import heartbeat
 from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
@@ -21,4 +22,4 @@ def one_log_format() -> None:
     configure_logging(replace_others=True)
 
 
-__all__ = ["accounts_tasks", "billing_tasks", "heartbeat", "huey", "mail_tasks", "provisioning_tasks"]
+__all__ = ["accounts_tasks", "billing_tasks", "domain_tasks", "heartbeat", "huey", "mail_tasks", "provisioning_tasks"]

@@ -86,6 +86,21 @@ def scheduled_actions() -> Iterator[list[tuple[str, float]]]:
         engine.set_scheduler(None)
 
 
+@pytest.fixture(autouse=True)
+def domain_jobs() -> Iterator[list[tuple[str, object]]]:
+    """Domain checks and edge refreshes are recorded instead of run (a check asks DNS): tests that want a check
+    call services.domains.checks.check themselves, against the DNS server they run."""
+    from services.domains import queue
+
+    captured: list[tuple[str, object]] = []
+    saved = (queue._Jobs.check, queue._Jobs.refresh)
+    queue.use_queue(lambda d: captured.append(("check", d)), lambda i, o: captured.append(("refresh", (i, o))))
+    try:
+        yield captured
+    finally:
+        queue._Jobs.check, queue._Jobs.refresh = saved
+
+
 @pytest.fixture()
 def tree(db: Session) -> Iterator[dict[str, object]]:
     """Two resellers (one with a sub-reseller), their staff and customers (tests/support/tenants.py)."""

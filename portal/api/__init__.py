@@ -9,6 +9,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.api.brand_assets import brand_asset
+from portal.api.edge import edge_ask
 from portal.api.health import health
 from portal.api.observe import metrics_endpoint
 from portal.api.stripe_webhook import stripe_webhook
@@ -26,6 +27,7 @@ def build_api() -> Starlette:
             Route("/api/v1/usage", post_usage, methods=["POST"]),
             Route("/api/v1/budget", get_budget, methods=["GET"]),
             Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
+            Route("/api/edge/ask", edge_ask, methods=["GET"]),
         ]
     )
 

@@ -13,7 +13,7 @@ from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
 from portal.state.forms import Outcome
 from services.admin import branding as editor
-from services.admin import licences
+from services.admin import domains as seller_domains
 from services.tenancy.scope import Actor
 
 
@@ -21,7 +21,7 @@ class BrandingEditorState(AdminState):
     own: dict[str, str] = {}  # the organization's own values: keys services.admin.branding.EDITABLE and IMAGES
     hide_platform_branding: bool = False
     inherited: dict[str, str] = {}
-    domains: list[str] = []
+    domains: list[dict[str, Any]] = []  # the seller's portal domains, with status and the records to create
     email_overrides: dict[str, dict[str, str]] = {}
     email_template: str = "welcome"
     email_parts: dict[str, str] = {}
@@ -38,7 +38,7 @@ class BrandingEditorState(AdminState):
         self.own = data["own"]
         self.hide_platform_branding = data["hide_platform_branding"]
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
-        self.domains = licences.domains_of(session, actor.organization_id)
+        self.domains = seller_domains.domains_of(session, actor, actor.organization_id)
         self.email_overrides = data["email_templates"]
         self.email_parts = dict(self.email_overrides.get(self.email_template, {}))
         self.sender = editor.sender_status(session, actor, actor.organization_id)
@@ -92,11 +92,26 @@ class BrandingEditorState(AdminState):
     @rx.event
     async def add_domain(self, form: dict[str, str]):
         ip, org_id = self._ip(), self._org_id
-        outcome = await self._attempt(lambda s, a: licences.add_domain(s, a, org_id, form.get("hostname") or "", ip=ip))
+        hostname = form.get("hostname") or ""
+        outcome = await self._attempt(lambda s, a: seller_domains.add_domain(s, a, org_id, hostname, ip=ip))
         self.field_errors = {} if outcome.refused else outcome.errors
         if outcome.ok:
             await self._run(self._fill)
-            yield rx.toast.success("Domain added. Point its DNS at the portal to use it.")
+            yield rx.toast.success("Domain added. Create the records shown; it carries your brand once they prove it.")
+
+    @rx.event
+    async def remove_domain(self, domain_id: int):
+        ip = self._ip()
+        outcome = await self._attempt(lambda s, a: seller_domains.remove_domain(s, a, int(domain_id), ip=ip))
+        if outcome.ok:
+            await self._run(self._fill)
+            yield rx.toast.info("Domain removed.")
+
+    @rx.event
+    async def check_domain(self, domain_id: int):
+        outcome = await self._attempt(lambda s, a: seller_domains.check_domain_now(s, a, int(domain_id)))
+        if outcome.ok:
+            yield rx.toast.info("Checking now. Reload in a moment to see the result.")
 
     async def _sender_change(self, work: Callable[[Session, Actor | None], object], done: str) -> EventSpec | None:
         return await self._sender_shown(await self._attempt(work), done)

@@ -1,8 +1,7 @@
-"""Licences and sellers' portal domains from the console (the rules themselves: services/tenancy/licences.py).
+"""Licences from the console (the rules themselves: services/tenancy/licences.py).
 
 Platform staff set a reseller's licence: tier, features, limits, expiry with grace days, authorised domains.
-Sellers add their own portal domains within it; the host-name rules of services/tenancy/hostnames.py hold for
-every seller, with or without a licence.
+Sellers add their own portal domains within it (services/admin/domains.py).
 """
 
 from __future__ import annotations
@@ -17,10 +16,10 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.errors import ValidationFailed
 from services.forms import parse
-from services.models import Domain, Licence, Organization, OrgKind
+from services.models import Licence, Organization, OrgKind
 from services.models.base import key
 from services.tenancy import hostnames
-from services.tenancy.licences import FEATURES, SELLER_KINDS, active_licence, require_feature, state
+from services.tenancy.licences import FEATURES, SELLER_KINDS, active_licence, state
 from services.tenancy.scope import Actor, authorise, subtree_ids
 
 MAX_GRACE_DAYS = 365
@@ -129,49 +128,6 @@ def save_licence(
     return licence
 
 
-def add_domain(session: Session, actor: Actor | None, organization_id: int, hostname: str, *, ip: str = "") -> Domain:
-    """A seller's own portal domain: never the portal's host, the instances' domain, an instance or another's."""
-    org = session.get(Organization, organization_id)
-    checked = authorise(
-        session,
-        actor,
-        "manage",
-        action="domains.add",
-        target=("organization", organization_id),
-        organization_id=organization_id if org and org.kind != OrgKind.CUSTOMER else -1,
-    )
-    assert org is not None
-    host, problem = hostnames.domain_problem(session, hostname, platform_staff=checked.is_platform)
-    if problem:
-        raise ValidationFailed.single("hostname", problem)
-    if not checked.is_platform:  # platform staff grant domains outside any licence; sellers stay within theirs
-        require_feature(session, organization_id, "custom_domains", "hostname")
-        licence = active_licence(session, organization_id)
-        if (
-            licence is not None
-            and licence.authorized_domains
-            and not any(host == d or host.endswith("." + d) for d in licence.authorized_domains)
-        ):
-            raise ValidationFailed.single("hostname", f"Your licence does not cover {host}.")
-        count = session.exec(
-            select(func.count()).select_from(Domain).where(col(Domain.organization_id) == organization_id)
-        ).one()
-        if licence is not None and licence.max_domains is not None and count >= licence.max_domains:
-            raise ValidationFailed.single("hostname", f"Your licence allows {licence.max_domains} domain(s).")
-    domain = Domain(hostname=host, organization_id=organization_id)
-    session.add(domain)
-    audit.record(
-        session,
-        "domains.add",
-        **checked.audit_fields(),
-        target=("organization", organization_id),
-        organization_id=organization_id,
-        ip=ip,
-        details={"hostname": host},
-    )
-    return domain
-
-
 def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]:
     """Every reseller with its licence and how much of it is used (its whole subtree), for platform staff."""
     authorise(session, actor, "view", action="licences.list", target=("licence", "*"), platform=True)
@@ -201,16 +157,6 @@ def list_licences(session: Session, actor: Actor | None) -> list[dict[str, str]]
             }
         )
     return rows
-
-
-def domains_of(session: Session, organization_id: int) -> list[str]:
-    return list(
-        session.exec(
-            select(col(Domain.hostname))
-            .where(col(Domain.organization_id) == organization_id)
-            .order_by(col(Domain.hostname))
-        ).all()
-    )
 
 
 def parse_expiry(text: str) -> datetime | None:

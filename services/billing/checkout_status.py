@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
-from services.config import get_settings
 from services.db import session_scope
 from services.models import Instance, Subscription
+from services.provisioning.urls import instance_url
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,5 @@ def checkout_progress(checkout_session_id: str) -> CheckoutProgress | None:
         return CheckoutProgress(
             subscription_status=subscription.status,
             instance_status=instance.status if instance else "",
-            instance_url=get_settings().instance_url(instance.subdomain) if instance else "",
+            instance_url=instance_url(instance.subdomain, instance.backend, instance.upstream) if instance else "",
         )

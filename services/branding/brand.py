@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from services.config import get_settings
@@ -121,9 +122,18 @@ def _on_host(host: str) -> str:
     return f"{public.scheme}://{host}" + (f":{public.port}" if public.port else "")
 
 
+def _portal_domains() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A seller's portal domain that DNS has proven (customers' instance domains never carry a brand)."""
+    return col(Domain.instance_id).is_(None), col(Domain.verified_at).is_not(None)
+
+
 def _chain_domains(session: Session, chain_ids: list[int | None]) -> list[Domain]:
     return list(
-        session.exec(select(Domain).where(col(Domain.organization_id).in_(chain_ids)).order_by(col(Domain.id))).all()
+        session.exec(
+            select(Domain)
+            .where(col(Domain.organization_id).in_(chain_ids), *_portal_domains())
+            .order_by(col(Domain.id))
+        ).all()
     )
 
 
@@ -160,7 +170,7 @@ def organization_for_host(session: Session, hostname: str | None) -> int | None:
     host = (hostname or "").strip().lower().rstrip(".").split(":")[0]
     if not host:
         return None
-    domain = session.exec(select(Domain).where(col(Domain.hostname) == host)).first()
+    domain = session.exec(select(Domain).where(col(Domain.hostname) == host, *_portal_domains())).first()
     return domain.organization_id if domain else None
 
 

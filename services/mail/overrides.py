@@ -16,6 +16,7 @@ EMAIL_TEMPLATES = (
     "budget_alert",
     "invitation",
     "invitation_existing",
+    "domain_status",
 )
 EMAIL_PARTS = ("subject", "text", "html")
 # every variable any e-mail gets, with sample values: an override that names anything else is refused
@@ -45,6 +46,8 @@ EMAIL_SAMPLE = {
     "role": "support",
     "days": 7,
     "invitations_url": "https://portal.example.com/invitations",
+    "hostname": "app.example.org",
+    "problem": "Ownership: there is no TXT record at _portal-challenge.app.example.org yet.",
 }
 SAMPLE_LINKS = {"link": "https://portal.example.com/verify?token=sample"}
 

@@ -6,7 +6,16 @@ from services.models.audit import AuditEvent
 from services.models.billing import Budget, LocalStripeObject, Plan, StripeEvent, Subscription
 from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
-from services.models.organization import Branding, Domain, Licence, Membership, Organization, OrgKind, Role
+from services.models.organization import (
+    Branding,
+    Domain,
+    DomainStatus,
+    Licence,
+    Membership,
+    Organization,
+    OrgKind,
+    Role,
+)
 from services.models.request_budget import RequestBudget
 from services.models.usage import UsageDaily, UsageRecord
 from services.models.user import ApiToken, AuthSession, Invitation, User, UserToken
@@ -21,6 +30,7 @@ __all__ = [
     "Branding",
     "Budget",
     "Domain",
+    "DomainStatus",
     "Incident",
     "Instance",
     "Invitation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.models.base import created_field, json_field, text_field
@@ -70,12 +70,48 @@ class Branding(SQLModel, table=True):
     sender_verified_at: datetime | None = None
 
 
+class DomainStatus:
+    """Where a claimed domain stands, step by step, as its owner sees it."""
+
+    WAITING_DNS = "waiting_dns"  # the records are not (all) there yet; `message` says what was found
+    WRONG_RECORDS = "wrong_records"  # a record is there but wrong (another target, a CAA that forbids our CA)
+    VERIFIED = "verified"  # ownership and routing proven: the edge routes it
+    CERTIFICATE = "certificate"  # the edge holds a certificate for it
+    SERVING = "serving"  # a request over HTTPS reached the instance (or the portal)
+    FAILING = "failing"  # stopped proving since `failing_since`; still served until the grace period ends
+    FAILED = "failed"  # never proven in time, lapsed after the grace period, or refused (`message` says why)
+    ROUTED = (VERIFIED, CERTIFICATE, SERVING, FAILING)
+
+
 class Domain(SQLModel, table=True):
-    """A host name that resolves to an organization's brand (one row per host for O(1) lookup)."""
+    """A host name someone claims: a seller's portal domain (instance_id empty), served in its brand, or a
+    customer's domain for their instance. One row per claim; the brand lookup reads verified rows by host in
+    O(1). A host is served only once proven (verified_at) by a DNS TXT record with `token`, and only one verified
+    claim per host can exist (a partial unique index), so an unproven claim never blocks the real owner."""
+
+    __table_args__ = (
+        UniqueConstraint("hostname", "organization_id", name="uq_domain_claim"),
+        Index(
+            "uq_domain_verified_hostname",
+            "hostname",
+            unique=True,
+            sqlite_where=text("verified_at IS NOT NULL"),
+            postgresql_where=text("verified_at IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    hostname: str = Field(max_length=253, unique=True, index=True)
+    hostname: str = Field(max_length=253, index=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
+    instance_id: int | None = Field(default=None, foreign_key="instance.id", index=True)
+    token: str = Field(default="", max_length=64)
+    status: str = Field(default=DomainStatus.WAITING_DNS, max_length=20)
+    message: str = Field(default="", max_length=500)
+    verified_at: datetime | None = None
+    failing_since: datetime | None = None
+    checked_at: datetime | None = None
+    next_check_at: datetime | None = None
+    check_delay_seconds: float = 0.0
     created_at: datetime = created_field()
 
 

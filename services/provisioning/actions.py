@@ -9,6 +9,9 @@ RESTART = "restart"
 SUSPEND = "suspend"
 RESUME = "resume"
 APPLY_LIMITS = "apply_limits"
+# a customer's domain was proven or removed: Coolify needs it in the application and a deploy (its Traefik
+# routes come from the deployment); for Docker the edge's route changes and the container is left as it is
+UPDATE_DOMAINS = "update_domains"
 DEPROVISION = "deprovision"
 # Before payment: what a paid instance needs is created (not started) while the customer is on the checkout page,
 # so payment only has to start it. Best effort: a failure never touches the instance, payment provisions anyway.
@@ -24,6 +27,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     SUSPEND: ("stop",),
     RESUME: ("prepare_backend", "start", "publish_proxy", "wait_healthy"),
     APPLY_LIMITS: ("prepare_config", "deploy", "publish_proxy", "wait_healthy"),
+    UPDATE_DOMAINS: ("prepare_config", "deploy", "publish_proxy", "wait_healthy"),
     DEPROVISION: ("unpublish_proxy", "destroy"),
     # No vhost yet: traffic that reaches a container while it starts stalls that container's network for a
     # whole SYN retransmit (1 s; seen through docker-proxy), so the route is published only once it has started.
@@ -40,6 +44,7 @@ STATUS_DURING: dict[str, str | None] = {
     SUSPEND: "suspending",
     RESUME: "starting",
     APPLY_LIMITS: "updating",
+    UPDATE_DOMAINS: "updating",
     DEPROVISION: "deprovisioning",
     PREPARE: None,
     RELEASE: None,
@@ -52,6 +57,7 @@ STATUS_AFTER: dict[str, str | None] = {
     SUSPEND: "suspended",
     RESUME: "running",
     APPLY_LIMITS: "running",
+    UPDATE_DOMAINS: "running",
     DEPROVISION: "deprovisioned",
     PREPARE: None,
     RELEASE: None,
@@ -65,6 +71,7 @@ DESIRED_AFTER: dict[str, str | None] = {
     SUSPEND: "suspended",
     RESUME: "running",
     APPLY_LIMITS: None,
+    UPDATE_DOMAINS: None,
     DEPROVISION: "deprovisioned",
     PREPARE: None,
     RELEASE: None,

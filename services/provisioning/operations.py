@@ -7,29 +7,60 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from services.config import get_settings
-from services.models import Instance
+from services.models import Domain, Instance
 from services.models.base import key
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
-from services.provisioning.proxy import get_proxy
+from services.provisioning.proxy import Route, get_proxy
 from services.provisioning.spec import build_spec
 
 GONE = ("deprovisioned",)
 
 
-def proxy_routes(session: Session) -> list[tuple[int, str, str, str]]:
+def proxy_routes(session: Session, only: int | None = None) -> list[Route]:
+    """Every instance the edge forwards to (or only that one), with its customer's proven domains."""
     settings = get_settings()
-    rows = session.exec(
-        select(Instance).where(
-            col(Instance.upstream).is_not(None),
-            col(Instance.status).not_in(GONE),
-        )
-    ).all()
-    return [(key(i), i.subdomain, settings.instance_domain(i.subdomain), i.upstream or "") for i in rows]
+    instances = select(Instance).where(col(Instance.upstream).is_not(None), col(Instance.status).not_in(GONE))
+    domains = select(col(Domain.instance_id), col(Domain.hostname)).where(
+        col(Domain.instance_id).is_not(None), col(Domain.verified_at).is_not(None)
+    )
+    if only is not None:
+        instances = instances.where(col(Instance.id) == only)
+        domains = domains.where(col(Domain.instance_id) == only)
+    rows = session.exec(instances).all()
+    custom: dict[int, list[str]] = {}
+    for instance_id, hostname in session.exec(domains.order_by(col(Domain.id))).all():
+        custom.setdefault(int(instance_id or 0), []).append(hostname)
+    return [
+        Route(key(i), i.subdomain, (settings.instance_domain(i.subdomain), *custom.get(key(i), [])), i.upstream or "")
+        for i in rows
+    ]
+
+
+def portal_hosts(session: Session) -> list[str]:
+    """The sellers' proven portal domains, which the edge sends to the portal itself."""
+    return list(
+        session.exec(
+            select(col(Domain.hostname))
+            .where(col(Domain.instance_id).is_(None), col(Domain.verified_at).is_not(None))
+            .order_by(col(Domain.hostname))
+        ).all()
+    )
 
 
 def regenerate_proxy(session: Session) -> int:
-    return get_proxy().regenerate(proxy_routes(session))
+    """The whole edge from the database's truth (`portal-admin proxy`, and every minute by the reconciler)."""
+    return get_proxy().regenerate(proxy_routes(session), portal_hosts(session))
+
+
+def refresh_instance_route(session: Session, instance_id: int) -> bool:
+    """The instance's route again, with the domains proven or lost since; nothing when it is not published."""
+    routes = proxy_routes(session, only=instance_id)
+    return get_proxy().publish(routes[0]) if routes else False
+
+
+def refresh_portal_hosts(session: Session) -> bool:
+    return get_proxy().set_portal_hosts(portal_hosts(session))
 
 
 def cleanup_deprovisioned(session: Session) -> list[str]:

@@ -6,15 +6,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from services import templating
 from services.config import get_settings
-from services.models import AppTemplate, Instance, Organization, Plan, Subscription
+from services.models import AppTemplate, Domain, Instance, Organization, Plan, Subscription
 from services.models.base import key
 from services.provisioning.credentials import load_credentials
 from services.provisioning.errors import PermanentError
 from services.provisioning.labels import instance_labels
+from services.provisioning.urls import instance_url
 from services.tenancy.orgs import owner_user
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -38,6 +39,18 @@ class InstanceSpec:
     external_id: str | None = None
     upstream: str | None = None
     admin_email: str = ""
+    custom_domains: tuple[str, ...] = ()  # the customer's own domains, proven by DNS (services/domains)
+
+    @property
+    def hosts(self) -> tuple[str, ...]:
+        """Every host the instance answers on: its own first, then its customer's proven domains."""
+        return (self.domain, *self.custom_domains)
+
+    @property
+    def urls(self) -> list[str]:
+        """The instance's URL and one per proven domain, in the scheme the instance's URL has."""
+        scheme = self.url.split("://", 1)[0]
+        return [self.url, *(f"{scheme}://{host}" for host in self.custom_domains)]
 
     @property
     def memory_limit(self) -> str | None:
@@ -76,6 +89,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     limits = dict(plan.limits) if plan else {}
     owner = owner_user(session, instance.organization_id)
     domain = settings.instance_domain(instance.subdomain)
+    url = instance_url(instance.subdomain, template.backend, instance.upstream)
     secrets = load_credentials(instance)
     context = {
         "customer": {
@@ -86,7 +100,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         "plan": {"name": plan.name if plan else "", "slug": plan.slug if plan else ""},
         "limits": LimitView(limits),
         "domain": domain,
-        "url": settings.instance_url(instance.subdomain),
+        "url": url,
         "secrets": secrets,
         "endpoints": template.settings.get("predefined_endpoints", []),
     }
@@ -96,7 +110,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         subdomain=instance.subdomain,
         owner=org.slug if org else "",
         domain=domain,
-        url=settings.instance_url(instance.subdomain),
+        url=url,
         backend=template.backend,
         image=template.image,
         internal_port=template.internal_port,
@@ -114,7 +128,17 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         external_id=instance.external_id,
         upstream=instance.upstream,
         admin_email=owner.email if owner else "",
+        custom_domains=proven_domains(session, key(instance)),
     )
+
+
+def proven_domains(session: Session, instance_id: int) -> tuple[str, ...]:
+    rows = session.exec(
+        select(col(Domain.hostname))
+        .where(col(Domain.instance_id) == instance_id, col(Domain.verified_at).is_not(None))
+        .order_by(col(Domain.id))
+    ).all()
+    return tuple(rows)
 
 
 class LimitView(dict[str, Any]):

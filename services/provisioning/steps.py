@@ -17,7 +17,7 @@ from services.models.base import utcnow
 from services.provisioning.backends.base import Backend, Placement
 from services.provisioning.credentials import ensure_credentials
 from services.provisioning.errors import ProvisioningError
-from services.provisioning.proxy import Proxy
+from services.provisioning.proxy import Proxy, Route
 from services.provisioning.spec import InstanceSpec, build_spec
 
 
@@ -83,7 +83,7 @@ def stop(ctx: StepContext) -> None:
 def publish_proxy(ctx: StepContext) -> None:
     spec = ctx.spec()
     if spec.upstream:
-        ctx.proxy.publish(spec.instance_id, spec.subdomain, spec.domain, spec.upstream)
+        ctx.proxy.publish(Route(spec.instance_id, spec.subdomain, spec.hosts, spec.upstream))
 
 
 def unpublish_proxy(ctx: StepContext) -> None:
@@ -93,12 +93,13 @@ def unpublish_proxy(ctx: StepContext) -> None:
 def wait_healthy(ctx: StepContext) -> None:
     """Checked the way customers arrive: through the proxy when there is one (which also waits out a reload)."""
     spec = ctx.spec()
-    target = ctx.proxy.address() if spec.upstream and ctx.proxy.address() else spec.upstream
+    through_edge = bool(spec.upstream and ctx.proxy.address())
     timeout = get_settings().provision_health_timeout_seconds
     deadline = time.monotonic() + timeout
     delay, growth, longest = ctx.backend.health_pacing  # slow starters are polled less, Coolify less still
     while time.monotonic() < deadline:
-        if ctx.backend.health(spec, target):
+        # through the edge, the first check also makes it obtain the instance's certificate
+        if ctx.proxy.check(spec.domain, spec.health_path) if through_edge else ctx.backend.health(spec, spec.upstream):
             return
         time.sleep(delay)
         delay = min(delay * growth, longest)

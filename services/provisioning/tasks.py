@@ -13,6 +13,8 @@ from huey import crontab
 from services.db import session_scope
 from services.jobs.queue import periodic_task, task
 from services.provisioning import engine
+from services.provisioning.errors import ProvisioningError
+from services.provisioning.operations import regenerate_proxy
 from services.provisioning.prewarm import release_abandoned
 from services.provisioning.reconcile import reconcile, resume_interrupted
 from services.provisioning.watch import watch_backends
@@ -44,6 +46,11 @@ def reconcile_instances() -> None:
         for finding in reconcile(session):
             if finding.outcome != "ok":
                 log.info("reconcile: %s", finding)
+    with session_scope() as session:  # the edge, from the database's truth (a lost or manual change is undone)
+        try:
+            regenerate_proxy(session)
+        except ProvisioningError as exc:
+            log.warning("the edge could not be brought in step: %s", exc)
 
 
 @periodic_task(crontab(minute="*"), period_seconds=60)

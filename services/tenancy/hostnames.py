@@ -63,8 +63,11 @@ def domain_problem(session: Session, raw: str, *, platform_staff: bool) -> tuple
         label = instance_label(host)
         if host == base_domain() or label is None or _label_taken(session, label):
             return host, f"{host} is (or could become) a customer's instance address."
-    if session.exec(select(col(Domain.id)).where(col(Domain.hostname) == host)).first() is not None:
-        return host, f"{host} is already in use."
+    if host.endswith(".localhost") and get_settings().environment == "production":
+        return host, f"{host} only ever reaches the machine it is typed on; it cannot be proven or served."
+    proven = select(col(Domain.id)).where(col(Domain.hostname) == host, col(Domain.verified_at).is_not(None))
+    if session.exec(proven).first() is not None:
+        return host, f"{host} is already in use."  # an unproven claim blocks nobody: the first proof wins
     return host, None
 
 

@@ -28,6 +28,7 @@ from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
 from portal.state.branding_editor import BrandingEditorState
 from portal.state.dashboard import DashboardState
+from portal.state.domains import DomainsState
 from portal.state.instance_tools import InstanceToolsState
 from portal.state.invitations import InvitationsState
 from portal.state.usage import UsageState
@@ -122,6 +123,9 @@ def tenants(db: Session, tree: dict) -> Tenants:
         expires_at=utcnow().replace(year=utcnow().year + 1),
     )
     db.add(invitation_b)
+    seller_domain_b = Domain(hostname="portal.b.example", organization_id=reseller_b.id, verified_at=utcnow())
+    customer_domain_b = Domain(hostname="app.b.example", organization_id=cust_b.id, instance_id=instance_b.id)
+    db.add_all([seller_domain_b, customer_domain_b])
     db.commit()
     user_b = db.exec(select(User).where(User.username == "cust-b")).one()
     b = {
@@ -135,6 +139,8 @@ def tenants(db: Session, tree: dict) -> Tenants:
         "invitation": invitation_b,
         "membership": db.exec(select(Membership).where(Membership.user_id == user_b.id)).one(),
         "instance_token": issue_instance_token(db, instance_b),
+        "seller_domain": seller_domain_b,
+        "customer_domain": customer_domain_b,
     }
     db.commit()
     return Tenants(db=db, staff=staff, customers=customers, b=b)
@@ -161,7 +167,10 @@ def _snapshot(db: Session, b: dict[str, Any]) -> dict[str, Any]:
             (i.id, i.status) for i in db.exec(select(Invitation)).all() if i.organization_id == reseller
         ),
         "branding": db.exec(select(Branding).where(Branding.organization_id == reseller)).one().model_dump(),
-        "domains": sorted(d.hostname for d in db.exec(select(Domain).where(Domain.organization_id == reseller)).all()),
+        "domains": sorted(
+            (d.hostname, d.status, d.verified_at is not None, d.next_check_at)
+            for d in db.exec(select(Domain).where(Domain.organization_id.in_((reseller, customer)))).all()  # type: ignore[attr-defined]
+        ),
         "licence": db.exec(select(Licence).where(Licence.organization_id == reseller)).one().model_dump(),
         "usage": db.exec(
             select(func.count()).select_from(UsageRecord).where(UsageRecord.instance_id == b["instance"].id)
@@ -213,6 +222,11 @@ async def _usage(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> 
     return await browser.call(UsageState, name, *args)
 
 
+async def _domains(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
+    await _with_view(browser, b)
+    return await browser.call(DomainsState, name, *args)
+
+
 async def _editor(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
     editor = await _tampered_editor(browser, b)
     if name == "save":
@@ -256,6 +270,11 @@ PROBES: dict[str, Probe] = {
     "UsageState.load": lambda br, b: _usage("load", br, b, 1),
     "UsageState.turn": lambda br, b: _usage("turn", br, b, 1),
     "UsageState.export_csv": lambda br, b: _usage("export_csv", br, b),
+    "DomainsState.load": lambda br, b: _domains("load", br, b),
+    "DomainsState.add": lambda br, b: _domains("add", br, b, {"hostname": "hijack.example.org"}),
+    "DomainsState.remove": lambda br, b: _domains("remove", br, b, b["customer_domain"].id),
+    "DomainsState.check_now": lambda br, b: _domains("check_now", br, b, b["customer_domain"].id),
+    "DomainsState.remove_seller_domain": lambda br, b: _domains("remove", br, b, b["seller_domain"].id),
     "AdminState.retry": lambda br, b: br.call(AdminState, "retry", b["action"].id),
     "AdminState.replay": lambda br, b: br.call(AdminState, "replay", "evt_b"),
     "ConsoleState.check_health": lambda br, b: br.call(ConsoleState, "check_health", str(b["instance"].id)),
@@ -288,6 +307,11 @@ PROBES: dict[str, Probe] = {
     "BrandingEditorState.set_email_part": lambda br, b: _editor("save_email", br, b),
     "BrandingEditorState.choose_email": lambda br, b: _editor("save_email", br, b),
     "BrandingEditorState.add_domain": lambda br, b: _editor("add_domain", br, b, {"hostname": "portal.hijack.example"}),
+    "BrandingEditorState.remove_domain": lambda br, b: _editor("remove_domain", br, b, b["seller_domain"].id),
+    "BrandingEditorState.check_domain": lambda br, b: _editor("check_domain", br, b, b["seller_domain"].id),
+    "BrandingEditorState.remove_customer_domain": lambda br, b: _editor(
+        "remove_domain", br, b, b["customer_domain"].id
+    ),
     "BrandingEditorState.upload_logo": lambda br, b: _editor("upload_logo", br, b, [_Upload()]),
     "BrandingEditorState.upload_favicon": lambda br, b: _editor("upload_favicon", br, b, [_Upload()]),
     "BrandingEditorState.set_sender": lambda br, b: _editor("set_sender", br, b, {"sender_email": "x@hijack.example"}),
@@ -313,6 +337,7 @@ NO_RECORD_ID = {
     "DashboardState.pay_now": "the caller's own organization (billing role checked)",
     "DashboardState.apply_plan_change": "the caller's own organization (billing role checked)",
     "DashboardState.set_target_plan": "a form field",
+    "DomainsState.follow": "refreshes through the same checked call as DomainsState.load (probed)",
     "InstanceToolsState.hide_logs": "a display toggle",
     "AdminState.load": "lists scoped to the actor",
     "AdminState.filter_events": "a filter of scoped lists",
@@ -336,6 +361,8 @@ ROUTES_EXEMPT = {
     "/api/health": "public health check, no tenant data",
     STRIPE_WEBHOOK_PATH: "Stripe-signed events, no tenant identity in the request",
     "/api/brand-assets/{name}": "sellers' logos, public by design (shown on their public pages)",
+    "/api/edge/ask": "the edge's certificate question: yes or no for a host name, no tenant's records or identity "
+    "(tests/unit/domains/test_claims.py)",
     "/metrics": "platform-wide counts, no tenant's records or labels; the platform's METRICS_TOKEN (404 in production "
     "without one), tested in tests/unit/ops/test_metrics.py",
 }
@@ -390,7 +417,9 @@ def _run_probes(tenants: Tenants, user: User, handlers: list[str]) -> None:
 
 
 STAFF_SIDE = sorted(
-    h for h in PROBES if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState"))
+    h
+    for h in PROBES
+    if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState", "DomainsState"))
 )
 CUSTOMER_SIDE = sorted(set(PROBES) - set(STAFF_SIDE))
 

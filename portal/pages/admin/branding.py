@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 from portal.components.layout import page
@@ -104,6 +106,43 @@ def _emails() -> rx.Component:
         _error("email_template"),
         width="100%",
         align="start",
+    )
+
+
+def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
+    """One portal domain: its status, what to fix, and the records while it is not proven."""
+    hostname = domain["hostname"].to(str)
+    records = domain["records"].to(list[dict[str, str]])
+    return rx.vstack(
+        rx.hstack(
+            rx.code(hostname, class_name="brand-domain"),
+            rx.badge(domain["status_label"].to(str)),
+            rx.button(
+                "Check now",
+                size="1",
+                variant="soft",
+                on_click=B.check_domain(domain["id"].to(int)),
+                aria_label="Check " + hostname + " now",
+            ),
+            rx.button(
+                "Remove",
+                size="1",
+                variant="outline",
+                color_scheme="red",
+                on_click=B.remove_domain(domain["id"].to(int)),
+                aria_label="Remove " + hostname,
+            ),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.cond(domain["message"].to(str) != "", rx.text(domain["message"].to(str), size="2")),
+        rx.foreach(
+            records,
+            lambda r: rx.text(rx.code(r["type"]), " ", rx.code(r["name"]), " → ", rx.code(r["value"]), size="1"),
+        ),
+        spacing="1",
+        align="start",
+        role="status",
     )
 
 
@@ -212,7 +251,7 @@ def branding_editor() -> rx.Component:
             rx.vstack(
                 _preview(),
                 rx.heading("Your domains", size="3"),
-                rx.foreach(B.domains, lambda d: rx.code(d, class_name="brand-domain")),
+                rx.foreach(B.domains, _seller_domain),
                 rx.form(
                     rx.hstack(
                         rx.input(name="hostname", placeholder="portal.yourcompany.com", id="domain-input"),

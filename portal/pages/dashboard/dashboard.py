@@ -2,10 +2,12 @@ import reflex as rx
 
 from portal.components.forms import form_error
 from portal.components.layout import page
+from portal.pages.dashboard.domains_section import domains_section
 from portal.pages.dashboard.instance_card import instance_card
 from portal.pages.dashboard.usage_section import usage_section
 from portal.state.auth import AuthState
 from portal.state.dashboard import DashboardState
+from portal.state.domains import DomainsState
 from portal.state.usage import UsageState
 
 V = DashboardState.view
@@ -131,7 +133,11 @@ def _budget_card() -> rx.Component:
     )
 
 
-@page(route="/dashboard", title="Dashboard", on_load=[AuthState.require_login, DashboardState.load, UsageState.load])
+@page(
+    route="/dashboard",
+    title="Dashboard",
+    on_load=[AuthState.require_login, DashboardState.load, UsageState.load, DomainsState.load],
+)
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.heading("Dashboard", size="7"),
@@ -148,6 +154,7 @@ def dashboard() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
+                domains_section(),
                 usage_section(),
                 spacing="4",
                 width="100%",

@@ -197,13 +197,13 @@ class CoolifyBackend:
         wanted = limit_fields(spec)
         if template["strategy"] == "build_script":
             wanted.update(self._commands(spec, uuid))
-        domain_pending = template["strategy"] == "compose_domains" and not _has_domain(
-            app, template["service"], spec.url
+        domain_pending = template["strategy"] == "compose_domains" and not _has_domains(
+            app, template["service"], spec.urls
         )
-        # the domain before the first deploy once Coolify has loaded the compose file (one deploy, not two), sent
+        # the domains before the first deploy once Coolify has loaded the compose file (one deploy, not two), sent
         # and verified together with the other settings
         if domain_pending and self._ensure_domain(
-            uuid, template["service"], spec.url, wait_for_compose=True, also=_differing(app, wanted)
+            uuid, template["service"], spec.urls, wait_for_compose=True, also=_differing(app, wanted)
         ):
             domain_pending = False
         else:
@@ -211,7 +211,7 @@ class CoolifyBackend:
         self.client.deploy(uuid)
         self._follow(uuid)
         if domain_pending:  # the compose file arrived only with the deploy: set the domain, then deploy again
-            self._ensure_domain(uuid, template["service"], spec.url, wait_for_compose=False)
+            self._ensure_domain(uuid, template["service"], spec.urls, wait_for_compose=False)
             self.client.deploy(uuid)
             self._follow(uuid)
         return Placement(external_id=uuid, upstream=None)
@@ -300,9 +300,10 @@ class CoolifyBackend:
         _refuse_differing(app, wanted, what)
 
     def _ensure_domain(
-        self, uuid: str, service: str, url: str, *, wait_for_compose: bool, also: dict[str, str] | None = None
+        self, uuid: str, service: str, urls: list[str], *, wait_for_compose: bool, also: dict[str, str] | None = None
     ) -> bool:
-        """Set the compose service's domain (and the fields `also` names) and read them back. Nothing is deployed
+        """Set the compose service's domains (the instance's own URL and its customer's proven domains, and the
+        fields `also` names) and read them back. Nothing is deployed
         here, so a domain that is parked leaves no deployment queued behind it. False when Coolify has not loaded
         the compose file yet (it does so shortly after the application is created) and `wait_for_compose` has
         waited long enough for it."""
@@ -311,7 +312,7 @@ class CoolifyBackend:
             while True:
                 try:
                     self.client.update_application(
-                        uuid, {"docker_compose_domains": [{"name": service, "domain": url}], **also}
+                        uuid, {"docker_compose_domains": [{"name": service, "domain": ",".join(urls)}], **also}
                     )
                     break
                 except CoolifyRejected as rejected:
@@ -324,11 +325,11 @@ class CoolifyBackend:
                     self._sleep(delay)
                     waited, delay = waited + delay, min(delay * 1.5, self._settings.coolify_poll_max_seconds)
             app = self._application(uuid)
-            if _has_domain(app, service, url):
+            if _has_domains(app, service, urls):
                 self._ensure_fields(uuid, app, also, "application settings")  # re-applied once if not kept
                 return True
         raise PermanentError(
-            f"Coolify dropped the domain {url} for compose service {service!r}. Check that the "
+            f"Coolify dropped the domain {', '.join(urls)} for compose service {service!r}. Check that the "
             f"app template's compose_service names a service in the compose file."
         )
 
@@ -418,7 +419,8 @@ def _env_differences(sent: list[dict[str, Any]], stored: list[dict[str, Any]]) -
     return wrong
 
 
-def _has_domain(app: dict[str, Any], service: str, url: str) -> bool:
+def _has_domains(app: dict[str, Any], service: str, urls: list[str]) -> bool:
+    """Coolify holds exactly these URLs for the service (a domain the customer removed must go too)."""
     raw = app.get("docker_compose_domains") or "{}"
     try:
         domains = json.loads(raw) if isinstance(raw, str) else raw
@@ -426,4 +428,4 @@ def _has_domain(app: dict[str, Any], service: str, url: str) -> bool:
         return False
     entry = (domains or {}).get(service) if isinstance(domains, dict) else None
     listed = str((entry or {}).get("domain", ""))
-    return url in [d.strip() for d in listed.split(",")]
+    return sorted(d.strip() for d in listed.split(",") if d.strip()) == sorted(urls)

@@ -1,46 +1,36 @@
-"""Reverse proxy in front of instances whose backend gives the portal a host:port (the Docker backend)."""
+"""The edge in front of instances whose backend gives the portal a host:port (the Docker backend).
+
+Caddy (HTTPS with certificates on demand, driven through its admin API), nginx (plain HTTP vhost files, tested
+with `nginx -t` before they replace anything) or nothing; see base.py for what each of them does.
+"""
 
 from __future__ import annotations
 
 import shutil
-from typing import Protocol
 
 from services.config import get_settings
+from services.provisioning.proxy.base import NoProxy, Proxy, Route
+from services.provisioning.proxy.caddy import CaddyProxy
 from services.provisioning.proxy.nginx import NginxProxy
 
-
-class Proxy(Protocol):
-    def publish(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> bool: ...
-
-    def unpublish(self, subdomain: str) -> bool: ...
-
-    def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int: ...
-
-    def address(self) -> str | None:
-        """host:port where customers' requests arrive, or None when nothing stands in front."""
+__all__ = ["NoProxy", "Proxy", "Route", "chosen_backend", "get_proxy"]
 
 
-class NoProxy:
-    """Nothing in front: instances are reached on their upstream address directly."""
-
-    def publish(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> bool:
-        return False
-
-    def unpublish(self, subdomain: str) -> bool:
-        return False
-
-    def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int:
-        return 0
-
-    def address(self) -> str | None:
-        return None
-
-
-def get_proxy() -> Proxy:
+def chosen_backend() -> str:
+    """PROXY_BACKEND, with `auto` resolved: Caddy when installed (HTTPS), else nginx, else none."""
     settings = get_settings()
     choice = settings.proxy_backend
     if choice == "auto":
-        choice = "nginx" if shutil.which(settings.nginx_bin) else "none"
+        if shutil.which(settings.caddy_bin):
+            return "caddy"
+        return "nginx" if shutil.which(settings.nginx_bin) else "none"
+    return choice
+
+
+def get_proxy() -> Proxy:
+    choice = chosen_backend()
+    if choice == "caddy":
+        return CaddyProxy()
     if choice == "nginx":
         return NginxProxy()
     return NoProxy()

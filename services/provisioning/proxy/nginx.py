@@ -14,14 +14,16 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import httpx
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.config import get_settings
 from services.provisioning.errors import PermanentError, ProvisioningError
+from services.provisioning.proxy.base import Answer, Route, connect_address, listen_port, with_port
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
@@ -31,9 +33,13 @@ _templates = Environment(
 
 
 log = logging.getLogger(__name__)
+PORTAL_VHOST = "_portal-domains.conf"  # sellers' portal domains; instance vhosts are named after the subdomain
+_CHECK_CLIENT = httpx.Client(timeout=2.0, follow_redirects=False)
 
 
 class NginxProxy:
+    name = "nginx"
+
     def __init__(self, prefix: Path | None = None, listen: str | None = None, binary: str | None = None) -> None:
         settings = get_settings()
         self.prefix = Path(prefix or settings.nginx_dir or settings.var_dir / "nginx")
@@ -48,9 +54,22 @@ class NginxProxy:
             prefix=self.prefix, listen=self.listen, vhost_dir=vhost_dir
         )
 
-    def render_vhost(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> str:
+    def render_vhost(self, route: Route) -> str:
         return _templates.get_template("vhost.conf.j2").render(
-            instance_id=instance_id, subdomain=subdomain, domain=domain, upstream=upstream, listen=self.listen
+            name=f"instance {route.instance_id} ({route.subdomain})",
+            hosts=" ".join(route.hosts),
+            upstream=route.upstream,
+            listen=self.listen,
+        )
+
+    def render_portal_vhost(self, hosts: Sequence[str]) -> str | None:
+        if not hosts:
+            return None
+        return _templates.get_template("vhost.conf.j2").render(
+            name="sellers' portal domains",
+            hosts=" ".join(hosts),
+            upstream=get_settings().portal_upstream,
+            listen=self.listen,
         )
 
     @contextmanager
@@ -184,18 +203,36 @@ class NginxProxy:
     def address(self) -> str | None:
         return self.listen
 
-    def publish(self, instance_id: int, subdomain: str, domain: str, upstream: str) -> bool:
-        return self._apply({f"{subdomain}.conf": self.render_vhost(instance_id, subdomain, domain, upstream)})
+    def url_for(self, host: str) -> str:
+        return with_port("http", host, listen_port(self.listen))
+
+    def check(self, host: str, path: str) -> bool:
+        answer = self.probe(host, path)
+        return answer.status is not None and answer.status < 400
+
+    def probe(self, host: str, path: str) -> Answer:
+        try:
+            response = _CHECK_CLIENT.get(f"http://{connect_address(self.listen)}{path}", headers={"Host": host})
+        except httpx.HTTPError as exc:
+            return Answer(None, None, f"nginx did not answer ({type(exc).__name__})")
+        return Answer(None, response.status_code)
+
+    def publish(self, route: Route) -> bool:
+        return self._apply({f"{route.subdomain}.conf": self.render_vhost(route)})
 
     def unpublish(self, subdomain: str) -> bool:
         return self._apply({f"{subdomain}.conf": None})
 
-    def regenerate(self, routes: list[tuple[int, str, str, str]]) -> int:
+    def set_portal_hosts(self, hosts: Sequence[str]) -> bool:
+        return self._apply({PORTAL_VHOST: self.render_portal_vhost(hosts)})
+
+    def regenerate(self, routes: Sequence[Route], portal_hosts: Sequence[str] = ()) -> int:
         """Rewrite every vhost from the database's truth; drop vhosts of instances that no longer exist."""
-        wanted = {f"{sub}.conf": self.render_vhost(iid, sub, domain, upstream) for iid, sub, domain, upstream in routes}
+        wanted: dict[str, str | None] = {f"{r.subdomain}.conf": self.render_vhost(r) for r in routes}
+        wanted[PORTAL_VHOST] = self.render_portal_vhost(portal_hosts)
         stale = {p.name: None for p in self.vhost_dir.glob("*.conf") if p.name not in wanted}
         self._apply({**wanted, **stale})
-        return len(wanted)
+        return len(routes)
 
 
 def _workers(master_pid: int) -> dict[int, str]:

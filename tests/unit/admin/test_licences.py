@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 from services.accounts import service
 from services.accounts.usernames import username_problem
 from services.admin import branding
-from services.admin.licences import add_domain, parse_expiry, save_licence
+from services.admin.domains import add_domain
+from services.admin.licences import parse_expiry, save_licence
 from services.billing.enrolment import enrol
 from services.branding.brand import brand_for, brand_for_host
 from services.errors import ValidationFailed
@@ -19,6 +20,7 @@ from services.models import Domain, Licence, Organization, Plan
 from services.models.base import utcnow
 from services.tenancy.licences import FEATURES, console_banner
 from services.tenancy.scope import Forbidden
+from tests.support.domains import prove
 from tests.support.tenants import actor as _actor
 
 
@@ -52,6 +54,8 @@ def test_platform_sets_a_licence_and_the_reseller_adds_only_the_domains_it_cover
         add_domain(db, admin, reseller.id, "portal.other.example")  # type: ignore[arg-type]
     add_domain(db, admin, reseller.id, "Portal.Alpha.Example")  # type: ignore[arg-type]
     db.commit()
+    assert brand_for_host(db, "portal.alpha.example").organization_id != reseller.id  # not before DNS proves it
+    prove(db, "portal.alpha.example")
     assert brand_for_host(db, "portal.alpha.example").organization_id == reseller.id
     with pytest.raises(ValidationFailed, match="allows 1 domain"):
         add_domain(db, admin, reseller.id, "shop.alpha.example")  # type: ignore[arg-type]
@@ -71,6 +75,7 @@ def test_resellers_cannot_grant_themselves_a_licence_or_take_another_resellers_d
     _licence(db, tree, "reseller-b")
     add_domain(db, _actor(db, tree, "b-admin"), reseller_b.id, "portal.b.example")  # type: ignore[arg-type]
     db.commit()
+    prove(db, "portal.b.example")
     with pytest.raises(ValidationFailed, match="already in use"):
         add_domain(db, _actor(db, tree, "a-admin"), reseller_a.id, "portal.b.example")  # type: ignore[arg-type]
     db.rollback()

@@ -13,6 +13,7 @@ from services.branding.brand import brand_for, brand_for_host, organization_for_
 from services.branding.css import sanitize_css
 from services.errors import ValidationFailed
 from services.models import Branding, Domain, Licence, Organization, OrgKind, User
+from services.models.base import utcnow
 from tests.support.accounts import GOOD_PASSWORD
 from tests.support.factories import platform
 from tests.support.mailbox import outbox_messages, text_of
@@ -120,8 +121,8 @@ def _tree(db: Session) -> dict[str, Organization]:
                 hide_platform_branding=True,
                 email_templates={"password_changed": {"subject": "{{ broken"}},
             ),
-            Domain(hostname="portal.acme.example", organization_id=reseller.id),
-            Domain(hostname="portal.beta.example", organization_id=other.id),
+            Domain(hostname="portal.acme.example", organization_id=reseller.id, verified_at=utcnow()),
+            Domain(hostname="portal.beta.example", organization_id=other.id, verified_at=utcnow()),
             Licence(organization_id=other.id, tier="pro", features=["hide_platform_branding"]),
         ]
     )
