@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 
 from services.config import get_settings
+from services.db import session_scope
 from services.health import check_coolify
+from services.provisioning.errors import ProvisioningError
+from services.provisioning.operations import edge_summary, regenerate_proxy
 
 # On PostgreSQL the consumer runs at a lower CPU priority than the web server: acknowledging a webhook is what
 # Stripe times, handling it can wait a few milliseconds, and under a burst the consumer catches up right after.
@@ -86,6 +89,17 @@ def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
             process.kill()
 
 
+def _start_edge() -> None:
+    """The edge in front of instances, in step with the database before the first page is served, so the links on
+    the dashboards open right away; a failure is reported and the reconciler tries again every minute."""
+    try:
+        with session_scope() as session:
+            regenerate_proxy(session)
+        print(f"portal: {edge_summary()}", flush=True)
+    except (ProvisioningError, OSError) as exc:
+        print(f"portal: the edge in front of instances could not be started: {exc}", flush=True)
+
+
 def _report_coolify() -> None:
     """Coolify's version and health at start-up, so a wrong URL or token shows before the first provision."""
     coolify = check_coolify(fresh=True)
@@ -122,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = f"{settings.job_worker_count()} job consumer(s)" if role != "web" else ""
     print(f"portal: starting {' and '.join(p for p in (web, jobs) if p)} (Ctrl-C stops them all)", flush=True)
     _report_coolify()
+    if role != "web":  # `all` (make run) and the job service own the edge; web processes only serve pages
+        _start_edge()
     env = child_env(port)
     fresh_metrics_dir(Path(env["PROMETHEUS_MULTIPROC_DIR"]))
     return supervise(commands_for(role, port), env)

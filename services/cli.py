@@ -22,7 +22,7 @@ from services.provisioning import engine
 from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.demo_image import build
 from services.provisioning.errors import ProvisioningError
-from services.provisioning.operations import cleanup_deprovisioned, instance_stats, regenerate_proxy
+from services.provisioning.operations import cleanup_deprovisioned, edge_summary, instance_stats, regenerate_proxy
 from services.provisioning.reconcile import reconcile, resume_interrupted
 
 QUEUE = worker.huey  # importing services.worker registers every domain's tasks before anything is queued
@@ -56,6 +56,7 @@ def _proxy(_args: argparse.Namespace) -> int:
     with session_scope() as session:
         count = regenerate_proxy(session)
     print(f"proxy configuration regenerated for {count} instances")
+    print(edge_summary())
     return EXIT_OK
 
 

@@ -48,6 +48,18 @@ def portal_hosts(session: Session) -> list[str]:
     )
 
 
+def edge_summary() -> str:
+    """One line on what fronts the instances and how a browser on this machine trusts it (make run, the CLI)."""
+    proxy = get_proxy()
+    if proxy.name == "none":
+        return "no edge in front of instances (PROXY_BACKEND=none): they answer on their own published ports"
+    line = f"{proxy.name} serves instances at {proxy.url_for('<name>.' + get_settings().base_domain)}"
+    root = getattr(proxy, "root_certificate", lambda: None)()
+    if root is not None:
+        line += f"; its local CA's root is {root} (import it into your browser to trust the instances' HTTPS)"
+    return line
+
+
 def regenerate_proxy(session: Session) -> int:
     """The whole edge from the database's truth (`portal-admin proxy`, and every minute by the reconciler)."""
     return get_proxy().regenerate(proxy_routes(session), portal_hosts(session))

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.databases import fresh_postgres_database
+from tests.support.edge import PortalEdge, portal_edge
 from tests.support.env import drop_queue, require_env
 from tests.support.scaled import ScaledPortal, scaled_env, scaled_portal, topology
 from tests.support.servers import (
@@ -94,9 +96,40 @@ def browser_network() -> Iterator[BrowserNetwork | None]:
     network.remove()
 
 
+class BrowserTrust:
+    """The browser's own HOME with an NSS certificate store: roots added here (the edge's local CA) are trusted by
+    Chromium as a person's browser trusts a root they imported, so HTTPS pages open without a warning."""
+
+    def __init__(self) -> None:
+        self.home = Path(tempfile.mkdtemp(prefix="pe2e-home-"))
+        self.store = self.home / ".pki" / "nssdb"
+
+    def create(self) -> None:
+        self.store.mkdir(parents=True)
+        subprocess.run(["certutil", "-d", f"sql:{self.store}", "-N", "--empty-password"], check=True)
+
+    def trust(self, root: Path, name: str = "portal-edge") -> None:
+        subprocess.run(
+            ["certutil", "-d", f"sql:{self.store}", "-A", "-t", "C,,", "-n", name, "-i", str(root)], check=True
+        )
+
+
+@pytest.fixture(scope="session")
+def browser_trust() -> Iterator[BrowserTrust | None]:
+    if shutil.which("certutil") is None:
+        if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
+            pytest.fail("certutil is not installed but PORTAL_REQUIRE_ALL=1 (apt-get install libnss3-tools)")
+        yield None
+        return
+    trust = BrowserTrust()
+    trust.create()
+    yield trust
+    shutil.rmtree(trust.home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(
-    browser_type_launch_args: dict[str, Any], browser_network: BrowserNetwork | None
+    browser_type_launch_args: dict[str, Any], browser_network: BrowserNetwork | None, browser_trust: BrowserTrust | None
 ) -> dict[str, Any]:
     if not Path(CHROMIUM).exists():
         if os.environ.get("PORTAL_REQUIRE_ALL") == "1":
@@ -113,11 +146,14 @@ def browser_type_launch_args(
     ]
     if browser_network is not None:
         args.append(f"--host-resolver-rules=MAP * {browser_network.host_address}")
-    return {
+    launch = {
         **browser_type_launch_args,
         "executable_path": str(browser_network.launcher) if browser_network else CHROMIUM,
         "args": args,
     }
+    if browser_trust is not None:
+        launch["env"] = {**os.environ, "HOME": str(browser_trust.home)}
+    return launch
 
 
 @pytest.fixture(scope="session")
@@ -126,14 +162,25 @@ def mail() -> Iterator[tuple[SmtpInbox, int]]:
         yield server
 
 
+@pytest.fixture(scope="package")
+def front() -> Iterator[PortalEdge | None]:
+    """Caddy in front of the portal's instances and the DNS server customers prove their domains against (None
+    on a machine without Caddy: the portal then runs without an edge)."""
+    with portal_edge() as edge:
+        yield edge
+
+
 @pytest.fixture(scope="package")  # stopped before the integration tests share its Docker engine
 def portal(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     mail: tuple[SmtpInbox, int],
     browser_type_launch_args: dict[str, Any],
+    browser_trust: BrowserTrust | None,
+    front: PortalEdge | None,
 ) -> Iterator[RunningPortal | ScaledPortal]:
-    """The portal in test mode for Stripe, on our Docker engine when there is one, in the chosen topology.
+    """The portal in test mode for Stripe, on our Docker engine when there is one, behind Caddy (its local CA
+    trusted by the browser) when it is installed, in the chosen topology.
 
     Depends on the browser arguments so a machine without Chromium skips before building anything.
     """
@@ -145,9 +192,8 @@ def portal(
         PORT=str(port),
         PUBLIC_URL=f"http://localhost:{port}",
         SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
-        PROXY_BACKEND="none",
-        INSTANCE_SCHEME="http",
         PROVISION_RETRY_BASE_SECONDS="1",
+        **(front.env if front else {"PROXY_BACKEND": "none", "INSTANCE_SCHEME": "http"}),
     )
     try:
         dockerd = request.getfixturevalue("dockerd")
@@ -158,11 +204,24 @@ def portal(
 
         env.update(DOCKER_HOST=dockerd.host, DEMO_APP_IMAGE=TEST_IMAGE)
     if topology() == "scaled":
-        yield from _scaled(env, var_dir)
+        for running_scaled in _scaled(env, var_dir):
+            _trust_edge(front, browser_trust)
+            yield running_scaled
         return
     run_setup(env)
     with portal_server(env, var_dir / "portal.log") as running:
+        _trust_edge(front, browser_trust)
         yield running
+
+
+def _trust_edge(front: PortalEdge | None, trust: BrowserTrust | None) -> None:
+    """The edge's local CA into the browser's store, before the first page opens (the portal started Caddy)."""
+    if front is not None and trust is not None:
+        deadline = time.monotonic() + 30
+        while not front.root().exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert front.root().exists(), "the portal did not start its edge"
+        trust.trust(front.root())
 
 
 def _scaled(env: dict[str, str], root: Path) -> Iterator[ScaledPortal]:

@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.support.edge import PortalEdge
 from tests.support.servers import RunningPortal
 
 PASSWORD = "a long and good passphrase"
@@ -25,7 +26,9 @@ def _sign_up_for(page: Page, portal: RunningPortal, username: str, plan: str = "
     expect(page.locator("#test-mode")).to_contain_text("TEST MODE")
 
 
-def test_paid_signup_pays_and_lands_on_an_active_dashboard(page: Page, portal: RunningPortal) -> None:
+def test_paid_signup_pays_and_lands_on_an_active_dashboard(
+    page: Page, portal: RunningPortal, front: PortalEdge | None
+) -> None:
     _sign_up_for(page, portal, "payingcustomer")
     page.click("#pay")
 
@@ -40,7 +43,20 @@ def test_paid_signup_pays_and_lands_on_an_active_dashboard(page: Page, portal: R
     expect(page.locator("#instance-status")).to_have_attribute(
         "data-status", re.compile(r"^(provisioning|running)$"), timeout=30_000
     )
-    expect(page.locator("#instance-url")).to_have_text("http://payingcustomer.localhost")
+    if front is None:  # no Caddy on this machine: the portal runs without an edge
+        expect(page.locator("#instance-url")).to_have_text("http://payingcustomer.localhost")
+        return
+    # the link shown is the link that serves: HTTPS through the edge, trusted by the browser, the instance answers
+    link = front.url("payingcustomer.localhost")
+    expect(page.locator("#instance-url")).to_have_text(link)
+    expect(page.locator("#instance-status")).to_have_attribute("data-status", "running", timeout=60_000)
+    with page.context.expect_page() as opened:
+        page.click("#instance-url")
+    instance = opened.value
+    instance.wait_for_load_state()
+    assert instance.url.startswith(link)
+    response = instance.goto(link + "/health")
+    assert response is not None and response.status == 200
 
 
 def test_cancelled_checkout_can_be_tried_again_without_a_second_account(page: Page, portal: RunningPortal) -> None:
