@@ -193,6 +193,7 @@ def portal(
         PUBLIC_URL=f"http://localhost:{port}",
         SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
         PROVISION_RETRY_BASE_SECONDS="1",
+        SIGNUP_RATE_PER_IP="100/hour",  # every browser test signs up from the same address (the limit: unit tests)
         **(front.env if front else {"PROXY_BACKEND": "none", "INSTANCE_SCHEME": "http"}),
     )
     try:

@@ -12,21 +12,24 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
+from services.admin import domains as seller_domains
+from services.branding.brand import brand_for_host
 from services.domains import checks, claims
 from services.domains.ask import may_have_certificate
 from services.domains.edge import refresh_edge
-from services.models import Domain, DomainStatus, Instance, Plan, Subscription
+from services.models import Domain, DomainStatus, Instance, Licence, Organization, Plan, Subscription
 from services.provisioning import actions, engine
 from services.provisioning.operations import regenerate_proxy
 from services.provisioning.proxy import caddy
 from services.provisioning.urls import instance_url
+from services.tenancy.licences import FEATURES
 from tests.support.dns import DnsZone, dns_zone
 from tests.support.docker_env import unavailable
 from tests.support.edge import Edge, caddy_edge
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance
 from tests.support.provisioning import Provisioning
-from tests.support.tenants import customer
+from tests.support.tenants import actor, customer
 
 HOST = "shop.example.org"
 
@@ -145,3 +148,23 @@ def test_a_route_removed_behind_our_back_is_put_back_by_the_regeneration(
     assert regenerate_proxy(db) >= 1  # `portal-admin proxy`, and the reconciler every minute
     assert edge.get("again.localhost", "/health").status_code == 200
     assert db.exec(select(Instance).where(Instance.subdomain == "again")).one().status == "running"
+
+
+def test_a_sellers_proven_portal_domain_reaches_the_portal_through_the_edge_in_its_brand(
+    edge: Edge, db: Session, settings_env: SettingsEnv, tree: dict
+) -> None:
+    reseller = db.exec(select(Organization).where(Organization.slug == "reseller-a")).one()
+    db.add(Licence(organization_id=reseller.id, tier="pro", features=list(FEATURES)))  # type: ignore[arg-type]
+    db.commit()
+    with dns_zone("example.org", "test") as zone:
+        settings_env.setenv("DNS_RESOLVER", zone.address)
+        view = seller_domains.add_domain(db, actor(db, tree, "a-admin"), reseller.id, "portal.alpha.example.org")  # type: ignore[arg-type]
+        db.commit()
+        assert not _served(edge, "portal.alpha.example.org")
+        domain = db.get(Domain, view.id)
+        assert domain is not None
+        _zone_for(zone, domain, "portal.test")  # EDGE_HOSTNAME: the portal's own host by default
+        assert checks.check(view.id) == DomainStatus.SERVING
+        answer = edge.get("portal.alpha.example.org", "/api/health")
+        assert answer.status_code in (200, 503) and "checks" in answer.json()  # the portal itself answered
+        assert brand_for_host(db, "portal.alpha.example.org").organization_id == reseller.id

@@ -9,6 +9,7 @@ from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep
 from services.provisioning import actions, engine
 from services.provisioning.credentials import reveal_once
 from services.provisioning.labels import LABEL_INSTANCE
+from services.provisioning.proxy import Route
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance
 from tests.support.mailbox import outbox_messages, text_of
@@ -260,7 +261,7 @@ def test_a_broken_vhost_never_replaces_a_working_one(provisioning: Provisioning,
         type(provisioning.proxy), "render_vhost", lambda self, *a: "server { this is not nginx syntax; }\n"
     )
     try:
-        provisioning.proxy.publish(instance.id, "keep", "keep.localhost", "127.0.0.1:1")
+        provisioning.proxy.publish(Route(instance.id, "keep", ("keep.localhost",), "127.0.0.1:1"))  # type: ignore[arg-type]
     except PermanentError as exc:
         assert "nginx rejected" in str(exc)
     else:

@@ -34,7 +34,8 @@ class Coolify:
             "compose_service": "app",
         }
         template.env_template += "".join(f"EXTRA_{n}=value-{n}\n" for n in range(extra_env))
-        self.db.add(template)
+        instance.backend = "coolify"  # as enrolment records it from the template
+        self.db.add_all([template, instance])
         self.db.commit()
         return instance
 

@@ -32,6 +32,7 @@ class Edge:
     https_port: int
     http_port: int
     folder: Path
+    api: str  # the portal's API routes, where Caddy asks and where a seller's portal domains are sent
 
     def root_pem(self) -> str:
         root = self.proxy.root_certificate()
@@ -72,7 +73,7 @@ def api_server() -> Iterator[str]:
 
 @contextmanager
 def caddy_edge(settings_env: SettingsEnv) -> Iterator[Edge]:
-    """PROXY_BACKEND=caddy with Caddy's internal CA; Caddy is started by the portal's first change, stopped after."""
+    """PROXY_BACKEND=caddy with Caddy's internal CA, started as the portal starts it and stopped after."""
     folder = Path(tempfile.mkdtemp(prefix="pcd-", dir="/tmp"))  # unix socket paths are limited to 108 bytes
     https_port, http_port = free_port(), free_port()
     with api_server() as api:
@@ -83,11 +84,13 @@ def caddy_edge(settings_env: SettingsEnv) -> Iterator[Edge]:
             "EDGE_HTTPS_LISTEN": f"127.0.0.1:{https_port}",
             "CADDY_DIR": str(folder),
             "EDGE_ASK_URL": f"{api}/api/edge/ask",
+            "PORTAL_UPSTREAM": api.removeprefix("http://"),
         }.items():
             settings_env.setenv(name, value)
         proxy = CaddyProxy()
+        proxy.ensure_running()  # as `make run` starts it, before any instance is routed
         try:
-            yield Edge(proxy, https_port, http_port, folder)
+            yield Edge(proxy, https_port, http_port, folder, api)
         finally:
             proxy.stop()
             deadline = time.monotonic() + 10

@@ -7,7 +7,9 @@ import json
 import pytest
 from sqlmodel import select
 
-from services.models import AppTemplate, Plan, ProvisioningAction, Subscription
+from services.domains.edge import refresh_edge, served_state
+from services.models import AppTemplate, Domain, DomainStatus, Instance, Plan, ProvisioningAction, Subscription
+from services.models.base import utcnow
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.coolify.client import CoolifyClient, CoolifyRejected, CoolifyUnavailable
@@ -205,6 +207,65 @@ def test_a_domain_coolify_silently_drops_is_caught_reapplied_once_then_parked(co
     engine.retry_parked(coolify.db, action.id, requested_by="admin@example.com")
     coolify.db.commit()
     assert engine.execute(action.id) == "succeeded"
+
+
+def _compose_urls(coolify: Coolify, instance: Instance) -> list[str]:
+    return sorted(json.loads(coolify.app(instance)["docker_compose_domains"])["app"]["domain"].split(","))
+
+
+def test_a_customers_proven_domain_is_set_in_coolify_verified_and_dropped_again_when_removed(
+    coolify: Coolify,
+) -> None:
+    coolify.fake.compose_load_seconds = 0
+    instance = coolify.instance("shopfront")
+    assert coolify.run(instance, actions.PROVISION) == "succeeded"
+    domain = Domain(
+        hostname="shop.example.org",
+        organization_id=instance.organization_id,
+        instance_id=instance.id,
+        token="t" * 24,
+        verified_at=utcnow(),
+    )
+    coolify.db.add(domain)
+    coolify.db.commit()
+    refresh_edge(instance.id, instance.organization_id)  # what a successful DNS check asks for
+    queued = coolify.db.exec(
+        select(ProvisioningAction).where(ProvisioningAction.action == actions.UPDATE_DOMAINS)
+    ).one()
+    deployments = len(coolify.fake.deployments)
+    assert coolify.run(instance, actions.UPDATE_DOMAINS) == "succeeded"  # the one queued, run
+    assert _compose_urls(coolify, instance) == ["https://shop.example.org", "https://shopfront.localhost"]
+    assert len(coolify.fake.deployments) == deployments + 1  # Coolify's proxy routes what was deployed
+    coolify.db.expire_all()
+    assert coolify.db.get(ProvisioningAction, queued.id).status == "succeeded"  # type: ignore[union-attr]
+    assert served_state("shop.example.org", instance).status == DomainStatus.SERVING
+
+    coolify.db.delete(domain)
+    coolify.db.commit()
+    assert coolify.run(instance, actions.UPDATE_DOMAINS) == "succeeded"
+    assert _compose_urls(coolify, instance) == ["https://shopfront.localhost"]
+
+
+def test_a_domain_coolify_does_not_keep_parks_the_update_and_says_so_to_the_customer(coolify: Coolify) -> None:
+    coolify.fake.compose_load_seconds = 0
+    instance = coolify.instance("keeper")
+    assert coolify.run(instance, actions.PROVISION) == "succeeded"
+    coolify.db.add(
+        Domain(
+            hostname="keep.example.org",
+            organization_id=instance.organization_id,
+            instance_id=instance.id,
+            token="t" * 24,
+            verified_at=utcnow(),
+        )
+    )
+    coolify.db.commit()
+    coolify.fake.drop_domains = True
+    deployments = len(coolify.fake.deployments)
+    assert coolify.run(instance, actions.UPDATE_DOMAINS) == "parked"
+    assert len(coolify.fake.deployments) == deployments  # nothing deployed behind a domain Coolify dropped
+    state = served_state("keep.example.org", instance)
+    assert state.status == DomainStatus.VERIFIED and "Coolify has not taken it" in state.message
 
 
 def test_a_deployment_that_never_finishes_is_cancelled(coolify: Coolify, settings_env: SettingsEnv) -> None:
