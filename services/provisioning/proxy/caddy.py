@@ -74,18 +74,14 @@ class CaddyProxy:
     # --- the admin API ---------------------------------------------------------------------------------------------
 
     def _client(self) -> httpx.Client:
-        if self.admin.startswith("unix/"):
-            transport = httpx.HTTPTransport(uds=self.admin[len("unix/") :])
-            return httpx.Client(transport=transport, base_url="http://localhost", timeout=10.0)
-        return httpx.Client(base_url=f"http://{self.admin}", timeout=10.0)
+        return _admin_client(self.admin)
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One call of the admin API. Caddy restarts its admin endpoint with every configuration it loads (and
         with the old one after refusing a new one), so a connection it drops meanwhile is tried again."""
         for attempt in range(ADMIN_ATTEMPTS):
             try:
-                with self._client() as client:
-                    return client.request(method, path, **kwargs)
+                return self._client().request(method, path, **kwargs)
             except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 if attempt == ADMIN_ATTEMPTS - 1:
                     raise ProvisioningError(f"Caddy's admin API ({self.admin}) did not answer: {exc}") from exc
@@ -96,8 +92,7 @@ class CaddyProxy:
 
     def _answering(self) -> bool:
         try:
-            with self._client() as client:
-                return client.get("/config/").status_code == 200
+            return self._client().get("/config/").status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -251,8 +246,7 @@ class CaddyProxy:
 
     def _read_routes(self) -> httpx.Response:
         try:
-            with self._client() as client:
-                return client.get(ROUTES_PATH)
+            return self._client().get(ROUTES_PATH)
         except httpx.HTTPError:
             _ALIGNED.clear()  # Caddy stopped since we last looked: start it (it resumes its last configuration)
             self.ensure_running()
@@ -385,6 +379,17 @@ def _without_routes(config: dict[str, Any]) -> dict[str, Any]:
     if isinstance(server, dict):
         server.pop("routes", None)
     return dict(copy)
+
+
+@lru_cache(maxsize=8)
+def _admin_client(admin: str) -> httpx.Client:
+    """One client per admin endpoint for the process. Plain HTTP (no TLS context to build, which took longer than
+    the call itself) and no kept connection: Caddy restarts its admin endpoint when it loads a configuration."""
+    limits = httpx.Limits(max_keepalive_connections=0)
+    if admin.startswith("unix/"):
+        transport = httpx.HTTPTransport(uds=admin[len("unix/") :], verify=False, limits=limits)
+        return httpx.Client(transport=transport, base_url="http://localhost", timeout=10.0, verify=False)
+    return httpx.Client(base_url=f"http://{admin}", timeout=10.0, verify=False, limits=limits)
 
 
 # No connection is kept: every look is a new connection, so each one shows the certificate the edge serves for
