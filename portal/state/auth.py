@@ -19,6 +19,14 @@ def signed_in_as(session: Session, token: str) -> tuple[CurrentUser | None, bool
     return current, current is not None and current.impersonator_id is None and is_staff(session, current.id)
 
 
+def set_changed(state: rx.State, **values: object) -> None:
+    """Set only the vars whose value changes: Reflex sends (and stores) every var that is set, equal or not, and
+    the dashboard refreshes every couple of seconds with nothing new most of the time."""
+    for name, value in values.items():
+        if getattr(state, name) != value:
+            setattr(state, name, value)
+
+
 class AuthState(rx.State):
     auth_token: str = rx.LocalStorage("", name="portal_session", sync=True)
     # while an admin impersonates a customer's user, their own session waits here to be restored
@@ -45,14 +53,28 @@ class AuthState(rx.State):
     def _show_user(self, current: CurrentUser | None, staff: bool) -> CurrentUser | None:
         """The header's fields for who `signed_in_as` found (cleared once the session has ended)."""
         if current is None:
-            self._user_id, self._session_hash, self.username, self.email = 0, "", "", ""
-            self.is_staff, self.impersonator, self._impersonator_id = False, "", 0
+            set_changed(
+                self,
+                _user_id=0,
+                _session_hash="",
+                username="",
+                email="",
+                is_staff=False,
+                impersonator="",
+                _impersonator_id=0,
+            )
             return None
-        self.impersonator, self._impersonator_id = current.impersonator_email, current.impersonator_id or 0
-        self.is_staff = staff
-        self._user_id, self._session_hash = current.id, current.session_hash
-        self.username, self.email = current.username, current.email
-        self.email_verified = current.email_verified
+        set_changed(
+            self,
+            impersonator=current.impersonator_email,
+            _impersonator_id=current.impersonator_id or 0,
+            is_staff=staff,
+            _user_id=current.id,
+            _session_hash=current.session_hash,
+            username=current.username,
+            email=current.email,
+            email_verified=current.email_verified,
+        )
         return current
 
     def _refresh(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import reflex as rx
@@ -21,6 +22,7 @@ REFRESH_SECONDS = 2.0
 
 class DashboardState(rx.State):
     view: dict[str, Any] = {}
+    checked_at: str = ""  # when the view was last read (shown as "as of"); the view itself is sent only on change
     errors: dict[str, str] = {}
     target_plan: str = ""
     following: bool = False
@@ -28,10 +30,13 @@ class DashboardState(rx.State):
     async def _read(self) -> bool:
         """Load the view; False (and an empty view) once the session has ended."""
         try:
-            self.view = (await as_customer(self, load_dashboard)).to_dict()
+            view = (await as_customer(self, load_dashboard)).to_dict()
         except PermissionError:
             self.view = {}
             return False
+        if view != self.view:  # an unchanged view is not sent again (most refreshes change nothing)
+            self.view = view
+        self.checked_at = f"{datetime.now(UTC):%H:%M:%S} UTC"
         return True
 
     @rx.event

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import reflex as rx
 
 from portal.state.acting import as_customer
+from portal.state.auth import set_changed
 from portal.state.dashboard import DashboardState
 from portal.state.forms import attempt
 from services.customer.usage_view import usage_csv, usage_page
@@ -15,6 +18,7 @@ class UsageState(rx.State):
     page: int = 1
     has_more: bool = False
     error: str = ""
+    as_of: str = ""  # when the records were last read; the rows themselves are sent only on change
 
     async def _instance_id(self) -> int:
         return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
@@ -29,8 +33,10 @@ class UsageState(rx.State):
             self.records, self.has_more = [], False
             return
         outcome = await attempt(as_customer(self, lambda s, who: usage_page(s, who, instance_id, page)))
-        self.records, self.has_more = outcome.value or ([], False)
-        self.page, self.error = (max(1, page), "") if outcome.ok else (self.page, outcome.errors.get("", ""))
+        records, has_more = outcome.value or ([], False)
+        page, error = (max(1, page), "") if outcome.ok else (self.page, outcome.errors.get("", ""))
+        set_changed(self, records=records, has_more=has_more, page=page, error=error)
+        self.as_of = f"{datetime.now(UTC):%H:%M:%S} UTC"
 
     @rx.event
     async def turn(self, delta: int) -> None:

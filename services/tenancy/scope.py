@@ -194,15 +194,24 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
     `impersonator_id` is the staff member behind an impersonation session; their own actor (role and subtree)
     comes along and limits everything done in the customer's name.
     """
-    user = session.get(User, user_id)
-    if user is None or user.status != "active":
-        return None
-    row = session.exec(
-        select(Membership)
-        .join(Organization, col(Organization.id) == col(Membership.organization_id))
-        .where(col(Membership.user_id) == user_id, col(Organization.kind) == OrgKind.CUSTOMER)
+    # the person and their first customer membership in one query (asked on every dashboard event)
+    found = session.execute(
+        sa_select(col(User.email), col(User.status), col(Membership.organization_id), col(Membership.role))
+        .select_from(User)
+        .outerjoin(
+            Membership,
+            (col(Membership.user_id) == col(User.id))
+            & col(Membership.organization_id).in_(
+                sa_select(col(Organization.id)).where(col(Organization.kind) == OrgKind.CUSTOMER)
+            ),
+        )
+        .where(col(User.id) == user_id)
         .order_by(col(Membership.id))
+        .limit(1)
     ).first()
+    if found is None or found[1] != "active":
+        return None
+    email, _status, organization_id, role = found
     impersonator = None
     if impersonator_id is not None:
         staff = session.get(User, impersonator_id)
@@ -211,9 +220,9 @@ def resolve_customer(session: Session, user_id: int, impersonator_id: int | None
             return None
     return Customer(
         user_id=user_id,
-        email=user.email,
-        organization_id=row.organization_id if row else None,
-        role=row.role if row else "",
+        email=email,
+        organization_id=organization_id,
+        role=role or "",
         impersonator=impersonator,
     )
 

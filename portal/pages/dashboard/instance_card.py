@@ -154,6 +154,7 @@ def instance_card() -> rx.Component:
                 rx.text("Status:"),
                 rx.badge(_text("instance_status_label"), id="instance-status", data_status=_text("instance_status")),
                 rx.cond(V["busy"].to(bool), rx.spinner(size="1")),
+                rx.text("as of ", DashboardState.checked_at, size="1", color_scheme="gray", id="status-checked-at"),
             ),
             rx.cond(
                 _text("instance_problem") != "",

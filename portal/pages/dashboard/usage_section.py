@@ -152,7 +152,11 @@ def usage_section() -> rx.Component:
             ),
             rx.text("This period, per model", weight="medium", size="2"),
             _totals(),
-            rx.text("Recent records", weight="medium", size="2"),
+            rx.hstack(
+                rx.text("Recent records", weight="medium", size="2"),
+                rx.text("as of ", UsageState.as_of, size="1", color_scheme="gray"),
+                align="baseline",
+            ),
             _records(),
             spacing="3",
             align="start",
