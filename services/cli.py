@@ -15,15 +15,19 @@ from collections.abc import Callable
 from sqlmodel import col, select
 
 from services import seed, worker
+from services.api.tokens import issue_api_token
 from services.db import session_scope
+from services.errors import ValidationFailed
 from services.health import check_all
-from services.models import Instance, ProvisioningAction
+from services.models import Instance, Organization, ProvisioningAction, User
+from services.models.base import key
 from services.provisioning import engine
 from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.demo_image import build
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.operations import cleanup_deprovisioned, edge_summary, instance_stats, regenerate_proxy
 from services.provisioning.reconcile import reconcile, resume_interrupted
+from services.tenancy.orgs import owner_user
 
 QUEUE = worker.huey  # importing services.worker registers every domain's tasks before anything is queued
 
@@ -137,6 +141,37 @@ def _demo_image(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _api_token(args: argparse.Namespace) -> int:
+    """A platform API token for an organization, acting for its owner (or --user), printed once."""
+    with session_scope() as session:
+        org = session.exec(select(Organization).where(col(Organization.slug) == args.org)).first()
+        if org is None:
+            print(f"no organization {args.org!r}", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        if args.user:
+            user = session.exec(select(User).where(col(User.email) == args.user.strip().lower())).first()
+        else:
+            user = owner_user(session, key(org))
+        if user is None:
+            print("no such person in that organization", file=sys.stderr)
+            return EXIT_NOT_FOUND
+        try:
+            issued = issue_api_token(
+                session,
+                key(user),
+                key(org),
+                args.name,
+                args.scopes.replace(",", " "),
+                args.expires_days,
+                actor_label=f"portal-admin for {user.email}",
+            )
+        except (ValidationFailed, PermissionError) as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_USAGE
+    print(issued.token)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-admin",
@@ -163,6 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("demo-image", "build the demo app image (local/app:latest) on the Docker engine", _demo_image)
     retry = add("retry", "retry a parked provisioning action", _retry)
     retry.add_argument("action_id")
+    api = commands.add_parser("api-token", help="platform API tokens").add_subparsers(dest="api_command", required=True)
+    create = api.add_parser("create", help="create a token for an organization (printed once)")
+    create.set_defaults(handler=_api_token)
+    create.add_argument("--org", required=True, help="the organization's slug")
+    create.add_argument("--scopes", required=True, help="comma- or space-separated, e.g. instances:read,usage:read")
+    create.add_argument("--expires-days", type=int, default=None)
+    create.add_argument("--name", default="portal-admin")
+    create.add_argument("--user", default="", help="whose rights it carries (default: the organization's owner)")
     return parser
 
 

@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     traefik_http_entrypoint: str = "http"
     traefik_https_entrypoint: str = "https"
 
+    # the platform API: calls per token in a moving minute (429 with Retry-After beyond)
+    api_rate_per_token: str = "600/minute"
+    # outbound webhooks: private, loopback and link-local targets are refused unless this is set (tests); an
+    # endpoint is disabled after this many failed deliveries in a row; retry delays scaled (tests shrink them)
+    webhooks_allow_private: bool = False
+    webhook_disable_after: int = Field(default=20, ge=1, le=1000)
+    webhook_retry_scale: float = Field(default=1.0, gt=0, le=10)
+
     jobs_immediate: bool = False
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with the request id
     # /metrics: with a token, only `Authorization: Bearer <token>` may scrape; without one, only outside production

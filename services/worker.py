@@ -14,6 +14,7 @@ from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
 from services.ops.logs import configure_logging
 from services.provisioning import tasks as provisioning_tasks
+from services.webhooks import tasks as webhook_tasks
 
 
 @on_consumer_start()
@@ -22,4 +23,13 @@ def one_log_format() -> None:
     configure_logging(replace_others=True)
 
 
-__all__ = ["accounts_tasks", "billing_tasks", "domain_tasks", "heartbeat", "huey", "mail_tasks", "provisioning_tasks"]
+__all__ = [
+    "accounts_tasks",
+    "billing_tasks",
+    "domain_tasks",
+    "heartbeat",
+    "huey",
+    "mail_tasks",
+    "provisioning_tasks",
+    "webhook_tasks",
+]

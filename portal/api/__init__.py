@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.api.brand_assets import brand_asset
@@ -14,6 +14,7 @@ from portal.api.health import health
 from portal.api.observe import metrics_endpoint
 from portal.api.stripe_webhook import stripe_webhook
 from portal.api.usage import get_budget, post_usage
+from portal.api.v1 import build_v1
 
 STRIPE_WEBHOOK_PATH = "/api/stripe/webhook"
 
@@ -28,6 +29,7 @@ def build_api() -> Starlette:
             Route("/api/v1/budget", get_budget, methods=["GET"]),
             Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
             Route("/api/edge/ask", edge_ask, methods=["GET"]),
+            Mount("/api/v1", build_v1()),  # after the instances' own /api/v1/usage and /api/v1/budget
         ]
     )
 

@@ -45,9 +45,19 @@ class Offer:
 
 
 def invite(
-    session: Session, actor: Actor | None, *, email: str, role: str, organization_id: int, ip: str = ""
+    session: Session,
+    actor: Actor | None,
+    *,
+    email: str,
+    role: str,
+    organization_id: int,
+    ip: str = "",
+    first_owner: bool = False,
 ) -> Invitation:
-    """Offer `role` in the organization to `email`; the e-mail says how to accept. Returns the invitation."""
+    """Offer `role` in the organization to `email`; the e-mail says how to accept. Returns the invitation.
+
+    `first_owner`: the owner of a customer organization a seller's staff just created (it has no member yet), whom
+    any role that manages customers may invite; otherwise only an owner makes owners."""
     checked = authorise(
         session,
         actor,
@@ -58,7 +68,10 @@ def invite(
     )
     if role not in Role.ALL:
         raise ValidationFailed.single("role", f"must be one of {', '.join(Role.ALL)}")
-    if role == Role.OWNER and checked.role != Role.OWNER:
+    founding = first_owner and (
+        session.exec(select(Membership).where(col(Membership.organization_id) == organization_id)).first() is None
+    )
+    if role == Role.OWNER and checked.role != Role.OWNER and not founding:
         raise ValidationFailed.single("role", "Only an owner can invite another owner.")
     email = normalise_email(email)
     org = session.get(Organization, organization_id)

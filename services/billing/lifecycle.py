@@ -17,6 +17,7 @@ from services.models.base import utcnow
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
 from services.usage.alerts import budget_holds_instance
+from services.webhooks.outbox import emit
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def apply(
     if status in DUNNING:
         if subscription.grace_until is None:  # the first time this period: say so once, with the date
             subscription.grace_until = now + timedelta(days=plan.grace_days)
+            _announce(session, subscription, "subscription.past_due")
             _tell_customer(
                 session,
                 subscription,
@@ -69,6 +71,8 @@ def _keep_running(session: Session, subscription: Subscription, instance: Instan
         engine.request_action(session, instance, actions.PROVISION, requested_by="billing")
         return "provisioning"
     if subscription.suspended_at is not None or instance.desired_state == "suspended":
+        if subscription.suspended_at is not None:
+            _announce(session, subscription, "subscription.reactivated")
         subscription.suspended_at = None
         plan = session.get(Plan, subscription.plan_id)
         if plan is not None and budget_holds_instance(session, subscription, plan):
@@ -92,12 +96,14 @@ def _enforce_deadlines(
     if now >= suspend_at + timedelta(days=plan.retention_days):
         subscription.terminated_at = now
         session.add(subscription)
+        _announce(session, subscription, "subscription.terminated")
         if instance is not None and instance.status not in ("deprovisioned", *NOT_YET_PROVISIONED):
             engine.request_action(session, instance, actions.DEPROVISION, requested_by="billing")
         return "terminating"
     if now >= suspend_at and subscription.suspended_at is None:
         subscription.suspended_at = now
         session.add(subscription)
+        _announce(session, subscription, "subscription.suspended")
         _tell_customer(
             session,
             subscription,
@@ -111,6 +117,21 @@ def _enforce_deadlines(
             engine.request_action(session, instance, actions.SUSPEND, requested_by="billing")
         return "suspending"
     return "grace" if subscription.suspended_at is None else "suspended"
+
+
+def _announce(session: Session, subscription: Subscription, event_type: str) -> None:
+    """The customer's and their sellers' webhook endpoints hear of it (after commit, like the e-mail)."""
+    emit(
+        session,
+        subscription.organization_id,
+        event_type,
+        {
+            "subscription_id": subscription.id,
+            "organization_id": subscription.organization_id,
+            "status": subscription.status,
+            "grace_until": subscription.grace_until.isoformat() if subscription.grace_until else None,
+        },
+    )
 
 
 def _tell_customer(session: Session, subscription: Subscription, template: str, context: dict[str, str]) -> None:

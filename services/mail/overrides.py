@@ -17,6 +17,7 @@ EMAIL_TEMPLATES = (
     "invitation",
     "invitation_existing",
     "domain_status",
+    "webhook_disabled",
 )
 EMAIL_PARTS = ("subject", "text", "html")
 # every variable any e-mail gets, with sample values: an override that names anything else is refused
@@ -47,6 +48,7 @@ EMAIL_SAMPLE = {
     "days": 7,
     "invitations_url": "https://portal.example.com/invitations",
     "hostname": "app.example.org",
+    "endpoint_url": "https://shop.example.com/hooks",
     "problem": "Ownership: there is no TXT record at _portal-challenge.app.example.org yet.",
 }
 SAMPLE_LINKS = {"link": "https://portal.example.com/verify?token=sample"}

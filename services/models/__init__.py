@@ -18,7 +18,8 @@ from services.models.organization import (
 )
 from services.models.request_budget import RequestBudget
 from services.models.usage import UsageDaily, UsageRecord
-from services.models.user import ApiToken, AuthSession, Invitation, User, UserToken
+from services.models.user import ApiToken, AuthSession, IdempotencyRecord, Invitation, User, UserToken
+from services.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 metadata = SQLModel.metadata
 
@@ -31,6 +32,7 @@ __all__ = [
     "Budget",
     "Domain",
     "DomainStatus",
+    "IdempotencyRecord",
     "Incident",
     "Instance",
     "Invitation",
@@ -50,5 +52,9 @@ __all__ = [
     "UsageRecord",
     "User",
     "UserToken",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "metadata",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from services.models.base import created_field
+from services.models.base import created_field, text_field
 
 
 class User(SQLModel, table=True):
@@ -79,15 +80,35 @@ class Invitation(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
+    """A secret shown once and kept only as its hash: an instance's usage token (`instance_id` set), or a token of
+    the platform API acting for `created_by_user_id` in `organization_id`, limited to `scopes` (space-separated)."""
+
     __tablename__ = "api_token"
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     instance_id: int | None = Field(default=None, foreign_key="instance.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     scopes: str = Field(default="", max_length=200)
     created_at: datetime = created_field()
+    expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a POST with an `Idempotency-Key`, returned again for a retry with the same key."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("token_id", "key", name="uq_idempotency_token_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="api_token.id", index=True)
+    key: str = Field(max_length=255)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    body: str = text_field("", nullable=False)
+    created_at: datetime = created_field()

@@ -26,6 +26,7 @@ from services.provisioning.backends import get_backend
 from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.proxy import get_proxy
 from services.provisioning.steps import STEP_FUNCTIONS, StepContext
+from services.webhooks.outbox import emit
 
 log = logging.getLogger(__name__)
 
@@ -380,6 +381,7 @@ def _fail(action_id: str, action: str, instance_id: int, step: str, exc: Excepti
             if instance is not None:
                 instance.status, instance.last_error = "error", row.last_error
                 session.add(instance)
+                _announce(session, instance, "instance.parked", action, row.last_error)
             session.add(row)
             incidents.raise_incident(
                 session,
@@ -393,6 +395,8 @@ def _fail(action_id: str, action: str, instance_id: int, step: str, exc: Excepti
         delay = backoff_seconds(row.failures)
         row.status, row.next_attempt_at = "retrying", utcnow() + timedelta(seconds=delay)
         session.add(row)
+        if instance is not None:
+            _announce(session, instance, "instance.failed", action, row.last_error, retry_in=delay)
         after_commit(session, lambda: _scheduler(action_id, delay))
     return "retrying"
 
@@ -409,8 +413,37 @@ def _succeed(action_id: str, action: str, instance_id: int) -> str:
             instance.status = actions.STATUS_AFTER[action] or instance.status
             instance.last_error, instance.updated_at = None, utcnow()
             session.add(instance)
+            if action in ANNOUNCED:
+                _announce(session, instance, ANNOUNCED[action], action, None)
         _schedule_following(session, instance_id, action_id)
     return "succeeded"
+
+
+# what a finished action tells the customer's (and their sellers') webhook endpoints
+ANNOUNCED = {
+    actions.PROVISION: "instance.provisioned",
+    actions.START: "instance.started",
+    actions.RESUME: "instance.started",
+    actions.RESTART: "instance.started",
+    actions.STOP: "instance.stopped",
+    actions.SUSPEND: "instance.stopped",
+}
+
+
+def _announce(
+    session: Session, instance: Instance, event_type: str, action: str, error: str | None, retry_in: float = 0
+) -> None:
+    data: dict[str, Any] = {
+        "instance_id": instance.id,
+        "subdomain": instance.subdomain,
+        "status": instance.status,
+        "action": action,
+    }
+    if error:
+        data["error"] = error
+    if retry_in:
+        data["retry_in_seconds"] = round(retry_in)
+    emit(session, instance.organization_id, event_type, data)
 
 
 def _schedule_following(session: Session, instance_id: int, action_id: str) -> None:

@@ -17,10 +17,11 @@ from sqlmodel import Session, col, select
 
 from services.mail.outgoing import send_after_commit
 from services.models import Budget, Instance, Plan, Subscription
-from services.money import format_micros
+from services.money import format_micros, micros_as_decimal
 from services.ops import metrics
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
+from services.webhooks.outbox import emit
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,18 @@ def check_budget(session: Session, budget_id: int) -> list[int]:
         return crossed
     if _notify(session, budget, plan, instance, max(crossed)):
         metrics.BUDGET_ALERTS.labels(str(max(crossed))).inc()
+    emit(
+        session,
+        instance.organization_id,
+        "budget.threshold_reached",
+        {
+            "instance_id": instance.id,
+            "percent": max(crossed),
+            "used": str(micros_as_decimal(budget.used_micros)),
+            "total": str(micros_as_decimal(budget.total_micros)),
+            "policy": plan.budget_policy,
+        },
+    )
     if 100 in crossed and plan.budget_policy == "suspend" and instance.status not in ("suspended", "deprovisioned"):
         engine.request_action(session, instance, actions.SUSPEND, requested_by="budget")
         log.info("instance %s suspended: budget used up (plan policy)", instance.subdomain)

@@ -361,6 +361,8 @@ ROUTES_EXEMPT = {
     "/api/health": "public health check, no tenant data",
     STRIPE_WEBHOOK_PATH: "Stripe-signed events, no tenant identity in the request",
     "/api/brand-assets/{name}": "sellers' logos, public by design (shown on their public pages)",
+    "/api/v1": "the platform API: every route is probed by tests/unit/api/test_api_isolation.py (a new one without a "
+    "probe fails there)",
     "/api/edge/ask": "the edge's certificate question: yes or no for a host name, no tenant's records or identity "
     "(tests/unit/domains/test_claims.py)",
     "/metrics": "platform-wide counts, no tenant's records or labels; the platform's METRICS_TOKEN (404 in production "
