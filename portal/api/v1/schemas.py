@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from services.webhooks.outbox import EVENT_TYPES
+
+EventType = Literal[EVENT_TYPES]  # type: ignore[valid-type]
 
 
 class Me(BaseModel):
@@ -147,7 +151,7 @@ class AuditEventPage(BaseModel):
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(min_length=3, max_length=254)
+    email: EmailStr = Field(max_length=254)
     username: str = Field(min_length=1, max_length=64)
     plan: str = Field(min_length=1, max_length=64)
 
@@ -173,16 +177,16 @@ class WebhookEndpoint(BaseModel):
 class WebhookEndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2000)
-    event_types: list[str] = Field(min_length=1, max_length=20)
+    url: str = Field(min_length=1, max_length=2000, pattern=r"^https?://")
+    event_types: list[EventType] = Field(min_length=1, max_length=20)
     description: str = Field(default="", max_length=200)
 
 
 class WebhookEndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str | None = Field(default=None, min_length=1, max_length=2000)
-    event_types: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    url: str | None = Field(default=None, min_length=1, max_length=2000, pattern=r"^https?://")
+    event_types: list[EventType] | None = Field(default=None, min_length=1, max_length=20)
     description: str | None = Field(default=None, max_length=200)
     enabled: bool | None = None
 

@@ -119,7 +119,7 @@ def test_errors_are_problems_that_name_the_field(api: TestClient, db: Session) -
     answer = api.get("/api/v1/instances", headers=headers, params={"limit": 0})
     assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["errors"][0]["field"] == "limit"
-    answer = api.get("/api/v1/instances", headers=headers, params={"cursor": "%%%not-a-cursor"})
+    answer = api.get("/api/v1/instances", headers=headers, params={"cursor": "not-a-cursor"})
     assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == "cursor"
     answer = api.post("/api/v1/customers", headers=headers, content=b"{not json")
     assert answer.status_code == 422
