@@ -4,12 +4,26 @@ the modules here is what declares them, and `declared()` is all that portal.py n
 from __future__ import annotations
 
 from portal.components.layout import DECLARED, DeclaredPage
-from portal.pages.account import account, invitations
+from portal.pages.account import account, developers, invitations
 from portal.pages.admin import branding, console
 from portal.pages.dashboard import dashboard
 from portal.pages.public import billing, landing, login, pricing, reset, signup, verify
 
-MODULES = (account, invitations, branding, console, dashboard, billing, landing, login, pricing, reset, signup, verify)
+MODULES = (
+    account,
+    developers,
+    invitations,
+    branding,
+    console,
+    dashboard,
+    billing,
+    landing,
+    login,
+    pricing,
+    reset,
+    signup,
+    verify,
+)
 
 
 def declared() -> list[DeclaredPage]:

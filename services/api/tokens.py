@@ -69,6 +69,8 @@ class ApiCaller:
 
     def audit_fields(self) -> dict[str, object]:
         base = self.actor.audit_fields() if self.actor else self.customer.audit_fields()  # type: ignore[union-attr]
+        if not self.token_id:  # the pages, acting for the signed-in person
+            return base
         return {**base, "actor_label": f"{base.get('actor_label', '')} (API token {self.token_id})"[:254]}
 
 

@@ -28,6 +28,7 @@ from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
 from portal.state.branding_editor import BrandingEditorState
 from portal.state.dashboard import DashboardState
+from portal.state.developers import DevelopersState
 from portal.state.domains import DomainsState
 from portal.state.instance_tools import InstanceToolsState
 from portal.state.invitations import InvitationsState
@@ -35,6 +36,7 @@ from portal.state.usage import UsageState
 from services.accounts.passwords import hash_password
 from services.accounts.sessions import create_session
 from services.models import (
+    ApiToken,
     AppTemplate,
     AuditEvent,
     Branding,
@@ -51,6 +53,9 @@ from services.models import (
     StripeEvent,
     UsageRecord,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from services.models.base import utcnow
 from services.tenancy.licences import FEATURES
@@ -123,6 +128,17 @@ def tenants(db: Session, tree: dict) -> Tenants:
         expires_at=utcnow().replace(year=utcnow().year + 1),
     )
     db.add(invitation_b)
+    endpoint_b = WebhookEndpoint(
+        organization_id=reseller_b.id, url="https://hooks.b.example/in", event_types=["customer.created"]
+    )
+    event_b = WebhookEvent(msg_id="msg_b_matrix", organization_id=cust_b.id, type="customer.created", payload={})
+    token_b = ApiToken(
+        organization_id=reseller_b.id, name="b", prefix="pat_b", token_hash="b" * 64, scopes="audit:read"
+    )
+    db.add_all([endpoint_b, event_b, token_b])
+    db.flush()
+    delivery_b = WebhookDelivery(endpoint_id=endpoint_b.id, event_id=event_b.id, status="failed")  # type: ignore[arg-type]
+    db.add(delivery_b)
     seller_domain_b = Domain(hostname="portal.b.example", organization_id=reseller_b.id, verified_at=utcnow())
     customer_domain_b = Domain(hostname="app.b.example", organization_id=cust_b.id, instance_id=instance_b.id)
     db.add_all([seller_domain_b, customer_domain_b])
@@ -140,6 +156,9 @@ def tenants(db: Session, tree: dict) -> Tenants:
         "membership": db.exec(select(Membership).where(Membership.user_id == user_b.id)).one(),
         "instance_token": issue_instance_token(db, instance_b),
         "seller_domain": seller_domain_b,
+        "endpoint": endpoint_b,
+        "delivery": delivery_b,
+        "api_token": token_b,
         "customer_domain": customer_domain_b,
     }
     db.commit()
@@ -179,6 +198,11 @@ def _snapshot(db: Session, b: dict[str, Any]) -> dict[str, Any]:
             select(Budget.used_micros).where(Budget.subscription_id == b["instance"].subscription_id)
         ).one(),
         "events": sorted((e.stripe_id, e.status, e.attempts) for e in db.exec(select(StripeEvent)).all()),
+        "webhooks": db.get(WebhookEndpoint, b["endpoint"].id).model_dump()  # type: ignore[union-attr]
+        if db.get(WebhookEndpoint, b["endpoint"].id)
+        else None,
+        "delivery": db.get(WebhookDelivery, b["delivery"].id).model_dump(),  # type: ignore[union-attr]
+        "api_token": db.get(ApiToken, b["api_token"].id).model_dump(),  # type: ignore[union-attr]
     }
 
 
@@ -225,6 +249,12 @@ async def _usage(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> 
 async def _domains(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
     await _with_view(browser, b)
     return await browser.call(DomainsState, name, *args)
+
+
+async def _developers(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
+    developers = await browser.state(DevelopersState)
+    developers.deliveries_of = str(b["endpoint"].id)  # a tampered page: B's endpoint's log is "open"
+    return await browser.call(DevelopersState, name, *args)
 
 
 async def _editor(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
@@ -316,6 +346,14 @@ PROBES: dict[str, Probe] = {
     "BrandingEditorState.upload_favicon": lambda br, b: _editor("upload_favicon", br, b, [_Upload()]),
     "BrandingEditorState.set_sender": lambda br, b: _editor("set_sender", br, b, {"sender_email": "x@hijack.example"}),
     "BrandingEditorState.verify_sender": lambda br, b: _editor("verify_sender", br, b),
+    "DevelopersState.revoke_token": lambda br, b: _developers("revoke_token", br, b, str(b["api_token"].id)),
+    "DevelopersState.toggle_endpoint": lambda br, b: _developers(
+        "toggle_endpoint", br, b, str(b["endpoint"].id), False
+    ),
+    "DevelopersState.rotate_secret": lambda br, b: _developers("rotate_secret", br, b, str(b["endpoint"].id)),
+    "DevelopersState.delete_endpoint": lambda br, b: _developers("delete_endpoint", br, b, str(b["endpoint"].id)),
+    "DevelopersState.show_deliveries": lambda br, b: _developers("show_deliveries", br, b, str(b["endpoint"].id)),
+    "DevelopersState.replay": lambda br, b: _developers("replay", br, b, str(b["delivery"].id)),
     "InvitationsState.respond": lambda br, b: br.call(InvitationsState, "respond", str(b["invitation"].id), True),
 }
 # Handlers that take no id of anyone's record: what they read or change is decided by the session alone.
@@ -337,6 +375,9 @@ NO_RECORD_ID = {
     "DashboardState.pay_now": "the caller's own organization (billing role checked)",
     "DashboardState.apply_plan_change": "the caller's own organization (billing role checked)",
     "DashboardState.set_target_plan": "a form field",
+    "DevelopersState.load": "the caller's own organization only",
+    "DevelopersState.create_token": "a token of the caller's own organization, within their own role",
+    "DevelopersState.create_endpoint": "an endpoint of the caller's own organization",
     "DomainsState.follow": "refreshes through the same checked call as DomainsState.load (probed)",
     "InstanceToolsState.hide_logs": "a display toggle",
     "AdminState.load": "lists scoped to the actor",
@@ -423,7 +464,7 @@ STAFF_SIDE = sorted(
     for h in PROBES
     if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState", "DomainsState"))
 )
-CUSTOMER_SIDE = sorted(set(PROBES) - set(STAFF_SIDE))
+CUSTOMER_SIDE = sorted((set(PROBES) - set(STAFF_SIDE)) | {h for h in PROBES if h.startswith("DevelopersState")})
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)

@@ -20,9 +20,7 @@ from services.db import session_scope
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
-Cursor = Annotated[
-    str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")
-]
+Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,18}$", description="`next_cursor` of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Id = Annotated[int, Path(ge=1, le=2**62)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

@@ -13,6 +13,7 @@ def account() -> rx.Component:
         rx.heading("Hello, ", AuthState.username, size="7", id="account-greeting"),
         rx.text("Signed in as ", rx.text.strong(AuthState.email), color_scheme="gray"),
         rx.link("Invitations to join a team", href="/invitations", id="invitations-link"),
+        rx.link("API tokens and webhooks", href="/developers", id="developers-link"),
         card(
             "Change password",
             rx.form(
