@@ -12,7 +12,19 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from bench._support import BIN, ROOT
-from services.models import Budget, Instance, Membership, Organization, OrgKind, Plan, Role, Subscription, User
+from services.accounts.passwords import hash_password
+from services.models import (
+    AppTemplate,
+    Budget,
+    Instance,
+    Membership,
+    Organization,
+    OrgKind,
+    Plan,
+    Role,
+    Subscription,
+    User,
+)
 from services.models.base import utcnow
 
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -117,3 +129,43 @@ def create_customers(
         result += [(u.id, i.id) for u, i in zip(users, instances)]  # type: ignore[misc]
         session.commit()
     return result
+
+
+def build_sellers(session: Session, resellers: int, customers: int) -> tuple[User, list[User]]:
+    """A platform with an owner, `resellers` resellers each with a plan and an admin, and `customers` customers
+    spread over them (ANALYZEd); returns the platform's owner and the resellers' admins."""
+    password_hash = hash_password("bench-password-123")
+    platform = Organization(name="Platform", slug="platform", kind=OrgKind.PLATFORM)
+    template = AppTemplate(name="App", slug="app", image="portal-test/app:latest")
+    session.add_all([platform, template])
+    session.flush()
+    sellers, admins = [], []
+    for n in range(resellers):
+        reseller = Organization(
+            name=f"Reseller {n}", slug=f"reseller-{n:02d}", kind=OrgKind.RESELLER, parent_id=platform.id
+        )
+        session.add(reseller)
+        session.flush()
+        plan = Plan(
+            organization_id=reseller.id,
+            name=f"Plan {n}",
+            slug=f"plan-{n}",
+            price_cents=1000 + n,  # type: ignore[arg-type]
+            stripe_price_id=f"price_{n}",
+            app_template_id=template.id,
+        )
+        admin = User(email=f"admin{n}@reseller.example", username=f"admin{n:02d}", password_hash=password_hash)
+        session.add_all([plan, admin])
+        session.flush()
+        session.add(Membership(user_id=admin.id, organization_id=reseller.id, role=Role.ADMIN))  # type: ignore[arg-type]
+        sellers.append((reseller, plan))
+        admins.append(admin)
+    operator = User(email="operator@platform.example", username="operator", password_hash=password_hash)
+    session.add(operator)
+    session.flush()
+    session.add(Membership(user_id=operator.id, organization_id=platform.id, role=Role.OWNER))  # type: ignore[arg-type]
+    session.commit()
+    create_customers(session, sellers, customers, password_hash)
+    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:  # type: ignore[union-attr]
+        connection.execute(text("ANALYZE"))
+    return operator, admins

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._support import percentile, temp_var
-from bench._tenants import create_customers, database_url, drop_database, recreate_database
+from bench._tenants import build_sellers, database_url, drop_database, recreate_database
 
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "10000"))
 RESELLERS = int(os.environ.get("BENCH_RESELLERS", "50"))
@@ -37,51 +37,15 @@ os.environ.update(
     }
 )
 
-from sqlalchemy import text
 from sqlmodel import Session
 
-from services.accounts.passwords import hash_password
 from services.admin.customers import PAGE_SIZE, list_customers
 from services.db import get_engine
-from services.models import AppTemplate, Membership, Organization, OrgKind, Plan, Role, User
 from services.tenancy.scope import Actor, resolve_actor
 
 
 def build(session: Session) -> tuple[Actor, list[Actor]]:
-    password_hash = hash_password("bench-password-123")
-    platform = Organization(name="Platform", slug="platform", kind=OrgKind.PLATFORM)
-    template = AppTemplate(name="App", slug="app", image="portal-test/app:latest")
-    session.add_all([platform, template])
-    session.flush()
-    sellers, admins = [], []
-    for n in range(RESELLERS):
-        reseller = Organization(
-            name=f"Reseller {n}", slug=f"reseller-{n:02d}", kind=OrgKind.RESELLER, parent_id=platform.id
-        )
-        session.add(reseller)
-        session.flush()
-        plan = Plan(
-            organization_id=reseller.id,
-            name=f"Plan {n}",
-            slug=f"plan-{n}",
-            price_cents=1000 + n,  # type: ignore[arg-type]
-            stripe_price_id=f"price_{n}",
-            app_template_id=template.id,
-        )
-        admin = User(email=f"admin{n}@reseller.example", username=f"admin{n:02d}", password_hash=password_hash)
-        session.add_all([plan, admin])
-        session.flush()
-        session.add(Membership(user_id=admin.id, organization_id=reseller.id, role=Role.ADMIN))  # type: ignore[arg-type]
-        sellers.append((reseller, plan))
-        admins.append(admin)
-    operator = User(email="operator@platform.example", username="operator", password_hash=password_hash)
-    session.add(operator)
-    session.flush()
-    session.add(Membership(user_id=operator.id, organization_id=platform.id, role=Role.OWNER))  # type: ignore[arg-type]
-    session.commit()
-    create_customers(session, sellers, CUSTOMERS, password_hash)
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.execute(text("ANALYZE"))
+    operator, admins = build_sellers(session, RESELLERS, CUSTOMERS)
     platform_actor = resolve_actor(session, operator.id, operator.email)  # type: ignore[arg-type]
     reseller_actors = [resolve_actor(session, a.id, a.email) for a in admins]  # type: ignore[arg-type]
     assert platform_actor is not None and all(reseller_actors)

@@ -83,18 +83,25 @@ class Issued:
 
 def grantable(session: Session, user_id: int, organization_id: int) -> frozenset[str]:
     """The scopes `user_id` may put on a token of `organization_id` (empty when they may not make one there)."""
+    return _grantable(session, user_id, organization_id)[0]
+
+
+def _grantable(
+    session: Session, user_id: int, organization_id: int, email: str = ""
+) -> tuple[frozenset[str], Actor | None, Customer | None]:
+    """The scopes, and who the person is there (resolved once: it is asked on every API call)."""
     org = session.get(Organization, organization_id)
     if org is None:
-        return frozenset()
+        return frozenset(), None, None
     if org.kind == OrgKind.CUSTOMER:
         who = resolve_customer(session, user_id)
         if who is None or who.organization_id != organization_id or who.role not in ("owner", "admin"):
-            return frozenset()
-        return CUSTOMER_SCOPES
-    actor = resolve_actor(session, user_id)
+            return frozenset(), None, None
+        return CUSTOMER_SCOPES, None, who
+    actor = resolve_actor(session, user_id, email)
     if actor is None or actor.organization_id != organization_id:
-        return frozenset()
-    return ROLE_SCOPES.get(actor.role, frozenset())
+        return frozenset(), None, None
+    return ROLE_SCOPES.get(actor.role, frozenset()), actor, None
 
 
 def parse_scopes(raw: list[str] | str) -> frozenset[str]:
@@ -235,7 +242,10 @@ def resolve_api_token(session: Session, authorization: str | None) -> ApiCaller 
         or (token.expires_at is not None and token.expires_at <= utcnow())
     ):
         return None
-    allowed = grantable(session, token.created_by_user_id, token.organization_id)
+    user = session.get(User, token.created_by_user_id)
+    allowed, actor, customer = _grantable(
+        session, token.created_by_user_id, token.organization_id, user.email if user else ""
+    )
     scopes = frozenset(token.scopes.split()) & allowed  # a creator who lost a role loses what it granted
     org = session.get(Organization, token.organization_id)
     if not scopes or org is None or org.status != "active":
@@ -246,9 +256,6 @@ def resolve_api_token(session: Session, authorization: str | None) -> ApiCaller 
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):  # not a write per call
         token.last_used_at = now
         session.add(token)
-    user = session.get(User, token.created_by_user_id)
-    if org.kind == OrgKind.CUSTOMER:
-        customer = resolve_customer(session, token.created_by_user_id)
+    if customer is not None:
         return ApiCaller(key(token), token.organization_id, scopes, customer=customer)
-    actor = resolve_actor(session, token.created_by_user_id, user.email if user else "")
     return ApiCaller(key(token), token.organization_id, scopes, actor=actor)

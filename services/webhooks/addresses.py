@@ -32,16 +32,20 @@ def parse(url: str) -> tuple[str, str, int]:
     url = url.strip()
     if len(url) > MAX_URL:
         raise Refused(f"the URL is longer than {MAX_URL} characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # e.g. "http://[" (an unclosed IPv6 address)
+        raise Refused(f"the URL cannot be read: {exc}") from exc
     if parts.scheme not in ("https", "http"):
         raise Refused("the URL must start with https:// (or http://)")
-    if not parts.hostname or parts.username or parts.password:
+    if not hostname or parts.username or parts.password:
         raise Refused("the URL must name a host, without a user or password")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise Refused("the URL's port is not a number between 1 and 65535") from exc
-    return parts.scheme, parts.hostname.lower(), port
+    return parts.scheme, hostname.lower(), port
 
 
 def _allowed(address: str) -> bool:

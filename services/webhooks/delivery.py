@@ -8,15 +8,22 @@ disabled and its organization's owner is told once; nothing is sent to a disable
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
@@ -25,9 +32,9 @@ from services.crypto import decrypt
 from services.db import after_commit, session_scope
 from services.mail.outgoing import send_after_commit
 from services.models import Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from services.models.base import key, utcnow
+from services.models.base import key, table_of, utcnow
 from services.tenancy.orgs import owner_user
-from services.webhooks.addresses import Refused, resolve
+from services.webhooks.addresses import Refused, Target, resolve
 from services.webhooks.outbox import replay_soon
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,9 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000)
 TIMEOUT_SECONDS = 10.0
 EXCERPT = 1000
+CONCURRENCY = 64  # requests of one batch in flight at once
+BATCH = 200  # deliveries taken at once by one worker
+CLAIM_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -60,29 +70,33 @@ def subscribers(session: Session, event: WebhookEvent) -> list[WebhookEndpoint]:
 
 
 def fan_out(event_id: int) -> list[int]:
-    """A delivery per subscribed endpoint (once each, however often this runs); returns the new deliveries."""
-    created: list[int] = []
+    """A delivery per subscribed endpoint, in one INSERT that skips the ones made already (however often this
+    runs); returns the new deliveries."""
     with session_scope() as session:
         event = session.get(WebhookEvent, event_id)
         if event is None:
             return []
-        for endpoint in subscribers(session, event):
-            exists = session.exec(
-                select(col(WebhookDelivery.id)).where(
-                    col(WebhookDelivery.endpoint_id) == endpoint.id, col(WebhookDelivery.event_id) == event_id
-                )
-            ).first()
-            if exists is not None:
-                continue
-            delivery = WebhookDelivery(endpoint_id=key(endpoint), event_id=event_id, next_attempt_at=utcnow())
-            session.add(delivery)
-            try:
-                with session.begin_nested():
-                    session.flush()
-            except IntegrityError:  # another fan-out of the same event got there first
-                continue
-            created.append(key(delivery))
-        event.fanned_out_at = utcnow()
+        now, created = utcnow(), []
+        targets = subscribers(session, event)
+        if targets:
+            table = table_of(WebhookDelivery)
+            dialect = session.get_bind().dialect.name
+            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+            rows = [
+                {
+                    "endpoint_id": key(endpoint),
+                    "event_id": event_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": "",
+                    "created_at": now,
+                }
+                for endpoint in targets
+            ]
+            statement = insert.on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
+            created = [int(i) for i in session.execute(statement.returning(table.c.id), rows).scalars()]
+        event.fanned_out_at = now
         session.add(event)
     return created
 
@@ -102,86 +116,221 @@ def sign(endpoint: WebhookEndpoint, msg_id: str, body: str) -> dict[str, str]:
     }
 
 
-def _post(url: str, headers: dict[str, str], body: str) -> tuple[int | None, str, str, int]:
-    """(status, response excerpt, error, duration ms): to exactly the address checked now, never redirected."""
-    started = time.perf_counter()
-    try:
-        target = resolve(url)
-    except Refused as exc:
-        return None, "", f"refused: {exc}", 0
+@dataclass(frozen=True)
+class _Send:
+    delivery_id: int
+    url: str
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass(frozen=True)
+class _Sent:
+    delivery_id: int
+    headers: dict[str, str]
+    status: int | None
+    excerpt: str
+    error: str
+    duration_ms: int
+
+
+def _target(url: str, checked: dict[str, Target | Refused]) -> Target | Refused:
+    """The URL's address, checked once per batch and host (every delivery of a batch leaves at the same moment)."""
+    if url not in checked:
+        try:
+            checked[url] = resolve(url)
+        except Refused as exc:
+            checked[url] = exc
+    return checked[url]
+
+
+async def _post(client: httpx.AsyncClient, send: _Send, target: Target | Refused, limit: asyncio.Semaphore) -> _Sent:
+    """To exactly the address checked now, never following a redirect."""
+    if isinstance(target, Refused):
+        return _Sent(send.delivery_id, send.headers, None, "", f"refused: {target}", 0)
     host_header = target.host if target.port in (80, 443) else f"{target.host}:{target.port}"
     address = f"[{target.address}]" if ":" in target.address else target.address
-    parts = urlsplit(url.strip())
+    parts = urlsplit(send.url)
     rest = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    request_url = f"{target.scheme}://{address}:{target.port}{rest}"
-    try:
-        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
-            response = client.post(
-                request_url,
-                content=body.encode(),
-                headers={**headers, "host": host_header},
+    async with limit:
+        started = time.perf_counter()
+        try:
+            response = await client.post(
+                f"{target.scheme}://{address}:{target.port}{rest}",
+                content=send.body.encode(),
+                headers={**send.headers, "host": host_header},
                 extensions={"sni_hostname": target.host},
             )
-    except httpx.HTTPError as exc:
-        return None, "", f"{type(exc).__name__}: {exc}"[:500], int((time.perf_counter() - started) * 1000)
-    return response.status_code, response.text[:EXCERPT], "", int((time.perf_counter() - started) * 1000)
+        except httpx.HTTPError as exc:
+            took = int((time.perf_counter() - started) * 1000)
+            return _Sent(send.delivery_id, send.headers, None, "", f"{type(exc).__name__}: {exc}"[:500], took)
+    took = int((time.perf_counter() - started) * 1000)
+    return _Sent(send.delivery_id, send.headers, response.status_code, response.text[:EXCERPT], "", took)
+
+
+@lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    """Built once: loading the trust store for every batch's client took longer than sending the batch."""
+    return ssl.create_default_context()
+
+
+async def _post_all(sends: list[_Send]) -> list[_Sent]:
+    checked: dict[str, Target | Refused] = {}
+    targets = [_target(send.url, checked) for send in sends]
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, follow_redirects=False, verify=_tls()) as client:
+        return list(await asyncio.gather(*(_post(client, s, t, limit) for s, t in zip(sends, targets, strict=True))))
+
+
+def _prepare(delivery_ids: list[int], replay: bool) -> tuple[list[_Send], dict[int, Outcome]]:
+    """What to send, signed now; deliveries that are not due (or whose endpoint was disabled) are settled here."""
+    sends: list[_Send] = []
+    settled: dict[int, Outcome] = {}
+    with session_scope() as session:
+        rows = session.exec(
+            select(WebhookDelivery, WebhookEndpoint, WebhookEvent)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
+            .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
+            .where(col(WebhookDelivery.id).in_(delivery_ids))
+        ).all()
+        for delivery, endpoint, event in rows:
+            if delivery.status != "pending" and not replay:
+                continue
+            if not endpoint.enabled:
+                delivery.status, delivery.next_attempt_at, delivery.last_error = "skipped", None, "endpoint disabled"
+                session.add(delivery)
+                settled[key(delivery)] = Outcome(False, None, "endpoint disabled", None)
+                continue
+            body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
+            sends.append(_Send(key(delivery), endpoint.url.strip(), sign(endpoint, event.msg_id, body), body))
+    return sends, settled
+
+
+def _record(sent: list[_Sent]) -> dict[int, Outcome]:
+    """Every attempt logged and its delivery moved on, in one transaction (bulk statements: a batch is hundreds)."""
+    outcomes: dict[int, Outcome] = {}
+    settings = get_settings()
+    now = utcnow()
+    with session_scope() as session:
+        current = {
+            int(i): (int(attempts), int(endpoint_id))
+            for i, attempts, endpoint_id in session.execute(
+                sa_select(
+                    col(WebhookDelivery.id), col(WebhookDelivery.attempts), col(WebhookDelivery.endpoint_id)
+                ).where(col(WebhookDelivery.id).in_([s.delivery_id for s in sent]))
+            ).all()
+        }
+        endpoints = {
+            key(e): e
+            for e in session.exec(
+                select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_({e for _a, e in current.values()}))
+            ).all()
+        }
+        attempts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for result in sent:
+            if result.delivery_id not in current:
+                continue
+            tries, endpoint_id = current[result.delivery_id]
+            endpoint = endpoints[endpoint_id]
+            delivered = result.status is not None and 200 <= result.status < 300
+            error = result.error or ("" if delivered else f"HTTP {result.status}")
+            attempts.append(
+                {
+                    "delivery_id": result.delivery_id,
+                    "attempted_at": now,
+                    "request_headers": {k: v for k, v in result.headers.items() if k != "webhook-signature"},
+                    "status_code": result.status,
+                    "response_excerpt": result.excerpt,
+                    "duration_ms": result.duration_ms,
+                    "error": error,
+                }
+            )
+            change: dict[str, Any] = {
+                "id": result.delivery_id,
+                "attempts": tries + 1,
+                "last_status_code": result.status,
+                "last_error": error[:500],
+            }
+            retry_in: float | None = None
+            if delivered:
+                change.update(status="succeeded", delivered_at=now, next_attempt_at=None)
+                endpoint.consecutive_failures = 0
+            else:
+                endpoint.consecutive_failures += 1
+                if tries < len(RETRY_DELAYS):
+                    retry_in = RETRY_DELAYS[tries] * settings.webhook_retry_scale
+                    change.update(status="pending", next_attempt_at=now + timedelta(seconds=retry_in))
+                else:
+                    change.update(status="failed", next_attempt_at=None)
+                if endpoint.enabled and endpoint.consecutive_failures >= settings.webhook_disable_after:
+                    _disable(session, endpoint)
+                if not endpoint.enabled:
+                    retry_in = None
+            changes.append(change)
+            outcomes[result.delivery_id] = Outcome(delivered, result.status, error, retry_in)
+        if attempts:
+            session.execute(sa_insert(table_of(WebhookAttempt)), attempts)
+            for shape in {tuple(sorted(c)) for c in changes}:  # one executemany per set of columns
+                session.execute(update(WebhookDelivery), [c for c in changes if tuple(sorted(c)) == shape])
+        session.add_all(endpoints.values())
+    return outcomes
+
+
+def deliver_many(delivery_ids: list[int], *, replay: bool = False) -> dict[int, Outcome]:
+    """One attempt of each delivery (the due ones, or any when replayed), sent concurrently; each outcome logged
+    and its retry time set. Returns the outcomes by delivery id."""
+    if not delivery_ids:
+        return {}
+    sends, settled = _prepare(delivery_ids, replay)
+    if not sends:
+        return settled
+    return {**settled, **_record(asyncio.run(_post_all(sends)))}
 
 
 def deliver(delivery_id: int, *, replay: bool = False) -> Outcome | None:
-    """One attempt of a delivery (a due one, or any when replayed); the outcome is logged and the next scheduled."""
+    return deliver_many([delivery_id], replay=replay).get(delivery_id)
+
+
+def claim(limit: int = BATCH) -> list[int]:
+    """Take up to `limit` due deliveries for this worker: their next attempt moves a lease ahead, so no other
+    worker takes them meanwhile (the outcome then sets it right; a worker that dies leaves them due again)."""
+    now = utcnow()
     with session_scope() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        if delivery is None or (delivery.status != "pending" and not replay):
-            return None
-        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
-        event = session.get(WebhookEvent, delivery.event_id)
-        if endpoint is None or event is None:
-            return None
-        if not endpoint.enabled:
-            delivery.status, delivery.next_attempt_at, delivery.last_error = "skipped", None, "endpoint disabled"
-            session.add(delivery)
-            return Outcome(False, None, "endpoint disabled", None)
-        body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
-        headers = sign(endpoint, event.msg_id, body)
-        url = endpoint.url
-    status, excerpt, error, duration = _post(url, headers, body)
-    delivered = status is not None and 200 <= status < 300
-    if not delivered and not error:
-        error = f"HTTP {status}"
-    with session_scope() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id) if delivery else None
-        if delivery is None or endpoint is None:
-            return None
-        session.add(
-            WebhookAttempt(
-                delivery_id=delivery_id,
-                request_headers={k: v for k, v in headers.items() if k != "webhook-signature"},
-                status_code=status,
-                response_excerpt=excerpt,
-                duration_ms=duration,
-                error=error,
-            )
+        due = (
+            select(col(WebhookDelivery.id))
+            .where(col(WebhookDelivery.status) == "pending", col(WebhookDelivery.next_attempt_at) <= now)
+            .order_by(col(WebhookDelivery.next_attempt_at))
+            .limit(limit)
         )
-        delivery.attempts += 1
-        delivery.last_status_code, delivery.last_error = status, error
-        retry_in: float | None = None
-        if delivered:
-            delivery.status, delivery.delivered_at, delivery.next_attempt_at = "succeeded", utcnow(), None
-            endpoint.consecutive_failures = 0
-        else:
-            endpoint.consecutive_failures += 1
-            retry_index = delivery.attempts - 1
-            if retry_index < len(RETRY_DELAYS):
-                retry_in = RETRY_DELAYS[retry_index] * get_settings().webhook_retry_scale
-                delivery.status, delivery.next_attempt_at = "pending", utcnow() + timedelta(seconds=retry_in)
-            else:
-                delivery.status, delivery.next_attempt_at = "failed", None
-            if endpoint.enabled and endpoint.consecutive_failures >= get_settings().webhook_disable_after:
-                _disable(session, endpoint)
-                retry_in = None
-        session.add_all([delivery, endpoint])
-    return Outcome(delivered, status, error, retry_in)
+        if session.get_bind().dialect.name == "postgresql":
+            due = due.with_for_update(skip_locked=True)
+        ids = [i for i in session.exec(due).all() if i is not None]
+        if not ids:
+            return []
+        claimed = session.execute(  # RETURNING: only what this worker moved (SQLite has no row locks)
+            update(WebhookDelivery)
+            .where(
+                col(WebhookDelivery.id).in_(ids),
+                col(WebhookDelivery.status) == "pending",
+                col(WebhookDelivery.next_attempt_at) <= now,
+            )
+            .values(next_attempt_at=now + CLAIM_LEASE)
+            .returning(col(WebhookDelivery.id))
+        )
+        return [int(i) for i in claimed.scalars()]
+
+
+def pump(rounds: int = 20) -> dict[int, Outcome]:
+    """Deliver whatever is due, a batch at a time: under load one job sends the deliveries of many events at
+    once (one transaction to take them, one to record them, the requests concurrent)."""
+    outcomes: dict[int, Outcome] = {}
+    for _ in range(rounds):
+        ids = claim(BATCH)
+        if not ids:
+            break
+        outcomes.update(deliver_many(ids))
+    return outcomes
 
 
 def _disable(session: Session, endpoint: WebhookEndpoint) -> None:

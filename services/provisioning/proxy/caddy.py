@@ -190,7 +190,7 @@ class CaddyProxy:
         command += ["--pidfile", str(self.dir / "caddy.pid")]
         try:
             with open(self.dir / "caddy.log", "ab") as log_file:
-                subprocess.Popen(  # its own session: it outlives the portal's processes, like nginx's master
+                process = subprocess.Popen(  # its own session: it outlives the portal's processes, like nginx's
                     command, stdout=log_file, stderr=log_file, env=env, start_new_session=True, cwd=self.dir
                 )
         except FileNotFoundError as exc:
@@ -199,9 +199,11 @@ class CaddyProxy:
         while time.monotonic() < deadline:
             if self._answering():
                 return
+            if process.poll() is not None:  # it gave up (a port taken, a bad setting): say why at once
+                break
             time.sleep(0.05)
         tail = (self.dir / "caddy.log").read_text(errors="replace")[-600:]
-        raise ProvisioningError(f"Caddy did not start within {START_SECONDS:.0f} s: {tail}")
+        raise ProvisioningError(f"Caddy did not start: {tail}")
 
     def _align_base(self) -> None:
         response = self._request("GET", "/config/")

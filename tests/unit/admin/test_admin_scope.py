@@ -84,3 +84,24 @@ def test_webhook_events_are_platform_only_and_replay_runs_the_handler_again(db: 
     replayed = db.exec(select(StripeEvent).where(StripeEvent.stripe_id == "evt_1")).one()
     assert replayed.attempts == 2 and replayed.status == "ignored"
     assert db.exec(select(AuditEvent).where(AuditEvent.action == "webhook_event.replay")).one().target_id == "evt_1"
+
+
+def test_the_kept_subtree_follows_every_change_of_the_tree(db: Session, tree: dict) -> None:
+    """subtree_ids is kept per process; a new, moved or swapped organization must show at once."""
+    from services.models import Organization
+    from services.tenancy.scope import subtree_ids
+
+    a = db.exec(select(Organization).where(Organization.slug == "reseller-a")).one()
+    b = db.exec(select(Organization).where(Organization.slug == "reseller-b")).one()
+    sub_a = tree["sub_a"]
+    assert sub_a.id in subtree_ids(db, a.id) and sub_a.id not in subtree_ids(db, b.id)
+    sub_b = Organization(name="Sub B", slug="sub-b", kind="sub_reseller", parent_id=b.id)
+    db.add(sub_b)
+    db.commit()
+    assert sub_b.id in subtree_ids(db, b.id)
+    # swap the two subs' parents: the count, the highest id and the sum of the parents stay the same
+    sub_a.parent_id, sub_b.parent_id = b.id, a.id
+    db.add_all([sub_a, sub_b])
+    db.commit()
+    assert sub_a.id in subtree_ids(db, b.id) and sub_a.id not in subtree_ids(db, a.id)
+    assert sub_b.id in subtree_ids(db, a.id) and sub_b.id not in subtree_ids(db, b.id)
