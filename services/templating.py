@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.filters import FILTERS
 from jinja2.runtime import LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -250,6 +250,13 @@ class _LimitedEnvironment(ImmutableSandboxedEnvironment):
 _environments = {True: _LimitedEnvironment(autoescape=True), False: _LimitedEnvironment(autoescape=False)}
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str, html: bool) -> Template:
+    """Compiled once per source: an instance's environment is rendered for every reconciliation pass, and
+    compiling took most of the time (Jinja's templates render safely from many threads)."""
+    return _environments[html].from_string(source)
+
+
 def render(source: str, context: dict[str, Any], *, html: bool = False, limits: Limits = Limits()) -> str:
     """Render a tenant's template within `limits`; TemplateRefused says what was wrong (with the line)."""
     if len(source) > limits.max_source:
@@ -257,7 +264,7 @@ def render(source: str, context: dict[str, Any], *, html: bool = False, limits: 
     budget = _Budget(limits=limits, deadline=time.monotonic() + limits.max_seconds)
     token = _budget.set(budget)
     try:
-        template = _environments[html].from_string(source)
+        template = _compiled(source, html)
         produced, size = [], 0
         for chunk in template.generate(context):
             size += len(chunk)

@@ -53,6 +53,31 @@ def claim_period(name: str, period_seconds: int, now: float | None = None) -> bo
     return claimed
 
 
+def try_hold(name: str, stale_after: float) -> bool:
+    """Take the hold `name` in the queue's storage (Redis SETNX, a unique row in SQLite) unless someone has it.
+
+    For "one at a time is enough" work, never for mutual exclusion: a hold older than `stale_after` seconds (its
+    holder was killed) is taken over, and in that rare race two may hold it, so what runs under it must be safe
+    to run twice at once.
+    """
+    key = f"hold:{name}"
+    if huey.put_if_empty(key, str(time.time()).encode()):
+        return True
+    held_since = huey.get(key, peek=True)
+    try:
+        stale = held_since is not None and time.time() - float(held_since) > stale_after
+    except (TypeError, ValueError):
+        stale = True
+    if stale or held_since is None:
+        huey.delete(key)
+        return bool(huey.put_if_empty(key, str(time.time()).encode()))
+    return False
+
+
+def release_hold(name: str) -> None:
+    huey.delete(f"hold:{name}")
+
+
 def periodic_task(
     schedule: Callable[..., bool], *, period_seconds: int, **options: Any
 ) -> Callable[[Callable[..., Any]], Any]:

@@ -14,7 +14,7 @@ from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.prewarm import AWAITING as AWAITING_PAYMENT
-from services.provisioning.spec import build_spec
+from services.provisioning.spec import InstanceSpec, build_spec, preload
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ def resume_interrupted(session: Session) -> int:
 
 
 def reconcile(session: Session) -> list[Finding]:
+    """Every instance that should exist, compared with its backend: read in bulk (the specs from a few queries,
+    each backend asked once where it can list its instances), so a pass over 10,000 instances fits its minute."""
     findings: list[Finding] = []
     instances = session.exec(
         select(Instance)
@@ -61,18 +63,60 @@ def reconcile(session: Session) -> list[Finding]:
         .where(col(Instance.status) != AWAITING_PAYMENT)
         .execution_options(populate_existing=True)  # the engine changes instances in sessions of its own
     ).all()
+    busy = _busy(session)
+    preloaded = preload(session, [i for i in instances if key(i) not in busy])
+    specs: dict[int, InstanceSpec] = {}
     for instance in instances:
-        if engine.active_action(session, key(instance)) is not None:
+        if key(instance) in busy:
             findings.append(Finding(instance.subdomain, instance.desired_state, instance.status, "busy"))
             continue
         try:
-            spec = build_spec(session, instance)
-            observed = get_backend(spec.backend).status(spec)
+            specs[key(instance)] = build_spec(session, instance, preloaded)
         except ProvisioningError as exc:
             findings.append(Finding(instance.subdomain, instance.desired_state, f"error: {exc}", "flagged"))
+    observed = _observe(list(specs.values()))
+    for instance in instances:
+        seen = observed.get(key(instance))
+        if seen is None:
             continue
-        findings.append(_repair(session, instance, observed))
+        if seen.startswith("error: "):
+            findings.append(Finding(instance.subdomain, instance.desired_state, seen, "flagged"))
+        else:
+            findings.append(_repair(session, instance, seen))
     return findings
+
+
+def _busy(session: Session) -> set[int]:
+    """Instances with an action under way: the engine is changing them, the reconciler leaves them alone."""
+    rows = session.exec(
+        select(col(ProvisioningAction.instance_id)).where(col(ProvisioningAction.status).in_(actions.ACTIVE_STATUSES))
+    ).all()
+    return {int(i) for i in rows if i is not None}
+
+
+def _observe(specs: list[InstanceSpec]) -> dict[int, str]:
+    """Each instance's state as its backend reports it (in one listing where the backend has `statuses`), or
+    "error: ..." when it could not be asked."""
+    by_backend: dict[str, list[InstanceSpec]] = {}
+    for spec in specs:
+        by_backend.setdefault(spec.backend, []).append(spec)
+    observed: dict[int, str] = {}
+    for name, group in by_backend.items():
+        try:
+            backend = get_backend(name)
+        except ProvisioningError as exc:
+            observed.update(dict.fromkeys((s.instance_id for s in group), f"error: {exc}"))
+            continue
+        many = getattr(backend, "statuses", None)
+        if many is not None:
+            observed.update(many(group))
+            continue
+        for spec in group:
+            try:
+                observed[spec.instance_id] = backend.status(spec)
+            except ProvisioningError as exc:
+                observed[spec.instance_id] = f"error: {exc}"
+    return observed
 
 
 def _repair(session: Session, instance: Instance, observed: str) -> Finding:

@@ -237,17 +237,30 @@ def test_reconcile_repairs_a_container_removed_behind_our_back(provisioning: Pro
     instance = customer_instance(db, "gone")
     assert provisioning.run(_request(db, instance, actions.PROVISION)) == "succeeded"
     _container(provisioning, "gone").remove(force=True)
+    stopped = customer_instance(db, "gone-stopped")  # its name begins like the other's: told apart exactly
+    assert provisioning.run(_request(db, stopped, actions.PROVISION)) == "succeeded"
+    _container(provisioning, "gone-stopped").stop(timeout=2)
 
-    findings = reconcile(db)
+    findings = {f.subdomain: f for f in reconcile(db)}  # the engine's containers read in one listing
     db.commit()
-    [finding] = [f for f in findings if f.subdomain == "gone"]
-    assert finding.observed == "missing" and finding.outcome == "repairing"
-    repair = db.exec(select(ProvisioningAction).where(ProvisioningAction.requested_by == "reconciler")).one()
+    assert findings["gone"].observed == "missing" and findings["gone"].outcome == "repairing"
+    assert findings["gone-stopped"].observed == "stopped" and findings["gone-stopped"].outcome == "repairing"
+    start = db.exec(
+        select(ProvisioningAction).where(
+            ProvisioningAction.requested_by == "reconciler", ProvisioningAction.instance_id == stopped.id
+        )
+    ).one()
+    assert start.action == actions.START and provisioning.run(start.id) == "succeeded"
+    repair = db.exec(
+        select(ProvisioningAction).where(
+            ProvisioningAction.requested_by == "reconciler", ProvisioningAction.instance_id == instance.id
+        )
+    ).one()
     assert provisioning.run(repair.id) == "succeeded"
     assert _container(provisioning, "gone").status == "running"
     assert _via_nginx(provisioning, "gone", "/health").status_code == 200
-    assert db.exec(select(func.count()).select_from(ProvisioningAction)).one() == 2
-    assert all(f.outcome == "ok" for f in reconcile(db) if f.subdomain == "gone")
+    assert db.exec(select(func.count()).select_from(ProvisioningAction)).one() == 4
+    assert {f.subdomain: f.outcome for f in reconcile(db)} == {"gone": "ok", "gone-stopped": "ok"}
 
 
 def test_a_broken_vhost_never_replaces_a_working_one(provisioning: Provisioning, db: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -21,6 +21,7 @@ from services.webhooks import delivery, endpoints
 from services.webhooks.outbox import emit
 from tests.conftest import SettingsEnv
 from tests.support.api import bearer, licensed, token_for
+from tests.support.certificates import ThrowawayAuthority
 from tests.support.mailbox import outbox_messages
 from tests.support.memory_backend import MemoryBackend, memory_instance, request
 from tests.support.receiver import Receiver, receiver
@@ -202,3 +203,27 @@ def test_a_url_that_cannot_be_read_is_refused_plainly(tree: dict, db: Session, u
     with pytest.raises(ValidationFailed) as refused:
         _endpoint(db, "reseller-a", url, ["customer.created"])
     assert "url" in refused.value.errors
+
+
+def test_https_deliveries_check_the_certificate_against_the_endpoints_name(
+    hooks: Receiver,
+    db: Session,
+    tmp_path,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """The request goes to the address checked at delivery, but TLS still verifies the URL's own name."""
+    authority = ThrowawayAuthority(tmp_path)
+    monkeypatch.setattr(delivery, "_tls", authority.client_context)
+    with receiver(tls=authority.server_context("localhost"), name="localhost") as good:
+        _, secret = _endpoint(db, "reseller-a", good.url, ["customer.created"])
+        good.secrets.append(secret)
+        with receiver(tls=authority.server_context("someone-else.test"), name="localhost") as wrong:
+            endpoint, wrong_secret = _endpoint(db, "reseller-b", wrong.url, ["customer.created"])
+            wrong.secrets.append(wrong_secret)
+            _emit(_org(db, "cust-a").id, "customer.created")  # type: ignore[arg-type]
+            _emit(_org(db, "cust-b").id, "customer.created")  # type: ignore[arg-type]
+            assert wrong.received == []
+    assert [r["type"] for r in good.received] == ["customer.created"]
+    failed = db.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)).one()
+    assert failed.status == "pending" and failed.last_status_code is None
+    assert "certificate" in failed.last_error.lower(), failed.last_error

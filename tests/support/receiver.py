@@ -4,6 +4,7 @@ server would, and can be told to fail, to redirect, or to answer slowly."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,8 @@ class Receiver:
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver(tls: ssl.SSLContext | None = None, name: str = "127.0.0.1") -> Iterator[Receiver]:
+    """Plain HTTP on loopback, or HTTPS with `tls` (a server context) under `name`."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -72,7 +74,9 @@ def receiver() -> Iterator[Receiver]:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    state.url = f"{'https' if tls else 'http'}://{name}:{server.server_address[1]}/hooks"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -249,6 +249,28 @@ class DockerBackend:
         except ProvisioningError:
             return "unknown"
 
+    def statuses(self, specs: list[InstanceSpec]) -> dict[int, str]:
+        """What `status` says of each, from one listing of the engine's containers (the reconciliation asks it of
+        every instance each minute: a client and a request per instance cost 1.7 ms each, 17 s at 10,000)."""
+        try:
+            with self._client() as client:
+                listed = client.api.containers(all=True, filters={"name": get_settings().docker_name_prefix})
+        except PermanentError:
+            return dict.fromkeys((s.instance_id for s in specs), "failed")
+        except ProvisioningError:
+            return dict.fromkeys((s.instance_id for s in specs), "unknown")
+        by_name = {name.lstrip("/"): row for row in listed for name in row.get("Names") or []}
+        found: dict[int, str] = {}
+        for spec in specs:
+            row = by_name.get(resource_name(spec.subdomain))
+            if row is None:
+                found[spec.instance_id] = "missing"
+            elif (row.get("Labels") or {}).get(LABEL_INSTANCE) != str(spec.instance_id):
+                found[spec.instance_id] = "failed"  # someone else's container under our name, as `status` says
+            else:
+                found[spec.instance_id] = _STATUS.get(str(row.get("State", "")), "unknown")
+        return found
+
     def health(self, spec: InstanceSpec, upstream: str | None) -> bool:
         if not upstream:
             return False
