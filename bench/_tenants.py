@@ -90,6 +90,8 @@ def create_customers(
                 plan_id=plan.id,  # type: ignore[arg-type]
                 status="past_due" if (n // len(sellers)) % 10 == 9 else "active",
                 current_period_end=now + timedelta(days=20),
+                # as the failed payment's webhook left it (else a bench's first minute announces them all)
+                grace_until=now + timedelta(days=7) if (n // len(sellers)) % 10 == 9 else None,
             )
             for o, (n, _s, plan) in zip(orgs, placed)
         ]

@@ -30,7 +30,7 @@ CONSUMER_NICE = 10
 def consumer_command(python: str = sys.executable, *, periodic: bool = True) -> list[str]:
     """One huey consumer with two worker threads; only one consumer of a portal schedules the periodic jobs."""
     settings = get_settings()
-    command = [python, "-m", "huey.bin.huey_consumer", "services.worker.huey", "-w", "2", "-k", "thread"]
+    command = [python, "-m", "huey.bin.huey_consumer", "services.worker.huey", "-w", "4", "-k", "thread"]
     if not periodic:
         command.append("--no-periodic")
     if not settings.is_sqlite:

@@ -113,14 +113,22 @@ def subtree_ids(session: Session, root_id: int) -> frozenset[int]:
     return ids
 
 
+LISTED_SUBTREE = 1000  # organizations; above this a subtree is a recursive subquery in list queries
+
+
 def visible(actor: Actor, column: Any) -> ColumnElement[bool]:
     """A WHERE condition limiting `column` (an organization id) to the actor's subtree, for list queries.
 
-    The platform's subtree is everything, so its condition is always true; anyone else gets a recursive
-    subquery of their subtree (not a literal list of ids, which would grow with every customer).
+    The platform's subtree is everything, so its condition is always true. A small subtree is the actor's own
+    list of ids (kept per process, see subtree_ids): PostgreSQL plans a short list far better than the recursive
+    subquery (bench/api.py, a reseller of 200 customers: 4.8 ms for the subquery's plan, under 1 ms with the list);
+    a larger one gets the recursive subquery, so a statement never grows with every customer.
     """
     if actor.is_platform:
         return true()
+    if 0 < len(actor.org_ids) <= LISTED_SUBTREE:
+        listed: ColumnElement[bool] = column.in_(sorted(actor.org_ids))
+        return listed
     org = table_of(Organization)
     tree = sa_select(org.c.id).where(org.c.id == literal(actor.organization_id)).cte("subtree", recursive=True)
     tree = tree.union_all(sa_select(org.c.id).where(org.c.parent_id == tree.c.id))

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,9 @@ EXCERPT = 1000
 CONCURRENCY = 64  # requests of one batch in flight at once
 BATCH = 200  # deliveries taken at once by one worker
 CLAIM_LEASE = timedelta(seconds=60)
+# an idle connection is closed well before servers close theirs (uvicorn: 5 s), so a POST rarely meets one that
+# the server is closing (aiohttp does not retry a POST; the delivery would wait for its first retry)
+KEEPALIVE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,60 +62,75 @@ class Outcome:
 
 def subscribers(session: Session, event: WebhookEvent) -> list[WebhookEndpoint]:
     """Enabled endpoints of the event's organization and of every organization above it that want the type."""
-    return [e for e in _listening(session, event.organization_id) if event.type in (e.event_types or [])]
+    listening = _listening(session, {event.organization_id})[event.organization_id]
+    return [e for e in listening if event.type in (e.event_types or [])]
 
 
-def _listening(session: Session, organization_id: int) -> list[WebhookEndpoint]:
-    """Enabled endpoints of the organization and of every organization above it."""
-    chain: list[int] = []
-    current = session.get(Organization, organization_id)
-    while current is not None and len(chain) < 16:
-        chain.append(key(current))
-        current = session.get(Organization, current.parent_id) if current.parent_id else None
-    return list(
-        session.exec(
-            select(WebhookEndpoint).where(col(WebhookEndpoint.organization_id).in_(chain), col(WebhookEndpoint.enabled))
+def _listening(session: Session, organization_ids: set[int]) -> dict[int, list[WebhookEndpoint]]:
+    """Enabled endpoints of each organization and of every organization above it: the chains read a level at a
+    time for all of them and the endpoints in one query (a burst's events come from hundreds of organizations)."""
+    parents: dict[int, int | None] = {}
+    wanted = set(organization_ids)
+    for _ in range(16):
+        wanted -= parents.keys()
+        if not wanted:
+            break
+        rows = session.exec(
+            select(col(Organization.id), col(Organization.parent_id)).where(col(Organization.id).in_(wanted))
         ).all()
-    )
+        parents.update({i: parent for i, parent in rows if i is not None})
+        wanted = {parent for i, parent in rows if parent is not None}
+    chains: dict[int, set[int]] = {}
+    for organization_id in organization_ids:
+        chain: set[int] = set()
+        current: int | None = organization_id
+        while current is not None and current in parents and current not in chain:
+            chain.add(current)
+            current = parents[current]
+        chains[organization_id] = chain
+    endpoints = session.exec(
+        select(WebhookEndpoint).where(
+            col(WebhookEndpoint.organization_id).in_(set().union(*chains.values())), col(WebhookEndpoint.enabled)
+        )
+    ).all()
+    return {o: [e for e in endpoints if e.organization_id in chain] for o, chain in chains.items()}
 
 
 def fan_out(event_id: int) -> list[int]:
-    """The event's deliveries (see fan_out_events); returns the new ones."""
+    """The event's deliveries (see fan_out_pending); returns the new ones."""
     with session_scope() as session:
-        event = session.get(WebhookEvent, event_id)
-        return _fan_out_events(session, [event]) if event is not None else []
+        return _fan_out_events(session, list(session.exec(_EVENTS.where(col(WebhookEvent.id) == event_id)).all()))
+
+
+_EVENTS = select(col(WebhookEvent.id), col(WebhookEvent.organization_id), col(WebhookEvent.type))
 
 
 def fan_out_pending(limit: int = 500) -> list[int]:
-    """Every event not fanned out yet, at once: under a burst the first job takes the events of the jobs queued
-    behind it (theirs then find nothing to do), so one transaction and one batch serve many events. Row locks
-    (SKIP LOCKED) keep two consumers from taking the same events; doing one twice would be harmless anyway."""
+    """Every event not fanned out yet, at once: under a burst the pump takes the events of many jobs in one
+    transaction and one batch. Row locks (SKIP LOCKED) keep two consumers from taking the same events; doing one
+    twice would be harmless anyway."""
     with session_scope() as session:
-        pending = (
-            select(WebhookEvent)
-            .where(col(WebhookEvent.fanned_out_at).is_(None))
-            .order_by(col(WebhookEvent.id))
-            .limit(limit)
-        )
+        pending = _EVENTS.where(col(WebhookEvent.fanned_out_at).is_(None)).order_by(col(WebhookEvent.id)).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             pending = pending.with_for_update(skip_locked=True)
         return _fan_out_events(session, list(session.exec(pending).all()))
 
 
-def _fan_out_events(session: Session, events: list[WebhookEvent]) -> list[int]:
+def _fan_out_events(session: Session, events: list[tuple[int | None, int, str]]) -> list[int]:
     """A delivery per event and subscribed endpoint, in one INSERT that skips the ones made already (however
-    often this runs); returns the new deliveries."""
+    often this runs), and the events marked in one UPDATE; returns the new deliveries. Events are read as
+    (id, organization, type) rows: loading their payloads as objects was most of a burst's fan-out time."""
+    if not events:
+        return []
     now, rows = utcnow(), []
-    listening: dict[int, list[WebhookEndpoint]] = {}
-    for event in events:
-        if event.organization_id not in listening:
-            listening[event.organization_id] = _listening(session, event.organization_id)
-        for endpoint in listening[event.organization_id]:
-            if event.type in (endpoint.event_types or []):
+    listening = _listening(session, {organization_id for _id, organization_id, _type in events})
+    for event_id, organization_id, type_ in events:
+        for endpoint in listening[organization_id]:
+            if type_ in (endpoint.event_types or []):
                 rows.append(
                     {
                         "endpoint_id": key(endpoint),
-                        "event_id": key(event),
+                        "event_id": event_id,
                         "status": "pending",
                         "attempts": 0,
                         "next_attempt_at": now,
@@ -119,8 +138,9 @@ def _fan_out_events(session: Session, events: list[WebhookEvent]) -> list[int]:
                         "created_at": now,
                     }
                 )
-        event.fanned_out_at = now
-        session.add(event)
+    session.execute(
+        update(WebhookEvent).where(col(WebhookEvent.id).in_([e[0] for e in events])).values(fanned_out_at=now)
+    )
     if not rows:
         return []
     table = table_of(WebhookDelivery)
@@ -131,17 +151,31 @@ def _fan_out_events(session: Session, events: list[WebhookEvent]) -> list[int]:
 
 def sign(endpoint: WebhookEndpoint, msg_id: str, body: str) -> dict[str, str]:
     """Standard Webhooks headers; during a rotation's overlap the old secret signs too (space-separated)."""
-    now = utcnow()
-    signature = Webhook(decrypt(endpoint.secret_encrypted)).sign(msg_id, now, body)
-    if endpoint.previous_secret_encrypted and endpoint.previous_secret_until and endpoint.previous_secret_until > now:
-        signature += " " + Webhook(decrypt(endpoint.previous_secret_encrypted)).sign(msg_id, now, body)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": signature,
-        "content-type": "application/json",
-        "user-agent": "portal-webhooks/1",
-    }
+    return _Signer(endpoint).headers(msg_id, body)
+
+
+class _Signer:
+    """An endpoint's secrets decrypted once for a whole batch (hundreds of deliveries to a few endpoints)."""
+
+    def __init__(self, endpoint: WebhookEndpoint) -> None:
+        now = utcnow()
+        self.webhooks = [Webhook(decrypt(endpoint.secret_encrypted))]
+        if (
+            endpoint.previous_secret_encrypted
+            and endpoint.previous_secret_until
+            and endpoint.previous_secret_until > now
+        ):
+            self.webhooks.append(Webhook(decrypt(endpoint.previous_secret_encrypted)))
+
+    def headers(self, msg_id: str, body: str) -> dict[str, str]:
+        now = utcnow()
+        return {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": " ".join(w.sign(msg_id, now, body) for w in self.webhooks),
+            "content-type": "application/json",
+            "user-agent": "portal-webhooks/1",
+        }
 
 
 @dataclass(frozen=True)
@@ -208,39 +242,86 @@ def _tls() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+class _Client(threading.local):
+    """Each worker thread's event loop and HTTP client, kept from batch to batch so connections to busy endpoints
+    are reused (bench/api.py: opening them again for every batch was a third of a delivery's cost)."""
+
+    runner: asyncio.Runner | None = None
+    session: aiohttp.ClientSession | None = None
+    tls: ssl.SSLContext | None = None  # the trust the session was made with (a new one makes a new session)
+
+
+_client = _Client()
+
+
+def _send_all(sends: list[_Send]) -> list[_Sent]:
+    if _client.runner is None:
+        _client.runner = asyncio.Runner()
+    return _client.runner.run(_post_all(sends))
+
+
 async def _post_all(sends: list[_Send]) -> list[_Sent]:
-    """A batch's requests at once over one aiohttp session (bench/api.py: about ten times the deliveries a
-    second of httpx's async client on the same core, which spent most of its time in its connection pool)."""
+    """A batch's requests at once over the thread's aiohttp session (bench/api.py: about ten times the deliveries
+    a second of httpx's async client on the same core, which spent most of its time in its connection pool).
+    Pooled connections are keyed by address and TLS name, and every batch connects to the address it checked."""
     checked: dict[str, Target | Refused] = {}
     targets = [_target(send.url, checked) for send in sends]
     limit = asyncio.Semaphore(CONCURRENCY)
-    connector = aiohttp.TCPConnector(ssl=_tls(), limit=CONCURRENCY, use_dns_cache=False)
-    timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False) as client:
-        return list(await asyncio.gather(*(_post(client, s, t, limit) for s, t in zip(sends, targets, strict=True))))
+    tls = _tls()
+    if _client.session is None or _client.session.closed or _client.tls is not tls:
+        if _client.session is not None:
+            await _client.session.close()
+        _client.tls = tls
+        connector = aiohttp.TCPConnector(
+            ssl=tls, limit=CONCURRENCY, use_dns_cache=False, keepalive_timeout=KEEPALIVE_SECONDS
+        )
+        timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+        _client.session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=False)
+    client = _client.session
+    return list(await asyncio.gather(*(_post(client, s, t, limit) for s, t in zip(sends, targets, strict=True))))
 
 
 def _prepare(delivery_ids: list[int], replay: bool) -> tuple[list[_Send], dict[int, Outcome]]:
-    """What to send, signed now; deliveries that are not due (or whose endpoint was disabled) are settled here."""
+    """What to send, signed now; deliveries that are not due (or whose endpoint was disabled) are settled here.
+    Each endpoint's secret is decrypted and each event's body encoded once for the batch."""
     sends: list[_Send] = []
     settled: dict[int, Outcome] = {}
     with session_scope() as session:
         rows = session.exec(
-            select(WebhookDelivery, WebhookEndpoint, WebhookEvent)
+            select(col(WebhookDelivery.id), col(WebhookDelivery.status), WebhookEndpoint, col(WebhookEvent.id))
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
             .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
             .where(col(WebhookDelivery.id).in_(delivery_ids))
         ).all()
-        for delivery, endpoint, event in rows:
-            if delivery.status != "pending" and not replay:
+        wanted = {event_id for delivery_id, status, endpoint, event_id in rows if endpoint.enabled}
+        bodies = {
+            event_id: (msg_id, json.dumps(payload, separators=(",", ":"), sort_keys=True))
+            for event_id, msg_id, payload in session.exec(
+                select(col(WebhookEvent.id), col(WebhookEvent.msg_id), col(WebhookEvent.payload)).where(
+                    col(WebhookEvent.id).in_(wanted)
+                )
+            ).all()
+        }
+        signers: dict[int, _Signer] = {}
+        skipped: list[int] = []
+        for delivery_id, status, endpoint, event_id in rows:
+            assert delivery_id is not None  # a stored row's key
+            if status != "pending" and not replay:
                 continue
             if not endpoint.enabled:
-                delivery.status, delivery.next_attempt_at, delivery.last_error = "skipped", None, "endpoint disabled"
-                session.add(delivery)
-                settled[key(delivery)] = Outcome(False, None, "endpoint disabled", None)
+                skipped.append(delivery_id)
+                settled[delivery_id] = Outcome(False, None, "endpoint disabled", None)
                 continue
-            body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True)
-            sends.append(_Send(key(delivery), endpoint.url.strip(), sign(endpoint, event.msg_id, body), body))
+            if key(endpoint) not in signers:
+                signers[key(endpoint)] = _Signer(endpoint)
+            msg_id, body = bodies[event_id]
+            sends.append(_Send(delivery_id, endpoint.url.strip(), signers[key(endpoint)].headers(msg_id, body), body))
+        if skipped:
+            session.execute(
+                update(WebhookDelivery)
+                .where(col(WebhookDelivery.id).in_(skipped))
+                .values(status="skipped", next_attempt_at=None, last_error="endpoint disabled")
+            )
     return sends, settled
 
 
@@ -323,7 +404,7 @@ def deliver_many(delivery_ids: list[int], *, replay: bool = False) -> dict[int, 
     sends, settled = _prepare(delivery_ids, replay)
     if not sends:
         return settled
-    return {**settled, **_record(asyncio.run(_post_all(sends)))}
+    return {**settled, **_record(_send_all(sends))}
 
 
 def deliver(delivery_id: int, *, replay: bool = False) -> Outcome | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -70,15 +69,9 @@ def _fan_out_soon(event_id: int) -> None:
         _Queue.fan_out(event_id)
 
 
-def unfanned(session: Session, older_than_seconds: float = 60.0, limit: int = 500) -> list[int]:
-    """Events committed but never fanned out (their job was lost): the periodic sweep fans them out."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    return [
-        i
-        for i in session.exec(
-            select(col(WebhookEvent.id))
-            .where(col(WebhookEvent.fanned_out_at).is_(None), col(WebhookEvent.occurred_at) < cutoff)
-            .limit(limit)
-        ).all()
-        if i is not None
-    ]
+def waiting(session: Session) -> bool:
+    """Whether any committed event is not fanned out yet, however young (the pump looks before it stops)."""
+    return (
+        session.exec(select(col(WebhookEvent.id)).where(col(WebhookEvent.fanned_out_at).is_(None)).limit(1)).first()
+        is not None
+    )

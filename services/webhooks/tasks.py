@@ -1,9 +1,10 @@
 """The webhooks' jobs: fan an event out after its commit and send what is due, retries scheduled by the outcome,
 and every minute pick up anything due that a lost job left behind.
 
-Sending is done by one pump at a time (a hold in the queue's storage): under a burst the jobs that fan events
-out do not each send their few deliveries in a batch of their own; the pump that runs takes theirs in its next,
-larger batch. A pump looks once more after it lets go, so nothing made meanwhile waits for the sweep.
+Fanning out and sending are done by one pump at a time (a hold in the queue's storage): under a burst the jobs
+of new events do not each fan out and send a few deliveries of their own; the pump that runs takes their events
+in its next round and sends their deliveries in one larger batch. A pump looks once more after it lets go, so
+nothing committed meanwhile waits for the sweep.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ STALE_SECONDS = 60.0  # a hold this old belonged to a killed consumer
 
 @task()
 def fan_out_event(event_id: int) -> None:
-    """The event's deliveries are made (with those of every event still waiting, which makes the jobs queued
-    behind this one nearly free under a burst), then sent with whatever else is due: a batch, not a job per
-    request. `event_id` names the job's event; the job does not depend on it."""
-    delivery.fan_out_pending()
+    """The pump fans out every waiting event in each of its rounds, then sends what is due: a job that finds the
+    pump busy has nothing to do (under a burst, one Redis call), and one that finds it free becomes the pump.
+    `event_id` names the job's event; the job does not depend on it."""
     pump_one_at_a_time()
 
 
@@ -48,16 +48,18 @@ def pump_one_at_a_time() -> None:
             release_hold(PUMP_HOLD)
         _retry_later(outcomes)
         with session_scope() as session:
-            if not delivery.due(session, limit=1):
+            if not (outbox.waiting(session) or delivery.due(session, limit=1)):
                 return
 
 
 def _drain() -> dict[int, delivery.Outcome]:
+    """Rounds of fan-out then send until a round finds nothing (or the pump's time is up)."""
     outcomes: dict[int, delivery.Outcome] = {}
     deadline = time.monotonic() + PUMP_SECONDS
     while time.monotonic() < deadline:
+        made = delivery.fan_out_pending()
         sent = delivery.pump(rounds=1)
-        if not sent:
+        if not made and not sent:
             break
         outcomes.update(sent)
     return outcomes
@@ -77,13 +79,9 @@ def _retry_later(outcomes: dict[int, delivery.Outcome]) -> None:
 
 @periodic_task(crontab(minute="*"), period_seconds=60)
 def deliver_due_webhooks() -> None:
-    with session_scope() as session:
-        due = delivery.due(session)
-        lost = outbox.unfanned(session)
-    for event_id in lost:
-        fan_out_event(event_id)
-    if due:  # without the hold: a killed pump's hold must not stop the sweep (two pumps at once are safe)
-        _retry_later(delivery.pump())
+    """Whatever a lost job left (events never fanned out, deliveries due) goes out within the minute, through the
+    pump's hold: never a second pump beside a live one, and a killed pump's hold is taken over once stale."""
+    pump_one_at_a_time()
 
 
 outbox.use_queue(fan_out_event, lambda delivery_id: deliver_webhook(delivery_id, replay=True))

@@ -227,3 +227,26 @@ def test_https_deliveries_check_the_certificate_against_the_endpoints_name(
     failed = db.exec(select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)).one()
     assert failed.status == "pending" and failed.last_status_code is None
     assert "certificate" in failed.last_error.lower(), failed.last_error
+
+
+def test_an_event_whose_job_was_lost_goes_out_with_the_minutes_sweep_despite_a_dead_pumps_hold(
+    hooks: Receiver, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from services.jobs.queue import huey
+    from services.webhooks import outbox, tasks
+
+    _, secret = _endpoint(db, "reseller-a", hooks.url, ["customer.created"])
+    hooks.secrets.append(secret)
+    monkeypatch.setattr(outbox._Queue, "fan_out", None)  # the queue lost the event's job
+    _emit(_org(db, "cust-a").id, "customer.created")  # type: ignore[arg-type]
+    assert hooks.hits == 0
+    huey.put(f"hold:{tasks.PUMP_HOLD}", str(time.time()).encode())  # a pump is at it: the sweep leaves it the work
+    tasks.deliver_due_webhooks.call_local()
+    assert hooks.hits == 0
+    huey.put(f"hold:{tasks.PUMP_HOLD}", str(time.time() - 2 * tasks.STALE_SECONDS).encode())  # its consumer was killed
+    tasks.deliver_due_webhooks.call_local()
+    assert [r["type"] for r in hooks.received] == ["customer.created"] and hooks.rejected == []
+    with session_scope() as session:
+        assert not outbox.waiting(session)

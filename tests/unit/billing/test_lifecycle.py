@@ -95,11 +95,11 @@ def test_grace_passes_then_suspended_then_terminated_by_the_periodic_job(db: Ses
     grace_until = subscription(db, customer).grace_until
     assert grace_until is not None
 
-    enforce_timeline(db, now=grace_until - timedelta(minutes=1))
+    assert enforce_timeline(db, now=grace_until - timedelta(minutes=1)) == 0  # its grace runs on: not even read
     db.commit()
     assert subscription(db, customer).suspended_at is None
 
-    enforce_timeline(db, now=grace_until + timedelta(minutes=1))
+    assert enforce_timeline(db, now=grace_until + timedelta(minutes=1)) == 1
     db.commit()
     assert subscription(db, customer).suspended_at is not None
     assert instance(db, customer).desired_state == "suspended" and _actions(db, customer)[-1] == "suspend"
