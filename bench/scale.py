@@ -10,8 +10,8 @@ says it is final.
 The same run measures one web process and two, each behind nginx (so the only difference is the process count),
 sharing Reflex's state in Redis and the data in PostgreSQL, as `tests/support/scaled.py` starts them. Prints:
   sessions: 200
-  one web process event round trip p95 / p99: X ms, events/s, errors
-  two web processes event round trip p95 / p99: X ms, events/s, errors
+  one web process event round trip p50 / p95 / p99: X ms, events/s, errors, p95 of each page's event
+  two web processes event round trip p50 / p95 / p99: X ms, events/s, errors, p95 of each page's event
   ratio events/s two to one: R
 An error is a session that could not connect or sign in, a dropped connection, or an event not answered in 10 s.
 
@@ -58,6 +58,7 @@ ROOT_STATE = "reflex___state____state"
 AUTH_TOKEN_VAR = f"{ROOT_STATE}.portal___state___auth____auth_state.auth_token_rx_state_"
 DASHBOARD = f"{ROOT_STATE}.portal___state___dashboard____dashboard_state"
 EVENTS = [(f"{DASHBOARD}.load", {}), (f"{ROOT_STATE}.portal___state___usage____usage_state.load", {"page": 1})]
+PAGES = {EVENTS[0][0]: "dashboard", EVENTS[1][0]: "usage page"}  # p95 by page: which one makes the tail
 NAMESPACE = "/_event"  # the compiled frontend connects to <backend>/_event: socket.io takes the path for both
 ROUTER = {"pathname": "/dashboard", "asPath": "/dashboard"}
 
@@ -65,6 +66,7 @@ ROUTER = {"pathname": "/dashboard", "asPath": "/dashboard"}
 @dataclass
 class Tally:
     round_trips: list[float] = field(default_factory=list)
+    by_page: dict[str, list[float]] = field(default_factory=dict)  # the same round trips, by the event's page
     errors: int = 0
     answered: int = 0
 
@@ -133,6 +135,7 @@ class Browser:
             return
         if measure:
             self.tally.round_trips.append(time.perf_counter() - started)
+            self.tally.by_page.setdefault(PAGES[name], []).append(time.perf_counter() - started)
             self.tally.answered += 1
 
     async def run(self, until: float) -> None:
@@ -188,6 +191,8 @@ def _report(label: str, tally: Tally, elapsed: float) -> float:
     print(f"{label} event round trip p99: {percentile(trips, 99):.1f} ms")
     print(f"{label} events/s: {rate:.1f} events/s")
     print(f"{label} errors: {tally.errors} errors")
+    for page, times in sorted(tally.by_page.items()):
+        print(f"{label} {page} event round trip p95: {percentile([t * 1000 for t in times], 95):.1f} ms")
     return rate
 
 
