@@ -96,13 +96,13 @@ def _listening(session: Session, organization_ids: set[int]) -> dict[int, list[W
     return {o: [e for e in endpoints if e.organization_id in chain] for o, chain in chains.items()}
 
 
+_EVENTS = select(col(WebhookEvent.id), col(WebhookEvent.organization_id), col(WebhookEvent.type))
+
+
 def fan_out(event_id: int) -> list[int]:
     """The event's deliveries (see fan_out_pending); returns the new ones."""
     with session_scope() as session:
         return _fan_out_events(session, list(session.exec(_EVENTS.where(col(WebhookEvent.id) == event_id)).all()))
-
-
-_EVENTS = select(col(WebhookEvent.id), col(WebhookEvent.organization_id), col(WebhookEvent.type))
 
 
 def fan_out_pending(limit: int = 500) -> list[int]:
@@ -288,9 +288,8 @@ def _prepare(delivery_ids: list[int], replay: bool) -> tuple[list[_Send], dict[i
     settled: dict[int, Outcome] = {}
     with session_scope() as session:
         rows = session.exec(
-            select(col(WebhookDelivery.id), col(WebhookDelivery.status), WebhookEndpoint, col(WebhookEvent.id))
+            select(col(WebhookDelivery.id), col(WebhookDelivery.status), WebhookEndpoint, col(WebhookDelivery.event_id))
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
-            .join(WebhookEvent, col(WebhookEvent.id) == col(WebhookDelivery.event_id))
             .where(col(WebhookDelivery.id).in_(delivery_ids))
         ).all()
         wanted = {event_id for delivery_id, status, endpoint, event_id in rows if endpoint.enabled}
