@@ -8,6 +8,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -58,17 +59,42 @@ def api_server() -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(build_api(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.02)
+    _wait_for_port(port, timeout=10)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _wait_for_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listens on port {port}")
+
+
+@contextmanager
+def api_process() -> Iterator[str]:
+    """The portal's API routes in a process of their own, its start-up heap set aside as the production server's
+    is (services/ops/heap.py): for a bench, where this process's own objects would otherwise be what a request
+    waits on. The database and settings come from this process's environment."""
+    port = free_port()
+    code = (
+        "import sys, uvicorn; from portal.api import build_api; from services.ops.heap import settle_after_startup;"
+        "app = build_api(); settle_after_startup();"
+        "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code, str(port)], env=dict(os.environ))
+    try:
+        _wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @contextmanager
