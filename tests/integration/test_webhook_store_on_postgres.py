@@ -113,3 +113,24 @@ def test_the_synchronous_store_keeps_the_body_as_received_on_postgres(pg_url: st
         stored_text = session.exec(text("SELECT payload::text FROM stripe_event")).one()[0]  # type: ignore[call-overload]
     assert row.payload["id"] == "evt_pg_sync" and row.received_at is not None and row.status == "ignored"
     assert stored_text == body
+
+
+def test_a_payload_with_every_awkward_character_is_stored_exactly_as_received(pg_url: str) -> None:
+    """The arrays go to PostgreSQL in binary: what array text would have to escape arrives unchanged."""
+    body = json.dumps(
+        {
+            "id": "evt_pg_awkward",
+            "object": "event",
+            "type": "customer.updated",
+            "created": 1,
+            "data": {"object": {"id": "cus_x", "name": 'Ölçü "quoted", {braced} \\back\\ NULL \u2603 \n tab\t'}},
+        },
+        ensure_ascii=False,
+    )
+    responses = run_in_own_loop(_post_all([body]))
+    assert [r.status_code for r in responses] == [200]
+    with create_engine(pg_url).connect() as connection:
+        stored = connection.execute(
+            text("SELECT payload::text FROM stripe_event WHERE stripe_id = 'evt_pg_awkward'")
+        ).scalar_one()
+    assert stored == body
