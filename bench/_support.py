@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +31,14 @@ def median(values: list[float]) -> float:
 
 
 def portal_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    """The operator's environment; REDIS_URL from the caller's shell is kept (the scaled configuration)."""
+    """The operator's environment; REDIS_URL and REFLEX_REDIS_URL from the caller's shell are kept (the scaled
+    configuration: with REFLEX_REDIS_URL the portal runs a web worker per core, as compose.yaml deploys it). Each
+    run gets its own queue, so a consumer left by another run never takes this run's jobs."""
     if os.environ.get("REDIS_URL"):
         extra.setdefault("REDIS_URL", os.environ["REDIS_URL"])
-        extra.setdefault("JOBS_QUEUE_NAME", os.environ.get("JOBS_QUEUE_NAME", "portal-bench"))
+        extra.setdefault("JOBS_QUEUE_NAME", os.environ.get("JOBS_QUEUE_NAME", f"portal-bench-{uuid.uuid4().hex[:8]}"))
+    if os.environ.get("REFLEX_REDIS_URL"):
+        extra.setdefault("REFLEX_REDIS_URL", os.environ["REFLEX_REDIS_URL"])
     return project_env(var_dir, **{"PORT": str(port), "PUBLIC_URL": f"http://localhost:{port}", **extra})
 
 
