@@ -60,7 +60,6 @@ from sqlmodel import Session, SQLModel
 from services.db import get_engine
 from services.domains import checks, claims
 from services.models import Plan, Subscription
-from services.ops.heap import settle_after_startup
 from services.provisioning.proxy import Route
 from services.provisioning.proxy.caddy import CaddyProxy
 from services.provisioning.proxy.nginx import NginxProxy
@@ -224,7 +223,6 @@ def main() -> None:
             client = dockerd.client()
             build_test_image(client)
             client.networks.create("bench", driver="bridge")
-            settle_after_startup()  # this process's own full collections are not the edge's latency
             with Session(get_engine(), expire_on_commit=False) as db:
                 first = started_to_first_200(db, client, caddy, nginx)
                 waits = txt_to_https(db, client, caddy)

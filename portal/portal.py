@@ -12,7 +12,6 @@ from portal.state.auth import AuthState
 from portal.state.branding_editor import BrandingEditorState
 from services import worker
 from services.config import get_settings
-from services.ops.heap import settle_after_startup
 from services.ops.logs import configure_logging
 
 get_settings().check_startup()  # refuse to start in production with a placeholder key or test-mode billing
@@ -37,9 +36,7 @@ class PortalApp(rx.App):
         guarded = UploadGuard(
             WebhookFastPath(super().__call__()), AuthState, _upload_handlers, lambda: self.state_manager
         )
-        observed = Observed(guarded)
-        settle_after_startup()  # the app is built: full collections stop walking it (services/ops/heap.py)
-        return observed
+        return Observed(guarded)
 
 
 app = PortalApp(api_transformer=api_transformer)

@@ -12,7 +12,6 @@ from services.domains import tasks as domain_tasks
 from services.jobs import heartbeat
 from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
-from services.ops.heap import settle_after_startup
 from services.ops.logs import configure_logging
 from services.provisioning import tasks as provisioning_tasks
 from services.webhooks import tasks as webhook_tasks
@@ -22,12 +21,6 @@ from services.webhooks import tasks as webhook_tasks
 def one_log_format() -> None:
     """The consumer writes its lines like the web process does: with the request id, as text or JSON."""
     configure_logging(replace_others=True)
-
-
-@on_consumer_start()
-def set_startup_objects_aside() -> None:
-    """The consumer's start-up objects leave the collector's full passes, as in the web process (ops/heap.py)."""
-    settle_after_startup()
 
 
 __all__ = [

@@ -79,14 +79,14 @@ def _wait_for_port(port: int, timeout: float = 20) -> None:
 
 @contextmanager
 def api_process() -> Iterator[str]:
-    """The portal's API routes in a process of their own, its start-up heap set aside as the production server's
-    is (services/ops/heap.py): for a bench, where this process's own objects would otherwise be what a request
-    waits on. The database and settings come from this process's environment."""
+    """The portal's API routes in a process of their own, as production serves them beside the pages: for a bench,
+    where a thread of the bench's own process would wait on the bench (its GIL, and its heap: a full collection
+    of it took 112 ms inside one /api/edge/ask). The database and settings come from this process's
+    environment."""
     port = free_port()
     code = (
-        "import sys, uvicorn; from portal.api import build_api; from services.ops.heap import settle_after_startup;"
-        "app = build_api(); settle_after_startup();"
-        "uvicorn.run(app, host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+        "import sys, uvicorn; from portal.api import build_api;"
+        "uvicorn.run(build_api(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
     )
     server = subprocess.Popen([sys.executable, "-c", code, str(port)], env=dict(os.environ))
     try:
