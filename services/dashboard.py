@@ -114,10 +114,10 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     if who is None or who.organization_id is None:
         return view
     org_id = own_organization(session, who, "view", attempted="dashboard.view")
-    found = _account(session, org_id)
-    if found is None:
+    account = _account(session, org_id)
+    if account is None:
         return view
-    subscription, plan, org, instance, budget = found
+    subscription, plan, instance, budget = account.subscription, account.plan, account.instance, account.budget
     view.has_subscription = True
     view.plan_name, view.plan_slug = plan.name, plan.slug
     view.plan_price = "Free" if plan.is_free else f"{format_cents(plan.price_cents, plan.currency)} / {plan.interval}"
@@ -136,7 +136,7 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
             "update your payment method to bring it back at once."
         )
     if instance is not None:
-        _instance_part(session, view, instance)
+        _instance_part(session, view, instance, account)
         view.controls = controls_for(instance, view.busy, subscription.status)
     if budget is not None:
         _budget_part(view, budget, plan)
@@ -144,30 +144,55 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
             _usage_part(session, view, instance, budget)
     view.other_plans = [
         {"slug": p.slug, "name": p.name, "price": p.price}
-        for p in public_plans(session, org.parent_id)
+        for p in public_plans(session, account.organization.parent_id)
         if p.slug != plan.slug
     ]
     return view
 
 
-Account = tuple[Subscription, Plan, Organization, Instance | None, Budget | None]
+@dataclass
+class _Account:
+    subscription: Subscription
+    plan: Plan
+    organization: Organization
+    instance: Instance | None
+    budget: Budget | None
+    token_prefix: str | None  # the instance's live API token, if any
+    action: ProvisioningAction | None  # the instance's latest action, if any
 
 
-def _account(session: Session, org_id: int) -> Account | None:
+def _account(session: Session, org_id: int) -> _Account | None:
     """The organization's current subscription (its newest, as `current_subscription` picks it) with its plan, the
-    organization, and the subscription's instance and budget when it has them: one query, not five. The dashboard
-    refreshes every couple of seconds in every open tab, and each query is a round trip to the database
-    (bench/scale.py)."""
+    organization, the subscription's instance and budget, the instance's live token and its latest action: one
+    query, not seven. The dashboard refreshes every couple of seconds in every open tab, and each query is a round
+    trip to the database (bench/scale.py)."""
+    token = (
+        sa_select(col(ApiToken.prefix))
+        .where(col(ApiToken.instance_id) == col(Instance.id), col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.id))
+        .limit(1)
+        .correlate(Instance)
+        .scalar_subquery()
+    )
+    latest_action = (
+        sa_select(col(ProvisioningAction.id))
+        .where(col(ProvisioningAction.instance_id) == col(Instance.id))
+        .order_by(col(ProvisioningAction.created_at).desc(), col(ProvisioningAction.id).desc())
+        .limit(1)
+        .correlate(Instance)
+        .scalar_subquery()
+    )
     row = session.execute(
-        sa_select(Subscription, Plan, Organization, Instance, Budget)
+        sa_select(Subscription, Plan, Organization, Instance, Budget, token, ProvisioningAction)
         .join(Plan, col(Plan.id) == col(Subscription.plan_id))
         .join(Organization, col(Organization.id) == col(Subscription.organization_id))
         .outerjoin(Instance, col(Instance.subscription_id) == col(Subscription.id))
         .outerjoin(Budget, col(Budget.subscription_id) == col(Subscription.id))
+        .outerjoin(ProvisioningAction, col(ProvisioningAction.id) == latest_action)
         .where(col(Subscription.organization_id) == org_id)
         .order_by(col(Subscription.id).desc(), col(Instance.id), col(Budget.id))
     ).first()
-    return None if row is None else (row[0], row[1], row[2], row[3], row[4])
+    return None if row is None else _Account(*row)
 
 
 def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
@@ -188,23 +213,16 @@ def _usage_part(session: Session, view: DashboardView, instance: Instance, budge
     view.usage_totals = model_totals(session, key(instance), budget.period_start)
 
 
-def _instance_part(session: Session, view: DashboardView, instance: Instance) -> None:
+def _instance_part(session: Session, view: DashboardView, instance: Instance, account: _Account) -> None:
     view.instance_id = key(instance)
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
     view.credentials_shown = instance.credentials_shown_at is not None
-    token = session.exec(
-        select(ApiToken).where(col(ApiToken.instance_id) == instance.id, col(ApiToken.revoked_at).is_(None))
-    ).first()
-    view.token_prefix = token.prefix if token else ""
+    view.token_prefix = account.token_prefix or ""
     view.instance_url = instance_url(instance.subdomain, instance.backend, instance.upstream)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
     view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
-    action = session.exec(
-        select(ProvisioningAction)
-        .where(col(ProvisioningAction.instance_id) == instance.id)
-        .order_by(col(ProvisioningAction.created_at).desc())
-    ).first()
+    action = account.action
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         done = {

@@ -10,8 +10,10 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from services.dashboard import load_dashboard
-from services.models import Budget, Instance, Plan, Subscription
+from services.models import Budget, Instance, Plan, ProvisioningAction, Subscription
+from services.provisioning.actions import STEPS
 from services.usage.ingest import ingest, parse_batch
+from services.usage.tokens import issue_instance_token
 from tests.support import tenants
 from tests.support.factories import customer_instance
 
@@ -57,9 +59,32 @@ def test_a_refresh_reads_subscription_plan_instance_and_budget_in_one_query(db: 
         view = load_dashboard(db, who)
     assert view.plan_name and view.instance_status == "running"
     assert view.budget_used == "$2.50" and view.usage_totals and view.usage_models == ["gpt-x"]
-    # the account (1), the instance's token (1) and latest action (1), usage by day and by model (2), the
-    # seller's plans (1, or 2 for the platform's own customers): four fewer than a query per record
-    assert len(statements) <= 7, statements
+    # the account with the instance's token and latest action (1), usage by day and by model (2), the seller's
+    # plans (1, or 2 for the platform's own customers): six fewer than a query per record
+    assert len(statements) <= 5, statements
+
+
+def test_the_latest_action_decides_busy_and_the_live_token_is_shown(db: Session) -> None:
+    instance = _spending_customer(db, "busy")
+    token = issue_instance_token(db, instance)
+    earlier = datetime.now(UTC) - timedelta(minutes=5)
+    db.add(
+        ProvisioningAction(id="a-old", instance_id=instance.id, action="restart", status="running", created_at=earlier)
+    )  # type: ignore[arg-type]
+    db.add(ProvisioningAction(id="a-new", instance_id=instance.id, action="restart", status="succeeded"))  # type: ignore[arg-type]
+    db.commit()
+    view = load_dashboard(db, tenants.customer(db, "busy"))
+    assert token.startswith(view.token_prefix) and view.token_prefix
+    assert not view.busy and view.progress == []  # the older action still says running: the newest one decides
+
+    latest = db.get(ProvisioningAction, "a-new")
+    assert latest is not None
+    latest.status = "retrying"
+    db.add(latest)
+    db.commit()
+    view = load_dashboard(db, tenants.customer(db, "busy"))
+    assert view.busy
+    assert [p["status"] for p in view.progress] == ["waiting"] * len(STEPS["restart"])  # no step has run yet
 
 
 def test_the_newest_subscription_is_the_one_shown_with_its_own_instance(db: Session) -> None:
