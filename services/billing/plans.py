@@ -39,14 +39,19 @@ def _features(plan: Plan) -> list[str]:
 
 def public_plans(session: Session, organization_id: int | None = None) -> list[PlanCard]:
     """The plans offered on the pricing page of `organization_id` (the platform when None)."""
-    if organization_id is None:
-        platform = session.exec(select(Organization).where(col(Organization.kind) == OrgKind.PLATFORM)).first()
-        if platform is None:
-            return []
-        organization_id = platform.id
+    # the platform's id as a subquery: one round trip for the platform's pricing page and its customers' dashboards
+    seller = (
+        organization_id
+        if organization_id is not None
+        else select(col(Organization.id))
+        .where(col(Organization.kind) == OrgKind.PLATFORM)
+        .order_by(col(Organization.id))
+        .limit(1)
+        .scalar_subquery()
+    )
     plans = session.exec(
         select(Plan)
-        .where(col(Plan.organization_id) == organization_id, col(Plan.is_public), col(Plan.archived_at).is_(None))
+        .where(col(Plan.organization_id) == seller, col(Plan.is_public), col(Plan.archived_at).is_(None))
         .order_by(col(Plan.sort_order), col(Plan.price_cents))
     ).all()
     return [
