@@ -2,8 +2,8 @@
 
 (a) p95 from "instance container started" to the first 200 through Caddy (HTTPS, the certificate obtained on
     demand by that first request, the portal's /api/edge/ask asked, served by a process of its own as in
-    production) and through nginx (plain HTTP, vhost tested
-    and reloaded), ROUNDS containers each, the two edges taking turns going first; `ratio caddy to nginx`;
+    production) and through nginx (plain HTTP, vhost tested and reloaded), ROUNDS containers each, the two edges
+    taking turns going first; `ratio caddy to nginx`;
 (b) p95 from "TXT record present" to "HTTPS 200 on the custom domain": the domain's records appear in a real DNS
     server (dnsmasq) and the portal's checks run every DOMAIN_CHECK_SECONDS, as the job queue runs them; the
     interval is printed beside it;

@@ -136,7 +136,7 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
             "update your payment method to bring it back at once."
         )
     if instance is not None:
-        _instance_part(session, view, instance, account)
+        _instance_part(session, view, instance, account.token_prefix, account.action)
         view.controls = controls_for(instance, view.busy, subscription.status)
     if budget is not None:
         _budget_part(view, budget, plan)
@@ -213,16 +213,21 @@ def _usage_part(session: Session, view: DashboardView, instance: Instance, budge
     view.usage_totals = model_totals(session, key(instance), budget.period_start)
 
 
-def _instance_part(session: Session, view: DashboardView, instance: Instance, account: _Account) -> None:
+def _instance_part(
+    session: Session,
+    view: DashboardView,
+    instance: Instance,
+    token_prefix: str | None,
+    action: ProvisioningAction | None,
+) -> None:
     view.instance_id = key(instance)
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
     view.credentials_shown = instance.credentials_shown_at is not None
-    view.token_prefix = account.token_prefix or ""
+    view.token_prefix = token_prefix or ""
     view.instance_url = instance_url(instance.subdomain, instance.backend, instance.upstream)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
     view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
-    action = account.action
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         done = {

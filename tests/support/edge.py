@@ -88,7 +88,7 @@ def api_process() -> Iterator[str]:
         "import sys, uvicorn; from portal.api import build_api;"
         "uvicorn.run(build_api(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
     )
-    server = subprocess.Popen([sys.executable, "-c", code, str(port)], env=dict(os.environ))
+    server = subprocess.Popen([sys.executable, "-c", code, str(port)])  # inherits our environment
     try:
         _wait_for_port(port)
         yield f"http://127.0.0.1:{port}"
