@@ -17,7 +17,10 @@ export REFLEX_CHECK_LATEST_VERSION := 0
 export REFLEX_TELEMETRY_ENABLED := false
 export PORT
 
-.PHONY: setup run test lint migrate seed clean
+GATEWAY_VENV := .venv-gateway
+GATEWAY_REQUIREMENTS := services/gateway/litellm_hooks/requirements.txt
+
+.PHONY: setup run test lint migrate seed clean gateway gateway-venv
 
 setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun migrate seed
 
@@ -40,6 +43,18 @@ migrate: $(VENV)/.installed
 seed: migrate
 	$(BIN)/portal-admin seed
 
+# The AI gateway (LiteLLM) in a virtualenv of its own: its dependencies are not the portal's.
+$(GATEWAY_VENV)/.installed: $(GATEWAY_REQUIREMENTS)
+	$(PYTHON) -m venv $(GATEWAY_VENV)
+	$(GATEWAY_VENV)/bin/python -m pip install --quiet -r $(GATEWAY_REQUIREMENTS)
+	touch $@
+
+gateway-venv: $(GATEWAY_VENV)/.installed
+
+# Serve the gateway beside `make run` (AI_GATEWAY_URL and AI_GATEWAY_MASTER_KEY set for both; README "AI gateway").
+gateway: setup gateway-venv
+	$(BIN)/python -m services.gateway.launch
+
 run: setup
 	-$(BIN)/portal-admin demo-image  # the demo app's image, when a Docker engine is reachable
 	$(BIN)/python -m portal.serve
@@ -49,7 +64,7 @@ run: setup
 # follows the other's. Where PostgreSQL is configured (CI always), the browser suite then runs a second time in
 # the scaled configuration (tests/support/scaled.py). Branch coverage of services/ is measured over both and reported at the end.
 COVERAGE := --cov=services --cov-branch --cov-report=
-test: setup
+test: setup gateway-venv
 	rm -f .coverage .coverage.* var/unit-tests.log
 	( COVERAGE_FILE=.coverage.unit $(BIN)/python -m pytest tests/unit -n 2 $(COVERAGE) $(PYTEST_ARGS) \
 	    > var/unit-tests.log 2>&1; echo $$? > var/unit-tests.rc ) & \

@@ -56,12 +56,12 @@ from sqlmodel import Session, select
 from services.accounts.passwords import hash_password
 from services.dashboard import load_dashboard
 from services.db import get_engine
+from services.keys.usage_tokens import issue_instance_token
 from services.models import Instance, Organization, Plan
 from services.models.base import utcnow
 from services.seed import seed_demo
 from services.usage.ingest import budget_status
 from services.usage.reports import recent_records
-from services.usage.tokens import issue_instance_token
 
 PASSWORD = "bench-password-123"
 MODELS = ("gpt-4o-mini", "claude-haiku", "llama-70b")

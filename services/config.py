@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     webhook_disable_after: int = Field(default=20, ge=1, le=1000)
     webhook_retry_scale: float = Field(default=1.0, gt=0, le=10)
 
+    # the AI gateway (LiteLLM beside the portal, services/gateway): the URL instances and the portal reach it at;
+    # empty: no gateway (instances report their own usage). Its master key also signs the gateway's usage callback
+    ai_gateway_url: str = ""
+    ai_gateway_master_key: str = ""
+    # LiteLLM's `model_list` (YAML) for `make gateway`; empty: demo models that answer with a fixed text
+    ai_gateway_models_file: str = ""
+
     jobs_immediate: bool = False
     log_format: Literal["text", "json"] = "text"  # json: one JSON object per line, with the request id
     # /metrics: with a token, only `Authorization: Bearer <token>` may scrape; without one, only outside production

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
@@ -11,6 +12,10 @@ from sqlmodel import Session, col, select
 from services.billing.plans import public_plans
 from services.customer.instance_control import controls_for
 from services.customer.scope import own_organization
+from services.gateway.keys import SCOPE as GATEWAY_SCOPE
+from services.gateway.keys import plan_models
+from services.gateway.policy import decide
+from services.keys.usage_tokens import SCOPE as USAGE_SCOPE
 from services.models import (
     ApiToken,
     Budget,
@@ -28,7 +33,7 @@ from services.provisioning.urls import instance_url
 from services.tenancy.scope import Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
-from services.usage.reports import daily_series, model_totals
+from services.usage.reports import daily_series, model_totals, newest_lag
 
 STEP_LABELS = {
     "prepare_config": "Preparing configuration",
@@ -103,6 +108,12 @@ class DashboardView:
     usage_token_series: list[dict[str, object]] = field(default_factory=list)
     usage_totals: list[dict[str, str]] = field(default_factory=list)
     other_plans: list[dict[str, str]] = field(default_factory=list)
+    # the platform's AI gateway: the models the plan allows, and the instance's key (state and why)
+    ai_models: list[str] = field(default_factory=list)
+    ai_key_prefix: str = ""
+    ai_key_state: str = ""
+    ai_key_reason: str = ""
+    usage_lag: str = ""  # how long the newest usage record took to reach the portal
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -142,6 +153,9 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
         _budget_part(view, budget, plan)
         if instance is not None:
             _usage_part(session, view, instance, budget)
+    view.ai_models = plan_models(plan)
+    if instance is not None and account.gateway_prefix:
+        _gateway_part(session, view, account, instance)
     view.other_plans = [
         {"slug": p.slug, "name": p.name, "price": p.price}
         for p in public_plans(session, account.organization.parent_id)
@@ -159,6 +173,7 @@ class _Account:
     budget: Budget | None
     token_prefix: str | None  # the instance's live API token, if any
     action: ProvisioningAction | None  # the instance's latest action, if any
+    gateway_prefix: str | None  # the instance's live AI gateway key, if any
 
 
 def _account(session: Session, org_id: int) -> _Account | None:
@@ -166,14 +181,7 @@ def _account(session: Session, org_id: int) -> _Account | None:
     organization, the subscription's instance and budget, the instance's live token and its latest action: one
     query, not seven. The dashboard refreshes every couple of seconds in every open tab, and each query is a round
     trip to the database (bench/scale.py)."""
-    token = (
-        sa_select(col(ApiToken.prefix))
-        .where(col(ApiToken.instance_id) == col(Instance.id), col(ApiToken.revoked_at).is_(None))
-        .order_by(col(ApiToken.id))
-        .limit(1)
-        .correlate(Instance)
-        .scalar_subquery()
-    )
+    token, gateway_key = (_live_key_prefix(scope) for scope in (USAGE_SCOPE, GATEWAY_SCOPE))
     latest_action = (
         sa_select(col(ProvisioningAction.id))
         .where(col(ProvisioningAction.instance_id) == col(Instance.id))
@@ -183,7 +191,7 @@ def _account(session: Session, org_id: int) -> _Account | None:
         .scalar_subquery()
     )
     row = session.execute(
-        sa_select(Subscription, Plan, Organization, Instance, Budget, token, ProvisioningAction)
+        sa_select(Subscription, Plan, Organization, Instance, Budget, token, ProvisioningAction, gateway_key)
         .join(Plan, col(Plan.id) == col(Subscription.plan_id))
         .join(Organization, col(Organization.id) == col(Subscription.organization_id))
         .outerjoin(Instance, col(Instance.subscription_id) == col(Subscription.id))
@@ -193,6 +201,39 @@ def _account(session: Session, org_id: int) -> _Account | None:
         .order_by(col(Subscription.id).desc(), col(Instance.id), col(Budget.id))
     ).first()
     return None if row is None else _Account(*row)
+
+
+def _live_key_prefix(scope: str) -> Any:
+    """The prefix of the instance's live key of `scope`, as a subquery of the account's one query."""
+    return (
+        sa_select(col(ApiToken.prefix))
+        .where(
+            col(ApiToken.instance_id) == col(Instance.id),
+            col(ApiToken.revoked_at).is_(None),
+            col(ApiToken.scopes) == scope,
+        )
+        .order_by(col(ApiToken.id))
+        .limit(1)
+        .correlate(Instance)
+        .scalar_subquery()
+    )
+
+
+def _gateway_part(session: Session, view: DashboardView, account: _Account, instance: Instance) -> None:
+    """What the gateway enforces for this key, decided as the gateway's cache has it (services/gateway/policy),
+    and how far behind the usage it reports is."""
+    plan, budget = account.plan, account.budget
+    rules = decide(
+        (key(instance), instance.organization_id, instance.status),
+        account.subscription.status,
+        plan.limits,
+        plan.budget_policy,
+        plan.currency,
+        (budget.total_micros, budget.used_micros) if budget is not None else None,
+    )
+    view.ai_key_prefix = account.gateway_prefix or ""
+    view.ai_key_state, view.ai_key_reason = rules.state, rules.reason
+    view.usage_lag = newest_lag(session, key(instance))
 
 
 def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:

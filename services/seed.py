@@ -47,6 +47,11 @@ INSTANCE_MAX_CONCURRENT_PROJECTS={{ limits.max_concurrent_projects }}
 INSTANCE_MAX_PARALLEL_REQUESTS={{ limits.max_parallel_requests }}
 INSTANCE_MAX_REQUESTS_PER_MINUTE={{ limits.max_requests_per_minute }}
 PREDEFINED_ENDPOINTS={{ endpoints | tojson }}
+PORTAL_API_URL={{ portal.api_url }}
+PORTAL_USAGE_TOKEN={{ portal.usage_token }}
+AI_GATEWAY_URL={{ gateway.url }}
+AI_GATEWAY_KEY={{ gateway.key }}
+AI_GATEWAY_MODELS={{ gateway.models }}
 """
 
 DEMO_LOGINS = (
@@ -255,6 +260,9 @@ def seed_demo(session: Session) -> None:
         "cpus": 0.5,
         "max_concurrent_projects": 1,
         "max_parallel_requests": 2,
+        "ai_models": ["gpt-4o-mini"],
+        "ai_rpm": 30,
+        "ai_tpm": 50_000,
         "max_requests_per_minute": 30,
     }
     limits_mid = {
@@ -264,6 +272,9 @@ def seed_demo(session: Session) -> None:
         "max_parallel_requests": 5,
         "max_requests_per_minute": 120,
         "custom_domains": 1,
+        "ai_models": ["gpt-4o-mini", "gpt-4o"],
+        "ai_rpm": 120,
+        "ai_tpm": 200_000,
     }
     limits_big = {
         "memory_mb": 2048,
@@ -272,6 +283,9 @@ def seed_demo(session: Session) -> None:
         "max_parallel_requests": 20,
         "max_requests_per_minute": 600,
         "custom_domains": 3,
+        "ai_models": ["gpt-4o-mini", "gpt-4o", "claude-3-5-sonnet"],
+        "ai_rpm": 600,
+        "ai_tpm": 1_000_000,
     }
     _plan(
         session,

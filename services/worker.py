@@ -9,6 +9,7 @@ from __future__ import annotations
 from services.accounts import tasks as accounts_tasks
 from services.billing import tasks as billing_tasks
 from services.domains import tasks as domain_tasks
+from services.gateway import tasks as gateway_tasks
 from services.jobs import heartbeat
 from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
@@ -27,6 +28,7 @@ __all__ = [
     "accounts_tasks",
     "billing_tasks",
     "domain_tasks",
+    "gateway_tasks",
     "heartbeat",
     "huey",
     "mail_tasks",

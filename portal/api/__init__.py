@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from portal.api.brand_assets import brand_asset
 from portal.api.edge import edge_ask
+from portal.api.gateway import gateway_usage
 from portal.api.health import health
 from portal.api.observe import metrics_endpoint
 from portal.api.stripe_webhook import stripe_webhook
@@ -29,6 +30,7 @@ def build_api() -> Starlette:
             Route("/api/v1/budget", get_budget, methods=["GET"]),
             Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
             Route("/api/edge/ask", edge_ask, methods=["GET"]),
+            Route("/api/gateway/usage", gateway_usage, methods=["POST"]),
             Mount("/api/v1", build_v1()),  # after the instances' own /api/v1/usage and /api/v1/budget
         ]
     )

@@ -16,8 +16,8 @@ from starlette.responses import JSONResponse
 from portal.api.guards import BodyTooLarge, read_body, too_large
 from services.db import session_scope
 from services.errors import ValidationFailed
+from services.keys.usage_tokens import resolve_instance_token
 from services.usage.ingest import budget_status, ingest, parse_batch
-from services.usage.tokens import resolve_instance_token
 
 MAX_BATCH_BYTES = 1024 * 1024  # 1,000 records of a few hundred bytes each
 UNAUTHORISED = JSONResponse(

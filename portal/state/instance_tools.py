@@ -21,6 +21,7 @@ class InstanceToolsState(rx.State):
     credentials: dict[str, str] = {}
     credentials_gone: bool = False
     new_token: str = ""
+    new_gateway_key: str = ""
     error: str = ""
 
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
@@ -57,3 +58,8 @@ class InstanceToolsState(rx.State):
     async def rotate_token(self) -> None:
         ip = client_ip(self)
         self.new_token = await self._call(lambda s, who, i: control.rotate_usage_token(s, who, i, ip)) or ""
+
+    @rx.event
+    async def rotate_gateway_key(self) -> None:
+        ip = client_ip(self)
+        self.new_gateway_key = await self._call(lambda s, who, i: control.rotate_ai_gateway_key(s, who, i, ip)) or ""

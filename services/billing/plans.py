@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 from sqlmodel import Session, col, select
 
+from services.gateway.keys import plan_models
 from services.models import Organization, OrgKind, Plan
 from services.money import format_cents, format_micros
 
@@ -34,6 +35,8 @@ def _features(plan: Plan) -> list[str]:
         features.append(f"{projects} concurrent projects")
     if rpm := limits.get("max_requests_per_minute"):
         features.append(f"{rpm} requests per minute")
+    if models := plan_models(plan):
+        features.append("AI models: " + ", ".join(models))
     return features
 
 

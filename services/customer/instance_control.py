@@ -6,12 +6,17 @@ through the provisioning engine like any other, so a click is recorded, retried 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlmodel import Session
 
 from services import audit
+from services.config import get_settings
 from services.customer.scope import own_instance
 from services.errors import ValidationFailed
-from services.models import Instance, Subscription
+from services.gateway.keys import plan_models, rotate_gateway_key
+from services.keys.usage_tokens import issue_instance_token
+from services.models import Instance, Plan, Subscription
 from services.models.base import key
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
@@ -19,7 +24,6 @@ from services.provisioning.credentials import reveal_once
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
 from services.tenancy.scope import Customer
-from services.usage.tokens import issue_instance_token
 
 CONTROLS = {"restart": actions.RESTART, "stop": actions.STOP, "start": actions.START}
 # which control makes sense in which status; anything else is refused with the reason
@@ -101,15 +105,44 @@ def reveal_credentials(session: Session, who: Customer | None, instance_id: int)
 
 def rotate_usage_token(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
     """A new usage API token for the instance, shown once; the previous one stops working at once."""
-    instance = own_instance(session, who, instance_id, capability="secrets", attempted="instance.rotate_token", ip=ip)
+    return _rotate(session, who, instance_id, ip, "token", issue_instance_token)
+
+
+def rotate_ai_gateway_key(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
+    """A new AI gateway key, shown once; the gateway refuses the previous one within a second."""
+
+    def issue(session: Session, instance: Instance) -> str:
+        subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
+        if not get_settings().ai_gateway_url or not plan_models(
+            session.get(Plan, subscription.plan_id) if subscription else None
+        ):
+            raise ValidationFailed.single("", "Your plan does not include AI models, so there is no gateway key.")
+        return rotate_gateway_key(session, instance)
+
+    return _rotate(session, who, instance_id, ip, "gateway_key", issue)
+
+
+def _rotate(
+    session: Session,
+    who: Customer | None,
+    instance_id: int,
+    ip: str,
+    what: str,
+    issue: Callable[[Session, Instance], str],
+) -> str:
+    """Issue the new secret, then redeploy a running instance so its environment carries it (the old one no
+    longer works, so an instance left on it would fail); audited without the secret."""
+    instance = own_instance(session, who, instance_id, capability="secrets", attempted=f"instance.rotate_{what}", ip=ip)
     assert who is not None
-    token = issue_instance_token(session, instance)
+    secret = issue(session, instance)
+    if instance.status in ("running", "error", "unknown") and engine.active_action(session, key(instance)) is None:
+        engine.request_action(session, instance, actions.APPLY_LIMITS, requested_by=_requested_by(who))
     audit.record(
         session,
-        "instance.token_rotated",
+        f"instance.{what}_rotated",
         **who.audit_fields(),
         target=("instance", instance.id),
         organization_id=instance.organization_id,
         ip=ip,
-    )  # nothing of the token itself
-    return token
+    )  # nothing of the secret itself
+    return secret

@@ -80,8 +80,10 @@ class Invitation(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """A secret shown once and kept only as its hash: an instance's usage token (`instance_id` set), or a token of
-    the platform API acting for `created_by_user_id` in `organization_id`, limited to `scopes` (space-separated)."""
+    """A secret shown once and kept only as its hash: an instance's usage token or AI gateway key (`instance_id`
+    set), or a token of the platform API acting for `created_by_user_id` in `organization_id`, limited to `scopes`
+    (space-separated). An instance's keys also keep the secret encrypted (`secret_encrypted`): the platform puts
+    them into the instance's environment at every deploy, so it must be able to read them back."""
 
     __tablename__ = "api_token"
 
@@ -97,6 +99,7 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = None
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    secret_encrypted: str | None = text_field()
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 
 from services import templating
 from services.config import get_settings
+from services.gateway.keys import ensure_gateway_key, plan_models
+from services.keys.usage_tokens import ensure_instance_token
 from services.models import AppTemplate, Domain, Instance, Organization, Plan, Subscription
 from services.models.base import key
 from services.provisioning.credentials import load_credentials
@@ -115,6 +117,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
     domain = settings.instance_domain(instance.subdomain)
     url = instance_url(instance.subdomain, template.backend, instance.upstream)
     secrets = load_credentials(instance)
+    gateway_key = ensure_gateway_key(session, instance, plan) if settings.ai_gateway_url else None
     context = {
         "customer": {
             "email": owner.email if owner else "",
@@ -127,6 +130,16 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         "url": url,
         "secrets": secrets,
         "endpoints": template.settings.get("predefined_endpoints", []),
+        # how the instance reports usage and spends through the platform's AI gateway (issue: AI gateway)
+        "portal": {
+            "api_url": settings.public_url.rstrip("/") + "/api/v1",
+            "usage_token": ensure_instance_token(session, instance),
+        },
+        "gateway": {
+            "url": settings.ai_gateway_url if gateway_key else "",
+            "key": gateway_key or "",
+            "models": ",".join(plan_models(plan)) if gateway_key else "",
+        },
     }
     env = render_env(template.env_template or "", context)
     return InstanceSpec(

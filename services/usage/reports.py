@@ -40,6 +40,20 @@ class DailySeries:
     token_rows: list[dict[str, object]]
 
 
+def newest_lag(session: Session, instance_id: int) -> str:
+    """How long the newest usage record took from the call to the portal ("" before any), e.g. "1.2 s"."""
+    row = session.exec(
+        select(UsageRecord.occurred_at, UsageRecord.received_at)
+        .where(col(UsageRecord.instance_id) == instance_id)
+        .order_by(col(UsageRecord.occurred_at).desc())  # the (instance_id, occurred_at) index: one row read
+        .limit(1)
+    ).first()
+    if row is None:
+        return ""
+    seconds = max(0.0, (row[1] - row[0]).total_seconds())
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, today: date | None = None) -> DailySeries:
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,23 @@ class SettingsEnv:
         self._monkeypatch.setenv(name, value)
         reset_settings_cache()
         ratelimit.reset_limiter()
+
+
+@contextmanager
+def patched_env(**values: str) -> Iterator[None]:
+    """Set environment variables (and re-read settings) for a block, then restore them."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    reset_settings_cache()
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_settings_cache()
 
 
 def drop_queue(redis_url: str, queue_name: str) -> None:

@@ -14,8 +14,8 @@ from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
 from portal.api import WebhookFastPath, api_transformer
+from services.keys.usage_tokens import issue_instance_token
 from services.models import Budget, StripeEvent, UsageDaily, UsageRecord
-from services.usage.tokens import issue_instance_token
 from tests.support.asgi import run_in_own_loop
 from tests.support.billing import reflex_stand_in
 from tests.support.factories import customer_instance

@@ -35,6 +35,8 @@ from portal.state.invitations import InvitationsState
 from portal.state.usage import UsageState
 from services.accounts.passwords import hash_password
 from services.accounts.sessions import create_session
+from services.gateway.keys import rotate_gateway_key
+from services.keys.usage_tokens import issue_instance_token
 from services.models import (
     ApiToken,
     AppTemplate,
@@ -59,9 +61,9 @@ from services.models import (
 )
 from services.models.base import utcnow
 from services.tenancy.licences import FEATURES
-from services.usage.tokens import issue_instance_token
 from tests.support.asgi import run_in_own_loop
 from tests.support.billing import reflex_stand_in
+from tests.support.env import patched_env
 from tests.support.states import Browser
 
 DENIALS = ("admin.denied", "customer.denied", "account.invitation_denied")
@@ -297,6 +299,7 @@ PROBES: dict[str, Probe] = {
     "InstanceToolsState.show_logs": lambda br, b: _tool("show_logs", br, b),
     "InstanceToolsState.reveal_credentials": lambda br, b: _tool("reveal_credentials", br, b),
     "InstanceToolsState.rotate_token": lambda br, b: _tool("rotate_token", br, b),
+    "InstanceToolsState.rotate_gateway_key": lambda br, b: _tool("rotate_gateway_key", br, b),
     "UsageState.load": lambda br, b: _usage("load", br, b, 1),
     "UsageState.turn": lambda br, b: _usage("turn", br, b, 1),
     "UsageState.export_csv": lambda br, b: _usage("export_csv", br, b),
@@ -500,6 +503,29 @@ def _usage_probe(client: TestClient, tenants: Tenants, token: str) -> None:
     client.post("/api/v1/usage", content=json.dumps(body), headers={"Authorization": f"Bearer {token}"})
 
 
+def _gateway_usage_probe(client: TestClient, tenants: Tenants, token: str) -> None:
+    """Only the gateway's master key reports usage: with the gateway on, a tenant's own usage token and its own
+    gateway key are both refused, and a record naming B's instance changes nothing."""
+    own = tenants.db.exec(select(Instance).where(Instance.subdomain == "cust-a")).one()
+    gateway_key = rotate_gateway_key(tenants.db, own)
+    tenants.db.commit()
+    body = {
+        "records": [
+            {
+                "id": "g1",
+                "instance_id": tenants.b["instance"].id,
+                "model": "m",
+                "cost": "1",
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+        ]
+    }
+    with patched_env(AI_GATEWAY_URL="http://127.0.0.1:9", AI_GATEWAY_MASTER_KEY="sk-master-" + "x" * 20):
+        for credential in (token, gateway_key, "", "sk-master-"):
+            answer = client.post("/api/gateway/usage", json=body, headers={"Authorization": f"Bearer {credential}"})
+            assert answer.status_code == 401, credential
+
+
 def _budget_probe(client: TestClient, tenants: Tenants, token: str) -> None:
     answer = client.get(
         f"/api/v1/budget?instance_id={tenants.b['instance'].id}", headers={"Authorization": f"Bearer {token}"}
@@ -519,6 +545,7 @@ def _upload_probe(client: TestClient, tenants: Tenants, token: str) -> None:
 ROUTE_PROBES: dict[str, Callable[[TestClient, Tenants, str], None]] = {
     "/api/v1/usage": _usage_probe,
     "/api/v1/budget": _budget_probe,
+    "/api/gateway/usage": _gateway_usage_probe,
     UPLOAD_PATH: _upload_probe,
 }
 

@@ -145,6 +145,75 @@ def _token() -> rx.Component:
     )
 
 
+AI_STATE_COLOURS = {"active": "green", "blocked": "red", "suspended": "orange"}
+
+
+def _ai_gateway() -> rx.Component:
+    """The plan's AI models, and the instance's gateway key: whether the gateway lets it through, and why not."""
+    models = V["ai_models"].to(list[str])
+    return rx.cond(
+        models.length() > 0,
+        rx.vstack(
+            rx.text("AI models in your plan: ", rx.text.strong(models.join(", ")), size="2", id="ai-models"),
+            rx.cond(
+                _text("ai_key_prefix") != "",
+                rx.vstack(
+                    rx.hstack(
+                        rx.text("AI gateway key: ", size="2"),
+                        rx.code(_text("ai_key_prefix") + "…", id="ai-key-prefix"),
+                        rx.badge(
+                            _text("ai_key_state"),
+                            color_scheme=rx.match(_text("ai_key_state"), *AI_STATE_COLOURS.items(), "gray"),
+                            id="ai-key-state",
+                        ),
+                        rx.button(
+                            "New gateway key",
+                            size="1",
+                            variant="outline",
+                            on_click=Tools.rotate_gateway_key,
+                            id="rotate-gateway-key",
+                        ),
+                        align="center",
+                    ),
+                    rx.cond(
+                        _text("ai_key_reason") != "",
+                        rx.text("The gateway refuses this key: ", _text("ai_key_reason"), size="2", id="ai-key-reason"),
+                    ),
+                    rx.cond(
+                        _text("usage_lag") != "",
+                        rx.text(
+                            "Newest usage reached this page ",
+                            _text("usage_lag"),
+                            " after the call.",
+                            size="1",
+                            color_scheme="gray",
+                            id="usage-lag",
+                        ),
+                    ),
+                    align="start",
+                ),
+            ),
+            rx.cond(
+                Tools.new_gateway_key != "",
+                rx.callout(
+                    rx.vstack(
+                        rx.text(
+                            "Your instance's new AI gateway key (the previous one no longer works; your instance is "
+                            "being updated with it). Copy it now: it is shown only once."
+                        ),
+                        rx.code(Tools.new_gateway_key, id="new-gateway-key"),
+                    ),
+                    icon="key",
+                    color_scheme="blue",
+                    width="100%",
+                ),
+            ),
+            align="start",
+            width="100%",
+        ),
+    )
+
+
 def instance_card() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -171,6 +240,7 @@ def instance_card() -> rx.Component:
             _credentials(),
             _logs(),
             _token(),
+            _ai_gateway(),
             spacing="3",
             align="start",
             width="100%",

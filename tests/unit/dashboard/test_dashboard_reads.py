@@ -10,10 +10,10 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from services.dashboard import load_dashboard
+from services.keys.usage_tokens import issue_instance_token
 from services.models import Budget, Instance, Plan, ProvisioningAction, Subscription
 from services.provisioning.actions import STEPS
 from services.usage.ingest import ingest, parse_batch
-from services.usage.tokens import issue_instance_token
 from tests.support import tenants
 from tests.support.factories import customer_instance
 

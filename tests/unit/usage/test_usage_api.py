@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
+from services.keys.usage_tokens import issue_instance_token
 from services.models import Budget, Instance, UsageDaily, UsageRecord
-from services.usage.tokens import issue_instance_token
 from tests.support.asgi import api_client, run_in_own_loop
 from tests.support.factories import customer_instance
 

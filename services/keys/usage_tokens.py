@@ -1,22 +1,16 @@
-"""Per-instance API tokens: shown once, stored only as a SHA-256 hash, rotated by issuing a new one."""
+"""Per-instance usage API tokens: shown once, stored as a SHA-256 hash, rotated by issuing a new one."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from services.keys.instance_keys import ensure, hash_key, issue
 from services.models import ApiToken, Instance
-from services.models.base import utcnow
 
 PREFIX = "pit_"
 SCOPE = "usage"
-
-
-def _hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -27,24 +21,12 @@ class TokenOwner:
 
 def issue_instance_token(session: Session, instance: Instance) -> str:
     """A new token for the instance; every earlier one stops working at once (rotation)."""
-    now = utcnow()
-    for old in session.exec(
-        select(ApiToken).where(col(ApiToken.instance_id) == instance.id, col(ApiToken.revoked_at).is_(None))
-    ).all():
-        old.revoked_at = now
-        session.add(old)
-    raw = PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            organization_id=instance.organization_id,
-            instance_id=instance.id,
-            name="usage",
-            prefix=raw[:12],
-            token_hash=_hash(raw),
-            scopes=SCOPE,
-        )
-    )
-    return raw
+    return issue(session, instance, SCOPE, PREFIX, "usage")
+
+
+def ensure_instance_token(session: Session, instance: Instance) -> str:
+    """The live token, issued on first need: provisioning puts it into the instance's environment."""
+    return ensure(session, instance, SCOPE, PREFIX, "usage")
 
 
 def resolve_instance_token(session: Session, authorization: str | None) -> TokenOwner | None:
@@ -54,7 +36,7 @@ def resolve_instance_token(session: Session, authorization: str | None) -> Token
     raw = authorization[len("Bearer ") :].strip()
     if not raw.startswith(PREFIX):
         return None
-    token = session.exec(select(ApiToken).where(col(ApiToken.token_hash) == _hash(raw))).first()
+    token = session.exec(select(ApiToken).where(col(ApiToken.token_hash) == hash_key(raw))).first()
     if token is None or token.revoked_at is not None or token.instance_id is None or SCOPE not in token.scopes:
         return None
     return TokenOwner(instance_id=token.instance_id, organization_id=token.organization_id)
