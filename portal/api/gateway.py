@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 from decimal import Decimal
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from portal.api.guards import BodyTooLarge, read_body, too_large
 from services.config import get_settings
 from services.db import session_scope
 from services.errors import ValidationFailed
+from services.gateway.sync import push_instances
 from services.usage.gateway_usage import ingest_gateway_batch
 
 MAX_BATCH_BYTES = 1024 * 1024
@@ -30,17 +32,21 @@ def _authorised(authorization: str | None) -> bool:
     return hmac.compare_digest(authorization[len("Bearer ") :].strip().encode(), secret.encode())
 
 
-def _ingest(raw: bytes) -> tuple[int, dict]:
+def _ingest(raw: bytes) -> tuple[int, dict[str, Any]]:
+    """Store the batch, then write the affected keys' rules and answer with their versions (see
+    services/gateway/litellm_hooks/spool.py: the gateway stops adding this usage itself from those versions on)."""
     try:
         body = json.loads(raw, parse_float=Decimal)
     except (ValueError, RecursionError):
         return 400, {"error": "body is not JSON"}
     with session_scope() as session:
         try:
-            return 200, ingest_gateway_batch(session, body)
+            answer = ingest_gateway_batch(session, body)
         except ValidationFailed as exc:
             session.rollback()
             return 422, {"error": "the batch was rejected; nothing was recorded", "fields": exc.errors}
+    answer["rules"] = push_instances(set(answer.pop("instances")))
+    return 200, answer
 
 
 async def gateway_usage(request: Request) -> JSONResponse:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from services.config import PROJECT_ROOT, get_settings
+from services.config import PROJECT_ROOT, Settings, get_settings
 from services.gateway.cache import cache_location
 
 GATEWAY_VENV = PROJECT_ROOT / ".venv-gateway"
@@ -53,10 +53,16 @@ def gateway_config(models: list[dict[str, Any]] | str, *, hooks: bool = True) ->
 
 
 def gateway_env(var_dir: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment LiteLLM's process needs to find the portal, its cache and its spool."""
+    """The environment LiteLLM's process needs to find the portal, its cache and its spool.
+
+    The portal's own settings are left out: the gateway has no business with the portal's database, secret key or
+    Stripe keys, and LiteLLM would take DATABASE_URL as its own (and refuse SQLite). Everything else passes, so
+    the providers' keys a model list names (`os.environ/OPENAI_API_KEY`) reach it."""
     settings = get_settings()
+    portal_own = {name.upper() for name in Settings.model_fields}
+    inherited = {k: v for k, v in (base if base is not None else os.environ).items() if k.upper() not in portal_own}
     return {
-        **(base if base is not None else dict(os.environ)),
+        **inherited,
         "PYTHONPATH": str(PROJECT_ROOT),
         "LITELLM_MASTER_KEY": settings.ai_gateway_master_key,
         "PORTAL_INTERNAL_URL": settings.internal_url,

@@ -15,7 +15,6 @@ from sqlmodel import Session, col
 
 from services.gateway.keys import SCOPE, models_in
 from services.models import ApiToken, Budget, Instance, Plan, Subscription
-from services.money import format_micros
 
 ACTIVE, BLOCKED, SUSPENDED = "active", "blocked", "suspended"
 STOPPED_INSTANCE = ("suspending", "suspended", "deprovisioning", "deprovisioned")
@@ -69,10 +68,7 @@ def decide(
         state, reason = BLOCKED, "the plan includes no AI models"
     elif budget is not None and budget_policy in ("block", "suspend") and budget[1] >= budget[0]:
         state = BLOCKED
-        reason = (
-            f"the budget for this period is used up ({format_micros(budget[1], currency)} of "
-            f"{format_micros(budget[0], currency)}); it resets with the next period or a plan change"
-        )
+        reason = "the budget for this period is used up; it resets with the next period or a plan change"
     return KeyPolicy(
         instance_id=instance_id,
         organization_id=organization_id,

@@ -105,6 +105,17 @@ def _push(touched: _Touched) -> None:
     cache.write(policies)
 
 
+def push_instances(instance_ids: set[int]) -> dict[str, float]:
+    """Write the rules of these instances' keys now; each key's `written_at`, which the gateway's usage report
+    gets back: from that version on, the rules include the usage it reported (so it stops adding it itself)."""
+    if not enabled() or not instance_ids:
+        return {}
+    with session_scope() as session:
+        policies = key_policies(session, instance_ids)
+    policy_cache().write(policies)
+    return {token_hash: rules.written_at for token_hash, rules in policies.items()}
+
+
 def sync_all() -> int:
     """Write every live key's rules and forget every key that is no longer live; the number of live keys."""
     with session_scope() as session:

@@ -11,7 +11,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
-from services.gateway.sync import touch
 from services.models import Instance
 from services.usage.ingest import MAX_BATCH, ingest, parse_batch
 
@@ -30,6 +29,7 @@ def ingest_gateway_batch(session: Session, body: Any) -> dict[str, Any]:
         by_instance.setdefault(instance_id, []).append(item)
     known = set(session.exec(select(Instance.id).where(col(Instance.id).in_(list(by_instance)))).all())
     accepted = duplicates = 0
+    counted: set[int] = set()
     for instance_id, items in by_instance.items():
         if instance_id not in known:
             rejected += [{"id": str(i.get("id", "")), "error": "unknown instance"} for i in items]
@@ -49,5 +49,5 @@ def ingest_gateway_batch(session: Session, body: Any) -> dict[str, Any]:
             rejected += [{"id": r.key, "error": "; ".join(exc.errors.values())} for r in good]
             continue
         accepted, duplicates = accepted + fresh, duplicates + again
-        touch(session, instance_id)
-    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected}
+        counted.add(instance_id)
+    return {"accepted": accepted, "duplicates": duplicates, "rejected": rejected, "instances": sorted(counted)}

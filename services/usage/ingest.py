@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
+from services.gateway.sync import touch
 from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
 from services.models.base import key, table_of, utcnow
 from services.money import decimal_to_micros, micros_as_decimal
@@ -147,6 +148,7 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
             update(Budget).where(col(Budget.id) == budget.id).values(used_micros=col(Budget.used_micros) + total)
         )
         check_budget(session, key(budget))
+        touch(session, instance_id)  # moved in SQL: the gateway's rules follow at commit
     return len(accepted), len(records) - len(accepted)
 
 

@@ -53,9 +53,9 @@ class Edge:
 
 
 @contextmanager
-def api_server() -> Iterator[str]:
+def api_server(port: int | None = None) -> Iterator[str]:
     """The portal's own API routes (with /api/edge/ask) on a loopback port, in a thread of this process."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(build_api(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -78,12 +78,12 @@ def _wait_for_port(port: int, timeout: float = 20) -> None:
 
 
 @contextmanager
-def api_process() -> Iterator[str]:
+def api_process(port: int | None = None) -> Iterator[str]:
     """The portal's API routes in a process of their own, as production serves them beside the pages: for a bench,
     where a thread of the bench's own process would wait on the bench (its GIL, and its heap: a full collection
     of it took 112 ms inside one /api/edge/ask). The database and settings come from this process's
     environment."""
-    port = free_port()
+    port = port or free_port()
     code = (
         "import sys, uvicorn; from portal.api import build_api;"
         "uvicorn.run(build_api(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"

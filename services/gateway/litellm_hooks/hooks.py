@@ -62,7 +62,7 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
         _refuse(f"This key cannot be used now: {policy['reason']}.", 403)
     total = policy.get("total_micros")
     if policy["budget_policy"] in ("block", "suspend") and total is not None:
-        spent = policy["used_micros"] + SPOOL.unsent_micros(key_hash)
+        spent = policy["used_micros"] + SPOOL.uncounted_micros(key_hash, float(policy.get("written_at") or 0))
         if spent >= total:
             _refuse(
                 "Budget exceeded: the budget for this period is used up; it resets with the next period or a "

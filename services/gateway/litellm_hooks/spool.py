@@ -5,8 +5,13 @@ id, so a record written twice is kept once and a gateway killed mid-burst sends,
 it had not yet delivered. A thread sends batches to the portal and deletes what the portal acknowledged (the
 portal is idempotent by call id too, so a batch resent after a lost answer counts nothing twice).
 
-It also answers "how much has this key spent that the portal's budget counter does not show yet", which the
-auth hook adds to the counter so the request after the one that crosses 100 % is refused at once."""
+It also answers "how much has this key spent that the rules the hook just read do not count yet", which the auth
+hook adds to the rules' budget counter so the request after the one that crosses 100 % is refused at once. The
+portal answers each report with the version (`written_at`) of the rules it wrote after counting it: rules of that
+version or later include it, older rules do not. While a report is on its way, rules written before it was sent
+cannot include it, and rules written since are taken to (they almost always come from this report; the portal
+and the gateway run beside each other, on one clock). Without this, a report would be counted twice in the moment
+between the portal writing the new rules and this spool hearing back, and a key refused a request too early."""
 
 from __future__ import annotations
 
@@ -37,9 +42,10 @@ class Spool:
             "cost_micros INTEGER NOT NULL, body TEXT NOT NULL, added REAL NOT NULL)"
         )
         self._lock = threading.Lock()
-        self._unsent: dict[str, int] = defaultdict(int)
-        for key_hash, cost in self._db.execute("SELECT key_hash, SUM(cost_micros) FROM pending GROUP BY key_hash"):
-            self._unsent[key_hash] = cost
+        # per key, per record not yet in the rules the hook reads: [cost, sent at, rules version that counts it]
+        self._open: dict[str, dict[str, list[float]]] = defaultdict(dict)
+        for record_id, key_hash, cost in self._db.execute("SELECT id, key_hash, cost_micros FROM pending"):
+            self._open[key_hash][record_id] = [cost, 0.0, 0.0]
         self._url = f"{portal_url}/api/gateway/usage"
         self._secret = secret
         self._interval = flush_seconds
@@ -54,11 +60,22 @@ class Spool:
                 (record_id, key_hash, cost_micros, json.dumps(body), time.time()),
             ).rowcount
             if inserted:
-                self._unsent[key_hash] += cost_micros
+                self._open[key_hash][record_id] = [cost_micros, 0.0, 0.0]
         self._wake.set()
 
-    def unsent_micros(self, key_hash: str) -> int:
-        return self._unsent.get(key_hash, 0)
+    def uncounted_micros(self, key_hash: str, rules_version: float) -> int:
+        """What this key spent that rules of `rules_version` do not include yet."""
+        with self._lock:
+            records = self._open.get(key_hash)
+            if not records:
+                return 0
+            total = 0.0
+            for record_id, (cost, sent_at, counted_from) in list(records.items()):
+                if counted_from and rules_version >= counted_from:
+                    del records[record_id]  # these rules, and every later version, include it
+                elif counted_from or not sent_at or rules_version < sent_at:
+                    total += cost
+            return int(total)
 
     def start(self) -> None:
         if self._thread is None:
@@ -91,19 +108,38 @@ class Spool:
             ).fetchall()
         if not rows:
             return False
-        answer = client.post(
-            self._url,
-            json={"records": [json.loads(body) for _id, _hash, _cost, body in rows]},
-            headers={"Authorization": f"Bearer {self._secret}"},
-        )
-        if answer.status_code != 200:
-            raise RuntimeError(f"the portal answered {answer.status_code}: {answer.text[:200]}")
-        for rejected in answer.json().get("rejected", []):
+        self._mark(rows, sent_at=time.time())
+        try:
+            answer = client.post(
+                self._url,
+                json={"records": [json.loads(body) for _id, _hash, _cost, body in rows]},
+                headers={"Authorization": f"Bearer {self._secret}"},
+            )
+            if answer.status_code != 200:
+                raise RuntimeError(f"the portal answered {answer.status_code}: {answer.text[:200]}")
+        except BaseException:
+            self._mark(rows, sent_at=0.0)  # not delivered: nobody counts it but us
+            raise
+        body = answer.json()
+        for rejected in body.get("rejected", []):
             log.error("the portal rejected usage record %s: %s", rejected.get("id"), rejected.get("error"))
+        versions = body.get("rules") or {}
         with self._lock:
             self._db.executemany("DELETE FROM pending WHERE id = ?", [(r[0],) for r in rows])
-            for _id, key_hash, cost, _body in rows:
-                self._unsent[key_hash] -= cost
-                if self._unsent[key_hash] <= 0:
-                    del self._unsent[key_hash]
+            for record_id, key_hash, _cost, _body in rows:
+                version = versions.get(key_hash)
+                entry = self._open.get(key_hash, {}).get(record_id)
+                if entry is None:
+                    continue
+                if isinstance(version, int | float) and version > 0:
+                    entry[2] = float(version)
+                else:  # no rules for the key any more (revoked): nothing left to add
+                    del self._open[key_hash][record_id]
         return len(rows) == BATCH
+
+    def _mark(self, rows: list[tuple[str, str, int, str]], sent_at: float) -> None:
+        with self._lock:
+            for record_id, key_hash, _cost, _body in rows:
+                entry = self._open.get(key_hash, {}).get(record_id)
+                if entry is not None:
+                    entry[1] = sent_at
