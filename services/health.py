@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from services.config import get_settings
 from services.db import get_engine
+from services.gateway.health import check_gateway
 from services.jobs.heartbeat import last_heartbeat
 from services.jobs.queue import huey, storage_kind
 from services.provisioning.coolify.client import CoolifyClient
@@ -89,5 +90,8 @@ def check_all() -> dict[str, Any]:
     report: dict[str, Any] = {"status": status, "checks": checks}
     coolify = check_coolify()
     if coolify is not None:  # reported, but the portal itself still serves when Coolify is down
-        report["integrations"] = {"coolify": coolify}
+        report.setdefault("integrations", {})["coolify"] = coolify
+    gateway = check_gateway()
+    if gateway is not None:  # likewise: instances cannot spend, but the portal serves
+        report.setdefault("integrations", {})["ai_gateway"] = gateway
     return report

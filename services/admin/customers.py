@@ -12,6 +12,7 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from services.gateway.policy import key_status
 from services.models import (
     AuditEvent,
     Budget,
@@ -220,7 +221,9 @@ def customer_detail(session: Session, actor: Actor | None, organization_id: int)
     parent = session.get(Organization, org.parent_id) if org.parent_id else None
     budget = session.exec(select(Budget).where(col(Budget.subscription_id) == sub.id)).first() if sub else None
     usage = model_totals(session, key(instance), budget.period_start) if instance and budget else []
+    plan = session.get(Plan, sub.plan_id) if sub else None
     return {
+        "ai_gateway": key_status(session, key(instance), plan.limits if plan else None) if instance else {},
         "usage": usage,
         "budget": {"used": money(budget.used_micros), "total": money(budget.total_micros)} if budget else {},
         "id": org.id,

@@ -117,3 +117,17 @@ def key_policies(session: Session, instance_ids: Iterable[int] | None = None) ->
             (iid, org, status), sub_status, limits, policy or "notify", currency or "usd", budget
         )
     return found
+
+
+def key_status(session: Session, instance_id: int, plan_limits: dict[str, Any] | None) -> dict[str, str]:
+    """What the console shows of an instance's gateway key: its prefix, state and why, and the plan's models."""
+    models = ", ".join(models_in(plan_limits)) or "none"
+    prefix = session.execute(
+        sa_select(col(ApiToken.prefix)).where(
+            col(ApiToken.instance_id) == instance_id, col(ApiToken.scopes) == SCOPE, col(ApiToken.revoked_at).is_(None)
+        )
+    ).scalar()
+    rules = next(iter(key_policies(session, [instance_id]).values()), None)
+    if prefix is None or rules is None:
+        return {"key": "none", "state": "no key", "reason": "", "models": models}
+    return {"key": f"{prefix}…", "state": rules.state, "reason": rules.reason, "models": models}

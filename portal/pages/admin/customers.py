@@ -179,6 +179,18 @@ def _detail() -> rx.Component:
                     size="2",
                     id="customer-usage",
                 ),
+                rx.text(
+                    "AI gateway key: ",
+                    d["ai_gateway"].to(dict[str, str])["key"].to(str),
+                    " · ",
+                    d["ai_gateway"].to(dict[str, str])["state"].to(str),
+                    " ",
+                    d["ai_gateway"].to(dict[str, str])["reason"].to(str),
+                    " · models: ",
+                    d["ai_gateway"].to(dict[str, str])["models"].to(str),
+                    size="2",
+                    id="customer-ai-gateway",
+                ),
                 rx.foreach(
                     d["usage"].to(list[dict[str, str]]),
                     lambda u: rx.text(u["model"] + ": " + u["cost"] + " (" + u["records"] + " records)", size="1"),

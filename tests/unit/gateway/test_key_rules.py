@@ -80,9 +80,6 @@ def _metered(db: Session, name: str, policy: str = "block", total: int = 100) ->
 
 def _spend(db: Session, instance: Instance, micros: int, key: str) -> None:
     ingest(db, instance.id, [UsageIn(key, "small-model", 1, 1, micros, utcnow())])  # type: ignore[arg-type]
-    from services.gateway.sync import touch
-
-    touch(db, instance.id)  # type: ignore[arg-type]
     db.commit()
 
 
@@ -101,7 +98,7 @@ def test_the_cache_follows_each_committed_change_and_ignores_a_rolled_back_one(
     db.commit()
     assert gateway.read(key_hash)["models"] == ["small-model", "big-model"]
 
-    _spend(db, instance, 100, "call-1")  # the counter moves in SQL; the usage path says so
+    _spend(db, instance, 100, "call-1")  # the counter moves in SQL; ingestion itself tells the gateway
     rules = gateway.read(key_hash)
     assert (rules["state"], rules["used_micros"]) == (BLOCKED, 100)
 
