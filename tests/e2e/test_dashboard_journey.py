@@ -28,6 +28,7 @@ def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
     status = page.locator("#instance-status")
     expect(status).to_have_attribute("data-status", "running", timeout=90_000)  # follows by itself, no reload
     expect(page.locator("#no-usage")).to_be_visible()
+    expect(page.locator("#ai-models")).to_contain_text("gpt-4o-mini")  # what the plan allows through the gateway
 
     page.click("#restart-instance")
     page.click("#confirm-restart")
