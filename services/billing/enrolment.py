@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from services.billing.budgets import ensure_budget_period
+from services.billing.budgets import ensure_budget_period, next_month
 from services.billing.gateway import CheckoutRequest
 from services.billing.provider import get_gateway
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
-from services.models.base import key
+from services.models.base import key, utcnow
 from services.provisioning import actions, engine
 from services.provisioning.prewarm import prepare_for_checkout
 from services.tenancy.licences import ensure_room_for_instance
@@ -72,7 +72,7 @@ def enrol(session: Session, *, organization_id: int, email: str, plan_slug: str,
     session.add(instance)
     session.flush()
     if plan.is_free:
-        ensure_budget_period(session, subscription, plan, None)
+        ensure_budget_period(session, subscription, plan, next_month(utcnow()))  # no invoices: monthly by the clock
         engine.request_action(session, instance, actions.PROVISION, requested_by="signup")
         return Enrolment(key(subscription), key(instance), None)
     url = start_checkout(session, subscription, instance, email, plan, request_host=request_host)

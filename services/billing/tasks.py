@@ -9,6 +9,7 @@ from typing import Any
 from huey import crontab
 from sqlmodel import col, select
 
+from services.billing.budgets import roll_free_budgets
 from services.billing.handlers import alert_failed, handle, one_billing_writer_at_a_time
 from services.billing.lifecycle import enforce_timeline
 from services.db import session_scope
@@ -46,9 +47,11 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
 
 @periodic_task(crontab(minute="*/5"), period_seconds=300)
 def enforce_billing_timeline() -> None:
-    """Suspension and termination dates pass even when Stripe sends nothing; lost handling jobs are re-queued."""
+    """Suspension and termination dates pass even when Stripe sends nothing, free plans' budgets start their new
+    month; lost handling jobs are re-queued."""
     with one_billing_writer_at_a_time(), session_scope() as session:
         enforce_timeline(session)
+        roll_free_budgets(session)
         stale = session.exec(
             select(col(StripeEvent.stripe_id)).where(
                 col(StripeEvent.status) == "pending", col(StripeEvent.received_at) < utcnow() - timedelta(minutes=2)
