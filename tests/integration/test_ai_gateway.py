@@ -165,6 +165,27 @@ def test_rate_limits_of_the_plan_are_applied_per_key(portal_and_gateway: Gateway
     assert codes == [200, 200, 200, 429]
 
 
+def test_an_instance_key_reaches_only_the_model_api_and_only_its_plans_models(
+    portal_and_gateway: Gateway, db: Session
+) -> None:
+    gateway = portal_and_gateway
+    _instance, _plan, key = _ai_instance(db, "gw-routes", "notify", total_micros=10**9)
+    headers = {"Authorization": f"Bearer {key}"}
+    for method, path, body in [
+        ("POST", "/key/generate", {"models": [OTHER]}),  # LiteLLM's own key management
+        ("POST", "/model/new", {"model_name": "x", "litellm_params": {"model": "openai/x"}}),
+        ("GET", "/config/yaml", None),
+        ("GET", "/global/spend/logs", None),
+        ("POST", "/openai/chat/completions", {"model": OTHER, "messages": []}),  # a provider pass-through
+    ]:
+        answer = httpx.request(method, gateway.url + path, json=body, headers=headers, timeout=10)
+        assert answer.status_code in (403, 404), (path, answer.status_code, answer.text[:200])
+    sneaky = gateway.chat(key, CHEAP, fallbacks=[OTHER])  # a request-level fallback to a model outside the plan
+    assert sneaky.status_code == 400 and "fallbacks" in sneaky.text
+    listed = httpx.get(gateway.url + "/v1/models", headers=headers, timeout=10)
+    assert listed.status_code == 200 and [m["id"] for m in listed.json()["data"]] == [CHEAP]
+
+
 @contextmanager
 def _burst(gateway: Gateway, key: str, count: int) -> Iterator[list[httpx.Response | Exception]]:
     """`count` requests, eight at a time, gathered when the block ends."""

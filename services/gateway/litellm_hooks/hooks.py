@@ -35,7 +35,24 @@ POLICIES = PolicyReader(SETTINGS.redis_url, SETTINGS.prefix, SETTINGS.cache_dir)
 SPOOL = Spool(SETTINGS.spool, SETTINGS.portal_url, SETTINGS.secret, SETTINGS.flush_seconds)
 COUNTERS = MinuteCounters()
 KEY_PREFIX = "sk-pgw-"
+# What an instance's key may call: the model API, and the list of models. Everything else LiteLLM serves (its key,
+# model, config and spend management, pass-through routes to providers, files and batches) is refused to it.
 MODEL_ROUTES = ("/chat/completions", "/completions", "/embeddings", "/responses", "/messages")
+LIST_ROUTES = ("/models",)
+# Request fields that would reach a model or a provider the plan does not name (LiteLLM's request-level fallbacks,
+# a caller's own endpoint or credentials): refused rather than trusted to LiteLLM's settings.
+FORBIDDEN_FIELDS = frozenset(
+    {
+        "fallbacks",
+        "context_window_fallbacks",
+        "content_policy_fallbacks",
+        "api_base",
+        "base_url",
+        "api_key",
+        "api_version",
+        "user_config",
+    }
+)
 
 
 def _hash(raw: str) -> str:
@@ -70,12 +87,18 @@ async def user_api_key_auth(request: Request, api_key: str) -> UserAPIKeyAuth:
                 litellm.budget_exceeded_status_code,
                 "budget_exceeded",
             )
-    if any(request.url.path.endswith(route) for route in MODEL_ROUTES):
+    path = request.url.path.rstrip("/")
+    if any(path.endswith(route) for route in MODEL_ROUTES):
         body = await _read_request_body(request)
         model = body.get("model") if isinstance(body, dict) else None
         if model not in policy["models"]:
             allowed = ", ".join(policy["models"]) or "none"
             _refuse(f"The model {model!r} is not in this instance's plan (allowed: {allowed}).", 403)
+        named = sorted(FORBIDDEN_FIELDS.intersection(body)) if isinstance(body, dict) else []
+        if named:
+            _refuse(f"These request fields are not allowed through the platform's gateway: {', '.join(named)}.", 400)
+    elif not any(path.endswith(route) for route in LIST_ROUTES):
+        _refuse("This key may only call the model API (chat, completions, embeddings, responses, messages).", 403)
     waiting = COUNTERS.refusal(key_hash, policy.get("rpm"), policy.get("tpm"))
     if waiting is not None:
         reason, seconds = waiting
