@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -9,5 +10,7 @@ from services.health import check_all
 
 
 async def health(_request: Request) -> JSONResponse:
-    report = check_all()
+    """The checks wait on the database, the queue and Redis: in a worker thread, so the web process's event loop
+    (every other request and every browser's websocket) never waits on them, nor they on it."""
+    report = await run_in_threadpool(check_all)
     return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,4 +57,5 @@ async def metrics_endpoint(request: Request) -> Response:
             )
     elif settings.environment == "production":
         return PlainTextResponse("Not Found", status_code=404)
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)
+    # the levels are read from the database: off the event loop, like every other route's waiting
+    return Response(await run_in_threadpool(metrics.render), media_type=metrics.CONTENT_TYPE)
