@@ -22,6 +22,7 @@ class InstanceToolsState(rx.State):
     credentials_gone: bool = False
     new_token: str = ""
     new_gateway_key: str = ""
+    new_admin_password: str = ""
     error: str = ""
 
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
@@ -58,6 +59,11 @@ class InstanceToolsState(rx.State):
     async def rotate_token(self) -> None:
         ip = client_ip(self)
         self.new_token = await self._call(lambda s, who, i: control.rotate_usage_token(s, who, i, ip)) or ""
+
+    @rx.event
+    async def reset_admin_password(self) -> None:
+        ip = client_ip(self)
+        self.new_admin_password = await self._call(lambda s, who, i: control.reset_admin_password(s, who, i, ip)) or ""
 
     @rx.event
     async def rotate_gateway_key(self) -> None:

@@ -20,7 +20,7 @@ from services.models import Instance, Plan, Subscription
 from services.models.base import key
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
-from services.provisioning.credentials import reveal_once
+from services.provisioning.credentials import replace_secret, reveal_once
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
 from services.tenancy.scope import Customer
@@ -120,6 +120,26 @@ def rotate_ai_gateway_key(session: Session, who: Customer | None, instance_id: i
         return rotate_gateway_key(session, instance)
 
     return _rotate(session, who, instance_id, ip, "gateway_key", issue)
+
+
+RESETTABLE = ("running", "error", "unknown")
+
+
+def reset_admin_password(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
+    """A new generated admin password for the instance's app, applied by redeploying it with the new environment
+    (the app reads ADMIN_PASSWORD at start), shown once. Refused while another action runs or the instance is not
+    running, since the password would then not reach the app."""
+
+    def issue(session: Session, instance: Instance) -> str:
+        if instance.status not in RESETTABLE:
+            raise ValidationFailed.single("", "Start your instance first: the new password is applied as it starts.")
+        if engine.active_action(session, key(instance)) is not None:
+            raise ValidationFailed.single(
+                "", "Another action is still running on your instance. Wait for it to finish."
+            )
+        return replace_secret(session, instance, "admin_password")
+
+    return _rotate(session, who, instance_id, ip, "admin_password", issue)
 
 
 def _rotate(

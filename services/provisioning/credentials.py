@@ -22,6 +22,17 @@ def ensure_credentials(session: Session, instance: Instance) -> dict[str, str]:
     return values
 
 
+def replace_secret(session: Session, instance: Instance, name: str) -> str:
+    """A new generated value for one of the instance's secrets (the rest kept); the next deploy applies it. The
+    initial login is marked as shown: the new value is shown once by whoever asked for it, not again later."""
+    values = ensure_credentials(session, instance)
+    values[name] = secrets.token_urlsafe(15)
+    instance.credentials_encrypted = encrypt(json.dumps(values))
+    instance.credentials_shown_at = instance.credentials_shown_at or utcnow()
+    session.add(instance)
+    return values[name]
+
+
 def load_credentials(instance: Instance) -> dict[str, str]:
     if not instance.credentials_encrypted:
         return {}

@@ -37,6 +37,11 @@ def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
     expect(status).to_have_attribute("data-status", "running", timeout=60_000)
     expect(page.locator("#restart-instance")).to_be_enabled()
 
+    page.click("#reset-admin-password")  # a new admin password, applied by redeploying, shown once
+    page.click("#confirm-reset-admin-password")
+    expect(page.locator("#new-admin-password")).not_to_be_empty()
+    expect(status).to_have_attribute("data-status", "running", timeout=60_000)
+
     page.click("#show-logs")
     expect(page.locator("#instance-logs")).to_be_visible()
 

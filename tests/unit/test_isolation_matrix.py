@@ -300,6 +300,7 @@ PROBES: dict[str, Probe] = {
     "InstanceToolsState.reveal_credentials": lambda br, b: _tool("reveal_credentials", br, b),
     "InstanceToolsState.rotate_token": lambda br, b: _tool("rotate_token", br, b),
     "InstanceToolsState.rotate_gateway_key": lambda br, b: _tool("rotate_gateway_key", br, b),
+    "InstanceToolsState.reset_admin_password": lambda br, b: _tool("reset_admin_password", br, b),
     "UsageState.load": lambda br, b: _usage("load", br, b, 1),
     "UsageState.turn": lambda br, b: _usage("turn", br, b, 1),
     "UsageState.export_csv": lambda br, b: _usage("export_csv", br, b),

@@ -34,32 +34,77 @@ def _progress_row(item: rx.Var) -> rx.Component:
     )
 
 
-def _control_button(action: str, icon: str) -> rx.Component:
-    enabled = V["controls"].to(dict[str, bool])[action].to(bool)
+def _confirmed(
+    trigger: rx.Component, title: str, question: str, label: str, on_confirm: object, confirm_id: str
+) -> rx.Component:
+    """`trigger` opens a dialog that says what will happen; only its confirm button does it."""
     return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon(icon, size=14),
-                action.capitalize(),
-                size="2",
-                variant="soft",
-                disabled=~enabled,
-                id=f"{action}-instance",
-            ),
-        ),
+        rx.alert_dialog.trigger(trigger),
         rx.alert_dialog.content(
-            rx.alert_dialog.title(f"{action.capitalize()} instance"),
-            rx.alert_dialog.description(CONFIRM[action]),
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(question),
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(action.capitalize(), on_click=DashboardState.control(action), id=f"confirm-{action}")
-                ),
+                rx.alert_dialog.action(rx.button(label, on_click=on_confirm, id=confirm_id)),
                 spacing="3",
                 justify="end",
                 margin_top="1rem",
             ),
         ),
+    )
+
+
+def _control_button(action: str, icon: str) -> rx.Component:
+    enabled = V["controls"].to(dict[str, bool])[action].to(bool)
+    return _confirmed(
+        rx.button(
+            rx.icon(icon, size=14),
+            action.capitalize(),
+            size="2",
+            variant="soft",
+            disabled=~enabled,
+            id=f"{action}-instance",
+        ),
+        f"{action.capitalize()} instance",
+        CONFIRM[action],
+        action.capitalize(),
+        DashboardState.control(action),
+        f"confirm-{action}",
+    )
+
+
+def _admin_password() -> rx.Component:
+    """A new admin password for the app, applied by restarting it with the new environment; shown once."""
+    return rx.vstack(
+        _confirmed(
+            rx.button(
+                "Reset admin password",
+                size="1",
+                variant="outline",
+                disabled=~V["controls"].to(dict[str, bool])["restart"].to(bool),
+                id="reset-admin-password",
+            ),
+            "Reset the admin password",
+            "Your instance restarts with a new generated admin password (unavailable for a few seconds). The "
+            "current password stops working. The new one is shown here once.",
+            "Reset password",
+            Tools.reset_admin_password,
+            "confirm-reset-admin-password",
+        ),
+        rx.cond(
+            Tools.new_admin_password != "",
+            rx.callout(
+                rx.vstack(
+                    rx.text("Your instance's new admin password. Write it down now: it is shown only this once."),
+                    rx.code(Tools.new_admin_password, id="new-admin-password"),
+                ),
+                icon="key_round",
+                color_scheme="amber",
+                width="100%",
+            ),
+        ),
+        align="start",
+        width="100%",
     )
 
 
@@ -238,6 +283,7 @@ def instance_card() -> rx.Component:
             ),
             rx.cond(Tools.error != "", rx.text(Tools.error, color_scheme="red", size="2", id="instance-error")),
             _credentials(),
+            _admin_password(),
             _logs(),
             _token(),
             _ai_gateway(),
