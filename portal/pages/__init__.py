@@ -7,7 +7,7 @@ from portal.components.layout import DECLARED, DeclaredPage
 from portal.pages.account import account, developers, invitations
 from portal.pages.admin import branding, console
 from portal.pages.dashboard import dashboard
-from portal.pages.public import billing, landing, login, pricing, reset, signup, verify
+from portal.pages.public import billing, email_links, landing, login, pricing, reset, signup, verify
 
 MODULES = (
     account,
@@ -17,6 +17,7 @@ MODULES = (
     console,
     dashboard,
     billing,
+    email_links,
     landing,
     login,
     pricing,

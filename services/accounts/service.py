@@ -112,12 +112,18 @@ def signup(
     return SignupResult(user_id=user.id, organization_id=org.id, username=username, email=email)
 
 
-def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta) -> str:
-    """A single-use e-mail token (verification, reset, invitation); only its hash is stored."""
+def issue_token(session: Session, user: User, purpose: str, lifetime: timedelta, detail: str | None = None) -> str:
+    """A single-use e-mail token (verification, reset, invitation, address change); only its hash is stored."""
     token = new_token()
     assert user.id is not None
     session.add(
-        UserToken(user_id=user.id, purpose=purpose, token_hash=hash_token(token), expires_at=utcnow() + lifetime)
+        UserToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            expires_at=utcnow() + lifetime,
+            detail=detail,
+        )
     )
     return token
 

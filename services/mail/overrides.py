@@ -11,6 +11,8 @@ EMAIL_TEMPLATES = (
     "verify_email",
     "reset_password",
     "password_changed",
+    "confirm_email_change",
+    "email_changed",
     "payment_failed",
     "suspended",
     "budget_alert",

@@ -46,7 +46,8 @@ class AuthSession(SQLModel, table=True):
 
 
 class UserToken(SQLModel, table=True):
-    """Single-use, expiring token sent by e-mail (verify address, reset password)."""
+    """Single-use, expiring token sent by e-mail (verify address, reset password, change address and its undo).
+    `detail` is what the token acts on: the new address of a change, the old address of its undo."""
 
     __tablename__ = "user_token"
 
@@ -57,6 +58,7 @@ class UserToken(SQLModel, table=True):
     created_at: datetime = created_field()
     expires_at: datetime
     used_at: datetime | None = None
+    detail: str | None = Field(default=None, max_length=254)
 
 
 class Invitation(SQLModel, table=True):

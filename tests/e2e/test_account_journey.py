@@ -6,6 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
+from tests.e2e.helpers import sign_up
 from tests.support.mailbox import link_in
 from tests.support.servers import RunningPortal, SmtpInbox
 
@@ -109,3 +110,20 @@ def test_password_reset_by_emailed_link(page: Page, portal: RunningPortal, inbox
     page.fill("#confirm", "yet another passphrase")
     page.click("#reset-confirm-submit")
     expect(page.locator("#token-error")).to_contain_text("already been used")
+
+
+def test_email_change_confirmed_from_the_new_inbox(page: Page, portal: RunningPortal, inbox: SmtpInbox) -> None:
+    sign_up(page, portal.url, "mover")  # signed in on the dashboard
+    page.goto(portal.url + "/account")
+    page.fill("#new_email", "mover.moved@example.org")
+    page.fill("#email_password", "not my password")
+    page.click("#change-email-submit")
+    expect(page.locator("#email_password-error")).to_contain_text("not correct")
+    page.fill("#email_password", PASSWORD)
+    page.click("#change-email-submit")
+    expect(page.locator("#email-change-sent")).to_contain_text("mover.moved@example.org")
+
+    page.goto(link_in(inbox.wait_for("mover.moved@example.org", "confirm your new")))
+    expect(page.locator("#email-result")).to_contain_text("now mover.moved@example.org")
+    undo = link_in(inbox.wait_for("mover@example.com", "was changed"))  # the old inbox is told, with a way back
+    assert "/account/email/undo?token=" in undo

@@ -373,6 +373,8 @@ NO_RECORD_ID = {
     "CheckoutReturnState.*": "the checkout return page (unguessable session id) and the caller's own retry",
     "SecurityState.*": "the caller's own two-factor sign-in and sessions",
     "AccountState.*": "the caller's own password",
+    "EmailChangeState.*": "the caller's own e-mail address (its password asked again)",
+    "EmailLinkState.*": "an e-mail change confirmed or undone by its e-mailed token",
     "DashboardState.load": "the caller's own organization",
     "DashboardState.follow": "the caller's own organization",
     "DashboardState.manage_billing": "the caller's own organization (billing role checked)",

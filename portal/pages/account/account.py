@@ -4,6 +4,7 @@ from portal.components.forms import card, field, form_error, submit
 from portal.components.layout import page
 from portal.state.account import AccountState
 from portal.state.auth import AuthState
+from portal.state.email_change import EmailChangeState
 from portal.state.security import SecurityState as Sec
 
 
@@ -14,6 +15,7 @@ def account() -> rx.Component:
         rx.text("Signed in as ", rx.text.strong(AuthState.email), color_scheme="gray"),
         rx.link("Invitations to join a team", href="/invitations", id="invitations-link"),
         rx.link("API tokens and webhooks", href="/developers", id="developers-link"),
+        _email(),
         card(
             "Change password",
             rx.form(
@@ -54,6 +56,50 @@ def account() -> rx.Component:
         _sessions(),
         spacing="5",
         align="start",
+    )
+
+
+def _email() -> rx.Component:
+    """A new address is confirmed from its own inbox before sign-in moves to it; the old one can undo it."""
+    return card(
+        "E-mail address",
+        rx.text("Now: ", rx.text.strong(AuthState.email), size="2"),
+        rx.cond(
+            EmailChangeState.sent_to != "",
+            rx.callout(
+                "We sent a confirmation link to "
+                + EmailChangeState.sent_to
+                + ". Your account keeps its current address until you open it.",
+                icon="mail",
+                id="email-change-sent",
+            ),
+        ),
+        rx.form(
+            rx.vstack(
+                form_error(EmailChangeState.errors.get("", "")),
+                field(
+                    "New e-mail address",
+                    "new_email",
+                    EmailChangeState.errors.get("new_email", ""),
+                    type_="email",
+                    auto_complete="email",
+                ),
+                field(
+                    "Your password",
+                    "email_password",
+                    EmailChangeState.errors.get("email_password", ""),
+                    type_="password",
+                    auto_complete="current-password",
+                ),
+                rx.button("Change e-mail address", type="submit", id="change-email-submit"),
+                width="100%",
+                spacing="4",
+            ),
+            on_submit=EmailChangeState.request,
+            reset_on_submit=False,
+            key=EmailChangeState.form_key,
+            width="100%",
+        ),
     )
 
 
