@@ -34,6 +34,28 @@ def _check_database() -> dict[str, Any]:
     return {"ok": True, "backend": get_engine().dialect.name, "ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+QUEUE_CHECK_SECONDS = 1.0
+_queue_cache: list[tuple[float, dict[str, Any]]] = []
+
+
+def _check_queue_cached() -> dict[str, Any]:
+    """The queue's state at most a second old. Asking it means huey's one storage connection per process, which
+    the web process's own enqueues hold while they wait for the queue's write lock (SQLite) during a burst; the
+    consumer's heartbeat moves once a minute, so a second-old answer says the same, and load balancers polling
+    /api/health several times a second no longer queue up behind a burst of jobs."""
+    now = time.monotonic()
+    if _queue_cache and now - _queue_cache[0][0] < QUEUE_CHECK_SECONDS:
+        return dict(_queue_cache[0][1])
+    result = _probe(_check_queue)
+    _queue_cache[:] = [(now, result)]
+    return dict(result)
+
+
+def forget_cached_checks() -> None:
+    """Drop the cached queue answer (tests that change the queue's state between two calls)."""
+    _queue_cache.clear()
+
+
 def _check_queue() -> dict[str, Any]:
     pending = huey.pending_count()
     beat = last_heartbeat()
@@ -82,7 +104,7 @@ def check_coolify(*, fresh: bool = False) -> dict[str, Any] | None:
 
 
 def check_all() -> dict[str, Any]:
-    checks: dict[str, Any] = {"database": _probe(_check_database), "queue": _probe(_check_queue)}
+    checks: dict[str, Any] = {"database": _probe(_check_database), "queue": _check_queue_cached()}
     redis_url = get_settings().redis_url
     if redis_url:
         checks["redis"] = _probe(lambda: _check_redis(redis_url))

@@ -34,7 +34,10 @@ def db() -> Iterator[Session]:
 
 @pytest.fixture(autouse=True)
 def _fresh_limits() -> Iterator[None]:
+    from services import health
+
     ratelimit.reset_limiter()
+    health.forget_cached_checks()
     yield
     ratelimit.reset_limiter()
 

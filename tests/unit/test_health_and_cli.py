@@ -3,6 +3,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
@@ -43,3 +44,33 @@ def test_portal_admin_help_and_usage_errors() -> None:
         [sys.executable, "-m", "services.cli", "no-such-command"], cwd=PROJECT_ROOT, capture_output=True, text=True
     )
     assert bad.returncode == 2
+
+
+def test_the_queue_is_asked_at_most_once_a_second_and_the_database_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Load balancers poll often; the queue's answer (huey's one connection per process, busy during a burst of
+    jobs) is reused for a second, while the database is asked at every call."""
+    from services import health as health_checks
+
+    calls = {"queue": 0, "database": 0}
+    now = [100.0]
+
+    def queue() -> dict[str, object]:
+        calls["queue"] += 1
+        return {"ok": True, "consumer_alive": True}
+
+    def database() -> dict[str, object]:
+        calls["database"] += 1
+        return {"ok": True}
+
+    monkeypatch.setattr(health_checks, "_check_queue", queue)
+    monkeypatch.setattr(health_checks, "_check_database", database)
+    monkeypatch.setattr(health_checks.time, "monotonic", lambda: now[0])
+    health_checks.forget_cached_checks()
+    for _ in range(5):
+        assert health_checks.check_all()["status"] == "ok"
+    assert calls == {"queue": 1, "database": 5}
+    now[0] += 1.5
+    health_checks.check_all()
+    assert calls["queue"] == 2  # a second later it is asked again
