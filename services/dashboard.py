@@ -82,6 +82,7 @@ class DashboardView:
     plan_price: str = ""
     subscription_status: str = ""
     next_invoice: str = ""
+    scheduled_change: str = ""  # a downgrade chosen for the end of the period
     cancel_at_period_end: bool = False
     dunning_banner: str = ""
     needs_payment: bool = False
@@ -135,6 +136,10 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     view.subscription_status = subscription.status
     view.next_invoice = "" if subscription.cancel_at_period_end else _date(subscription.current_period_end)
     view.cancel_at_period_end = subscription.cancel_at_period_end
+    if subscription.scheduled_plan_id is not None:
+        scheduled = session.get(Plan, subscription.scheduled_plan_id)
+        if scheduled is not None:
+            view.scheduled_change = f"Moves to {scheduled.name} on {_date(subscription.plan_change_at)}."
     view.needs_payment = subscription.status == "incomplete"
     if subscription.status in ("past_due", "unpaid") and subscription.suspended_at is None:
         view.dunning_banner = (

@@ -12,6 +12,7 @@ from portal.api.brand_assets import brand_asset
 from portal.api.edge import edge_ask
 from portal.api.gateway import gateway_usage
 from portal.api.health import health
+from portal.api.local_invoices import local_invoice_page
 from portal.api.observe import metrics_endpoint
 from portal.api.stripe_webhook import stripe_webhook
 from portal.api.usage import get_budget, post_usage
@@ -31,6 +32,7 @@ def build_api() -> Starlette:
             Route("/api/brand-assets/{name}", brand_asset, methods=["GET"]),
             Route("/api/edge/ask", edge_ask, methods=["GET"]),
             Route("/api/gateway/usage", gateway_usage, methods=["POST"]),
+            Route("/api/billing/local-invoices/{invoice}", local_invoice_page, methods=["GET"]),
             Mount("/api/v1", build_v1()),  # after the instances' own /api/v1/usage and /api/v1/budget
         ]
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from portal.components.layout import DECLARED, DeclaredPage
 from portal.pages.account import account, developers, invitations
+from portal.pages.account import billing as billing_page
 from portal.pages.admin import branding, console
 from portal.pages.dashboard import dashboard
 from portal.pages.public import billing, email_links, landing, login, pricing, reset, signup, verify
 
 MODULES = (
     account,
+    billing_page,
     developers,
     invitations,
     branding,

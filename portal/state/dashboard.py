@@ -116,5 +116,5 @@ class DashboardState(rx.State):
         if isinstance(result, str) and result:
             yield rx.redirect(result)
         elif result == "":
-            yield rx.toast.success("Plan change requested. Your instance gets the new limits in a moment.")
+            yield rx.toast.success("Plan change saved: the plan card says when it takes effect.")
             yield DashboardState.load

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from stripe.params.checkout._session_create_params import SessionCreateParams
 
 
+DOWNGRADE_AT = "portal_downgrade_at"  # subscription metadata: when a scheduled downgrade's limits apply
+
+
 @dataclass(frozen=True)
 class CheckoutRequest:
     organization_id: int
@@ -49,7 +52,24 @@ class BillingGateway(Protocol):
 
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any] | None: ...
 
-    def change_price(self, subscription_id: str, price_id: str, idempotency_key: str) -> dict[str, Any]: ...
+    def change_price(
+        self,
+        subscription_id: str,
+        price_id: str,
+        idempotency_key: str,
+        *,
+        downgrade_at: int | None = None,
+        prorate: bool = True,
+    ) -> dict[str, Any]:
+        """`prorate=False`: no credit or charge for the rest of the period (a downgrade taken back).
+        `downgrade_at`: a downgrade, billed from the next renewal without proration, whose limits apply from that
+        time (kept in the subscription's metadata, so every later event says so). Neither: at once, prorated."""
+
+    def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, idempotency_key: str) -> dict[str, Any]:
+        """Cancel at the end of the period already paid for, or take that back before it ends."""
+
+    def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
+        """The next invoice as it stands (None when none is coming: a subscription that ends)."""
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str: ...
 
@@ -96,15 +116,44 @@ class StripeGateway:
                 return None
             raise
 
-    def change_price(self, subscription_id: str, price_id: str, idempotency_key: str) -> dict[str, Any]:
+    def change_price(
+        self,
+        subscription_id: str,
+        price_id: str,
+        idempotency_key: str,
+        *,
+        downgrade_at: int | None = None,
+        prorate: bool = True,
+    ) -> dict[str, Any]:
         current = self._client.v1.subscriptions.retrieve(subscription_id)
         item_id = current["items"]["data"][0]["id"]
         updated = self._client.v1.subscriptions.update(
             subscription_id,
-            params={"items": [{"id": item_id, "price": price_id}], "proration_behavior": "create_prorations"},
+            params={
+                "items": [{"id": item_id, "price": price_id}],
+                "proration_behavior": "create_prorations" if prorate and not downgrade_at else "none",
+                "metadata": {DOWNGRADE_AT: str(downgrade_at) if downgrade_at else ""},  # "" removes the key
+            },
             options={"idempotency_key": idempotency_key},
         )
         return updated.to_dict()
+
+    def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, idempotency_key: str) -> dict[str, Any]:
+        updated = self._client.v1.subscriptions.update(
+            subscription_id, params={"cancel_at_period_end": cancel}, options={"idempotency_key": idempotency_key}
+        )
+        return updated.to_dict()
+
+    def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
+        try:
+            preview = self._client.v1.invoices.create_preview(
+                params={"customer": customer_id, "subscription": subscription_id}
+            )
+        except stripe.InvalidRequestError as exc:
+            if getattr(exc, "code", None) == "invoice_upcoming_none":
+                return None
+            raise
+        return preview.to_dict()
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(

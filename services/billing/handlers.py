@@ -11,10 +11,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.billing.gateway import BillingGateway
+from services.billing.invoices import record_invoice
 from services.billing.provider import get_gateway
 from services.billing.subscriptions import find_subscription, sync_from_stripe
 from services.db import get_engine, session_scope
-from services.models import StripeEvent
+from services.models import StripeEvent, Subscription
 from services.models.base import utcnow
 from services.ops import incidents
 
@@ -39,13 +40,19 @@ def _truth(gateway: BillingGateway, subscription_id: str | None) -> dict[str, An
 
 
 def _sync(session: Session, gateway: BillingGateway, subscription_id: str | None, **links: Any) -> str:
+    return _sync_row(session, gateway, subscription_id, **links)[0]
+
+
+def _sync_row(
+    session: Session, gateway: BillingGateway, subscription_id: str | None, **links: Any
+) -> tuple[str, Subscription]:
     ours = find_subscription(session, stripe_subscription_id=subscription_id, **links) if subscription_id else None
     truth = _truth(gateway, subscription_id)
     if ours is None:  # e.g. an invoice that arrived before its checkout: the subscription's metadata names us
         ours = find_subscription(session, metadata=truth.get("metadata"))
     if ours is None:
         raise Ignored(UNKNOWN_CUSTOMER)
-    return sync_from_stripe(session, truth, ours)
+    return sync_from_stripe(session, truth, ours), ours
 
 
 def checkout_completed(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
@@ -72,7 +79,11 @@ def invoice_event(session: Session, obj: dict[str, Any], gateway: BillingGateway
             subscription_id = ((line.get("parent") or {}).get("subscription_item_details") or {}).get("subscription")
             if subscription_id:
                 break
-    return _sync(session, gateway, subscription_id, metadata=details.get("metadata"), customer_id=obj.get("customer"))
+    outcome, ours = _sync_row(
+        session, gateway, subscription_id, metadata=details.get("metadata"), customer_id=obj.get("customer")
+    )
+    record_invoice(session, obj, ours)  # the customer's invoice list, kept from the events
+    return outcome
 
 
 HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = {
@@ -83,6 +94,10 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = 
     "invoice.paid": invoice_event,
     "invoice.payment_succeeded": invoice_event,
     "invoice.payment_failed": invoice_event,
+    "invoice.finalized": invoice_event,
+    "invoice.updated": invoice_event,
+    "invoice.voided": invoice_event,
+    "invoice.marked_uncollectible": invoice_event,
 }
 
 

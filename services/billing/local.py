@@ -16,15 +16,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import stripe
-from sqlmodel import Session
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import Session, col, select
 
-from services.billing.gateway import CheckoutRequest
+from services.billing.gateway import DOWNGRADE_AT, CheckoutRequest
 from services.billing.webhook_secret import webhook_secret
 from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.errors import ValidationFailed
 from services.jobs.queue import task
-from services.models import LocalStripeObject
+from services.models import LocalStripeObject, Plan
 from services.models.base import utcnow
 
 API_VERSION = "2026-10-28.endive"
@@ -46,6 +47,7 @@ def _put(session: Session, object_id: str, kind: str, data: dict[str, Any]) -> N
         session.add(LocalStripeObject(id=object_id, kind=kind, data=data))
     else:
         row.data = data
+        flag_modified(row, "data")  # callers change nested values of what `_get` read: equal to the old, yet new
         session.add(row)
 
 
@@ -127,18 +129,164 @@ class LocalGateway:
         with session_scope() as session:
             return _get(session, subscription_id)
 
-    def change_price(self, subscription_id: str, price_id: str, idempotency_key: str) -> dict[str, Any]:
+    def change_price(
+        self,
+        subscription_id: str,
+        price_id: str,
+        idempotency_key: str,
+        *,
+        downgrade_at: int | None = None,
+        prorate: bool = True,
+    ) -> dict[str, Any]:
         with session_scope() as session:
             subscription = _get(session, subscription_id)
             if subscription is None:
                 raise ValidationFailed.single("", "This subscription does not exist.")
             subscription["items"]["data"][0]["price"] = {"id": price_id, "object": "price"}
+            metadata = dict(subscription.get("metadata") or {})
+            metadata.pop(DOWNGRADE_AT, None)
+            if downgrade_at:
+                metadata[DOWNGRADE_AT] = str(downgrade_at)
+            subscription["metadata"] = metadata
             _put(session, subscription_id, "subscription", subscription)
             _send_after_commit(session, [event("customer.subscription.updated", subscription)])
         return subscription
 
+    def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, idempotency_key: str) -> dict[str, Any]:
+        with session_scope() as session:
+            subscription = _get(session, subscription_id)
+            if subscription is None:
+                raise ValidationFailed.single("", "This subscription does not exist.")
+            if subscription["status"] == "canceled":
+                raise ValidationFailed.single("", "This subscription has already ended.")
+            subscription["cancel_at_period_end"] = cancel
+            subscription["canceled_at"] = int(time.time()) if cancel else None
+            _put(session, subscription_id, "subscription", subscription)
+            _send_after_commit(session, [event("customer.subscription.updated", subscription)])
+        return subscription
+
+    def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
+        with session_scope() as session:
+            subscription = _get(session, subscription_id)
+            if subscription is None or subscription["status"] == "canceled" or subscription["cancel_at_period_end"]:
+                return None
+            start = int(subscription["items"]["data"][0]["current_period_end"])
+            end = start + int(PERIOD.total_seconds())
+            return _invoice_object(session, None, subscription, start, end, "subscription_cycle", status="draft")
+
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
         return f"{_origin(return_url)}/billing/test-portal?customer={customer_id}"
+
+
+def _price_line(session: Session, price_id: str) -> tuple[int, str, str]:
+    """What the local Stripe charges for a price: the plan that sells it (test mode has no price objects)."""
+    plan = session.exec(select(Plan).where(col(Plan.stripe_price_id) == price_id)).first()
+    return (plan.price_cents, plan.currency, plan.name) if plan else (0, "usd", price_id)
+
+
+def _invoice_object(
+    session: Session,
+    invoice_id: str | None,
+    subscription: dict[str, Any],
+    start: int,
+    end: int,
+    reason: str,
+    *,
+    status: str = "paid",
+) -> dict[str, Any]:
+    """A Stripe-shaped invoice for one period of the subscription (`invoice_id` None: the upcoming one, a draft
+    with no number or links, as Stripe's preview is). Paid at once: the local card never fails."""
+    price_id = subscription["items"]["data"][0]["price"]["id"]
+    amount, currency, name = _price_line(session, price_id)
+    customer = _get(session, subscription["customer"]) or {}
+    number = None
+    if invoice_id is not None:
+        sequence = int(customer.get("next_invoice_sequence", 1))
+        number = f"{customer.get('invoice_prefix', 'LOCAL')}-{sequence:04d}"
+        customer["next_invoice_sequence"] = sequence + 1
+        _put(session, subscription["customer"], "customer", customer)
+    origin = customer.get("portal_origin") or get_settings().public_url
+    paid = status == "paid"
+    return {
+        "id": invoice_id,
+        "object": "invoice",
+        "customer": subscription["customer"],
+        "number": number,
+        "status": status,
+        "billing_reason": reason,
+        "currency": currency,
+        "total": amount,
+        "subtotal": amount,
+        "amount_due": amount,
+        "amount_paid": amount if paid else 0,
+        "amount_remaining": 0 if paid else amount,
+        "attempt_count": 1 if paid else 0,
+        "next_payment_attempt": None if paid else start,
+        "created": start,
+        "period_start": start,
+        "period_end": end,
+        "hosted_invoice_url": f"{origin}/api/billing/local-invoices/{invoice_id}" if invoice_id else None,
+        "invoice_pdf": f"{origin}/api/billing/local-invoices/{invoice_id}.pdf" if invoice_id else None,
+        "lines": {
+            "object": "list",
+            "data": [
+                {
+                    "object": "line_item",
+                    "amount": amount,
+                    "currency": currency,
+                    "description": f"1 × {name}",
+                    "period": {"start": start, "end": end},
+                    "quantity": 1,
+                }
+            ],
+        },
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": subscription["id"], "metadata": subscription["metadata"]},
+        },
+    }
+
+
+def local_invoice(invoice_id: str) -> dict[str, Any] | None:
+    """A test-mode invoice by its id (the id is the capability, as Stripe's hosted invoice link is)."""
+    if not invoice_id.startswith("in_local_") or not get_settings().test_checkout_enabled:
+        return None
+    with session_scope() as session:
+        row = session.get(LocalStripeObject, invoice_id)
+        return dict(row.data) if row is not None and row.kind == "invoice" else None
+
+
+def advance_clock(now: int | None = None) -> int:
+    """Test mode's billing clock, run by the periodic billing job: a period that has ended renews with a new paid
+    invoice or, when it was cancelled at period end, the subscription ends; each is told by its events, as Stripe
+    would. Returns how many subscriptions moved."""
+    now = now or int(time.time())
+    moved = 0
+    with session_scope() as session:
+        rows = session.exec(select(LocalStripeObject).where(col(LocalStripeObject.kind) == "subscription")).all()
+        for row in rows:
+            subscription = dict(row.data)
+            item = subscription["items"]["data"][0]
+            end = int(item["current_period_end"])
+            if subscription["status"] == "canceled" or end > now:
+                continue
+            moved += 1
+            if subscription["cancel_at_period_end"]:
+                subscription.update(status="canceled", ended_at=end)
+                _put(session, row.id, "subscription", subscription)
+                _send_after_commit(session, [event("customer.subscription.deleted", subscription)])
+                continue
+            new_end = end + int(PERIOD.total_seconds())
+            item.update(current_period_start=end, current_period_end=new_end)
+            invoice = _invoice_object(session, _new_id("in"), subscription, end, new_end, "subscription_cycle")
+            subscription["latest_invoice"] = invoice["id"]
+            _put(session, row.id, "subscription", subscription)
+            _put(session, str(invoice["id"]), "invoice", invoice)
+            _send_after_commit(
+                session,
+                [event("customer.subscription.updated", subscription), event("invoice.paid", invoice)],
+            )
+    return moved
 
 
 def _origin(url: str) -> str:
@@ -166,6 +314,19 @@ def pay(checkout_session_id: str) -> str:
             return str(checkout["success_url"])
         now = utcnow()
         customer_id = checkout.get("customer") or _new_id("cus")
+        if _get(session, customer_id) is None:
+            _put(
+                session,
+                customer_id,
+                "customer",
+                {
+                    "id": customer_id,
+                    "object": "customer",
+                    "invoice_prefix": secrets.token_hex(4).upper(),
+                    "next_invoice_sequence": 1,
+                    "portal_origin": _origin(str(checkout["cancel_url"])),
+                },
+            )
         subscription_id = _new_id("sub")
         metadata = checkout["subscription_data"]["metadata"]
         subscription = {
@@ -193,19 +354,14 @@ def pay(checkout_session_id: str) -> str:
                 ],
             },
         }
-        invoice = {
-            "id": _new_id("in"),
-            "object": "invoice",
-            "customer": customer_id,
-            "status": "paid",
-            "billing_reason": "subscription_create",
-            "amount_paid": 0,
-            "attempt_count": 1,
-            "parent": {
-                "type": "subscription_details",
-                "subscription_details": {"subscription": subscription_id, "metadata": metadata},
-            },
-        }
+        invoice = _invoice_object(
+            session,
+            _new_id("in"),
+            subscription,
+            int(now.timestamp()),
+            int((now + PERIOD).timestamp()),
+            "subscription_create",
+        )
         subscription["latest_invoice"] = invoice["id"]
         checkout.update(status="complete", payment_status="paid", customer=customer_id, subscription=subscription_id)
         _put(session, checkout_session_id, "checkout.session", checkout)

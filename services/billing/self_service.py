@@ -9,19 +9,13 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
 from services.billing.provider import get_gateway
+from services.billing.subscription_changes import cancel_downgrade, plan_is_downgrade, schedule_downgrade
+from services.billing.subscriptions import current_subscription
 from services.branding.brand import portal_url
 from services.customer.scope import own_organization
 from services.errors import ValidationFailed
 from services.models import Instance, Organization, Plan, Subscription, User
 from services.tenancy.scope import Customer
-
-
-def current_subscription(session: Session, organization_id: int) -> Subscription | None:
-    return session.exec(
-        select(Subscription)
-        .where(col(Subscription.organization_id) == organization_id)
-        .order_by(col(Subscription.id).desc())
-    ).first()
 
 
 def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instance, Organization]:
@@ -59,6 +53,9 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
         raise ValidationFailed.single("plan", "Choose one of the plans offered.")
     plan = offered_plan(session, org.parent_id, plan_slug)
     if plan.id == subscription.plan_id:
+        if subscription.scheduled_plan_id is not None:  # staying after all: the scheduled downgrade is dropped
+            cancel_downgrade(session, who)
+            return None
         raise ValidationFailed.single("plan", "You are on this plan already.")
     if plan.is_free:
         raise ValidationFailed.single(
@@ -66,6 +63,11 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
             "To move to the free plan, cancel your subscription in "
             "Manage billing; it stays active until the end of the period.",
         )
+    current = session.get(Plan, subscription.plan_id)
+    assert current is not None
+    if subscription.stripe_subscription_id and plan_is_downgrade(session, org.parent_id, current, plan_slug):
+        schedule_downgrade(session, subscription, current, plan, who)
+        return None
     if not subscription.stripe_subscription_id:
         return start_checkout(
             session, subscription, instance, _billing_email(session, who), plan, request_host=request_host

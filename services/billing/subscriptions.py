@@ -9,13 +9,22 @@ from sqlmodel import Session, col, select
 
 from services.billing import lifecycle
 from services.billing.budgets import ensure_budget_period
-from services.billing.gateway import subscription_period_end, subscription_price_id
+from services.billing.gateway import DOWNGRADE_AT, subscription_period_end, subscription_price_id
 from services.models import Plan, Subscription
 from services.models.base import key, utcnow
 
 
 def _ts(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+
+
+def current_subscription(session: Session, organization_id: int) -> Subscription | None:
+    """The organization's newest subscription (one customer organization has one at a time)."""
+    return session.exec(
+        select(Subscription)
+        .where(col(Subscription.organization_id) == organization_id)
+        .order_by(col(Subscription.id).desc())
+    ).first()
 
 
 def find_subscription(
@@ -53,6 +62,39 @@ def _plan_for_price(session: Session, price_id: str | None, current: Plan) -> Pl
     return plan or current
 
 
+def _scheduled_or_billed(
+    subscription: Subscription, billed: Plan, current: Plan, metadata: dict[str, Any] | None
+) -> Plan:
+    """The plan in force. A downgrade is billed from the next renewal (Stripe has the new price at once) but keeps
+    the current plan and its limits until the time its metadata names; every event carries that, so it holds
+    whatever order events arrive in, and a price moved any other way (undone, an upgrade, Stripe's billing portal)
+    drops the schedule."""
+    at = str((metadata or {}).get(DOWNGRADE_AT) or "")
+    change_at = _ts(at) if at.isdigit() and len(at) <= 12 else None
+    if billed.id != current.id and change_at is not None and change_at > utcnow():
+        subscription.scheduled_plan_id, subscription.plan_change_at = billed.id, change_at
+        return current
+    subscription.scheduled_plan_id = subscription.plan_change_at = None
+    return billed
+
+
+def apply_due_plan_changes(session: Session, now: datetime | None = None) -> int:
+    """The periodic job: downgrades whose period has ended take effect (new limits) even if no event arrives."""
+    now = now or utcnow()
+    rows = session.exec(
+        select(Subscription).where(
+            col(Subscription.scheduled_plan_id).is_not(None), col(Subscription.plan_change_at) <= now
+        )
+    ).all()
+    for subscription in rows:
+        subscription.plan_id = subscription.scheduled_plan_id or subscription.plan_id
+        subscription.scheduled_plan_id = subscription.plan_change_at = None
+        subscription.updated_at = now
+        session.add(subscription)
+        lifecycle.apply(session, subscription, plan_changed=True, now=now)
+    return len(rows)
+
+
 def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subscription: Subscription) -> str:
     """Copy Stripe's state onto our row, then let the lifecycle act on it."""
     subscription.stripe_subscription_id = stripe_subscription["id"]
@@ -69,7 +111,8 @@ def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subs
         )
     current_plan = session.get(Plan, subscription.plan_id)
     assert current_plan is not None
-    plan = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)
+    billed = _plan_for_price(session, subscription_price_id(stripe_subscription), current_plan)
+    plan = _scheduled_or_billed(subscription, billed, current_plan, stripe_subscription.get("metadata"))
     plan_changed = plan.id != current_plan.id
     subscription.plan_id = key(plan)
     subscription.updated_at = utcnow()

@@ -9,9 +9,12 @@ from typing import Any
 from huey import crontab
 from sqlmodel import col, select
 
+from services.billing import local
 from services.billing.budgets import roll_free_budgets
 from services.billing.handlers import alert_failed, handle, one_billing_writer_at_a_time
 from services.billing.lifecycle import enforce_timeline
+from services.billing.subscriptions import apply_due_plan_changes
+from services.config import get_settings
 from services.db import session_scope
 from services.jobs.queue import periodic_task, task
 from services.models import StripeEvent
@@ -45,12 +48,19 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
             handle_stripe_event.schedule((stripe_event_id,), delay=10)
 
 
+def local_clock_runs() -> bool:
+    """Test mode without Stripe keys: the portal's own stand-in keeps Stripe's calendar."""
+    settings = get_settings()
+    return not settings.stripe_secret_key and settings.test_checkout_enabled
+
+
 @periodic_task(crontab(minute="*/5"), period_seconds=300)
 def enforce_billing_timeline() -> None:
     """Suspension and termination dates pass even when Stripe sends nothing, free plans' budgets start their new
     month; lost handling jobs are re-queued."""
     with one_billing_writer_at_a_time(), session_scope() as session:
         enforce_timeline(session)
+        apply_due_plan_changes(session)
         roll_free_budgets(session)
         stale = session.exec(
             select(col(StripeEvent.stripe_id)).where(
@@ -59,3 +69,5 @@ def enforce_billing_timeline() -> None:
         ).all()
     for stripe_id in stale:
         handle_stripe_event(stripe_id)
+    if local_clock_runs():
+        local.advance_clock()  # test mode: periods end, renew or cancel, as they do at Stripe

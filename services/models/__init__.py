@@ -3,7 +3,7 @@
 from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
-from services.models.billing import Budget, LocalStripeObject, Plan, StripeEvent, Subscription
+from services.models.billing import Budget, Invoice, LocalStripeObject, Plan, StripeEvent, Subscription
 from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import (
@@ -36,6 +36,7 @@ __all__ = [
     "Incident",
     "Instance",
     "Invitation",
+    "Invoice",
     "Licence",
     "LocalStripeObject",
     "Membership",

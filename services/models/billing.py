@@ -53,7 +53,34 @@ class Subscription(SQLModel, table=True):
     canceled_at: datetime | None = None
     terminated_at: datetime | None = None
     checkout_session_id: str | None = Field(default=None, max_length=200, index=True)
+    # a downgrade the customer chose: billed at the new price from the next renewal, the new plan's limits from
+    # `plan_change_at` (the end of the period it was chosen in); until then the current plan stays in force
+    scheduled_plan_id: int | None = None  # a Plan id; no foreign key: SQLite would rebuild the table to add one
+    plan_change_at: datetime | None = None
     created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
+class Invoice(SQLModel, table=True):
+    """Our copy of a Stripe invoice (from its events): what the customer's invoice list, the data export and the
+    business's records read, so none of them wait on Stripe. Amounts are minor units, as Stripe gives them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id", index=True)
+    stripe_invoice_id: str = Field(max_length=100, unique=True)
+    number: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="draft", max_length=20)  # draft | open | paid | void | uncollectible
+    currency: str = Field(default="usd", max_length=3)
+    total: int = 0
+    amount_due: int = 0
+    amount_paid: int = 0
+    description: str = Field(default="", max_length=500)
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    hosted_invoice_url: str | None = Field(default=None, max_length=2000)
+    invoice_pdf: str | None = Field(default=None, max_length=2000)
+    issued_at: datetime = created_field()
     updated_at: datetime = created_field()
 
 

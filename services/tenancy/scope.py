@@ -32,8 +32,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # one-time secrets of a customer's own (the instance's initial login, a new usage token): never shown to
     # anyone impersonating the customer, since the customer could then never see them
     "secrets": frozenset({Role.OWNER, Role.ADMIN}),
+    # deleting what cannot be brought back (a free instance and its data): the owner's own decision, never made
+    # for them by someone impersonating them
+    "close": frozenset({Role.OWNER}),
 }
-NEVER_WHILE_IMPERSONATING = frozenset({"secrets"})
+NEVER_WHILE_IMPERSONATING = frozenset({"secrets", "close"})
 ROLES_OFFERED = Role.ALL  # what the console's role pickers offer
 NOT_YOURS = "That record is not in your account."
 

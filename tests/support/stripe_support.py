@@ -128,6 +128,7 @@ class FakeStripe:
     fail_with: int | None = None
     problems: list[str] = field(default_factory=list)
     on_request: Callable[[], None] | None = None  # runs while a request waits for its answer, as Stripe's latency
+    prices: dict[str, int] = field(default_factory=dict)  # price id -> unit amount, for invoice previews
 
 
 REQUIRED_CHECKOUT = (
@@ -169,7 +170,7 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 "path": urlparse(self.path).path,
                 "headers": dict(self.headers),
                 "raw": raw,
-                "form": {k: v[0] for k, v in parse_qs(raw).items()},
+                "form": {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()},
             }
             fake.requests.append(entry)
             if fake.on_request is not None:
@@ -214,13 +215,9 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 )
                 return self._reply(200, obj)
             if path.startswith("/v1/subscriptions/"):
-                sub_id = path.rsplit("/", 1)[1]
-                if sub_id not in fake.subscriptions:
-                    return self._error(404, f"No such subscription: '{sub_id}'")
-                price = form.get("items[0][price]")
-                if price:
-                    fake.subscriptions[sub_id]["items"]["data"][0]["price"]["id"] = price
-                return self._reply(200, fake.subscriptions[sub_id])
+                return self._update_subscription(path.rsplit("/", 1)[1], form)
+            if path == "/v1/invoices/create_preview":
+                return self._preview_invoice(form)
             if path == "/v1/billing_portal/sessions":
                 if "customer" not in form:
                     return self._error(400, "customer is required")
@@ -229,6 +226,75 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     {"id": "bps_1", "object": "billing_portal.session", "url": f"{fake.url}/portal/{form['customer']}"},
                 )
             self._error(404, f"unknown path {path}")
+
+        def _unknown_params(self, form: dict[str, str], params_class: type) -> bool:
+            """Stripe refuses parameters it does not know: the top-level names are checked against the typed
+            parameters of the stripe library (generated from Stripe's OpenAPI spec)."""
+            known = set(params_class.__annotations__)
+            unknown = sorted({name.split("[", 1)[0] for name in form} - known)
+            if unknown:
+                self._error(400, f"Received unknown parameters: {', '.join(unknown)}")
+            return bool(unknown)
+
+        def _update_subscription(self, sub_id: str, form: dict[str, str]) -> None:
+            from stripe.params._subscription_update_params import SubscriptionUpdateParams
+
+            if self._unknown_params(form, SubscriptionUpdateParams):
+                return None
+            if sub_id not in fake.subscriptions:
+                return self._error(404, f"No such subscription: '{sub_id}'")
+            behaviour = form.get("proration_behavior")
+            if behaviour is not None and behaviour not in ("always_invoice", "create_prorations", "none"):
+                return self._error(400, f"Invalid proration_behavior: {behaviour}")
+            subscription = fake.subscriptions[sub_id]
+            if "cancel_at_period_end" in form:
+                if form["cancel_at_period_end"] not in ("true", "false"):
+                    return self._error(400, "Invalid boolean: cancel_at_period_end")
+                subscription["cancel_at_period_end"] = form["cancel_at_period_end"] == "true"
+            for name, value in form.items():
+                if name.startswith("metadata["):
+                    metadata = subscription.setdefault("metadata", {})
+                    if value == "":
+                        metadata.pop(name[9:-1], None)  # Stripe: an empty value removes the key
+                    else:
+                        metadata[name[9:-1]] = value
+            price = form.get("items[0][price]")
+            if price:
+                if "items[0][id]" not in form:
+                    return self._error(400, "items[0][id] is required to change an existing item's price")
+                subscription["items"]["data"][0]["price"]["id"] = price
+            return self._reply(200, subscription)
+
+        def _preview_invoice(self, form: dict[str, str]) -> None:
+            from stripe.params._invoice_create_preview_params import InvoiceCreatePreviewParams
+
+            if self._unknown_params(form, InvoiceCreatePreviewParams):
+                return None
+            subscription = fake.subscriptions.get(form.get("subscription", ""))
+            if subscription is None or subscription.get("customer") != form.get("customer"):
+                return self._error(404, "No such subscription for this customer")
+            if subscription.get("cancel_at_period_end") or subscription.get("status") == "canceled":
+                data = {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "invoice_upcoming_none",
+                        "message": "No upcoming invoices for customer",
+                    }
+                }
+                return self._reply(400, data)
+            item = subscription["items"]["data"][0]
+            amount = fake.prices.get(item["price"]["id"], 0)
+            preview = stripe_object(
+                "invoice",
+                id=None,
+                customer=subscription["customer"],
+                status="draft",
+                amount_due=amount,
+                total=amount,
+                currency="usd",
+                next_payment_attempt=item["current_period_end"],
+            )
+            return self._reply(200, preview)
 
         def do_GET(self) -> None:
             entry = self._record()

@@ -381,6 +381,13 @@ NO_RECORD_ID = {
     "DashboardState.pay_now": "the caller's own organization (billing role checked)",
     "DashboardState.apply_plan_change": "the caller's own organization (billing role checked)",
     "DashboardState.set_target_plan": "a form field",
+    "BillingState.load": "the caller's own organization's subscription and invoices (billing role checked)",
+    "BillingState.cancel": "the caller's own organization's subscription (billing role checked)",
+    "BillingState.resume": "the caller's own organization's subscription (billing role checked)",
+    "BillingState.downgrade": "the caller's own subscription, to a plan its own seller offers (billing role checked)",
+    "BillingState.undo_downgrade": "the caller's own organization's subscription (billing role checked)",
+    "BillingState.delete_instance": "the caller's own free instance (the owner only, never while impersonating)",
+    "BillingState.set_confirm_subdomain": "a form field",
     "DevelopersState.load": "the caller's own organization only",
     "DevelopersState.create_token": "a token of the caller's own organization, within their own role",
     "DevelopersState.create_endpoint": "an endpoint of the caller's own organization",
@@ -412,6 +419,9 @@ ROUTES_EXEMPT = {
     "probe fails there)",
     "/api/edge/ask": "the edge's certificate question: yes or no for a host name, no tenant's records or identity "
     "(tests/unit/domains/test_claims.py)",
+    "/api/billing/local-invoices/{invoice}": "test-mode invoices by their unguessable id, the capability as "
+    "Stripe's hosted invoice links are; no session's identity is used (tests/unit/billing/"
+    "test_subscription_self_service.py: a guessed id or another object's id opens nothing)",
     "/metrics": "platform-wide counts, no tenant's records or labels; the platform's METRICS_TOKEN (404 in production "
     "without one), tested in tests/unit/ops/test_metrics.py",
 }

@@ -59,6 +59,10 @@ def _plan_card() -> rx.Component:
             rx.text("Subscription: ", rx.badge(_text("subscription_status"), id="subscription-status")),
             rx.cond(_text("next_invoice") != "", rx.text("Next invoice: ", _text("next_invoice"), size="2")),
             rx.cond(
+                _text("scheduled_change") != "",
+                rx.text(_text("scheduled_change"), size="2", color_scheme="blue", id="scheduled-change"),
+            ),
+            rx.cond(
                 V["cancel_at_period_end"].to(bool),
                 rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange"),
             ),
@@ -84,7 +88,13 @@ def _plan_card() -> rx.Component:
                 DashboardState.errors.get("plan", "") != "",
                 rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error"),
             ),
-            rx.button("Manage billing", variant="outline", on_click=DashboardState.manage_billing, id="manage-billing"),
+            rx.hstack(
+                rx.button(
+                    "Manage billing", variant="outline", on_click=DashboardState.manage_billing, id="manage-billing"
+                ),
+                rx.link("Invoices and cancellation", href="/billing", id="billing-link"),
+                align="center",
+            ),
             spacing="3",
             align="start",
         ),

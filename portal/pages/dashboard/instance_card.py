@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.confirm import confirmed
 from portal.state.dashboard import DashboardState
 from portal.state.instance_tools import InstanceToolsState as Tools
 
@@ -34,29 +35,9 @@ def _progress_row(item: rx.Var) -> rx.Component:
     )
 
 
-def _confirmed(
-    trigger: rx.Component, title: str, question: str, label: str, on_confirm: object, confirm_id: str
-) -> rx.Component:
-    """`trigger` opens a dialog that says what will happen; only its confirm button does it."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(trigger),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(question),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(label, on_click=on_confirm, id=confirm_id)),
-                spacing="3",
-                justify="end",
-                margin_top="1rem",
-            ),
-        ),
-    )
-
-
 def _control_button(action: str, icon: str) -> rx.Component:
     enabled = V["controls"].to(dict[str, bool])[action].to(bool)
-    return _confirmed(
+    return confirmed(
         rx.button(
             rx.icon(icon, size=14),
             action.capitalize(),
@@ -76,7 +57,7 @@ def _control_button(action: str, icon: str) -> rx.Component:
 def _admin_password() -> rx.Component:
     """A new admin password for the app, applied by restarting it with the new environment; shown once."""
     return rx.vstack(
-        _confirmed(
+        confirmed(
             rx.button(
                 "Reset admin password",
                 size="1",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from services.billing import local
 from services.provisioning import engine
 from tests.support.billing import SECRET, Billing, production_app
 from tests.support.env import SettingsEnv
@@ -34,3 +38,23 @@ def billing(db: Session, settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPa
             )
         finally:
             engine.set_scheduler(None)
+
+
+@pytest.fixture()
+def webhook_route(
+    db: Session, settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPatch, scheduled_actions: list
+) -> Iterator[list[int]]:
+    """No Stripe keys; what the Pay button posts to INTERNAL_URL reaches the production app's webhook route."""
+    settings_env.setenv("PROXY_BACKEND", "none")
+    settings_env.setenv("PROVISION_PREWARM", "false")
+    client = TestClient(production_app(monkeypatch, []))
+    answers: list[int] = []
+
+    def post(url: str, **kwargs: Any) -> httpx.Response:
+        path = urlsplit(url).path
+        response = client.post(path, content=kwargs["content"], headers=kwargs["headers"])
+        answers.append(response.status_code)
+        return response
+
+    monkeypatch.setattr(local.httpx, "post", post)
+    yield answers

@@ -108,3 +108,61 @@ def test_an_account_without_a_subscription_is_told_so(db: Session, billing: Bill
     with pytest.raises(ValidationFailed, match="no subscription"):
         billing_portal_url(db, tenants.customer(db, "nosub"))
     assert result.user_id
+
+
+def _subscription_updates(billing: Billing, customer: object) -> list[dict]:
+    path = f"/v1/subscriptions/{customer.stripe_subscription_id}"  # type: ignore[attr-defined]
+    return [r["form"] for r in billing.stripe.requests if r["method"] == "POST" and r["path"] == path]
+
+
+def test_cancel_downgrade_and_the_next_invoice_wire_format(db: Session, billing: Billing) -> None:
+    """What Stripe receives for cancel at period end, a downgrade at period end, taking each back, and the
+    preview of the next invoice; every parameter is one Stripe's typed parameters know."""
+    from services.billing.subscription_changes import (
+        billing_overview,
+        cancel_downgrade,
+        request_downgrade,
+        set_cancellation,
+    )
+
+    billing.stripe.prices.update(price_basic=1900, price_premium=4900)
+    customer = paid_customer(db, billing, "wirechanges")
+    sub = billing.stripe.subscriptions[customer.stripe_subscription_id]
+    sub["items"]["data"][0]["price"]["id"] = "price_premium"  # bought Premium
+    assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    who = tenants.customer(db, "wirechanges")
+    assert billing_overview(db, who).upcoming.startswith("$49 on ")
+    [preview] = [r for r in billing.stripe.requests if r["path"] == "/v1/invoices/create_preview"]
+    assert preview["form"] == {"customer": customer.customer_id, "subscription": customer.stripe_subscription_id}
+
+    assert set_cancellation(db, who, True) == "cancelled"
+    assert _subscription_updates(billing, customer)[-1] == {"cancel_at_period_end": "true"}
+    assert billing_overview(db, who).upcoming == ""  # Stripe: no upcoming invoice for a subscription that ends
+    assert set_cancellation(db, who, False) == "resumed"
+    assert _subscription_updates(billing, customer)[-1] == {"cancel_at_period_end": "false"}
+
+    assert request_downgrade(db, who, "basic") == "scheduled"
+    form = _subscription_updates(billing, customer)[-1]
+    assert form["items[0][price]"] == "price_basic" and form["proration_behavior"] == "none"
+    assert form["metadata[portal_downgrade_at]"].isdigit()
+    assert billing_overview(db, who).upcoming.startswith("$19 on ")  # the renewal is billed at the new price
+    assert cancel_downgrade(db, who) == "undone"
+    form = _subscription_updates(billing, customer)[-1]
+    assert form["items[0][price]"] == "price_premium" and form["proration_behavior"] == "none"
+    assert form["metadata[portal_downgrade_at]"] == ""  # the key is removed
+    assert "portal_downgrade_at" not in sub["metadata"]
+    assert billing.stripe.problems == []
+
+
+def test_a_cancellation_stripe_refuses_changes_nothing(db: Session, billing: Billing) -> None:
+    from services.billing.subscription_changes import set_cancellation
+
+    customer = paid_customer(db, billing, "refusedcancel")
+    assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    who = tenants.customer(db, "refusedcancel")
+    billing.stripe.fail_with = 503
+    with pytest.raises(ValidationFailed, match="cannot be reached"):
+        set_cancellation(db, who, True)
+    db.rollback()
+    row = db.get(Subscription, customer.subscription_id)
+    assert row is not None and row.cancel_at_period_end is False

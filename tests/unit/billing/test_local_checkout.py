@@ -3,14 +3,12 @@ and the same handlers as with Stripe turn them into an active subscription and a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from sqlmodel import Session, select
-from starlette.testclient import TestClient
 
 from services.accounts import service
 from services.billing import local
@@ -20,28 +18,8 @@ from services.billing.self_service import billing_portal_url, change_plan
 from services.errors import ValidationFailed
 from services.models import LocalStripeObject, StripeEvent, Subscription
 from tests.support import tenants
-from tests.support.billing import plans, production_app
+from tests.support.billing import plans
 from tests.support.env import SettingsEnv
-
-
-@pytest.fixture()
-def webhook_route(
-    db: Session, settings_env: SettingsEnv, monkeypatch: pytest.MonkeyPatch, scheduled_actions: list
-) -> Iterator[list[int]]:
-    """No Stripe keys; what the Pay button posts to INTERNAL_URL reaches the production app's webhook route."""
-    settings_env.setenv("PROXY_BACKEND", "none")
-    settings_env.setenv("PROVISION_PREWARM", "false")
-    client = TestClient(production_app(monkeypatch, []))
-    answers: list[int] = []
-
-    def post(url: str, **kwargs: Any) -> httpx.Response:
-        path = urlsplit(url).path
-        response = client.post(path, content=kwargs["content"], headers=kwargs["headers"])
-        answers.append(response.status_code)
-        return response
-
-    monkeypatch.setattr(local.httpx, "post", post)
-    yield answers
 
 
 def _enrolled(db: Session, username: str) -> tuple[int, str]:
