@@ -30,7 +30,7 @@ from services.models.base import key
 from services.money import format_cents, format_micros
 from services.provisioning.actions import STEPS
 from services.provisioning.urls import instance_url
-from services.tenancy.scope import Customer
+from services.tenancy.scope import CAPABILITIES, Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
 from services.usage.reports import daily_series, model_totals, newest_lag
@@ -77,6 +77,9 @@ def _date(value: datetime | None) -> str:
 @dataclass
 class DashboardView:
     has_subscription: bool = False
+    role: str = ""  # the viewer's role: what the page offers follows it (the services check it again)
+    can_bill: bool = False
+    can_operate: bool = False
     plan_name: str = ""
     plan_slug: str = ""
     plan_price: str = ""
@@ -125,7 +128,10 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     view = DashboardView()
     if who is None or who.organization_id is None:
         return view
-    org_id = own_organization(session, who, "view", attempted="dashboard.view")
+    org_id = own_organization(session, who, "status", attempted="dashboard.view")
+    view.role = who.role
+    view.can_bill = who.role in CAPABILITIES["billing"]
+    view.can_operate = who.role in CAPABILITIES["instances"]
     account = _account(session, org_id)
     if account is None:
         return view
@@ -153,7 +159,10 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
         )
     if instance is not None:
         _instance_part(session, view, instance, account.token_prefix, account.action)
-        view.controls = controls_for(instance, view.busy, subscription.status)
+        view.controls = {
+            name: allowed and view.can_operate
+            for name, allowed in controls_for(instance, view.busy, subscription.status).items()
+        }
     if budget is not None:
         _budget_part(view, budget, plan)
         if instance is not None:

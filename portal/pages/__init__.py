@@ -6,6 +6,7 @@ from __future__ import annotations
 from portal.components.layout import DECLARED, DeclaredPage
 from portal.pages.account import account, developers, invitations
 from portal.pages.account import billing as billing_page
+from portal.pages.account import team as customer_team
 from portal.pages.admin import branding, console
 from portal.pages.dashboard import dashboard
 from portal.pages.public import billing, email_links, landing, login, pricing, reset, signup, verify
@@ -13,6 +14,7 @@ from portal.pages.public import billing, email_links, landing, login, pricing, r
 MODULES = (
     account,
     billing_page,
+    customer_team,
     developers,
     invitations,
     branding,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -73,6 +74,31 @@ def invite(
     )
     if role == Role.OWNER and checked.role != Role.OWNER and not founding:
         raise ValidationFailed.single("role", "Only an owner can invite another owner.")
+    return offer(
+        session,
+        inviter_user_id=checked.user_id,
+        inviter_email=checked.email,
+        audit_identity=checked.audit_fields(),
+        email=email,
+        role=role,
+        organization_id=organization_id,
+        ip=ip,
+    )
+
+
+def offer(
+    session: Session,
+    *,
+    inviter_user_id: int,
+    inviter_email: str,
+    audit_identity: dict[str, Any],
+    email: str,
+    role: str,
+    organization_id: int,
+    ip: str = "",
+) -> Invitation:
+    """The invitation itself, once the caller has checked the inviter may offer `role` there: the row, the
+    e-mail (a link that creates the account for a new address, a note to sign in for a known one), the audit."""
     email = normalise_email(email)
     org = session.get(Organization, organization_id)
     assert org is not None
@@ -92,14 +118,14 @@ def invite(
         organization_id=organization_id,
         email=email,
         role=role,
-        invited_by_user_id=checked.user_id,
+        invited_by_user_id=inviter_user_id,
         token_hash=hash_token(token) if token else None,
         expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
     session.add(invitation)
     session.flush()
     base = portal_url(session, organization_id)
-    context = {"inviter": checked.email, "organization": org.name, "role": role, "days": INVITATION_DAYS}
+    context = {"inviter": inviter_email, "organization": org.name, "role": role, "days": INVITATION_DAYS}
     if token is None:
         send_after_commit(
             session,
@@ -120,7 +146,7 @@ def invite(
     audit.record(
         session,
         "users.invite",
-        **checked.audit_fields(),
+        **audit_identity,
         target=("invitation", invitation.id),
         organization_id=organization_id,
         ip=ip,

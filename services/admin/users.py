@@ -14,6 +14,7 @@ from services import audit
 from services.accounts.sessions import revoke_all_sessions
 from services.errors import ValidationFailed
 from services.models import Membership, Organization, Role, User
+from services.tenancy.orgs import owner_count
 from services.tenancy.scope import Actor, Forbidden, authorise, visible
 
 PAGE_SIZE = 50
@@ -69,7 +70,7 @@ def change_role(session: Session, actor: Actor | None, membership_id: int, role:
         raise ValidationFailed.single("role", "You cannot change your own role.")
     if Role.OWNER in (membership.role, role) and checked.role != Role.OWNER:
         raise ValidationFailed.single("role", "Only an owner can make someone an owner or change an owner's role.")
-    if membership.role == Role.OWNER and role != Role.OWNER and _owners(session, membership.organization_id) <= 1:
+    if membership.role == Role.OWNER and role != Role.OWNER and owner_count(session, membership.organization_id) <= 1:
         raise ValidationFailed.single("role", "An organization keeps at least one owner.")
     before, membership.role = membership.role, role
     session.add(membership)
@@ -82,14 +83,6 @@ def change_role(session: Session, actor: Actor | None, membership_id: int, role:
         ip=ip,
         details={"from": before, "to": role},
     )
-
-
-def _owners(session: Session, organization_id: int) -> int:
-    return session.exec(
-        select(func.count())
-        .select_from(Membership)
-        .where(col(Membership.organization_id) == organization_id, col(Membership.role) == Role.OWNER)
-    ).one()
 
 
 def set_disabled(session: Session, actor: Actor | None, user_id: int, disabled: bool, *, ip: str = "") -> None:

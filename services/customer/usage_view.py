@@ -22,12 +22,12 @@ def period_start(session: Session, instance: Instance) -> datetime:
 def usage_page(
     session: Session, who: Customer | None, instance_id: int, page: int
 ) -> tuple[list[dict[str, str]], bool]:
-    instance = own_instance(session, who, instance_id, capability="view", attempted="usage.list")
+    instance = own_instance(session, who, instance_id, capability="status", attempted="usage.list")
     return recent_records(session, key(instance), page)
 
 
 def usage_csv(session: Session, who: Customer | None, instance_id: int) -> tuple[str, str]:
     """(file name, CSV text) of this period's records."""
-    instance = own_instance(session, who, instance_id, capability="view", attempted="usage.export")
+    instance = own_instance(session, who, instance_id, capability="status", attempted="usage.export")
     since = period_start(session, instance)
     return (f"usage-{instance.subdomain}-{since:%Y%m%d}.csv", records_csv(session, key(instance), since))

@@ -206,7 +206,7 @@ def schedule_now(session: Session, domain: Domain) -> None:
 
 def instance_domains(session: Session, who: Customer | None, instance_id: int) -> dict[str, Any]:
     """The dashboard's domain section: each domain as its owner sees it, and whether the plan allows more."""
-    instance = own_instance(session, who, instance_id, capability="view", attempted="domain.list")
+    instance = own_instance(session, who, instance_id, capability="status", attempted="domain.list")
     rows = session.exec(select(Domain).where(col(Domain.instance_id) == instance.id).order_by(col(Domain.id))).all()
     allowance = _domain_allowance(session, instance)
     return {

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from services.models import Membership, User
+from services.models import Membership, Role, User
 
 
 def home_organization(session: Session, user_id: int) -> int | None:
@@ -22,3 +23,12 @@ def owner_user(session: Session, organization_id: int) -> User | None:
         .where(col(Membership.organization_id) == organization_id)
         .order_by(col(Membership.id))
     ).first()
+
+
+def owner_count(session: Session, organization_id: int) -> int:
+    """How many owners the organization has: it never loses its last one (a tenant no one can manage)."""
+    return session.exec(
+        select(func.count())
+        .select_from(Membership)
+        .where(col(Membership.organization_id) == organization_id, col(Membership.role) == Role.OWNER)
+    ).one()

@@ -26,6 +26,8 @@ ADMIN_KINDS = (OrgKind.PLATFORM, OrgKind.RESELLER, OrgKind.SUB_RESELLER)
 # capability -> roles that hold it
 CAPABILITIES: dict[str, frozenset[str]] = {
     "view": frozenset({Role.OWNER, Role.ADMIN, Role.SUPPORT, Role.BILLING}),
+    # a customer's instance status, usage and team list: every member of the customer's organization
+    "status": frozenset({Role.OWNER, Role.ADMIN, Role.SUPPORT, Role.BILLING, Role.MEMBER}),
     "instances": frozenset({Role.OWNER, Role.ADMIN, Role.SUPPORT}),
     "billing": frozenset({Role.OWNER, Role.ADMIN, Role.BILLING}),
     "manage": frozenset({Role.OWNER, Role.ADMIN}),

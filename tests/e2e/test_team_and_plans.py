@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import sign_in, sign_up
 from tests.support.mailbox import link_in
 from tests.support.servers import RunningPortal, SmtpInbox
 
@@ -82,3 +82,35 @@ def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: Run
     page.goto(acme + "/pricing")
     expect(page.get_by_text("Acme Basic", exact=True)).to_be_visible()
     expect(page.get_by_text("Acme Team", exact=True)).to_have_count(0)
+
+
+def test_a_customer_invites_a_colleague_who_sees_the_instance_but_not_billing(
+    page: Page, portal: RunningPortal, inbox: SmtpInbox
+) -> None:
+    sign_up(page, portal.url, "teamcustomer", plan="free")
+    page.click("#team-link")
+    expect(page).to_have_url(re.compile(r"/team/?$"))
+    expect(page.locator("#team-members")).to_contain_text("teamcustomer@example.com (you)")
+    page.fill("#email", "mate@example.com")
+    page.click("#invite-submit")  # the role offered first is member
+    expect(page.locator("[data-invitation='mate@example.com']")).to_contain_text("member")
+    link = link_in(inbox.wait_for("mate@example.com", "invited"))
+
+    colleague = page.context.browser.new_context().new_page()  # type: ignore[union-attr]
+    colleague.goto(link)
+    colleague.fill("#password", "a brand new passphrase here")
+    colleague.fill("#confirm", "a brand new passphrase here")
+    colleague.click("#accept-invitation-submit")
+    expect(colleague).to_have_url(re.compile(r"/dashboard/?$"))
+    expect(colleague.locator("#no-billing")).to_be_visible()  # a member sees status and usage, not billing
+    expect(colleague.locator("#manage-billing")).to_have_count(0)
+    colleague.goto(portal.url + "/team")
+    expect(colleague.locator("#team-members")).to_contain_text("teamcustomer@example.com")
+    expect(colleague.locator("#invite-submit")).to_have_count(0)
+    colleague.context.close()
+
+    page.reload()
+    expect(page.locator("tr[data-member='mate@example.com']")).to_contain_text("member")
+    page.click("#leave-team")
+    page.click("#confirm-leave-team")
+    expect(page.locator("#form-error")).to_contain_text("at least one owner")  # the last owner stays

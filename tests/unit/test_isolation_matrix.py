@@ -27,6 +27,7 @@ from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
 from portal.state.branding_editor import BrandingEditorState
+from portal.state.customer_team import CustomerTeamState
 from portal.state.dashboard import DashboardState
 from portal.state.developers import DevelopersState
 from portal.state.domains import DomainsState
@@ -323,6 +324,11 @@ PROBES: dict[str, Probe] = {
     "TeamState.archive_plan": lambda br, b: br.call(TeamState, "archive_plan", str(b["plan"].id)),
     "TeamState.archive_template": lambda br, b: br.call(TeamState, "archive_template", str(b["template"].id)),
     "TeamState.change_role": lambda br, b: br.call(TeamState, "change_role", str(b["membership"].id), "member"),
+    "CustomerTeamState.change_role": lambda br, b: br.call(
+        CustomerTeamState, "change_role", str(b["membership"].id), "owner"
+    ),
+    "CustomerTeamState.remove": lambda br, b: br.call(CustomerTeamState, "remove", str(b["membership"].id)),
+    "CustomerTeamState.withdraw": lambda br, b: br.call(CustomerTeamState, "withdraw", str(b["invitation"].id)),
     "TeamState.toggle_disabled": lambda br, b: br.call(TeamState, "toggle_disabled", str(b["user"].id), True),
     "TeamState.revoke_invitation": lambda br, b: br.call(TeamState, "revoke_invitation", str(b["invitation"].id)),
     "TeamState.save_licence": lambda br, b: br.call(
@@ -381,6 +387,9 @@ NO_RECORD_ID = {
     "DashboardState.pay_now": "the caller's own organization (billing role checked)",
     "DashboardState.apply_plan_change": "the caller's own organization (billing role checked)",
     "DashboardState.set_target_plan": "a form field",
+    "CustomerTeamState.load": "the caller's own organization's team",
+    "CustomerTeamState.invite": "invites into the caller's own organization only (manage role checked)",
+    "CustomerTeamState.leave": "the caller's own membership",
     "BillingState.load": "the caller's own organization's subscription and invoices (billing role checked)",
     "BillingState.cancel": "the caller's own organization's subscription (billing role checked)",
     "BillingState.resume": "the caller's own organization's subscription (billing role checked)",
@@ -478,7 +487,9 @@ def _run_probes(tenants: Tenants, user: User, handlers: list[str]) -> None:
 STAFF_SIDE = sorted(
     h
     for h in PROBES
-    if not h.startswith(("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState", "DomainsState"))
+    if not h.startswith(
+        ("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState", "DomainsState", "CustomerTeamState")
+    )
 )
 CUSTOMER_SIDE = sorted((set(PROBES) - set(STAFF_SIDE)) | {h for h in PROBES if h.startswith("DevelopersState")})
 

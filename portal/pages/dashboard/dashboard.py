@@ -67,33 +67,46 @@ def _plan_card() -> rx.Component:
                 rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange"),
             ),
             rx.cond(
-                V["needs_payment"].to(bool),
-                rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now"),
-            ),
-            rx.hstack(
-                rx.select.root(
-                    rx.select.trigger(placeholder="Change plan…", id="plan-select"),
-                    rx.select.content(
-                        rx.foreach(
-                            V["other_plans"].to(list[dict[str, str]]),
-                            lambda p: rx.select.item(p["name"] + " · " + p["price"], value=p["slug"]),
-                        )
+                V["can_bill"].to(bool),
+                rx.vstack(
+                    rx.cond(
+                        V["needs_payment"].to(bool),
+                        rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now"),
                     ),
-                    value=DashboardState.target_plan,
-                    on_change=DashboardState.set_target_plan,
+                    rx.hstack(
+                        rx.select.root(
+                            rx.select.trigger(placeholder="Change plan…", id="plan-select"),
+                            rx.select.content(
+                                rx.foreach(
+                                    V["other_plans"].to(list[dict[str, str]]),
+                                    lambda p: rx.select.item(p["name"] + " · " + p["price"], value=p["slug"]),
+                                )
+                            ),
+                            value=DashboardState.target_plan,
+                            on_change=DashboardState.set_target_plan,
+                        ),
+                        rx.button(
+                            "Change plan", variant="soft", on_click=DashboardState.apply_plan_change, id="change-plan"
+                        ),
+                    ),
+                    rx.cond(
+                        DashboardState.errors.get("plan", "") != "",
+                        rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error"),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Manage billing",
+                            variant="outline",
+                            on_click=DashboardState.manage_billing,
+                            id="manage-billing",
+                        ),
+                        rx.link("Invoices and cancellation", href="/billing", id="billing-link"),
+                        align="center",
+                    ),
+                    spacing="3",
+                    align="start",
                 ),
-                rx.button("Change plan", variant="soft", on_click=DashboardState.apply_plan_change, id="change-plan"),
-            ),
-            rx.cond(
-                DashboardState.errors.get("plan", "") != "",
-                rx.text(DashboardState.errors.get("plan", ""), color_scheme="red", size="2", id="plan-error"),
-            ),
-            rx.hstack(
-                rx.button(
-                    "Manage billing", variant="outline", on_click=DashboardState.manage_billing, id="manage-billing"
-                ),
-                rx.link("Invoices and cancellation", href="/billing", id="billing-link"),
-                align="center",
+                rx.text("Billing is handled by your team's owners and billing people.", size="2", id="no-billing"),
             ),
             spacing="3",
             align="start",
@@ -150,7 +163,12 @@ def _budget_card() -> rx.Component:
 )
 def dashboard() -> rx.Component:
     return rx.vstack(
-        rx.heading("Dashboard", size="7"),
+        rx.hstack(
+            rx.heading("Dashboard", size="7"),
+            rx.cond(V["has_subscription"].to(bool), rx.link("Your team", href="/team", id="team-link")),
+            align="center",
+            spacing="4",
+        ),
         _verification_banner(),
         _dunning_banner(),
         form_error(DashboardState.errors.get("", "")),
