@@ -16,9 +16,11 @@ from portal.state.acting import client_ip, customer_outside_lock
 from services.billing import subscription_changes as changes
 from services.tenancy.scope import Customer
 
+EMPTY = changes.BillingOverview().to_dict()  # every key the page reads, before the first load and after a refusal
+
 
 class BillingState(rx.State):
-    view: dict[str, Any] = {}
+    view: dict[str, Any] = EMPTY
     errors: dict[str, str] = {}
     loaded: bool = False
     confirm_subdomain: str = ""
@@ -32,7 +34,7 @@ class BillingState(rx.State):
     async def _reload(self) -> None:
         view = await self._run(lambda s, who: changes.billing_overview(s, who).to_dict())
         async with self:
-            self.view, self.loaded = view or {}, True
+            self.view, self.loaded = view or EMPTY, True
 
     @rx.event(background=True)
     async def load(self):

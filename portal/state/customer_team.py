@@ -14,9 +14,11 @@ from portal.state.forms import attempt
 from services.customer import team
 from services.tenancy.scope import Customer
 
+EMPTY = team.TeamView().to_dict()  # every key the page reads, before the first load and after a refusal
+
 
 class CustomerTeamState(rx.State):
-    view: dict[str, Any] = {}
+    view: dict[str, Any] = EMPTY
     errors: dict[str, str] = {}
     form_key: int = 0
 
@@ -30,7 +32,7 @@ class CustomerTeamState(rx.State):
     @rx.event
     async def load(self) -> None:
         outcome = await attempt(as_customer(self, lambda s, who: team.team(s, who).to_dict()))
-        self.view = outcome.value or {}
+        self.view = outcome.value or EMPTY
         if not outcome.ok:
             self.errors = outcome.errors
 
