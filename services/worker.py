@@ -14,6 +14,7 @@ from services.jobs import heartbeat
 from services.jobs.queue import huey, on_consumer_start
 from services.mail import outgoing as mail_tasks
 from services.ops.logs import configure_logging
+from services.privacy import tasks as privacy_tasks
 from services.provisioning import tasks as provisioning_tasks
 from services.webhooks import tasks as webhook_tasks
 
@@ -32,6 +33,7 @@ __all__ = [
     "heartbeat",
     "huey",
     "mail_tasks",
+    "privacy_tasks",
     "provisioning_tasks",
     "webhook_tasks",
 ]

@@ -68,6 +68,9 @@ class BillingGateway(Protocol):
     def set_cancel_at_period_end(self, subscription_id: str, cancel: bool, idempotency_key: str) -> dict[str, Any]:
         """Cancel at the end of the period already paid for, or take that back before it ends."""
 
+    def cancel_now(self, subscription_id: str, idempotency_key: str) -> dict[str, Any]:
+        """End the subscription at once, with no further charge (the customer deleted their account)."""
+
     def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
         """The next invoice as it stands (None when none is coming: a subscription that ends)."""
 
@@ -143,6 +146,15 @@ class StripeGateway:
             subscription_id, params={"cancel_at_period_end": cancel}, options={"idempotency_key": idempotency_key}
         )
         return updated.to_dict()
+
+    def cancel_now(self, subscription_id: str, idempotency_key: str) -> dict[str, Any]:
+        try:
+            ended = self._client.v1.subscriptions.cancel(subscription_id, options={"idempotency_key": idempotency_key})
+        except stripe.InvalidRequestError as exc:
+            if getattr(exc, "http_status", None) == 404:
+                return {"id": subscription_id, "status": "canceled"}  # already gone at Stripe
+            raise
+        return ended.to_dict()
 
     def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
         try:

@@ -165,6 +165,18 @@ class LocalGateway:
             _send_after_commit(session, [event("customer.subscription.updated", subscription)])
         return subscription
 
+    def cancel_now(self, subscription_id: str, idempotency_key: str) -> dict[str, Any]:
+        with session_scope() as session:
+            subscription = _get(session, subscription_id)
+            if subscription is None:
+                return {"id": subscription_id, "status": "canceled"}
+            if subscription["status"] != "canceled":
+                now = int(time.time())
+                subscription.update(status="canceled", ended_at=now, canceled_at=now, cancel_at_period_end=False)
+                _put(session, subscription_id, "subscription", subscription)
+                _send_after_commit(session, [event("customer.subscription.deleted", subscription)])
+        return subscription
+
     def preview_invoice(self, customer_id: str, subscription_id: str) -> dict[str, Any] | None:
         with session_scope() as session:
             subscription = _get(session, subscription_id)

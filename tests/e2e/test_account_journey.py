@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 
 from playwright.sync_api import Page, expect
 
@@ -127,3 +130,32 @@ def test_email_change_confirmed_from_the_new_inbox(page: Page, portal: RunningPo
     expect(page.locator("#email-result")).to_contain_text("now mover.moved@example.org")
     undo = link_in(inbox.wait_for("mover@example.com", "was changed"))  # the old inbox is told, with a way back
     assert "/account/email/undo?token=" in undo
+
+
+def test_the_person_downloads_their_data_then_deletes_the_account(page: Page, portal: RunningPortal) -> None:
+    sign_up(page, portal.url, "leaving")
+    page.goto(portal.url + "/account")
+    with page.expect_download() as downloading:
+        page.click("#export-data")
+    download = downloading.value
+    assert download.suggested_filename == "my-data.zip"
+    with open(download.path(), "rb") as handle:
+        archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+    assert json.loads(archive.read("account.json"))["email"] == "leaving@example.com"
+
+    page.fill("#delete_password", PASSWORD)
+    page.click("#delete-account-submit")  # the box is not ticked: nothing happens but the reason
+    expect(page.locator("#delete-confirm-error")).to_contain_text("cannot be undone")
+    page.fill("#delete_password", "not my password")
+    page.click("#delete-confirm")
+    page.click("#delete-account-submit")
+    expect(page.locator("#delete_password-error")).to_contain_text("not your password")
+    page.fill("#delete_password", PASSWORD)
+    page.click("#delete-account-submit")
+    expect(page).to_have_url(re.compile(r"/$"))
+    page.goto(portal.url + "/login")
+    page.fill("#identifier", "leaving@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#password-error")).to_be_visible()  # the account is gone
+    expect(page).to_have_url(re.compile(r"/login"))

@@ -380,6 +380,7 @@ NO_RECORD_ID = {
     "SecurityState.*": "the caller's own two-factor sign-in and sessions",
     "AccountState.*": "the caller's own password",
     "EmailChangeState.*": "the caller's own e-mail address (its password asked again)",
+    "PrivacyState.*": "the caller's own account: its export and its deletion (password and second factor asked)",
     "EmailLinkState.*": "an e-mail change confirmed or undone by its e-mailed token",
     "DashboardState.load": "the caller's own organization",
     "DashboardState.follow": "the caller's own organization",

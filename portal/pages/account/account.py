@@ -5,6 +5,7 @@ from portal.components.layout import page
 from portal.state.account import AccountState
 from portal.state.auth import AuthState
 from portal.state.email_change import EmailChangeState
+from portal.state.privacy import PrivacyState
 from portal.state.security import SecurityState as Sec
 
 
@@ -16,6 +17,7 @@ def account() -> rx.Component:
         rx.link("Invitations to join a team", href="/invitations", id="invitations-link"),
         rx.link("API tokens and webhooks", href="/developers", id="developers-link"),
         _email(),
+        _your_data(),
         card(
             "Change password",
             rx.form(
@@ -98,6 +100,75 @@ def _email() -> rx.Component:
             on_submit=EmailChangeState.request,
             reset_on_submit=False,
             key=EmailChangeState.form_key,
+            width="100%",
+        ),
+    )
+
+
+def _your_data() -> rx.Component:
+    """The export, and deleting the account: what happens is said before the password is asked for."""
+    return card(
+        "Your data",
+        rx.hstack(
+            rx.button(
+                "Download my data",
+                variant="outline",
+                on_click=PrivacyState.export,
+                loading=PrivacyState.exporting,
+                id="export-data",
+            ),
+            rx.text("A ZIP of your account, sessions, audit events, subscription, invoices and usage.", size="2"),
+            align="center",
+            wrap="wrap",
+        ),
+        rx.form(
+            rx.vstack(
+                rx.heading("Delete my account", size="4", as_="h3"),
+                rx.text(
+                    "You are signed out everywhere and cannot sign in again. If you are alone in your account, its "
+                    "subscription ends now with no further charge, your instance is suspended now and deleted with "
+                    "its data after your plan's retention period. Invoices are kept, as the law requires, without "
+                    "your name or address.",
+                    size="2",
+                ),
+                form_error(PrivacyState.errors.get("", "")),
+                field(
+                    "Your password",
+                    "delete_password",
+                    PrivacyState.errors.get("delete_password", ""),
+                    type_="password",
+                    auto_complete="current-password",
+                ),
+                rx.cond(
+                    Sec.two_factor_on,
+                    field(
+                        "A code from your authenticator app",
+                        "delete_code",
+                        PrivacyState.errors.get("delete_code", ""),
+                        auto_complete="one-time-code",
+                    ),
+                ),
+                rx.hstack(
+                    rx.checkbox(name="delete_confirm", id="delete-confirm"),
+                    rx.el.label("I understand that this cannot be undone.", html_for="delete-confirm"),
+                    align="center",
+                ),
+                rx.cond(
+                    PrivacyState.errors.get("delete_confirm", "") != "",
+                    rx.text(
+                        PrivacyState.errors.get("delete_confirm", ""),
+                        color_scheme="red",
+                        size="2",
+                        id="delete-confirm-error",
+                    ),
+                ),
+                rx.button("Delete my account", type="submit", color_scheme="red", id="delete-account-submit"),
+                width="100%",
+                spacing="3",
+                align="start",
+            ),
+            on_submit=PrivacyState.delete,
+            reset_on_submit=False,
             width="100%",
         ),
     )
