@@ -296,6 +296,23 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             )
             return self._reply(200, preview)
 
+        def do_DELETE(self) -> None:
+            entry = self._record()
+            if not self._checks(entry):
+                return None
+            path = entry["path"]
+            if not path.startswith("/v1/subscriptions/"):
+                return self._error(404, f"unknown path {path}")
+            from stripe.params._subscription_cancel_params import SubscriptionCancelParams
+
+            if self._unknown_params(entry["form"], SubscriptionCancelParams):
+                return None
+            subscription = fake.subscriptions.get(path.rsplit("/", 1)[1])
+            if subscription is None:
+                return self._error(404, "No such subscription")
+            subscription.update(status="canceled", ended_at=int(time.time()), canceled_at=int(time.time()))
+            return self._reply(200, subscription)
+
         def do_GET(self) -> None:
             entry = self._record()
             if not self._checks(entry):

@@ -166,3 +166,20 @@ def test_a_cancellation_stripe_refuses_changes_nothing(db: Session, billing: Bil
     db.rollback()
     row = db.get(Subscription, customer.subscription_id)
     assert row is not None and row.cancel_at_period_end is False
+
+
+def test_deleting_the_account_cancels_the_subscription_at_stripe_at_once(db: Session, billing: Billing) -> None:
+    from services.privacy.erasure import delete_account
+
+    customer = paid_customer(db, billing, "erasedpayer")
+    assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    user = db.exec(select(User).where(User.username == "erasedpayer")).one()
+    delete_account(db, user.id, "long enough password")  # type: ignore[arg-type]
+    db.commit()
+    [cancel] = [r for r in billing.stripe.requests if r["method"] == "DELETE"]
+    assert cancel["path"] == f"/v1/subscriptions/{customer.stripe_subscription_id}"
+    assert cancel["headers"].get("Idempotency-Key", "").startswith("portal-erase-")
+    assert billing.stripe.subscriptions[customer.stripe_subscription_id]["status"] == "canceled"
+    assert billing.stripe.problems == []
+    row = db.get(Subscription, customer.subscription_id)
+    assert row is not None and row.status == "canceled"
