@@ -20,6 +20,7 @@ class TeamState(AdminState):
     invitations: list[dict[str, str]] = []
     people_search: str = ""
     plans: list[dict[str, str]] = []
+    rollouts: list[dict[str, str]] = []
     form_errors: dict[str, str] = {}
     licences: list[dict[str, str]] = []
     templates: list[dict[str, str]] = []
@@ -32,6 +33,7 @@ class TeamState(AdminState):
         self.people = users.list_users(session, actor, search=self.people_search)[0]
         self.invitations = invitations.list_pending(session, actor)
         self.plans = plans.list_plans(session, actor, include_archived=True)
+        self.rollouts = plans.list_rollouts(session, actor)
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
         self.templates = templates.list_templates(session, actor)
 
@@ -109,12 +111,14 @@ class TeamState(AdminState):
                 "price_cents": row["price_cents"],
                 "stripe_price_id": row["stripe_price_id"],
                 "budget_policy": row["policy"],
+                "limit_memory_mb": row["memory_mb"],
+                "limit_cpus": row["cpus"],
             }
 
     @rx.event
     async def save_plan_form(self):
-        values, ip = dict(self.plan_form), self._ip()  # parsed by services.admin.plans.PlanForm
-        plan_id = int(values["id"]) if values.get("id") else None
+        values, ip = plan_values(self.plan_form), self._ip()  # parsed by services.admin.plans.PlanForm
+        plan_id = int(self.plan_form["id"]) if str(self.plan_form.get("id", "")).isdigit() else None
         done = await self._change(
             lambda s, a: plans.save_plan(
                 s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip
@@ -170,3 +174,13 @@ class TeamState(AdminState):
             lambda s, a: licences.save_licence(s, a, organization_id, form, ip=ip),
             "Licence saved.",
         )
+
+
+def plan_values(form: dict[str, str]) -> dict[str, object]:
+    """The console's plan form as the plan service reads it: `limit_*` fields become the limits (blank ones are
+    left out); the rest goes as typed, checked by services.admin.plans.PlanForm."""
+    values: dict[str, object] = {k: v for k, v in form.items() if not k.startswith("limit_")}
+    limits = {k.removeprefix("limit_"): v.strip() for k, v in form.items() if k.startswith("limit_") and v.strip()}
+    if any(k.startswith("limit_") for k in form):
+        values["limits"] = {k: float(v) if "." in v else int(v) if v.isdigit() else v for k, v in limits.items()}
+    return values

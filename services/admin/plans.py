@@ -13,9 +13,11 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services import audit
+from services.billing import plan_rollout
+from services.billing.plan_rollout import LIMIT_FIELDS
 from services.errors import ValidationFailed
 from services.forms import parse
-from services.models import AppTemplate, Organization, Plan, Subscription
+from services.models import AppTemplate, Organization, Plan, PlanRollout, Subscription
 from services.models.base import key, utcnow
 from services.money import micros_as_decimal, parse_micros
 from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
@@ -46,10 +48,18 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
             "budget": str(micros_as_decimal(p.budget_included_micros).normalize()),
             "policy": p.budget_policy,
             "subscriptions": str(used.get(key(p), 0)),
+            "memory_mb": str((p.limits or {}).get("memory_mb", "")),
+            "cpus": str((p.limits or {}).get("cpus", "")),
             "archived": "yes" if p.archived_at else "",
         }
         for p, o in session.exec(query.order_by(col(Organization.name), col(Plan.sort_order))).all()
     ]
+
+
+def list_rollouts(session: Session, actor: Actor | None) -> list[dict[str, str]]:
+    """Plan edits reaching existing subscribers in the actor's subtree, with their progress."""
+    checked = authorise(session, actor, "view", action="plans.list", target=("plan_rollout", "*"))
+    return plan_rollout.rollouts_of(session, visible(checked, col(PlanRollout.organization_id)))
 
 
 class PlanForm(BaseModel):
@@ -115,7 +125,7 @@ def save_plan(
         organization_id=seller.id if seller and seller.kind in ADMIN_KINDS else -1,
     )
     assert seller is not None
-    form = parse(PlanForm, values)
+    form = parse(PlanForm, _with_current(plan, values))
     if form.price_cents > 0 and not form.stripe_price_id:
         raise ValidationFailed.single("stripe_price_id", "a paid plan needs its Stripe price id")
     clean = form.model_dump(exclude={"app_template_id"})
@@ -133,11 +143,15 @@ def save_plan(
         ):
             raise ValidationFailed.single("app_template_id", "Choose one of your app templates.")
         clean["app_template_id"] = template.id
+    existing = plan is not None
+    before = {name: getattr(plan, name) for name in (*LIMIT_FIELDS, "stripe_price_id")} if plan else {}
     plan = plan or Plan(organization_id=key(seller), name=clean["name"], slug=clean["slug"])
     for name, value in clean.items():
         setattr(plan, name, value)
     session.add(plan)
     session.flush()
+    if existing:
+        _reach_subscribers(session, plan, before, checked.email, reprice_existing=_yes(values.get("reprice_existing")))
     audit.record(
         session,
         "plans.save",
@@ -148,6 +162,35 @@ def save_plan(
         details={"slug": plan.slug, "price_cents": plan.price_cents},
     )
     return plan
+
+
+def _with_current(plan: Plan | None, values: dict[str, Any]) -> dict[str, Any]:
+    """An edit names what it changes: every field it leaves out keeps the plan's current value (a form without
+    the limits must not wipe them)."""
+    if plan is None:
+        return values
+    current = {
+        name: getattr(plan, name) for name in PlanForm.model_fields if name not in values and name != "app_template_id"
+    }
+    if "budget" in values:
+        current.pop("budget_included_micros", None)
+    return {**current, **values}
+
+
+def _yes(value: Any) -> bool:
+    return str(value).lower() in ("1", "true", "on", "yes")
+
+
+def _reach_subscribers(
+    session: Session, plan: Plan, before: dict[str, Any], editor: str, *, reprice_existing: bool
+) -> None:
+    """An edit of a plan with subscribers: new limits roll out to their instances; a new price reaches existing
+    subscriptions (from their next period, each told first) only when the editor chose so."""
+    if any(before[name] != getattr(plan, name) for name in LIMIT_FIELDS):
+        plan_rollout.start_limits(session, plan, editor)
+    old_price = before.get("stripe_price_id")
+    if reprice_existing and old_price and plan.stripe_price_id and old_price != plan.stripe_price_id:
+        plan_rollout.start_price(session, plan, old_price, editor)
 
 
 def archive_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str = "") -> None:

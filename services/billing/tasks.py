@@ -13,6 +13,7 @@ from services.billing import local
 from services.billing.budgets import roll_free_budgets
 from services.billing.handlers import alert_failed, handle, one_billing_writer_at_a_time
 from services.billing.lifecycle import enforce_timeline
+from services.billing.plan_rollout import advance_rollouts
 from services.billing.subscriptions import apply_due_plan_changes
 from services.config import get_settings
 from services.db import session_scope
@@ -46,6 +47,13 @@ def handle_stripe_events(stripe_event_ids: list[str]) -> None:
         except Exception:
             log.exception("stripe event %s failed; retrying on its own", stripe_event_id)
             handle_stripe_event.schedule((stripe_event_id,), delay=10)
+
+
+@periodic_task(crontab(minute="*"), period_seconds=60)
+def advance_plan_rollouts() -> None:
+    """Plan edits reaching existing subscribers move on a batch a minute (see services.billing.plan_rollout)."""
+    with session_scope() as session:
+        advance_rollouts(session)
 
 
 def local_clock_runs() -> bool:

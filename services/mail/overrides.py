@@ -20,6 +20,7 @@ EMAIL_TEMPLATES = (
     "invitation_existing",
     "domain_status",
     "webhook_disabled",
+    "plan_price_change",
 )
 EMAIL_PARTS = ("subject", "text", "html")
 # every variable any e-mail gets, with sample values: an override that names anything else is refused
@@ -42,6 +43,8 @@ EMAIL_SAMPLE = {
     "consequence": "…",
     "reset_date": "01 Jan 2027",
     "plan": "Starter",
+    "new_price": "$29 a month",
+    "change_date": "05 Feb 2027",
     "suspend_date": "08 Jan 2027",
     "delete_date": "07 Feb 2027",
     "inviter": "owner@example.com",

@@ -3,7 +3,15 @@
 from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
-from services.models.billing import Budget, Invoice, LocalStripeObject, Plan, StripeEvent, Subscription
+from services.models.billing import (
+    Budget,
+    Invoice,
+    LocalStripeObject,
+    Plan,
+    PlanRollout,
+    StripeEvent,
+    Subscription,
+)
 from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import (
@@ -43,6 +51,7 @@ __all__ = [
     "OrgKind",
     "Organization",
     "Plan",
+    "PlanRollout",
     "ProvisioningAction",
     "ProvisioningStep",
     "RequestBudget",

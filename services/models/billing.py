@@ -84,6 +84,28 @@ class Invoice(SQLModel, table=True):
     updated_at: datetime = created_field()
 
 
+class PlanRollout(SQLModel, table=True):
+    """A plan edit reaching the plan's existing subscribers a few at a time: new limits applied to the running
+    instances (`kind` "limits"), or a new price billed from each subscription's next period ("price"), each
+    customer told by e-mail first. `queue` holds what is still to do; `running` the actions now under way."""
+
+    __tablename__ = "plan_rollout"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)  # the seller, whose console shows it
+    kind: str = Field(max_length=10)  # limits | price
+    total: int = 0
+    done: int = 0
+    failed: int = 0
+    queue: list[Any] = json_field(list)
+    running: dict[str, Any] = json_field()
+    detail: str = Field(default="", max_length=500)
+    started_by: str = Field(default="", max_length=254)
+    started_at: datetime = created_field()
+    finished_at: datetime | None = Field(default=None, index=True)
+
+
 class Budget(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     subscription_id: int = Field(foreign_key="subscription.id", unique=True)

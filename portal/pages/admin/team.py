@@ -158,6 +158,49 @@ def _template(row: rx.Var) -> rx.Component:
     )
 
 
+def _rollout(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(row["plan"].to(str)),
+        rx.table.cell(row["kind"].to(str)),
+        rx.table.cell(
+            rx.hstack(
+                rx.progress(value=row["percent"].to(int), width="8rem", aria_label="Progress of " + row["plan"]),
+                rx.text(row["progress"].to(str), size="1"),
+                align="center",
+            )
+        ),
+        rx.table.cell(row["failed"].to(str)),
+        rx.table.cell(rx.badge(row["state"].to(str))),
+        rx.table.cell(rx.text(row["detail"].to(str), size="1")),
+        data_rollout=row["id"].to(str),
+    )
+
+
+def _rollouts() -> rx.Component:
+    """Plan edits reaching existing subscribers: limits to their instances, a new price to their subscriptions."""
+    return rx.cond(
+        T.rollouts.length() > 0,
+        rx.vstack(
+            rx.heading("Plan changes reaching subscribers", size="3"),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(h)
+                            for h in ("Plan", "Change", "Progress", "Failed", "State", "Detail")
+                        ]
+                    )
+                ),
+                rx.table.body(rx.foreach(T.rollouts, _rollout)),
+                width="100%",
+                size="1",
+                id="plan-rollouts",
+            ),
+            width="100%",
+        ),
+    )
+
+
 def plans_section() -> rx.Component:
     p, t = T.plan_form, T.template_form
     return rx.vstack(
@@ -197,14 +240,40 @@ def plans_section() -> rx.Component:
                 value=p.get("budget_policy", "notify"),
                 on_change=lambda v: T.set_plan_field("budget_policy", v),
             ),
+            _controlled(p, T.set_plan_field, "limit_memory_mb", "Memory (MB)", id="plan-memory-input"),
+            _controlled(p, T.set_plan_field, "limit_cpus", "CPUs", id="plan-cpus-input"),
+            rx.hstack(
+                rx.checkbox(
+                    checked=p.get("reprice_existing", "") == "on",
+                    on_change=lambda v: T.set_plan_field("reprice_existing", rx.cond(v, "on", "")),
+                    id="plan-reprice",
+                ),
+                rx.el.label(
+                    "A new Stripe price also reaches existing subscribers, from their next period (each is told "
+                    "by e-mail first)",
+                    html_for="plan-reprice",
+                    class_name="rt-Text rt-r-size-2",
+                ),
+                align="center",
+            ),
             rx.button("Save plan", on_click=T.save_plan_form, id="plan-save"),
             wrap="wrap",
             spacing="2",
         ),
         *[
             _error(f)
-            for f in ("name", "slug", "price_cents", "stripe_price_id", "budget_included_micros", "budget_policy", "")
+            for f in (
+                "name",
+                "slug",
+                "price_cents",
+                "stripe_price_id",
+                "budget_included_micros",
+                "budget_policy",
+                "limits",
+                "",
+            )
         ],
+        _rollouts(),
         rx.heading("App templates", size="4"),
         rx.table.root(
             rx.table.header(
