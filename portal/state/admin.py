@@ -11,7 +11,7 @@ from sqlmodel import Session
 from portal.state.acting import as_staff
 from portal.state.forms import Outcome, attempt
 from services.admin import provisioning as admin_provisioning
-from services.admin import webhook_events
+from services.admin import resellers, webhook_events
 from services.admin.integrations import integration_status
 from services.ops.incidents import open_notices
 from services.tenancy.licences import console_banner
@@ -33,6 +33,7 @@ class AdminState(rx.State):
     integrations: list[dict[str, str]] = []
     licence_banner: str = ""
     incidents: list[dict[str, Any]] = []
+    setup_steps: list[dict[str, str]] = []  # a seller's next steps (brand, domain, plans, payouts)
 
     async def _attempt(self, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
         """Run one operation for the signed-in staff member. A refusal of access becomes the page's error; bad
@@ -71,6 +72,7 @@ class AdminState(rx.State):
         self.licence_banner = console_banner(session, actor.organization_id)
         self.incidents = [notice.to_dict() for notice in open_notices(session, actor)]
         self.actions = admin_provisioning.list_actions(session, actor, status=self.action_status)
+        self.setup_steps = resellers.setup_steps(session, actor)
         if actor.is_platform:
             self.events, self.events_total = webhook_events.list_events(
                 session, actor, status=self.event_status, page=self.event_page

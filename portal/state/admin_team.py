@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from portal.state.admin import AdminState
 from services.accounts import invitations
-from services.admin import licences, plans, templates, users
+from services.admin import licences, plans, resellers, templates, users
 from services.tenancy.scope import Actor
 
 
@@ -21,6 +21,8 @@ class TeamState(AdminState):
     people_search: str = ""
     plans: list[dict[str, str]] = []
     rollouts: list[dict[str, str]] = []
+    sellers: list[dict[str, str]] = []  # the resellers (or sub-resellers) the actor's organization created
+    can_create_sellers: bool = False
     form_errors: dict[str, str] = {}
     licences: list[dict[str, str]] = []
     templates: list[dict[str, str]] = []
@@ -34,6 +36,8 @@ class TeamState(AdminState):
         self.invitations = invitations.list_pending(session, actor)
         self.plans = plans.list_plans(session, actor, include_archived=True)
         self.rollouts = plans.list_rollouts(session, actor)
+        self.can_create_sellers = actor.organization_kind in resellers.CHILD_KIND
+        self.sellers = resellers.sellers_below(session, actor) if self.can_create_sellers else []
         self.licences = licences.list_licences(session, actor) if actor.is_platform else []
         self.templates = templates.list_templates(session, actor)
 
@@ -72,6 +76,11 @@ class TeamState(AdminState):
             ),
             "Invitation sent.",
         )
+
+    @rx.event
+    async def create_seller(self, form: dict[str, Any]):
+        ip, values = self._ip(), {k: str(v)[:1000] for k, v in form.items()}
+        return await self._change(lambda s, a: resellers.create_seller(s, a, values, ip=ip), "Reseller created.")
 
     @rx.event
     async def revoke_invitation(self, invitation_id: str):

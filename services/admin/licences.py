@@ -47,7 +47,11 @@ def _expiry(value: Any) -> datetime | None:
         raise ValueError("must be a date such as 2027-12-31") from None
 
 
-Limit = Annotated[int | None, BeforeValidator(lambda v: None if v in (None, "") else v), Field(ge=0, le=10_000_000)]
+# a blank limit means none; the bounds apply to a number only (on `int | None` they would meet None and raise)
+Limit = Annotated[
+    Annotated[int, Field(ge=0, le=10_000_000)] | None,
+    BeforeValidator(lambda v: None if v in (None, "") else v),
+]
 
 
 class LicenceForm(BaseModel):

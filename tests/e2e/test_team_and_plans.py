@@ -114,3 +114,29 @@ def test_a_customer_invites_a_colleague_who_sees_the_instance_but_not_billing(
     page.click("#leave-team")
     page.click("#confirm-leave-team")
     expect(page.locator("#form-error")).to_contain_text("at least one owner")  # the last owner stays
+
+
+def test_the_platform_creates_a_reseller_whose_owner_lands_on_what_to_set_up(
+    page: Page, portal: RunningPortal, inbox: SmtpInbox
+) -> None:
+    sign_in(page, portal.url, "admin@example.com", "demo-password-123")
+    page.goto(portal.url + "/admin")
+    page.click("#tab-resellers")
+    page.fill("#seller-name", "Delta Hosting")
+    page.fill("#seller-slug", "delta")
+    page.fill("#seller-owner_email", "owner@delta.example.com")
+    page.fill("#seller-platform_name", "Delta Cloud")
+    page.fill("#seller-tier", "starter")
+    page.click("#seller-submit")
+    expect(page.locator("tr[data-seller='delta']")).to_contain_text("invited: owner@delta.example.com")
+
+    owner = page.context.browser.new_context().new_page()  # type: ignore[union-attr]
+    owner.goto(link_in(inbox.wait_for("owner@delta.example.com", "invited")))
+    owner.fill("#password", "a brand new passphrase here")
+    owner.fill("#confirm", "a brand new passphrase here")
+    owner.click("#accept-invitation-submit")
+    expect(owner).to_have_url(re.compile(r"/admin/?$"))
+    steps = owner.locator("#setup-steps")
+    expect(steps).to_contain_text("Your brand")
+    expect(steps.locator("[data-step='plans']")).to_contain_text("Create the plans you sell")
+    owner.context.close()

@@ -416,6 +416,7 @@ NO_RECORD_ID = {
     "TeamState.load_team": "lists scoped to the actor",
     "TeamState.search_people": "a filter",
     "TeamState.invite": "invites into the actor's own organization only",
+    "TeamState.create_seller": "creates a seller under the actor's own organization only (manage role checked)",
     "BrandingEditorState.load_editor": "the actor's own organization",
     "InvitationsState.load": "invitations addressed to the caller's own confirmed address",
     "InvitationsState.load_offer": "a new person's invitation, by its e-mailed token",

@@ -4,7 +4,7 @@ import reflex as rx
 
 from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
-from portal.pages.admin.team import licences_section, people_section, plans_section
+from portal.pages.admin.team import licences_section, people_section, plans_section, sellers_section
 from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
@@ -181,6 +181,39 @@ def _incidents() -> rx.Component:
     )
 
 
+def _setup_step(step: rx.Var) -> rx.Component:
+    done = step["done"].to(str) != ""
+    return rx.hstack(
+        rx.cond(
+            done,
+            rx.icon("circle_check", color="var(--green-9)", size=18, aria_label="done"),
+            rx.icon("circle", color="var(--gray-8)", size=18, aria_label="to do"),
+        ),
+        rx.vstack(
+            rx.text(rx.text.strong(step["title"].to(str))),
+            rx.cond(~done, rx.text(step["hint"].to(str), size="2", color_scheme="gray")),
+            spacing="0",
+            align="start",
+        ),
+        align="start",
+        data_step=step["name"].to(str),
+    )
+
+
+def _setup_steps() -> rx.Component:
+    """A new seller's owner lands here: what to set up next, each step checked off once it is done."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Set up your business", size="4", as_="h2"),
+            rx.foreach(AdminState.setup_steps, _setup_step),
+            spacing="3",
+            align="start",
+        ),
+        id="setup-steps",
+        width="100%",
+    )
+
+
 @page(
     route="/admin",
     title="Admin console",
@@ -213,6 +246,7 @@ def admin_console() -> rx.Component:
             ),
         ),
         rx.cond(AdminState.incidents.length() > 0, _incidents()),
+        rx.cond(AdminState.setup_steps.length() > 0, _setup_steps()),
         rx.cond(
             AdminState.allowed,
             rx.tabs.root(
@@ -222,6 +256,10 @@ def admin_console() -> rx.Component:
                     rx.tabs.trigger("Provisioning", value="provisioning", id="tab-provisioning"),
                     rx.cond(AdminState.is_platform, rx.tabs.trigger("Webhooks", value="webhooks", id="tab-webhooks")),
                     rx.tabs.trigger("People", value="people", id="tab-people"),
+                    rx.cond(
+                        TeamState.can_create_sellers,
+                        rx.tabs.trigger("Resellers", value="resellers", id="tab-resellers"),
+                    ),
                     rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
                     rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences", id="tab-licences")),
                     rx.tabs.trigger("Audit log", value="audit", id="tab-audit"),
@@ -240,6 +278,7 @@ def admin_console() -> rx.Component:
                 rx.tabs.content(rx.box(_actions_section(), padding_top="1rem"), value="provisioning"),
                 rx.tabs.content(rx.box(_events_section(), padding_top="1rem"), value="webhooks"),
                 rx.tabs.content(rx.box(people_section(), padding_top="1rem"), value="people"),
+                rx.tabs.content(rx.box(sellers_section(), padding_top="1rem"), value="resellers"),
                 rx.tabs.content(rx.box(plans_section(), padding_top="1rem"), value="plans"),
                 rx.tabs.content(rx.box(licences_section(), padding_top="1rem"), value="licences"),
                 rx.tabs.content(rx.box(audit_section(), padding_top="1rem"), value="audit"),

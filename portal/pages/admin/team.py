@@ -392,3 +392,65 @@ def licences_section() -> rx.Component:
         width="100%",
         align="start",
     )
+
+
+def _seller(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.row_header_cell(row["name"].to(str)),
+        rx.table.cell(row["slug"].to(str)),
+        rx.table.cell(row["kind"].to(str)),
+        rx.table.cell(row["tier"].to(str)),
+        rx.table.cell(row["owner"].to(str)),
+        data_seller=row["slug"].to(str),
+    )
+
+
+def _labelled_input(label: str, name: str, **props: object) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"seller-{name}", class_name="rt-Text rt-r-size-2"),
+        rx.input(name=name, id=f"seller-{name}", **props),
+        spacing="1",
+        align="start",
+    )
+
+
+def sellers_section() -> rx.Component:
+    """Resellers (from the platform) or sub-resellers (from a reseller): who was created, and a form that creates
+    one with its licence, its starting brand and an invitation to its owner."""
+    return rx.vstack(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(*[rx.table.column_header_cell(h) for h in ("Name", "Address", "Kind", "Licence", "Owner")])
+            ),
+            rx.table.body(rx.foreach(T.sellers, _seller)),
+            width="100%",
+            size="1",
+            id="sellers-table",
+        ),
+        rx.heading("New reseller", size="3"),
+        rx.form(
+            rx.flex(
+                _labelled_input("Name", "name", required=True),
+                _labelled_input("Address (slug)", "slug", required=True),
+                _labelled_input("Owner's e-mail", "owner_email", type="email", required=True),
+                _labelled_input("Brand name", "platform_name"),
+                _labelled_input("Support e-mail", "support_email", type="email"),
+                _labelled_input("Licence tier", "tier"),
+                _labelled_input("Features (comma-separated)", "features"),
+                _labelled_input("Max customers", "max_customers"),
+                _labelled_input("Max instances", "max_instances"),
+                rx.button("Create and invite the owner", type="submit", id="seller-submit"),
+                wrap="wrap",
+                spacing="3",
+                align="end",
+            ),
+            on_submit=T.create_seller,
+            reset_on_submit=True,
+        ),
+        *[
+            _error(f)
+            for f in ("name", "slug", "owner_email", "email", "tier", "features", "max_customers", "max_instances", "")
+        ],
+        width="100%",
+        spacing="3",
+    )

@@ -228,3 +228,24 @@ def test_licence_rules_at_their_edges(db: Session, tree: dict) -> None:
     db.commit()
     org_id = _signup(db, _org(db, "reseller-b"), "roomy")
     assert enrol(db, organization_id=org_id, email="roomy@example.com", plan_slug="free").instance_id
+
+
+def test_blank_limits_mean_none_and_out_of_range_ones_are_named(db: Session, tree: dict) -> None:
+    """A blank limit field used to reach pydantic's bounds as None and raise a TypeError (a 500 in the console)."""
+    operator = _actor(db, tree, "operator")
+    reseller = db.exec(select(Organization).where(Organization.slug == "reseller-b")).one()
+    saved = save_licence(
+        db,
+        operator,
+        reseller.id,
+        {"tier": "t", "max_customers": "", "max_instances": None},  # type: ignore[arg-type]
+    )
+    assert (saved.max_customers, saved.max_instances) == (None, None)
+    with pytest.raises(ValidationFailed) as caught:
+        save_licence(
+            db,
+            operator,
+            reseller.id,
+            {"tier": "t", "max_customers": "-1", "max_instances": "99999999999"},  # type: ignore[arg-type]
+        )
+    assert set(caught.value.errors) == {"max_customers", "max_instances"}
