@@ -28,6 +28,7 @@ STAFF_CAPABILITY = {
     "billing:read": "billing",
     "webhooks:write": "manage",
     "audit:read": "view",
+    "account:export": "view",
 }
 # and for customers (on their own organization)
 CUSTOMER_CAPABILITY = {
@@ -36,6 +37,7 @@ CUSTOMER_CAPABILITY = {
     "usage:read": "view",
     "billing:read": "billing",
     "webhooks:write": "manage",
+    "account:export": "status",
 }
 
 

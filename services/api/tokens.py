@@ -33,15 +33,20 @@ SCOPES = (
     "billing:read",
     "webhooks:write",
     "audit:read",
+    "account:export",  # the token's own person's data (GDPR export); never anyone else's
 )
 # which staff role may hand out which scope (on a token of its own organization); members hold no tokens
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "owner": frozenset(SCOPES),
     "admin": frozenset(SCOPES),
-    "support": frozenset({"instances:read", "instances:write", "customers:read", "usage:read", "audit:read"}),
-    "billing": frozenset({"customers:read", "usage:read", "billing:read"}),
+    "support": frozenset(
+        {"instances:read", "instances:write", "customers:read", "usage:read", "audit:read", "account:export"}
+    ),
+    "billing": frozenset({"customers:read", "usage:read", "billing:read", "account:export"}),
 }
-CUSTOMER_SCOPES = frozenset({"instances:read", "instances:write", "usage:read", "billing:read", "webhooks:write"})
+CUSTOMER_SCOPES = frozenset(
+    {"instances:read", "instances:write", "usage:read", "billing:read", "webhooks:write", "account:export"}
+)
 MAX_TOKENS = 50
 MAX_EXPIRY_DAYS = 3650
 

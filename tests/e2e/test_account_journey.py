@@ -153,6 +153,7 @@ def test_the_person_downloads_their_data_then_deletes_the_account(page: Page, po
     page.fill("#delete_password", PASSWORD)
     page.click("#delete-account-submit")
     expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#sign-out")).to_have_count(0)  # signed out here too, before going anywhere else
     page.goto(portal.url + "/login")
     page.fill("#identifier", "leaving@example.com")
     page.fill("#password", PASSWORD)

@@ -6,17 +6,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from portal.api.v1 import schemas
 from portal.api.v1.deps import Caller, client_ip, idempotent
 from portal.api.v1.problems import PROBLEM_RESPONSES
 from services.api import resources
+from services.api.access import require_scope
 from services.api.actions import control
 from services.api.customers import create_customer
 from services.api.resources import MAX_LIMIT, Page
 from services.db import session_scope
+from services.privacy.data_export import export_zip
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 
@@ -48,6 +50,25 @@ def me(who: Caller) -> dict[str, Any]:
         "role": role,
         "scopes": sorted(who.scopes),
     }
+
+
+@router.get(
+    "/me/export",
+    tags=["account"],
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "A ZIP of JSON and CSV files"}},
+)
+def my_data(who: Caller) -> Response:
+    """Everything the portal keeps about the token's own person (GDPR), as the account page's export: the
+    account, memberships, sessions, audit events, and the subscriptions, invoices and usage billing may see.
+    Needs the scope `account:export`."""
+    require_scope(who, "account:export")
+    data = _in_session(lambda session: export_zip(session, who.user_id))
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="my-data.zip"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/organizations", response_model=schemas.OrganizationPage, tags=["organizations"])

@@ -3,6 +3,9 @@ idempotent POSTs, rate limits, and a reseller creating a customer."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -202,3 +205,16 @@ def test_openapi_and_docs_are_published_and_neutral(api: TestClient) -> None:
     assert spec["openapi"].startswith("3.1") and spec["info"]["title"] == "Platform API"
     docs = api.get("/api/v1/docs")
     assert docs.status_code == 200 and "<script" not in docs.text and "/instances" in docs.text
+
+
+def test_the_token_s_own_person_exports_their_data_with_the_export_scope_only(api: TestClient, db: Session) -> None:
+    support, reseller = _user(db, "a-support"), _org(db, "reseller-a")
+    without = issue_api_token(db, support.id, reseller.id, "ops", ["instances:read"])  # type: ignore[arg-type]
+    export = issue_api_token(db, support.id, reseller.id, "mine", ["account:export"])  # type: ignore[arg-type]
+    db.commit()
+    refused = api.get("/api/v1/me/export", headers=bearer(without.token))
+    assert refused.status_code == 403 and "account:export" in refused.json()["detail"]
+    answer = api.get("/api/v1/me/export", headers=bearer(export.token))
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(answer.content))
+    assert json.loads(archive.read("account.json"))["email"] == support.email  # the token's person, nobody else

@@ -91,6 +91,7 @@ def _probes(b: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any] | Non
 
 LISTS = {  # routes that name no record: B's records never appear in what they return
     "GET /me",
+    "GET /me/export",  # the token's own person only
     "GET /organizations",
     "GET /customers",
     "POST /customers",
