@@ -366,16 +366,21 @@ def revoke(session: Session, actor: Actor | None, invitation_id: int, *, ip: str
         organization_id=invitation.organization_id if invitation else -1,
     )
     assert invitation is not None
+    withdraw(session, invitation, "users.invitation_revoked", checked.audit_fields(), ip)
+
+
+def withdraw(session: Session, invitation: Invitation, action: str, audit_identity: dict[str, Any], ip: str) -> None:
+    """Withdraw an open invitation, once the caller has checked who may (staff or a customer's own team)."""
     if invitation.status != "pending":
         raise ValidationFailed.single("", "Only an open invitation can be withdrawn.")
     invitation.status, invitation.responded_at = "revoked", utcnow()
     session.add(invitation)
     audit.record(
         session,
-        "users.invitation_revoked",
-        **checked.audit_fields(),
-        target=("invitation", invitation_id),
+        action,
+        **audit_identity,
+        target=("invitation", invitation.id),
         organization_id=invitation.organization_id,
         ip=ip,
-        details={"email": invitation.email},
+        details={"email": invitation.email, "role": invitation.role},
     )

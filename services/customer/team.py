@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services import audit
-from services.accounts.invitations import offer
+from services.accounts.invitations import offer, withdraw
 from services.errors import ValidationFailed
 from services.models import Invitation, Membership, Role, User
 from services.models.base import utcnow
@@ -178,19 +178,7 @@ def withdraw_invitation(session: Session, who: Customer | None, invitation_id: i
         organization_id=invitation.organization_id if invitation is not None else None,
     )
     assert invitation is not None and who is not None
-    if invitation.status != "pending":
-        raise ValidationFailed.single("", "Only an open invitation can be withdrawn.")
-    invitation.status, invitation.responded_at = "revoked", utcnow()
-    session.add(invitation)
-    audit.record(
-        session,
-        "team.invitation_revoked",
-        **who.audit_fields(),
-        target=("invitation", invitation_id),
-        organization_id=invitation.organization_id,
-        ip=ip,
-        details={"role": invitation.role},
-    )
+    withdraw(session, invitation, "team.invitation_revoked", who.audit_fields(), ip)
 
 
 def _audit(
