@@ -52,6 +52,7 @@ class Settings(BaseSettings):
 
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
+    stripe_connect_webhook_secret: str | None = None  # the Connect endpoint's own secret (sellers' accounts)
     stripe_api_base: str | None = None
     # the local test-mode checkout (no Stripe keys): always on outside production, off in production unless set
     allow_test_checkout: bool = False

@@ -7,6 +7,7 @@ Sellers add their own portal domains within it (services/admin/domains.py).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -54,6 +55,16 @@ Limit = Annotated[
 ]
 
 
+def _basis_points(percent: Any) -> Any:
+    """'12.5' (a percentage, at most two decimals) as 1250; anything else is left for the field to refuse."""
+    try:
+        value = Decimal(str(percent).strip().rstrip("%"))
+    except InvalidOperation:
+        return percent
+    scaled = value * 100
+    return int(scaled) if scaled == scaled.to_integral_value() and value.is_finite() else percent
+
+
 class LicenceForm(BaseModel):
     """A reseller's licence as platform staff set it (empty limits mean no limit)."""
 
@@ -72,6 +83,8 @@ class LicenceForm(BaseModel):
     status: Literal["active", "suspended"] = Field(
         "active", json_schema_extra={"message": "must be active or suspended"}
     )
+    # the platform's share of the seller's customers' payments once they go to the seller's own Stripe account
+    application_fee_bps: int = Field(0, ge=0, le=10_000, json_schema_extra={"message": "must be 0 to 100 %"})
 
     @model_validator(mode="before")
     @classmethod
@@ -84,6 +97,8 @@ class LicenceForm(BaseModel):
             values["authorized_domains"] = values.pop("domains")
         if "expires" in values and not values.get("expires_at"):
             values["expires_at"] = values.pop("expires")
+        if values.get("application_fee_percent") not in (None, "") and "application_fee_bps" not in values:
+            values["application_fee_bps"] = _basis_points(values.pop("application_fee_percent"))
         return values
 
     @field_validator("features")

@@ -19,6 +19,7 @@ from services.accounts.invitations import offer
 from services.accounts.usernames import normalise, username_problem
 from services.admin.branding import validate as validate_brand
 from services.admin.licences import LicenceForm
+from services.billing.connect import account_of
 from services.errors import ValidationFailed
 from services.forms import parse
 from services.models import Branding, Domain, Invitation, Licence, Membership, Organization, OrgKind, Plan, Role
@@ -171,6 +172,7 @@ def setup_steps(session: Session, actor: Actor | None) -> list[dict[str, str]]:
             col(Domain.verified_at).is_not(None),
         )
     ).first()
+    payouts = account_of(session, org_id)
     plan = session.exec(
         select(Plan).where(col(Plan.organization_id) == org_id, col(Plan.archived_at).is_(None))
     ).first()
@@ -191,9 +193,8 @@ def setup_steps(session: Session, actor: Actor | None) -> list[dict[str, str]]:
         _step(
             "payouts",
             "Payouts",
-            False,
-            "Payouts to your own Stripe account are not available on this portal yet: your customers pay the "
-            "platform, which settles with you.",
+            payouts is not None and payouts.status == "enabled",
+            "Connect your own Stripe account under Payouts: your customers' payments then go to you.",
         ),
     ]
 

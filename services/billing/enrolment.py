@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from sqlmodel import Session, col, select
 
 from services.billing.budgets import ensure_budget_period, next_month
+from services.billing.connect import destination_for
 from services.billing.gateway import CheckoutRequest
-from services.billing.provider import get_gateway
+from services.billing.provider import PROVIDER_DOWN, get_gateway
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
@@ -20,8 +21,6 @@ from services.provisioning.prewarm import prepare_for_checkout
 from services.tenancy.licences import ensure_room_for_instance
 
 log = logging.getLogger(__name__)
-
-PROVIDER_DOWN = "The payment provider cannot be reached right now. Nothing was created; please try again shortly."
 
 
 @dataclass(frozen=True)
@@ -88,6 +87,7 @@ def start_checkout(
     and their seller's brand live there), else to their seller's own domain.
     """
     base = portal_url(session, subscription.organization_id, request_host)
+    destination, fee = destination_for(session, plan)
     request = CheckoutRequest(
         organization_id=subscription.organization_id,
         instance_id=key(instance),
@@ -98,6 +98,8 @@ def start_checkout(
         success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=f"{base}/billing/cancel",
         idempotency_key=f"portal-checkout-{subscription.id}-{uuid.uuid4().hex}",
+        destination_account=destination,
+        application_fee_percent=fee,
     )
     try:
         checkout = get_gateway().create_checkout_session(request, session)

@@ -34,6 +34,9 @@ class CheckoutRequest:
     success_url: str
     cancel_url: str
     idempotency_key: str
+    # Stripe Connect: the seller's own account receives the payments, the platform keeps this share of each
+    destination_account: str | None = None
+    application_fee_percent: str | None = None  # "12.5"
 
     @property
     def metadata(self) -> dict[str, str]:
@@ -76,6 +79,14 @@ class BillingGateway(Protocol):
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str: ...
 
+    def create_connected_account(self, email: str, metadata: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+        """A seller's own Stripe account (Express: Stripe runs its onboarding and its dashboard)."""
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        """Where the seller finishes (or resumes) onboarding; single use and short-lived, so asked each time."""
+
+    def retrieve_account(self, account_id: str) -> dict[str, Any] | None: ...
+
 
 class StripeGateway:
     """Real Stripe (stripe 16.x). STRIPE_API_BASE points it at a local server in tests."""
@@ -99,6 +110,10 @@ class StripeGateway:
             "metadata": request.metadata,
             "subscription_data": {"metadata": request.metadata},
         }
+        if request.destination_account:  # destination charges: the seller is paid, the platform takes its fee
+            params["subscription_data"]["transfer_data"] = {"destination": request.destination_account}
+            if request.application_fee_percent:
+                params["subscription_data"]["application_fee_percent"] = request.application_fee_percent
         if request.customer_id:
             params["customer"] = request.customer_id
         else:
@@ -166,6 +181,37 @@ class StripeGateway:
                 return None
             raise
         return preview.to_dict()
+
+    def create_connected_account(self, email: str, metadata: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+        account = self._client.v1.accounts.create(
+            params={
+                "type": "express",
+                "email": email,
+                "metadata": metadata,
+                "capabilities": {"card_payments": {"requested": True}, "transfers": {"requested": True}},
+            },
+            options={"idempotency_key": idempotency_key},
+        )
+        return account.to_dict()
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        link = self._client.v1.account_links.create(
+            params={
+                "account": account_id,
+                "refresh_url": refresh_url,
+                "return_url": return_url,
+                "type": "account_onboarding",
+            }
+        )
+        return str(link["url"])
+
+    def retrieve_account(self, account_id: str) -> dict[str, Any] | None:
+        try:
+            return self._client.v1.accounts.retrieve(account_id).to_dict()
+        except stripe.InvalidRequestError as exc:
+            if getattr(exc, "http_status", None) in (403, 404):
+                return None
+            raise
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
         session = self._client.v1.billing_portal.sessions.create(

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from services.billing.connect import sync_account
 from services.billing.gateway import BillingGateway
 from services.billing.invoices import record_invoice
 from services.billing.provider import get_gateway
@@ -86,6 +87,20 @@ def invoice_event(session: Session, obj: dict[str, Any], gateway: BillingGateway
     return outcome
 
 
+def account_updated(session: Session, obj: dict[str, Any], gateway: BillingGateway) -> str:
+    """A seller's connected account changed: Stripe's current account is read again and copied."""
+    account_id = obj.get("id")
+    if not isinstance(account_id, str) or not account_id.startswith("acct_"):
+        raise Ignored("event names no account")
+    truth = gateway.retrieve_account(account_id)
+    if truth is None:
+        raise Ignored(f"account {account_id} is not reachable at Stripe")
+    outcome = sync_account(session, truth)
+    if outcome == "unknown account":
+        raise Ignored("no seller in this portal has this account")
+    return outcome
+
+
 HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = {
     "checkout.session.completed": checkout_completed,
     "customer.subscription.created": subscription_changed,
@@ -98,6 +113,7 @@ HANDLERS: dict[str, Callable[[Session, dict[str, Any], BillingGateway], str]] = 
     "invoice.updated": invoice_event,
     "invoice.voided": invoice_event,
     "invoice.marked_uncollectible": invoice_event,
+    "account.updated": account_updated,
 }
 
 

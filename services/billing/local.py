@@ -12,7 +12,7 @@ import secrets
 import time
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import stripe
@@ -51,8 +51,11 @@ def _put(session: Session, object_id: str, kind: str, data: dict[str, Any]) -> N
         session.add(row)
 
 
-def event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
+def event(event_type: str, obj: dict[str, Any], account: str | None = None) -> dict[str, Any]:
+    """A Stripe-shaped event; `account`: a Connect event, about (and from) a connected account."""
+    extra = {"account": account} if account else {}
     return {
+        **extra,
         "id": _new_id("evt"),
         "object": "event",
         "api_version": API_VERSION,
@@ -118,6 +121,8 @@ class LocalGateway:
             "subscription_data": {"metadata": request.metadata},
             "price": request.price_id,
             "subscription": None,
+            "transfer_data": {"destination": request.destination_account} if request.destination_account else None,
+            "application_fee_percent": request.application_fee_percent,
             "success_url": request.success_url.replace("{CHECKOUT_SESSION_ID}", session_id),
             "cancel_url": request.cancel_url,
             "url": f"{_origin(request.cancel_url)}/billing/test-checkout?session={session_id}",
@@ -188,6 +193,35 @@ class LocalGateway:
 
     def create_portal_session(self, customer_id: str, return_url: str) -> str:
         return f"{_origin(return_url)}/billing/test-portal?customer={customer_id}"
+
+    def create_connected_account(self, email: str, metadata: dict[str, str], idempotency_key: str) -> dict[str, Any]:
+        # the same key gives the same account (Stripe's idempotency); the server's secret makes it unguessable
+        account_id = "acct_local_" + hashlib.sha256((webhook_secret() + idempotency_key).encode()).hexdigest()[:20]
+        with session_scope() as session:
+            existing = _get(session, account_id)
+            if existing:
+                return existing
+            account = {
+                "id": account_id,
+                "object": "account",
+                "type": "express",
+                "email": email,
+                "metadata": metadata,
+                "charges_enabled": False,
+                "payouts_enabled": False,
+                "details_submitted": False,
+                "requirements": {"currently_due": ["external_account", "tos_acceptance.date"], "disabled_reason": None},
+            }
+            _put(session, account_id, "account", account)
+            return account
+
+    def create_account_link(self, account_id: str, refresh_url: str, return_url: str) -> str:
+        query = urlencode({"account": account_id, "return": return_url})
+        return f"{_origin(return_url)}/billing/test-connect?{query}"
+
+    def retrieve_account(self, account_id: str) -> dict[str, Any] | None:
+        with session_scope() as session:
+            return _get(session, account_id)
 
 
 def _price_line(session: Session, price_id: str) -> tuple[int, str, str]:
@@ -301,6 +335,26 @@ def advance_clock(now: int | None = None) -> int:
     return moved
 
 
+def set_account_state(account_id: str, *, enabled: bool, disabled_reason: str | None = None) -> dict[str, Any]:
+    """Test mode's Stripe onboarding: the seller "finishes" it (enabled), or Stripe later restricts the account
+    (`disabled_reason`); either way the `account.updated` Connect event follows, as from Stripe."""
+    if not get_settings().test_checkout_enabled:
+        raise ValidationFailed.single("", "The test-mode Stripe stand-in is switched off on this portal.")
+    with session_scope() as session:
+        account = _get(session, account_id)
+        if account is None or account.get("object") != "account":
+            raise ValidationFailed.single("", "This account does not exist.")
+        account.update(
+            details_submitted=True,
+            charges_enabled=enabled and not disabled_reason,
+            payouts_enabled=enabled and not disabled_reason,
+            requirements={"currently_due": [] if enabled else ["external_account"], "disabled_reason": disabled_reason},
+        )
+        _put(session, account_id, "account", account)
+        _send_after_commit(session, [event("account.updated", account, account=account_id)])
+    return account
+
+
 def _origin(url: str) -> str:
     """The test-mode pages are served where the customer will come back to (their seller's host)."""
     parts = urlsplit(url)
@@ -350,6 +404,8 @@ def pay(checkout_session_id: str) -> str:
             "cancel_at_period_end": False,
             "canceled_at": None,
             "ended_at": None,
+            "transfer_data": checkout.get("transfer_data"),
+            "application_fee_percent": checkout.get("application_fee_percent"),
             "created": int(now.timestamp()),
             "latest_invoice": None,
             "items": {

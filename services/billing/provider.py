@@ -6,6 +6,8 @@ from services.billing.gateway import BillingGateway, StripeGateway
 from services.billing.local import LocalGateway
 from services.config import get_settings
 
+PROVIDER_DOWN = "The payment provider cannot be reached right now. Nothing was created; please try again shortly."
+
 
 class PaymentsNotConfigured(RuntimeError):
     """Production without Stripe keys and without ALLOW_TEST_CHECKOUT: nothing may be sold."""

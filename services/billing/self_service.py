@@ -7,8 +7,8 @@ import uuid
 from sqlmodel import Session, col, select
 
 from services import audit
-from services.billing.enrolment import PROVIDER_DOWN, offered_plan, start_checkout
-from services.billing.provider import get_gateway
+from services.billing.enrolment import offered_plan, start_checkout
+from services.billing.provider import PROVIDER_DOWN, get_gateway
 from services.billing.subscription_changes import cancel_downgrade, plan_is_downgrade, schedule_downgrade
 from services.billing.subscriptions import current_subscription
 from services.branding.brand import portal_url

@@ -17,10 +17,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services import audit
-from services.billing.enrolment import PROVIDER_DOWN, offered_plan
+from services.billing.enrolment import offered_plan
 from services.billing.invoices import describe_upcoming, invoice_lines
 from services.billing.lifecycle import instance_of
-from services.billing.provider import get_gateway
+from services.billing.provider import PROVIDER_DOWN, get_gateway
 from services.billing.subscriptions import current_subscription, sync_from_stripe
 from services.customer.scope import own_organization
 from services.errors import ValidationFailed

@@ -14,7 +14,7 @@ from typing import Any
 import stripe
 
 from services.billing.event_store import store
-from services.billing.webhook_secret import webhook_secret
+from services.billing.webhook_secret import webhook_secrets
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +44,17 @@ def _verify(raw: bytes, signature_header: str | None) -> dict[str, Any] | Webhoo
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return _reject("body is not UTF-8", "")
-    try:
-        stripe.WebhookSignature.verify_header(text, signature_header, webhook_secret(), TOLERANCE_SECONDS)
-    except stripe.SignatureVerificationError as exc:
-        return _reject("invalid signature", str(exc))
+    problem = ""
+    for secret in webhook_secrets():
+        try:
+            stripe.WebhookSignature.verify_header(text, signature_header, secret, TOLERANCE_SECONDS)
+        except stripe.SignatureVerificationError as exc:
+            problem = problem or str(exc)
+            continue
+        problem = ""
+        break
+    if problem:
+        return _reject("invalid signature", problem)
     try:
         event = json.loads(text)
     except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes

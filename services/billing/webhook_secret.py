@@ -5,6 +5,13 @@ from __future__ import annotations
 from services.config import generated_secret, get_settings
 
 
+def webhook_secrets() -> list[str]:
+    """Every secret a delivery may be signed with: the platform's endpoint, and its Connect endpoint (Stripe signs
+    the events of connected accounts with that endpoint's own secret)."""
+    connect = get_settings().stripe_connect_webhook_secret
+    return [webhook_secret(), *([connect] if connect else [])]
+
+
 def webhook_secret() -> str:
     settings = get_settings()
     if settings.stripe_webhook_secret:

@@ -21,6 +21,7 @@ EMAIL_TEMPLATES = (
     "domain_status",
     "webhook_disabled",
     "plan_price_change",
+    "payouts_restricted",
 )
 EMAIL_PARTS = ("subject", "text", "html")
 # every variable any e-mail gets, with sample values: an override that names anything else is refused

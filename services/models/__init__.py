@@ -16,6 +16,7 @@ from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import (
     Branding,
+    ConnectedAccount,
     Domain,
     DomainStatus,
     Licence,
@@ -38,6 +39,7 @@ __all__ = [
     "AuthSession",
     "Branding",
     "Budget",
+    "ConnectedAccount",
     "Domain",
     "DomainStatus",
     "IdempotencyRecord",

@@ -115,6 +115,25 @@ class Domain(SQLModel, table=True):
     created_at: datetime = created_field()
 
 
+class ConnectedAccount(SQLModel, table=True):
+    """A seller's own Stripe account (Stripe Connect), where its customers' payments go, less the platform's fee.
+    `status`: details_missing (onboarding not finished), pending (Stripe is checking), enabled (charges and
+    payouts on), restricted (Stripe disabled it: `disabled_reason` says why). Kept from Stripe's account object."""
+
+    __tablename__ = "connected_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", unique=True)
+    stripe_account_id: str = Field(max_length=100, unique=True)
+    status: str = Field(default="details_missing", max_length=20)
+    charges_enabled: bool = False
+    payouts_enabled: bool = False
+    details_submitted: bool = False
+    disabled_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = created_field()
+    updated_at: datetime = created_field()
+
+
 class Licence(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
@@ -126,5 +145,8 @@ class Licence(SQLModel, table=True):
     authorized_domains: list[Any] = json_field(list)
     expires_at: datetime | None = None
     grace_days: int = 14  # after expiry: a banner, and signups still work; then new customers and instances stop
+    # the platform's share of what the seller's customers pay once the seller's own Stripe account takes the
+    # payments (Stripe Connect), in hundredths of a percent: 1250 = 12.5 %
+    application_fee_bps: int = 0
     status: str = Field(default="active", max_length=20)
     created_at: datetime = created_field()

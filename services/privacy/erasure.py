@@ -27,8 +27,7 @@ from services.accounts import passwords
 from services.accounts.sessions import revoke_all_sessions
 from services.accounts.two_factor import verify_second_factor
 from services.billing import lifecycle
-from services.billing.enrolment import PROVIDER_DOWN
-from services.billing.provider import get_gateway
+from services.billing.provider import PROVIDER_DOWN, get_gateway
 from services.billing.subscriptions import current_subscription
 from services.errors import ValidationFailed
 from services.models import (

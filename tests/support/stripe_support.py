@@ -129,6 +129,7 @@ class FakeStripe:
     problems: list[str] = field(default_factory=list)
     on_request: Callable[[], None] | None = None  # runs while a request waits for its answer, as Stripe's latency
     prices: dict[str, int] = field(default_factory=dict)  # price id -> unit amount, for invoice previews
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)  # connected accounts (Stripe Connect)
 
 
 REQUIRED_CHECKOUT = (
@@ -198,6 +199,8 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return
             form, path = entry["form"], entry["path"]
             if path == "/v1/checkout/sessions":
+                if self._bad_checkout_params(form):
+                    return None
                 missing = [k for k in REQUIRED_CHECKOUT if k not in form]
                 if missing or form.get("mode") != "subscription" or not entry["headers"].get("Idempotency-Key"):
                     return self._error(400, f"checkout create: missing {missing} or mode/idempotency key")
@@ -218,6 +221,10 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return self._update_subscription(path.rsplit("/", 1)[1], form)
             if path == "/v1/invoices/create_preview":
                 return self._preview_invoice(form)
+            if path == "/v1/accounts":
+                return self._create_account(form, entry)
+            if path == "/v1/account_links":
+                return self._account_link(form)
             if path == "/v1/billing_portal/sessions":
                 if "customer" not in form:
                     return self._error(400, "customer is required")
@@ -235,6 +242,71 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             if unknown:
                 self._error(400, f"Received unknown parameters: {', '.join(unknown)}")
             return bool(unknown)
+
+        def _bad_checkout_params(self, form: dict[str, str]) -> bool:
+            """Top-level and `subscription_data[...]` names checked against stripe's typed parameters; Connect's
+            destination charges need both the destination and a fee within 0-100."""
+            from stripe.params.checkout._session_create_params import (
+                SessionCreateParams,
+                SessionCreateParamsSubscriptionData,
+            )
+
+            if self._unknown_params(form, SessionCreateParams):
+                return True
+            nested = {
+                k[len("subscription_data[") :].replace("]", "", 1): v
+                for k, v in form.items()
+                if k.startswith("subscription_data[")
+            }
+            if self._unknown_params(nested, SessionCreateParamsSubscriptionData):
+                return True
+            fee = form.get("subscription_data[application_fee_percent]")
+            if fee is not None:
+                try:
+                    ok = 0 <= float(fee) <= 100 and "subscription_data[transfer_data][destination]" in form
+                except ValueError:
+                    ok = False
+                if not ok:
+                    self._error(400, f"Invalid application_fee_percent: {fee}")
+                    return True
+            destination = form.get("subscription_data[transfer_data][destination]")
+            if destination is not None and destination not in fake.accounts:
+                self._error(400, f"No such destination: '{destination}'")
+                return True
+            return False
+
+        def _create_account(self, form: dict[str, str], entry: dict[str, Any]) -> None:
+            from stripe.params._account_create_params import AccountCreateParams
+
+            if self._unknown_params(form, AccountCreateParams):
+                return None
+            if form.get("type") not in ("express", "standard", "custom") or not entry["headers"].get("Idempotency-Key"):
+                return self._error(400, "account create: type and an idempotency key are required")
+            account_id = f"acct_{secrets.token_hex(8)}"
+            account = stripe_object(
+                "account",
+                id=account_id,
+                type=form["type"],
+                email=form.get("email"),
+                charges_enabled=False,
+                payouts_enabled=False,
+                details_submitted=False,
+                metadata={k[9:-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            )
+            fake.accounts[account_id] = account
+            return self._reply(200, account)
+
+        def _account_link(self, form: dict[str, str]) -> None:
+            from stripe.params._account_link_create_params import AccountLinkCreateParams
+
+            if self._unknown_params(form, AccountLinkCreateParams):
+                return None
+            missing = [k for k in ("account", "refresh_url", "return_url", "type") if not form.get(k)]
+            if missing or form["type"] not in ("account_onboarding", "account_update"):
+                return self._error(400, f"account link: missing {missing} or a wrong type")
+            if form["account"] not in fake.accounts:
+                return self._error(404, f"No such account: '{form['account']}'")
+            return self._reply(200, {"object": "account_link", "url": f"{fake.url}/onboard/{form['account']}"})
 
         def _update_subscription(self, sub_id: str, form: dict[str, str]) -> None:
             from stripe.params._subscription_update_params import SubscriptionUpdateParams
@@ -323,6 +395,11 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 if sub_id in fake.subscriptions:
                     return self._reply(200, fake.subscriptions[sub_id])
                 return self._error(404, f"No such subscription: '{sub_id}'")
+            if path.startswith("/v1/accounts/"):
+                account_id = path.rsplit("/", 1)[1]
+                if account_id in fake.accounts:
+                    return self._reply(200, fake.accounts[account_id])
+                return self._error(404, f"No such account: '{account_id}'")
             self._error(404, f"unknown path {path}")
 
     return Handler

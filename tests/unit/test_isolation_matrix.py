@@ -416,6 +416,9 @@ NO_RECORD_ID = {
     "TeamState.load_team": "lists scoped to the actor",
     "TeamState.search_people": "a filter",
     "TeamState.invite": "invites into the actor's own organization only",
+    "PayoutsState.*": "the actor's own seller organization's Stripe account (billing or manage role checked)",
+    "TestConnectState.*": "test-mode onboarding of a connected account, named by its unguessable id from Stripe's "
+    "(the stand-in's) onboarding link",
     "TeamState.create_seller": "creates a seller under the actor's own organization only (manage role checked)",
     "BrandingEditorState.load_editor": "the actor's own organization",
     "InvitationsState.load": "invitations addressed to the caller's own confirmed address",

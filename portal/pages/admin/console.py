@@ -9,6 +9,7 @@ from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
 from portal.state.auth import AuthState
+from portal.state.payouts import PayoutsState
 
 
 def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:
@@ -200,6 +201,37 @@ def _setup_step(step: rx.Var) -> rx.Component:
     )
 
 
+def _payouts() -> rx.Component:
+    """A seller's own Stripe account: its status from Stripe, the platform's fee, and the way to (re)connect."""
+    view = PayoutsState.view
+    return rx.card(
+        rx.vstack(
+            rx.heading("Payouts", size="4", as_="h2"),
+            rx.text(
+                "Status: ",
+                rx.badge(view["label"].to(str), id="payouts-status", data_status=view["status"].to(str)),
+            ),
+            rx.cond(view["reason"].to(str) != "", rx.text("Stripe says: ", view["reason"].to(str), size="2")),
+            rx.cond(
+                view["fee"].to(str) != "", rx.text("Platform fee on each payment: ", view["fee"].to(str), size="2")
+            ),
+            rx.cond(
+                view["status"].to(str) != "enabled",
+                rx.button(
+                    rx.cond(view["connected"].to(bool), "Continue at Stripe", "Connect your Stripe account"),
+                    on_click=PayoutsState.connect,
+                    id="connect-payouts",
+                ),
+            ),
+            rx.cond(PayoutsState.error != "", rx.text(PayoutsState.error, color_scheme="red", role="alert")),
+            spacing="2",
+            align="start",
+        ),
+        id="payouts",
+        width="100%",
+    )
+
+
 def _setup_steps() -> rx.Component:
     """A new seller's owner lands here: what to set up next, each step checked off once it is done."""
     return rx.card(
@@ -217,7 +249,7 @@ def _setup_steps() -> rx.Component:
 @page(
     route="/admin",
     title="Admin console",
-    on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team],
+    on_load=[AuthState.require_login, ConsoleState.load_console, TeamState.load_team, PayoutsState.load],
 )
 def admin_console() -> rx.Component:
     return rx.vstack(
@@ -247,6 +279,7 @@ def admin_console() -> rx.Component:
         ),
         rx.cond(AdminState.incidents.length() > 0, _incidents()),
         rx.cond(AdminState.setup_steps.length() > 0, _setup_steps()),
+        rx.cond(PayoutsState.shown, _payouts()),
         rx.cond(
             AdminState.allowed,
             rx.tabs.root(

@@ -4,6 +4,7 @@ from portal.components.forms import card, form_error
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
+from portal.state.payouts import TestConnectState
 
 
 @page(
@@ -90,4 +91,24 @@ def test_portal() -> rx.Component:
             "their card, see invoices and cancel. In test mode there is nothing to manage."
         ),
         rx.link(rx.button("Back to the dashboard"), href="/dashboard"),
+    )
+
+
+@page(
+    route="/billing/test-connect",
+    title="Connect your Stripe account (test mode)",
+    on_load=[AuthState.load_user, TestConnectState.load],
+    centered=True,
+)
+def test_connect() -> rx.Component:
+    return card(
+        "Connect your Stripe account",
+        rx.badge("TEST MODE", color_scheme="orange", id="test-mode"),
+        rx.text(
+            "With Stripe keys configured, this is Stripe's own onboarding, where you give your business and bank "
+            "details. In test mode, finishing here enables the account at once."
+        ),
+        rx.text("Account: ", rx.code(TestConnectState.account)),
+        rx.cond(TestConnectState.error != "", rx.callout(TestConnectState.error, color_scheme="red", role="alert")),
+        rx.button("Finish onboarding", on_click=TestConnectState.finish, id="finish-onboarding"),
     )

@@ -249,3 +249,14 @@ def test_blank_limits_mean_none_and_out_of_range_ones_are_named(db: Session, tre
             {"tier": "t", "max_customers": "-1", "max_instances": "99999999999"},  # type: ignore[arg-type]
         )
     assert set(caught.value.errors) == {"max_customers", "max_instances"}
+
+
+def test_the_platform_fee_is_typed_in_percent_and_kept_in_basis_points(db: Session, tree: dict) -> None:
+    operator = _actor(db, tree, "operator")
+    reseller = db.exec(select(Organization).where(Organization.slug == "reseller-b")).one()
+    saved = save_licence(db, operator, reseller.id, {"tier": "t", "application_fee_percent": "12.5"})  # type: ignore[arg-type]
+    assert saved.application_fee_bps == 1250
+    for bad in ("101", "-1", "1.234", "lots"):
+        with pytest.raises(ValidationFailed) as caught:
+            save_licence(db, operator, reseller.id, {"tier": "t", "application_fee_percent": bad})  # type: ignore[arg-type]
+        assert "application_fee_bps" in caught.value.errors, bad
