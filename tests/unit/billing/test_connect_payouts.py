@@ -25,11 +25,12 @@ from services.models import (
     Subscription,
     User,
 )
+from services.models.base import key
 from services.tenancy.scope import resolve_actor
-from tests.support.billing import SECRET, Billing, checkout_completed, paid_customer, payload
+from tests.support.billing import SECRET, Billing, PaidCustomer, checkout_completed, payload
 from tests.support.env import SettingsEnv
 from tests.support.mailbox import outbox_messages, text_of
-from tests.support.stripe_support import event, sign
+from tests.support.stripe_support import event, sign, subscription_object
 
 
 def _reseller(db: Session) -> tuple[Organization, object]:
@@ -59,6 +60,30 @@ def _reseller(db: Session) -> tuple[Organization, object]:
     actor = resolve_actor(db, owner.id, owner.email)  # type: ignore[arg-type]
     assert actor is not None
     return seller, actor
+
+
+def _reseller_customer(db: Session, billing: Billing, seller: Organization, name: str) -> PaidCustomer:
+    """A customer of the reseller who bought its plan (Stripe's side of the subscription set up in the fake)."""
+    result = service.signup(
+        db, email=f"{name}@example.com", username=name, password="long enough password", parent_org_id=seller.id
+    )
+    enrolment = enrol(db, organization_id=result.organization_id, email=result.email, plan_slug="omega-basic")
+    db.commit()
+    subscription = db.get(Subscription, enrolment.subscription_id)
+    assert subscription is not None and enrolment.checkout_url
+    metadata = {"portal_subscription_id": str(subscription.id), "organization_id": str(result.organization_id)}
+    billing.stripe.subscriptions[f"sub_{name}"] = subscription_object(
+        f"sub_{name}", f"cus_{name}", "price_omega_basic", metadata=metadata
+    )
+    return PaidCustomer(
+        result.organization_id,
+        key(subscription),
+        enrolment.instance_id,  # type: ignore[arg-type]
+        enrolment.checkout_url,
+        subscription.checkout_session_id or "",
+        f"sub_{name}",
+        f"cus_{name}",
+    )
 
 
 def _deliver(billing: Billing, evt: dict) -> int:
@@ -111,15 +136,16 @@ def test_a_reseller_connects_its_account_and_its_customers_pay_it_with_the_platf
 def test_a_restricted_account_tells_the_reseller_and_its_customers_keep_their_instances(
     db: Session, billing: Billing, outbox: Path
 ) -> None:
-    _seller, owner = _reseller(db)
+    seller, owner = _reseller(db)
     onboarding_link(db, owner)
     db.commit()
     account = db.exec(select(ConnectedAccount)).one()
     truth = billing.stripe.accounts[account.stripe_account_id]
     truth.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
     assert _deliver(billing, {**event("account.updated", truth), "account": account.stripe_account_id}) == 200
-    customer = paid_customer(db, billing, "keeper")
+    customer = _reseller_customer(db, billing, seller, "keeper")  # pays the reseller, through the platform
     assert billing.post(payload(checkout_completed(customer)))[0] == 200
+    assert db.get(Subscription, customer.subscription_id).status == "active"  # type: ignore[union-attr]
     actions_before = len(db.exec(select(ProvisioningAction)).all())
     older = {**event("account.updated", dict(truth)), "account": account.stripe_account_id}
 
