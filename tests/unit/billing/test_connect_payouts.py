@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from services.accounts import service
 from services.admin import resellers
 from services.billing.connect import destination_for, onboarding_link, payouts_view
 from services.billing.enrolment import enrol
+from services.errors import ValidationFailed
 from services.models import (
     ConnectedAccount,
     Licence,
@@ -181,3 +183,12 @@ def test_connect_events_signed_with_the_connect_endpoint_secret_are_accepted_and
     text = payload(evt)
     assert billing.post(text, sign(text, connect_secret))[0] == 200
     assert billing.post(text, sign(text, "whsec_someone_else_" + "2" * 20))[0] == 400
+
+
+def test_connecting_while_stripe_is_down_says_so_and_creates_nothing(db: Session, billing: Billing) -> None:
+    _seller, owner = _reseller(db)
+    billing.stripe.fail_with = 503
+    with pytest.raises(ValidationFailed, match="cannot be reached"):
+        onboarding_link(db, owner)
+    db.rollback()
+    assert db.exec(select(ConnectedAccount)).all() == []
