@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services import audit
-from services.billing.provider import PROVIDER_DOWN, get_gateway
+from services.billing.provider import get_gateway, provider_errors
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
 from services.mail.outgoing import send_after_commit
@@ -118,7 +118,7 @@ def onboarding_link(session: Session, actor: Actor | None, request_host: str = "
     org, checked = _seller(session, actor, "manage", "payouts.connect")
     account = account_of(session, key(org))
     gateway = get_gateway()
-    try:
+    with provider_errors():
         if account is None:
             created = gateway.create_connected_account(
                 checked.email, {"organization_id": str(org.id)}, f"portal-connect-{org.id}"
@@ -140,10 +140,6 @@ def onboarding_link(session: Session, actor: Actor | None, request_host: str = "
         return gateway.create_account_link(
             account.stripe_account_id, f"{base}/admin?payouts=refresh", f"{base}/admin?payouts=return"
         )
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 
 
 def _copy(account: ConnectedAccount, truth: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ are not provoked by the fake Stripe server; both are single lines handed to the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import stripe
@@ -218,6 +219,11 @@ class StripeGateway:
             params={"customer": customer_id, "return_url": return_url}
         )
         return str(session["url"])
+
+
+def from_unix(value: Any) -> datetime | None:
+    """A Stripe timestamp (seconds since the epoch) as an aware datetime; None for none."""
+    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
 def subscription_period_end(subscription: dict[str, Any]) -> int | None:

@@ -8,21 +8,17 @@ overwritten by an earlier one (open, draft).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from services.billing.gateway import from_unix
 from services.models import Invoice, Subscription
 from services.models.base import key, utcnow
 from services.money import format_cents
 
 RANK = {"draft": 0, "open": 1, "paid": 2, "void": 2, "uncollectible": 2}
 STATUS_LABELS = {"draft": "Draft", "open": "Due", "paid": "Paid", "void": "Void", "uncollectible": "Unpaid"}
-
-
-def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
 def _https_or_none(url: Any) -> str | None:
@@ -55,11 +51,11 @@ def record_invoice(session: Session, obj: dict[str, Any], subscription: Subscrip
     row.amount_due = _money(obj.get("amount_due"))
     row.amount_paid = _money(obj.get("amount_paid"))
     row.description = str((lines[0].get("description") if lines else "") or "")[:500]
-    row.period_start = _ts(period.get("start") or obj.get("period_start"))
-    row.period_end = _ts(period.get("end") or obj.get("period_end"))
+    row.period_start = from_unix(period.get("start") or obj.get("period_start"))
+    row.period_end = from_unix(period.get("end") or obj.get("period_end"))
     row.hosted_invoice_url = _https_or_none(obj.get("hosted_invoice_url")) or row.hosted_invoice_url
     row.invoice_pdf = _https_or_none(obj.get("invoice_pdf")) or row.invoice_pdf
-    row.issued_at = _ts(obj.get("created")) or row.issued_at
+    row.issued_at = from_unix(obj.get("created")) or row.issued_at
     row.updated_at = utcnow()
     session.add(row)
     return row
@@ -107,6 +103,6 @@ def describe_upcoming(preview: dict[str, Any] | None) -> str:
     """'€19.00 on 05 Jan 2027' for Stripe's preview of the next invoice; '' when none is coming."""
     if not preview:
         return ""
-    when = _ts(preview.get("next_payment_attempt") or preview.get("period_end") or preview.get("created"))
+    when = from_unix(preview.get("next_payment_attempt") or preview.get("period_end") or preview.get("created"))
     amount = format_cents(_money(preview.get("amount_due")), str(preview.get("currency") or "usd"))
     return f"{amount} on {when:%d %b %Y}" if when else amount

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from services.billing.gateway import BillingGateway, StripeGateway
 from services.billing.local import LocalGateway
 from services.config import get_settings
+from services.errors import ValidationFailed
 
 PROVIDER_DOWN = "The payment provider cannot be reached right now. Nothing was created; please try again shortly."
+
+
+@contextmanager
+def provider_errors() -> Iterator[None]:
+    """Around a call to Stripe: our own refusals pass through as they are; anything else (the network, Stripe's
+    5xx, an answer we did not expect) becomes the one clear message, so the caller's transaction rolls back."""
+    try:
+        yield
+    except ValidationFailed:
+        raise
+    except Exception as exc:
+        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 
 
 class PaymentsNotConfigured(RuntimeError):

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, select
 
 from services import audit
 from services.billing.enrolment import offered_plan, start_checkout
-from services.billing.provider import PROVIDER_DOWN, get_gateway
+from services.billing.provider import get_gateway, provider_errors
 from services.billing.subscription_changes import cancel_downgrade, plan_is_downgrade, schedule_downgrade
 from services.billing.subscriptions import current_subscription
 from services.branding.brand import portal_url
@@ -72,16 +72,12 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
         return start_checkout(
             session, subscription, instance, _billing_email(session, who), plan, request_host=request_host
         )
-    try:
+    with provider_errors():
         get_gateway().change_price(
             subscription.stripe_subscription_id,
             plan.stripe_price_id or "",
             idempotency_key=f"portal-plan-{subscription.id}-{uuid.uuid4().hex}",
         )
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
     audit.record(
         session,
         "billing.change_plan",
@@ -99,12 +95,10 @@ def billing_portal_url(session: Session, who: Customer | None, request_host: str
     subscription, _instance, _org = _owned(session, organization_id)
     if not subscription.stripe_customer_id:
         raise ValidationFailed.single("", "There is nothing to manage yet: this account has no paid subscription.")
-    try:
+    with provider_errors():
         return get_gateway().create_portal_session(
             subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard"
         )
-    except Exception as exc:
-        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 
 
 def _billing_email(session: Session, who: Customer) -> str:

@@ -20,7 +20,7 @@ from services import audit
 from services.billing.enrolment import offered_plan
 from services.billing.invoices import describe_upcoming, invoice_lines
 from services.billing.lifecycle import instance_of
-from services.billing.provider import PROVIDER_DOWN, get_gateway
+from services.billing.provider import get_gateway, provider_errors
 from services.billing.subscriptions import current_subscription, sync_from_stripe
 from services.customer.scope import own_organization
 from services.errors import ValidationFailed
@@ -160,16 +160,6 @@ def upcoming_invoice(subscription: Subscription) -> str:
     return describe_upcoming(preview)
 
 
-def _stripe_call(work: Any) -> dict[str, Any]:
-    try:
-        result: dict[str, Any] = work()
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
-    return result
-
-
 def set_cancellation(session: Session, who: Customer | None, cancel: bool, ip: str = "") -> str:
     """Cancel at the end of the paid period (`cancel=True`), or keep the subscription after all."""
     attempted = "billing.cancel" if cancel else "billing.resume"
@@ -179,11 +169,10 @@ def set_cancellation(session: Session, who: Customer | None, cancel: bool, ip: s
         raise ValidationFailed.single("", "Only a paid subscription that is still running can be cancelled.")
     if subscription.cancel_at_period_end == cancel:
         return "already cancelled" if cancel else "already running"
-    truth = _stripe_call(
-        lambda: get_gateway().set_cancel_at_period_end(
+    with provider_errors():
+        truth = get_gateway().set_cancel_at_period_end(
             subscription.stripe_subscription_id or "", cancel, f"portal-cancel-{subscription.id}-{uuid.uuid4().hex}"
         )
-    )
     sync_from_stripe(session, truth, subscription)
     audit.record(
         session,
@@ -206,14 +195,13 @@ def schedule_downgrade(
     ends = subscription.current_period_end
     if ends is None or ends <= utcnow():
         raise ValidationFailed.single("plan", "This period is ending now; choose the plan again once it has renewed.")
-    truth = _stripe_call(
-        lambda: get_gateway().change_price(
+    with provider_errors():
+        truth = get_gateway().change_price(
             subscription.stripe_subscription_id or "",
             target.stripe_price_id or "",
             idempotency_key=f"portal-downgrade-{subscription.id}-{uuid.uuid4().hex}",
             downgrade_at=int(ends.timestamp()),
         )
-    )
     sync_from_stripe(session, truth, subscription)  # the schedule, from what Stripe now holds
     audit.record(
         session,
@@ -231,14 +219,13 @@ def cancel_downgrade(session: Session, who: Customer | None, ip: str = "") -> st
     assert who is not None
     if subscription.scheduled_plan_id is None:
         return "nothing scheduled"
-    truth = _stripe_call(
-        lambda: get_gateway().change_price(
+    with provider_errors():
+        truth = get_gateway().change_price(
             subscription.stripe_subscription_id or "",
             plan.stripe_price_id or "",
             idempotency_key=f"portal-downgrade-undo-{subscription.id}-{uuid.uuid4().hex}",
             prorate=False,  # the period was paid at this price: nothing to credit or charge
         )
-    )
     sync_from_stripe(session, truth, subscription)
     audit.record(
         session,

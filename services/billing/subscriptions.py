@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from services.billing import lifecycle
 from services.billing.budgets import ensure_budget_period
-from services.billing.gateway import DOWNGRADE_AT, subscription_period_end, subscription_price_id
+from services.billing.gateway import DOWNGRADE_AT, from_unix, subscription_period_end, subscription_price_id
 from services.models import Plan, Subscription
 from services.models.base import key, utcnow
-
-
-def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(value), tz=UTC) if value else None
 
 
 def current_subscription(session: Session, organization_id: int) -> Subscription | None:
@@ -70,7 +66,7 @@ def _scheduled_or_billed(
     whatever order events arrive in, and a price moved any other way (undone, an upgrade, Stripe's billing portal)
     drops the schedule."""
     at = str((metadata or {}).get(DOWNGRADE_AT) or "")
-    change_at = _ts(at) if at.isdigit() and len(at) <= 12 else None
+    change_at = from_unix(at) if at.isdigit() and len(at) <= 12 else None
     if billed.id != current.id and change_at is not None and change_at > utcnow():
         subscription.scheduled_plan_id, subscription.plan_change_at = billed.id, change_at
         return current
@@ -102,11 +98,11 @@ def sync_from_stripe(session: Session, stripe_subscription: dict[str, Any], subs
     subscription.stripe_customer_id = customer if isinstance(customer, str) else (customer or {}).get("id")
     subscription.status = stripe_subscription.get("status") or subscription.status
     subscription.cancel_at_period_end = bool(stripe_subscription.get("cancel_at_period_end"))
-    subscription.current_period_end = _ts(subscription_period_end(stripe_subscription))
+    subscription.current_period_end = from_unix(subscription_period_end(stripe_subscription))
     if subscription.status == "canceled":
         subscription.canceled_at = (
             subscription.canceled_at
-            or _ts(stripe_subscription.get("ended_at") or stripe_subscription.get("canceled_at"))
+            or from_unix(stripe_subscription.get("ended_at") or stripe_subscription.get("canceled_at"))
             or utcnow()
         )
     current_plan = session.get(Plan, subscription.plan_id)

@@ -27,7 +27,7 @@ from services.accounts import passwords
 from services.accounts.sessions import revoke_all_sessions
 from services.accounts.two_factor import verify_second_factor
 from services.billing import lifecycle
-from services.billing.provider import PROVIDER_DOWN, get_gateway
+from services.billing.provider import get_gateway, provider_errors
 from services.billing.subscriptions import current_subscription
 from services.errors import ValidationFailed
 from services.models import (
@@ -122,14 +122,10 @@ def _stop_billing(session: Session, org: Organization) -> None:
     subscription = current_subscription(session, key(org))
     if subscription is None or not subscription.stripe_subscription_id or subscription.status == "canceled":
         return
-    try:
+    with provider_errors():
         get_gateway().cancel_now(
             subscription.stripe_subscription_id, f"portal-erase-{subscription.id}-{uuid.uuid4().hex}"
         )
-    except ValidationFailed:
-        raise
-    except Exception as exc:
-        raise ValidationFailed.single("", PROVIDER_DOWN) from exc
 
 
 def _close(session: Session, org: Organization) -> None:
