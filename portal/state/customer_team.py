@@ -22,12 +22,11 @@ class CustomerTeamState(rx.State):
     errors: dict[str, str] = {}
     form_key: int = 0
 
-    async def _do(self, work: Callable[[Session, Customer | None], Any], done: str):
+    async def _do(self, work: Callable[[Session, Customer | None], Any], done: str) -> list[Any]:
+        """Run one change; the toast when it went through, then the team read again either way."""
         outcome = await attempt(as_customer(self, work))
         self.errors = outcome.errors
-        if outcome.ok:
-            yield rx.toast.success(done)
-        yield CustomerTeamState.load
+        return [rx.toast.success(done), CustomerTeamState.load] if outcome.ok else [CustomerTeamState.load]
 
     @rx.event
     async def load(self) -> None:
@@ -49,26 +48,21 @@ class CustomerTeamState(rx.State):
     @rx.event
     async def change_role(self, membership_id: str, role: str):
         ip = client_ip(self)
-        async for step in self._do(
+        return await self._do(
             lambda s, who: team.change_role(s, who, _id(membership_id), str(role)[:20], ip), "Role changed."
-        ):
-            yield step
+        )
 
     @rx.event
     async def remove(self, membership_id: str):
         ip = client_ip(self)
-        async for step in self._do(
-            lambda s, who: team.remove(s, who, _id(membership_id), ip), "Removed from the team."
-        ):
-            yield step
+        return await self._do(lambda s, who: team.remove(s, who, _id(membership_id), ip), "Removed from the team.")
 
     @rx.event
     async def withdraw(self, invitation_id: str):
         ip = client_ip(self)
-        async for step in self._do(
+        return await self._do(
             lambda s, who: team.withdraw_invitation(s, who, _id(invitation_id), ip), "Invitation withdrawn."
-        ):
-            yield step
+        )
 
     @rx.event
     async def leave(self):
