@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from services import seed, worker
 from services.api.tokens import issue_api_token
+from services.capacity.cli import add_commands as add_server_commands
 from services.db import session_scope
 from services.errors import ValidationFailed
 from services.health import check_all
@@ -198,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("demo-image", "build the demo app image (local/app:latest) on the Docker engine", _demo_image)
     retry = add("retry", "retry a parked provisioning action", _retry)
     retry.add_argument("action_id")
+    add_server_commands(commands)
     api = commands.add_parser("api-token", help="platform API tokens").add_subparsers(dest="api_command", required=True)
     create = api.add_parser("create", help="create a token for an organization (printed once)")
     create.set_defaults(handler=_api_token)

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     provision_prewarm_start: bool = True  # Docker: start the prepared container and freeze it (docker pause)
     provision_prewarm_max: int = 50  # at most this many prepared-but-unpaid instances at a time
     provision_prewarm_release_hours: float = 24.0  # an unpaid checkout's prepared resources are removed after this
+    # the pool of servers (services/capacity): spread new instances over the least loaded, or pack the fullest
+    placement_strategy: Literal["spread", "pack"] = "spread"
+    # backups of instances' data volumes: a folder (default var/backups) or an S3-compatible bucket
+    backup_store: Literal["folder", "s3"] = "folder"
+    backup_dir: Path | None = None
+    backup_s3_bucket: str | None = None
+    backup_s3_endpoint_url: str | None = None  # any S3-compatible store; credentials from AWS_* as boto3 reads them
+    backup_s3_prefix: str = "portal-backups/"
 
     # the edge in front of Docker instances: Caddy (HTTPS, through its admin API), nginx (HTTP vhost files), none;
     # auto: Caddy when installed, else nginx when installed, else none

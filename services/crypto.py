@@ -40,8 +40,9 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
-def decrypt(ciphertext: str) -> str:
+def decrypt(ciphertext: str, ttl_seconds: int | None = None) -> str:
+    """The plaintext; with `ttl_seconds`, only if it was encrypted at most that long ago (a download link)."""
     try:
-        return _fernet().decrypt(ciphertext.encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:  # wrong SECRET_KEY or tampered data: never return garbage
+        return _fernet().decrypt(ciphertext.encode("ascii"), ttl=ttl_seconds).decode("utf-8")
+    except (InvalidToken, UnicodeEncodeError) as exc:  # wrong key, tampered or expired: never return garbage
         raise ValueError("cannot decrypt: the SECRET_KEY changed or the data was altered") from exc

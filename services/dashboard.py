@@ -47,6 +47,14 @@ STEP_LABELS = {
     "wait_healthy": "Waiting for it to answer",
     "send_welcome": "Sending your welcome e-mail",
     "destroy": "Removing",
+    "place": "Choosing a server",
+    "snapshot": "Backing up your data",
+    "snapshot_before_restore": "Backing up the current data",
+    "restore_volume": "Restoring your data",
+    "snapshot_for_move": "Copying your data",
+    "restore_on_target": "Copying your data to its new server",
+    "start_on_target": "Starting on its new server",
+    "remove_old_copy": "Removing the old copy",
 }
 STATUS_LABELS = {
     "awaiting_payment": "Waiting for payment",
@@ -60,6 +68,8 @@ STATUS_LABELS = {
     "suspending": "Suspending",
     "suspended": "Suspended",
     "updating": "Applying changes",
+    "restoring": "Restoring a backup",
+    "moving": "Moving to another server",
     "deprovisioning": "Being removed",
     "deprovisioned": "Removed",
     "error": "Needs attention",
@@ -67,6 +77,12 @@ STATUS_LABELS = {
 }
 WE_ARE_ON_IT = (
     "Setting up your instance hit a problem. Our team has been notified and is on it; you do not need to do anything."
+)
+
+
+HOST_UNREACHABLE = (
+    "The server your instance runs on is not reachable. Host unreachable: we are on it, and your data is safe in "
+    "its backups; you do not need to do anything."
 )
 
 
@@ -282,7 +298,9 @@ def _instance_part(
     view.instance_url = instance_url(instance.subdomain, instance.backend, instance.upstream)
     view.instance_status = instance.status
     view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
-    view.instance_problem = WE_ARE_ON_IT if instance.status == "error" else ""
+    view.instance_problem = (
+        HOST_UNREACHABLE if instance.host_unreachable else WE_ARE_ON_IT if instance.status == "error" else ""
+    )
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         done = {

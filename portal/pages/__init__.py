@@ -8,11 +8,13 @@ from portal.pages.account import account, developers, invitations
 from portal.pages.account import billing as billing_page
 from portal.pages.account import team as customer_team
 from portal.pages.admin import branding, console
+from portal.pages.dashboard import backups as backups_page
 from portal.pages.dashboard import dashboard
 from portal.pages.public import billing, email_links, landing, login, pricing, reset, signup, verify
 
 MODULES = (
     account,
+    backups_page,
     billing_page,
     customer_team,
     developers,

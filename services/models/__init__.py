@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from services.models.audit import AuditEvent
+from services.models.backup import Backup
 from services.models.billing import (
     Budget,
     Invoice,
@@ -26,6 +27,7 @@ from services.models.organization import (
     Role,
 )
 from services.models.request_budget import RequestBudget
+from services.models.server import Server
 from services.models.usage import UsageDaily, UsageRecord
 from services.models.user import ApiToken, AuthSession, IdempotencyRecord, Invitation, User, UserToken
 from services.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -37,6 +39,7 @@ __all__ = [
     "AppTemplate",
     "AuditEvent",
     "AuthSession",
+    "Backup",
     "Branding",
     "Budget",
     "ConnectedAccount",
@@ -58,6 +61,7 @@ __all__ = [
     "ProvisioningStep",
     "RequestBudget",
     "Role",
+    "Server",
     "StripeEvent",
     "Subscription",
     "UsageDaily",

@@ -29,6 +29,7 @@ class Plan(SQLModel, table=True):
     grace_days: int = 7
     retention_days: int = 30
     app_template_id: int | None = Field(default=None, foreign_key="app_template.id")
+    region: str | None = Field(default=None, max_length=40)  # place its instances only on servers of this region
     is_public: bool = True
     sort_order: int = 0
     archived_at: datetime | None = None

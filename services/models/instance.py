@@ -44,6 +44,11 @@ class Instance(SQLModel, table=True):
     credentials_encrypted: str | None = text_field()
     credentials_shown_at: datetime | None = None
     upstream: str | None = Field(default=None, max_length=100)  # host:port the reverse proxy forwards to
+    # where it runs (services/capacity/placement.py) and what it holds there, released when it leaves
+    server_id: int | None = Field(default=None, foreign_key="server.id", index=True)
+    reserved_memory_mb: int = 0
+    reserved_millicpus: int = 0
+    host_unreachable: bool = False  # its server stopped answering: the dashboard says so, staff are on it
     last_error: str | None = text_field()
     welcome_sent_at: datetime | None = None
     created_at: datetime = created_field()

@@ -1,7 +1,8 @@
 """The demo application image, built without a registry: a busybox-static rootfs imported into Docker.
 
-Its httpd serves /health and /cgi-bin/env (the container's environment), so anyone can see that the
-portal's environment and limits reached the instance. `portal-admin demo-image` builds it.
+Its httpd serves /health, /cgi-bin/env (the container's environment), so anyone can see that the
+portal's environment and limits reached the instance, and /cgi-bin/note (the note.txt it keeps in its data volume,
+which backups and moves carry along). `portal-admin demo-image` builds it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def rootfs_tar(busybox: Path = BUSYBOX) -> bytes:
         add("www/index.html", INDEX)
         add("www/health", b"ok\n")
         add("www/cgi-bin/env", b'#!/bin/sh\necho "Content-Type: text/plain"\necho\nenv\n', 0o755)
+        # the note the app keeps in its data volume: what backups, restores and moves must carry along
+        add("www/cgi-bin/note", b'#!/bin/sh\necho "Content-Type: text/plain"\necho\ncat /data/note.txt\n', 0o755)
     return buffer.getvalue()
 
 

@@ -262,7 +262,7 @@ def execute(action_id: str) -> str:
             return row.status if row else "missing"
     action, instance_id, until = claim
     try:
-        context = _context(instance_id)
+        context = _context(instance_id, action_id)
     except Exception as exc:  # noqa: BLE001 - the backend itself cannot be built: park with the reason
         return _fail(action_id, action, instance_id, "setup", exc)
     with _LeaseKeeper(action_id, until) as keeper:
@@ -297,12 +297,14 @@ def _run_steps(
     return None
 
 
-def _context(instance_id: int) -> StepContext:
+def _context(instance_id: int, action_id: str | None = None) -> StepContext:
     with session_scope() as session:
         instance = session.get(Instance, instance_id)
         template = session.get(AppTemplate, instance.app_template_id) if instance and instance.app_template_id else None
         backend_name = template.backend if template else (instance.backend if instance else "docker")
-    return StepContext(instance_id=instance_id, backend=get_backend(backend_name), proxy=get_proxy())
+        row = session.get(ProvisioningAction, action_id) if action_id else None
+        params = dict(row.params or {}) if row else {}
+    return StepContext(instance_id=instance_id, backend=get_backend(backend_name), proxy=get_proxy(), params=params)
 
 
 def _already_done(action_id: str, step: str) -> bool:

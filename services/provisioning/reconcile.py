@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
-from services.models import AppTemplate, Instance, ProvisioningAction
+from services.models import AppTemplate, Instance, ProvisioningAction, Server
 from services.models.base import key, utcnow
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.prewarm import AWAITING as AWAITING_PAYMENT
-from services.provisioning.spec import InstanceSpec, identity_spec
+from services.provisioning.spec import InstanceSpec, identity_spec, server_ref
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ def reconcile(session: Session) -> list[Finding]:
     ).all()
     busy = _busy(session)
     backends = {i: b for i, b in session.exec(select(col(AppTemplate.id), col(AppTemplate.backend))).all() if i}
+    servers = {key(s): server_ref(session, key(s)) for s in session.exec(select(Server)).all()}
     specs: dict[int, InstanceSpec] = {}
     for instance in instances:
         if key(instance) in busy:
@@ -76,7 +77,7 @@ def reconcile(session: Session) -> list[Finding]:
             error = f"error: Instance {instance.subdomain} has no app template."
             findings.append(Finding(instance.subdomain, instance.desired_state, error, "flagged"))
             continue
-        specs[key(instance)] = identity_spec(instance, backend)
+        specs[key(instance)] = identity_spec(instance, backend, servers.get(instance.server_id or 0))
     observed = _observe(list(specs.values()))
     for instance in instances:
         seen = observed.get(key(instance))

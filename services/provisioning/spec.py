@@ -12,7 +12,7 @@ from services import templating
 from services.config import get_settings
 from services.gateway.keys import ensure_gateway_key, plan_models
 from services.keys.usage_tokens import ensure_instance_token
-from services.models import AppTemplate, Domain, Instance, Organization, Plan, Subscription
+from services.models import AppTemplate, Domain, Instance, Organization, Plan, Server, Subscription
 from services.models.base import key
 from services.provisioning.credentials import load_credentials
 from services.provisioning.errors import PermanentError
@@ -21,6 +21,17 @@ from services.provisioning.urls import instance_url
 from services.tenancy.orgs import owner_user
 
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class ServerRef:
+    """The server of the pool an instance is placed on, as its backend needs it (services/models/server.py)."""
+
+    id: int
+    name: str
+    address: str  # "" means the portal's own setting (DOCKER_HOST or the default socket; COOLIFY_SERVER_UUID)
+    tls_dir: str | None = None
+    publish_host: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class InstanceSpec:
     upstream: str | None = None
     admin_email: str = ""
     custom_domains: tuple[str, ...] = ()  # the customer's own domains, proven by DNS (services/domains)
+    server: ServerRef | None = None  # None: not placed yet, the backend's default engine
 
     @property
     def hosts(self) -> tuple[str, ...]:
@@ -80,7 +92,7 @@ def render_env(template: str, context: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def identity_spec(instance: Instance, backend: str) -> InstanceSpec:
+def identity_spec(instance: Instance, backend: str, server: ServerRef | None = None) -> InstanceSpec:
     """An instance as a backend's `status` and `statuses` read it: its id, name, backend and external id only.
 
     The reconciliation asks every instance's state each minute; building each one's whole spec for that (the
@@ -101,7 +113,15 @@ def identity_spec(instance: Instance, backend: str) -> InstanceSpec:
         labels={},
         external_id=instance.external_id,
         upstream=instance.upstream,
+        server=server,
     )
+
+
+def server_ref(session: Session, server_id: int | None) -> ServerRef | None:
+    server = session.get(Server, server_id) if server_id is not None else None
+    if server is None:
+        return None
+    return ServerRef(key(server), server.name, server.address, server.tls_dir, server.publish_host)
 
 
 def build_spec(session: Session, instance: Instance) -> InstanceSpec:
@@ -166,6 +186,7 @@ def build_spec(session: Session, instance: Instance) -> InstanceSpec:
         upstream=instance.upstream,
         admin_email=owner.email if owner else "",
         custom_domains=proven_domains(session, key(instance)),
+        server=server_ref(session, instance.server_id),
     )
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlmodel import Session
 
+from services.backups import snapshots
 from services.branding.brand import portal_url
+from services.capacity import placement
+from services.capacity.fit import Need
 from services.config import get_settings
 from services.db import session_scope
 from services.mail.outgoing import send_after_commit
@@ -16,9 +20,9 @@ from services.models import Instance
 from services.models.base import utcnow
 from services.provisioning.backends.base import Backend, Placement
 from services.provisioning.credentials import ensure_credentials
-from services.provisioning.errors import ProvisioningError
+from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.proxy import Proxy, Route
-from services.provisioning.spec import InstanceSpec, build_spec
+from services.provisioning.spec import InstanceSpec, build_spec, server_ref
 
 
 @dataclass
@@ -26,6 +30,7 @@ class StepContext:
     instance_id: int
     backend: Backend
     proxy: Proxy
+    params: dict[str, Any] = field(default_factory=dict)  # the action's own (which backup to restore)
 
     def spec(self) -> InstanceSpec:
         with session_scope() as session:
@@ -52,6 +57,12 @@ def prepare_config(ctx: StepContext) -> None:
     with session_scope() as session:
         ensure_credentials(session, _instance(session, ctx.instance_id))
     ctx.spec()  # renders the environment now, so a broken template fails here with its line number
+
+
+def place(ctx: StepContext) -> None:
+    """Choose the server of the pool it runs on (kept once chosen); no room anywhere parks the action."""
+    with session_scope() as session:
+        placement.place(session, _instance(session, ctx.instance_id))
 
 
 def prepare_backend(ctx: StepContext) -> None:
@@ -139,13 +150,82 @@ def destroy(ctx: StepContext) -> None:
     with session_scope() as session:
         instance = _instance(session, ctx.instance_id)
         instance.upstream, instance.external_id = None, None
+        placement.release(session, instance)  # its slot on the server is free again
         session.add(instance)
+
+
+def snapshot(ctx: StepContext) -> None:
+    """A backup asked for by the customer or the schedule; the plan's retention prunes the oldest after it."""
+    snapshots.take(ctx.backend, ctx.spec(), str(ctx.params["backup_id"]))
+    with session_scope() as session:
+        snapshots.prune(session, _instance(session, ctx.instance_id))
+
+
+def snapshot_before_restore(ctx: StepContext) -> None:
+    """The current state, kept before it is replaced, so a restore of the wrong backup can be undone. An instance
+    whose container is gone has no current state to keep: the restore goes on and the safety backup says why."""
+    try:
+        snapshots.take(ctx.backend, ctx.spec(), str(ctx.params["safety_backup_id"]))
+    except PermanentError as exc:
+        if "nothing to back up" not in str(exc):
+            raise
+
+
+def restore_volume(ctx: StepContext) -> None:
+    snapshots.restore(ctx.backend, ctx.spec(), str(ctx.params["backup_id"]))
+
+
+def _spec_on(ctx: StepContext, server_id: int) -> InstanceSpec:
+    """The instance as it is to be on another server: that server's engine, a port chosen there."""
+    with session_scope() as session:
+        spec = build_spec(session, _instance(session, ctx.instance_id))
+        return replace(spec, server=server_ref(session, server_id), upstream=None, external_id=None)
+
+
+def snapshot_for_move(ctx: StepContext) -> None:
+    """Stopped first, so the copy is the last state the app wrote; from the last backup when its server is down."""
+    if ctx.params.get("from_backup"):
+        return
+    source = _spec_on(ctx, int(ctx.params["source_server_id"]))
+    ctx.backend.stop(source)
+    snapshots.take(ctx.backend, source, str(ctx.params["backup_id"]), pause=False)
+
+
+def restore_on_target(ctx: StepContext) -> None:
+    snapshots.restore(ctx.backend, _spec_on(ctx, int(ctx.params["target_server_id"])), str(ctx.params["backup_id"]))
+
+
+def start_on_target(ctx: StepContext) -> None:
+    """Started on the target; from here on the instance is the target's (its route follows in publish_proxy)."""
+    target_id = int(ctx.params["target_server_id"])
+    placed = ctx.backend.deploy(_spec_on(ctx, target_id))
+    with session_scope() as session:
+        instance = _instance(session, ctx.instance_id)
+        instance.server_id, instance.host_unreachable = target_id, False
+        instance.upstream, instance.external_id = placed.upstream, placed.external_id
+        instance.updated_at = utcnow()
+        session.add(instance)
+
+
+def remove_old_copy(ctx: StepContext) -> None:
+    """Only now, with the new copy answering through the edge. A source that is down keeps its copy until it is
+    back (staff clean it up then); either way its slot is given back."""
+    source_id = int(ctx.params["source_server_id"])
+    try:
+        ctx.backend.destroy(_spec_on(ctx, source_id))
+    except ProvisioningError:
+        if not ctx.params.get("from_backup"):
+            raise
+    with session_scope() as session:
+        instance = _instance(session, ctx.instance_id)
+        placement.give_back(session, source_id, Need(instance.reserved_memory_mb, instance.reserved_millicpus))
 
 
 STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
     fn.__name__: fn
     for fn in (
         prepare_config,
+        place,
         prepare_backend,
         create,
         deploy,
@@ -157,5 +237,12 @@ STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
         wait_healthy,
         send_welcome,
         destroy,
+        snapshot,
+        snapshot_before_restore,
+        restore_volume,
+        snapshot_for_move,
+        restore_on_target,
+        start_on_target,
+        remove_old_copy,
     )
 }

@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from services.capacity.servers import ensure_first_server, mark_down, mark_seen, recount
 from services.config import get_settings
-from services.models import AppTemplate
+from services.models import AppTemplate, Instance, Server
+from services.models.base import key, table_of
 from services.ops import incidents
 from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.coolify.client import CoolifyClient
 from services.provisioning.errors import ProvisioningError
+from services.provisioning.spec import InstanceSpec, ServerRef, server_ref
 
 PROBE_TIMEOUT_SECONDS = 5
 
@@ -27,6 +31,7 @@ class Probe:
     key: str  # the incident's key: which engine, at which address
     label: str
     check: Callable[[], None]  # raises when the engine does not answer
+    server_id: int | None = None  # the pool's server it probes: marked down, its instances flagged
 
 
 def _docker_in_use(session: Session) -> bool:
@@ -58,8 +63,19 @@ def probes(session: Session) -> list[Probe]:
     settings = get_settings()
     found: list[Probe] = []
     if _docker_in_use(session):
+        ensure_first_server(session, "docker")
         docker = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS)
-        found.append(Probe(f"docker:{docker.address}", f"The Docker engine at {docker.address}", docker.ping))
+        for server in session.exec(select(Server).where(col(Server.backend) == "docker").order_by(col(Server.id))):
+            address = server.address or docker.address
+            ref = server_ref(session, key(server))
+            found.append(
+                Probe(
+                    f"docker:{address}",
+                    f"The Docker engine {server.name} at {address}",
+                    lambda ref=ref: docker.ping(_probe_spec(ref)),
+                    key(server),
+                )
+            )
     if settings.coolify_url:
         url = settings.coolify_url
         found.append(Probe(f"coolify:{url}", f"Coolify at {url}", _coolify_check(url, settings.coolify_token or "")))
@@ -74,6 +90,8 @@ def watch_backends(session: Session, found: list[Probe] | None = None) -> dict[s
             probe.check()
         except Exception as exc:  # noqa: BLE001 - whatever the client raised, the engine did not answer
             answered[probe.key] = False
+            if probe.server_id is not None:
+                server_down(session, probe.server_id)
             incidents.raise_incident(
                 session,
                 incidents.BACKEND_DOWN,
@@ -83,5 +101,65 @@ def watch_backends(session: Session, found: list[Probe] | None = None) -> dict[s
             )
         else:
             answered[probe.key] = True
+            if probe.server_id is not None:
+                server_up(session, probe.server_id)
             incidents.resolve_incident(session, incidents.BACKEND_DOWN, probe.key)
+    if any(p.server_id is not None for p in (found or [])) or found is None:
+        recount(session)
     return answered
+
+
+def _probe_spec(ref: ServerRef | None) -> InstanceSpec | None:
+    """Just enough of an instance for the backend to pick the server's engine."""
+    if ref is None:
+        return None
+    return InstanceSpec(
+        instance_id=0,
+        subdomain="",
+        owner="",
+        domain="",
+        url="",
+        backend="docker",
+        image=None,
+        internal_port=0,
+        health_path="/",
+        env={},
+        limits={},
+        labels={},
+        server=ref,
+    )
+
+
+def server_down(session: Session, server_id: int) -> None:
+    """Nothing new is placed there; customers of its instances see "host unreachable, we are on it"."""
+    server = session.get(Server, server_id)
+    if server is None:
+        return
+    mark_down(session, server)
+    session.connection().execute(
+        update(table_of(Instance)).where(table_of(Instance).c.server_id == server_id).values(host_unreachable=True)
+    )
+
+
+def server_up(session: Session, server_id: int) -> None:
+    """Seen again: its instances' flag is lifted; an engine whose capacity was not declared has it learned."""
+    server = session.get(Server, server_id)
+    if server is None:
+        return
+    mark_seen(session, server)
+    session.connection().execute(
+        update(table_of(Instance))
+        .where(table_of(Instance).c.server_id == server_id, table_of(Instance).c.host_unreachable.is_(True))
+        .values(host_unreachable=False)
+    )
+    if server.backend == "docker" and server.memory_mb is None:
+        # memory is learned: it is what an engine cannot hand out twice. CPUs are not: time on them is shared, and
+        # how far to overcommit them is the business's choice, declared per server (console, CLI)
+        try:
+            memory, _cpus = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS).machine(
+                _probe_spec(server_ref(session, server_id))
+            )
+        except ProvisioningError:
+            return
+        server.memory_mb = memory or None
+        session.add(server)

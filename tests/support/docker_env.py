@@ -34,11 +34,14 @@ def unavailable(reason: str) -> None:
 class Dockerd:
     """A dockerd this test session owns, so tests may kill and restart it."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: str = "10.213.0.0/16", *, iptables: bool = True) -> None:
         # unix socket paths are limited to 108 bytes: keep the folder short
         self.root = Path(tempfile.mkdtemp(prefix="pdk-", dir="/tmp"))
         self.host = f"unix://{self.root}/docker.sock"
         self.process: subprocess.Popen[bytes] | None = None
+        # several engines on one machine (the server pool's tests): each its own subnets, and only the first one
+        # writes iptables rules (their chains share names); published ports go through docker-proxy either way
+        self.pool, self.iptables = pool, iptables
 
     def start(self, timeout: float = 30) -> None:
         _remove_stale_bridges()
@@ -58,7 +61,8 @@ class Dockerd:
                 "none",
                 # one network per instance: Docker's default pools hold only ~30 networks, /24s from a /16 hold 256
                 "--default-address-pool",
-                "base=10.213.0.0/16,size=24",
+                f"base={self.pool},size=24",
+                *([] if self.iptables else ["--iptables=false", "--ip-masq=false"]),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -105,7 +109,7 @@ class Dockerd:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-POOL_PREFIX = "10.213."
+POOL_PREFIXES = ("10.213.", "10.221.", "10.222.", "10.223.")  # the session's engine, then the pool's three
 
 
 def _remove_stale_bridges() -> None:
@@ -124,16 +128,16 @@ def _remove_stale_bridges() -> None:
     for interface in interfaces:
         name = interface.get("ifname", "")
         addresses = [a.get("local", "") for a in interface.get("addr_info", [])]
-        if name.startswith("br-") and any(a.startswith(POOL_PREFIX) for a in addresses):
+        if name.startswith("br-") and any(a.startswith(POOL_PREFIXES) for a in addresses):
             subprocess.run(["ip", "link", "delete", name], capture_output=True)
 
 
-def start_dockerd() -> Dockerd:
+def start_dockerd(pool: str = "10.213.0.0/16", *, iptables: bool = True) -> Dockerd:
     if os.geteuid() != 0:
         unavailable("starting dockerd needs root")
     if shutil.which("dockerd") is None:
         unavailable("dockerd is not installed (apt-get install docker.io)")
-    daemon = Dockerd()
+    daemon = Dockerd(pool, iptables=iptables)
     try:
         daemon.start()
     except RuntimeError as exc:

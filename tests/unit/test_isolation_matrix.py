@@ -26,6 +26,7 @@ from portal.api.guards import UPLOAD_PATH
 from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
 from portal.state.admin_team import TeamState
+from portal.state.backups import BackupsState
 from portal.state.branding_editor import BrandingEditorState
 from portal.state.customer_team import CustomerTeamState
 from portal.state.dashboard import DashboardState
@@ -42,6 +43,7 @@ from services.models import (
     ApiToken,
     AppTemplate,
     AuditEvent,
+    Backup,
     Branding,
     Budget,
     Domain,
@@ -144,7 +146,16 @@ def tenants(db: Session, tree: dict) -> Tenants:
     db.add(delivery_b)
     seller_domain_b = Domain(hostname="portal.b.example", organization_id=reseller_b.id, verified_at=utcnow())
     customer_domain_b = Domain(hostname="app.b.example", organization_id=cust_b.id, instance_id=instance_b.id)
-    db.add_all([seller_domain_b, customer_domain_b])
+    backup_b = Backup(
+        id="bbackup0000000001",
+        instance_id=instance_b.id,
+        organization_id=cust_b.id,
+        status="complete",
+        store="folder",
+        object_key=f"instance-{instance_b.id}/bbackup0000000001.tar.zst",
+        sha256="0" * 64,
+    )
+    db.add_all([seller_domain_b, customer_domain_b, backup_b])
     db.commit()
     user_b = db.exec(select(User).where(User.username == "cust-b")).one()
     b = {
@@ -163,6 +174,7 @@ def tenants(db: Session, tree: dict) -> Tenants:
         "delivery": delivery_b,
         "api_token": token_b,
         "customer_domain": customer_domain_b,
+        "backup": backup_b,
     }
     db.commit()
     return Tenants(db=db, staff=staff, customers=customers, b=b)
@@ -206,6 +218,9 @@ def _snapshot(db: Session, b: dict[str, Any]) -> dict[str, Any]:
         else None,
         "delivery": db.get(WebhookDelivery, b["delivery"].id).model_dump(),  # type: ignore[union-attr]
         "api_token": db.get(ApiToken, b["api_token"].id).model_dump(),  # type: ignore[union-attr]
+        "backups": sorted(
+            (r.id, r.status, r.kind) for r in db.exec(select(Backup).where(Backup.organization_id == customer)).all()
+        ),
     }
 
 
@@ -254,6 +269,12 @@ async def _domains(name: str, browser: Browser, b: dict[str, Any], *args: Any) -
     return await browser.call(DomainsState, name, *args)
 
 
+async def _backups(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
+    """A tampered backups page: its view names B's instance; restore and download name B's backup."""
+    (await browser.state(BackupsState)).view = {"instance_id": b["instance"].id}
+    return await browser.call(BackupsState, name, *args)
+
+
 async def _developers(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
     developers = await browser.state(DevelopersState)
     developers.deliveries_of = str(b["endpoint"].id)  # a tampered page: B's endpoint's log is "open"
@@ -297,6 +318,9 @@ async def _save_template(browser: Browser, b: dict[str, Any]) -> Any:
 
 PROBES: dict[str, Probe] = {
     "DashboardState.control": _control,
+    "BackupsState.back_up_now": lambda br, b: _backups("back_up_now", br, b),
+    "BackupsState.restore": lambda br, b: _backups("restore", br, b, b["backup"].id),
+    "BackupsState.download": lambda br, b: _backups("download", br, b, b["backup"].id),
     "InstanceToolsState.show_logs": lambda br, b: _tool("show_logs", br, b),
     "InstanceToolsState.reveal_credentials": lambda br, b: _tool("reveal_credentials", br, b),
     "InstanceToolsState.rotate_token": lambda br, b: _tool("rotate_token", br, b),
@@ -414,6 +438,7 @@ NO_RECORD_ID = {
     "ConsoleState.turn": "paging",
     "ConsoleState.set_audit_action": "a filter",
     "TeamState.load_team": "lists scoped to the actor",
+    "BackupsState.load": "the backups of the caller's own organization's instance, found from the caller's membership",
     "TeamState.search_people": "a filter",
     "TeamState.invite": "invites into the actor's own organization only",
     "PayoutsState.*": "the actor's own seller organization's Stripe account (billing or manage role checked)",
@@ -493,7 +518,15 @@ STAFF_SIDE = sorted(
     h
     for h in PROBES
     if not h.startswith(
-        ("DashboardState", "InstanceToolsState", "UsageState", "InvitationsState", "DomainsState", "CustomerTeamState")
+        (
+            "DashboardState",
+            "InstanceToolsState",
+            "UsageState",
+            "InvitationsState",
+            "DomainsState",
+            "CustomerTeamState",
+            "BackupsState",
+        )
     )
 )
 CUSTOMER_SIDE = sorted((set(PROBES) - set(STAFF_SIDE)) | {h for h in PROBES if h.startswith("DevelopersState")})
@@ -571,7 +604,21 @@ def _upload_probe(client: TestClient, tenants: Tenants, token: str) -> None:
     assert response.status_code in (403, 411)
 
 
+def _backup_download_probe(client: TestClient, tenants: Tenants, token: str) -> None:
+    """A download link opens one backup for the person it was made for, while they may still download it: a link
+    naming B's backup for one of A's people, a forged one and an empty one all open nothing."""
+    from services.crypto import encrypt
+
+    backup_id = tenants.b["backup"].id
+    for person in tenants.customers.values():
+        link = encrypt(f"backup-download:{backup_id}:{person.id}")
+        assert client.get(f"/api/backups/download?token={link}").status_code == 404
+    for forged in ("", "garbage", encrypt(f"other-purpose:{backup_id}:{tenants.b['user'].id}")):
+        assert client.get(f"/api/backups/download?token={forged}").status_code == 404
+
+
 ROUTE_PROBES: dict[str, Callable[[TestClient, Tenants, str], None]] = {
+    "/api/backups/download": _backup_download_probe,
     "/api/v1/usage": _usage_probe,
     "/api/v1/budget": _budget_probe,
     "/api/gateway/usage": _gateway_usage_probe,

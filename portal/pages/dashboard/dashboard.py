@@ -166,6 +166,7 @@ def dashboard() -> rx.Component:
         rx.hstack(
             rx.heading("Dashboard", size="7"),
             rx.cond(V["has_subscription"].to(bool), rx.link("Your team", href="/team", id="team-link")),
+            rx.cond(V["can_operate"].to(bool), rx.link("Backups", href="/backups", id="backups-link")),
             align="center",
             spacing="4",
         ),

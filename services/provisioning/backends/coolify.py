@@ -93,7 +93,9 @@ class CoolifyBackend:
         template = self._template(spec)
         return {
             "project_uuid": self._settings.coolify_project_uuid,
-            "server_uuid": self._settings.coolify_server_uuid,
+            # the pool's server it was placed on (services/capacity), else the one COOLIFY_SERVER_UUID names
+            "server_uuid": (spec.server.address if spec.server and spec.server.address else None)
+            or self._settings.coolify_server_uuid,
             "environment_name": self.environment_name(spec),
             "private_key_uuid": self._settings.coolify_private_key_uuid,
             "git_repository": template["repository"],

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import docker
+import docker.tls
 import httpx
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
@@ -25,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LABEL_CONFIG = "portal.config-hash"
 DATA_PATH = "/data"
+DATA_CHUNK = 1024 * 1024
 CPU_PERIOD = 100_000
 # One client for every health check: building one costs ~30 ms (it loads the CA bundle even for plain http).
 # No keep-alive: a kept connection to an nginx worker from before a reload would still see the old routes.
@@ -63,22 +67,32 @@ class DockerBackend:
     def address(self) -> str:
         return self._base_url or "default socket"
 
-    def ping(self) -> None:
+    def ping(self, spec: InstanceSpec | None = None) -> None:
         """Raise ProvisioningError unless the engine answers (the watch job's probe)."""
-        with self._client() as client:
+        with self._client(spec) as client:
             client.ping()
 
+    def machine(self, spec: InstanceSpec | None = None) -> tuple[int, int]:
+        """The engine's memory (MB) and CPUs (thousandths), as `docker info` reports them."""
+        with self._client(spec) as client:
+            info = client.info()
+        return int(info.get("MemTotal", 0)) // (1024 * 1024), int(info.get("NCPU", 0)) * 1000
+
+    def _engine(self, spec: InstanceSpec | None) -> tuple[str | None, str | None]:
+        """The engine an instance lives on: its server's address (services/capacity), else the portal's own."""
+        server = spec.server if spec is not None else None
+        if server is not None and server.address:
+            return server.address, server.tls_dir
+        return self._base_url, None
+
     @contextmanager
-    def _client(self) -> Iterator[docker.DockerClient]:
+    def _client(self, spec: InstanceSpec | None = None) -> Iterator[docker.DockerClient]:
+        base_url, tls_dir = self._engine(spec)
         try:
-            client = (
-                docker.DockerClient(base_url=self._base_url, timeout=self._timeout)
-                if self._base_url
-                else docker.from_env(timeout=self._timeout)
-            )
+            client = engine_client(base_url, tls_dir, self._timeout)
         except DockerException as exc:
             raise ProvisioningError(
-                f"The Docker engine is not reachable ({self._base_url or 'default socket'}): {_short(exc)}"
+                f"The Docker engine is not reachable ({base_url or 'default socket'}): {_short(exc)}"
             ) from exc
         try:
             yield client
@@ -107,7 +121,7 @@ class DockerBackend:
 
     def prepare(self, spec: InstanceSpec) -> None:
         name = resource_name(spec.subdomain)
-        with self._client() as client:
+        with self._client(spec) as client:
             self._find(client, spec)  # a foreign container with our name stops us before we create anything
             networks = client.networks.list(names=[f"{name}-net"])
             network = next((n for n in networks if n.name == f"{name}-net"), None)
@@ -150,7 +164,7 @@ class DockerBackend:
                 labels={**spec.labels, LABEL_CONFIG: _config_hash(spec)},
                 network=f"{name}-net",
                 volumes={f"{name}-data": {"bind": DATA_PATH, "mode": "rw"}},
-                ports={f"{spec.internal_port}/tcp": ("127.0.0.1", _host_port(spec, new_port))},
+                ports={f"{spec.internal_port}/tcp": (_publish_host(spec), _host_port(spec, new_port))},
                 restart_policy={"Name": "unless-stopped"},
                 **resources,
             )
@@ -189,7 +203,7 @@ class DockerBackend:
     def create(self, spec: InstanceSpec) -> Placement:
         """The prepared container, before payment. With PROVISION_PREWARM_START it is started and frozen at once
         (the cgroup freezer: no CPU, its memory kept), so payment only thaws an application that has booted."""
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._ensure_container(client, spec)
             if get_settings().provision_prewarm_start and container.status == "created":
                 container = self._start(client, container, spec)
@@ -198,7 +212,7 @@ class DockerBackend:
             return self._placement(container, spec)
 
     def deploy(self, spec: InstanceSpec) -> Placement:
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._ensure_container(client, spec)
             if container.status == "paused":  # prepared before payment: thawing takes milliseconds
                 container.unpause()
@@ -224,7 +238,7 @@ class DockerBackend:
         return self.deploy(spec)
 
     def restart(self, spec: InstanceSpec) -> Placement:
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._find(client, spec)
             if container is None or container.status != "running":
                 return self.deploy(spec)
@@ -232,7 +246,7 @@ class DockerBackend:
             return self._placement(container, spec)
 
     def stop(self, spec: InstanceSpec) -> None:
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._find(client, spec)
             if container is not None:
                 if container.status == "paused":  # a frozen process cannot take the stop signal
@@ -241,7 +255,7 @@ class DockerBackend:
 
     def status(self, spec: InstanceSpec) -> str:
         try:
-            with self._client() as client:
+            with self._client(spec) as client:
                 container = self._find(client, spec)
                 return "missing" if container is None else _STATUS.get(container.status, "unknown")
         except PermanentError:
@@ -250,10 +264,19 @@ class DockerBackend:
             return "unknown"
 
     def statuses(self, specs: list[InstanceSpec]) -> dict[int, str]:
-        """What `status` says of each, from one listing of the engine's containers (the reconciliation asks it of
-        every instance each minute: a client and a request per instance cost 1.7 ms each, 17 s at 10,000)."""
+        """What `status` says of each, from one listing per engine (the reconciliation asks it of every instance
+        each minute: a client and a request per instance cost 1.7 ms each, 17 s at 10,000)."""
+        by_engine: dict[tuple[str | None, str | None], list[InstanceSpec]] = {}
+        for spec in specs:
+            by_engine.setdefault(self._engine(spec), []).append(spec)
+        found: dict[int, str] = {}
+        for group in by_engine.values():
+            found.update(self._statuses_on_one_engine(group))
+        return found
+
+    def _statuses_on_one_engine(self, specs: list[InstanceSpec]) -> dict[int, str]:
         try:
-            with self._client() as client:
+            with self._client(specs[0]) as client:
                 listed = client.api.containers(all=True, filters={"name": get_settings().docker_name_prefix})
         except PermanentError:
             return dict.fromkeys((s.instance_id for s in specs), "failed")
@@ -281,14 +304,14 @@ class DockerBackend:
         return response.status_code < 400
 
     def logs(self, spec: InstanceSpec, lines: int = 100) -> str:
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._find(client, spec)
             if container is None:
                 return ""
             return str(container.logs(tail=lines, timestamps=True).decode("utf-8", errors="replace"))
 
     def stats(self, spec: InstanceSpec) -> dict[str, float]:
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._find(client, spec)
             if container is None or container.status != "running":
                 return {}
@@ -304,9 +327,52 @@ class DockerBackend:
             "memory_limit_bytes": float(memory.get("limit", 0)),
         }
 
+    # --- the data volume, for backups and moves (services/backups) ------------------------------------------------
+
+    @contextmanager
+    def data_export(self, spec: InstanceSpec, *, pause: bool = True) -> Iterator[Iterator[bytes]]:
+        """The data volume as a tar stream (entries under `data/`), read by the engine from the volume itself.
+
+        With `pause` a running instance is frozen while the stream is read (the cgroup freezer: its open files
+        are consistent, its memory kept, it answers again right after), else it keeps running (apps whose files
+        are always consistent on disk)."""
+        with self._client(spec) as client:
+            container = self._find(client, spec)
+            if container is None:
+                raise PermanentError("The instance has no container on its server: there is nothing to back up.")
+            paused = pause and container.status == "running"
+            if paused:
+                container.pause()
+            try:
+                stream, _stat = container.get_archive(DATA_PATH, chunk_size=DATA_CHUNK)
+                yield stream
+            finally:
+                if paused:
+                    container.unpause()
+
+    def replace_data(self, spec: InstanceSpec, tar_chunks: Iterable[bytes]) -> None:
+        """Replace the data volume with the tar stream's content: the container and volume are made anew (nothing
+        of the old data survives), the archive is unpacked into the new container before its first start."""
+        name = resource_name(spec.subdomain)
+        with self._client(spec) as client:
+            container = self._find(client, spec)
+            if container is not None:
+                container.remove(force=True)
+            try:
+                volume = client.volumes.get(f"{name}-data")
+                self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
+                volume.remove(force=True)
+            except NotFound:
+                pass
+        self.prepare(spec)  # network and an empty volume, owned by this instance
+        with self._client(spec) as client:
+            container = self._create(client, spec)
+            if not container.put_archive("/", tar_chunks):
+                raise ProvisioningError("The engine did not accept the backup's archive.")
+
     def destroy(self, spec: InstanceSpec) -> None:
         name = resource_name(spec.subdomain)
-        with self._client() as client:
+        with self._client(spec) as client:
             container = self._find(client, spec)
             if container is not None:
                 container.remove(force=True)
@@ -322,19 +388,46 @@ class DockerBackend:
             volume.remove(force=True)
 
 
+def _publish_host(spec: InstanceSpec) -> str:
+    """The address the instance's port is published on: its server's address on the network the edge reaches it
+    by (one edge in front of every server, routing to server:port), loopback for the portal's own engine."""
+    return spec.server.publish_host if spec.server is not None else "127.0.0.1"
+
+
 def _host_port(spec: InstanceSpec, new_port: bool) -> int:
     """A fixed host port chosen when the container is created, kept across restarts and re-creations.
 
     Fixed rather than engine-assigned so the route is known before the first start (the vhost is in place when
-    the customer pays) and never changes on a restart (no proxy reload, no request sent to an old port).
+    the customer pays) and never changes on a restart (no proxy reload, no request sent to an old port). On this
+    machine a free port is found by binding one; on another server a random one in the ephemeral range is taken,
+    and a clash there ("port is already allocated") recreates the container on another (`_start`).
     """
+    host = _publish_host(spec)
     if spec.upstream and not new_port:
-        host, _, port = spec.upstream.rpartition(":")
-        if host == "127.0.0.1" and port.isdigit():
+        known_host, _, port = spec.upstream.rpartition(":")
+        if known_host == host and port.isdigit():
             return int(port)
+    if host not in ("127.0.0.1", "localhost"):
+        return secrets.choice(range(20000, 60000))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def engine_client(base_url: str | None, tls_dir: str | None, timeout: int) -> docker.DockerClient:
+    """A client for one engine: unix:// or ssh:// as given (ssh through the system's ssh, which knows the host
+    keys), tcp:// with TLS when the server names its certificate folder (ca.pem, cert.pem, key.pem)."""
+    if not base_url:
+        return docker.from_env(timeout=timeout)
+    if tls_dir:
+        folder = Path(tls_dir)
+        tls = docker.tls.TLSConfig(
+            client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
+            ca_cert=str(folder / "ca.pem"),
+            verify=True,
+        )
+        return docker.DockerClient(base_url=base_url, timeout=timeout, tls=tls)
+    return docker.DockerClient(base_url=base_url, timeout=timeout, use_ssh_client=base_url.startswith("ssh://"))
 
 
 def _port_taken(exc: APIError) -> bool:

@@ -253,15 +253,17 @@ def test_on_sqlite_the_timeline_job_waits_for_a_handler_that_is_asking_stripe(
 def test_the_webhook_is_answered_in_front_of_reflex_and_other_paths_still_reach_it(
     db: Session, billing: Billing
 ) -> None:
-    """Production composition (portal.portal.PortalApp): the webhook's own path never reaches Reflex's app."""
+    """Production composition (portal.portal.PortalApp): the webhook's and the health check's paths never reach
+    Reflex's app (a load balancer's polls skip its middleware too)."""
     customer = paid_customer(db, billing)
     assert billing.post(payload(checkout_completed(customer))) == (200, {"received": True})
     refused = billing.client.get("/api/stripe/webhook")
     assert refused.status_code == 405 and refused.headers["allow"] == "POST"
-    assert billing.client.get("/api/health").status_code in (200, 503)  # our routes, not Reflex
+    assert billing.client.get("/api/health").status_code in (200, 503)  # our route, in front of Reflex
+    assert billing.client.post("/api/health").status_code == 405
     page = billing.client.get("/dashboard")
     assert (page.status_code, page.text) == (418, "reflex")
-    assert billing.reached_reflex_top == ["/api/health", "/dashboard"]  # never the webhook's path
+    assert billing.reached_reflex_top == ["/dashboard"]  # never the webhook's nor the health check's path
 
 
 def test_concurrent_deliveries_on_one_event_loop_are_each_told_new_or_duplicate(db: Session) -> None:
