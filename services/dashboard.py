@@ -51,8 +51,8 @@ STEP_LABELS = {
     "snapshot": "Backing up your data",
     "snapshot_before_restore": "Backing up the current data",
     "restore_volume": "Restoring your data",
-    "snapshot_for_move": "Copying your data",
-    "restore_on_target": "Copying your data to its new server",
+    "prepare_target": "Preparing its new server",
+    "copy_to_target": "Copying your data to its new server",
     "start_on_target": "Starting on its new server",
     "remove_old_copy": "Removing the old copy",
 }

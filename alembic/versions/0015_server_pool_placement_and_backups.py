@@ -78,12 +78,12 @@ def upgrade() -> None:
     from datetime import datetime, timezone
 
     now = datetime.now(timezone.utc)
+    # an empty address follows the setting (DOCKER_HOST, COOLIFY_SERVER_UUID), as it did before the pool
     from services.config import get_settings  # the settings as the portal reads them: environment, then .env
 
-    settings = get_settings()
-    first = [("docker", "docker-1", (settings.docker_host or "").strip())]
-    if (settings.coolify_server_uuid or "").strip():
-        first.append(("coolify", "coolify-1", (settings.coolify_server_uuid or "").strip()))
+    first = [("docker", "docker-1", "")]
+    if (get_settings().coolify_server_uuid or "").strip():
+        first.append(("coolify", "coolify-1", ""))
     bind = op.get_bind()
     instance = sa.table('instance', sa.column('id'), sa.column('backend'), sa.column('status'), sa.column('server_id'))
     for backend, name, address in first:

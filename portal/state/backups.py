@@ -53,5 +53,5 @@ class BackupsState(rx.State):
     async def download(self, backup_id: str):
         done, link = await self._do(lambda s, who, i: backups.download_link(s, who, i, str(backup_id)[:32]))
         if done and link:
-            return rx.redirect(link)
+            return rx.download(url=link, filename="backup.tar.zst")  # the link is good for five minutes
         return None

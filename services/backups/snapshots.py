@@ -9,6 +9,8 @@ new volume. The provisioning engine runs both as steps (services/provisioning/st
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
@@ -34,7 +36,7 @@ COOLIFY_SAYS = (
 class VolumeBackend(Protocol):
     def data_export(self, spec: InstanceSpec, *, pause: bool = True) -> Any: ...
 
-    def replace_data(self, spec: InstanceSpec, tar_chunks: Iterable[bytes]) -> None: ...
+    def replace_data(self, spec: InstanceSpec, tar_chunks: Iterable[bytes], *, fresh: bool = False) -> None: ...
 
 
 def volume_backend(backend: object) -> VolumeBackend:
@@ -106,6 +108,101 @@ def take(backend: object, spec: InstanceSpec, backup_id: str, *, pause: bool = T
     return _finish(backup_id, store=store.name, object_key=store_key, size=size, data=counted.data_bytes, digest=digest)
 
 
+def _tee(chunks: Iterable[bytes], ways: int, depth: int = 8) -> list[Iterator[bytes]]:
+    """The same chunks to `ways` readers, each in its own thread, read once from the source by a thread of its
+    own. A reader that stops early stops the rest (its error is theirs); the source's error reaches every one."""
+    lanes: list[queue.Queue[tuple[bytes | None, BaseException | None]]] = [
+        queue.Queue(maxsize=depth) for _ in range(ways)
+    ]
+    stop = threading.Event()
+
+    def put(
+        lane: queue.Queue[tuple[bytes | None, BaseException | None]], item: tuple[bytes | None, BaseException | None]
+    ) -> bool:
+        while not stop.is_set():
+            try:
+                lane.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                for lane in lanes:
+                    if not put(lane, (chunk, None)):
+                        return
+            for lane in lanes:
+                put(lane, (None, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to every reader, raised there
+            for lane in lanes:
+                put(lane, (None, exc))
+
+    def lane_of(lane: queue.Queue[tuple[bytes | None, BaseException | None]]) -> Iterator[bytes]:
+        try:
+            while True:
+                try:
+                    chunk, problem = lane.get(timeout=0.2)
+                except queue.Empty:
+                    if stop.is_set():
+                        raise ProvisioningError("the copy was stopped by its other side") from None
+                    continue
+                if problem is not None:
+                    raise problem
+                if chunk is None:
+                    return
+                yield chunk
+        except BaseException:
+            stop.set()
+            raise
+
+    threading.Thread(target=read, name="backup-tee", daemon=True).start()
+    return [lane_of(lane) for lane in lanes]
+
+
+def move_data(backend: object, source: InstanceSpec, target: InstanceSpec, backup_id: str) -> Backup:
+    """The source's volume into the target's new volume and, at the same time, into the store as a backup: one
+    read of the source, the target filled as it streams, the kept copy written beside it (bench/capacity.py)."""
+    volumes = volume_backend(backend)
+    with session_scope() as session:
+        row = session.get(Backup, backup_id)
+        if row is None:
+            raise PermanentError(f"backup {backup_id} no longer exists")
+        store_key = object_key(row)
+    store, counted, kept, failed = backup_store(), _Counted(), [], []
+    try:
+        with volumes.data_export(source, pause=False) as stream:
+            to_store, to_target = _tee(stream, 2)
+
+            def keep() -> None:
+                try:
+                    kept.append(store.put(store_key, compress(to_store, counted)))
+                except BaseException as exc:  # noqa: BLE001 - raised below, after the target side ended
+                    failed.append(exc)
+                    for _ in to_store:  # drained, so the source keeps flowing to the target until it stops
+                        pass
+
+            keeper = threading.Thread(target=keep, name="backup-keeper", daemon=True)
+            keeper.start()
+            try:
+                # into the volume prepare_target made; a retry unpacks the same stopped source again over what
+                # the failed attempt left, every file of which is in the archive and so written whole again
+                volumes.replace_data(target, to_target, fresh=True)
+            finally:
+                keeper.join()
+        if failed:
+            raise failed[0]
+    except StoreError as exc:
+        _finish(backup_id, error=str(exc))
+        raise ProvisioningError(str(exc)) from exc
+    except ProvisioningError as exc:
+        _finish(backup_id, error=str(exc))
+        raise
+    size, digest = kept[0]
+    return _finish(backup_id, store=store.name, object_key=store_key, size=size, data=counted.data_bytes, digest=digest)
+
+
 def _finish(
     backup_id: str,
     *,
@@ -141,8 +238,53 @@ def _checked(store: BackupStore, row: Backup) -> None:
         )
 
 
-def restore(backend: object, spec: InstanceSpec, backup_id: str) -> None:
-    """Replace the instance's data with the backup's (the container is left created, not started)."""
+def _hashed(chunks: Iterable[bytes], digest: Any) -> Iterator[bytes]:
+    for chunk in chunks:
+        digest.update(chunk)
+        yield chunk
+
+
+def _read_ahead(chunks: Iterable[bytes], depth: int = 8) -> Iterator[bytes]:
+    """The chunks, read (and hashed) by a thread of its own while this one decompresses and unpacks the previous
+    ones: the store's reads overlap the work instead of waiting for it. Its errors surface here, in order."""
+    ahead: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        ahead.put((chunk, None), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put((None, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            ahead.put((None, exc))
+
+    reader = threading.Thread(target=read, name="backup-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            chunk, problem = ahead.get()
+            if problem is not None:
+                raise problem
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        stop.set()
+
+
+def restore(backend: object, spec: InstanceSpec, backup_id: str, *, check_first: bool = True) -> None:
+    """Replace the instance's data with the backup's (the container is left created, not started).
+
+    `check_first` reads the object once to compare its sha256 before anything is replaced (a restore over the
+    customer's current data); otherwise it is compared as it streams and a mismatch fails the step afterwards
+    (a move into a new volume, the source still there)."""
     volumes = volume_backend(backend)
     with session_scope() as session:
         row = session.get(Backup, backup_id)
@@ -151,8 +293,15 @@ def restore(backend: object, spec: InstanceSpec, backup_id: str) -> None:
         session.expunge(row)
     store = backup_store()
     try:
-        _checked(store, row)
-        volumes.replace_data(spec, decompress(store.get(row.object_key)))
+        if check_first:
+            _checked(store, row)
+        digest = hashlib.sha256()
+        chunks = _read_ahead(_hashed(store.get(row.object_key), digest))
+        volumes.replace_data(spec, decompress(chunks), fresh=not check_first)
+        if digest.hexdigest() != row.sha256:
+            raise PermanentError(
+                f"Backup {row.id} in the store no longer matches what was written (sha256 differs): not restored."
+            )
     except StoreError as exc:
         raise ProvisioningError(str(exc)) from exc
     except zstandard.ZstdError as exc:
@@ -166,6 +315,18 @@ def kept_count(session: Session, instance: Instance) -> int:
         return max(1, int((plan.limits if plan else {}).get("backups_kept") or DEFAULT_KEPT))
     except (TypeError, ValueError):
         return DEFAULT_KEPT
+
+
+def forget_all(session: Session, instance: Instance) -> int:
+    """An instance removed for good takes its backups with it: a deleted account's data outlives it nowhere."""
+    rows = session.exec(select(Backup).where(col(Backup.instance_id) == key(instance))).all()
+    store = backup_store() if rows else None
+    for row in rows:
+        if store is not None and row.object_key:
+            store.delete(row.object_key)
+        session.delete(row)
+    session.flush()
+    return len(rows)
 
 
 def prune(session: Session, instance: Instance) -> int:

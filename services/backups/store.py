@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -62,21 +64,49 @@ class FolderStore:
         return path
 
     def put(self, key: str, chunks: Iterable[bytes]) -> tuple[int, str]:
+        """Written by a thread of its own while this one makes the next chunks (reading the volume, compressing):
+        hashing and writing overlap with them instead of following them. Flushed to disk before it counts."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(path.suffix + ".partial")
-        hashing = _Hashing(chunks)
+        digest, size, failed = hashlib.sha256(), 0, []
+        pending: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+
+        def write() -> None:
+            nonlocal size
+            try:
+                with open(partial, "wb") as out:
+                    while (chunk := pending.get()) is not None:
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as exc:
+                failed.append(exc)
+                while pending.get() is not None:  # keep taking, so the producer never blocks on a dead writer
+                    pass
+
+        writer = threading.Thread(target=write, name="backup-writer", daemon=True)
+        writer.start()
         try:
-            with open(partial, "wb") as out:
-                for chunk in hashing:
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+            for chunk in chunks:
+                pending.put(chunk)
+        except BaseException:  # the volume could not be read: no half-written object stays behind
+            pending.put(None)
+            writer.join()
+            partial.unlink(missing_ok=True)
+            raise
+        pending.put(None)
+        writer.join()
+        try:
+            if failed:
+                raise failed[0]
             partial.replace(path)  # a crash leaves a .partial, never a truncated backup under the real name
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise StoreError(f"could not write the backup: {exc}") from exc
-        return hashing.size, hashing.digest.hexdigest()
+        return size, digest.hexdigest()
 
     def get(self, key: str) -> Iterator[bytes]:
         path = self._path(key)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from services.models import Server
+
+class Capacity(Protocol):
+    """What placement reads of a server: a Server row, or the light row placement loads (placement.SlotRow)."""
+
+    id: int | None
+    state: str
+    memory_mb: int | None
+    millicpus: int | None
+    max_instances: int | None
+    allocated_memory_mb: int
+    allocated_millicpus: int
+    allocated_instances: int
 
 
 @dataclass(frozen=True)
@@ -15,7 +27,7 @@ class Need:
     millicpus: int = 0
 
 
-def fits(server: Server, need: Need) -> bool:
+def fits(server: Capacity, need: Need) -> bool:
     return (
         (server.memory_mb is None or server.allocated_memory_mb + need.memory_mb <= server.memory_mb)
         and (server.millicpus is None or server.allocated_millicpus + need.millicpus <= server.millicpus)
@@ -23,7 +35,7 @@ def fits(server: Server, need: Need) -> bool:
     )
 
 
-def load(server: Server, need: Need | None = None) -> float:
+def load(server: Capacity, need: Need | None = None) -> float:
     """The fullest declared dimension (0..1), after placing `need` when given; 0 when nothing is declared."""
     extra = need or Need()
     shares = [0.0]

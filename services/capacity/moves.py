@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from services.backups.snapshots import new_backup
+from services.backups.snapshots import COOLIFY_SAYS, new_backup
 from services.capacity import placement
 from services.capacity.fit import Need
 from services.capacity.servers import ServerRefused, drain, get_server
@@ -42,6 +42,8 @@ def request_move(
     """Queue a move of `instance` to `target` (or the best other server that fits)."""
     if instance.server_id is None:
         raise MoveRefused(f"{instance.subdomain} is not placed on a server yet.")
+    if placement.backend_of(session, instance) != "docker":
+        raise MoveRefused(COOLIFY_SAYS)
     if instance.status not in MOVABLE:
         raise MoveRefused(f"{instance.subdomain} cannot move while it is {instance.status}.")
     if engine.active_action(session, key(instance)) is not None:
@@ -86,7 +88,9 @@ def _take_target(session: Session, source: Server, need: Need, target: Server | 
     others = [s for s in placement.candidates(session, source.backend, None) if s.id != source.id]
     for server in placement.ranked(others, need):
         if placement.take(session, server, need):
-            return server
+            chosen = session.get(Server, server.id)
+            assert chosen is not None
+            return chosen
     raise MoveRefused("No other server has room for this instance: add a server first.")
 
 

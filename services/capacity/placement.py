@@ -8,31 +8,53 @@ A decision reads the servers' rows only (fifty, not ten thousand instances): ben
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from dataclasses import dataclass
+from typing import TypeVar
 
-from services.capacity.fit import Need, fits, load
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from services.capacity.fit import Capacity, Need, fits, load
 from services.capacity.servers import ensure_first_server
 from services.config import get_settings
 from services.models import AppTemplate, Instance, Plan, Server, Subscription
-from services.models.base import key, table_of
+from services.models.base import table_of
 from services.provisioning.errors import PermanentError
 
 STRATEGIES = ("spread", "pack")
+C = TypeVar("C", bound=Capacity)
 
 
 class NoCapacity(PermanentError):
     """No active server of the backend has room: parked at once (staff are alerted) rather than overcommitted."""
 
 
+@dataclass(slots=True)
+class SlotRow:
+    """A server as placement reads it: its counters and capacity only (fifty of these per decision)."""
+
+    id: int
+    name: str
+    state: str
+    memory_mb: int | None
+    millicpus: int | None
+    max_instances: int | None
+    allocated_memory_mb: int
+    allocated_millicpus: int
+    allocated_instances: int
+
+
 def need_of(session: Session, instance: Instance) -> tuple[Need, str | None]:
     """The plan's reservation and region for this instance."""
-    subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
-    plan = session.get(Plan, subscription.plan_id) if subscription else None
-    limits = plan.limits if plan else {}
-    return Need(_whole(limits.get("memory_mb")), _whole(float(limits.get("cpus") or 0) * 1000)), (
-        plan.region if plan and plan.region else None
-    )
+    found = session.execute(
+        sa_select(col(Plan.limits), col(Plan.region))
+        .select_from(Subscription)
+        .join(Plan, col(Plan.id) == col(Subscription.plan_id))
+        .where(col(Subscription.id) == instance.subscription_id)
+    ).first()
+    limits, region = (found[0] or {}, found[1]) if found else ({}, None)
+    return Need(_whole(limits.get("memory_mb")), _whole(float(limits.get("cpus") or 0) * 1000)), region or None
 
 
 def _whole(value: object) -> int:
@@ -47,26 +69,31 @@ def backend_of(session: Session, instance: Instance) -> str:
     return template.backend if template else instance.backend
 
 
-def ranked(servers: list[Server], need: Need, strategy: str = "spread") -> list[Server]:
+def ranked(servers: list[C], need: Need, strategy: str = "spread") -> list[C]:
     """The servers that fit, best first."""
     fitting = [s for s in servers if s.state == "active" and fits(s, need)]
     if strategy == "pack":
-        return sorted(fitting, key=lambda s: (-load(s, need), -s.allocated_instances, key(s)))
-    return sorted(fitting, key=lambda s: (load(s, need), s.allocated_instances, key(s)))
+        return sorted(fitting, key=lambda s: (-load(s, need), -s.allocated_instances, s.id or 0))
+    return sorted(fitting, key=lambda s: (load(s, need), s.allocated_instances, s.id or 0))
 
 
-def candidates(session: Session, backend: str, region: str | None) -> list[Server]:
-    query = select(Server).where(col(Server.backend) == backend, col(Server.state) == "active")
+_SLOT_COLUMNS = tuple(table_of(Server).c[name] for name in SlotRow.__slots__)  # type: ignore[attr-defined]
+
+
+def candidates(session: Session, backend: str, region: str | None) -> list[SlotRow]:
+    """The active servers of the backend (and region), read as they are now in the database."""
+    table = table_of(Server)
+    query = sa_select(*_SLOT_COLUMNS).where(table.c.backend == backend, table.c.state == "active")
     if region:
-        query = query.where(col(Server.region) == region)
-    return list(session.exec(query.execution_options(populate_existing=True)).all())
+        query = query.where(table.c.region == region)
+    return [SlotRow(*row) for row in session.execute(query).all()]
 
 
-def take(session: Session, server: Server, need: Need) -> bool:
+def take(session: Session, server: Capacity, need: Need) -> bool:
     """Reserve on this server if it still has room, in one statement: the database settles a race."""
     table = table_of(Server)
     condition = [
-        table.c.id == key(server),
+        table.c.id == server.id,
         table.c.state == "active",
         (table.c.memory_mb.is_(None)) | (table.c.allocated_memory_mb + need.memory_mb <= table.c.memory_mb),
         (table.c.millicpus.is_(None)) | (table.c.allocated_millicpus + need.millicpus <= table.c.millicpus),
@@ -91,16 +118,20 @@ def place(session: Session, instance: Instance, *, strategy: str | None = None) 
         if current is not None:
             return current
     backend = backend_of(session, instance)
-    ensure_first_server(session, backend)
     need, region = need_of(session, instance)
+    pool = candidates(session, backend, region)
+    if not pool and ensure_first_server(session, backend):  # a pool never starts empty
+        pool = candidates(session, backend, region)
     chosen_strategy = strategy or get_settings().placement_strategy
-    for server in ranked(candidates(session, backend, region), need, chosen_strategy):
+    for server in ranked(pool, need, chosen_strategy):
         if take(session, server, need):
-            instance.server_id = key(server)
+            instance.server_id = server.id
             instance.reserved_memory_mb, instance.reserved_millicpus = need.memory_mb, need.millicpus
             session.add(instance)
             session.flush()
-            return server
+            placed = session.get(Server, server.id)
+            assert placed is not None
+            return placed
     where = f" in region {region!r}" if region else ""
     raise NoCapacity(
         f"No {backend} server{where} has room for this instance "

@@ -43,13 +43,14 @@ class ServerLoad:
     load_percent: int
 
 
-def ensure_first_server(session: Session, backend: str) -> None:
+def ensure_first_server(session: Session, backend: str) -> bool:
     """A pool never starts empty: the portal's own engine (DOCKER_HOST, COOLIFY_SERVER_UUID) is its first server,
     with the address left empty so it keeps following that setting. Migration 0015 does the same on upgrade."""
     if session.exec(select(col(Server.id)).where(col(Server.backend) == backend)).first() is not None:
-        return
+        return False
     session.add(Server(name=FIRST.get(backend, f"{backend}-1"), backend=backend, address=""))
     session.flush()
+    return True
 
 
 def add_server(

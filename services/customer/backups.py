@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 
 from services import audit
 from services.backups.snapshots import COOLIFY_SAYS, new_backup
-from services.config import get_settings
 from services.crypto import decrypt, encrypt
 from services.customer.scope import own_instance
 from services.errors import ValidationFailed
@@ -158,7 +157,7 @@ def download_link(session: Session, who: Customer | None, instance_id: int, back
     assert who is not None
     backup = _own_backup(session, instance, backup_id)
     token = encrypt(f"{_PURPOSE}:{backup.id}:{who.user_id}")
-    return f"{get_settings().public_url.rstrip('/')}/api/backups/download?token={token}"
+    return f"/api/backups/download?token={token}"  # on the host the customer is on: a reseller's stays theirs
 
 
 def backup_for_link(session: Session, token: str) -> Backup | None:
@@ -214,8 +213,7 @@ def backups_page(session: Session, who: Customer | None) -> BackupsPage:
     return BackupsPage(
         instance_id=key(instance),
         subdomain=instance.subdomain,
-        can_manage=who.role in CAPABILITIES["manage"]
-        and (who.impersonator is None or who.impersonator.can("manage")),
+        can_manage=who.role in CAPABILITIES["manage"] and (who.impersonator is None or who.impersonator.can("manage")),
         supported=template is not None and template.backend == "docker",
         busy=engine.active_action(session, key(instance)) is not None,
         backups=[asdict(row) for row in rows],

@@ -49,8 +49,9 @@ STEPS: dict[str, tuple[str, ...]] = {
     BACKUP: ("snapshot",),
     RESTORE: ("snapshot_before_restore", "restore_volume", "start", "publish_proxy", "wait_healthy"),
     MIGRATE: (
-        "snapshot_for_move",
-        "restore_on_target",
+        "stop",
+        "prepare_target",
+        "copy_to_target",
         "start_on_target",
         "publish_proxy",
         "wait_healthy",

@@ -87,10 +87,6 @@ def restart(ctx: StepContext) -> None:
     _save_placement(ctx.instance_id, ctx.backend.restart(ctx.spec()))
 
 
-def stop(ctx: StepContext) -> None:
-    ctx.backend.stop(ctx.spec())
-
-
 def publish_proxy(ctx: StepContext) -> None:
     spec = ctx.spec()
     if spec.upstream:
@@ -151,6 +147,7 @@ def destroy(ctx: StepContext) -> None:
         instance = _instance(session, ctx.instance_id)
         instance.upstream, instance.external_id = None, None
         placement.release(session, instance)  # its slot on the server is free again
+        snapshots.forget_all(session, instance)  # and its backups go with it
         session.add(instance)
 
 
@@ -182,17 +179,27 @@ def _spec_on(ctx: StepContext, server_id: int) -> InstanceSpec:
         return replace(spec, server=server_ref(session, server_id), upstream=None, external_id=None)
 
 
-def snapshot_for_move(ctx: StepContext) -> None:
-    """Stopped first, so the copy is the last state the app wrote; from the last backup when its server is down."""
+def stop(ctx: StepContext) -> None:
     if ctx.params.get("from_backup"):
+        return  # a move off a server that is down: nothing there answers, nothing to stop
+    ctx.backend.stop(ctx.spec())
+
+
+def prepare_target(ctx: StepContext) -> None:
+    """The network, an empty volume and the container (not started) on the target, before the copy."""
+    target = _spec_on(ctx, int(ctx.params["target_server_id"]))
+    getattr(ctx.backend, "prepare_stopped", ctx.backend.prepare)(target)
+
+
+def copy_to_target(ctx: StepContext) -> None:
+    """The stopped source's volume streamed into the target's, kept as a backup as it streams; a move off a server
+    that is down restores its last backup instead (checked as it streams: the source keeps its copy anyway)."""
+    target = _spec_on(ctx, int(ctx.params["target_server_id"]))
+    backup_id = str(ctx.params["backup_id"])
+    if ctx.params.get("from_backup"):
+        snapshots.restore(ctx.backend, target, backup_id, check_first=False)
         return
-    source = _spec_on(ctx, int(ctx.params["source_server_id"]))
-    ctx.backend.stop(source)
-    snapshots.take(ctx.backend, source, str(ctx.params["backup_id"]), pause=False)
-
-
-def restore_on_target(ctx: StepContext) -> None:
-    snapshots.restore(ctx.backend, _spec_on(ctx, int(ctx.params["target_server_id"])), str(ctx.params["backup_id"]))
+    snapshots.move_data(ctx.backend, _spec_on(ctx, int(ctx.params["source_server_id"])), target, backup_id)
 
 
 def start_on_target(ctx: StepContext) -> None:
@@ -240,8 +247,8 @@ STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
         snapshot,
         snapshot_before_restore,
         restore_volume,
-        snapshot_for_move,
-        restore_on_target,
+        prepare_target,
+        copy_to_target,
         start_on_target,
         remove_old_copy,
     )

@@ -94,3 +94,36 @@ def test_licences_keep_what_they_granted_under_the_enforced_feature_names(databa
         engine.dispose()
     features = json.loads(features) if isinstance(features, str) else features
     assert sorted(features) == ["custom_css", "custom_domains", "hide_platform_branding"] and grace == 14
+
+
+def test_the_single_engine_of_before_becomes_the_pools_first_server_holding_what_runs(database_url: str) -> None:
+    from sqlalchemy import text
+
+    config = _config(database_url)
+    command.upgrade(config, "0014")
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO organization (id, name, slug, kind, status, created_at) "
+                    "VALUES (1, 'C', 'c', 'customer', 'active', CURRENT_TIMESTAMP)"
+                )
+            )
+            for number, (subdomain, status) in enumerate((("live", "running"), ("gone", "deprovisioned")), 1):
+                connection.execute(
+                    text(
+                        "INSERT INTO instance (id, organization_id, subdomain, backend, status, desired_state, "
+                        "created_at, updated_at) VALUES (:id, 1, :sub, 'docker', :status, 'running', "
+                        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": number, "sub": subdomain, "status": status},
+                )
+        command.upgrade(config, "head")
+        with engine.connect() as connection:
+            servers = connection.execute(text("SELECT id, name, address, allocated_instances FROM server")).all()
+            placed = dict(connection.execute(text("SELECT subdomain, server_id FROM instance")).all())
+    finally:
+        engine.dispose()
+    assert [(name, address, count) for _id, name, address, count in servers] == [("docker-1", "", 1)]
+    assert placed == {"live": servers[0][0], "gone": None}  # a removed instance holds no slot

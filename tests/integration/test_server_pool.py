@@ -279,6 +279,17 @@ def store_kind(request: pytest.FixtureRequest, settings_env: SettingsEnv) -> Ite
         server.stop()
 
 
+@pytest.fixture(params=["local tar", "engine archive API"])
+def archive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Backups read and write a local engine's volume with tar; a remote engine's through its archive API. Both
+    make and take the same archive (entries under data/), so each restores what the other made."""
+    if request.param == "engine archive API":
+        from services.provisioning.backends.docker import DockerBackend
+
+        monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec: None)
+    return str(request.param)
+
+
 def _run_new(pool: Provisioning, db: Session, before: int) -> None:
     for action_id, _ in pool.scheduled.calls[before:]:
         row = db.get(ProvisioningAction, action_id)
@@ -290,9 +301,9 @@ def _run_new(pool: Provisioning, db: Session, before: int) -> None:
 
 
 def test_a_backup_restores_byte_for_byte_and_a_wrong_restore_can_be_undone(
-    pool: Provisioning, engines: list[Dockerd], db: Session, store_kind: str
+    pool: Provisioning, engines: list[Dockerd], db: Session, store_kind: str, archive_path: str
 ) -> None:
-    instance = _provisioned(pool, db, f"safe{store_kind}")
+    instance = _provisioned(pool, db, f"safe{store_kind}{len(archive_path)}")
     daemon = _engine_of(engines, db, instance)
     owner = resolve_customer(db, _owner_id(db, instance))
     original = os.urandom(3 * 1024 * 1024) + b"\n"
@@ -368,3 +379,26 @@ def test_a_changed_backup_in_the_store_is_refused_before_anything_is_replaced(
     assert pool.run(action) == "parked"
     assert "no longer matches" in (db.get(ProvisioningAction, action).last_error or "")  # type: ignore[union-attr]
     assert _read_note(daemon, instance) == b"precious\n"  # nothing was replaced
+
+
+def test_a_backup_made_with_tar_restores_through_the_archive_api(
+    pool: Provisioning, engines: list[Dockerd], db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same archive whichever way it was made: a local engine's backup restores on a remote one's path."""
+    from services.provisioning.backends.docker import DockerBackend
+
+    instance = _provisioned(pool, db, "crosspath")
+    daemon = _engine_of(engines, db, instance)
+    owner = resolve_customer(db, _owner_id(db, instance))
+    _write_note(daemon, instance, b"made by tar\n")
+    before = len(pool.scheduled.calls)
+    backup_id = customer_backups.back_up_now(db, owner, instance.id)  # type: ignore[arg-type]
+    db.commit()
+    _run_new(pool, db, before)
+    _write_note(daemon, instance, b"changed\n")
+    monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec: None)
+    before = len(pool.scheduled.calls)
+    customer_backups.restore_backup(db, owner, instance.id, backup_id)  # type: ignore[arg-type]
+    db.commit()
+    _run_new(pool, db, before)
+    assert _read_note(daemon, instance) == b"made by tar\n"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -33,6 +34,41 @@ def test_health_is_503_and_names_the_broken_part(settings_env: SettingsEnv) -> N
     checks = response.json()["checks"]
     assert checks["database"]["ok"] is False and "error" in checks["database"]
     assert checks["redis"]["ok"] is False
+
+
+def test_a_health_answer_is_reused_for_a_second_then_checked_again(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Load balancers poll several times a second: within a second they get the same answer without a new round
+    of checks (no hop to a worker thread); after it, the checks run again and see what changed."""
+    import time
+
+    from services import health
+
+    client = TestClient(build_api())
+    calls: list[int] = []
+    real = health.check_all
+    route = importlib.import_module("portal.api.health")
+    monkeypatch.setattr(route, "check_all", lambda: calls.append(1) or real())
+    assert client.get("/api/health").status_code == 200
+    assert client.get("/api/health").status_code == 200
+    assert len(calls) == 1
+    now = time.monotonic() + health.REPORT_REUSE_SECONDS + 0.1
+    monkeypatch.setattr(health.time, "monotonic", lambda: now)
+    assert client.get("/api/health").status_code == 200
+    assert len(calls) == 2
+
+
+def test_portal_admin_servers_add_list_drain_remove(db: Session) -> None:
+    from services.cli import main
+
+    assert main(["servers", "add", "edge-2", "unix:///run/edge-2.sock", "--memory-mb", "2048", "--region", "eu-1"]) == 0
+    assert main(["servers", "add", "edge-2", "unix:///run/other.sock"]) == 2  # a taken name changes nothing
+    assert main(["servers", "add", "bad name", "unix:///run/x.sock"]) == 2
+    assert main(["servers", "add", "edge-3", "http://not-an-engine"]) == 2
+    assert main(["servers", "drain", "edge-2"]) == 0
+    assert main(["servers", "remove", "edge-2"]) == 0  # empty: it may go
+    assert main(["servers", "remove", "edge-2"]) == 1
 
 
 def test_portal_admin_help_and_usage_errors() -> None:

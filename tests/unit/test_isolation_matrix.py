@@ -25,6 +25,7 @@ from portal.api import STRIPE_WEBHOOK_PATH, WebhookFastPath, api_transformer, bu
 from portal.api.guards import UPLOAD_PATH
 from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
+from portal.state.admin_servers import ServersState
 from portal.state.admin_team import TeamState
 from portal.state.backups import BackupsState
 from portal.state.branding_editor import BrandingEditorState
@@ -55,6 +56,7 @@ from services.models import (
     Plan,
     ProvisioningAction,
     Role,
+    Server,
     StripeEvent,
     UsageRecord,
     User,
@@ -155,7 +157,7 @@ def tenants(db: Session, tree: dict) -> Tenants:
         object_key=f"instance-{instance_b.id}/bbackup0000000001.tar.zst",
         sha256="0" * 64,
     )
-    db.add_all([seller_domain_b, customer_domain_b, backup_b])
+    db.add_all([seller_domain_b, customer_domain_b, backup_b, Server(name="pool-1", address="unix:///run/p.sock")])
     db.commit()
     user_b = db.exec(select(User).where(User.username == "cust-b")).one()
     b = {
@@ -218,6 +220,7 @@ def _snapshot(db: Session, b: dict[str, Any]) -> dict[str, Any]:
         else None,
         "delivery": db.get(WebhookDelivery, b["delivery"].id).model_dump(),  # type: ignore[union-attr]
         "api_token": db.get(ApiToken, b["api_token"].id).model_dump(),  # type: ignore[union-attr]
+        "servers": sorted((x.name, x.state) for x in db.exec(select(Server)).all()),
         "backups": sorted(
             (r.id, r.status, r.kind) for r in db.exec(select(Backup).where(Backup.organization_id == customer)).all()
         ),
@@ -319,6 +322,13 @@ async def _save_template(browser: Browser, b: dict[str, Any]) -> Any:
 PROBES: dict[str, Probe] = {
     "DashboardState.control": _control,
     "BackupsState.back_up_now": lambda br, b: _backups("back_up_now", br, b),
+    # the pool carries every tenant's instances: reseller staff are refused all of it, and audited
+    "ServersState.load": lambda br, b: br.call(ServersState, "load"),
+    "ServersState.add": lambda br, b: br.call(
+        ServersState, "add", {"name": "rogue", "backend": "docker", "address": "unix:///run/rogue.sock"}
+    ),
+    "ServersState.change": lambda br, b: br.call(ServersState, "change", "pool-1", "drain"),
+    "ServersState.recover": lambda br, b: br.call(ServersState, "recover", "pool-1"),
     "BackupsState.restore": lambda br, b: _backups("restore", br, b, b["backup"].id),
     "BackupsState.download": lambda br, b: _backups("download", br, b, b["backup"].id),
     "InstanceToolsState.show_logs": lambda br, b: _tool("show_logs", br, b),

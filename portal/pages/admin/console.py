@@ -4,9 +4,11 @@ import reflex as rx
 
 from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
+from portal.pages.admin.servers import servers_section
 from portal.pages.admin.team import licences_section, people_section, plans_section, sellers_section
 from portal.state.admin import AdminState
 from portal.state.admin_customers import ConsoleState
+from portal.state.admin_servers import ServersState
 from portal.state.admin_team import TeamState
 from portal.state.auth import AuthState
 from portal.state.payouts import PayoutsState
@@ -295,6 +297,10 @@ def admin_console() -> rx.Component:
                     ),
                     rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
                     rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences", id="tab-licences")),
+                    rx.cond(
+                        AdminState.is_platform,
+                        rx.tabs.trigger("Servers", value="servers", id="tab-servers", on_click=ServersState.load),
+                    ),
                     rx.tabs.trigger("Audit log", value="audit", id="tab-audit"),
                 ),
                 rx.tabs.content(
@@ -314,6 +320,7 @@ def admin_console() -> rx.Component:
                 rx.tabs.content(rx.box(sellers_section(), padding_top="1rem"), value="resellers"),
                 rx.tabs.content(rx.box(plans_section(), padding_top="1rem"), value="plans"),
                 rx.tabs.content(rx.box(licences_section(), padding_top="1rem"), value="licences"),
+                rx.tabs.content(rx.box(servers_section(), padding_top="1rem"), value="servers"),
                 rx.tabs.content(rx.box(audit_section(), padding_top="1rem"), value="audit"),
                 default_value="overview",
                 width="100%",

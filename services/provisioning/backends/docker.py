@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets
+import shutil
 import socket
+import subprocess
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -329,13 +332,33 @@ class DockerBackend:
 
     # --- the data volume, for backups and moves (services/backups) ------------------------------------------------
 
+    def local_volume(self, spec: InstanceSpec) -> Path | None:
+        """The data volume's folder, when the engine runs on this machine (a unix socket) with the local volume
+        driver and this process may read and write every file in it (root). Backups and moves then read and write
+        it with tar directly: two to three times the speed of the engine's archive API, which builds and streams
+        the same tar through its HTTP socket (bench/capacity.py)."""
+        base_url, _tls = self._engine(spec)
+        if (base_url and not base_url.startswith("unix://")) or os.geteuid() != 0 or shutil.which("tar") is None:
+            return None
+        with self._client(spec) as client:
+            try:
+                volume = client.volumes.get(f"{resource_name(spec.subdomain)}-data")
+            except NotFound:
+                return None
+            self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
+        mountpoint = Path(str(volume.attrs.get("Mountpoint") or ""))
+        if volume.attrs.get("Driver") != "local" or not mountpoint.is_dir():
+            return None
+        return mountpoint
+
     @contextmanager
     def data_export(self, spec: InstanceSpec, *, pause: bool = True) -> Iterator[Iterator[bytes]]:
-        """The data volume as a tar stream (entries under `data/`), read by the engine from the volume itself.
+        """The data volume as a tar stream (entries under `data/`), read from the volume itself.
 
         With `pause` a running instance is frozen while the stream is read (the cgroup freezer: its open files
         are consistent, its memory kept, it answers again right after), else it keeps running (apps whose files
         are always consistent on disk)."""
+        local = self.local_volume(spec)
         with self._client(spec) as client:
             container = self._find(client, spec)
             if container is None:
@@ -344,30 +367,46 @@ class DockerBackend:
             if paused:
                 container.pause()
             try:
-                stream, _stat = container.get_archive(DATA_PATH, chunk_size=DATA_CHUNK)
-                yield stream
+                if local is not None:
+                    yield _tar_of(local)
+                else:
+                    stream, _stat = container.get_archive(DATA_PATH, chunk_size=DATA_CHUNK)
+                    yield stream
             finally:
                 if paused:
                     container.unpause()
 
-    def replace_data(self, spec: InstanceSpec, tar_chunks: Iterable[bytes]) -> None:
+    def prepare_stopped(self, spec: InstanceSpec) -> None:
+        """Network, empty volume and the container, created and not started: a move's target, before its copy."""
+        self.prepare(spec)
+        with self._client(spec) as client:
+            self._ensure_container(client, spec)
+
+    def replace_data(self, spec: InstanceSpec, tar_chunks: Iterable[bytes], *, fresh: bool = False) -> None:
         """Replace the data volume with the tar stream's content: the container and volume are made anew (nothing
-        of the old data survives), the archive is unpacked into the new container before its first start."""
+        of the old data survives), the archive is unpacked into the new container before its first start.
+        `fresh`: the volume was just made for this (a move's target) and is used as it is."""
         name = resource_name(spec.subdomain)
         with self._client(spec) as client:
             container = self._find(client, spec)
             if container is not None:
                 container.remove(force=True)
-            try:
-                volume = client.volumes.get(f"{name}-data")
-                self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
-                volume.remove(force=True)
-            except NotFound:
-                pass
-        self.prepare(spec)  # network and an empty volume, owned by this instance
+            if not fresh:
+                try:
+                    volume = client.volumes.get(f"{name}-data")
+                    self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
+                    volume.remove(force=True)
+                except NotFound:
+                    pass
+        if not fresh:
+            self.prepare(spec)  # network and an empty volume, owned by this instance
         with self._client(spec) as client:
-            container = self._create(client, spec)
-            if not container.put_archive("/", tar_chunks):
+            container = self._find(client, spec) if fresh else None
+            container = container if container is not None else self._create(client, spec)
+            local = self.local_volume(spec)
+            if local is not None:
+                _untar_into(local, tar_chunks)
+            elif not container.put_archive("/", tar_chunks):
                 raise ProvisioningError("The engine did not accept the backup's archive.")
 
     def destroy(self, spec: InstanceSpec) -> None:
@@ -412,6 +451,49 @@ def _host_port(spec: InstanceSpec, new_port: bool) -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _tar_of(folder: Path) -> Iterator[bytes]:
+    """The folder as a tar stream with its entries under `data/`, as the engine's archive API makes it, so a
+    backup restores the same way whichever path made it. Owners, modes and links are kept; nothing is followed."""
+    process = subprocess.Popen(
+        ["tar", "-C", str(folder), "--numeric-owner", "--transform", "s,^\\.,data,", "-cf", "-", "."],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        while chunk := process.stdout.read(DATA_CHUNK):
+            yield chunk
+    except GeneratorExit:  # the reader stopped (the store failed): tar ends with its pipe, its error is moot
+        process.kill()
+        raise
+    finally:
+        process.stdout.close()
+        problem = process.stderr.read().decode(errors="replace")[-500:]
+        process.stderr.close()
+        code = process.wait()
+    if code != 0:
+        raise ProvisioningError(f"Reading the data volume failed: {problem.strip() or 'tar failed'}")
+
+
+def _untar_into(folder: Path, tar_chunks: Iterable[bytes]) -> None:
+    """Unpack a backup's tar (entries under `data/`) into the empty volume folder, owners and modes as saved."""
+    process = subprocess.Popen(
+        ["tar", "-C", str(folder), "--numeric-owner", "--same-owner", "--strip-components=1", "-xf", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    try:
+        for chunk in tar_chunks:
+            process.stdin.write(chunk)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass  # tar stopped early: its own message says why
+    problem = process.stderr.read().decode(errors="replace")[-500:]
+    if process.wait() != 0:
+        raise ProvisioningError(f"Unpacking the backup failed: {problem.strip() or 'tar failed'}")
 
 
 def engine_client(base_url: str | None, tls_dir: str | None, timeout: int) -> docker.DockerClient:
