@@ -184,3 +184,37 @@ def test_impersonation_shows_the_banner_ends_with_one_click_and_is_audited(page:
         for (a,) in _sql(portal, "SELECT action FROM audit_event WHERE action LIKE 'admin.impersonation%' ORDER BY id")
     ]
     assert audit[-2:] == ["admin.impersonation_started", "admin.impersonation_ended"]
+
+
+def test_the_operator_sees_the_pool_adds_a_server_and_removes_it_and_a_reseller_sees_no_servers(
+    page: Page, portal: RunningPortal
+) -> None:
+    _sign_in(page, portal, "owner@acme.example.com", OPERATOR[1])
+    page.goto(portal.url + "/admin")
+    expect(page.locator("#tab-customers")).to_be_visible()
+    expect(page.locator("#tab-servers")).to_have_count(0)  # the pool is the platform's alone
+    sign_out(page)
+
+    _sign_in(page, portal, *OPERATOR)
+    page.goto(portal.url + "/admin")
+    page.click("#tab-servers")
+    first = page.locator("tr[data-server='docker-1']")
+    expect(first).to_be_visible()
+    placed = _sql(portal, "SELECT allocated_instances FROM server WHERE name = 'docker-1'")[0][0]
+    expect(first.locator("td").nth(3)).to_have_text(str(placed))  # the instances it holds, as the database says
+    expect(first.get_by_role("progressbar")).to_be_visible()  # its load as a bar, the figure beside it
+
+    page.fill("input[name='name']", "edge-2")
+    page.fill("input[name='address']", "unix:///run/edge-2.sock")
+    page.fill("input[name='memory_mb']", "4096")
+    page.click("#add-server")
+    added = page.locator("tr[data-server='edge-2']")
+    expect(added).to_be_visible()
+    expect(added.locator("td").nth(4)).to_have_text("0 / 4096")
+    added.get_by_role("button", name="Drain edge-2").click()
+    page.click("#confirm-drain-edge-2")
+    expect(added).to_contain_text("draining")
+    added.get_by_role("button", name="Remove edge-2").click()
+    page.click("#confirm-remove-server-edge-2")
+    expect(added).to_have_count(0)
+    assert _sql(portal, "SELECT count(*) FROM server WHERE name = 'edge-2'") == [(0,)]
