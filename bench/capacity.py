@@ -45,10 +45,10 @@ os.environ.update(
 from sqlmodel import Session, SQLModel, select
 
 from services.backups.snapshots import new_backup
-from services.capacity import moves, placement, servers
+from services.capacity import placement, servers
 from services.db import get_engine, session_scope
 from services.models import Instance, ProvisioningAction, ProvisioningStep, Server
-from services.provisioning import actions, engine
+from services.provisioning import actions, engine, moves
 from tests.support.docker_env import Dockerd, build_test_image, start_dockerd
 from tests.support.factories import customer_instance
 

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from sqlmodel import col, select
 
 from services import seed, worker
+from services.admin.servers_cli import add_commands as add_server_commands
 from services.api.tokens import issue_api_token
-from services.capacity.cli import add_commands as add_server_commands
 from services.db import session_scope
 from services.errors import ValidationFailed
 from services.health import check_all

@@ -19,3 +19,12 @@ class RateLimited(Exception):
     def __init__(self, retry_after_seconds: int) -> None:
         self.retry_after_seconds = max(1, retry_after_seconds)
         super().__init__(f"Too many attempts. Please wait {self.retry_after_seconds} seconds and try again.")
+
+
+class ProvisioningError(Exception):
+    """A provisioning step failed for a reason that may pass (engine restarting, timeout): retried with backoff.
+    Here rather than in services.provisioning so what the steps call (placement, backups) can raise it too."""
+
+
+class PermanentError(ProvisioningError):
+    """Retrying cannot help until somebody fixes the cause (missing image, name collision): parked at once."""

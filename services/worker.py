@@ -7,7 +7,6 @@ module too, so each domain's task module has connected its domain to the queue b
 from __future__ import annotations
 
 from services.accounts import tasks as accounts_tasks
-from services.backups import tasks as backup_tasks
 from services.billing import tasks as billing_tasks
 from services.domains import tasks as domain_tasks
 from services.gateway import tasks as gateway_tasks
@@ -28,7 +27,6 @@ def one_log_format() -> None:
 
 __all__ = [
     "accounts_tasks",
-    "backup_tasks",
     "billing_tasks",
     "domain_tasks",
     "gateway_tasks",

@@ -10,9 +10,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services import audit
-from services.capacity import moves, servers
+from services.capacity import servers
 from services.errors import ValidationFailed
 from services.models import Instance
+from services.provisioning import moves
 from services.tenancy.scope import Actor, authorise
 
 

@@ -20,10 +20,9 @@ from sqlmodel import Session, col, select
 from services.backups.store import BackupStore, StoreError, backup_store
 from services.crypto import new_token
 from services.db import session_scope
+from services.errors import PermanentError, ProvisioningError
 from services.models import Backup, Instance, Plan, Subscription
 from services.models.base import key, utcnow
-from services.provisioning.errors import PermanentError, ProvisioningError
-from services.provisioning.spec import InstanceSpec
 
 ZSTD_LEVEL = 3  # zstd's own default: what `tar | zstd` does, the benchmark's baseline
 DEFAULT_KEPT = 7
@@ -31,6 +30,13 @@ COOLIFY_SAYS = (
     "Backups of Coolify instances are not available: Coolify's API backs up databases only (scheduled database "
     "backups), not an application's volumes. Use Coolify's own volume tooling for these instances."
 )
+
+
+class InstanceSpec(Protocol):
+    """What of an instance's spec (services.provisioning.spec) a backup reads itself; the backend reads the rest."""
+
+    @property
+    def instance_id(self) -> int: ...
 
 
 class VolumeBackend(Protocol):
@@ -42,7 +48,7 @@ class VolumeBackend(Protocol):
 def volume_backend(backend: object) -> VolumeBackend:
     if not hasattr(backend, "data_export") or not hasattr(backend, "replace_data"):
         raise PermanentError(COOLIFY_SAYS)
-    return backend  # type: ignore[return-value]
+    return backend
 
 
 def new_backup(session: Session, instance: Instance, kind: str, backup_id: str | None = None) -> Backup:

@@ -9,14 +9,22 @@ from typing import Protocol
 class Capacity(Protocol):
     """What placement reads of a server: a Server row, or the light row placement loads (placement.SlotRow)."""
 
-    id: int | None
-    state: str
-    memory_mb: int | None
-    millicpus: int | None
-    max_instances: int | None
-    allocated_memory_mb: int
-    allocated_millicpus: int
-    allocated_instances: int
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def memory_mb(self) -> int | None: ...
+    @property
+    def millicpus(self) -> int | None: ...
+    @property
+    def max_instances(self) -> int | None: ...
+    @property
+    def allocated_memory_mb(self) -> int: ...
+    @property
+    def allocated_millicpus(self) -> int: ...
+    @property
+    def allocated_instances(self) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from sqlmodel import Session, col
 from services.capacity.fit import Capacity, Need, fits, load
 from services.capacity.servers import ensure_first_server
 from services.config import get_settings
+from services.errors import PermanentError
 from services.models import AppTemplate, Instance, Plan, Server, Subscription
 from services.models.base import table_of
-from services.provisioning.errors import PermanentError
 
 STRATEGIES = ("spread", "pack")
 C = TypeVar("C", bound=Capacity)
@@ -77,7 +77,7 @@ def ranked(servers: list[C], need: Need, strategy: str = "spread") -> list[C]:
     return sorted(fitting, key=lambda s: (load(s, need), s.allocated_instances, s.id or 0))
 
 
-_SLOT_COLUMNS = tuple(table_of(Server).c[name] for name in SlotRow.__slots__)  # type: ignore[attr-defined]
+_SLOT_COLUMNS = tuple(table_of(Server).c[name] for name in SlotRow.__slots__)
 
 
 def candidates(session: Session, backend: str, region: str | None) -> list[SlotRow]:

@@ -114,7 +114,7 @@ def get_server(session: Session, name: str) -> Server:
 
 
 def drain(session: Session, name: str) -> Server:
-    """No new instance goes there; services/capacity/moves.py moves the ones it holds."""
+    """No new instance goes there; services/provisioning/moves.py moves the ones it holds."""
     server = get_server(session, name)
     if server.state == "active":
         server.state = "draining"
@@ -160,7 +160,7 @@ def recount(session: Session) -> None:
         .where(col(Instance.server_id).is_not(None))
         .group_by(col(Instance.server_id))
     ).all()
-    totals = {int(r[0]): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+    totals = {int(r[0] or 0): (int(r[1]), int(r[2]), int(r[3])) for r in rows}
     for server in session.exec(select(Server)).all():
         count, memory, cpus = totals.get(key(server), (0, 0, 0))
         if (server.allocated_instances, server.allocated_memory_mb, server.allocated_millicpus) != (

@@ -20,7 +20,7 @@ RELEASE = "release"  # an abandoned checkout: remove what PREPARE created
 BACKUP = "backup"  # a snapshot of the data volume into the backup store (params: backup_id)
 # the data volume replaced by a backup's, after a backup of the current state (params: backup_id, safety_backup_id)
 RESTORE = "restore"
-# to another server: params source_server_id, target_server_id, backup_id, from_backup (services/capacity/moves.py)
+# to another server: params source_server_id, target_server_id, backup_id, from_backup (services/provisioning/moves.py)
 MIGRATE = "migrate"
 BEST_EFFORT = (PREPARE, RELEASE)
 

@@ -1,11 +1,8 @@
-"""How a step failed decides what the engine does next."""
+"""How a step failed decides what the engine does next (the classes live in services.errors, below every package
+that raises them: the engine, placement, backups)."""
 
 from __future__ import annotations
 
+from services.errors import PermanentError, ProvisioningError
 
-class ProvisioningError(Exception):
-    """A step failed for a reason that may pass (engine restarting, timeout): retried with backoff."""
-
-
-class PermanentError(ProvisioningError):
-    """Retrying cannot help until somebody fixes the cause (missing image, name collision): parked at once."""
+__all__ = ["PermanentError", "ProvisioningError"]

@@ -13,6 +13,7 @@ from huey import crontab
 from services.db import session_scope
 from services.jobs.queue import periodic_task, task
 from services.provisioning import engine
+from services.provisioning.backup_schedule import queue_due_backups
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.operations import regenerate_proxy
 from services.provisioning.prewarm import release_abandoned
@@ -58,3 +59,10 @@ def watch_engines() -> None:
     """A Docker engine or Coolify server that stops answering is an incident for staff, once."""
     with session_scope() as session:
         watch_backends(session)
+
+
+@periodic_task(crontab(minute="*/10"), period_seconds=600)
+def scheduled_backups() -> None:
+    """Every ten minutes: the instances whose plan's backup interval has passed get a backup queued."""
+    with session_scope() as session:
+        queue_due_backups(session)

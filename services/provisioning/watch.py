@@ -72,7 +72,7 @@ def probes(session: Session) -> list[Probe]:
                 Probe(
                     f"docker:{address}",
                     f"The Docker engine {server.name} at {address}",
-                    lambda ref=ref: docker.ping(_probe_spec(ref)),
+                    _pinger(docker, ref),
                     key(server),
                 )
             )
@@ -107,6 +107,13 @@ def watch_backends(session: Session, found: list[Probe] | None = None) -> dict[s
     if any(p.server_id is not None for p in (found or [])) or found is None:
         recount(session)
     return answered
+
+
+def _pinger(docker: DockerBackend, ref: ServerRef | None) -> Callable[[], None]:
+    def ping() -> None:
+        docker.ping(_probe_spec(ref))
+
+    return ping
 
 
 def _probe_spec(ref: ServerRef | None) -> InstanceSpec | None:

@@ -16,10 +16,10 @@ import pytest
 from sqlmodel import Session, col, select
 
 from services.backups.store import backup_store
-from services.capacity import moves, servers
+from services.capacity import servers
 from services.customer import backups as customer_backups
 from services.models import Backup, Incident, Instance, ProvisioningAction, Server
-from services.provisioning import actions, engine
+from services.provisioning import actions, engine, moves
 from services.provisioning.proxy.nginx import NginxProxy
 from services.provisioning.watch import watch_backends
 from services.tenancy.scope import resolve_customer

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from services.backups import schedule, snapshots
+from services.backups import snapshots
 from services.backups.store import FolderStore, StoreError
 from services.customer import backups
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Backup, Instance, Membership, Plan, ProvisioningAction, Subscription
 from services.models.base import utcnow
 from services.provisioning import actions
+from services.provisioning import backup_schedule as schedule
 from services.tenancy.scope import Customer, resolve_customer
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance, staff_member

@@ -17,7 +17,11 @@ from tests.support.factories import customer_instance
 def _pool(db: Session, *specs: tuple[str, int | None, int | None]) -> None:
     for name, memory_mb, max_instances in specs:
         servers.add_server(
-            db, name=name, backend="docker", address=f"unix:///run/{name}.sock", memory_mb=memory_mb,
+            db,
+            name=name,
+            backend="docker",
+            address=f"unix:///run/{name}.sock",
+            memory_mb=memory_mb,
             max_instances=max_instances,
         )
     servers.ensure_first_server(db, "docker")  # present already: adding servers made the pool

@@ -50,7 +50,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _drain(args: argparse.Namespace) -> int:
-    from services.capacity.moves import drain_server
+    from services.provisioning.moves import drain_server
 
     try:
         with session_scope() as session:
