@@ -7,6 +7,7 @@ staff, however many minutes it stays down); the first probe that succeeds again 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.coolify.client import CoolifyClient
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import InstanceSpec, ServerRef, server_ref
+
+log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_SECONDS = 5
 
@@ -109,6 +112,24 @@ def watch_backends(session: Session, found: list[Probe] | None = None) -> dict[s
     return answered
 
 
+def _remove_stale_copies(session: Session, server: Server) -> None:
+    """An engine back from the dead still holds the copies of instances started elsewhere meanwhile (and restarts
+    them, by their restart policy): they are removed, so nothing runs twice and no disk is held by a ghost."""
+    placed_here = {
+        int(i) for i in session.exec(select(col(Instance.id)).where(col(Instance.server_id) == key(server))).all()
+    }
+    try:
+        removed = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS).remove_strays(
+            _probe_spec(server_ref(session, key(server))),
+            placed_here,  # type: ignore[arg-type]
+        )
+    except ProvisioningError as exc:
+        log.warning("stale copies on %s not removed yet: %s", server.name, exc)
+        return
+    if removed:
+        log.info("removed the stale copies of %d instance(s) from %s", removed, server.name)
+
+
 def _pinger(docker: DockerBackend, ref: ServerRef | None) -> Callable[[], None]:
     def ping() -> None:
         docker.ping(_probe_spec(ref))
@@ -153,7 +174,9 @@ def server_up(session: Session, server_id: int) -> None:
     server = session.get(Server, server_id)
     if server is None:
         return
-    mark_seen(session, server)
+    came_back = mark_seen(session, server)
+    if came_back and server.backend == "docker":
+        _remove_stale_copies(session, server)
     session.connection().execute(
         update(table_of(Instance))
         .where(table_of(Instance).c.server_id == server_id, table_of(Instance).c.host_unreachable.is_(True))

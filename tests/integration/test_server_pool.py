@@ -15,14 +15,15 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from services.admin import servers as admin_servers
 from services.backups.store import backup_store
 from services.capacity import servers
 from services.customer import backups as customer_backups
-from services.models import Backup, Incident, Instance, ProvisioningAction, Server
+from services.models import Backup, Incident, Instance, ProvisioningAction, Server, User
 from services.provisioning import actions, engine, moves
 from services.provisioning.proxy.nginx import NginxProxy
 from services.provisioning.watch import watch_backends
-from services.tenancy.scope import resolve_customer
+from services.tenancy.scope import resolve_actor, resolve_customer
 from tests.support.docker_env import Dockerd, build_test_image, start_dockerd, unavailable
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance, platform, staff_member
@@ -220,13 +221,20 @@ def test_draining_moves_the_instances_with_their_data(pool: Provisioning, engine
     db.commit()
 
 
-def test_an_engine_that_dies_is_marked_down_alerts_and_the_others_keep_serving(
+def test_an_engine_that_dies_is_marked_down_alerts_and_its_instances_start_elsewhere_from_their_backups(
     pool: Provisioning, engines: list[Dockerd], db: Session, outbox: Path
 ) -> None:
     staff_member(db, "operator", platform(db), "owner")
     db.commit()
+    operator = resolve_actor(db, db.exec(select(User).where(User.username == "operator")).one().id)  # type: ignore[arg-type]
     placed = [_provisioned(pool, db, f"alive{n}") for n in range(3)]
     victim = next(i for i in placed if _server_of(db, i) == "e3")
+    _write_note(engines[2], victim, b"saved in last night's backup\n")
+    before = len(pool.scheduled.calls)
+    customer_backups.back_up_now(db, resolve_customer(db, _owner_id(db, victim)), victim.id)  # type: ignore[arg-type]
+    db.commit()
+    _run_new(pool, db, before)
+
     engines[2].kill()
     watch_backends(db)
     db.commit()
@@ -244,12 +252,27 @@ def test_an_engine_that_dies_is_marked_down_alerts_and_the_others_keep_serving(
             assert _via_edge(pool, instance, "/health").status_code == 200
     newcomer = _provisioned(pool, db, "newcomer")
     assert _server_of(db, newcomer) in ("e1", "e2")  # nothing new on a down server
-    engines[2].start()
+
+    before = len(pool.scheduled.calls)
+    assert admin_servers.move_from_backups(db, operator, "e3") == 1  # "Start elsewhere"
+    db.commit()
+    for action_id, _ in pool.scheduled.calls[before:]:
+        row = db.get(ProvisioningAction, action_id)
+        if row is not None and row.action == actions.MIGRATE and row.status == "queued":
+            assert pool.run(action_id) == "succeeded", row.last_error
+    db.expire_all()
+    assert _server_of(db, victim) in ("e1", "e2") and not db.get(Instance, victim.id).host_unreachable  # type: ignore[union-attr]
+    answer = _via_edge(pool, victim, "/cgi-bin/note")
+    assert answer.status_code == 200 and "saved in last night's backup" in answer.text
+
+    engines[2].start()  # back: it takes new instances again, and the copy it still held is removed
     watch_backends(db)
     db.commit()
     db.refresh(e3)
-    db.refresh(victim)
-    assert e3.state == "active" and not victim.host_unreachable
+    assert e3.state == "active"
+    client = engines[2].client()
+    assert client.containers.list(all=True) == [] and client.volumes.list() == []
+    client.close()
 
 
 @pytest.fixture(params=["folder", "s3"])

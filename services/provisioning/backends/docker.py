@@ -409,6 +409,28 @@ class DockerBackend:
             elif not container.put_archive("/", tar_chunks):
                 raise ProvisioningError("The engine did not accept the backup's archive.")
 
+    def remove_strays(self, spec: InstanceSpec | None, placed_here: set[int]) -> int:
+        """Remove every portal container, network and volume on this engine whose instance is not placed here any
+        more (an engine back after its instances were started elsewhere from their backups). Returns how many
+        instances' copies went."""
+        with self._client(spec) as client:
+            strays: set[str] = set()
+            for container in client.containers.list(all=True, filters={"label": LABEL_INSTANCE}):
+                owner = container.labels.get(LABEL_INSTANCE, "")
+                if owner.isdigit() and int(owner) not in placed_here:
+                    container.remove(force=True)
+                    strays.add(owner)
+            for network in client.networks.list(filters={"label": LABEL_INSTANCE}):
+                owner = (network.attrs.get("Labels") or {}).get(LABEL_INSTANCE, "")
+                if owner.isdigit() and int(owner) not in placed_here:
+                    network.remove()
+            for volume in client.volumes.list(filters={"label": LABEL_INSTANCE}):
+                owner = (volume.attrs.get("Labels") or {}).get(LABEL_INSTANCE, "")
+                if owner.isdigit() and int(owner) not in placed_here:
+                    volume.remove(force=True)
+                    strays.add(owner)
+        return len(strays)
+
     def destroy(self, spec: InstanceSpec) -> None:
         name = resource_name(spec.subdomain)
         with self._client(spec) as client:
