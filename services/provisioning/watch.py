@@ -116,12 +116,12 @@ def _remove_stale_copies(session: Session, server: Server) -> None:
     """An engine back from the dead still holds the copies of instances started elsewhere meanwhile (and restarts
     them, by their restart policy): they are removed, so nothing runs twice and no disk is held by a ghost."""
     placed_here = {
-        int(i) for i in session.exec(select(col(Instance.id)).where(col(Instance.server_id) == key(server))).all()
+        int(i or 0) for i in session.exec(select(col(Instance.id)).where(col(Instance.server_id) == key(server))).all()
     }
     try:
         removed = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS).remove_strays(
             _probe_spec(server_ref(session, key(server))),
-            placed_here,  # type: ignore[arg-type]
+            placed_here,
         )
     except ProvisioningError as exc:
         log.warning("stale copies on %s not removed yet: %s", server.name, exc)
