@@ -122,6 +122,9 @@ class TeamState(AdminState):
                 "budget_policy": row["policy"],
                 "limit_memory_mb": row["memory_mb"],
                 "limit_cpus": row["cpus"],
+                "limit_backup_interval_hours": row["backup_interval_hours"],
+                "limit_backups_kept": row["backups_kept"],
+                "region": row["region"],
             }
 
     @rx.event
@@ -192,4 +195,8 @@ def plan_values(form: dict[str, str]) -> dict[str, object]:
     limits = {k.removeprefix("limit_"): v.strip() for k, v in form.items() if k.startswith("limit_") and v.strip()}
     if any(k.startswith("limit_") for k in form):
         values["limits"] = {k: float(v) if "." in v else int(v) if v.isdigit() else v for k, v in limits.items()}
+        # the fields left blank clear their limit; the limits the form does not show are kept (services.admin.plans)
+        values["limits_cleared"] = [
+            k.removeprefix("limit_") for k, v in form.items() if k.startswith("limit_") and not v.strip()
+        ]
     return values

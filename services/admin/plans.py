@@ -24,7 +24,16 @@ from services.tenancy.scope import ADMIN_KINDS, Actor, authorise, visible
 from services.usage.alerts import POLICIES
 
 SLUG = r"^[a-z0-9][a-z0-9-]{1,62}$"
-LIMIT_KEYS = ("memory_mb", "cpus", "max_concurrent_projects", "max_parallel_requests", "max_requests_per_minute")
+LIMIT_KEYS = (
+    "memory_mb",
+    "cpus",
+    "max_concurrent_projects",
+    "max_parallel_requests",
+    "max_requests_per_minute",
+    "backup_interval_hours",  # scheduled backups (services/provisioning/backup_schedule.py); 0 turns them off
+    "backups_kept",
+)
+REGION = r"^[a-z0-9-]{0,40}$"
 
 
 def list_plans(session: Session, actor: Actor | None, *, include_archived: bool = False) -> list[dict[str, Any]]:
@@ -50,6 +59,9 @@ def list_plans(session: Session, actor: Actor | None, *, include_archived: bool 
             "subscriptions": str(used.get(key(p), 0)),
             "memory_mb": str((p.limits or {}).get("memory_mb", "")),
             "cpus": str((p.limits or {}).get("cpus", "")),
+            "backup_interval_hours": str((p.limits or {}).get("backup_interval_hours", "")),
+            "backups_kept": str((p.limits or {}).get("backups_kept", "")),
+            "region": p.region or "",
             "archived": "yes" if p.archived_at else "",
         }
         for p, o in session.exec(query.order_by(col(Organization.name), col(Plan.sort_order))).all()
@@ -83,6 +95,10 @@ class PlanForm(BaseModel):
         None, max_length=100
     )
     limits: dict[str, int | float] = Field(default_factory=dict)
+    # its instances are placed only on servers of this region (services/capacity/placement.py); blank: anywhere
+    region: Annotated[str | None, BeforeValidator(lambda v: str(v or "").strip().lower() or None)] = Field(
+        None, pattern=REGION, json_schema_extra={"message": "is a short label of lowercase letters, digits, dashes"}
+    )
     app_template_id: int | None = None
 
     @field_validator("limits")
@@ -90,6 +106,8 @@ class PlanForm(BaseModel):
     def _known_limits(cls, limits: dict[str, int | float]) -> dict[str, int | float]:
         if unknown := sorted(set(limits) - set(LIMIT_KEYS)):
             raise ValueError(f"unknown limits: {', '.join(unknown)}")
+        if any(not 0 <= float(value) <= 10**9 for value in limits.values()):
+            raise ValueError("limits are numbers from 0 to 1,000,000,000")
         return limits
 
     @model_validator(mode="before")
@@ -129,6 +147,7 @@ def save_plan(
     if form.price_cents > 0 and not form.stripe_price_id:
         raise ValidationFailed.single("stripe_price_id", "a paid plan needs its Stripe price id")
     clean = form.model_dump(exclude={"app_template_id"})
+    clean["limits"] = _kept_limits(plan, values, clean["limits"])
     taken = session.exec(
         select(col(Plan.id)).where(col(Plan.organization_id) == seller.id, col(Plan.slug) == clean["slug"])
     ).first()
@@ -164,13 +183,27 @@ def save_plan(
     return plan
 
 
+def _kept_limits(plan: Plan | None, values: dict[str, Any], typed: dict[str, Any]) -> dict[str, Any]:
+    """A form that shows some limits changes those: the plan's other limits (its AI models, its rate limits) stay
+    as they are, and a field left blank (`limits_cleared`) removes its own."""
+    if plan is None:
+        return typed
+    if "limits" not in values:
+        return dict(plan.limits or {})
+    cleared = set(values.get("limits_cleared") or ())
+    kept = {k: v for k, v in (plan.limits or {}).items() if k not in cleared and k not in typed}
+    return {**kept, **typed}
+
+
 def _with_current(plan: Plan | None, values: dict[str, Any]) -> dict[str, Any]:
     """An edit names what it changes: every field it leaves out keeps the plan's current value (a form without
-    the limits must not wipe them)."""
+    the limits must not wipe them; one that shows some keeps the others: _kept_limits)."""
     if plan is None:
         return values
     current = {
-        name: getattr(plan, name) for name in PlanForm.model_fields if name not in values and name != "app_template_id"
+        name: getattr(plan, name)
+        for name in PlanForm.model_fields
+        if name not in values and name not in ("app_template_id", "limits")  # limits: _kept_limits
     }
     if "budget" in values:
         current.pop("budget_included_micros", None)

@@ -242,6 +242,15 @@ def plans_section() -> rx.Component:
             ),
             _controlled(p, T.set_plan_field, "limit_memory_mb", "Memory (MB)", id="plan-memory-input"),
             _controlled(p, T.set_plan_field, "limit_cpus", "CPUs", id="plan-cpus-input"),
+            _controlled(
+                p,
+                T.set_plan_field,
+                "limit_backup_interval_hours",
+                "Backup every (hours, 0: none)",
+                id="plan-backup-input",
+            ),
+            _controlled(p, T.set_plan_field, "limit_backups_kept", "Backups kept", id="plan-backups-kept-input"),
+            _controlled(p, T.set_plan_field, "region", "Region (blank: any server)", id="plan-region-input"),
             rx.hstack(
                 rx.checkbox(
                     checked=p.get("reprice_existing", "") == "on",

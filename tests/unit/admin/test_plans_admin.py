@@ -72,3 +72,50 @@ def test_bad_fields_are_named_and_another_resellers_plans_are_out_of_reach(db: S
         db.rollback()
     assert db.get(Plan, theirs.id).archived_at is None and db.get(Plan, theirs.id).slug == "beta-pro"  # type: ignore[union-attr]
     assert all(p["slug"] != "beta-pro" for p in plans.list_plans(db, admin))
+
+
+def test_the_console_form_changes_the_limits_it_shows_and_keeps_the_others(db: Session, tree: dict) -> None:
+    """Its AI models and rate limits are not on the form: saving the price must not wipe them; a blank field
+    clears its own limit; backups and region are set like the rest."""
+    from portal.state.admin_team import plan_values
+    from services.admin import plans
+    from services.models import Organization, Plan
+    from tests.support import tenants
+
+    platform = db.exec(select(Organization).where(Organization.slug == "platform")).one()
+    plan = Plan(
+        organization_id=platform.id,  # type: ignore[arg-type]
+        name="Pro",
+        slug="pro-limits",
+        limits={"memory_mb": 512, "cpus": 1, "max_requests_per_minute": 60, "ai_models": ["gpt-4o-mini"]},
+    )
+    db.add(plan)
+    db.commit()
+    form = {
+        "id": str(plan.id),
+        "name": "Pro",
+        "slug": "pro-limits",
+        "price_cents": "0",
+        "limit_memory_mb": "1024",
+        "limit_cpus": "",
+        "limit_backup_interval_hours": "6",
+        "limit_backups_kept": "14",
+        "region": "EU-1",
+    }
+    plans.save_plan(
+        db,
+        tenants.actor(db, tree, "operator"),
+        plan_values(form),
+        organization_id=platform.id,
+        plan_id=plan.id,  # type: ignore[arg-type]
+    )
+    db.commit()
+    db.refresh(plan)
+    assert plan.limits == {
+        "memory_mb": 1024,
+        "max_requests_per_minute": 60,
+        "ai_models": ["gpt-4o-mini"],
+        "backup_interval_hours": 6,
+        "backups_kept": 14,
+    }
+    assert plan.region == "eu-1"
