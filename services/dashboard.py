@@ -49,6 +49,7 @@ STEP_LABELS = {
     "destroy": "Removing",
     "place": "Choosing a server",
     "snapshot": "Backing up your data",
+    "prune_backups": "Removing the oldest backups",
     "snapshot_before_restore": "Backing up the current data",
     "restore_volume": "Restoring your data",
     "prepare_target": "Preparing its new server",

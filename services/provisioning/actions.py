@@ -46,7 +46,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     # whole SYN retransmit (1 s; seen through docker-proxy), so the route is published only once it has started.
     PREPARE: ("prepare_config", "place", "prepare_backend", "create"),
     RELEASE: ("unpublish_proxy", "destroy"),
-    BACKUP: ("snapshot",),
+    BACKUP: ("snapshot", "prune_backups"),
     RESTORE: ("snapshot_before_restore", "restore_volume", "start", "publish_proxy", "wait_healthy"),
     MIGRATE: (
         "stop",

@@ -152,8 +152,12 @@ def destroy(ctx: StepContext) -> None:
 
 
 def snapshot(ctx: StepContext) -> None:
-    """A backup asked for by the customer or the schedule; the plan's retention prunes the oldest after it."""
+    """A backup asked for by the customer or the schedule."""
     snapshots.take(ctx.backend, ctx.spec(), str(ctx.params["backup_id"]))
+
+
+def prune_backups(ctx: StepContext) -> None:
+    """The plan's retention: the oldest backups beyond what it keeps go, once the new one is there."""
     with session_scope() as session:
         snapshots.prune(session, _instance(session, ctx.instance_id))
 
@@ -245,6 +249,7 @@ STEP_FUNCTIONS: dict[str, Callable[[StepContext], None]] = {
         send_welcome,
         destroy,
         snapshot,
+        prune_backups,
         snapshot_before_restore,
         restore_volume,
         prepare_target,

@@ -309,7 +309,7 @@ def archive_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     if request.param == "engine archive API":
         from services.provisioning.backends.docker import DockerBackend
 
-        monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec: None)
+        monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec, client=None: None)
     return str(request.param)
 
 
@@ -419,7 +419,7 @@ def test_a_backup_made_with_tar_restores_through_the_archive_api(
     db.commit()
     _run_new(pool, db, before)
     _write_note(daemon, instance, b"changed\n")
-    monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec: None)
+    monkeypatch.setattr(DockerBackend, "local_volume", lambda self, spec, client=None: None)
     before = len(pool.scheduled.calls)
     customer_backups.restore_backup(db, owner, instance.id, backup_id)  # type: ignore[arg-type]
     db.commit()
