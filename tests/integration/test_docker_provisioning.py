@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlmodel import Session, func, select
 
 from services.models import Instance, Plan, ProvisioningAction, ProvisioningStep, Subscription
@@ -197,6 +198,31 @@ def test_missing_image_parks_with_a_clear_error_then_admin_retry_succeeds(
     db.commit()
     assert provisioning.run(action_id) == "succeeded"
     assert _via_nginx(provisioning, "noimage", "/health").status_code == 200
+
+
+@pytest.mark.parametrize("what", ["network", "volume"])
+def test_a_foreign_network_or_volume_with_the_name_is_refused_and_left_alone(
+    provisioning: Provisioning, db: Session, what: str
+) -> None:
+    """Each is made in one call: a network that exists answers 409, a volume that exists is returned as it is;
+    both are checked for ownership on that answer, and someone else's is never used."""
+    client = provisioning.dockerd.client()
+    if what == "network":
+        client.networks.create("portal-squat-net", driver="bridge", labels={"someone": "else"})
+    else:
+        client.volumes.create("portal-squat-data", labels={"someone": "else"})
+    instance = customer_instance(db, "squat")
+    action_id = _request(db, instance, actions.PROVISION)
+    assert provisioning.run(action_id) == "parked"
+    row = db.get(ProvisioningAction, action_id)
+    db.refresh(row)
+    assert f"A Docker {what} named" in (row.last_error or "") and "does not belong" in (row.last_error or "")  # type: ignore[union-attr]
+    assert client.containers.list(all=True, filters={"name": "portal-squat"}) == []
+    if what == "network":
+        assert client.networks.get("portal-squat-net").attrs["Labels"] == {"someone": "else"}
+    else:
+        assert client.volumes.get("portal-squat-data").attrs["Labels"] == {"someone": "else"}
+    client.close()
 
 
 def test_a_foreign_container_with_the_name_is_refused_and_left_alone(provisioning: Provisioning, db: Session) -> None:

@@ -123,20 +123,21 @@ class DockerBackend:
             )
 
     def prepare(self, spec: InstanceSpec) -> None:
+        """The instance's network and volume, each made in one call (it is on the path from payment to a running
+        instance): a network that exists answers 409 and is then checked for ownership; creating a volume that
+        exists returns it as it is, labels included, so ownership is checked on the answer."""
         name = resource_name(spec.subdomain)
         with self._client(spec) as client:
             self._find(client, spec)  # a foreign container with our name stops us before we create anything
-            networks = client.networks.list(names=[f"{name}-net"])
-            network = next((n for n in networks if n.name == f"{name}-net"), None)
-            if network is None:
-                client.networks.create(f"{name}-net", driver="bridge", labels=spec.labels, check_duplicate=True)
-            else:
-                self._owned(network.attrs.get("Labels"), spec, "network", network.name)
             try:
-                volume = client.volumes.get(f"{name}-data")
-                self._owned(volume.attrs.get("Labels"), spec, "volume", volume.name)
-            except NotFound:
-                client.volumes.create(f"{name}-data", labels={LABEL_INSTANCE: str(spec.instance_id)})
+                client.api.create_network(f"{name}-net", driver="bridge", labels=spec.labels, check_duplicate=True)
+            except APIError as exc:
+                if exc.status_code != 409:
+                    raise
+                network = client.networks.get(f"{name}-net")
+                self._owned(network.attrs.get("Labels"), spec, "network", network.name)
+            volume = client.api.create_volume(f"{name}-data", labels={LABEL_INSTANCE: str(spec.instance_id)})
+            self._owned(volume.get("Labels"), spec, "volume", str(volume.get("Name", f"{name}-data")))
 
     def _find(self, client: docker.DockerClient, spec: InstanceSpec) -> Container | None:
         try:
