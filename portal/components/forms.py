@@ -7,6 +7,24 @@ from typing import Any
 import reflex as rx
 
 
+def label_for(text: str | rx.Var, target: str) -> rx.Component:
+    """A real <label for=...> that names its input: Radix's Text with as_="label" drops html_for (axe: label)."""
+    return rx.el.label(text, html_for=target, class_name="rt-Text rt-r-size-2 rt-r-weight-medium")
+
+
+def labelled_upload(label: str, *children: rx.Component, **props: Any) -> rx.Component:
+    """rx.upload whose hidden file input has a name. Reflex makes that input itself with no way to pass one, and
+    axe (rightly) finds it unlabelled: the input is found in the made component and given its label."""
+    upload = rx.upload(*children, **props)
+    pending = [upload]
+    while pending:
+        node = pending.pop()
+        if getattr(node, "tag", "") == "input" and "file" in str(getattr(node, "type", "")):
+            node.custom_attrs["aria-label"] = label
+        pending.extend(getattr(node, "children", []))
+    return upload
+
+
 def field(
     label: str,
     name: str,
@@ -18,7 +36,7 @@ def field(
     **input_props: Any,
 ) -> rx.Component:
     return rx.vstack(
-        rx.text(label, as_="label", html_for=name, size="2", weight="medium"),
+        label_for(label, name),
         rx.input(id=name, name=name, type=type_, placeholder=placeholder, width="100%", size="3", **input_props),
         hint if hint is not None else rx.fragment(),
         rx.cond(error != "", rx.text(error, id=f"{name}-error", color_scheme="red", size="2")),

@@ -53,7 +53,7 @@ def header() -> rx.Component:
                 align="center",
             ),
         ),
-        rx.color_mode.button(variant="ghost"),
+        rx.color_mode.button(variant="ghost", aria_label="Switch between light and dark mode"),
         spacing="5",
         align="center",
         width="100%",

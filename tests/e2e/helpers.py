@@ -33,3 +33,16 @@ def sign_out(page: Page) -> None:
     """Click "Sign out" and wait until the page says so (navigating at once could race the token's removal)."""
     page.click("#sign-out")
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+WCAG_21_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    """axe-core (axe-playwright-python) finds no WCAG 2.1 A or AA violation on what the page shows now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.wait_for_load_state("networkidle")
+    found = Axe().run(page, options=WCAG_21_AA).response["violations"]
+    described = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in found]
+    assert described == [], f"{where}: {described}"

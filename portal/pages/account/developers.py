@@ -7,7 +7,7 @@ from typing import Any
 
 import reflex as rx
 
-from portal.components.forms import form_error
+from portal.components.forms import form_error, label_for
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.developers import DevelopersState as D
@@ -52,17 +52,17 @@ def _tokens() -> rx.Component:
                 "A token acts for you in ",
                 rx.text.strong(D.organization),
                 ", limited to the scopes you give it. Send it as Authorization: Bearer <token>; see ",
-                rx.link("the API documentation", href="/api/v1/docs", is_external=True),
+                rx.link("the API documentation", href="/api/v1/docs", is_external=True, underline="always"),
                 ".",
                 size="2",
             ),
             _shown_once(D.new_token, "token", "new-token"),
             rx.form(
                 rx.vstack(
-                    rx.text("Name", as_="label", html_for="token-name", size="2", weight="medium"),
+                    label_for("Name", "token-name"),
                     rx.input(id="token-name", name="name", placeholder="shop integration", width="100%"),
                     _checkboxes(D.scopes, "scope-", "Scopes"),
-                    rx.text("Expires after (days, empty: never)", as_="label", html_for="token-expiry", size="2"),
+                    label_for("Expires after (days, empty: never)", "token-expiry"),
                     rx.input(id="token-expiry", name="expires_days", type="number", min="1", max="3650"),
                     rx.button("Create token", type="submit", id="create-token"),
                     spacing="2",
@@ -170,7 +170,7 @@ def _endpoints() -> rx.Component:
             _shown_once(D.new_secret, "signing secret", "new-secret"),
             rx.form(
                 rx.vstack(
-                    rx.text("URL", as_="label", html_for="endpoint-url", size="2", weight="medium"),
+                    label_for("URL", "endpoint-url"),
                     rx.input(id="endpoint-url", name="url", placeholder="https://shop.example.com/hooks", width="100%"),
                     _checkboxes(D.event_types, "event-", "Events"),
                     rx.button("Add endpoint", type="submit", id="add-endpoint"),

@@ -32,7 +32,7 @@ def _member(row: rx.Var) -> rx.Component:
                     value=row["role"].to(str),
                     size="1",
                     on_change=lambda role: T.change_role(row["id"].to(str), role),
-                    aria_label="Role of " + email,
+                    custom_attrs={"aria-label": "Role of " + email},
                 ),
                 rx.badge(row["role"].to(str)),
             )
@@ -89,7 +89,9 @@ def _invite_form() -> rx.Component:
                 rx.heading("Invite a colleague", size="3", as_="h3"),
                 field("E-mail address", "email", T.errors.get("email", ""), type_="email"),
                 rx.el.label("Role", html_for="invite-role", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
-                rx.select(ROLES, name="role", default_value="member", id="invite-role"),
+                rx.select(
+                    ROLES, name="role", default_value="member", id="invite-role", custom_attrs={"aria-label": "Role"}
+                ),
                 rx.cond(
                     T.errors.get("role", "") != "",
                     rx.text(T.errors.get("role", ""), color_scheme="red", size="2", id="role-error"),

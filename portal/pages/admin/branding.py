@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from portal.components.forms import label_for, labelled_upload
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.auth import AuthState
@@ -28,7 +29,7 @@ def _error(name: str) -> rx.Component:
 
 def _text_field(label: str, name: str, **props) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
+        label_for(label, f"brand-{name}"),
         rx.input(
             value=B.own.get(name, ""),
             on_change=lambda v: B.set_field(name, v),
@@ -45,8 +46,14 @@ def _text_field(label: str, name: str, **props) -> rx.Component:
 
 def _choice(label: str, name: str, choices: list[str]) -> rx.Component:
     return rx.vstack(
-        rx.text(label, size="2", weight="medium"),
-        rx.select(choices, value=_or_inherited(name), on_change=lambda v: B.set_field(name, v), id=f"brand-{name}"),
+        rx.el.label(label, html_for=f"brand-{name}", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
+        rx.select(
+            choices,
+            value=_or_inherited(name),
+            on_change=lambda v: B.set_field(name, v),
+            id=f"brand-{name}",
+            custom_attrs={"aria-label": label},
+        ),
         _error(name),
         spacing="1",
     )
@@ -84,10 +91,16 @@ def _emails() -> rx.Component:
             size="1",
             color_scheme="gray",
         ),
-        rx.select(list(EMAIL_TEMPLATES), value=B.email_template, on_change=B.choose_email, id="email-template"),
+        rx.select(
+            list(EMAIL_TEMPLATES),
+            value=B.email_template,
+            on_change=B.choose_email,
+            id="email-template",
+            custom_attrs={"aria-label": "E-mail to edit"},
+        ),
         *[
             rx.vstack(
-                rx.text(label, size="2"),
+                label_for(label, f"email-{part}"),
                 rx.text_area(
                     value=B.email_parts.get(part, ""),
                     on_change=lambda v, part=part: B.set_email_part(part, v),
@@ -223,16 +236,18 @@ def branding_editor() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.switch(checked=B.hide_platform_branding, on_change=B.set_hide, id="brand-hide"),
-                    rx.text('Hide "Powered by"', size="2"),
+                    label_for('Hide "Powered by"', "brand-hide"),
                 ),
-                rx.upload(
+                labelled_upload(
+                    "Logo file",
                     rx.button("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)", variant="outline", size="1"),
                     id="logo-upload",
                     max_files=1,
                     on_drop=B.upload_logo(rx.upload_files(upload_id="logo-upload")),
                 ),
                 _error("logo"),
-                rx.upload(
+                labelled_upload(
+                    "Favicon file",
                     rx.button("Upload a favicon (PNG or GIF, square)", variant="outline", size="1"),
                     id="favicon-upload",
                     max_files=1,

@@ -15,7 +15,14 @@ from portal.state.payouts import PayoutsState
 
 
 def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Component:
-    return rx.select(options, value=rx.cond(value == "", "all", value), on_change=on_change, id=id_, size="1")
+    return rx.select(
+        options,
+        value=rx.cond(value == "", "all", value),
+        on_change=on_change,
+        id=id_,
+        size="1",
+        custom_attrs={"aria-label": "Show"},  # the trigger's name: Radix keeps aria props on the root otherwise
+    )
 
 
 def _action_row(row: rx.Var) -> rx.Component:

@@ -28,7 +28,11 @@ def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(name),
         rx.table.cell(row["backend"].to(str)),
-        rx.table.cell(rx.badge(state, color_scheme=rx.match(state, ("active", "green"), ("down", "red"), "amber"))),
+        rx.table.cell(
+            rx.badge(
+                state, color_scheme=rx.match(state, ("active", "green"), ("down", "red"), "amber"), high_contrast=True
+            )
+        ),
         rx.table.cell(row["region"].to(str)),
         rx.table.cell(_capacity(row["instances"], row["max_instances"])),
         rx.table.cell(_capacity(row["memory_mb"], row["memory_capacity_mb"])),
@@ -101,7 +105,13 @@ def _add_form() -> rx.Component:
             rx.heading("Add a server", size="3", as_="h3"),
             field("Name", "name", S.errors.get("name", "")),
             rx.el.label("Backend", html_for="server-backend", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
-            rx.select(["docker", "coolify"], name="backend", default_value="docker", id="server-backend"),
+            rx.select(
+                ["docker", "coolify"],
+                name="backend",
+                default_value="docker",
+                id="server-backend",
+                custom_attrs={"aria-label": "Backend"},
+            ),
             field(
                 "Address (unix:///…, tcp://host:2376, ssh://user@host, or the Coolify server's uuid)",
                 "address",

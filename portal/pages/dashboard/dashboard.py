@@ -28,6 +28,7 @@ def _verification_banner() -> rx.Component:
             ),
             icon="mail",
             color_scheme="blue",
+            high_contrast=True,  # the soft variant's accent text falls under 4.5:1 on its tint (axe)
             id="verify-banner",
             width="100%",
         ),
@@ -75,7 +76,7 @@ def _plan_card() -> rx.Component:
                     ),
                     rx.hstack(
                         rx.select.root(
-                            rx.select.trigger(placeholder="Change plan…", id="plan-select"),
+                            rx.select.trigger(placeholder="Change plan…", id="plan-select", aria_label="Change plan"),
                             rx.select.content(
                                 rx.foreach(
                                     V["other_plans"].to(list[dict[str, str]]),
@@ -129,9 +130,15 @@ def _budget_card() -> rx.Component:
                 rx.cond(
                     V["budget_percent"].to(int) >= 80,
                     rx.progress(
-                        value=V["budget_percent"].to(int), width="100%", color_scheme="orange", id="budget-gauge"
+                        value=V["budget_percent"].to(int),
+                        width="100%",
+                        color_scheme="orange",
+                        id="budget-gauge",
+                        aria_label="Budget used",
                     ),
-                    rx.progress(value=V["budget_percent"].to(int), width="100%", id="budget-gauge"),
+                    rx.progress(
+                        value=V["budget_percent"].to(int), width="100%", id="budget-gauge", aria_label="Budget used"
+                    ),
                 ),
                 rx.text(V["budget_percent"].to(int), " %", size="2", id="budget-percent", white_space="nowrap"),
                 width="100%",

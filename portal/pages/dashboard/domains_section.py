@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from portal.components.forms import label_for
 from portal.state.domains import DomainsState
 
 BADGE_COLOURS = {
@@ -133,7 +134,7 @@ def domains_section() -> rx.Component:
                 DomainsState.may_add,
                 rx.form(
                     rx.vstack(
-                        rx.text("Domain", as_="label", html_for="domain-hostname", size="2", weight="medium"),
+                        label_for("Domain", "domain-hostname"),
                         rx.hstack(
                             rx.input(
                                 id="domain-hostname",

@@ -85,7 +85,7 @@ def signup() -> rx.Component:
                 ),
                 _plan_picker(),
                 submit("Create account", SignupState.submitting, id="signup-submit"),
-                rx.text("Already have an account? ", rx.link("Sign in", href="/login"), size="2"),
+                rx.text("Already have an account? ", rx.link("Sign in", href="/login", underline="always"), size="2"),
                 spacing="4",
                 width="100%",
             ),

@@ -1,0 +1,48 @@
+"""axe-core on the portal's pages, signed out (light and dark), as a new customer, and as platform staff on every
+console tab: no WCAG 2.1 A or AA violation (issue: a portal everyone can use, item 1, for the pages listed here)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page
+
+from tests.e2e.helpers import assert_accessible, sign_in, sign_out, sign_up
+from tests.support.servers import RunningPortal
+
+PUBLIC = ("/", "/pricing", "/signup", "/login")
+CUSTOMER = ("/dashboard", "/account", "/billing", "/team", "/backups", "/developers")
+CONSOLE_TABS = ("customers", "provisioning", "webhooks", "people", "resellers", "plans", "licences", "servers", "audit")
+OPERATOR = ("admin@example.com", "demo-password-123")  # seeded demo login (DEMO_PASSWORD default)
+
+
+def _toggle_colour_mode(page: Page) -> None:
+    page.get_by_role("button", name="Switch between light and dark mode").click()
+
+
+def test_public_pages_in_light_and_dark_mode(page: Page, portal: RunningPortal) -> None:
+    for path in PUBLIC:
+        page.goto(portal.url + path)
+        assert_accessible(page, f"{path} (light)")
+    _toggle_colour_mode(page)
+    for path in PUBLIC:
+        page.goto(portal.url + path)
+        assert_accessible(page, f"{path} (dark)")
+    _toggle_colour_mode(page)
+
+
+def test_a_new_customers_pages(page: Page, portal: RunningPortal) -> None:
+    sign_up(page, portal.url, "a11ycustomer", plan="free")
+    for path in CUSTOMER:
+        page.goto(portal.url + path)
+        assert_accessible(page, path)
+    sign_out(page)
+
+
+def test_every_console_tab_and_the_branding_editor_as_platform_staff(page: Page, portal: RunningPortal) -> None:
+    sign_in(page, portal.url, *OPERATOR)
+    page.goto(portal.url + "/admin")
+    assert_accessible(page, "/admin overview")
+    for tab in CONSOLE_TABS:
+        page.click(f"#tab-{tab}")
+        assert_accessible(page, f"/admin {tab}")
+    page.goto(portal.url + "/admin/branding")
+    assert_accessible(page, "/admin/branding")
