@@ -20,6 +20,8 @@ POLL_LIMIT = 400
 class TestCheckoutState(rx.State):
     session_id: str = ""
     plan_price: str = ""
+    plan_name: str = ""
+    plan_amount: str = ""
     email: str = ""
     cancel_url: str = "/billing/cancel"  # where Stripe would send a customer who cancels: their seller's host
     found: bool = False
@@ -33,6 +35,7 @@ class TestCheckoutState(rx.State):
         self.found = summary is not None
         if summary:
             self.plan_price, self.email = str(summary.get("price", "")), str(summary.get("customer_email") or "")
+            self.plan_name, self.plan_amount = str(summary.get("plan_name", "")), str(summary.get("plan_amount", ""))
             self.cancel_url = str(summary.get("cancel_url") or "/billing/cancel")
 
     @rx.event

@@ -27,6 +27,7 @@ from services.errors import ValidationFailed
 from services.jobs.queue import task
 from services.models import LocalStripeObject, Plan
 from services.models.base import utcnow
+from services.money import format_cents
 
 API_VERSION = "2026-10-28.endive"
 PERIOD = timedelta(days=30)
@@ -362,10 +363,24 @@ def _origin(url: str) -> str:
 
 
 def checkout_summary(checkout_session_id: str) -> dict[str, Any] | None:
+    """The checkout as the test-mode page shows it: with the plan's name and price per interval, as Stripe's own
+    checkout shows them (a newcomer sees "Starter, $19.00 a month", not a price id)."""
     if not get_settings().test_checkout_enabled:
         return None
     with session_scope() as session:
-        return _get(session, checkout_session_id)
+        checkout = _get(session, checkout_session_id)
+        if checkout is None:
+            return None
+        plan = session.exec(
+            select(Plan).where(col(Plan.stripe_price_id) == str(checkout.get("price") or "")).order_by(col(Plan.id))
+        ).first()
+        if plan is not None:
+            checkout = {
+                **checkout,
+                "plan_name": plan.name,
+                "plan_amount": f"{format_cents(plan.price_cents, plan.currency)} a {plan.interval}",
+            }
+        return checkout
 
 
 def pay(checkout_session_id: str) -> str:

@@ -3,7 +3,7 @@ console tab: no WCAG 2.1 A or AA violation (issue: a portal everyone can use, it
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import assert_accessible, sign_in, sign_out, sign_up
 from tests.support.servers import RunningPortal
@@ -31,6 +31,9 @@ def test_public_pages_in_light_and_dark_mode(page: Page, portal: RunningPortal) 
 
 def test_a_new_customers_pages(page: Page, portal: RunningPortal) -> None:
     sign_up(page, portal.url, "a11ycustomer", plan="free")
+    status = page.locator("#instance-status")  # its changes are announced: a polite live region
+    expect(status).to_have_attribute("role", "status")
+    expect(status).to_have_attribute("aria-live", "polite")
     for path in CUSTOMER:
         page.goto(portal.url + path)
         assert_accessible(page, path)

@@ -247,7 +247,13 @@ def instance_card() -> rx.Component:
             rx.link(_text("instance_url"), href=_text("instance_url"), is_external=True, id="instance-url"),
             rx.hstack(
                 rx.text("Status:"),
-                rx.badge(_text("instance_status_label"), id="instance-status", data_status=_text("instance_status")),
+                rx.badge(
+                    _text("instance_status_label"),
+                    id="instance-status",
+                    data_status=_text("instance_status"),
+                    role="status",  # a live region: screen readers hear "Running" when it changes by itself
+                    aria_live="polite",
+                ),
                 rx.cond(V["busy"].to(bool), rx.spinner(size="1")),
                 rx.text("as of ", DashboardState.checked_at, size="1", color_scheme="gray", id="status-checked-at"),
             ),

@@ -21,7 +21,15 @@ def test_checkout() -> rx.Component:
             TestCheckoutState.found,
             rx.vstack(
                 rx.text("Subscription for ", rx.text.strong(TestCheckoutState.email)),
-                rx.text("Price: ", rx.code(TestCheckoutState.plan_price), size="2"),
+                rx.cond(
+                    TestCheckoutState.plan_name != "",
+                    rx.text(
+                        rx.text.strong(TestCheckoutState.plan_name, id="checkout-plan"),
+                        ", ",
+                        rx.text.span(TestCheckoutState.plan_amount, id="checkout-amount"),
+                    ),
+                    rx.text("Price: ", rx.code(TestCheckoutState.plan_price), size="2"),
+                ),
                 rx.cond(TestCheckoutState.error != "", rx.callout(TestCheckoutState.error, color_scheme="red")),
                 rx.button(
                     "Pay (test mode)",

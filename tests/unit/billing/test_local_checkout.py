@@ -16,7 +16,8 @@ from services.billing.checkout_status import checkout_progress
 from services.billing.enrolment import enrol
 from services.billing.self_service import billing_portal_url, change_plan
 from services.errors import ValidationFailed
-from services.models import LocalStripeObject, StripeEvent, Subscription
+from services.models import LocalStripeObject, Plan, StripeEvent, Subscription
+from services.money import format_cents
 from tests.support import tenants
 from tests.support.billing import plans
 from tests.support.env import SettingsEnv
@@ -37,6 +38,9 @@ def test_pay_delivers_signed_events_that_activate_the_subscription(db: Session, 
     session_id = parse_qs(urlsplit(checkout_url).query)["session"][0]
     summary = local.checkout_summary(session_id)
     assert summary is not None and summary["status"] == "open" and summary["price"] == "price_basic"
+    plan = db.exec(select(Plan).where(Plan.stripe_price_id == "price_basic")).one()
+    assert summary["plan_name"] == plan.name and summary["plan_amount"].endswith(f" a {plan.interval}")
+    assert summary["plan_amount"].startswith(format_cents(plan.price_cents, plan.currency))
     before = checkout_progress(session_id)
     assert before is not None and before.subscription_status == "incomplete"
 
