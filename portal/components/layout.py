@@ -10,12 +10,14 @@ from reflex.event import EventType
 
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
+from services.branding.contrast import accent_text_css
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
     return rx.link(label, href=href, size="3", weight="medium", underline="none", color_scheme="gray")
 
 
+ACCENT_TEXT_CSS = accent_text_css()
 BRAND = BrandState.brand  # the host's brand, by the names of services.branding.brand.SHOWN
 
 
@@ -153,6 +155,7 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
         shell = rx.box(
+            rx.el.style(ACCENT_TEXT_CSS),  # readable text on every accent a seller may choose (before their CSS)
             rx.el.style(BRAND["custom_css"]),
             rx.vstack(
                 header(),

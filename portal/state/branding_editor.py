@@ -14,6 +14,7 @@ from portal.state.admin import AdminState
 from portal.state.forms import Outcome
 from services.admin import branding as editor
 from services.admin import domains as seller_domains
+from services.branding.contrast import contrast_warning
 from services.tenancy.scope import Actor
 
 
@@ -52,6 +53,11 @@ class BrandingEditorState(AdminState):
     def set_field(self, name: str, value: str) -> None:
         if name in editor.EDITABLE:
             self.own = {**self.own, name: value}
+
+    @rx.var
+    def accent_warning(self) -> str:
+        """Said before saving when white text on the chosen accent cannot be read (the portal uses dark text)."""
+        return contrast_warning(self.own.get("accent_color") or self.inherited.get("accent_color", ""))
 
     @rx.event
     def set_hide(self, value: bool) -> None:

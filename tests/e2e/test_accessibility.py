@@ -49,3 +49,24 @@ def test_every_console_tab_and_the_branding_editor_as_platform_staff(page: Page,
         assert_accessible(page, f"/admin {tab}")
     page.goto(portal.url + "/admin/branding")
     assert_accessible(page, "/admin/branding")
+
+
+def test_the_public_pages_under_reseller_brands_whose_accents_white_cannot_be_read_on(
+    page: Page, portal: RunningPortal
+) -> None:
+    """Acme chose crimson and Beta grass: white on either is under 4.5:1, so their buttons write dark text."""
+    for host in ("acme.localhost", "beta.localhost"):
+        for path in PUBLIC:
+            page.goto(portal.url.replace("localhost", host, 1) + path)
+            assert_accessible(page, f"{host}{path}")
+
+
+def test_the_branding_editor_warns_of_an_accent_white_text_cannot_be_read_on(page: Page, portal: RunningPortal) -> None:
+    sign_in(page, portal.url, *OPERATOR)
+    page.goto(portal.url + "/admin/branding")
+    page.click("#brand-accent_color")
+    page.get_by_role("option", name="crimson").click()
+    expect(page.locator("#accent-warning")).to_contain_text("White text on crimson reaches only")
+    page.click("#brand-accent_color")
+    page.get_by_role("option", name="indigo").click()
+    expect(page.locator("#accent-warning")).to_have_count(0)

@@ -215,6 +215,17 @@ def branding_editor() -> rx.Component:
                 _text_field("Portal name", "platform_name"),
                 rx.hstack(
                     _choice("Accent colour", "accent_color", ACCENT_CHOICES),
+                    rx.cond(
+                        B.accent_warning != "",
+                        rx.callout(
+                            B.accent_warning,
+                            icon="eye",
+                            color_scheme="amber",
+                            high_contrast=True,
+                            id="accent-warning",
+                            role="status",
+                        ),
+                    ),
                     _choice("Grey", "gray_color", GRAY_CHOICES),
                     _choice("Corners", "radius", RADIUS_CHOICES),
                 ),
