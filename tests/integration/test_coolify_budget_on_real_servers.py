@@ -29,8 +29,11 @@ def test_two_stores_on_one_redis_share_the_budget_and_the_pause() -> None:
     assert 0 < consumer.take() <= 60
 
     other = RedisBudget(f"{key}-b", 100, url)
+    paused_at = time.monotonic()
     other.pause(5)
-    assert RedisBudget(f"{key}-b", 100, url).take() == pytest.approx(5, abs=0.5)
+    wait = RedisBudget(f"{key}-b", 100, url).take()  # another store sees the pause, less what has passed since
+    elapsed = time.monotonic() - paused_at  # a busy machine (CI) can take half a second between the two calls
+    assert 5 - elapsed - 0.2 <= wait <= 5
     web.redis.delete(*web.redis.keys(f"*{key}*"))
 
 
