@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from services import audit
 from services.capacity import servers
 from services.errors import ValidationFailed
-from services.models import Instance
 from services.provisioning import moves
 from services.tenancy.scope import Actor, authorise
 
@@ -98,13 +97,7 @@ def move_from_backups(session: Session, actor: Actor | None, name: str, *, ip: s
         raise ValidationFailed.single("", str(exc)) from exc
     if server.state != "down":
         raise ValidationFailed.single("", f"{name} answers: drain it instead, which moves the current data.")
-    queued = 0
-    for instance in session.exec(select(Instance).where(col(Instance.server_id) == server.id)).all():
-        try:
-            moves.request_move(session, instance, requested_by=f"admin:{checked.email}", from_backup=True)
-        except moves.MoveRefused:
-            continue
-        queued += 1
+    queued = moves.drain_server(session, name, requested_by=f"admin:{checked.email}")  # down: from backups
     audit.record(
         session, "server.recover", **checked.audit_fields(), target=("server", name), ip=ip, details={"queued": queued}
     )

@@ -250,41 +250,6 @@ def _hashed(chunks: Iterable[bytes], digest: Any) -> Iterator[bytes]:
         yield chunk
 
 
-def _read_ahead(chunks: Iterable[bytes], depth: int = 8) -> Iterator[bytes]:
-    """The chunks, read (and hashed) by a thread of its own while this one decompresses and unpacks the previous
-    ones: the store's reads overlap the work instead of waiting for it. Its errors surface here, in order."""
-    ahead: queue.Queue[tuple[bytes | None, BaseException | None]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def read() -> None:
-        try:
-            for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        ahead.put((chunk, None), timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ahead.put((None, None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            ahead.put((None, exc))
-
-    reader = threading.Thread(target=read, name="backup-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            chunk, problem = ahead.get()
-            if problem is not None:
-                raise problem
-            if chunk is None:
-                return
-            yield chunk
-    finally:
-        stop.set()
-
-
 def restore(backend: object, spec: InstanceSpec, backup_id: str, *, check_first: bool = True) -> None:
     """Replace the instance's data with the backup's (the container is left created, not started).
 
@@ -302,7 +267,8 @@ def restore(backend: object, spec: InstanceSpec, backup_id: str, *, check_first:
         if check_first:
             _checked(store, row)
         digest = hashlib.sha256()
-        chunks = _read_ahead(_hashed(store.get(row.object_key), digest))
+        # read (and hashed) by a thread of its own while this one unpacks: the store's reads overlap the work
+        (chunks,) = _tee(_hashed(store.get(row.object_key), digest), 1)
         volumes.replace_data(spec, decompress(chunks), fresh=not check_first)
         if digest.hexdigest() != row.sha256:
             raise PermanentError(

@@ -13,9 +13,12 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from services.config import get_settings
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 CHUNK = 1024 * 1024
 
@@ -129,14 +132,15 @@ class _ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         while not self._left:
             try:
                 self._left = next(self._chunks)
             except StopIteration:
                 return 0
-        size = min(len(buffer), len(self._left))
-        buffer[:size] = self._left[:size]
+        view = memoryview(buffer).cast("B")  # any writable buffer, as bytes
+        size = min(len(view), len(self._left))
+        view[:size] = self._left[:size]
         self._left = self._left[size:]
         return size
 

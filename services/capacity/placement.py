@@ -57,9 +57,9 @@ def need_of(session: Session, instance: Instance) -> tuple[Need, str | None]:
     return Need(_whole(limits.get("memory_mb")), _whole(float(limits.get("cpus") or 0) * 1000)), region or None
 
 
-def _whole(value: object) -> int:
+def _whole(value: str | float | None) -> int:
     try:
-        return max(0, int(float(value or 0)))  # type: ignore[arg-type]
+        return max(0, int(float(value or 0)))
     except (TypeError, ValueError):
         return 0
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.backups.snapshots import COOLIFY_SAYS, new_backup
 from services.crypto import decrypt, encrypt
-from services.customer.scope import own_instance
+from services.customer.scope import own_instance, refuse_while_busy, requested_by
 from services.errors import ValidationFailed
 from services.models import AppTemplate, Backup, Instance
 from services.models.base import key
@@ -44,10 +44,11 @@ class BackupView:
 
 
 def _size(value: int) -> str:
+    amount = float(value)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024  # type: ignore[assignment]
+        if amount < 1024 or unit == "GB":
+            return f"{amount:.0f} {unit}" if unit == "bytes" else f"{amount:.1f} {unit}"
+        amount /= 1024
     return ""
 
 
@@ -78,17 +79,6 @@ def _on_volumes(session: Session, instance: Instance) -> None:
         raise ValidationFailed.single("", COOLIFY_SAYS)
 
 
-def _not_busy(session: Session, instance: Instance) -> None:
-    if engine.active_action(session, key(instance)) is not None:
-        raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
-
-
-def _requested_by(who: Customer) -> str:
-    if who.impersonator is not None:
-        return f"admin:{who.impersonator.email} as customer:{who.user_id}"
-    return f"customer:{who.user_id}"
-
-
 def back_up_now(session: Session, who: Customer | None, instance_id: int, ip: str = "") -> str:
     """Queue a backup of the instance as it is now; returns the backup's id."""
     instance = own_instance(session, who, instance_id, capability="instances", attempted="backup.create", ip=ip)
@@ -96,10 +86,10 @@ def back_up_now(session: Session, who: Customer | None, instance_id: int, ip: st
     _on_volumes(session, instance)
     if instance.status not in RESTORABLE_FROM:
         raise ValidationFailed.single("", f"Your instance cannot be backed up while it is {instance.status}.")
-    _not_busy(session, instance)
+    refuse_while_busy(session, instance)
     backup = new_backup(session, instance, "manual")
     engine.request_action(
-        session, instance, actions.BACKUP, requested_by=_requested_by(who), params={"backup_id": backup.id}
+        session, instance, actions.BACKUP, requested_by=requested_by(who), params={"backup_id": backup.id}
     )
     audit.record(
         session,
@@ -130,13 +120,13 @@ def restore_backup(session: Session, who: Customer | None, instance_id: int, bac
     backup = _own_backup(session, instance, backup_id)
     if instance.desired_state == "suspended" or instance.status not in RESTORABLE_FROM:
         raise ValidationFailed.single("", f"Your instance cannot be restored while it is {instance.status}.")
-    _not_busy(session, instance)
+    refuse_while_busy(session, instance)
     safety = new_backup(session, instance, "pre-restore")
     row = engine.request_action(
         session,
         instance,
         actions.RESTORE,
-        requested_by=_requested_by(who),
+        requested_by=requested_by(who),
         params={"backup_id": backup.id, "safety_backup_id": safety.id},
     )
     audit.record(

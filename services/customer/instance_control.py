@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from services import audit
 from services.config import get_settings
-from services.customer.scope import own_instance
+from services.customer.scope import own_instance, refuse_while_busy, requested_by
 from services.errors import ValidationFailed
 from services.gateway.keys import plan_models, rotate_gateway_key
 from services.keys.usage_tokens import issue_instance_token
@@ -44,12 +44,6 @@ def controls_for(instance: Instance, busy: bool, subscription_status: str) -> di
     return {control: usable and instance.status in ALLOWED_IN[control] for control in CONTROLS}
 
 
-def _requested_by(who: Customer) -> str:
-    if who.impersonator is not None:
-        return f"admin:{who.impersonator.email} as customer:{who.user_id}"
-    return f"customer:{who.user_id}"
-
-
 def control_instance(session: Session, who: Customer | None, instance_id: int, control: str, ip: str = "") -> str:
     """Queue the action; returns its id. Refusals (busy, wrong state, suspended) change nothing."""
     if control not in CONTROLS:
@@ -57,14 +51,12 @@ def control_instance(session: Session, who: Customer | None, instance_id: int, c
     instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}", ip=ip)
     assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
-    busy = engine.active_action(session, key(instance)) is not None
-    if busy:
-        raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
-    if not controls_for(instance, busy, subscription.status if subscription else "")[control]:
+    refuse_while_busy(session, instance)
+    if not controls_for(instance, False, subscription.status if subscription else "")[control]:
         if instance.desired_state == "suspended":
             raise ValidationFailed.single("", "Your instance is suspended. Settle the payment or the budget first.")
         raise ValidationFailed.single("", f"Your instance cannot {control} while it is {instance.status}.")
-    row = engine.request_action(session, instance, CONTROLS[control], requested_by=_requested_by(who))
+    row = engine.request_action(session, instance, CONTROLS[control], requested_by=requested_by(who))
     audit.record(
         session,
         f"instance.{control}",
@@ -133,10 +125,7 @@ def reset_admin_password(session: Session, who: Customer | None, instance_id: in
     def issue(session: Session, instance: Instance) -> str:
         if instance.status not in RESETTABLE:
             raise ValidationFailed.single("", "Start your instance first: the new password is applied as it starts.")
-        if engine.active_action(session, key(instance)) is not None:
-            raise ValidationFailed.single(
-                "", "Another action is still running on your instance. Wait for it to finish."
-            )
+        refuse_while_busy(session, instance)
         return replace_secret(session, instance, "admin_password")
 
     return _rotate(session, who, instance_id, ip, "admin_password", issue)
@@ -156,7 +145,7 @@ def _rotate(
     assert who is not None
     secret = issue(session, instance)
     if instance.status in ("running", "error", "unknown") and engine.active_action(session, key(instance)) is None:
-        engine.request_action(session, instance, actions.APPLY_LIMITS, requested_by=_requested_by(who))
+        engine.request_action(session, instance, actions.APPLY_LIMITS, requested_by=requested_by(who))
     audit.record(
         session,
         f"instance.{what}_rotated",

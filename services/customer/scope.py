@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from services.errors import ValidationFailed
 from services.models import Instance
+from services.models.base import key
+from services.provisioning import engine
 from services.tenancy.scope import Customer, authorise_customer
 
 
@@ -45,3 +48,19 @@ def own_organization(session: Session, who: Customer | None, capability: str, *,
     )
     assert organization_id is not None
     return organization_id
+
+
+BUSY = "Another action is still running on your instance. Wait for it to finish."
+
+
+def refuse_while_busy(session: Session, instance: Instance) -> None:
+    """One action at a time per instance: a second one asked for meanwhile is refused, and nothing changes."""
+    if engine.active_action(session, key(instance)) is not None:
+        raise ValidationFailed.single("", BUSY)
+
+
+def requested_by(who: Customer) -> str:
+    """Who asked, as the provisioning action records it: the customer, or the staff member acting for them."""
+    if who.impersonator is not None:
+        return f"admin:{who.impersonator.email} as customer:{who.user_id}"
+    return f"customer:{who.user_id}"

@@ -22,7 +22,7 @@ from services.ops import incidents
 from services.provisioning.backends.docker import DockerBackend
 from services.provisioning.coolify.client import CoolifyClient
 from services.provisioning.errors import ProvisioningError
-from services.provisioning.spec import InstanceSpec, ServerRef, server_ref
+from services.provisioning.spec import server_ref
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,13 @@ def probes(session: Session) -> list[Probe]:
     found: list[Probe] = []
     if _docker_in_use(session):
         ensure_first_server(session, "docker")
-        docker = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS)
         for server in session.exec(select(Server).where(col(Server.backend) == "docker").order_by(col(Server.id))):
-            address = server.address or docker.address
-            ref = server_ref(session, key(server))
+            docker = _engine_of(session, key(server))
             found.append(
                 Probe(
-                    f"docker:{address}",
-                    f"The Docker engine {server.name} at {address}",
-                    _pinger(docker, ref),
+                    f"docker:{docker.address}",
+                    f"The Docker engine {server.name} at {docker.address}",
+                    docker.ping,
                     key(server),
                 )
             )
@@ -119,10 +117,7 @@ def _remove_stale_copies(session: Session, server: Server) -> None:
         int(i or 0) for i in session.exec(select(col(Instance.id)).where(col(Instance.server_id) == key(server))).all()
     }
     try:
-        removed = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS).remove_strays(
-            _probe_spec(server_ref(session, key(server))),
-            placed_here,
-        )
+        removed = _engine_of(session, key(server)).remove_strays(placed_here)
     except ProvisioningError as exc:
         log.warning("stale copies on %s not removed yet: %s", server.name, exc)
         return
@@ -130,32 +125,10 @@ def _remove_stale_copies(session: Session, server: Server) -> None:
         log.info("removed the stale copies of %d instance(s) from %s", removed, server.name)
 
 
-def _pinger(docker: DockerBackend, ref: ServerRef | None) -> Callable[[], None]:
-    def ping() -> None:
-        docker.ping(_probe_spec(ref))
-
-    return ping
-
-
-def _probe_spec(ref: ServerRef | None) -> InstanceSpec | None:
-    """Just enough of an instance for the backend to pick the server's engine."""
-    if ref is None:
-        return None
-    return InstanceSpec(
-        instance_id=0,
-        subdomain="",
-        owner="",
-        domain="",
-        url="",
-        backend="docker",
-        image=None,
-        internal_port=0,
-        health_path="/",
-        env={},
-        limits={},
-        labels={},
-        server=ref,
-    )
+def _engine_of(session: Session, server_id: int) -> DockerBackend:
+    ref = server_ref(session, server_id)
+    assert ref is not None
+    return DockerBackend.of_server(ref, timeout=PROBE_TIMEOUT_SECONDS)
 
 
 def server_down(session: Session, server_id: int) -> None:
@@ -186,9 +159,7 @@ def server_up(session: Session, server_id: int) -> None:
         # memory is learned: it is what an engine cannot hand out twice. CPUs are not: time on them is shared, and
         # how far to overcommit them is the business's choice, declared per server (console, CLI)
         try:
-            memory, _cpus = DockerBackend(timeout=PROBE_TIMEOUT_SECONDS).machine(
-                _probe_spec(server_ref(session, server_id))
-            )
+            memory = _engine_of(session, server_id).memory_mb()
         except ProvisioningError:
             return
         server.memory_mb = memory or None

@@ -3,15 +3,13 @@ note their app keeps in its data volume is the one from the backup afterwards, a
 
 from __future__ import annotations
 
-import io
-import tarfile
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.helpers import sign_up
-from tests.support.docker_env import Dockerd
+from tests.support.docker_env import Dockerd, read_note, write_note
 from tests.support.servers import RunningPortal
 
 USERNAME = "backupcustomer"
@@ -30,18 +28,9 @@ def _note(engine: Dockerd, data: bytes | None = None) -> bytes:
     try:
         container = client.containers.get(f"portal-{USERNAME}")
         if data is not None:
-            buffer = io.BytesIO()
-            with tarfile.open(fileobj=buffer, mode="w") as tar:
-                info = tarfile.TarInfo("note.txt")
-                info.size = len(data)
-                tar.addfile(info, io.BytesIO(data))
-            assert container.put_archive("/data", buffer.getvalue())
+            write_note(container, data)
             return data
-        stream, _ = container.get_archive("/data/note.txt")
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-            member = tar.extractfile("note.txt")
-            assert member is not None
-            return member.read()
+        return read_note(container)
     finally:
         client.close()
 

@@ -3,10 +3,8 @@ data, an engine that dies, and backups restored byte for byte to a folder and to
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
-import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +22,7 @@ from services.provisioning import actions, engine, moves
 from services.provisioning.proxy.nginx import NginxProxy
 from services.provisioning.watch import watch_backends
 from services.tenancy.scope import resolve_actor, resolve_customer
-from tests.support.docker_env import Dockerd, build_test_image, start_dockerd, unavailable
+from tests.support.docker_env import Dockerd, build_test_image, read_note, start_dockerd, unavailable, write_note
 from tests.support.env import SettingsEnv
 from tests.support.factories import customer_instance, platform, staff_member
 from tests.support.mailbox import staff_alerts
@@ -134,20 +132,11 @@ def _via_edge(p: Provisioning, instance: Instance, path: str) -> httpx.Response:
 
 
 def _write_note(daemon: Dockerd, instance: Instance, data: bytes) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tarfile.TarInfo("note.txt")
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    assert _container(daemon, instance).put_archive("/data", buffer.getvalue())
+    write_note(_container(daemon, instance), data)
 
 
 def _read_note(daemon: Dockerd, instance: Instance) -> bytes:
-    stream, _ = _container(daemon, instance).get_archive("/data/note.txt")
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
-        member = tar.extractfile("note.txt")
-        assert member is not None
-        return member.read()
+    return read_note(_container(daemon, instance))
 
 
 def test_placement_spreads_over_the_engines_and_each_answers_through_the_edge(

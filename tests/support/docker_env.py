@@ -3,17 +3,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 
 import docker
 import pytest
+from docker.models.containers import Container
 
 from services.provisioning import demo_image
 
@@ -162,3 +165,24 @@ def build_test_image(client: docker.DockerClient) -> str:
     if not Path(BUSYBOX).exists():
         unavailable(f"{BUSYBOX} not found (apt-get install busybox-static)")
     return demo_image.build(client, TEST_IMAGE, Path(BUSYBOX))
+
+
+NOTE = "note.txt"  # the file the demo app keeps in its data volume and serves at /cgi-bin/note
+
+
+def write_note(container: Container, data: bytes) -> None:
+    """Write the app's note into its data volume through the engine (as the app itself would)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tarfile.TarInfo(NOTE)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert container.put_archive("/data", buffer.getvalue())
+
+
+def read_note(container: Container) -> bytes:
+    stream, _ = container.get_archive(f"/data/{NOTE}")
+    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        member = tar.extractfile(NOTE)
+        assert member is not None
+        return member.read()

@@ -25,7 +25,7 @@ from services.config import get_settings
 from services.provisioning.backends.base import QUICK_HEALTH_PACING, Placement
 from services.provisioning.errors import PermanentError, ProvisioningError
 from services.provisioning.labels import LABEL_INSTANCE, resource_name
-from services.provisioning.spec import InstanceSpec
+from services.provisioning.spec import InstanceSpec, ServerRef
 
 log = logging.getLogger(__name__)
 
@@ -62,31 +62,36 @@ class DockerBackend:
     health_pacing = QUICK_HEALTH_PACING
     name = "docker"
 
-    def __init__(self, base_url: str | None = None, timeout: int = 30) -> None:
+    def __init__(self, base_url: str | None = None, timeout: int = 30, tls_dir: str | None = None) -> None:
         self._base_url = base_url if base_url is not None else get_settings().docker_host
-        self._timeout = timeout
+        self._timeout, self._tls_dir = timeout, tls_dir
+
+    @classmethod
+    def of_server(cls, server: ServerRef, timeout: int = 30) -> DockerBackend:
+        """The engine of one server of the pool itself (the watch's probes), not of an instance placed on it."""
+        return cls(base_url=server.address or None, timeout=timeout, tls_dir=server.tls_dir)
 
     @property
     def address(self) -> str:
         return self._base_url or "default socket"
 
-    def ping(self, spec: InstanceSpec | None = None) -> None:
+    def ping(self) -> None:
         """Raise ProvisioningError unless the engine answers (the watch job's probe)."""
-        with self._client(spec) as client:
+        with self._client() as client:
             client.ping()
 
-    def machine(self, spec: InstanceSpec | None = None) -> tuple[int, int]:
-        """The engine's memory (MB) and CPUs (thousandths), as `docker info` reports them."""
-        with self._client(spec) as client:
+    def memory_mb(self) -> int:
+        """The engine's memory, as `docker info` reports it."""
+        with self._client() as client:
             info = client.info()
-        return int(info.get("MemTotal", 0)) // (1024 * 1024), int(info.get("NCPU", 0)) * 1000
+        return int(info.get("MemTotal", 0)) // (1024 * 1024)
 
     def _engine(self, spec: InstanceSpec | None) -> tuple[str | None, str | None]:
         """The engine an instance lives on: its server's address (services/capacity), else the portal's own."""
         server = spec.server if spec is not None else None
         if server is not None and server.address:
             return server.address, server.tls_dir
-        return self._base_url, None
+        return self._base_url, self._tls_dir
 
     @contextmanager
     def _client(self, spec: InstanceSpec | None = None) -> Iterator[docker.DockerClient]:
@@ -412,11 +417,11 @@ class DockerBackend:
             elif not container.put_archive("/", tar_chunks):
                 raise ProvisioningError("The engine did not accept the backup's archive.")
 
-    def remove_strays(self, spec: InstanceSpec | None, placed_here: set[int]) -> int:
+    def remove_strays(self, placed_here: set[int]) -> int:
         """Remove every portal container, network and volume on this engine whose instance is not placed here any
         more (an engine back after its instances were started elsewhere from their backups). Returns how many
         instances' copies went."""
-        with self._client(spec) as client:
+        with self._client() as client:
             strays: set[str] = set()
             for container in client.containers.list(all=True, filters={"label": LABEL_INSTANCE}):
                 owner = container.labels.get(LABEL_INSTANCE, "")
