@@ -30,52 +30,12 @@ from services.models.base import key
 from services.money import format_cents, format_micros
 from services.provisioning.actions import STEPS
 from services.provisioning.urls import instance_url
+from services.provisioning.wording import STATUS_LABELS, STEP_LABELS
 from services.tenancy.scope import CAPABILITIES, Customer
 from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
 from services.usage.reports import daily_series, model_totals, newest_lag
 
-STEP_LABELS = {
-    "prepare_config": "Preparing configuration",
-    "prepare_backend": "Creating network and storage",
-    "deploy": "Starting your instance",
-    "start": "Starting your instance",
-    "restart": "Restarting",
-    "stop": "Stopping",
-    "publish_proxy": "Connecting your address",
-    "unpublish_proxy": "Disconnecting your address",
-    "wait_healthy": "Waiting for it to answer",
-    "send_welcome": "Sending your welcome e-mail",
-    "destroy": "Removing",
-    "place": "Choosing a server",
-    "snapshot": "Backing up your data",
-    "prune_backups": "Removing the oldest backups",
-    "snapshot_before_restore": "Backing up the current data",
-    "restore_volume": "Restoring your data",
-    "prepare_target": "Preparing its new server",
-    "copy_to_target": "Copying your data to its new server",
-    "start_on_target": "Starting on its new server",
-    "remove_old_copy": "Removing the old copy",
-}
-STATUS_LABELS = {
-    "awaiting_payment": "Waiting for payment",
-    "pending": "Queued",
-    "provisioning": "Being prepared",
-    "running": "Running",
-    "stopped": "Stopped",
-    "starting": "Starting",
-    "stopping": "Stopping",
-    "restarting": "Restarting",
-    "suspending": "Suspending",
-    "suspended": "Suspended",
-    "updating": "Applying changes",
-    "restoring": "Restoring a backup",
-    "moving": "Moving to another server",
-    "deprovisioning": "Being removed",
-    "deprovisioned": "Removed",
-    "error": "Needs attention",
-    "unknown": "Checking",
-}
 WE_ARE_ON_IT = (
     "Setting up your instance hit a problem. Our team has been notified and is on it; you do not need to do anything."
 )

@@ -13,6 +13,7 @@ from services.models.billing import (
     StripeEvent,
     Subscription,
 )
+from services.models.history import InstanceStatusDay, UptimeDay
 from services.models.incident import Incident
 from services.models.instance import AppTemplate, Instance, ProvisioningAction, ProvisioningStep
 from services.models.organization import (
@@ -48,6 +49,7 @@ __all__ = [
     "IdempotencyRecord",
     "Incident",
     "Instance",
+    "InstanceStatusDay",
     "Invitation",
     "Invoice",
     "Licence",
@@ -64,6 +66,7 @@ __all__ = [
     "Server",
     "StripeEvent",
     "Subscription",
+    "UptimeDay",
     "UsageDaily",
     "UsageRecord",
     "User",

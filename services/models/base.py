@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import JSON, Column, Table, Text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 
@@ -41,3 +42,10 @@ def key(row: _Stored) -> int:
     if row.id is None:
         raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
     return row.id
+
+
+def upsert_insert(session: Any, model: type[SQLModel]) -> Any:
+    """An INSERT on `model`'s table in the dialect of the session's database, so `on_conflict_do_*` is available:
+    PostgreSQL and SQLite spell it the same, but each needs its own dialect's construct."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table_of(model))

@@ -13,13 +13,11 @@ import logging
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from services.mail.outgoing import send_after_commit
 from services.models import Incident, Membership, Organization, OrgKind, User
-from services.models.base import table_of, utcnow
+from services.models.base import upsert_insert, utcnow
 from services.ops import metrics
 from services.tenancy.licences import sellers_above
 from services.tenancy.scope import CAPABILITIES, Actor, visible
@@ -71,9 +69,8 @@ def raise_incident(
     }
     # one statement decides, against the partial unique index, whether this is new: two workers raising the same
     # incident at once open it once (and no SAVEPOINT, which SQLite's driver would commit on its own)
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     opened = session.execute(
-        insert(table_of(Incident))
+        upsert_insert(session, Incident)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=text("resolved_at IS NULL"))
     )

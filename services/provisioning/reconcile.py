@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from services.models import AppTemplate, Instance, ProvisioningAction, Server
 from services.models.base import key, utcnow
+from services.ops.history import record_checks
 from services.provisioning import actions, engine
 from services.provisioning.backends import get_backend
 from services.provisioning.errors import ProvisioningError
@@ -79,6 +81,7 @@ def reconcile(session: Session) -> list[Finding]:
             continue
         specs[key(instance)] = identity_spec(instance, backend, servers.get(instance.server_id or 0))
     observed = _observe(list(specs.values()))
+    record_checks(session, _checks(instances, observed))
     for instance in instances:
         seen = observed.get(key(instance))
         if seen is None:
@@ -88,6 +91,21 @@ def reconcile(session: Session) -> list[Finding]:
         else:
             findings.append(_repair(session, instance, seen))
     return findings
+
+
+def _checks(instances: Sequence[Instance], observed: dict[int, str]) -> dict[int, bool]:
+    """Each answer about an instance meant to run is a check of its uptime (services/ops/history.py)."""
+    checks: dict[int, bool] = {}
+    for instance in instances:
+        seen = observed.get(key(instance))
+        if seen is None or instance.desired_state != "running":
+            continue
+        if seen.startswith("error: "):
+            if instance.host_unreachable:  # its customers cannot reach it either
+                checks[key(instance)] = False
+            continue
+        checks[key(instance)] = seen == "running"
+    return checks
 
 
 def _busy(session: Session) -> set[int]:

@@ -12,6 +12,7 @@ from huey import crontab
 
 from services.db import session_scope
 from services.jobs.queue import periodic_task, task
+from services.ops.history import count_statuses
 from services.provisioning import engine
 from services.provisioning.backup_schedule import queue_due_backups
 from services.provisioning.errors import ProvisioningError
@@ -66,3 +67,10 @@ def scheduled_backups() -> None:
     """Every ten minutes: the instances whose plan's backup interval has passed get a backup queued."""
     with session_scope() as session:
         queue_due_backups(session)
+
+
+@periodic_task(crontab(minute="*/15"), period_seconds=900)
+def count_instances_by_status() -> None:
+    """Four times an hour: today's count of instances per seller and status, for the console's chart."""
+    with session_scope() as session:
+        count_statuses(session)

@@ -14,13 +14,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
 from services.gateway.sync import touch
 from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
-from services.models.base import key, table_of, utcnow
+from services.models.base import key, table_of, upsert_insert, utcnow
 from services.money import decimal_to_micros, micros_as_decimal
 from services.usage.alerts import check_budget
 
@@ -117,8 +116,7 @@ def parse_batch(body: Any) -> list[UsageIn]:
 
 def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[int, int]:
     """Store new records, roll them into usage_daily and the budget counter. Returns (accepted, duplicates)."""
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table_of(UsageRecord))
+    insert = upsert_insert(session, UsageRecord)
     now = utcnow()
     rows = [
         {

@@ -24,7 +24,6 @@ import aiohttp
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 from standardwebhooks.webhooks import Webhook
 
@@ -33,7 +32,7 @@ from services.crypto import decrypt
 from services.db import after_commit, session_scope
 from services.mail.outgoing import send_after_commit
 from services.models import Organization, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from services.models.base import key, table_of, utcnow
+from services.models.base import key, table_of, upsert_insert, utcnow
 from services.tenancy.orgs import owner_user
 from services.webhooks.addresses import Refused, Target, resolve
 from services.webhooks.outbox import replay_soon
@@ -144,7 +143,7 @@ def _fan_out_events(session: Session, events: list[tuple[int | None, int, str]])
     if not rows:
         return []
     table = table_of(WebhookDelivery)
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    insert = upsert_insert(session, WebhookDelivery)
     statement = insert.on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
     return [int(i) for i in session.execute(statement.returning(table.c.id), rows).scalars()]
 

@@ -21,13 +21,11 @@ from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from services.db import session_scope
 from services.models import RequestBudget
-from services.models.base import table_of
+from services.models.base import upsert_insert
 from services.provisioning.errors import ProvisioningError
 
 WINDOW_SECONDS = 60.0
@@ -64,9 +62,8 @@ class DatabaseBudget:
         self.rate = max(per_minute - self.burst, 1) / WINDOW_SECONDS  # calls per second after the burst
 
     def _ensure_row(self, session: Session, now: float) -> None:
-        insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
         session.execute(
-            insert(table_of(RequestBudget))
+            upsert_insert(session, RequestBudget)
             .values(key=self.key, tokens=float(self.burst), updated_at=now, paused_until=0.0)
             .on_conflict_do_nothing(index_elements=["key"])
         )

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from services.customer import instance_control as control
 from services.customer import usage_view
+from services.customer.history import instance_history
 from services.customer.instance_control import ALLOWED_IN, controls_for
 from services.dashboard import load_dashboard
 from services.models import ApiToken, AuditEvent, Budget, Instance, ProvisioningAction, UsageRecord
@@ -48,6 +49,7 @@ ATTEMPTS = {
     "rotate token": lambda s, who, i: control.rotate_usage_token(s, who, i),
     "usage page": lambda s, who, i: usage_view.usage_page(s, who, i, 1),
     "usage csv": lambda s, who, i: usage_view.usage_csv(s, who, i),
+    "history": lambda s, who, i: instance_history(s, who, i),
 }
 
 

@@ -1,0 +1,62 @@
+"""How people read the provisioning engine's words: its actions, steps and instance statuses, as the dashboard
+and the customer's history say them."""
+
+from __future__ import annotations
+
+ACTION_LABELS = {
+    "provision": "Setting up your instance",
+    "prepare": "Preparing your instance",
+    "release": "Releasing an unpaid instance",
+    "start": "Start",
+    "stop": "Stop",
+    "restart": "Restart",
+    "suspend": "Suspension",
+    "resume": "Resumption",
+    "apply_limits": "Applying your plan's limits",
+    "update_domains": "Updating your addresses",
+    "deprovision": "Removal",
+    "backup": "Backup",
+    "restore": "Restore from a backup",
+    "migrate": "Move to another server",
+}
+STEP_LABELS = {
+    "prepare_config": "Preparing configuration",
+    "prepare_backend": "Creating network and storage",
+    "deploy": "Starting your instance",
+    "start": "Starting your instance",
+    "restart": "Restarting",
+    "stop": "Stopping",
+    "publish_proxy": "Connecting your address",
+    "unpublish_proxy": "Disconnecting your address",
+    "wait_healthy": "Waiting for it to answer",
+    "send_welcome": "Sending your welcome e-mail",
+    "destroy": "Removing",
+    "place": "Choosing a server",
+    "snapshot": "Backing up your data",
+    "prune_backups": "Removing the oldest backups",
+    "snapshot_before_restore": "Backing up the current data",
+    "restore_volume": "Restoring your data",
+    "prepare_target": "Preparing its new server",
+    "copy_to_target": "Copying your data to its new server",
+    "start_on_target": "Starting on its new server",
+    "remove_old_copy": "Removing the old copy",
+}
+STATUS_LABELS = {
+    "awaiting_payment": "Waiting for payment",
+    "pending": "Queued",
+    "provisioning": "Being prepared",
+    "running": "Running",
+    "stopped": "Stopped",
+    "starting": "Starting",
+    "stopping": "Stopping",
+    "restarting": "Restarting",
+    "suspending": "Suspending",
+    "suspended": "Suspended",
+    "updating": "Applying changes",
+    "restoring": "Restoring a backup",
+    "moving": "Moving to another server",
+    "deprovisioning": "Being removed",
+    "deprovisioned": "Removed",
+    "error": "Needs attention",
+    "unknown": "Checking",
+}
