@@ -9,7 +9,7 @@ import reflex as rx
 from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
 from portal.state.auth import AuthState
-from services.admin import customers, impersonation, instances
+from services.admin import customers, impersonation, instances, trends
 
 
 class ConsoleState(AdminState):
@@ -27,6 +27,7 @@ class ConsoleState(AdminState):
     audit: list[dict[str, Any]] = []
     audit_total: int = 0
     audit_action: str = ""
+    charts: list[dict[str, Any]] = []  # the overview's trends (services/admin/trends.py)
 
     def _refresh(self, session, actor) -> None:
         self._reload(session, actor)
@@ -42,6 +43,13 @@ class ConsoleState(AdminState):
     async def load_console(self) -> None:
         self.error = ""
         await self._run(self._refresh)
+        self.charts = await self._run(trends.trends) or []
+
+    @rx.event
+    async def download_trend(self, name: str):
+        found = await self._run(lambda s, a: trends.trend_csv(s, a, name))
+        if found is not None:
+            yield rx.download(data=found[1], filename=found[0])
 
     @rx.event
     async def set_search(self, value: str) -> None:

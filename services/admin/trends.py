@@ -290,8 +290,10 @@ def trends(session: Session, actor: Actor | None, now: datetime | None = None) -
 
 def trend_csv(session: Session, actor: Actor | None, name: str, now: datetime | None = None) -> tuple[str, str]:
     """One chart's numbers as CSV: (file name, text)."""
-    checked = authorise(session, actor, "view", action="admin.trends.csv", target=("chart", name))
-    if name not in _allowed(checked):
+    if name not in CHARTS:
         raise ValidationFailed.single("chart", "There is no such chart.")
+    checked = authorise(
+        session, actor, "view", action="admin.trends.csv", target=("chart", name), platform=name in PLATFORM_ONLY
+    )
     moment = now or utcnow()
     return f"{name}-{moment:%Y-%m-%d}.csv", CHARTS[name](session, checked, moment).csv()

@@ -194,7 +194,7 @@ def portal(
         SMTP_URL=f"smtp://127.0.0.1:{smtp_port}",
         PROVISION_RETRY_BASE_SECONDS="1",
         SIGNUP_RATE_PER_IP="100/hour",  # every browser test signs up from the same address (the limit: unit tests)
-        LOGIN_RATE_PER_IP="300/minute",  # and signs in from it: the walks of every page sign in dozens of times a minute
+        LOGIN_RATE_PER_IP="300/minute",  # and signs in from it: the page walks sign in dozens of times a minute
         WEBHOOKS_ALLOW_PRIVATE="1",  # the tests' webhook receiver listens on loopback
         **(front.env if front else {"PROXY_BACKEND": "none", "INSTANCE_SCHEME": "http"}),
     )

@@ -1,12 +1,27 @@
-"""Steps the browser tests share: a visitor signs up on a plan, a person signs in."""
+"""Steps the browser tests share: a visitor signs up on a plan, a person signs in, a look into the portal's
+database (what the page shows is checked against it)."""
 
 from __future__ import annotations
 
 import re
 
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, text
+
+from tests.support.servers import RunningPortal
 
 PASSWORD = "a long and good passphrase"
+
+
+def sql(portal: RunningPortal, statement: str, **params: object) -> list[tuple]:
+    """Run one statement on the running portal's database (SQLite or PostgreSQL); its rows, if any."""
+    engine = create_engine(portal.database_url)
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
 
 
 def sign_up(page: Page, base_url: str, username: str, plan: str = "free", password: str = PASSWORD) -> None:

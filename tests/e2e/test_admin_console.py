@@ -5,22 +5,12 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
 
 from tests.e2e.helpers import sign_in, sign_out, sign_up
+from tests.e2e.helpers import sql as _sql
 from tests.support.servers import RunningPortal
 
 OPERATOR = ("admin@example.com", "demo-password-123")  # seeded demo login (DEMO_PASSWORD default)
-
-
-def _sql(portal: RunningPortal, statement: str, **params: object) -> list[tuple]:
-    engine = create_engine(portal.database_url)
-    try:
-        with engine.begin() as connection:
-            result = connection.execute(text(statement), params)
-            return [tuple(row) for row in result] if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def _sign_in(page: Page, portal: RunningPortal, identifier: str, password: str) -> None:

@@ -33,6 +33,7 @@ from portal.state.customer_team import CustomerTeamState
 from portal.state.dashboard import DashboardState
 from portal.state.developers import DevelopersState
 from portal.state.domains import DomainsState
+from portal.state.history import HistoryState
 from portal.state.instance_tools import InstanceToolsState
 from portal.state.invitations import InvitationsState
 from portal.state.usage import UsageState
@@ -267,6 +268,11 @@ async def _usage(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> 
     return await browser.call(UsageState, name, *args)
 
 
+async def _history(browser: Browser, b: dict[str, Any]) -> Any:
+    await _with_view(browser, b)
+    return await browser.call(HistoryState, "load")
+
+
 async def _domains(name: str, browser: Browser, b: dict[str, Any], *args: Any) -> Any:
     await _with_view(browser, b)
     return await browser.call(DomainsState, name, *args)
@@ -321,6 +327,9 @@ async def _save_template(browser: Browser, b: dict[str, Any]) -> Any:
 
 PROBES: dict[str, Probe] = {
     "DashboardState.control": _control,
+    "HistoryState.load": lambda br, b: _history(br, b),
+    # the platform's own chart (Stripe's webhook backlog): every reseller role is refused it, and audited
+    "ConsoleState.download_trend": lambda br, b: br.call(ConsoleState, "download_trend", "webhooks"),
     "BackupsState.back_up_now": lambda br, b: _backups("back_up_now", br, b),
     # the pool carries every tenant's instances: reseller staff are refused all of it, and audited
     "ServersState.load": lambda br, b: br.call(ServersState, "load"),
@@ -536,6 +545,7 @@ STAFF_SIDE = sorted(
             "DomainsState",
             "CustomerTeamState",
             "BackupsState",
+            "HistoryState",
         )
     )
 )

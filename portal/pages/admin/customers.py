@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.charts import trend_chart
 from portal.state.admin_customers import ConsoleState as C
 from services.admin.branding import ACCENTS, GRAYS, RADII
 
@@ -43,6 +44,13 @@ def overview_section() -> rx.Component:
                 lambda s: rx.badge(s["status"].to(str) + ": " + s["count"].to(str), variant="surface"),
             ),
             wrap="wrap",
+        ),
+        rx.grid(
+            rx.foreach(C.charts, lambda series: trend_chart(series, C.download_trend)),
+            columns=rx.breakpoints(initial="1", lg="2"),
+            spacing="4",
+            width="100%",
+            id="trends",
         ),
         width="100%",
         align="start",

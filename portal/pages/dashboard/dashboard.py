@@ -3,11 +3,13 @@ import reflex as rx
 from portal.components.forms import form_error
 from portal.components.layout import page
 from portal.pages.dashboard.domains_section import domains_section
+from portal.pages.dashboard.history_section import history_section
 from portal.pages.dashboard.instance_card import instance_card
 from portal.pages.dashboard.usage_section import usage_section
 from portal.state.auth import AuthState
 from portal.state.dashboard import DashboardState
 from portal.state.domains import DomainsState
+from portal.state.history import HistoryState
 from portal.state.usage import UsageState
 
 V = DashboardState.view
@@ -166,7 +168,7 @@ def _budget_card() -> rx.Component:
 @page(
     route="/dashboard",
     title="Dashboard",
-    on_load=[AuthState.require_login, DashboardState.load, UsageState.load, DomainsState.load],
+    on_load=[AuthState.require_login, DashboardState.load, HistoryState.load, UsageState.load, DomainsState.load],
 )
 def dashboard() -> rx.Component:
     return rx.vstack(
@@ -190,6 +192,7 @@ def dashboard() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
+                history_section(),
                 domains_section(),
                 usage_section(),
                 spacing="4",

@@ -64,13 +64,16 @@ def test_the_strip_has_thirty_days_with_each_days_state(db: Session, memory) -> 
 
     view = instance_history(db, tenants.customer(db, "striped"), instance.id)  # type: ignore[arg-type]
     assert len(view.uptime) == UPTIME_DAYS
-    assert view.uptime[-2]["percent"] == "50.00%" and "down part of the day, 50.00% of 2 checks" in view.uptime[-2]["label"]
+    assert (
+        view.uptime[-2]["percent"] == "50.00%"
+        and "down part of the day, 50.00% of 2 checks" in view.uptime[-2]["label"]
+    )
     assert view.uptime[0]["state"] == "none" and view.uptime[0]["label"].endswith("not checked")
     assert view.uptime_percent == "50.00%"  # 2 of 4 checks, over the days that had any
 
 
 def test_the_timeline_is_the_latest_actions_steps_with_times(db: Session, memory) -> None:  # type: ignore[no-untyped-def]
-    backend, _scheduled = memory
+    _backend, _scheduled = memory
     instance = memory_instance(db, "timed")
     who = tenants.customer(db, "timed")
     assert instance_history(db, who, instance.id).steps == []  # type: ignore[arg-type]
