@@ -46,6 +46,8 @@ def test_customer_restarts_the_instance_posts_usage_and_crosses_80_percent(
     expect(page.locator("#instance-logs")).to_be_visible()
 
     page.click("#rotate-token")
+    expect(page.get_by_role("alertdialog")).to_contain_text("stops working at once")  # said before it happens
+    page.click("#confirm-rotate-token")
     token = page.locator("#new-token").inner_text().strip()
     assert token.startswith("pit_")
     now = datetime.now(UTC).isoformat()

@@ -78,6 +78,8 @@ def test_owner_invites_changes_a_role_and_manages_a_plan(page: Page, portal: Run
     expect(page.locator("tr[data-template='acme-app']")).to_contain_text("docker")
 
     page.locator("tr[data-plan='acme-team'] .archive-plan").click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("those who have it keep it")  # said before it happens
+    page.click("#confirm-archive-plan")
     expect(page.locator("tr[data-plan='acme-team']")).to_contain_text("yes")
     page.goto(acme + "/pricing")
     expect(page.get_by_text("Acme Basic", exact=True)).to_be_visible()

@@ -7,6 +7,8 @@ from typing import Any
 
 import reflex as rx
 
+from portal.components.confirm import confirmed
+from portal.components.empty import when_empty
 from portal.components.forms import form_error, label_for
 from portal.components.layout import page
 from portal.state.auth import AuthState
@@ -90,13 +92,21 @@ def _tokens() -> rx.Component:
                             rx.table.cell(
                                 rx.cond(
                                     t["state"] == "live",
-                                    rx.button(
+                                    confirmed(
+                                        rx.button(
+                                            "Revoke",
+                                            size="1",
+                                            color_scheme="red",
+                                            variant="soft",
+                                            aria_label="Revoke " + t["name"],
+                                        ),
+                                        "Revoke this token",
+                                        "Revoke "
+                                        + t["name"].to(str)
+                                        + "? Every call made with it is refused from now on. This cannot be undone.",
                                         "Revoke",
-                                        size="1",
-                                        color_scheme="red",
-                                        variant="soft",
-                                        on_click=D.revoke_token(t["id"]),
-                                        aria_label="Revoke " + t["name"],
+                                        D.revoke_token(t["id"]),
+                                        "confirm-revoke-token",
                                     ),
                                     rx.text(t["state"], size="1"),
                                 )
@@ -106,6 +116,11 @@ def _tokens() -> rx.Component:
                 ),
                 width="100%",
                 id="tokens",
+            ),
+            when_empty(
+                D.tokens,
+                "No API tokens yet. Create one above to call the platform API from your own scripts.",
+                "no-tokens",
             ),
             spacing="3",
             width="100%",
@@ -137,20 +152,23 @@ def _endpoint_row(e: rx.Var[dict[str, Any]]) -> rx.Component:
                     on_click=D.toggle_endpoint(endpoint_id, ~e["enabled"].to(bool)),
                     aria_label="Turn on or off " + url,
                 ),
-                rx.button(
-                    "New secret",
-                    size="1",
-                    variant="outline",
-                    on_click=D.rotate_secret(endpoint_id),
-                    aria_label="New signing secret for " + url,
+                confirmed(
+                    rx.button("New secret", size="1", variant="outline", aria_label="New signing secret for " + url),
+                    "New signing secret",
+                    "Make a new signing secret for " + url + "? Deliveries are signed with it from now on; the "
+                    "current secret is accepted beside it for 24 hours, time to update your receiver.",
+                    "Make a new secret",
+                    D.rotate_secret(endpoint_id),
+                    "confirm-rotate-secret",
                 ),
-                rx.button(
+                confirmed(
+                    rx.button("Delete", size="1", color_scheme="red", variant="soft", aria_label="Delete " + url),
+                    "Delete this endpoint",
+                    "Delete " + url + "? No event is sent to it from now on, including those still waiting to be "
+                    "delivered. This cannot be undone.",
                     "Delete",
-                    size="1",
-                    color_scheme="red",
-                    variant="soft",
-                    on_click=D.delete_endpoint(endpoint_id),
-                    aria_label="Delete " + url,
+                    D.delete_endpoint(endpoint_id),
+                    "confirm-delete-endpoint",
                 ),
                 wrap="wrap",
             )
@@ -189,6 +207,11 @@ def _endpoints() -> rx.Component:
                 rx.table.body(rx.foreach(D.endpoints, _endpoint_row)),
                 width="100%",
                 id="endpoints",
+            ),
+            when_empty(
+                D.endpoints,
+                "No webhook endpoints yet. Add a URL above to be told when your instance changes.",
+                "no-endpoints",
             ),
             rx.cond(D.deliveries_of != "", _deliveries()),
             spacing="3",

@@ -65,12 +65,15 @@ def _invitations() -> rx.Component:
                 rows,
                 lambda i: rx.hstack(
                     rx.text(i["email"], " · ", i["role"], " · until ", i["expires"], size="2"),
-                    rx.button(
+                    confirmed(
+                        rx.button(
+                            "Withdraw", size="1", variant="ghost", aria_label="Withdraw the invitation to " + i["email"]
+                        ),
+                        "Withdraw the invitation",
+                        "Withdraw the invitation to " + i["email"].to(str) + "? Its link stops working at once.",
                         "Withdraw",
-                        size="1",
-                        variant="ghost",
-                        on_click=T.withdraw(i["id"]),
-                        aria_label="Withdraw the invitation to " + i["email"],
+                        T.withdraw(i["id"]),
+                        "confirm-withdraw",
                     ),
                     align="center",
                     data_invitation=i["email"],

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from portal.components.confirm import confirmed
 from portal.components.forms import label_for, labelled_upload
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
@@ -137,13 +138,14 @@ def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
                 on_click=B.check_domain(domain["id"].to(int)),
                 aria_label="Check " + hostname + " now",
             ),
-            rx.button(
+            confirmed(
+                rx.button("Remove", size="1", variant="outline", color_scheme="red", aria_label="Remove " + hostname),
+                "Remove this domain",
+                "Remove " + hostname + "? Your portal stops answering on it at once and its certificate is no "
+                "longer renewed. You can add it again later.",
                 "Remove",
-                size="1",
-                variant="outline",
-                color_scheme="red",
-                on_click=B.remove_domain(domain["id"].to(int)),
-                aria_label="Remove " + hostname,
+                B.remove_domain(domain["id"].to(int)),
+                "confirm-remove-domain",
             ),
             align="center",
             wrap="wrap",

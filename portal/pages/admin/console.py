@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from portal.components.empty import when_empty
 from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
 from portal.pages.admin.servers import servers_section
@@ -90,7 +91,11 @@ def _actions_section() -> rx.Component:
         _table(
             ["Instance", "Action", "Status", "Error", "Requested", ""], AdminState.actions, _action_row, "actions-table"
         ),
-        rx.cond(AdminState.actions.length() == 0, rx.text("Nothing here.", color_scheme="gray", size="2")),
+        when_empty(
+            AdminState.actions,
+            "No provisioning actions with this status. Each sign-up, restart and backup appears here as it runs.",
+            "no-actions",
+        ),
         width="100%",
         align="start",
     )
@@ -114,6 +119,11 @@ def _events_section() -> rx.Component:
             AdminState.events,
             _event_row,
             "events-table",
+        ),
+        when_empty(
+            AdminState.events,
+            "No Stripe events with this status. Events arrive here as Stripe sends them to the webhook route.",
+            "no-events",
         ),
         rx.hstack(
             rx.button(

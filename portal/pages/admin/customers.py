@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.charts import trend_chart
+from portal.components.empty import when_empty
 from portal.state.admin_customers import ConsoleState as C
 from services.admin.branding import ACCENTS, GRAYS, RADII
 
@@ -275,6 +276,11 @@ def customers_section() -> rx.Component:
             size="1",
             id="customers-table",
         ),
+        when_empty(
+            C.customers,
+            "No customers match. Clear the search and filters, or share your pricing page to get the first one.",
+            "no-customers",
+        ),
         rx.cond(
             C.selected.length() > 0,
             rx.hstack(
@@ -336,6 +342,11 @@ def audit_section() -> rx.Component:
             width="100%",
             size="1",
             id="audit-table",
+        ),
+        when_empty(
+            C.audit,
+            "Nothing recorded for this filter. Every sign-in, change and refusal in your organization appears here.",
+            "no-audit",
         ),
         width="100%",
         align="start",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.confirm import confirmed
+from portal.components.empty import when_empty
 from portal.components.forms import field, form_error
 from portal.state.admin_servers import ServersState as S
 
@@ -149,6 +150,11 @@ def servers_section() -> rx.Component:
             rx.table.body(rx.foreach(S.rows, _row)),
             width="100%",
             id="server-list",
+        ),
+        when_empty(
+            S.rows,
+            "No servers yet. Add the first Docker engine or Coolify server below; instances are placed on it at once.",
+            "no-servers",
         ),
         _add_form(),
         spacing="4",

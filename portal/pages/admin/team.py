@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.confirm import confirmed
+from portal.components.empty import when_empty
 from portal.state.admin_team import TeamState as T
 from services.tenancy.licences import FEATURES
 from services.tenancy.scope import ROLES_OFFERED
@@ -35,12 +37,19 @@ def _person(row: rx.Var) -> rx.Component:
         ),
         rx.table.cell(rx.badge(row["status"].to(str))),
         rx.table.cell(
-            rx.button(
-                rx.cond(disabled, "Enable", "Disable"),
-                size="1",
-                variant="soft",
-                class_name="toggle-user",
-                on_click=T.toggle_disabled(row["user_id"].to(str), ~disabled),
+            confirmed(
+                rx.button(rx.cond(disabled, "Enable", "Disable"), size="1", variant="soft", class_name="toggle-user"),
+                rx.cond(disabled, "Enable this person", "Disable this person"),
+                rx.cond(
+                    disabled,
+                    "Enable " + row["email"].to(str) + "? They can sign in again at once.",
+                    "Disable "
+                    + row["email"].to(str)
+                    + "? They are signed out everywhere at once and cannot sign in until you enable them again.",
+                ),
+                "Yes",
+                T.toggle_disabled(row["user_id"].to(str), ~disabled),
+                "confirm-toggle-user",
             )
         ),
         data_person=row["email"].to(str),
@@ -82,6 +91,9 @@ def people_section() -> rx.Component:
             size="1",
             id="people-table",
         ),
+        when_empty(
+            T.people, "No people match. Invite a colleague below; they get an e-mail with a link to join.", "no-people"
+        ),
         rx.cond(
             T.invitations.length() > 0,
             rx.vstack(
@@ -109,12 +121,13 @@ def _invitation(row: rx.Var) -> rx.Component:
     return rx.table.row(
         *[rx.table.cell(row[k].to(str)) for k in ("email", "organization", "role", "expires")],
         rx.table.cell(
-            rx.button(
+            confirmed(
+                rx.button("Withdraw", size="1", variant="soft", class_name="revoke-invitation"),
+                "Withdraw the invitation",
+                "Withdraw the invitation to " + row["email"].to(str) + "? Its link stops working at once.",
                 "Withdraw",
-                size="1",
-                variant="soft",
-                class_name="revoke-invitation",
-                on_click=T.revoke_invitation(row["id"].to(str)),
+                T.revoke_invitation(row["id"].to(str)),
+                "confirm-revoke-invitation",
             )
         ),
         data_invitation=row["email"].to(str),
@@ -138,12 +151,15 @@ def _edit_and_archive(row: rx.Var, kind: str, edit, archive) -> rx.Component:
         rx.button("Edit", size="1", variant="soft", class_name=f"edit-{kind}", on_click=edit(row["id"].to(str))),
         rx.cond(
             row["archived"].to(str) == "",
-            rx.button(
+            confirmed(
+                rx.button("Archive", size="1", variant="soft", class_name=f"archive-{kind}"),
+                f"Archive this {kind}",
+                "Archive "
+                + row["name"].to(str)
+                + f"? From now on no new customer can choose this {kind}; those who have it keep it as it is.",
                 "Archive",
-                size="1",
-                variant="soft",
-                class_name=f"archive-{kind}",
-                on_click=archive(row["id"].to(str)),
+                archive(row["id"].to(str)),
+                f"confirm-archive-{kind}",
             ),
         ),
     )
@@ -231,6 +247,11 @@ def plans_section() -> rx.Component:
             size="1",
             id="plans-table",
         ),
+        when_empty(
+            T.plans,
+            "No plans yet. Create your first plan with the form below; customers see it on your pricing page at once.",
+            "no-plans",
+        ),
         rx.heading(rx.cond(p.get("id", "") != "", "Edit plan", "New plan"), size="3"),
         rx.flex(
             _controlled(p, T.set_plan_field, "name", "Name", id="plan-name-input"),
@@ -302,6 +323,11 @@ def plans_section() -> rx.Component:
             size="1",
             id="templates-table",
         ),
+        when_empty(
+            T.templates,
+            "No app templates yet. Add one below: it says which image or repository each customer's instance runs.",
+            "no-templates",
+        ),
         rx.heading(rx.cond(t.get("id", "") != "", "Edit template", "New template"), size="3"),
         rx.flex(
             _controlled(t, T.set_template_field, "name", "Name", id="template-name-input"),
@@ -362,6 +388,11 @@ def licences_section() -> rx.Component:
             width="100%",
             size="1",
             id="licences-table",
+        ),
+        when_empty(
+            T.licences,
+            "No reseller holds a licence yet. Set one below once a reseller exists.",
+            "no-licences",
         ),
         rx.heading("Set a licence", size="3"),
         rx.form(
@@ -456,6 +487,11 @@ def sellers_section() -> rx.Component:
             width="100%",
             size="1",
             id="sellers-table",
+        ),
+        when_empty(
+            T.sellers,
+            "No resellers yet. Create one below: they get their own brand, plans and customers.",
+            "no-sellers",
         ),
         rx.heading("New reseller", size="3"),
         rx.form(

@@ -198,7 +198,16 @@ def dashboard() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            rx.text("There is no subscription on this account yet.", id="no-subscription"),
+            rx.vstack(
+                rx.text("There is no subscription on this account yet.", id="no-subscription"),
+                rx.text(
+                    "Staff: your customers are in the console (Admin, at the top). To run an instance yourself, "
+                    "sign up with the plan you want from the pricing page.",
+                    size="2",
+                ),
+                rx.link("See the plans", href="/pricing", id="no-subscription-pricing"),
+                align="start",
+            ),
         ),
         spacing="4",
         align="start",

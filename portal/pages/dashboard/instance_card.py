@@ -148,7 +148,15 @@ def _token() -> rx.Component:
                 rx.code(_text("token_prefix") + "…", id="token-prefix"),
                 rx.text("none yet", size="2", color_scheme="gray"),
             ),
-            rx.button("New token", size="1", variant="outline", on_click=Tools.rotate_token, id="rotate-token"),
+            confirmed(
+                rx.button("New token", size="1", variant="outline", id="rotate-token"),
+                "New usage token",
+                "Make a new usage token? The current one stops working at once: whatever reports usage with it "
+                "must be given the new one, shown here once.",
+                "Make a new token",
+                Tools.rotate_token,
+                "confirm-rotate-token",
+            ),
             align="center",
         ),
         rx.cond(
@@ -192,12 +200,14 @@ def _ai_gateway() -> rx.Component:
                             color_scheme=rx.match(_text("ai_key_state"), *AI_STATE_COLOURS.items(), "gray"),
                             id="ai-key-state",
                         ),
-                        rx.button(
+                        confirmed(
+                            rx.button("New gateway key", size="1", variant="outline", id="rotate-gateway-key"),
                             "New gateway key",
-                            size="1",
-                            variant="outline",
-                            on_click=Tools.rotate_gateway_key,
-                            id="rotate-gateway-key",
+                            "Make a new AI gateway key? The gateway refuses the current one within a second; your "
+                            "instance is given the new one when it restarts.",
+                            "Make a new key",
+                            Tools.rotate_gateway_key,
+                            "confirm-rotate-gateway-key",
                         ),
                         align="center",
                     ),
