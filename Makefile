@@ -20,7 +20,7 @@ export PORT
 GATEWAY_VENV := .venv-gateway
 GATEWAY_REQUIREMENTS := services/gateway/litellm_hooks/requirements.txt
 
-.PHONY: setup run test lint migrate seed clean gateway gateway-venv
+.PHONY: setup run test lint migrate seed clean gateway gateway-venv lighthouse
 
 setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun migrate seed
 
@@ -31,6 +31,11 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
+
+# Lighthouse for bench/lighthouse.py (not needed to run or test the portal)
+lighthouse: $(TOOLS)/node_modules/.bin/lighthouse
+$(TOOLS)/node_modules/.bin/lighthouse:
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) lighthouse@12.2.3
 
 # bun from the npm registry (Reflex's own installer downloads a script from GitHub, which is unreachable here).
 $(TOOLS)/node_modules/.bin/bun:

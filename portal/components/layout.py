@@ -18,6 +18,10 @@ def _nav_link(label: str, href: str) -> rx.Component:
 
 
 ACCENT_TEXT_CSS = accent_text_css()
+# A long unbroken value (an id, a URL, a JSON detail) wraps inside its cell instead of making the table scroll
+# sideways: a scrolling table with nothing focusable in it cannot be scrolled by keyboard (axe:
+# scrollable-region-focusable).
+TABLE_CSS = ".rt-TableCell, .rt-TableRowHeaderCell { overflow-wrap: anywhere; }"
 BRAND = BrandState.brand  # the host's brand, by the names of services.branding.brand.SHOWN
 
 
@@ -155,7 +159,7 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
         shell = rx.box(
-            rx.el.style(ACCENT_TEXT_CSS),  # readable text on every accent a seller may choose (before their CSS)
+            rx.el.style(ACCENT_TEXT_CSS + TABLE_CSS),  # readable on every accent a seller may choose (before their CSS)
             rx.el.style(BRAND["custom_css"]),
             rx.vstack(
                 header(),
