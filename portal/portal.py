@@ -43,4 +43,10 @@ app = PortalApp(api_transformer=api_transformer)
 
 
 for declared in pages.declared():
-    app.add_page(declared.component, route=declared.route, title=declared.title, on_load=declared.on_load)
+    app.add_page(
+        declared.component,
+        route=declared.route,
+        title=declared.title,
+        on_load=declared.on_load,
+        description=declared.description,
+    )

@@ -20,7 +20,8 @@ PALETTE = [
 ]
 
 
-def _colour(index: rx.Var) -> rx.Var:
+def series_colour(index: rx.Var) -> rx.Var:
+    """The colour of a chart's n-th series, the same in every chart of the portal."""
     return rx.Var.create(PALETTE)[index % len(PALETTE)]
 
 
@@ -38,7 +39,7 @@ def _picture(series: rx.Var) -> rx.Component:
         rx.recharts.line_chart(
             rx.foreach(
                 keys,
-                lambda k, i: rx.recharts.line(data_key=k, name=k, stroke=_colour(i), type_="monotone", dot=False),
+                lambda k, i: rx.recharts.line(data_key=k, name=k, stroke=series_colour(i), type_="monotone", dot=False),
             ),
             *axes,
             data=rows,
@@ -46,7 +47,7 @@ def _picture(series: rx.Var) -> rx.Component:
             height=220,
         ),
         rx.recharts.bar_chart(
-            rx.foreach(keys, lambda k, i: rx.recharts.bar(data_key=k, name=k, fill=_colour(i))),
+            rx.foreach(keys, lambda k, i: rx.recharts.bar(data_key=k, name=k, fill=series_colour(i))),
             *axes,
             data=rows,
             width="100%",

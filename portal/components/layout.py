@@ -99,13 +99,23 @@ class DeclaredPage:
     route: str
     title: str
     on_load: list[EventType[()]]
+    description: str
 
 
 DECLARED: list[DeclaredPage] = []
 
 
+# what search engines and link previews show; brand-neutral, since one prerendered page serves every seller's host
+DESCRIPTION = "Your own application instance, ready in minutes: choose a plan, pay, and run it from one dashboard."
+
+
 def page(
-    *, route: str, title: str, on_load: Sequence[EventType[()]] = (), centered: bool = False
+    *,
+    route: str,
+    title: str,
+    on_load: Sequence[EventType[()]] = (),
+    centered: bool = False,
+    description: str = DESCRIPTION,
 ) -> Callable[[PageFn], PageFn]:
     """Declare a page where it is written: its route, title and on-load hooks, in the branded shell.
 
@@ -115,7 +125,7 @@ def page(
 
     def declare(content: PageFn) -> PageFn:
         wrapped = _wrap(content, centered)
-        DECLARED.append(DeclaredPage(wrapped, route, title, [BrandState.load, *on_load]))
+        DECLARED.append(DeclaredPage(wrapped, route, title, [BrandState.load, *on_load], description))
         return wrapped
 
     return declare

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.charts import series_colour
 from portal.state.dashboard import DashboardState
 from portal.state.usage import UsageState
 
 V = DashboardState.view
-PALETTE = [
-    "var(--accent-9)",
-    "var(--orange-9)",
-    "var(--green-9)",
-    "var(--purple-9)",
-    "var(--cyan-9)",
-    "var(--pink-9)",
-    "var(--amber-9)",
-    "var(--gray-9)",
-]
 
 
 def _chart(title: str, series_key: str, chart_id: str) -> rx.Component:
@@ -26,7 +17,7 @@ def _chart(title: str, series_key: str, chart_id: str) -> rx.Component:
             data_key=model.to(str),
             stack_id="day",
             name=model.to(str),
-            fill=rx.Var.create(PALETTE)[index % len(PALETTE)],
+            fill=series_colour(index),
         )
 
     return rx.vstack(

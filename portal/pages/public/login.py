@@ -6,7 +6,13 @@ from portal.state.auth import AuthState
 from portal.state.login import LoginState
 
 
-@page(route="/login", title="Sign in", on_load=[AuthState.redirect_if_signed_in], centered=True)
+@page(
+    route="/login",
+    title="Sign in",
+    on_load=[AuthState.redirect_if_signed_in],
+    centered=True,
+    description="Sign in to manage your instance, its plan, budget and usage.",
+)
 def login() -> rx.Component:
     return card(
         "Sign in",

@@ -21,7 +21,12 @@ def _plan_card(plan: rx.Var) -> rx.Component:
     )
 
 
-@page(route="/pricing", title="Pricing", on_load=[AuthState.load_user, PricingState.load])
+@page(
+    route="/pricing",
+    title="Pricing",
+    on_load=[AuthState.load_user, PricingState.load],
+    description="Plans and prices: what each includes, its AI budget and its limits. Change or cancel at any time.",
+)
 def pricing() -> rx.Component:
     return rx.vstack(
         rx.heading("Pricing", size="8"),
