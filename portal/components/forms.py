@@ -6,10 +6,12 @@ from typing import Any
 
 import reflex as rx
 
+from portal.components.i18n import tr
+
 
 def label_for(text: str | rx.Var, target: str) -> rx.Component:
     """A real <label for=...> that names its input: Radix's Text with as_="label" drops html_for (axe: label)."""
-    return rx.el.label(text, html_for=target, class_name="rt-Text rt-r-size-2 rt-r-weight-medium")
+    return rx.el.label(tr(text), html_for=target, class_name="rt-Text rt-r-size-2 rt-r-weight-medium")
 
 
 def labelled_upload(label: str, *children: rx.Component, **props: Any) -> rx.Component:
@@ -37,7 +39,7 @@ def field(
 ) -> rx.Component:
     return rx.vstack(
         label_for(label, name),
-        rx.input(id=name, name=name, type=type_, placeholder=placeholder, width="100%", size="3", **input_props),
+        rx.input(id=name, name=name, type=type_, placeholder=tr(placeholder), width="100%", size="3", **input_props),
         hint if hint is not None else rx.fragment(),
         rx.cond(error != "", rx.text(error, id=f"{name}-error", color_scheme="red", size="2")),
         spacing="1",
@@ -54,14 +56,14 @@ def form_error(error: rx.Var) -> rx.Component:
 
 
 def submit(label: str, loading: rx.Var, **props: Any) -> rx.Component:
-    return rx.button(label, type="submit", size="3", width="100%", loading=loading, **props)
+    return rx.button(tr(label), type="submit", size="3", width="100%", loading=loading, **props)
 
 
 def card(title: str, *children: rx.Component, subtitle: str | rx.Component = "") -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading(title, size="6"),
-            rx.text(subtitle, color_scheme="gray", size="2")
+            rx.heading(tr(title), size="6"),
+            rx.text(tr(subtitle), color_scheme="gray", size="2")
             if isinstance(subtitle, str) and subtitle
             else (subtitle if not isinstance(subtitle, str) else rx.fragment()),
             *children,

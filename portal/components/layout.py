@@ -8,13 +8,27 @@ from dataclasses import dataclass
 import reflex as rx
 from reflex.event import EventType
 
+from portal.components.i18n import t
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
+from portal.state.language import LanguageState
 from services.branding.contrast import accent_text_css
+from services.i18n import LANGUAGES
 
 
 def _nav_link(label: str, href: str) -> rx.Component:
-    return rx.link(label, href=href, size="3", weight="medium", underline="none", color_scheme="gray")
+    return rx.link(t(label), href=href, size="3", weight="medium", underline="none", color_scheme="gray")
+
+
+def language_switch() -> rx.Component:
+    """English or German for this browser (and the signed-in person's account): each language named in itself."""
+    return rx.select.root(
+        rx.select.trigger(variant="ghost", custom_attrs={"aria-label": t("Language")}, id="language-switch"),
+        rx.select.content(*[rx.select.item(name, value=code) for code, name in LANGUAGES.items()]),
+        value=LanguageState.language,
+        on_change=LanguageState.choose,
+        size="2",
+    )
 
 
 ACCENT_TEXT_CSS = accent_text_css()
@@ -33,7 +47,11 @@ def header() -> rx.Component:
                     BRAND["logo_url"] != "",
                     rx.image(src=BRAND["logo_url"], height="28px", alt="", id="brand-logo"),
                 ),
-                rx.heading(BRAND["platform_name"], size="5", id="brand-name"),
+                rx.cond(
+                    BrandState.loaded,
+                    rx.heading(BRAND["platform_name"], size="5", id="brand-name"),
+                    rx.box(height="var(--heading-line-height-5)", min_width="6rem"),  # its place, no name yet
+                ),
                 align="center",
                 spacing="2",
             ),
@@ -48,18 +66,19 @@ def header() -> rx.Component:
                 _nav_link("Dashboard", "/dashboard"),
                 _nav_link("Account", "/account"),
                 rx.cond(AuthState.is_staff, _nav_link("Admin", "/admin")),
-                rx.button("Sign out", on_click=AuthState.sign_out, variant="soft", id="sign-out"),
+                rx.button(t("Sign out"), on_click=AuthState.sign_out, variant="soft", id="sign-out"),
                 spacing="4",
                 align="center",
             ),
             rx.hstack(
                 _nav_link("Sign in", "/login"),
-                rx.link(rx.button("Get started"), href="/signup"),
+                rx.link(rx.button(t("Get started")), href="/signup"),
                 spacing="4",
                 align="center",
             ),
         ),
-        rx.color_mode.button(variant="ghost", aria_label="Switch between light and dark mode"),
+        language_switch(),
+        rx.color_mode.button(variant="ghost", aria_label=t("Switch between light and dark mode")),
         spacing="5",
         align="center",
         width="100%",
@@ -79,7 +98,7 @@ def footer() -> rx.Component:
             ),
             rx.cond(
                 BRAND["powered_by"] != "",
-                rx.text("Powered by ", BRAND["powered_by"], size="1", color_scheme="gray", id="powered-by"),
+                rx.text(t("Powered by"), " ", BRAND["powered_by"], size="1", color_scheme="gray", id="powered-by"),
             ),
             align="center",
             spacing="1",
@@ -116,16 +135,21 @@ def page(
     on_load: Sequence[EventType[()]] = (),
     centered: bool = False,
     description: str = DESCRIPTION,
+    first_paint: bool = False,
 ) -> Callable[[PageFn], PageFn]:
     """Declare a page where it is written: its route, title and on-load hooks, in the branded shell.
 
     Every page resolves the brand of its host first (the shell shows nothing branded until then); `centered`
-    is for the small form pages. portal.py only collects what was declared (`DECLARED`).
+    is for the small form pages. `first_paint` pages (the public ones, whose content is the same for everyone)
+    are prerendered with their content in the neutral brand, so a phone paints them before any script has run;
+    the others show a spinner until the host's brand is known (their content needs the visitor's data anyway).
+    portal.py only collects what was declared (`DECLARED`).
     """
 
     def declare(content: PageFn) -> PageFn:
-        wrapped = _wrap(content, centered)
-        DECLARED.append(DeclaredPage(wrapped, route, title, [BrandState.load, *on_load], description))
+        wrapped = _wrap(content, centered, first_paint)
+        on_load_all = [BrandState.load, *on_load, LanguageState.load]
+        DECLARED.append(DeclaredPage(wrapped, route, title, on_load_all, description))
         return wrapped
 
     return declare
@@ -165,7 +189,7 @@ def _skeleton() -> rx.Component:
     return rx.center(rx.spinner(size="3"), min_height="100vh", width="100%", id="brand-pending")
 
 
-def _wrap(content: PageFn, centered: bool) -> PageFn:
+def _wrap(content: PageFn, centered: bool, first_paint: bool) -> PageFn:
     def wrapped() -> rx.Component:
         body = content()
         shell = rx.box(
@@ -190,17 +214,14 @@ def _wrap(content: PageFn, centered: bool) -> PageFn:
             id="brand-shell",
             data_brand=BRAND["platform_name"],
         )
-        return rx.cond(
-            BrandState.loaded,
-            rx.theme(
-                shell,
-                accent_color=BRAND["accent_color"],
-                gray_color=BRAND["gray_color"],
-                radius=BRAND["radius"],
-                has_background=True,
-            ),
-            _skeleton(),
+        themed = rx.theme(
+            shell,
+            accent_color=BRAND["accent_color"],
+            gray_color=BRAND["gray_color"],
+            radius=BRAND["radius"],
+            has_background=True,
         )
+        return themed if first_paint else rx.cond(BrandState.loaded, themed, _skeleton())
 
     wrapped.__name__ = content.__name__
     return wrapped

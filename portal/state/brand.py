@@ -1,20 +1,20 @@
 """The brand of the host the page was opened on (a reseller's domain shows the reseller's brand).
 
-Display only: nothing is authorised by it. The shell waits for `loaded` before showing any brand, so a
-prerendered page never flashes the platform's name and colours on a reseller's domain.
+Display only: nothing is authorised by it. Until `loaded` the brand is neutral (no name, grey), so a prerendered
+page never flashes the platform's name and colours on a reseller's domain.
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
-from services.branding.brand import Brand, brand_for_host, shown
+from services.branding.brand import NEUTRAL, brand_for_host, shown
 from services.db import session_scope
 
 
 class BrandState(rx.State):
     loaded: bool = False
-    brand: dict[str, str] = shown(Brand())  # keys: services.branding.brand.SHOWN
+    brand: dict[str, str] = NEUTRAL  # keys: services.branding.brand.SHOWN; the host's once `loaded`
     _organization_id: int = 0  # the seller of this host: its plans are offered, its signups land under it
 
     def _host(self) -> str:

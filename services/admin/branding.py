@@ -21,6 +21,7 @@ from services.branding.css import sanitize_css
 from services.config import get_settings
 from services.crypto import new_token
 from services.errors import ValidationFailed
+from services.i18n import LANGUAGES
 from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
 from services.models.base import key, utcnow
@@ -62,7 +63,16 @@ MAX_LOGO_BYTES = 512 * 1024
 # magic bytes -> extension; SVG is refused: it can carry script
 LOGO_TYPES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
 # what the branding editor edits as text (the form, its state and `update` use exactly these, by name)
-EDITABLE = ("platform_name", "accent_color", "gray_color", "radius", "support_email", "footer_text", "custom_css")
+EDITABLE = (
+    "platform_name",
+    "accent_color",
+    "gray_color",
+    "radius",
+    "language",
+    "support_email",
+    "footer_text",
+    "custom_css",
+)
 IMAGES = ("logo_url", "favicon_url")  # set by uploads, not typed
 TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
 
@@ -103,7 +113,12 @@ def validate(values: dict[str, Any], organization_id: int | None = None) -> dict
         if len(text) > limit:
             errors[name] = f"must be at most {limit} characters"
         clean[name] = text or None
-    for name, allowed in (("accent_color", ACCENTS), ("gray_color", GRAYS), ("radius", RADII)):
+    for name, allowed in (
+        ("accent_color", ACCENTS),
+        ("gray_color", GRAYS),
+        ("radius", RADII),
+        ("language", tuple(LANGUAGES)),
+    ):
         value = str(values.get(name) or "").strip()
         if value and value not in allowed:
             errors[name] = f"must be one of {', '.join(allowed)}"

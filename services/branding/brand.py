@@ -33,6 +33,7 @@ class Brand:
     support_email: str = ""
     footer_text: str = "Your own application instance, managed for you."
     hide_platform_branding: bool = False
+    language: str = "en"  # the seller's default language (services/i18n: after the person's and the browser's)
     powered_by: str = ""  # "Portal" under a reseller's brand unless they hide it
     email_templates: dict[str, dict[str, str]] | None = None  # name -> {"subject", "text", "html"} overrides
     public_url: str = ""  # the portal under this brand's own domain, for links in e-mails ("" = PUBLIC_URL)
@@ -54,11 +55,17 @@ SHOWN = (
     "footer_text",
     "support_email",
     "powered_by",
+    "language",
 )
 
 
 def shown(brand: Brand) -> dict[str, str]:
     return {name: str(getattr(brand, name)) for name in SHOWN}
+
+
+# What a page shows before the host's brand is known (prerendered, the same HTML for every host): nobody's name,
+# logo or words, and grey for the colours, so the platform's brand never flashes on a reseller's domain.
+NEUTRAL = {**dict.fromkeys(SHOWN, ""), "accent_color": "gray", "gray_color": "gray", "radius": "medium"}
 
 
 _OVERRIDABLE = [

@@ -63,6 +63,7 @@ class Branding(SQLModel, table=True):
     support_email: str | None = Field(default=None, max_length=254)
     footer_text: str | None = Field(default=None, max_length=500)
     hide_platform_branding: bool = False
+    language: str | None = Field(default=None, max_length=8)  # for visitors whose browser asks for none we speak
     email_templates: dict[str, Any] = json_field()
     # e-mail goes out From this address once the seller proved it controls its domain (a DNS TXT record)
     sender_email: str | None = Field(default=None, max_length=254)

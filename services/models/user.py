@@ -25,6 +25,7 @@ class User(SQLModel, table=True):
     totp_last_step: int | None = None  # the last accepted 30-second step: a code is never accepted twice
     created_at: datetime = created_field()
     last_login_at: datetime | None = None
+    language: str | None = Field(default=None, max_length=8)  # chosen in the header or account; None: the browser's
 
 
 class AuthSession(SQLModel, table=True):

@@ -412,6 +412,7 @@ PROBES: dict[str, Probe] = {
 # Handlers that take no id of anyone's record: what they read or change is decided by the session alone.
 NO_RECORD_ID = {
     "AuthState.*": "signing in and out, impersonation's end: the caller's own sessions",
+    "LanguageState.*": "the page's language: this browser's choice and the signed-in person's own account",
     "LoginState.*": "signing in",
     "SignupState.*": "signing up",
     "ResetState.*": "password reset by e-mailed token",

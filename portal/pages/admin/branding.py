@@ -12,7 +12,10 @@ from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.auth import AuthState
 from portal.state.branding_editor import BrandingEditorState as B
+from services.i18n import LANGUAGES
 from services.mail.overrides import EMAIL_TEMPLATES
+
+LANGUAGE_CHOICES = list(LANGUAGES)  # the seller's default, for visitors whose browser asks for none we speak
 
 LOGO, FAVICON = B.own.get("logo_url", ""), B.own.get("favicon_url", "")
 
@@ -230,6 +233,7 @@ def branding_editor() -> rx.Component:
                     ),
                     _choice("Grey", "gray_color", GRAY_CHOICES),
                     _choice("Corners", "radius", RADIUS_CHOICES),
+                    _choice("Default language", "language", LANGUAGE_CHOICES),
                 ),
                 _text_field("Support e-mail", "support_email", type="email"),
                 _text_field("Footer text", "footer_text"),

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.login import LoginState
@@ -11,6 +12,7 @@ from portal.state.login import LoginState
     title="Sign in",
     on_load=[AuthState.redirect_if_signed_in],
     centered=True,
+    first_paint=True,
     description="Sign in to manage your instance, its plan, budget and usage.",
 )
 def login() -> rx.Component:
@@ -41,15 +43,15 @@ def login() -> rx.Component:
                         auto_complete="one-time-code",
                         input_mode="numeric",
                         hint=rx.text(
-                            "Lost your phone? Enter one of your recovery codes.", size="1", color_scheme="gray"
+                            t("Lost your phone? Enter one of your recovery codes."), size="1", color_scheme="gray"
                         ),
                     ),
                 ),
                 submit("Sign in", LoginState.submitting, id="login-submit"),
                 rx.hstack(
-                    rx.link("Forgot your password?", href="/reset", size="2"),
+                    rx.link(t("Forgot your password?"), href="/reset", size="2"),
                     rx.spacer(),
-                    rx.link("Create an account", href="/signup", size="2"),
+                    rx.link(t("Create an account"), href="/signup", size="2"),
                     width="100%",
                 ),
                 spacing="4",

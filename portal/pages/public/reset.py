@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.reset import ResetState
@@ -13,8 +14,10 @@ def reset_request() -> rx.Component:
         rx.cond(
             ResetState.requested,
             rx.callout(
-                "If an account exists for this address, we sent a link to reset the password. "
-                "It expires soon and works once.",
+                t(
+                    "If an account exists for this address, we sent a link to reset the password. "
+                    "It expires soon and works once."
+                ),
                 icon="mail",
                 id="reset-requested",
             ),
@@ -65,7 +68,7 @@ def reset_confirm() -> rx.Component:
                     auto_complete="new-password",
                 ),
                 submit("Set new password", ResetState.submitting, id="reset-confirm-submit"),
-                rx.link("Request a new link", href="/reset", size="2"),
+                rx.link(t("Request a new link"), href="/reset", size="2"),
                 width="100%",
                 spacing="4",
             ),

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.signup import SignupState
@@ -10,12 +11,16 @@ def _username_hint() -> rx.Component:
     return rx.cond(
         SignupState.username_available,
         rx.text(
-            SignupState.username + "." + SignupState.instance_domain + " is available",
+            SignupState.username + "." + SignupState.instance_domain + " " + t("is available"),
             id="username-available",
             color_scheme="green",
             size="2",
         ),
-        rx.text("Becomes your address: <username>." + SignupState.instance_domain, size="1", color_scheme="gray"),
+        rx.text(
+            t("Becomes your address:") + " <" + t("username") + ">." + SignupState.instance_domain,
+            size="1",
+            color_scheme="gray",
+        ),
     )
 
 
@@ -29,7 +34,7 @@ def _plan_option(plan: rx.Var) -> rx.Component:
 
 def _plan_picker() -> rx.Component:
     return rx.vstack(
-        rx.text("Plan", size="2", weight="medium"),
+        rx.text(t("Plan"), size="2", weight="medium"),
         rx.radio_group.root(
             rx.vstack(rx.foreach(SignupState.plans, _plan_option), spacing="2"),
             value=SignupState.plan,
@@ -51,6 +56,7 @@ def _plan_picker() -> rx.Component:
     title="Create your account",
     on_load=[AuthState.redirect_if_signed_in, SignupState.load_plans],
     centered=True,
+    first_paint=True,
 )
 def signup() -> rx.Component:
     return card(
@@ -85,7 +91,12 @@ def signup() -> rx.Component:
                 ),
                 _plan_picker(),
                 submit("Create account", SignupState.submitting, id="signup-submit"),
-                rx.text("Already have an account? ", rx.link("Sign in", href="/login", underline="always"), size="2"),
+                rx.text(
+                    t("Already have an account?"),
+                    " ",
+                    rx.link(t("Sign in"), href="/login", underline="always"),
+                    size="2",
+                ),
                 spacing="4",
                 width="100%",
             ),

@@ -1,0 +1,49 @@
+"""A German-speaking visitor gets German from their browser's Accept-Language; the header's switch changes it, for
+this browser and, once signed in, on the account (another browser then speaks it too)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.helpers import sign_in, sql
+from tests.support.servers import RunningPortal
+
+OPERATOR = ("admin@example.com", "demo-password-123")
+
+
+def _choose(page: Page, language: str) -> None:
+    page.click("#language-switch")
+    page.get_by_role("option", name=language).click()
+
+
+def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser, portal: RunningPortal) -> None:
+    german = browser.new_context(locale="de-DE")  # Accept-Language: de-DE
+    try:
+        page = german.new_page()
+        page.goto(portal.url + "/login")
+        expect(page.locator("#login-submit")).to_have_text("Anmelden")
+        expect(page.get_by_text("Passwort vergessen?")).to_be_visible()
+        expect(page.locator("label[for=password]")).to_have_text("Passwort")
+
+        _choose(page, "English")  # this browser's own choice beats what it asks for
+        expect(page.locator("#login-submit")).to_have_text("Sign in")
+        page.reload()
+        expect(page.locator("#login-submit")).to_have_text("Sign in")
+
+        _choose(page, "Deutsch")
+        sign_in(page, portal.url, *OPERATOR)  # signing in keeps it and saves it on the account
+        expect(page.locator("#sign-out")).to_have_text("Abmelden")
+        assert sql(portal, "SELECT language FROM user_account WHERE email = :e", e=OPERATOR[0]) == [("de",)]
+    finally:
+        german.close()
+
+    english = browser.new_context(locale="en-US")  # another browser, asking for English: the account's choice wins
+    try:
+        page = english.new_page()
+        sign_in(page, portal.url, *OPERATOR)
+        expect(page.locator("#sign-out")).to_have_text("Abmelden")
+        _choose(page, "English")
+        expect(page.locator("#sign-out")).to_have_text("Sign out")
+    finally:
+        english.close()
+        sql(portal, "UPDATE user_account SET language = NULL WHERE email = :e", e=OPERATOR[0])

@@ -1,0 +1,36 @@
+"""English and German stay in step: every text a page shows through t() has its German, and German holds nothing
+no page uses. Building the pages records each text they pass to t() (portal/components/i18n.py: USED)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
+from services.i18n.catalog import catalog
+
+
+@pytest.fixture(scope="module")
+def used() -> set[str]:
+    import portal.portal  # noqa: F401  (declares every page)
+    from portal.components.i18n import USED
+    from portal.components.layout import DECLARED
+
+    for declared in DECLARED:
+        declared.component()
+    return set(USED)
+
+
+@pytest.mark.parametrize("language", [code for code in LANGUAGES if code != SOURCE_LANGUAGE])
+def test_every_text_the_pages_show_is_in_every_language_and_nothing_more(used: set[str], language: str) -> None:
+    translated = translations(language)
+    assert sorted(used - set(translated)) == [], f"texts without {LANGUAGES[language]} (add them to its .po file)"
+    assert sorted(set(translated) - used) == [], f"{LANGUAGES[language]} texts no page uses (remove them)"
+    assert all(m.string for m in catalog(language) if m.id), "an entry without its translation"
+    assert len(used) > 50  # the pages really were built (an empty set would pass the two checks above)
+
+
+def test_a_translation_keeps_what_the_text_holds() -> None:
+    """Placeholders and quotes the English text carries are carried by the German one too."""
+    for english, german in translations("de").items():
+        for mark in ("{", "}", "%s", "<", ">", "\n"):
+            assert english.count(mark) == german.count(mark), (english, german)
