@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from services.accounts import service
+from services.accounts.language import set_language
 from services.accounts.sessions import create_session
 from services.billing.enrolment import enrol
+from services.i18n import LANGUAGES
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,13 @@ def sign_up_for_plan(
     ip: str = "",
     user_agent: str = "",
     request_host: str = "",
+    language: str = "",
 ) -> Welcome:
-    """Sign-up on a seller's host (`seller_id`: whose plans and whose tree; None for the platform's own)."""
+    """Sign-up on a seller's host (`seller_id`: whose plans and whose tree; None for the platform's own), in the
+    language the page was shown in: kept on the account, so the e-mails that follow are written in it."""
     result = service.signup(session, email=email, username=username, password=password, ip=ip, parent_org_id=seller_id)
+    if language in LANGUAGES:
+        set_language(session, result.user_id, language)
     enrolment = enrol(
         session,
         organization_id=result.organization_id,

@@ -8,6 +8,7 @@ from portal.state.acting import client_ip, in_session, request_host
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from portal.state.forms import attempt
+from portal.state.language import LanguageState
 from services.accounts.usernames import username_problem
 from services.billing.plans import public_plans
 from services.db import session_scope
@@ -63,12 +64,13 @@ class SignupState(rx.State):
         portal.state.acting)."""
         async with self:
             self.submitting = True
-            seller, ip, agent, host, plan = (
+            seller, ip, agent, host, plan, language = (
                 await self._seller(),
                 client_ip(self),
                 self.router.headers.user_agent,
                 request_host(self),
                 self.plan,
+                (await self.get_state(LanguageState)).language,
             )
         outcome = await attempt(
             in_session(
@@ -82,6 +84,7 @@ class SignupState(rx.State):
                     ip=ip,
                     user_agent=agent,
                     request_host=host,
+                    language=language,
                 )
             )
         )

@@ -55,10 +55,22 @@ def render_override(source: str, part: str, context: dict[str, Any], links: dict
     return link_rules.place(rendered, marks, links, part)
 
 
+def builtin_path(template: str, suffix: str, language: str) -> str:
+    """The built-in part in `language` (templates/<language>/...), English where that language has none."""
+    translated = f"{language}/{template}{suffix}"
+    return translated if language != "en" and (TEMPLATE_DIR / translated).is_file() else f"{template}{suffix}"
+
+
 def render(
-    template: str, to: str, context: dict[str, Any], brand: Brand | None = None, links: dict[str, str] | None = None
+    template: str,
+    to: str,
+    context: dict[str, Any],
+    brand: Brand | None = None,
+    links: dict[str, str] | None = None,
+    language: str = "en",
 ) -> EmailMessage:
-    """The message for `template` to `to`, in `brand`; `links` are the token-bearing URLs (e.g. {"link": ...})."""
+    """The message for `template` to `to`, in `brand` and the recipient's `language`; `links` are the
+    token-bearing URLs (e.g. {"link": ...})."""
     settings = get_settings()
     brand = brand or Brand()
     links = links or {}
@@ -71,7 +83,7 @@ def render(
                 return render_override(overrides[name], name, ctx, links)
             except (templating.TemplateRefused, link_rules.UnsafeLinkUse) as exc:
                 log.warning("e-mail override %s.%s of %s not used: %s", template, name, brand.platform_name, exc)
-        return _builtin.get_template(f"{template}{suffix}").render({**ctx, **links})
+        return _builtin.get_template(builtin_path(template, suffix, language)).render({**ctx, **links})
 
     message = EmailMessage()
     message["Subject"] = part("subject", ".subject.txt").strip().replace("\n", " ")

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from services.branding.brand import brand_for
 from services.db import after_commit, session_scope
+from services.i18n.recipients import recipient_language
 from services.jobs.queue import task
 from services.mail.compose import render
 from services.mail.transport import deliver
@@ -25,7 +26,8 @@ def send_templated(
     """Retried with a delay, so an SMTP outage delays mail instead of losing it."""
     with session_scope() as session:
         brand = brand_for(session, organization_id)
-    deliver(render(template, to, context, brand, links))
+        language = recipient_language(session, to, brand.language)
+    deliver(render(template, to, context, brand, links, language))
 
 
 @task(retries=5, retry_delay=30)

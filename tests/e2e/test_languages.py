@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in, sql
-from tests.support.servers import RunningPortal
+from tests.e2e.helpers import sign_in, sign_up, sql
+from tests.support.servers import RunningPortal, SmtpInbox
 
 OPERATOR = ("admin@example.com", "demo-password-123")
 
@@ -47,3 +47,21 @@ def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser
     finally:
         english.close()
         sql(portal, "UPDATE user_account SET language = NULL WHERE email = :e", e=OPERATOR[0])
+
+
+def test_a_german_visitor_signs_up_and_reads_the_e_mail_in_german(
+    browser: Browser, portal: RunningPortal, inbox: SmtpInbox
+) -> None:
+    german = browser.new_context(locale="de-DE")
+    try:
+        page = german.new_page()
+        page.goto(portal.url + "/signup")
+        expect(page.locator("#signup-submit")).to_have_text("Konto anlegen")
+        sign_up(page, portal.url, "deutschkunde", plan="free")
+        expect(page.locator("#sign-out")).to_have_text("Abmelden")
+    finally:
+        german.close()
+    message = inbox.wait_for("deutschkunde@example.com", "E-Mail-Adresse")
+    assert message["Subject"].startswith("Bestätigen Sie Ihre E-Mail-Adresse")
+    body = message.get_body(preferencelist=("plain",)).get_content()
+    assert "bitte bestätigen Sie Ihre E-Mail-Adresse" in body
