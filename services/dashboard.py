@@ -15,6 +15,7 @@ from services.customer.scope import own_organization
 from services.gateway.keys import SCOPE as GATEWAY_SCOPE
 from services.gateway.keys import plan_models
 from services.gateway.policy import decide
+from services.i18n import N_, SOURCE_LANGUAGE, format_date, format_money, translate
 from services.keys.usage_tokens import SCOPE as USAGE_SCOPE
 from services.models import (
     ApiToken,
@@ -27,7 +28,7 @@ from services.models import (
     Subscription,
 )
 from services.models.base import key
-from services.money import format_cents, format_micros
+from services.money import format_micros
 from services.provisioning.actions import STEPS
 from services.provisioning.urls import instance_url
 from services.provisioning.wording import STATUS_LABELS, STEP_LABELS
@@ -36,19 +37,25 @@ from services.usage.alerts import banner as budget_banner
 from services.usage.alerts import percent_used
 from services.usage.reports import daily_series, model_totals, newest_lag
 
-WE_ARE_ON_IT = (
+WE_ARE_ON_IT = N_(
     "Setting up your instance hit a problem. Our team has been notified and is on it; you do not need to do anything."
 )
 
 
-HOST_UNREACHABLE = (
+HOST_UNREACHABLE = N_(
     "The server your instance runs on is not reachable. Host unreachable: we are on it, and your data is safe in "
     "its backups; you do not need to do anything."
 )
-
-
-def _date(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y") if value else ""
+PAYMENT_FAILED = N_(
+    "Your last payment failed. Your instance will be suspended on {date} unless you update your payment method."
+)
+SUSPENDED = N_(
+    "Your instance is suspended because the subscription is not paid. Your data is kept; update your payment "
+    "method to bring it back at once."
+)
+MOVES_TO = N_("Moves to {plan} on {date}.")
+INTERVALS = {"month": N_("month"), "year": N_("year")}
+FREE = N_("Free")
 
 
 @dataclass
@@ -100,8 +107,15 @@ class DashboardView:
         return asdict(self)
 
 
-def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
-    """The customer's own dashboard; staff without a customer organization see an empty one."""
+def load_dashboard(session: Session, who: Customer | None, language: str = SOURCE_LANGUAGE) -> DashboardView:
+    """The customer's own dashboard, in `language`; staff without a customer organization see an empty one."""
+
+    def _(text: str) -> str:
+        return translate(language, text)
+
+    def _date(value: datetime | None) -> str:
+        return format_date(value, language)
+
     view = DashboardView()
     if who is None or who.organization_id is None:
         return view
@@ -115,33 +129,30 @@ def load_dashboard(session: Session, who: Customer | None) -> DashboardView:
     subscription, plan, instance, budget = account.subscription, account.plan, account.instance, account.budget
     view.has_subscription = True
     view.plan_name, view.plan_slug = plan.name, plan.slug
-    view.plan_price = "Free" if plan.is_free else f"{format_cents(plan.price_cents, plan.currency)} / {plan.interval}"
+    interval = _(INTERVALS.get(plan.interval, plan.interval))
+    view.plan_price = (
+        _(FREE) if plan.is_free else f"{format_money(plan.price_cents, plan.currency, language)} / {interval}"
+    )
     view.subscription_status = subscription.status
     view.next_invoice = "" if subscription.cancel_at_period_end else _date(subscription.current_period_end)
     view.cancel_at_period_end = subscription.cancel_at_period_end
     if subscription.scheduled_plan_id is not None:
         scheduled = session.get(Plan, subscription.scheduled_plan_id)
         if scheduled is not None:
-            view.scheduled_change = f"Moves to {scheduled.name} on {_date(subscription.plan_change_at)}."
+            view.scheduled_change = _(MOVES_TO).format(plan=scheduled.name, date=_date(subscription.plan_change_at))
     view.needs_payment = subscription.status == "incomplete"
     if subscription.status in ("past_due", "unpaid") and subscription.suspended_at is None:
-        view.dunning_banner = (
-            f"Your last payment failed. Your instance will be suspended on "
-            f"{_date(subscription.grace_until)} unless you update your payment method."
-        )
+        view.dunning_banner = _(PAYMENT_FAILED).format(date=_date(subscription.grace_until))
     elif subscription.suspended_at is not None and subscription.terminated_at is None:
-        view.dunning_banner = (
-            "Your instance is suspended because the subscription is not paid. Your data is kept; "
-            "update your payment method to bring it back at once."
-        )
+        view.dunning_banner = _(SUSPENDED)
     if instance is not None:
-        _instance_part(session, view, instance, account.token_prefix, account.action)
+        _instance_part(session, view, instance, account.token_prefix, account.action, language)
         view.controls = {
             name: allowed and view.can_operate
             for name, allowed in controls_for(instance, view.busy, subscription.status).items()
         }
     if budget is not None:
-        _budget_part(view, budget, plan)
+        _budget_part(view, budget, plan, language)
         if instance is not None:
             _usage_part(session, view, instance, budget)
     view.ai_models = plan_models(plan)
@@ -227,12 +238,12 @@ def _gateway_part(session: Session, view: DashboardView, account: _Account, inst
     view.usage_lag = newest_lag(session, key(instance))
 
 
-def _budget_part(view: DashboardView, budget: Budget, plan: Plan) -> None:
+def _budget_part(view: DashboardView, budget: Budget, plan: Plan, language: str) -> None:
     remaining = max(0, budget.total_micros - budget.used_micros)
     view.budget_total = format_micros(budget.total_micros, plan.currency)
     view.budget_used = format_micros(budget.used_micros, plan.currency)
     view.budget_remaining = format_micros(remaining, plan.currency)
-    view.budget_reset = _date(budget.reset_at)
+    view.budget_reset = format_date(budget.reset_at, language)
     view.budget_percent = min(100, percent_used(budget.total_micros, budget.used_micros))
     view.budget_banner = budget_banner(budget, plan)
     view.budget_policy = plan.budget_policy
@@ -251,6 +262,7 @@ def _instance_part(
     instance: Instance,
     token_prefix: str | None,
     action: ProvisioningAction | None,
+    language: str,
 ) -> None:
     view.instance_id = key(instance)
     view.credentials_available = bool(instance.credentials_encrypted) and instance.credentials_shown_at is None
@@ -258,10 +270,9 @@ def _instance_part(
     view.token_prefix = token_prefix or ""
     view.instance_url = instance_url(instance.subdomain, instance.backend, instance.upstream)
     view.instance_status = instance.status
-    view.instance_status_label = STATUS_LABELS.get(instance.status, instance.status)
-    view.instance_problem = (
-        HOST_UNREACHABLE if instance.host_unreachable else WE_ARE_ON_IT if instance.status == "error" else ""
-    )
+    view.instance_status_label = translate(language, STATUS_LABELS.get(instance.status, instance.status))
+    problem = HOST_UNREACHABLE if instance.host_unreachable else WE_ARE_ON_IT if instance.status == "error" else ""
+    view.instance_problem = translate(language, problem) if problem else ""
     view.busy = action is not None and action.status in ("queued", "running", "retrying")
     if action is not None and view.busy:
         done = {
@@ -274,7 +285,7 @@ def _instance_part(
         }
         view.progress = [
             {
-                "step": STEP_LABELS.get(step, step),
+                "step": translate(language, STEP_LABELS.get(step, step)),
                 "status": "done"
                 if done.get(step) == "succeeded"
                 else ("retrying" if done.get(step) == "failed" else ("running" if step in done else "waiting")),

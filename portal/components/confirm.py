@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.i18n import t, tr
+
 
 def confirmed(
     trigger: rx.Component,
@@ -19,12 +21,12 @@ def confirmed(
     return rx.alert_dialog.root(
         rx.alert_dialog.trigger(trigger),
         rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(question),
+            rx.alert_dialog.title(tr(title)),
+            rx.alert_dialog.description(tr(question)),
             *extra,
             rx.hstack(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(label, on_click=on_confirm, id=confirm_id)),
+                rx.alert_dialog.cancel(rx.button(t("Cancel"), variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(tr(label), on_click=on_confirm, id=confirm_id)),
                 spacing="3",
                 justify="end",
                 margin_top="1rem",

@@ -12,6 +12,8 @@ USED: set[str] = set()
 
 
 def t(text: str) -> rx.Var[str]:
+    if not isinstance(text, str):  # a Var here would be a text looked up twice, or a value that is not ours
+        raise TypeError(f"t() takes the English text itself, not {type(text).__name__}")
     USED.add(text)
     return LanguageState.texts.get(text, text).to(str)
 

@@ -148,7 +148,7 @@ def page(
 
     def declare(content: PageFn) -> PageFn:
         wrapped = _wrap(content, centered, first_paint)
-        on_load_all = [BrandState.load, *on_load, LanguageState.load]
+        on_load_all = [BrandState.load, LanguageState.load, *on_load]
         DECLARED.append(DeclaredPage(wrapped, route, title, on_load_all, description))
         return wrapped
 

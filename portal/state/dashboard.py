@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip, customer_outside_lock, request_host
 from portal.state.forms import attempt
+from portal.state.language import LanguageState
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
 from services.customer.instance_control import control_instance
 from services.dashboard import load_dashboard
@@ -29,8 +30,9 @@ class DashboardState(rx.State):
 
     async def _read(self) -> bool:
         """Load the view; False (and an empty view) once the session has ended."""
+        language = (await self.get_state(LanguageState)).language
         try:
-            view = (await as_customer(self, load_dashboard)).to_dict()
+            view = (await as_customer(self, lambda s, who: load_dashboard(s, who, language))).to_dict()
         except PermissionError:
             self.view = {}
             return False

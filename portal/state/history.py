@@ -12,6 +12,7 @@ import reflex as rx
 from portal.state.acting import as_customer
 from portal.state.dashboard import DashboardState
 from portal.state.forms import attempt
+from portal.state.language import LanguageState
 from services.customer.history import InstanceHistory, instance_history
 
 EMPTY = InstanceHistory().to_dict()  # every key the page reads is always there
@@ -27,5 +28,8 @@ class HistoryState(rx.State):
         if not instance_id:
             self.history = EMPTY
             return
-        outcome = await attempt(as_customer(self, lambda s, who: instance_history(s, who, instance_id).to_dict()))
+        language = (await self.get_state(LanguageState)).language
+        outcome = await attempt(
+            as_customer(self, lambda s, who: instance_history(s, who, instance_id, language).to_dict())
+        )
         self.history, self.error = outcome.value or EMPTY, outcome.errors.get("", "")

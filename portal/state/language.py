@@ -23,8 +23,10 @@ class LanguageState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        """Last of every page's on_load: the person, the host's brand and the browser are known by then."""
+        """Second of every page's on_load, after the host's brand and before the page's own (which may load texts
+        written by services in this language): who is signed in is looked up here already."""
         auth, brand = await self.get_state(AuthState), await self.get_state(BrandState)
+        auth._refresh()
         with session_scope() as session:
             language = page_language(
                 session,
@@ -36,15 +38,18 @@ class LanguageState(rx.State):
         self._use(language)
 
     @rx.event
-    async def choose(self, language: str) -> None:
-        """The header's switch: kept in this browser, and on the account of whoever is signed in."""
+    async def choose(self, language: str):
+        """The header's switch: kept in this browser, and on the account of whoever is signed in. The page is
+        then loaded again, so what services wrote for it (statuses, dates, banners) comes in the new language."""
         try:
             check_language(language)
         except ValidationFailed:
-            return
+            return None
         self.chosen = language
         auth = await self.get_state(AuthState)
         if auth._user_id:
             with session_scope() as session:
                 set_language(session, auth._user_id, language)
         self._use(language)
+        # this browser's choice is written before the reload reads it (the state's own sync could come after)
+        return rx.call_script(f"localStorage.setItem('portal_language', '{language}'); window.location.reload()")

@@ -11,13 +11,22 @@ from dataclasses import asdict, dataclass, field
 from sqlmodel import Session, col, select
 
 from services.customer.scope import own_instance
+from services.i18n import N_, SOURCE_LANGUAGE, format_date, format_number, translate
 from services.models import ProvisioningAction, ProvisioningStep
 from services.models.base import key
 from services.ops.history import overall_percent, uptime_strip
 from services.provisioning.wording import ACTION_LABELS, STEP_LABELS
 from services.tenancy.scope import Customer
 
-STATE_LABELS = {"up": "up all day", "degraded": "down part of the day", "down": "down", "none": "not checked"}
+STATE_LABELS = {
+    "up": N_("up all day"),
+    "degraded": N_("down part of the day"),
+    "down": N_("down"),
+    "none": N_("not checked"),
+}
+OF_CHECKS = N_("{percent} of {checks} checks")
+UNDER_WAY = N_("under way")
+ATTEMPT = N_("attempt {n}")
 
 
 def _percent(value: float | None) -> str:
@@ -43,16 +52,23 @@ class InstanceHistory:
         return asdict(self)
 
 
-def instance_history(session: Session, who: Customer | None, instance_id: int) -> InstanceHistory:
+def instance_history(
+    session: Session, who: Customer | None, instance_id: int, language: str = SOURCE_LANGUAGE
+) -> InstanceHistory:
     instance = own_instance(session, who, instance_id, capability="status", attempted="instance.history")
+
+    def _(text: str) -> str:
+        return translate(language, text)
+
     history = InstanceHistory()
     marks = uptime_strip(session, key(instance))
     for mark in marks:
         percent = _percent(mark.percent)
-        said = STATE_LABELS[mark.state] + (f", {percent} of {mark.checks} checks" if mark.checks else "")
-        history.uptime.append(
-            {"day": mark.day.isoformat(), "label": f"{mark.day:%d %b}: {said}", "state": mark.state, "percent": percent}
-        )
+        said = _(STATE_LABELS[mark.state])
+        if mark.checks:
+            said += ", " + _(OF_CHECKS).format(percent=percent, checks=format_number(mark.checks, language))
+        label = f"{format_date(mark.day, language)}: {said}"
+        history.uptime.append({"day": mark.day.isoformat(), "label": label, "state": mark.state, "percent": percent})
     history.uptime_percent = _percent(overall_percent(marks))
     action = session.exec(
         select(ProvisioningAction)
@@ -61,8 +77,8 @@ def instance_history(session: Session, who: Customer | None, instance_id: int) -
     ).first()
     if action is None:
         return history
-    history.action = ACTION_LABELS.get(action.action, action.action.capitalize())
-    history.action_when = f"{action.created_at:%d %b %Y %H:%M:%S} UTC"
+    history.action = _(ACTION_LABELS.get(action.action, action.action.capitalize()))
+    history.action_when = f"{format_date(action.created_at, language)} {action.created_at:%H:%M:%S} UTC"
     history.action_status = action.status
     steps = session.exec(
         select(ProvisioningStep).where(col(ProvisioningStep.action_id) == action.id).order_by(col(ProvisioningStep.id))
@@ -72,11 +88,11 @@ def instance_history(session: Session, who: Customer | None, instance_id: int) -
         took = ((step.finished_at or step.started_at) - step.started_at).total_seconds()
         history.steps.append(
             {
-                "step": STEP_LABELS.get(step.step, step.step)
-                + (f", attempt {step.attempt}" if step.attempt > 1 else ""),
+                "step": _(STEP_LABELS.get(step.step, step.step))
+                + (", " + _(ATTEMPT).format(n=step.attempt) if step.attempt > 1 else ""),
                 "status": step.status,
                 "started": f"{step.started_at:%H:%M:%S}",
-                "took": _seconds(took) if step.finished_at else "under way",
+                "took": _seconds(took) if step.finished_at else _(UNDER_WAY),
                 "width": f"{max(2, round(100 * took / longest)) if longest else 2}%",
             }
         )

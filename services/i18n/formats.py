@@ -1,27 +1,38 @@
-"""Dates, numbers and money as each language writes them: `$1,234.50` and `1.234,50 $`, `7 Dec 2026` and
-`07.12.2026` (Babel's CLDR data). Amounts stay integer cents until they are shown."""
+"""Dates, numbers and money as each language writes them (Babel's CLDR data): `$1,234.50` and `1.234,50 $`,
+`07 Dec 2026` and `07 Dez. 2026`. Amounts stay integer cents until they are shown; a whole amount is shown
+without its cents (`$19`, `19 $`), as prices are."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_currency, format_decimal
 
 from services.money import CENTS_PER_UNIT
 
+DAY = "dd MMM yyyy"  # the portal's way to write a day, in every language's month names
+
 
 def format_money(cents: int, currency: str, language: str) -> str:
-    return format_currency(Decimal(cents) / CENTS_PER_UNIT, currency.upper(), locale=language)
+    amount = Decimal(cents) / CENTS_PER_UNIT
+    if cents % CENTS_PER_UNIT:
+        return format_currency(amount, currency.upper(), locale=language)
+    pattern = Locale.parse(language).currency_formats["standard"].pattern
+    whole = pattern.replace(".00", "").replace(",00", "")
+    return format_currency(amount, currency.upper(), format=whole, locale=language, currency_digits=False)
 
 
 def format_number(value: int | float | Decimal, language: str) -> str:
     return format_decimal(value, locale=language)
 
 
-def format_date(value: date | datetime, language: str, *, with_time: bool = False) -> str:
+def format_date(value: date | datetime | None, language: str, *, with_time: bool = False) -> str:
+    if value is None:
+        return ""
     if with_time and isinstance(value, datetime):
         return babel_datetime(value, format="medium", locale=language)
-    return babel_date(value, format="medium", locale=language)
+    return babel_date(value, format=DAY, locale=language)

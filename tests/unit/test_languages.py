@@ -36,8 +36,10 @@ def test_the_language_follows_the_person_then_the_browser_then_the_seller(
 def test_money_and_dates_are_written_as_each_language_writes_them() -> None:
     assert format_money(123450, "usd", "en") == "$1,234.50"
     assert format_money(123450, "eur", "de") == "1.234,50\xa0€"
-    assert format_date(date(2026, 12, 7), "de") == "07.12.2026"
-    assert format_date(date(2026, 12, 7), "en") == "Dec 7, 2026"
+    assert format_money(1900, "usd", "en") == "$19" and format_money(1900, "eur", "de") == "19\xa0€"  # whole: no cents
+    assert format_date(date(2026, 12, 7), "de") == "07 Dez. 2026"
+    assert format_date(date(2026, 12, 7), "en") == "07 Dec 2026"
+    assert format_date(None, "de") == ""
 
 
 def test_a_persons_choice_is_kept_on_their_account(db: Session) -> None:
@@ -81,3 +83,34 @@ def test_a_seller_sets_the_default_language_of_its_whole_tree(db: Session, tree:
     assert brand_for(db, customer.id).language == "de"  # through the sub-reseller, inherited
     assert brand_for(db, other.id).language == "en"  # another reseller's tree keeps the platform's
     assert page_language(db, 0, "", "fr-FR", brand_for(db, customer.id).language) == "de"
+
+
+def test_the_dashboard_and_history_speak_the_customers_language(db: Session) -> None:
+    from datetime import UTC, datetime
+
+    from services.customer.history import instance_history
+    from services.dashboard import load_dashboard
+    from services.models import Subscription
+    from tests.support import tenants
+    from tests.support.factories import customer_instance
+
+    instance = customer_instance(db, "sprecher")
+    instance.status = "running"
+    subscription = db.get(Subscription, instance.subscription_id)
+    assert subscription is not None
+    subscription.status, subscription.grace_until = "past_due", datetime(2026, 12, 24, tzinfo=UTC)
+    db.add_all([instance, subscription])
+    db.commit()
+    who = tenants.customer(db, "sprecher")
+
+    german = load_dashboard(db, who, "de")
+    assert german.instance_status_label == "Läuft"
+    assert german.plan_price == "10\xa0$ / Monat"
+    assert german.dunning_banner == (
+        "Ihre letzte Zahlung ist fehlgeschlagen. Ihre Instanz wird am 24 Dez. 2026 gesperrt, sofern Sie Ihre "
+        "Zahlungsmethode nicht aktualisieren."
+    )
+    english = load_dashboard(db, who)
+    assert english.instance_status_label == "Running" and english.plan_price == "$10 / month"
+    assert "suspended on 24 Dec 2026 unless" in english.dunning_banner
+    assert instance_history(db, who, instance.id, "de").uptime[-1]["label"].endswith("nicht geprüft")  # type: ignore[arg-type]

@@ -3,10 +3,23 @@ no page uses. Building the pages records each text they pass to t() (portal/comp
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from babel.messages.extract import extract_from_dir
 
 from services.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 from services.i18n.catalog import catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _marked_in_services() -> set[str]:
+    """Every text services mark with N_(...) for translation where it is shown, found by Babel's extractor."""
+    found = extract_from_dir(
+        str(ROOT / "services"), method_map=[("**.py", "python")], keywords={"N_": None}, comment_tags=()
+    )
+    return {str(message) for _file, _line, message, _comments, _context in found}
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +30,7 @@ def used() -> set[str]:
 
     for declared in DECLARED:
         declared.component()
-    return set(USED)
+    return set(USED) | _marked_in_services()
 
 
 @pytest.mark.parametrize("language", [code for code in LANGUAGES if code != SOURCE_LANGUAGE])

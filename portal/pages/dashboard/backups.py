@@ -7,6 +7,7 @@ import reflex as rx
 
 from portal.components.confirm import confirmed
 from portal.components.forms import form_error
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.backups import BackupsState as B
@@ -40,21 +41,21 @@ def _row(row: rx.Var) -> rx.Component:
                 complete & _can_manage(),
                 rx.hstack(
                     rx.button(
-                        "Download",
+                        t("Download"),
                         size="1",
                         variant="soft",
                         on_click=B.download(backup_id),
-                        aria_label="Download the backup of " + taken,
+                        aria_label=t("Download the backup of ") + taken,
                     ),
                     confirmed(
                         rx.button(
-                            "Restore",
+                            t("Restore"),
                             size="1",
                             variant="soft",
                             color_scheme="orange",
-                            aria_label="Restore the backup of " + taken,
+                            aria_label=t("Restore the backup of ") + taken,
                         ),
-                        "Restore the backup of " + taken,
+                        t("Restore the backup of ") + taken,
                         RESTORE_SAYS,
                         "Restore",
                         B.restore(backup_id),
@@ -73,41 +74,43 @@ def _table() -> rx.Component:
     return rx.cond(
         rows.length() > 0,
         rx.table.root(
-            rx.table.header(rx.table.row(*(rx.table.column_header_cell(h) for h in ("Taken", "Kind", "Size", "")))),
+            rx.table.header(
+                rx.table.row(*(rx.table.column_header_cell(t(h) if h else "") for h in ("Taken", "Kind", "Size", "")))
+            ),
             rx.table.body(rx.foreach(rows, _row)),
             width="100%",
             id="backup-list",
         ),
         rx.text(
-            "No backups yet. Your plan takes one every day on its own; use Back up now before a risky change.",
+            t("No backups yet. Your plan takes one every day on its own; use Back up now before a risky change."),
             id="no-backups",
         ),
     )
 
 
-@page(route="/backups", title="Backups", on_load=[AuthState.require_login, B.load])
+@page(route="/backups", title=t("Backups"), on_load=[AuthState.require_login, B.load])
 def backups_page() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Backups", size="7"), rx.link("Back to the dashboard", href="/dashboard")),
+        rx.hstack(rx.heading(t("Backups"), size="7"), rx.link(t("Back to the dashboard"), href="/dashboard")),
         form_error(B.error),
         rx.cond(
             V["instance_id"].to(int) == 0,
-            rx.text("You have no instance yet, so there is nothing to back up. Choose a plan on your dashboard."),
+            rx.text(t("You have no instance yet, so there is nothing to back up. Choose a plan on your dashboard.")),
             rx.cond(
                 V["supported"].to(bool),
                 rx.card(
                     rx.vstack(
                         rx.hstack(
                             rx.button(
-                                "Back up now",
+                                t("Back up now"),
                                 on_click=B.back_up_now,
                                 disabled=V["busy"].to(bool),
                                 id="back-up-now",
                             ),
-                            rx.button("Refresh", variant="soft", on_click=B.load, id="refresh-backups"),
+                            rx.button(t("Refresh"), variant="soft", on_click=B.load, id="refresh-backups"),
                             rx.cond(
                                 V["busy"].to(bool),
-                                rx.text("An action is running on your instance…", size="2", role="status"),
+                                rx.text(t("An action is running on your instance…"), size="2", role="status"),
                             ),
                             spacing="3",
                             align="center",
@@ -120,8 +123,10 @@ def backups_page() -> rx.Component:
                     width="100%",
                 ),
                 rx.text(
-                    "Backups are not available for this kind of instance yet: its host does not offer volume "
-                    "backups through its API."
+                    t(
+                        "Backups are not available for this kind of instance yet: its host does not offer volume "
+                        "backups through its API."
+                    )
                 ),
             ),
         ),

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import form_error
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.pages.dashboard.domains_section import domains_section
 from portal.pages.dashboard.history_section import history_section
@@ -24,9 +25,9 @@ def _verification_banner() -> rx.Component:
         ~AuthState.email_verified,
         rx.callout(
             rx.text(
-                "We sent a confirmation link to ",
+                t("We sent a confirmation link to "),
                 rx.text.strong(AuthState.email),
-                ". Confirm your e-mail to be able to sign in again later.",
+                t(". Confirm your e-mail to be able to sign in again later."),
             ),
             icon="mail",
             color_scheme="blue",
@@ -43,7 +44,7 @@ def _dunning_banner() -> rx.Component:
         rx.callout(
             rx.hstack(
                 rx.text(_text("dunning_banner")),
-                rx.button("Fix payment", size="1", on_click=DashboardState.manage_billing),
+                rx.button(t("Fix payment"), size="1", on_click=DashboardState.manage_billing),
                 align="center",
             ),
             icon="triangle_alert",
@@ -57,28 +58,30 @@ def _dunning_banner() -> rx.Component:
 def _plan_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Plan and billing", size="4"),
+            rx.heading(t("Plan and billing"), size="4"),
             rx.text(rx.text.strong(_text("plan_name"), id="plan-name"), " · ", _text("plan_price")),
-            rx.text("Subscription: ", rx.badge(_text("subscription_status"), id="subscription-status")),
-            rx.cond(_text("next_invoice") != "", rx.text("Next invoice: ", _text("next_invoice"), size="2")),
+            rx.text(t("Subscription: "), rx.badge(_text("subscription_status"), id="subscription-status")),
+            rx.cond(_text("next_invoice") != "", rx.text(t("Next invoice: "), _text("next_invoice"), size="2")),
             rx.cond(
                 _text("scheduled_change") != "",
                 rx.text(_text("scheduled_change"), size="2", color_scheme="blue", id="scheduled-change"),
             ),
             rx.cond(
                 V["cancel_at_period_end"].to(bool),
-                rx.text("Cancelled: stays active until the end of the period.", size="2", color_scheme="orange"),
+                rx.text(t("Cancelled: stays active until the end of the period."), size="2", color_scheme="orange"),
             ),
             rx.cond(
                 V["can_bill"].to(bool),
                 rx.vstack(
                     rx.cond(
                         V["needs_payment"].to(bool),
-                        rx.button("Complete payment", on_click=DashboardState.pay_now, id="pay-now"),
+                        rx.button(t("Complete payment"), on_click=DashboardState.pay_now, id="pay-now"),
                     ),
                     rx.hstack(
                         rx.select.root(
-                            rx.select.trigger(placeholder="Change plan…", id="plan-select", aria_label="Change plan"),
+                            rx.select.trigger(
+                                placeholder=t("Change plan…"), id="plan-select", aria_label=t("Change plan")
+                            ),
                             rx.select.content(
                                 rx.foreach(
                                     V["other_plans"].to(list[dict[str, str]]),
@@ -89,7 +92,10 @@ def _plan_card() -> rx.Component:
                             on_change=DashboardState.set_target_plan,
                         ),
                         rx.button(
-                            "Change plan", variant="soft", on_click=DashboardState.apply_plan_change, id="change-plan"
+                            t("Change plan"),
+                            variant="soft",
+                            on_click=DashboardState.apply_plan_change,
+                            id="change-plan",
                         ),
                     ),
                     rx.cond(
@@ -98,18 +104,18 @@ def _plan_card() -> rx.Component:
                     ),
                     rx.hstack(
                         rx.button(
-                            "Manage billing",
+                            t("Manage billing"),
                             variant="outline",
                             on_click=DashboardState.manage_billing,
                             id="manage-billing",
                         ),
-                        rx.link("Invoices and cancellation", href="/billing", id="billing-link"),
+                        rx.link(t("Invoices and cancellation"), href="/billing", id="billing-link"),
                         align="center",
                     ),
                     spacing="3",
                     align="start",
                 ),
-                rx.text("Billing is handled by your team's owners and billing people.", size="2", id="no-billing"),
+                rx.text(t("Billing is handled by your team's owners and billing people."), size="2", id="no-billing"),
             ),
             spacing="3",
             align="start",
@@ -121,7 +127,7 @@ def _plan_card() -> rx.Component:
 def _budget_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Budget", size="4"),
+            rx.heading(t("Budget"), size="4"),
             rx.cond(
                 _text("budget_banner") != "",
                 rx.callout(
@@ -136,10 +142,10 @@ def _budget_card() -> rx.Component:
                         width="100%",
                         color_scheme="orange",
                         id="budget-gauge",
-                        aria_label="Budget used",
+                        aria_label=t("Budget used"),
                     ),
                     rx.progress(
-                        value=V["budget_percent"].to(int), width="100%", id="budget-gauge", aria_label="Budget used"
+                        value=V["budget_percent"].to(int), width="100%", id="budget-gauge", aria_label=t("Budget used")
                     ),
                 ),
                 rx.text(V["budget_percent"].to(int), " %", size="2", id="budget-percent", white_space="nowrap"),
@@ -147,7 +153,7 @@ def _budget_card() -> rx.Component:
                 align="center",
             ),
             rx.text(
-                "Used ",
+                t("Used "),
                 _text("budget_used"),
                 " of ",
                 _text("budget_total"),
@@ -156,7 +162,7 @@ def _budget_card() -> rx.Component:
                 " left",
                 id="budget-summary",
             ),
-            rx.cond(_text("budget_reset") != "", rx.text("Resets on ", _text("budget_reset"), size="2")),
+            rx.cond(_text("budget_reset") != "", rx.text(t("Resets on "), _text("budget_reset"), size="2")),
             spacing="3",
             align="start",
             width="100%",
@@ -167,15 +173,15 @@ def _budget_card() -> rx.Component:
 
 @page(
     route="/dashboard",
-    title="Dashboard",
+    title=t("Dashboard"),
     on_load=[AuthState.require_login, DashboardState.load, HistoryState.load, UsageState.load, DomainsState.load],
 )
 def dashboard() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading("Dashboard", size="7"),
-            rx.cond(V["has_subscription"].to(bool), rx.link("Your team", href="/team", id="team-link")),
-            rx.cond(V["can_operate"].to(bool), rx.link("Backups", href="/backups", id="backups-link")),
+            rx.heading(t("Dashboard"), size="7"),
+            rx.cond(V["has_subscription"].to(bool), rx.link(t("Your team"), href="/team", id="team-link")),
+            rx.cond(V["can_operate"].to(bool), rx.link(t("Backups"), href="/backups", id="backups-link")),
             align="center",
             spacing="4",
         ),
@@ -199,13 +205,15 @@ def dashboard() -> rx.Component:
                 width="100%",
             ),
             rx.vstack(
-                rx.text("There is no subscription on this account yet.", id="no-subscription"),
+                rx.text(t("There is no subscription on this account yet."), id="no-subscription"),
                 rx.text(
-                    "Staff: your customers are in the console (Admin, at the top). To run an instance yourself, "
-                    "sign up with the plan you want from the pricing page.",
+                    t(
+                        "Staff: your customers are in the console (Admin, at the top). To run an instance "
+                        "yourself, sign up with the plan you want from the pricing page."
+                    ),
                     size="2",
                 ),
-                rx.link("See the plans", href="/pricing", id="no-subscription-pricing"),
+                rx.link(t("See the plans"), href="/pricing", id="no-subscription-pricing"),
                 align="start",
             ),
         ),

@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from portal.components.forms import label_for
+from portal.components.i18n import t
 from portal.state.domains import DomainsState
 
 BADGE_COLOURS = {
@@ -39,9 +40,9 @@ def _records(domain: rx.Var[dict[str, Any]]) -> rx.Component:
         rx.table.root(
             rx.table.header(
                 rx.table.row(
-                    rx.table.column_header_cell("Type"),
-                    rx.table.column_header_cell("Name"),
-                    rx.table.column_header_cell("Value"),
+                    rx.table.column_header_cell(t("Type")),
+                    rx.table.column_header_cell(t("Name")),
+                    rx.table.column_header_cell(t("Value")),
                 )
             ),
             rx.table.body(
@@ -56,7 +57,7 @@ def _records(domain: rx.Var[dict[str, Any]]) -> rx.Component:
             ),
             size="1",
             variant="surface",
-            aria_label="DNS records to create",
+            aria_label=t("DNS records to create"),
         ),
     )
 
@@ -70,28 +71,32 @@ def _domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
                 _badge(domain),
                 rx.spacer(),
                 rx.button(
-                    "Check now",
+                    t("Check now"),
                     size="1",
                     variant="soft",
                     on_click=DomainsState.check_now(domain["id"].to(int)),
-                    aria_label="Check " + hostname + " now",
+                    aria_label=t("Check ") + hostname + " now",
                 ),
                 rx.alert_dialog.root(
                     rx.alert_dialog.trigger(
                         rx.button(
-                            "Remove", size="1", variant="outline", color_scheme="red", aria_label="Remove " + hostname
+                            t("Remove"),
+                            size="1",
+                            variant="outline",
+                            color_scheme="red",
+                            aria_label=t("Remove ") + hostname,
                         )
                     ),
                     rx.alert_dialog.content(
                         rx.alert_dialog.title("Remove " + hostname + "?"),
                         rx.alert_dialog.description(
-                            "Your instance stops answering on it at once. You can add it again later."
+                            t("Your instance stops answering on it at once. You can add it again later.")
                         ),
                         rx.hstack(
-                            rx.alert_dialog.cancel(rx.button("Keep it", variant="soft")),
+                            rx.alert_dialog.cancel(rx.button(t("Keep it"), variant="soft")),
                             rx.alert_dialog.action(
                                 rx.button(
-                                    "Remove",
+                                    t("Remove"),
                                     color_scheme="red",
                                     on_click=DomainsState.remove(domain["id"].to(int)),
                                 )
@@ -128,7 +133,7 @@ def _domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
 def domains_section() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Custom domains", size="4"),
+            rx.heading(t("Custom domains"), size="4"),
             rx.foreach(DomainsState.domains, _domain),
             rx.cond(
                 DomainsState.may_add,
@@ -139,10 +144,10 @@ def domains_section() -> rx.Component:
                             rx.input(
                                 id="domain-hostname",
                                 name="hostname",
-                                placeholder="app.example.org",
+                                placeholder=t("app.example.org"),
                                 width="100%",
                             ),
-                            rx.button("Add domain", type="submit", id="domain-add"),
+                            rx.button(t("Add domain"), type="submit", id="domain-add"),
                             width="100%",
                         ),
                         spacing="1",
@@ -154,7 +159,7 @@ def domains_section() -> rx.Component:
                 ),
                 rx.cond(
                     DomainsState.domains.length() == 0,
-                    rx.text("Your plan does not include custom domains.", size="2", id="domains-not-in-plan"),
+                    rx.text(t("Your plan does not include custom domains."), size="2", id="domains-not-in-plan"),
                 ),
             ),
             rx.cond(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from portal.components.i18n import t
 from portal.state.history import HistoryState
 
 H = HistoryState.history
@@ -28,7 +29,7 @@ def _legend() -> rx.Component:
         *[
             rx.hstack(
                 rx.box(width="10px", height="10px", background=DAY_COLOURS[state], border_radius="2px"),
-                rx.text(label, size="1"),
+                rx.text(t(label), size="1"),
                 align="center",
                 spacing="1",
             )
@@ -48,11 +49,11 @@ def _uptime() -> rx.Component:
     marks = H["uptime"].to(list[dict[str, str]])
     return rx.vstack(
         rx.hstack(
-            rx.heading("Uptime, last 30 days", size="3", as_="h3"),
+            rx.heading(t("Uptime, last 30 days"), size="3", as_="h3"),
             rx.cond(
                 H["uptime_percent"].to(str) != "",
                 rx.badge(H["uptime_percent"].to(str), color_scheme="green", high_contrast=True, id="uptime-percent"),
-                rx.text("No checks yet: the portal checks your instance every minute.", size="2"),
+                rx.text(t("No checks yet: the portal checks your instance every minute."), size="2"),
             ),
             align="center",
         ),
@@ -62,17 +63,17 @@ def _uptime() -> rx.Component:
             spacing="1",
             width="100%",
             role="img",
-            aria_label="Uptime over the last 30 days: "
+            aria_label=t("Uptime over the last 30 days: ")
             + H["uptime_percent"].to(str)
             + ". The days are in the table below.",
             id="uptime-strip",
         ),
         _legend(),
         rx.el.details(
-            rx.el.summary("Uptime per day, as a table"),
+            rx.el.summary(t("Uptime per day, as a table")),
             rx.table.root(
                 rx.table.header(
-                    rx.table.row(rx.table.column_header_cell("Day"), rx.table.column_header_cell("Uptime"))
+                    rx.table.row(rx.table.column_header_cell(t("Day")), rx.table.column_header_cell(t("Uptime")))
                 ),
                 rx.table.body(
                     rx.foreach(
@@ -122,7 +123,7 @@ def _step(item: rx.Var) -> rx.Component:
 
 def _timeline() -> rx.Component:
     return rx.vstack(
-        rx.heading("Latest action", size="3", as_="h3"),
+        rx.heading(t("Latest action"), size="3", as_="h3"),
         rx.cond(
             H["action"].to(str) != "",
             rx.vstack(
@@ -142,7 +143,7 @@ def _timeline() -> rx.Component:
                 width="100%",
                 align="start",
             ),
-            rx.text("Nothing has been done to your instance yet.", size="2"),
+            rx.text(t("Nothing has been done to your instance yet."), size="2"),
         ),
         width="100%",
         align="start",
@@ -155,9 +156,9 @@ def history_section() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.heading("History", size="4", as_="h2"),
+                    rx.heading(t("History"), size="4", as_="h2"),
                     rx.spacer(),
-                    rx.button("Refresh", size="1", variant="soft", on_click=HistoryState.load, id="history-refresh"),
+                    rx.button(t("Refresh"), size="1", variant="soft", on_click=HistoryState.load, id="history-refresh"),
                     width="100%",
                     align="center",
                 ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.confirm import confirmed
+from portal.components.i18n import t
 from portal.state.dashboard import DashboardState
 from portal.state.instance_tools import InstanceToolsState as Tools
 
@@ -59,7 +60,7 @@ def _admin_password() -> rx.Component:
     return rx.vstack(
         confirmed(
             rx.button(
-                "Reset admin password",
+                t("Reset admin password"),
                 size="1",
                 variant="outline",
                 disabled=~V["controls"].to(dict[str, bool])["restart"].to(bool),
@@ -76,7 +77,7 @@ def _admin_password() -> rx.Component:
             Tools.new_admin_password != "",
             rx.callout(
                 rx.vstack(
-                    rx.text("Your instance's new admin password. Write it down now: it is shown only this once."),
+                    rx.text(t("Your instance's new admin password. Write it down now: it is shown only this once.")),
                     rx.code(Tools.new_admin_password, id="new-admin-password"),
                 ),
                 icon="key_round",
@@ -92,8 +93,8 @@ def _admin_password() -> rx.Component:
 def _logs() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.button("Show recent logs", size="1", variant="outline", on_click=Tools.show_logs, id="show-logs"),
-            rx.cond(Tools.logs_open, rx.button("Hide", size="1", variant="ghost", on_click=Tools.hide_logs)),
+            rx.button(t("Show recent logs"), size="1", variant="outline", on_click=Tools.show_logs, id="show-logs"),
+            rx.cond(Tools.logs_open, rx.button(t("Hide"), size="1", variant="ghost", on_click=Tools.hide_logs)),
         ),
         rx.cond(
             Tools.logs_open,
@@ -111,8 +112,8 @@ def _credentials() -> rx.Component:
         Tools.credentials.length() > 0,
         rx.callout(
             rx.vstack(
-                rx.text("Initial login. Write it down now: it is shown only this once."),
-                rx.text("Password: ", rx.code(Tools.credentials["admin_password"], id="initial-password")),
+                rx.text(t("Initial login. Write it down now: it is shown only this once.")),
+                rx.text(t("Password: "), rx.code(Tools.credentials["admin_password"], id="initial-password")),
             ),
             icon="key_round",
             color_scheme="amber",
@@ -121,7 +122,7 @@ def _credentials() -> rx.Component:
         rx.cond(
             V["credentials_available"].to(bool),
             rx.button(
-                "Show initial login",
+                t("Show initial login"),
                 size="1",
                 variant="outline",
                 on_click=Tools.reveal_credentials,
@@ -130,7 +131,7 @@ def _credentials() -> rx.Component:
             rx.cond(
                 V["credentials_shown"].to(bool),
                 rx.text(
-                    "The initial login was shown once here and is in your welcome e-mail.",
+                    t("The initial login was shown once here and is in your welcome e-mail."),
                     size="1",
                     color_scheme="gray",
                 ),
@@ -142,14 +143,14 @@ def _credentials() -> rx.Component:
 def _token() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.text("Usage API token: ", size="2"),
+            rx.text(t("Usage API token: "), size="2"),
             rx.cond(
                 _text("token_prefix") != "",
                 rx.code(_text("token_prefix") + "…", id="token-prefix"),
-                rx.text("none yet", size="2", color_scheme="gray"),
+                rx.text(t("none yet"), size="2", color_scheme="gray"),
             ),
             confirmed(
-                rx.button("New token", size="1", variant="outline", id="rotate-token"),
+                rx.button(t("New token"), size="1", variant="outline", id="rotate-token"),
                 "New usage token",
                 "Make a new usage token? The current one stops working at once: whatever reports usage with it "
                 "must be given the new one, shown here once.",
@@ -164,8 +165,10 @@ def _token() -> rx.Component:
             rx.callout(
                 rx.vstack(
                     rx.text(
-                        "Your instance's new token (the previous one no longer works). Copy it now: it is "
-                        "shown only once."
+                        t(
+                            "Your instance's new token (the previous one no longer works). Copy it now: it is "
+                            "shown only once."
+                        )
                     ),
                     rx.code(Tools.new_token, id="new-token"),
                 ),
@@ -188,12 +191,12 @@ def _ai_gateway() -> rx.Component:
     return rx.cond(
         models.length() > 0,
         rx.vstack(
-            rx.text("AI models in your plan: ", rx.text.strong(models.join(", ")), size="2", id="ai-models"),
+            rx.text(t("AI models in your plan: "), rx.text.strong(models.join(", ")), size="2", id="ai-models"),
             rx.cond(
                 _text("ai_key_prefix") != "",
                 rx.vstack(
                     rx.hstack(
-                        rx.text("AI gateway key: ", size="2"),
+                        rx.text(t("AI gateway key: "), size="2"),
                         rx.code(_text("ai_key_prefix") + "…", id="ai-key-prefix"),
                         rx.badge(
                             _text("ai_key_state"),
@@ -201,7 +204,7 @@ def _ai_gateway() -> rx.Component:
                             id="ai-key-state",
                         ),
                         confirmed(
-                            rx.button("New gateway key", size="1", variant="outline", id="rotate-gateway-key"),
+                            rx.button(t("New gateway key"), size="1", variant="outline", id="rotate-gateway-key"),
                             "New gateway key",
                             "Make a new AI gateway key? The gateway refuses the current one within a second; your "
                             "instance is given the new one when it restarts.",
@@ -213,14 +216,16 @@ def _ai_gateway() -> rx.Component:
                     ),
                     rx.cond(
                         _text("ai_key_reason") != "",
-                        rx.text("The gateway refuses this key: ", _text("ai_key_reason"), size="2", id="ai-key-reason"),
+                        rx.text(
+                            t("The gateway refuses this key: "), _text("ai_key_reason"), size="2", id="ai-key-reason"
+                        ),
                     ),
                     rx.cond(
                         _text("usage_lag") != "",
                         rx.text(
-                            "Newest usage reached this page ",
+                            t("Newest usage reached this page "),
                             _text("usage_lag"),
-                            " after the call.",
+                            t(" after the call."),
                             size="1",
                             color_scheme="gray",
                             id="usage-lag",
@@ -234,8 +239,10 @@ def _ai_gateway() -> rx.Component:
                 rx.callout(
                     rx.vstack(
                         rx.text(
-                            "Your instance's new AI gateway key (the previous one no longer works; your instance is "
-                            "being updated with it). Copy it now: it is shown only once."
+                            t(
+                                "Your instance's new AI gateway key (the previous one no longer works; your instance "
+                                "is being updated with it). Copy it now: it is shown only once."
+                            )
                         ),
                         rx.code(Tools.new_gateway_key, id="new-gateway-key"),
                     ),
@@ -253,10 +260,10 @@ def _ai_gateway() -> rx.Component:
 def instance_card() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Your instance", size="4"),
+            rx.heading(t("Your instance"), size="4"),
             rx.link(_text("instance_url"), href=_text("instance_url"), is_external=True, id="instance-url"),
             rx.hstack(
-                rx.text("Status:"),
+                rx.text(t("Status:")),
                 rx.badge(
                     _text("instance_status_label"),
                     id="instance-status",
@@ -265,7 +272,7 @@ def instance_card() -> rx.Component:
                     aria_live="polite",
                 ),
                 rx.cond(V["busy"].to(bool), rx.spinner(size="1")),
-                rx.text("as of ", DashboardState.checked_at, size="1", color_scheme="gray", id="status-checked-at"),
+                rx.text(t("as of "), DashboardState.checked_at, size="1", color_scheme="gray", id="status-checked-at"),
             ),
             rx.cond(
                 _text("instance_problem") != "",

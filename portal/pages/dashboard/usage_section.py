@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.charts import series_colour
+from portal.components.i18n import t
 from portal.state.dashboard import DashboardState
 from portal.state.usage import UsageState
 
@@ -41,7 +42,7 @@ def _totals() -> rx.Component:
     return rx.table.root(
         rx.table.header(
             rx.table.row(
-                *[rx.table.column_header_cell(h) for h in ("Model", "Tokens in", "Tokens out", "Records", "Cost")]
+                *[rx.table.column_header_cell(t(h)) for h in ("Model", "Tokens in", "Tokens out", "Records", "Cost")]
             )
         ),
         rx.table.body(
@@ -69,7 +70,7 @@ def _records() -> rx.Component:
             rx.table.header(
                 rx.table.row(
                     *[
-                        rx.table.column_header_cell(h)
+                        rx.table.column_header_cell(t(h))
                         for h in ("Time (UTC)", "Model", "Tokens in", "Tokens out", "Cost")
                     ]
                 )
@@ -93,16 +94,16 @@ def _records() -> rx.Component:
         ),
         rx.hstack(
             rx.button(
-                "Newer",
+                t("Newer"),
                 size="1",
                 variant="soft",
                 disabled=UsageState.page <= 1,
                 on_click=UsageState.turn(-1),
                 id="usage-newer",
             ),
-            rx.text("Page ", UsageState.page, size="2", id="usage-page"),
+            rx.text(t("Page "), UsageState.page, size="2", id="usage-page"),
             rx.button(
-                "Older",
+                t("Older"),
                 size="1",
                 variant="soft",
                 disabled=~UsageState.has_more,
@@ -129,7 +130,7 @@ def _records() -> rx.Component:
 def usage_section() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Usage", size="4"),
+            rx.heading(t("Usage"), size="4"),
             rx.cond(
                 V["usage_models"].to(list[str]).length() > 0,
                 rx.grid(
@@ -139,13 +140,13 @@ def usage_section() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                rx.text("No usage in the last 30 days yet.", color_scheme="gray", size="2", id="no-usage"),
+                rx.text(t("No usage in the last 30 days yet."), color_scheme="gray", size="2", id="no-usage"),
             ),
-            rx.text("This period, per model", weight="medium", size="2"),
+            rx.text(t("This period, per model"), weight="medium", size="2"),
             _totals(),
             rx.hstack(
-                rx.text("Recent records", weight="medium", size="2"),
-                rx.text("as of ", UsageState.as_of, size="1", color_scheme="gray"),
+                rx.text(t("Recent records"), weight="medium", size="2"),
+                rx.text(t("as of "), UsageState.as_of, size="1", color_scheme="gray"),
                 align="baseline",
             ),
             _records(),
