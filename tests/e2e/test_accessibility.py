@@ -1,9 +1,10 @@
-"""axe-core on the portal's pages, signed out (light and dark), as a new customer, and as platform staff on every
-console tab: no WCAG 2.1 A or AA violation (issue: a portal everyone can use, item 1, for the pages listed here)."""
+"""axe-core on the portal's pages, signed out (light and dark), as a new customer, as platform staff on every
+console tab, and as a reseller's customer and staff under the reseller's brand in dark mode and German: no WCAG
+2.1 A or AA violation (issue: a portal everyone can use, item 1)."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.helpers import assert_accessible, sign_in, sign_out, sign_up
 from tests.support.servers import RunningPortal
@@ -70,3 +71,33 @@ def test_the_branding_editor_warns_of_an_accent_white_text_cannot_be_read_on(pag
     page.click("#brand-accent_color")
     page.get_by_role("option", name="indigo").click()
     expect(page.locator("#accent-warning")).to_have_count(0)
+
+
+RESELLER_TABS = ("customers", "provisioning", "people", "plans", "audit")
+
+
+def test_signed_in_pages_in_dark_mode_under_a_resellers_brand_and_in_german(
+    browser: Browser, portal: RunningPortal
+) -> None:
+    """A customer and the reseller's own staff on Beta's host (grass, which white text cannot be read on), in dark
+    mode and German."""
+    beta = portal.url.replace("localhost", "beta.localhost", 1)
+    context = browser.new_context(locale="de-DE", color_scheme="dark")
+    try:
+        page = context.new_page()
+        sign_up(page, beta, "a11ybeta", plan="beta-free")
+        expect(page.locator("#sign-out")).to_have_text("Abmelden")  # German, from the browser
+        for path in CUSTOMER:
+            page.goto(beta + path)
+            assert_accessible(page, f"beta {path} (dark, de)")
+        page.locator("#sign-out").click()
+        sign_in(page, beta, "owner@beta.example.com", "demo-password-123")
+        page.goto(beta + "/admin")
+        assert_accessible(page, "beta /admin overview (dark, de)")
+        for tab in RESELLER_TABS:
+            page.click(f"#tab-{tab}")
+            assert_accessible(page, f"beta /admin {tab} (dark, de)")
+        page.goto(beta + "/admin/branding")
+        assert_accessible(page, "beta /admin/branding (dark, de)")
+    finally:
+        context.close()

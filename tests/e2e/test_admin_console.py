@@ -203,7 +203,8 @@ def test_the_operator_sees_the_pool_adds_a_server_and_removes_it_and_a_reseller_
     expect(added.locator("td").nth(4)).to_have_text("0 / 4096")
     added.get_by_role("button", name="Drain edge-2").click()
     page.click("#confirm-drain-edge-2")
-    expect(added).to_contain_text("draining")
+    # draining; or down, when the minute's watch reached its address (nothing answers there) in the meantime
+    expect(added).to_contain_text(re.compile("draining|down"))
     added.get_by_role("button", name="Remove edge-2").click()
     page.click("#confirm-remove-server-edge-2")
     expect(added).to_have_count(0)

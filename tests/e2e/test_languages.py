@@ -31,6 +31,7 @@ def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser
         expect(page.locator("#login-submit")).to_have_text("Sign in")
 
         _choose(page, "Deutsch")
+        expect(page.locator("#login-submit")).to_have_text("Anmelden")  # chosen (the page reloads in it)
         sign_in(page, portal.url, *OPERATOR)  # signing in keeps it and saves it on the account
         expect(page.locator("#sign-out")).to_have_text("Abmelden")
         assert sql(portal, "SELECT language FROM user_account WHERE email = :e", e=OPERATOR[0]) == [("de",)]
