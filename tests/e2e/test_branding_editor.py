@@ -52,6 +52,7 @@ def test_owner_edits_the_brand_with_a_live_preview_and_the_host_shows_it(page: P
     )
     expect(page.locator("#favicon-preview")).to_be_visible()
     page.click("#brand-save")
+    expect(page.get_by_text("Brand saved.")).to_be_visible()  # saved before the page is left
     page.goto(beta + "/")
     expect(page.locator("#brand-name")).to_have_text("Beta Hosting Plus")
     expect(page.locator("#brand-logo")).to_be_visible()

@@ -12,8 +12,13 @@ OPERATOR = ("admin@example.com", "demo-password-123")
 
 
 def _choose(page: Page, language: str) -> None:
+    """Pick `language` in the header and wait, as a person would, for the page to come back in it: the switch
+    keeps the choice in this browser and reloads the page."""
+    page.evaluate("window.__before_the_switch = true")
     page.click("#language-switch")
     page.get_by_role("option", name=language).click()
+    page.wait_for_function("() => window.__before_the_switch === undefined")  # reloaded
+    expect(page.locator("#language-switch")).to_have_text(language)
 
 
 def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser, portal: RunningPortal) -> None:
@@ -31,7 +36,7 @@ def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser
         expect(page.locator("#login-submit")).to_have_text("Sign in")
 
         _choose(page, "Deutsch")
-        expect(page.locator("#login-submit")).to_have_text("Anmelden")  # chosen (the page reloads in it)
+        expect(page.locator("#login-submit")).to_have_text("Anmelden")
         sign_in(page, portal.url, *OPERATOR)  # signing in keeps it and saves it on the account
         expect(page.locator("#sign-out")).to_have_text("Abmelden")
         assert sql(portal, "SELECT language FROM user_account WHERE email = :e", e=OPERATOR[0]) == [("de",)]

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.account import AccountState
 from portal.state.auth import AuthState
@@ -12,10 +13,10 @@ from portal.state.security import SecurityState as Sec
 @page(route="/account", title="Your account", on_load=[AuthState.require_login, Sec.load])
 def account() -> rx.Component:
     return rx.vstack(
-        rx.heading("Hello, ", AuthState.username, size="7", id="account-greeting"),
-        rx.text("Signed in as ", rx.text.strong(AuthState.email), color_scheme="gray"),
-        rx.link("Invitations to join a team", href="/invitations", id="invitations-link"),
-        rx.link("API tokens and webhooks", href="/developers", id="developers-link"),
+        rx.heading(t("Hello, "), AuthState.username, size="7", id="account-greeting"),
+        rx.text(t("Signed in as "), rx.text.strong(AuthState.email), color_scheme="gray"),
+        rx.link(t("Invitations to join a team"), href="/invitations", id="invitations-link"),
+        rx.link(t("API tokens and webhooks"), href="/developers", id="developers-link"),
         _email(),
         _your_data(),
         card(
@@ -65,7 +66,7 @@ def _email() -> rx.Component:
     """A new address is confirmed from its own inbox before sign-in moves to it; the old one can undo it."""
     return card(
         "E-mail address",
-        rx.text("Now: ", rx.text.strong(AuthState.email), size="2"),
+        rx.text(t("Now: "), rx.text.strong(AuthState.email), size="2"),
         rx.cond(
             EmailChangeState.sent_to != "",
             rx.callout(
@@ -93,7 +94,7 @@ def _email() -> rx.Component:
                     type_="password",
                     auto_complete="current-password",
                 ),
-                rx.button("Change e-mail address", type="submit", id="change-email-submit"),
+                rx.button(t("Change e-mail address"), type="submit", id="change-email-submit"),
                 width="100%",
                 spacing="4",
             ),
@@ -111,24 +112,26 @@ def _your_data() -> rx.Component:
         "Your data",
         rx.hstack(
             rx.button(
-                "Download my data",
+                t("Download my data"),
                 variant="outline",
                 on_click=PrivacyState.export,
                 loading=PrivacyState.exporting,
                 id="export-data",
             ),
-            rx.text("A ZIP of your account, sessions, audit events, subscription, invoices and usage.", size="2"),
+            rx.text(t("A ZIP of your account, sessions, audit events, subscription, invoices and usage."), size="2"),
             align="center",
             wrap="wrap",
         ),
         rx.form(
             rx.vstack(
-                rx.heading("Delete my account", size="4", as_="h3"),
+                rx.heading(t("Delete my account"), size="4", as_="h3"),
                 rx.text(
-                    "You are signed out everywhere and cannot sign in again. If you are alone in your account, its "
-                    "subscription ends now with no further charge, your instance is suspended now and deleted with "
-                    "its data after your plan's retention period. Invoices are kept, as the law requires, without "
-                    "your name or address.",
+                    t(
+                        "You are signed out everywhere and cannot sign in again. If you are alone in your account, its "
+                        "subscription ends now with no further charge, your instance is suspended now and deleted with "
+                        "its data after your plan's retention period. Invoices are kept, as the law requires, without "
+                        "your name or address."
+                    ),
                     size="2",
                 ),
                 form_error(PrivacyState.errors.get("", "")),
@@ -150,7 +153,7 @@ def _your_data() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.checkbox(name="delete_confirm", id="delete-confirm"),
-                    rx.el.label("I understand that this cannot be undone.", html_for="delete-confirm"),
+                    rx.el.label(t("I understand that this cannot be undone."), html_for="delete-confirm"),
                     align="center",
                 ),
                 rx.cond(
@@ -162,7 +165,7 @@ def _your_data() -> rx.Component:
                         id="delete-confirm-error",
                     ),
                 ),
-                rx.button("Delete my account", type="submit", color_scheme="red", id="delete-account-submit"),
+                rx.button(t("Delete my account"), type="submit", color_scheme="red", id="delete-account-submit"),
                 width="100%",
                 spacing="3",
                 align="start",
@@ -176,7 +179,7 @@ def _your_data() -> rx.Component:
 
 def _two_factor() -> rx.Component:
     enrol = rx.vstack(
-        rx.text("Scan this with your authenticator app, or type the key in:", size="2"),
+        rx.text(t("Scan this with your authenticator app, or type the key in:"), size="2"),
         rx.image(src=Sec.enrol_qr, width="180px", height="180px", alt="QR code for your authenticator app"),
         rx.code(Sec.enrol_secret, id="totp-secret"),
         rx.form(
@@ -188,7 +191,7 @@ def _two_factor() -> rx.Component:
                     auto_complete="one-time-code",
                     input_mode="numeric",
                 ),
-                rx.button("Turn on", type="submit", id="totp-confirm"),
+                rx.button(t("Turn on"), type="submit", id="totp-confirm"),
                 width="100%",
             ),
             on_submit=Sec.confirm_two_factor,
@@ -198,7 +201,7 @@ def _two_factor() -> rx.Component:
     )
     off = rx.form(
         rx.vstack(
-            rx.text("On. ", Sec.recovery_left, " recovery codes left.", size="2", id="totp-status"),
+            rx.text(t("On. "), Sec.recovery_left, " recovery codes left.", size="2", id="totp-status"),
             field(
                 "Your password, to turn it off",
                 "password",
@@ -207,7 +210,7 @@ def _two_factor() -> rx.Component:
                 auto_complete="current-password",
             ),
             rx.button(
-                "Turn off two-factor sign-in", type="submit", color_scheme="red", variant="soft", id="totp-disable"
+                t("Turn off two-factor sign-in"), type="submit", color_scheme="red", variant="soft", id="totp-disable"
             ),
             width="100%",
         ),
@@ -222,7 +225,10 @@ def _two_factor() -> rx.Component:
             rx.callout(
                 rx.vstack(
                     rx.text(
-                        "Your recovery codes. Keep them somewhere safe: each works once, and they are shown only now."
+                        t(
+                            "Your recovery codes. Keep them somewhere safe: each works once, and they are shown "
+                            "only now."
+                        )
                     ),
                     rx.foreach(Sec.recovery_codes, lambda c: rx.code(c, class_name="recovery-code")),
                 ),
@@ -238,8 +244,8 @@ def _two_factor() -> rx.Component:
                 Sec.enrol_secret != "",
                 enrol,
                 rx.vstack(
-                    rx.text("Ask for a code from your phone at every sign-in.", size="2"),
-                    rx.button("Set up two-factor sign-in", on_click=Sec.begin_two_factor, id="totp-begin"),
+                    rx.text(t("Ask for a code from your phone at every sign-in."), size="2"),
+                    rx.button(t("Set up two-factor sign-in"), on_click=Sec.begin_two_factor, id="totp-begin"),
                 ),
             ),
         ),
@@ -258,10 +264,12 @@ def _sessions() -> rx.Component:
                     spacing="0",
                 ),
                 rx.spacer(),
-                rx.cond(s["current"].to(bool), rx.badge("this browser")),
+                rx.cond(s["current"].to(bool), rx.badge(t("this browser"))),
                 width="100%",
                 class_name="auth-session",
             ),
         ),
-        rx.button("Sign out everywhere else", variant="soft", on_click=Sec.sign_out_elsewhere, id="sign-out-elsewhere"),
+        rx.button(
+            t("Sign out everywhere else"), variant="soft", on_click=Sec.sign_out_elsewhere, id="sign-out-elsewhere"
+        ),
     )

@@ -7,6 +7,7 @@ import reflex as rx
 
 from portal.components.confirm import confirmed
 from portal.components.forms import form_error
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.billing_page import BillingState as B
@@ -27,9 +28,9 @@ def _cancellation() -> rx.Component:
         _flag("cancel_scheduled"),
         rx.callout(
             rx.vstack(
-                rx.text("Cancelled: your subscription ends on ", _text("period_end"), "."),
+                rx.text(t("Cancelled: your subscription ends on "), _text("period_end"), "."),
                 confirmed(
-                    rx.button("Keep my subscription", variant="soft", id="resume-subscription"),
+                    rx.button(t("Keep my subscription"), variant="soft", id="resume-subscription"),
                     "Keep your subscription",
                     _text("resume_effect"),
                     "Keep it",
@@ -43,7 +44,7 @@ def _cancellation() -> rx.Component:
             width="100%",
         ),
         confirmed(
-            rx.button("Cancel subscription", variant="outline", color_scheme="red", id="cancel-subscription"),
+            rx.button(t("Cancel subscription"), variant="outline", color_scheme="red", id="cancel-subscription"),
             "Cancel your subscription",
             _text("cancel_effect"),
             "Cancel at period end",
@@ -61,7 +62,9 @@ def _downgrades() -> rx.Component:
             rx.callout(
                 rx.vstack(
                     rx.text(_text("downgrade_effect")),
-                    rx.button("Keep my current plan", variant="soft", on_click=B.undo_downgrade, id="undo-downgrade"),
+                    rx.button(
+                        t("Keep my current plan"), variant="soft", on_click=B.undo_downgrade, id="undo-downgrade"
+                    ),
                 ),
                 icon="arrow_down",
                 color_scheme="blue",
@@ -72,12 +75,12 @@ def _downgrades() -> rx.Component:
         rx.cond(
             (options.length() > 0) & (_text("downgrade_to") == ""),
             rx.vstack(
-                rx.heading("Move to a cheaper plan", size="3", as_="h3"),
+                rx.heading(t("Move to a cheaper plan"), size="3", as_="h3"),
                 rx.foreach(
                     options,
                     lambda option: confirmed(
                         rx.button(
-                            "Move to " + option["name"] + " · " + option["price"],
+                            t("Move to ") + option["name"] + " · " + option["price"],
                             variant="outline",
                             id="downgrade-" + option["slug"],
                         ),
@@ -100,14 +103,16 @@ def _delete_free() -> rx.Component:
     return rx.cond(
         _flag("can_delete"),
         confirmed(
-            rx.button("Delete instance", variant="outline", color_scheme="red", id="delete-instance"),
+            rx.button(t("Delete instance"), variant="outline", color_scheme="red", id="delete-instance"),
             "Delete your instance",
             _text("delete_effect"),
             "Delete it",
             B.delete_instance,
             "confirm-delete-instance",
             rx.vstack(
-                rx.el.label("Type the instance's name, ", _text("subdomain"), ", to confirm", html_for="confirm-name"),
+                rx.el.label(
+                    t("Type the instance's name, "), _text("subdomain"), ", to confirm", html_for="confirm-name"
+                ),
                 rx.input(value=B.confirm_subdomain, on_change=B.set_confirm_subdomain, id="confirm-name"),
                 margin_top="1rem",
             ),
@@ -118,10 +123,10 @@ def _delete_free() -> rx.Component:
 def _plan() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Your plan", size="4", as_="h2"),
+            rx.heading(t("Your plan"), size="4", as_="h2"),
             rx.text(rx.text.strong(_text("plan_name"), id="billing-plan"), " · ", _text("plan_price")),
-            rx.text("Status: ", rx.badge(_text("status"), id="billing-status")),
-            rx.cond(_text("upcoming") != "", rx.text("Next invoice: ", _text("upcoming"), id="upcoming-invoice")),
+            rx.text(t("Status: "), rx.badge(_text("status"), id="billing-status")),
+            rx.cond(_text("upcoming") != "", rx.text(t("Next invoice: "), _text("upcoming"), id="upcoming-invoice")),
             rx.cond(_flag("paid"), rx.vstack(_cancellation(), _downgrades(), align="start", width="100%")),
             _delete_free(),
             rx.cond(
@@ -163,7 +168,7 @@ def _invoices() -> rx.Component:
     rows = V["invoices"].to(list[dict[str, str]])
     return rx.card(
         rx.vstack(
-            rx.heading("Invoices", size="4", as_="h2"),
+            rx.heading(t("Invoices"), size="4", as_="h2"),
             rx.cond(
                 rows.length() > 0,
                 rx.table.root(
@@ -176,7 +181,7 @@ def _invoices() -> rx.Component:
                     width="100%",
                     id="invoices",
                 ),
-                rx.text("No invoices yet.", color_scheme="gray", id="no-invoices"),
+                rx.text(t("No invoices yet."), color_scheme="gray", id="no-invoices"),
             ),
             align="start",
             width="100%",
@@ -188,7 +193,7 @@ def _invoices() -> rx.Component:
 @page(route="/billing", title="Billing", on_load=[AuthState.require_login, B.load])
 def billing() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Billing", size="7"), rx.link("Back to the dashboard", href="/dashboard")),
+        rx.hstack(rx.heading(t("Billing"), size="7"), rx.link(t("Back to the dashboard"), href="/dashboard")),
         form_error(B.errors.get("", "")),
         rx.cond(B.loaded, rx.vstack(_plan(), _invoices(), width="100%", spacing="4"), rx.spinner()),
         spacing="4",

@@ -10,6 +10,7 @@ import reflex as rx
 from portal.components.confirm import confirmed
 from portal.components.empty import when_empty
 from portal.components.forms import form_error, label_for
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.developers import DevelopersState as D
@@ -49,12 +50,12 @@ def _checkboxes(values: rx.Var[list[str]], prefix: str, legend: str) -> rx.Compo
 def _tokens() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("API tokens", size="5"),
+            rx.heading(t("API tokens"), size="5"),
             rx.text(
-                "A token acts for you in ",
+                t("A token acts for you in "),
                 rx.text.strong(D.organization),
-                ", limited to the scopes you give it. Send it as Authorization: Bearer <token>; see ",
-                rx.link("the API documentation", href="/api/v1/docs", is_external=True, underline="always"),
+                t(", limited to the scopes you give it. Send it as Authorization: Bearer <token>; see "),
+                rx.link(t("the API documentation"), href="/api/v1/docs", is_external=True, underline="always"),
                 ".",
                 size="2",
             ),
@@ -62,11 +63,11 @@ def _tokens() -> rx.Component:
             rx.form(
                 rx.vstack(
                     label_for("Name", "token-name"),
-                    rx.input(id="token-name", name="name", placeholder="shop integration", width="100%"),
+                    rx.input(id="token-name", name="name", placeholder=t("shop integration"), width="100%"),
                     _checkboxes(D.scopes, "scope-", "Scopes"),
                     label_for("Expires after (days, empty: never)", "token-expiry"),
                     rx.input(id="token-expiry", name="expires_days", type="number", min="1", max="3650"),
-                    rx.button("Create token", type="submit", id="create-token"),
+                    rx.button(t("Create token"), type="submit", id="create-token"),
                     spacing="2",
                     width="100%",
                     align="start",
@@ -84,31 +85,31 @@ def _tokens() -> rx.Component:
                 rx.table.body(
                     rx.foreach(
                         D.tokens,
-                        lambda t: rx.table.row(
-                            rx.table.cell(t["name"]),
-                            rx.table.cell(rx.code(t["prefix"])),
-                            rx.table.cell(t["scopes"], size="1"),
-                            rx.table.cell(t["last_used"]),
+                        lambda tok: rx.table.row(
+                            rx.table.cell(tok["name"]),
+                            rx.table.cell(rx.code(tok["prefix"])),
+                            rx.table.cell(tok["scopes"], size="1"),
+                            rx.table.cell(tok["last_used"]),
                             rx.table.cell(
                                 rx.cond(
-                                    t["state"] == "live",
+                                    tok["state"] == "live",
                                     confirmed(
                                         rx.button(
-                                            "Revoke",
+                                            t("Revoke"),
                                             size="1",
                                             color_scheme="red",
                                             variant="soft",
-                                            aria_label="Revoke " + t["name"],
+                                            aria_label=t("Revoke ") + tok["name"],
                                         ),
                                         "Revoke this token",
                                         "Revoke "
-                                        + t["name"].to(str)
+                                        + tok["name"].to(str)
                                         + "? Every call made with it is refused from now on. This cannot be undone.",
                                         "Revoke",
-                                        D.revoke_token(t["id"]),
+                                        D.revoke_token(tok["id"]),
                                         "confirm-revoke-token",
                                     ),
-                                    rx.text(t["state"], size="1"),
+                                    rx.text(tok["state"], size="1"),
                                 )
                             ),
                         ),
@@ -135,37 +136,47 @@ def _endpoint_row(e: rx.Var[dict[str, Any]]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.code(url)),
         rx.table.cell(e["event_types"].to(str), size="1"),
-        rx.table.cell(rx.cond(e["enabled"].to(bool), "on", rx.text("off: ", e["disabled_reason"].to(str)))),
+        rx.table.cell(rx.cond(e["enabled"].to(bool), "on", rx.text(t("off: "), e["disabled_reason"].to(str)))),
         rx.table.cell(
             rx.hstack(
                 rx.button(
-                    "Log",
+                    t("Log"),
                     size="1",
                     variant="soft",
                     on_click=D.show_deliveries(endpoint_id),
-                    aria_label="Delivery log of " + url,
+                    aria_label=t("Delivery log of ") + url,
                 ),
                 rx.button(
                     rx.cond(e["enabled"].to(bool), "Disable", "Enable"),
                     size="1",
                     variant="outline",
                     on_click=D.toggle_endpoint(endpoint_id, ~e["enabled"].to(bool)),
-                    aria_label="Turn on or off " + url,
+                    aria_label=t("Turn on or off ") + url,
                 ),
                 confirmed(
-                    rx.button("New secret", size="1", variant="outline", aria_label="New signing secret for " + url),
+                    rx.button(
+                        t("New secret"), size="1", variant="outline", aria_label=t("New signing secret for ") + url
+                    ),
                     "New signing secret",
-                    "Make a new signing secret for " + url + "? Deliveries are signed with it from now on; the "
-                    "current secret is accepted beside it for 24 hours, time to update your receiver.",
+                    t("Make a new signing secret for ")
+                    + url
+                    + t(
+                        "? Deliveries are signed with it from now on; the current secret is accepted beside it for "
+                        "24 hours, time to update your receiver."
+                    ),
                     "Make a new secret",
                     D.rotate_secret(endpoint_id),
                     "confirm-rotate-secret",
                 ),
                 confirmed(
-                    rx.button("Delete", size="1", color_scheme="red", variant="soft", aria_label="Delete " + url),
+                    rx.button(t("Delete"), size="1", color_scheme="red", variant="soft", aria_label=t("Delete ") + url),
                     "Delete this endpoint",
-                    "Delete " + url + "? No event is sent to it from now on, including those still waiting to be "
-                    "delivered. This cannot be undone.",
+                    t("Delete ")
+                    + url
+                    + t(
+                        "? No event is sent to it from now on, including those still waiting to be delivered. "
+                        "This cannot be undone."
+                    ),
                     "Delete",
                     D.delete_endpoint(endpoint_id),
                     "confirm-delete-endpoint",
@@ -179,10 +190,12 @@ def _endpoint_row(e: rx.Var[dict[str, Any]]) -> rx.Component:
 def _endpoints() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Webhooks", size="5"),
+            rx.heading(t("Webhooks"), size="5"),
             rx.text(
-                "We POST each event you choose to your URL, signed per Standard Webhooks (webhook-id, "
-                "webhook-timestamp, webhook-signature); failed deliveries are retried for about three days.",
+                t(
+                    "We POST each event you choose to your URL, signed per Standard Webhooks (webhook-id, "
+                    "webhook-timestamp, webhook-signature); failed deliveries are retried for about three days."
+                ),
                 size="2",
             ),
             _shown_once(D.new_secret, "signing secret", "new-secret"),
@@ -191,7 +204,7 @@ def _endpoints() -> rx.Component:
                     label_for("URL", "endpoint-url"),
                     rx.input(id="endpoint-url", name="url", placeholder="https://shop.example.com/hooks", width="100%"),
                     _checkboxes(D.event_types, "event-", "Events"),
-                    rx.button("Add endpoint", type="submit", id="add-endpoint"),
+                    rx.button(t("Add endpoint"), type="submit", id="add-endpoint"),
                     spacing="2",
                     width="100%",
                     align="start",
@@ -223,7 +236,7 @@ def _endpoints() -> rx.Component:
 
 def _deliveries() -> rx.Component:
     return rx.vstack(
-        rx.heading("Delivery log", size="3"),
+        rx.heading(t("Delivery log"), size="3"),
         rx.table.root(
             rx.table.header(
                 rx.table.row(
@@ -241,11 +254,11 @@ def _deliveries() -> rx.Component:
                         rx.table.cell(d["last_status_code"], " ", d["last_error"], size="1"),
                         rx.table.cell(
                             rx.button(
-                                "Send again",
+                                t("Send again"),
                                 size="1",
                                 variant="soft",
                                 on_click=D.replay(d["id"]),
-                                aria_label="Send event " + d["event_id"] + " again",
+                                aria_label=t("Send event ") + d["event_id"] + " again",
                             )
                         ),
                     ),
@@ -261,7 +274,7 @@ def _deliveries() -> rx.Component:
 @page(route="/developers", title="API and webhooks", on_load=[AuthState.require_login, D.load])
 def developers() -> rx.Component:
     return rx.vstack(
-        rx.heading("API and webhooks", size="7"),
+        rx.heading(t("API and webhooks"), size="7"),
         form_error(D.errors.get("", "")),
         rx.cond(
             D.errors.get("scopes", "") != "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.invitations import InvitationsState as I
@@ -14,11 +15,11 @@ def _offer(row: rx.Var) -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.vstack(
-                rx.text(rx.text.strong(row["organization"].to(str)), " invites you as ", row["role"].to(str), "."),
+                rx.text(rx.text.strong(row["organization"].to(str)), t(" invites you as "), row["role"].to(str), "."),
                 rx.text(
-                    "From ",
+                    t("From "),
                     row["invited_by"].to(str),
-                    ", open until ",
+                    t(", open until "),
                     row["expires"].to(str),
                     ".",
                     size="2",
@@ -28,9 +29,12 @@ def _offer(row: rx.Var) -> rx.Component:
                 spacing="1",
             ),
             rx.spacer(),
-            rx.button("Accept", class_name="accept-invitation", on_click=I.respond(row["id"].to(str), True)),
+            rx.button(t("Accept"), class_name="accept-invitation", on_click=I.respond(row["id"].to(str), True)),
             rx.button(
-                "Decline", variant="soft", class_name="decline-invitation", on_click=I.respond(row["id"].to(str), False)
+                t("Decline"),
+                variant="soft",
+                class_name="decline-invitation",
+                on_click=I.respond(row["id"].to(str), False),
             ),
             align="center",
             width="100%",
@@ -43,12 +47,12 @@ def _offer(row: rx.Var) -> rx.Component:
 @page(route="/invitations", title="Invitations", on_load=[AuthState.require_login, I.load])
 def invitations_page() -> rx.Component:
     return rx.vstack(
-        rx.heading("Invitations", size="7"),
+        rx.heading(t("Invitations"), size="7"),
         form_error(I.errors.get("", "")),
         rx.cond(
             I.offers.length() > 0,
             rx.vstack(rx.foreach(I.offers, _offer), width="100%"),
-            rx.text("You have no open invitations.", id="no-invitations", color_scheme="gray"),
+            rx.text(t("You have no open invitations."), id="no-invitations", color_scheme="gray"),
         ),
         width="100%",
         max_width="720px",
@@ -66,11 +70,11 @@ def accept_invitation() -> rx.Component:
                 rx.vstack(
                     rx.text(
                         rx.text.strong(I.offer["organization"]),
-                        " invites ",
+                        t(" invites "),
                         I.offer["email"],
-                        " as ",
+                        t(" as "),
                         I.offer["role"],
-                        ". Choose the password of your new account.",
+                        t(". Choose the password of your new account."),
                         id="invitation-offer",
                     ),
                     form_error(I.errors.get("", "")),
@@ -97,7 +101,7 @@ def accept_invitation() -> rx.Component:
                 width="100%",
             ),
             rx.callout(
-                "This invitation link is invalid, was already used, has expired or was withdrawn.",
+                t("This invitation link is invalid, was already used, has expired or was withdrawn."),
                 icon="triangle_alert",
                 color_scheme="red",
                 id="invitation-invalid",

@@ -7,6 +7,7 @@ import reflex as rx
 
 from portal.components.confirm import confirmed
 from portal.components.forms import field, form_error
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.customer_team import CustomerTeamState as T
@@ -42,7 +43,9 @@ def _member(row: rx.Var) -> rx.Component:
             rx.cond(
                 _can_manage() & ~you,
                 confirmed(
-                    rx.button("Remove", size="1", variant="soft", color_scheme="red", aria_label="Remove " + email),
+                    rx.button(
+                        t("Remove"), size="1", variant="soft", color_scheme="red", aria_label=t("Remove ") + email
+                    ),
                     "Remove from the team",
                     "They lose access to this account at once. Their own login stays theirs.",
                     "Remove",
@@ -60,17 +63,20 @@ def _invitations() -> rx.Component:
     return rx.cond(
         rows.length() > 0,
         rx.vstack(
-            rx.heading("Open invitations", size="3", as_="h3"),
+            rx.heading(t("Open invitations"), size="3", as_="h3"),
             rx.foreach(
                 rows,
                 lambda i: rx.hstack(
                     rx.text(i["email"], " · ", i["role"], " · until ", i["expires"], size="2"),
                     confirmed(
                         rx.button(
-                            "Withdraw", size="1", variant="ghost", aria_label="Withdraw the invitation to " + i["email"]
+                            t("Withdraw"),
+                            size="1",
+                            variant="ghost",
+                            aria_label=t("Withdraw the invitation to ") + i["email"],
                         ),
                         "Withdraw the invitation",
-                        "Withdraw the invitation to " + i["email"].to(str) + "? Its link stops working at once.",
+                        t("Withdraw the invitation to ") + i["email"].to(str) + t("? Its link stops working at once."),
                         "Withdraw",
                         T.withdraw(i["id"]),
                         "confirm-withdraw",
@@ -89,9 +95,9 @@ def _invite_form() -> rx.Component:
         _can_manage(),
         rx.form(
             rx.vstack(
-                rx.heading("Invite a colleague", size="3", as_="h3"),
+                rx.heading(t("Invite a colleague"), size="3", as_="h3"),
                 field("E-mail address", "email", T.errors.get("email", ""), type_="email"),
-                rx.el.label("Role", html_for="invite-role", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
+                rx.el.label(t("Role"), html_for="invite-role", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
                 rx.select(
                     ROLES, name="role", default_value="member", id="invite-role", custom_attrs={"aria-label": "Role"}
                 ),
@@ -99,7 +105,7 @@ def _invite_form() -> rx.Component:
                     T.errors.get("role", "") != "",
                     rx.text(T.errors.get("role", ""), color_scheme="red", size="2", id="role-error"),
                 ),
-                rx.button("Send invitation", type="submit", id="invite-submit"),
+                rx.button(t("Send invitation"), type="submit", id="invite-submit"),
                 align="start",
                 width="100%",
             ),
@@ -125,7 +131,7 @@ def _roles_help() -> rx.Component:
 @page(route="/team", title="Your team", on_load=[AuthState.require_login, T.load])
 def customer_team() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Your team", size="7"), rx.link("Back to the dashboard", href="/dashboard")),
+        rx.hstack(rx.heading(t("Your team"), size="7"), rx.link(t("Back to the dashboard"), href="/dashboard")),
         form_error(T.errors.get("", "")),
         rx.card(
             rx.vstack(
@@ -145,9 +151,9 @@ def customer_team() -> rx.Component:
             ),
             width="100%",
         ),
-        rx.card(rx.vstack(rx.heading("What each role may do", size="4", as_="h2"), _roles_help()), width="100%"),
+        rx.card(rx.vstack(rx.heading(t("What each role may do"), size="4", as_="h2"), _roles_help()), width="100%"),
         confirmed(
-            rx.button("Leave the team", variant="outline", color_scheme="red", id="leave-team"),
+            rx.button(t("Leave the team"), variant="outline", color_scheme="red", id="leave-team"),
             "Leave the team",
             "You lose access to this account at once; an owner can invite you again. " + LAST_OWNER.split(":")[0] + ".",
             "Leave",

@@ -88,7 +88,7 @@ def _table() -> rx.Component:
     )
 
 
-@page(route="/backups", title=t("Backups"), on_load=[AuthState.require_login, B.load])
+@page(route="/backups", title="Backups", on_load=[AuthState.require_login, B.load])
 def backups_page() -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(t("Backups"), size="7"), rx.link(t("Back to the dashboard"), href="/dashboard")),

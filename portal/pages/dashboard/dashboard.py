@@ -173,7 +173,7 @@ def _budget_card() -> rx.Component:
 
 @page(
     route="/dashboard",
-    title=t("Dashboard"),
+    title="Dashboard",
     on_load=[AuthState.require_login, DashboardState.load, HistoryState.load, UsageState.load, DomainsState.load],
 )
 def dashboard() -> rx.Component:

@@ -48,12 +48,12 @@ def _totals() -> rx.Component:
         rx.table.body(
             rx.foreach(
                 V["usage_totals"].to(list[dict[str, str]]),
-                lambda t: rx.table.row(
-                    rx.table.cell(t["model"]),
-                    rx.table.cell(t["tokens_in"]),
-                    rx.table.cell(t["tokens_out"]),
-                    rx.table.cell(t["records"]),
-                    rx.table.cell(t["cost"]),
+                lambda total: rx.table.row(
+                    rx.table.cell(total["model"]),
+                    rx.table.cell(total["tokens_in"]),
+                    rx.table.cell(total["tokens_out"]),
+                    rx.table.cell(total["records"]),
+                    rx.table.cell(total["cost"]),
                     class_name="usage-total",
                 ),
             )

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, form_error
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.billing import CheckoutReturnState, TestCheckoutState
@@ -16,11 +17,11 @@ from portal.state.payouts import TestConnectState
 def test_checkout() -> rx.Component:
     return card(
         "Checkout",
-        rx.badge("TEST MODE: no real payment is taken", color_scheme="orange", size="2", id="test-mode"),
+        rx.badge(t("TEST MODE: no real payment is taken"), color_scheme="orange", size="2", id="test-mode"),
         rx.cond(
             TestCheckoutState.found,
             rx.vstack(
-                rx.text("Subscription for ", rx.text.strong(TestCheckoutState.email)),
+                rx.text(t("Subscription for "), rx.text.strong(TestCheckoutState.email)),
                 rx.cond(
                     TestCheckoutState.plan_name != "",
                     rx.text(
@@ -28,22 +29,22 @@ def test_checkout() -> rx.Component:
                         ", ",
                         rx.text.span(TestCheckoutState.plan_amount, id="checkout-amount"),
                     ),
-                    rx.text("Price: ", rx.code(TestCheckoutState.plan_price), size="2"),
+                    rx.text(t("Price: "), rx.code(TestCheckoutState.plan_price), size="2"),
                 ),
                 rx.cond(TestCheckoutState.error != "", rx.callout(TestCheckoutState.error, color_scheme="red")),
                 rx.button(
-                    "Pay (test mode)",
+                    t("Pay (test mode)"),
                     on_click=TestCheckoutState.pay,
                     loading=TestCheckoutState.paying,
                     size="3",
                     width="100%",
                     id="pay",
                 ),
-                rx.link("Cancel and go back", href=TestCheckoutState.cancel_url, size="2", id="cancel-checkout"),
+                rx.link(t("Cancel and go back"), href=TestCheckoutState.cancel_url, size="2", id="cancel-checkout"),
                 width="100%",
                 spacing="3",
             ),
-            rx.text("This checkout session does not exist or has expired."),
+            rx.text(t("This checkout session does not exist or has expired.")),
         ),
     )
 
@@ -61,19 +62,21 @@ def checkout_success() -> rx.Component:
             CheckoutReturnState.known,
             rx.vstack(
                 rx.callout(CheckoutReturnState.headline, icon="circle_check", color_scheme="green", id="paid"),
-                rx.text("Subscription: ", rx.badge(CheckoutReturnState.subscription_status, id="checkout-sub-status")),
-                rx.text("Instance: ", rx.badge(CheckoutReturnState.instance_status, id="checkout-instance-status")),
+                rx.text(
+                    t("Subscription: "), rx.badge(CheckoutReturnState.subscription_status, id="checkout-sub-status")
+                ),
+                rx.text(t("Instance: "), rx.badge(CheckoutReturnState.instance_status, id="checkout-instance-status")),
                 rx.cond(
                     CheckoutReturnState.ready,
                     rx.text(
-                        "Your instance is ready at ",
+                        t("Your instance is ready at "),
                         rx.link(CheckoutReturnState.instance_url, href=CheckoutReturnState.instance_url),
                     ),
                 ),
-                rx.link(rx.button("Go to your dashboard"), href="/dashboard", id="to-dashboard"),
+                rx.link(rx.button(t("Go to your dashboard")), href="/dashboard", id="to-dashboard"),
                 spacing="3",
             ),
-            rx.text("We could not find this payment. If you just paid, it may take a moment; check your dashboard."),
+            rx.text(t("We could not find this payment. If you just paid, it may take a moment; check your dashboard.")),
         ),
     )
 
@@ -82,10 +85,10 @@ def checkout_success() -> rx.Component:
 def checkout_cancelled() -> rx.Component:
     return card(
         "Payment cancelled",
-        rx.text("Nothing was charged. Your account is kept: you can pay whenever you are ready."),
+        rx.text(t("Nothing was charged. Your account is kept: you can pay whenever you are ready.")),
         form_error(CheckoutReturnState.errors.get("", "")),
-        rx.button("Try again", on_click=CheckoutReturnState.try_again, size="3", id="try-again"),
-        rx.link("Go to your dashboard", href="/dashboard", size="2"),
+        rx.button(t("Try again"), on_click=CheckoutReturnState.try_again, size="3", id="try-again"),
+        rx.link(t("Go to your dashboard"), href="/dashboard", size="2"),
     )
 
 
@@ -93,12 +96,14 @@ def checkout_cancelled() -> rx.Component:
 def test_portal() -> rx.Component:
     return card(
         "Billing portal",
-        rx.badge("TEST MODE", color_scheme="orange"),
+        rx.badge(t("TEST MODE"), color_scheme="orange"),
         rx.text(
-            "With Stripe keys configured, this button opens Stripe's customer portal, where customers update "
-            "their card, see invoices and cancel. In test mode there is nothing to manage."
+            t(
+                "With Stripe keys configured, this button opens Stripe's customer portal, where customers update "
+                "their card, see invoices and cancel. In test mode there is nothing to manage."
+            )
         ),
-        rx.link(rx.button("Back to the dashboard"), href="/dashboard"),
+        rx.link(rx.button(t("Back to the dashboard")), href="/dashboard"),
     )
 
 
@@ -111,12 +116,14 @@ def test_portal() -> rx.Component:
 def test_connect() -> rx.Component:
     return card(
         "Connect your Stripe account",
-        rx.badge("TEST MODE", color_scheme="orange", id="test-mode"),
+        rx.badge(t("TEST MODE"), color_scheme="orange", id="test-mode"),
         rx.text(
-            "With Stripe keys configured, this is Stripe's own onboarding, where you give your business and bank "
-            "details. In test mode, finishing here enables the account at once."
+            t(
+                "With Stripe keys configured, this is Stripe's own onboarding, where you give your business and bank "
+                "details. In test mode, finishing here enables the account at once."
+            )
         ),
-        rx.text("Account: ", rx.code(TestConnectState.account)),
+        rx.text(t("Account: "), rx.code(TestConnectState.account)),
         rx.cond(TestConnectState.error != "", rx.callout(TestConnectState.error, color_scheme="red", role="alert")),
-        rx.button("Finish onboarding", on_click=TestConnectState.finish, id="finish-onboarding"),
+        rx.button(t("Finish onboarding"), on_click=TestConnectState.finish, id="finish-onboarding"),
     )

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from portal.components.forms import card
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.email_change import EmailLinkState
@@ -17,14 +18,14 @@ def _result(title: str) -> rx.Component:
                 "done",
                 rx.vstack(
                     rx.callout(EmailLinkState.message, icon="circle_check", color_scheme="green", id="email-result"),
-                    rx.link(rx.button("Sign in", size="3"), href="/login"),
+                    rx.link(rx.button(t("Sign in"), size="3"), href="/login"),
                 ),
             ),
             (
                 "failed",
                 rx.callout(EmailLinkState.message, icon="triangle_alert", color_scheme="red", id="email-result"),
             ),
-            rx.hstack(rx.spinner(), rx.text("Checking your link…")),
+            rx.hstack(rx.spinner(), rx.text(t("Checking your link…"))),
         ),
     )
 

@@ -1,6 +1,7 @@
 import reflex as rx
 
 from portal.components.forms import card, field, form_error, submit
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.verify import VerifyState
@@ -9,7 +10,7 @@ from portal.state.verify import VerifyState
 def _resend_form() -> rx.Component:
     return rx.cond(
         VerifyState.resent,
-        rx.text("If that address has an unconfirmed account, a new link is on its way.", id="resent"),
+        rx.text(t("If that address has an unconfirmed account, a new link is on its way."), id="resent"),
         rx.form(
             rx.vstack(
                 form_error(VerifyState.resend_errors.get("", "")),
@@ -33,7 +34,7 @@ def verify() -> rx.Component:
                 "verified",
                 rx.vstack(
                     rx.callout(VerifyState.message, icon="circle_check", color_scheme="green", id="verify-result"),
-                    rx.link(rx.button("Sign in", size="3"), href="/login"),
+                    rx.link(rx.button(t("Sign in"), size="3"), href="/login"),
                 ),
             ),
             (
@@ -44,6 +45,6 @@ def verify() -> rx.Component:
                     width="100%",
                 ),
             ),
-            rx.hstack(rx.spinner(), rx.text("Checking your link…")),
+            rx.hstack(rx.spinner(), rx.text(t("Checking your link…"))),
         ),
     )
