@@ -8,7 +8,7 @@ import time
 import pyotp
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import PASSWORD, sign_out, sign_up
+from tests.e2e.helpers import PASSWORD, sign_out, sign_up, sql
 from tests.support.servers import RunningPortal
 
 
@@ -29,14 +29,7 @@ def test_turn_on_two_factor_then_sign_in_with_a_code_and_with_a_recovery_code(
     expect(page.locator(".auth-session")).to_have_count(1)
 
     # the account's e-mail is not confirmed: sign-in is refused for that first, so confirm it as the link would
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(portal.database_url)
-    with engine.begin() as connection:
-        connection.execute(
-            text("UPDATE user_account SET email_verified_at = CURRENT_TIMESTAMP WHERE username = 'twofactor'")
-        )
-    engine.dispose()
+    sql(portal, "UPDATE user_account SET email_verified_at = CURRENT_TIMESTAMP WHERE username = 'twofactor'")
 
     sign_out(page)
     page.goto(portal.url + "/login")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import httpx
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, text
 
-from tests.e2e.helpers import sign_in, sign_up
+from tests.e2e.helpers import sign_in, sign_up, sql
 from tests.support.servers import RunningPortal
 
 
@@ -57,13 +56,8 @@ def test_a_signup_on_a_resellers_domain_lands_in_its_tree(page: Page, portal: Ru
     expect(page.locator("#brand-name")).to_have_text("Beta Hosting")
     expect(page.locator("#plan-name")).to_have_text("Beta Free")
 
-    engine = create_engine(portal.database_url)
-    with engine.connect() as connection:
-        parent = connection.execute(
-            text(
-                "SELECT p.slug FROM organization c JOIN organization p ON p.id = c.parent_id "
-                "WHERE c.slug = 'betanewcomer'"
-            )
-        ).scalar_one()
-    engine.dispose()
-    assert parent == "beta"
+    parent = sql(
+        portal,
+        "SELECT p.slug FROM organization c JOIN organization p ON p.id = c.parent_id WHERE c.slug = 'betanewcomer'",
+    )
+    assert parent == [("beta",)]
