@@ -4,6 +4,7 @@ import os
 
 import reflex as rx
 
+from portal.paint_first import PaintFirstPlugin
 from services.config import get_settings
 
 _port = int(os.environ.get("PORT", "3000"))
@@ -20,6 +21,7 @@ config = rx.Config(
     trusted_proxy_hops=get_settings().trusted_proxy_hops,
     plugins=[
         rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="indigo", gray_color="slate", radius="medium")),
+        PaintFirstPlugin(),  # prerendered pages paint before their scripts load (portal/paint_first.py)
     ],
     disable_plugins=[rx.plugins.SitemapPlugin],
 )

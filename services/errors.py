@@ -17,8 +17,15 @@ class ValidationFailed(Exception):
 
 class RateLimited(Exception):
     def __init__(self, retry_after_seconds: int) -> None:
+        from services.i18n.message import say  # services.i18n formats money, whose checks raise ValidationFailed
+
         self.retry_after_seconds = max(1, retry_after_seconds)
-        super().__init__(f"Too many attempts. Please wait {self.retry_after_seconds} seconds and try again.")
+        super().__init__(
+            say("Too many attempts. Please wait {seconds} seconds and try again.", seconds=self.retry_after_seconds)
+        )
+
+    def __str__(self) -> str:
+        return self.args[0]  # the message itself (a services.i18n Message: shown in the page's language)
 
 
 class ProvisioningError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -190,6 +191,9 @@ def _skeleton() -> rx.Component:
 
 
 def _wrap(content: PageFn, centered: bool, first_paint: bool) -> PageFn:
+    # wraps: Reflex writes a page's compiled components into a module named after the page function's module;
+    # without it every page's charts and code blocks land in one module that every page (the landing too) loads
+    @functools.wraps(content)
     def wrapped() -> rx.Component:
         body = content()
         shell = rx.box(

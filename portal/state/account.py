@@ -33,7 +33,8 @@ class AccountState(rx.State):
                     keep_session_hash=me.session_hash,
                     ip=ip,
                 ),
-            )
+            ),
+            self,
         )
         self.errors, self.submitting = outcome.errors, False
         if outcome.ok:

@@ -38,7 +38,7 @@ class AdminState(rx.State):
     async def _attempt(self, work: Callable[[Session, Actor | None], T]) -> Outcome[T]:
         """Run one operation for the signed-in staff member. A refusal of access becomes the page's error; bad
         input is left in the outcome's errors for the form that sent it."""
-        outcome = await attempt(as_staff(self, work))
+        outcome = await attempt(as_staff(self, work), self)
         if outcome.refused:
             self.error = "; ".join(outcome.errors.values())
         return outcome

@@ -21,14 +21,14 @@ class ServersState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(as_staff(self, servers.pool))
+        outcome = await attempt(as_staff(self, servers.pool), self)
         self.rows = outcome.value or []
         self.errors = outcome.errors
 
     @rx.event
     async def add(self, form: dict[str, Any]):
         ip, values = self._ip(), {k: str(v)[:300] for k, v in form.items()}
-        outcome = await attempt(as_staff(self, lambda s, a: servers.add(s, a, values, ip=ip)))
+        outcome = await attempt(as_staff(self, lambda s, a: servers.add(s, a, values, ip=ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
             self.form_key += 1
@@ -38,7 +38,7 @@ class ServersState(rx.State):
     @rx.event
     async def change(self, name: str, what: str):
         ip, name, what = self._ip(), str(name)[:64], str(what)[:20]
-        outcome = await attempt(as_staff(self, lambda s, a: servers.change(s, a, name, what, ip=ip)))
+        outcome = await attempt(as_staff(self, lambda s, a: servers.change(s, a, name, what, ip=ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
             yield rx.toast.success(str(outcome.value))
@@ -47,7 +47,7 @@ class ServersState(rx.State):
     @rx.event
     async def recover(self, name: str):
         ip, name = self._ip(), str(name)[:64]
-        outcome = await attempt(as_staff(self, lambda s, a: servers.move_from_backups(s, a, name, ip=ip)))
+        outcome = await attempt(as_staff(self, lambda s, a: servers.move_from_backups(s, a, name, ip=ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
             yield rx.toast.success(f"{outcome.value} instance(s) being started elsewhere from their last backup.")

@@ -23,13 +23,13 @@ class BackupsState(rx.State):
 
     async def _do(self, work: Callable[[Session, Customer | None, int], Any]) -> tuple[bool, Any]:
         instance_id = int(self.view.get("instance_id") or 0)
-        outcome = await attempt(as_customer(self, lambda s, who: work(s, who, instance_id)))
+        outcome = await attempt(as_customer(self, lambda s, who: work(s, who, instance_id)), self)
         self.error = "" if outcome.ok else outcome.errors.get("", "That did not work.")
         return outcome.ok, outcome.value
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(as_customer(self, lambda s, who: backups.backups_page(s, who).to_dict()))
+        outcome = await attempt(as_customer(self, lambda s, who: backups.backups_page(s, who).to_dict()), self)
         self.view = outcome.value or EMPTY
         self.error = "" if outcome.ok else outcome.errors.get("", "That did not work.")
 

@@ -43,7 +43,7 @@ class TestCheckoutState(rx.State):
         self.paying = True
         yield
         session_id = self.session_id
-        outcome = await attempt(asyncio.to_thread(local.pay, session_id))
+        outcome = await attempt(asyncio.to_thread(local.pay, session_id), self)
         if outcome.value is None:
             self.error, self.paying = next(iter(outcome.errors.values())), False
             return
@@ -80,7 +80,7 @@ class CheckoutReturnState(rx.State):
     @rx.event
     async def try_again(self):
         host = request_host(self)
-        outcome = await attempt(as_customer(self, lambda s, who: retry_payment(s, who, host)))
+        outcome = await attempt(as_customer(self, lambda s, who: retry_payment(s, who, host)), self)
         self.errors = outcome.errors
         if outcome.value is not None:
             yield rx.redirect(outcome.value)

@@ -24,13 +24,13 @@ class CustomerTeamState(rx.State):
 
     async def _do(self, work: Callable[[Session, Customer | None], Any], done: str) -> list[Any]:
         """Run one change; the toast when it went through, then the team read again either way."""
-        outcome = await attempt(as_customer(self, work))
+        outcome = await attempt(as_customer(self, work), self)
         self.errors = outcome.errors
         return [rx.toast.success(done), CustomerTeamState.load] if outcome.ok else [CustomerTeamState.load]
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(as_customer(self, lambda s, who: team.team(s, who).to_dict()))
+        outcome = await attempt(as_customer(self, lambda s, who: team.team(s, who).to_dict()), self)
         self.view = outcome.value or EMPTY
         if not outcome.ok:
             self.errors = outcome.errors
@@ -38,7 +38,7 @@ class CustomerTeamState(rx.State):
     @rx.event
     async def invite(self, form: dict[str, str]):
         ip, email, role = client_ip(self), str(form.get("email", ""))[:254], str(form.get("role", ""))[:20]
-        outcome = await attempt(as_customer(self, lambda s, who: team.invite_colleague(s, who, email, role, ip)))
+        outcome = await attempt(as_customer(self, lambda s, who: team.invite_colleague(s, who, email, role, ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
             self.form_key += 1
@@ -67,7 +67,7 @@ class CustomerTeamState(rx.State):
     @rx.event
     async def leave(self):
         ip = client_ip(self)
-        outcome = await attempt(as_customer(self, lambda s, who: team.leave(s, who, ip)))
+        outcome = await attempt(as_customer(self, lambda s, who: team.leave(s, who, ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
             yield rx.redirect("/account")

@@ -69,7 +69,7 @@ class DashboardState(rx.State):
                 self.following = False
 
     async def _act(self, work: Callable[[Session, Customer | None], Any]) -> Any:
-        outcome = await attempt(as_customer(self, work))
+        outcome = await attempt(as_customer(self, work), self)
         self.errors = outcome.errors
         return outcome.value
 

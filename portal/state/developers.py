@@ -27,7 +27,7 @@ class DevelopersState(rx.State):
     errors: dict[str, str] = {}
 
     async def _act(self, work: Callable[[Session, CurrentUser], Any], *, changes: bool = True) -> Any:
-        outcome = await attempt(as_account_owner(self, work, changes=changes))
+        outcome = await attempt(as_account_owner(self, work, changes=changes), self)
         self.errors = outcome.errors
         return outcome.value
 

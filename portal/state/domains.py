@@ -35,7 +35,7 @@ class DomainsState(rx.State):
         return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)
 
     async def _act(self, work: Callable[[Session, Customer | None], Any]) -> bool:
-        outcome = await attempt(as_customer(self, work))
+        outcome = await attempt(as_customer(self, work), self)
         self.errors = outcome.errors
         return outcome.ok
 
@@ -44,7 +44,7 @@ class DomainsState(rx.State):
         if not instance_id:
             self.domains, self.may_add, self.allowance = [], False, 0
             return
-        outcome = await attempt(as_customer(self, lambda s, who: claims.instance_domains(s, who, instance_id)))
+        outcome = await attempt(as_customer(self, lambda s, who: claims.instance_domains(s, who, instance_id)), self)
         page: dict[str, Any] = outcome.value or {}
         self.domains = list(page.get("domains") or [])
         self.may_add, self.allowance = bool(page.get("may_add")), int(page.get("allowance") or 0)

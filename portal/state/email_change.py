@@ -30,7 +30,8 @@ class EmailChangeState(rx.State):
                 lambda s, me: email_change.request_change(
                     s, me.id, form.get("new_email", ""), form.get("email_password", ""), ip=ip
                 ),
-            )
+            ),
+            self,
         )
         # the service names its fields "email" and "password"; the form's are named apart from the page's others
         self.errors = {FORM_FIELDS.get(name, name): message for name, message in outcome.errors.items()}
@@ -45,7 +46,7 @@ class EmailLinkState(rx.State):
 
     async def _follow(self, work: Callable[[Session, str], User], done: str) -> None:
         token = self.router.url.query_parameters.get("token", "")
-        outcome = await attempt(in_session(lambda s: work(s, token).email))
+        outcome = await attempt(in_session(lambda s: work(s, token).email), self)
         if outcome.value is None:
             self.status, self.message = "failed", next(iter(outcome.errors.values()), "That did not work.")
             return

@@ -7,13 +7,18 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import reflex as rx
+
+from portal.state.language import LanguageState
 from services.errors import RateLimited, ValidationFailed
+from services.i18n import N_, SOURCE_LANGUAGE
+from services.i18n.message import localise_all
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Something went wrong on our side. Nothing was changed; please try again in a moment."
+UNEXPECTED = N_("Something went wrong on our side. Nothing was changed; please try again in a moment.")
 
 
 def errors_from(exc: Exception) -> dict[str, str]:
@@ -36,11 +41,18 @@ class Outcome(Generic[T]):
         return not self.errors
 
 
-async def attempt(work: Awaitable[T]) -> Outcome[T]:
+async def language_of(state: rx.State | None) -> str:
+    """The language the page of `state` is shown in (portal/state/language.py), for what services wrote."""
+    return (await state.get_state(LanguageState)).language if state is not None else SOURCE_LANGUAGE
+
+
+async def attempt(work: Awaitable[T], state: rx.State | None = None, *, language: str | None = None) -> Outcome[T]:
     """The one place a handler's call into the services is guarded. A refusal (bad input, no access, too many
-    attempts) becomes messages for the form; anything else is logged and shown as a plain apology. Either way
-    the service's transaction was rolled back, so nothing is half done."""
+    attempts) becomes messages for the form, in the language of the page of `state` (or `language`, for a
+    background event that read it under its lock); anything else is logged and shown as a plain apology.
+    Either way the service's transaction was rolled back, so nothing is half done."""
     try:
         return Outcome(value=await work)
     except Exception as exc:  # noqa: BLE001 - errors_from() tells refusals (shown) from bugs (logged)
-        return Outcome(errors=errors_from(exc), refused=isinstance(exc, PermissionError))
+        errors = localise_all(errors_from(exc), language or await language_of(state))
+        return Outcome(errors=errors, refused=isinstance(exc, PermissionError))

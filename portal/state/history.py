@@ -30,6 +30,7 @@ class HistoryState(rx.State):
             return
         language = (await self.get_state(LanguageState)).language
         outcome = await attempt(
-            as_customer(self, lambda s, who: instance_history(s, who, instance_id, language).to_dict())
+            as_customer(self, lambda s, who: instance_history(s, who, instance_id, language).to_dict()),
+            self,
         )
         self.history, self.error = outcome.value or EMPTY, outcome.errors.get("", "")

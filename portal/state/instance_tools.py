@@ -28,7 +28,7 @@ class InstanceToolsState(rx.State):
     async def _call(self, work: Callable[[Session, Customer | None, int], Any]) -> Any:
         """Run `work(session, who, instance_id)` on the instance the dashboard shows (checked by the service)."""
         instance_id = await self._instance_id()
-        return self._shown(await attempt(as_customer(self, lambda s, who: work(s, who, instance_id))))
+        return self._shown(await attempt(as_customer(self, lambda s, who: work(s, who, instance_id)), self))
 
     async def _instance_id(self) -> int:
         return int((await self.get_state(DashboardState)).view.get("instance_id") or 0)

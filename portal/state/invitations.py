@@ -21,7 +21,9 @@ class InvitationsState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(as_account_owner(self, lambda s, me: invitations.pending_for(s, me.id), changes=False))
+        outcome = await attempt(
+            as_account_owner(self, lambda s, me: invitations.pending_for(s, me.id), changes=False), self
+        )
         self.offers = [{k: str(v) for k, v in asdict(o).items()} for o in outcome.value or []]
 
     @rx.event
@@ -30,7 +32,8 @@ class InvitationsState(rx.State):
         outcome = await attempt(
             as_account_owner(
                 self, lambda s, me: invitations.respond(s, me.id, int(invitation_id), accept=accept, ip=ip)
-            )
+            ),
+            self,
         )
         self.errors = outcome.errors
         if outcome.ok:
@@ -58,7 +61,8 @@ class InvitationsState(rx.State):
         outcome = await attempt(
             in_session(
                 lambda s: invitations.accept_and_sign_in(s, token, form.get("password", ""), ip=ip, user_agent=agent)
-            )
+            ),
+            self,
         )
         self.errors, self.submitting = outcome.errors, False
         if outcome.value is None:

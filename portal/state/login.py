@@ -30,7 +30,8 @@ class LoginState(rx.State):
                     ip=ip,
                     user_agent=agent,
                 )
-            )
+            ),
+            self,
         )
         self.errors, self.submitting = outcome.errors, False
         self.needs_code = bool(self.needs_code or "code" in self.errors) and not outcome.ok

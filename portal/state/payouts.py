@@ -64,7 +64,7 @@ class TestConnectState(rx.State):
     @rx.event
     async def finish(self):
         account = self.account
-        outcome = await attempt(asyncio.to_thread(local.set_account_state, account, enabled=True))
+        outcome = await attempt(asyncio.to_thread(local.set_account_state, account, enabled=True), self)
         if not outcome.ok:
             self.error = "; ".join(outcome.errors.values())
             return

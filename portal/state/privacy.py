@@ -27,7 +27,7 @@ class PrivacyState(rx.State):
     async def export(self):
         self.exporting = True
         yield
-        outcome = await attempt(as_account_owner(self, lambda s, me: export_zip(s, me.id)))
+        outcome = await attempt(as_account_owner(self, lambda s, me: export_zip(s, me.id)), self)
         self.exporting, self.errors = False, outcome.errors
         if outcome.value is not None:
             yield rx.download(data=outcome.value, filename="my-data.zip", mime_type="application/zip")
@@ -39,7 +39,9 @@ class PrivacyState(rx.State):
         if str(form.get("delete_confirm", "")).lower() not in ("on", "true"):  # a form sends "on", Reflex may send true
             self.errors = {"delete_confirm": "Tick the box to confirm that this cannot be undone."}
             return
-        outcome = await attempt(as_account_owner(self, lambda s, me: delete_account(s, me.id, password, code, ip)))
+        outcome = await attempt(
+            as_account_owner(self, lambda s, me: delete_account(s, me.id, password, code, ip)), self
+        )
         self.errors = {FORM_FIELDS.get(name, name): message for name, message in outcome.errors.items()}
         if outcome.ok:
             yield rx.toast.info("Your account is deleted.")

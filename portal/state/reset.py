@@ -19,7 +19,9 @@ class ResetState(rx.State):
         self.submitting = True
         yield
         ip = client_ip(self)
-        outcome = await attempt(in_session(lambda s: service.request_password_reset(s, form.get("email", ""), ip=ip)))
+        outcome = await attempt(
+            in_session(lambda s: service.request_password_reset(s, form.get("email", ""), ip=ip)), self
+        )
         self.errors, self.requested, self.submitting = outcome.errors, outcome.ok, False
 
     @rx.event
@@ -30,7 +32,7 @@ class ResetState(rx.State):
         self.submitting = True
         yield
         token = self.router.url.query_parameters.get("token", "")
-        outcome = await attempt(in_session(lambda s: service.reset_password(s, token, form.get("password", ""))))
+        outcome = await attempt(in_session(lambda s: service.reset_password(s, token, form.get("password", ""))), self)
         self.errors, self.submitting = outcome.errors, False
         if outcome.ok:
             yield [rx.toast.success("Your password was changed. Please sign in."), rx.redirect("/login")]

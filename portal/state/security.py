@@ -27,7 +27,7 @@ class SecurityState(rx.State):
     errors: dict[str, str] = {}
 
     async def _own(self, work: Callable[[Session, CurrentUser], T], *, changes: bool = True) -> Outcome[T]:
-        outcome = await attempt(as_account_owner(self, work, changes=changes))
+        outcome = await attempt(as_account_owner(self, work, changes=changes), self)
         self.errors = outcome.errors
         return outcome
 

@@ -86,7 +86,8 @@ class SignupState(rx.State):
                     request_host=host,
                     language=language,
                 )
-            )
+            ),
+            self,
         )
         async with self:
             self.errors, self.submitting = outcome.errors, False

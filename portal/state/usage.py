@@ -32,7 +32,7 @@ class UsageState(rx.State):
         if not instance_id:
             self.records, self.has_more = [], False
             return
-        outcome = await attempt(as_customer(self, lambda s, who: usage_page(s, who, instance_id, page)))
+        outcome = await attempt(as_customer(self, lambda s, who: usage_page(s, who, instance_id, page)), self)
         records, has_more = outcome.value or ([], False)
         page, error = (max(1, page), "") if outcome.ok else (self.page, outcome.errors.get("", ""))
         set_changed(self, records=records, has_more=has_more, page=page, error=error)
@@ -45,7 +45,7 @@ class UsageState(rx.State):
     @rx.event
     async def export_csv(self):
         instance_id = await self._instance_id()
-        outcome = await attempt(as_customer(self, lambda s, who: usage_csv(s, who, instance_id)))
+        outcome = await attempt(as_customer(self, lambda s, who: usage_csv(s, who, instance_id)), self)
         self.error = outcome.errors.get("", "")
         if outcome.value is not None:
             name, text = outcome.value

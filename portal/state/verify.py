@@ -18,7 +18,7 @@ class VerifyState(rx.State):
     @rx.event
     async def verify(self) -> None:
         token = self.router.url.query_parameters.get("token", "")
-        outcome = await attempt(in_session(lambda s: service.verify_email(s, token).email))
+        outcome = await attempt(in_session(lambda s: service.verify_email(s, token).email), self)
         if outcome.value is None:
             self.status, self.message = "failed", next(iter(outcome.errors.values()))
             return
@@ -27,5 +27,7 @@ class VerifyState(rx.State):
     @rx.event
     async def resend(self, form: dict[str, str]) -> None:
         ip = client_ip(self)
-        outcome = await attempt(in_session(lambda s: service.resend_verification(s, form.get("email", ""), ip=ip)))
+        outcome = await attempt(
+            in_session(lambda s: service.resend_verification(s, form.get("email", ""), ip=ip)), self
+        )
         self.resend_errors, self.resent = outcome.errors, outcome.ok

@@ -15,11 +15,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _marked_in_services() -> set[str]:
-    """Every text services mark with N_(...) for translation where it is shown, found by Babel's extractor."""
-    found = extract_from_dir(
-        str(ROOT / "services"), method_map=[("**.py", "python")], keywords={"N_": None}, comment_tags=()
-    )
-    return {str(message) for _file, _line, message, _comments, _context in found}
+    """Every text services (and the page states) mark for translation where it is shown, found by Babel's
+    extractor: N_("fixed text") and say("template with {values}", values=...)."""
+    marked: set[str] = set()
+    for where in ("services", "portal/state"):
+        found = extract_from_dir(
+            str(ROOT / where), method_map=[("**.py", "python")], keywords={"N_": None, "say": None}, comment_tags=()
+        )
+        marked |= {str(message) for _file, _line, message, _comments, _context in found}
+    return marked
 
 
 @pytest.fixture(scope="module")

@@ -60,4 +60,5 @@ def login() -> rx.Component:
             on_submit=LoginState.submit,
             width="100%",
         ),
+        subtitle="Manage your instance, its plan, budget and usage.",
     )
