@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.i18n.message import say
+
 
 class ValidationFailed(Exception):
     """Bad input: nothing was changed. `errors` maps a form field ("" for the whole form) to a message."""
@@ -17,15 +19,14 @@ class ValidationFailed(Exception):
 
 class RateLimited(Exception):
     def __init__(self, retry_after_seconds: int) -> None:
-        from services.i18n.message import say  # services.i18n formats money, whose checks raise ValidationFailed
-
         self.retry_after_seconds = max(1, retry_after_seconds)
-        super().__init__(
-            say("Too many attempts. Please wait {seconds} seconds and try again.", seconds=self.retry_after_seconds)
+        self.message = say(
+            "Too many attempts. Please wait {seconds} seconds and try again.", seconds=self.retry_after_seconds
         )
+        super().__init__(self.message)
 
     def __str__(self) -> str:
-        return self.args[0]  # the message itself (a services.i18n Message: shown in the page's language)
+        return self.message  # the Message itself, so a page shows it in its own language
 
 
 class ProvisioningError(Exception):

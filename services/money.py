@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 
 MICROS_PER_UNIT = 1_000_000
 CENTS_PER_UNIT = 100
@@ -45,12 +47,12 @@ def parse_amount(text: str | int | None, field: str, *, places: int = 2, maximum
     try:
         amount = Decimal(raw)
     except InvalidOperation:
-        raise ValidationFailed.single(field, "must be an amount such as 10 or 12.50") from None
+        raise ValidationFailed.single(field, N_("must be an amount such as 10 or 12.50")) from None
     exponent = amount.as_tuple().exponent
     if not amount.is_finite() or not isinstance(exponent, int) or amount.is_signed() or amount > maximum:
-        raise ValidationFailed.single(field, f"must be an amount from 0 to {maximum:,}")
+        raise ValidationFailed.single(field, say("must be an amount from 0 to {maximum:,}", maximum=maximum))
     if exponent < -places:
-        raise ValidationFailed.single(field, f"must have at most {places} decimal places")
+        raise ValidationFailed.single(field, say("must have at most {places} decimal places", places=places))
     return amount
 
 

@@ -17,6 +17,7 @@ from services.accounts.sessions import revoke_all_sessions
 from services.branding.brand import portal_url
 from services.config import get_settings
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.mail.outgoing import send_after_commit
 from services.models import User
 from services.models.base import key, utcnow
@@ -25,7 +26,7 @@ from services.tenancy.orgs import home_organization
 CHANGE_EMAIL = "change_email"
 UNDO_EMAIL_CHANGE = "undo_email_change"
 UNDO_DAYS = 7
-TAKEN = "This e-mail address belongs to another account."
+TAKEN = N_("This e-mail address belongs to another account.")
 
 
 def request_change(session: Session, user_id: int, new_email: str, password: str, ip: str = "") -> str:
@@ -33,13 +34,13 @@ def request_change(session: Session, user_id: int, new_email: str, password: str
     account's owner at the keyboard, not someone at an unattended browser."""
     user = session.get(User, user_id)
     if user is None:
-        raise ValidationFailed.single("", "Your session has ended. Please sign in again.")
+        raise ValidationFailed.single("", N_("Your session has ended. Please sign in again."))
     ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(password, user.password_hash):
-        raise ValidationFailed.single("password", "The password is not correct.")
+        raise ValidationFailed.single("password", N_("The password is not correct."))
     email = normalise_email(new_email)
     if email == user.email:
-        raise ValidationFailed.single("email", "That is already your e-mail address.")
+        raise ValidationFailed.single("email", N_("That is already your e-mail address."))
     if _email_taken(session, email):
         raise ValidationFailed.single("email", TAKEN)
     _invalidate_tokens(session, user_id, CHANGE_EMAIL)  # only the newest request can be confirmed
@@ -63,7 +64,7 @@ def confirm_change(session: Session, raw_token: str) -> User:
     token = _consume_token(session, raw_token, CHANGE_EMAIL)
     user = session.get(User, token.user_id)
     if user is None or user.status != "active" or not token.detail:
-        raise ValidationFailed.single("token", "This link is invalid or has already been used.")
+        raise ValidationFailed.single("token", N_("This link is invalid or has already been used."))
     if _email_taken(session, token.detail):
         raise ValidationFailed.single("token", TAKEN)
     old = user.email
@@ -88,9 +89,9 @@ def undo_change(session: Session, raw_token: str) -> User:
     token = _consume_token(session, raw_token, UNDO_EMAIL_CHANGE)
     user = session.get(User, token.user_id)
     if user is None or not token.detail:
-        raise ValidationFailed.single("token", "This link is invalid or has already been used.")
+        raise ValidationFailed.single("token", N_("This link is invalid or has already been used."))
     if user.email != token.detail and _email_taken(session, token.detail):
-        raise ValidationFailed.single("token", "That address now belongs to another account; contact support.")
+        raise ValidationFailed.single("token", N_("That address now belongs to another account; contact support."))
     user.email, user.email_verified_at = token.detail, utcnow()
     session.add(user)
     _invalidate_tokens(session, key(user), CHANGE_EMAIL)

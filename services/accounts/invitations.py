@@ -25,14 +25,16 @@ from services.accounts.sessions import create_session
 from services.branding.brand import portal_url
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.mail.outgoing import send_after_commit
 from services.models import Invitation, Membership, Organization, Role, User
 from services.models.base import key, utcnow
 from services.tenancy.scope import Actor, Forbidden, authorise, visible
 
 INVITATION_DAYS = 7
-INVALID = "This invitation link is invalid, was already used or has been withdrawn."
-EXPIRED = "This invitation has expired. Ask for a new one."
+INVALID = N_("This invitation link is invalid, was already used or has been withdrawn.")
+EXPIRED = N_("This invitation has expired. Ask for a new one.")
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,12 @@ def invite(
         organization_id=organization_id,
     )
     if role not in Role.ALL:
-        raise ValidationFailed.single("role", f"must be one of {', '.join(Role.ALL)}")
+        raise ValidationFailed.single("role", say("must be one of {choices}", choices=", ".join(Role.ALL)))
     founding = first_owner and (
         session.exec(select(Membership).where(col(Membership.organization_id) == organization_id)).first() is None
     )
     if role == Role.OWNER and checked.role != Role.OWNER and not founding:
-        raise ValidationFailed.single("role", "Only an owner can invite another owner.")
+        raise ValidationFailed.single("role", N_("Only an owner can invite another owner."))
     return offer(
         session,
         inviter_user_id=checked.user_id,
@@ -111,7 +113,9 @@ def offer(
             )
         ).first()
     ):
-        raise ValidationFailed.single("email", f"{email} is already a member of {org.name}.")
+        raise ValidationFailed.single(
+            "email", say("{email} is already a member of {name}.", email=email, name=org.name)
+        )
     _withdraw_pending(session, organization_id, email, "superseded")
     token = None if user is not None else new_token()
     invitation = Invitation(
@@ -279,7 +283,7 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
     if session.exec(select(col(User.id)).where(col(User.email) == invitation.email)).first() is not None:
         raise ValidationFailed.single(
             "token",
-            "An account with this e-mail address exists now. Sign in and accept the invitation from your account.",
+            N_("An account with this e-mail address exists now. Sign in and accept the invitation from your account."),
         )
     username = free_username(session, invitation.email)
     if problem := passwords.password_problem(password, username=username, email=invitation.email):
@@ -296,7 +300,7 @@ def accept_new_account(session: Session, raw_token: str, password: str, *, ip: s
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise ValidationFailed.single("token", "This account was just created. Please sign in.") from exc
+        raise ValidationFailed.single("token", N_("This account was just created. Please sign in.")) from exc
     invitation.user_id = user.id
     session.add(invitation)
     _join(session, invitation, user)
@@ -372,7 +376,7 @@ def revoke(session: Session, actor: Actor | None, invitation_id: int, *, ip: str
 def withdraw(session: Session, invitation: Invitation, action: str, audit_identity: dict[str, Any], ip: str) -> None:
     """Withdraw an open invitation, once the caller has checked who may (staff or a customer's own team)."""
     if invitation.status != "pending":
-        raise ValidationFailed.single("", "Only an open invitation can be withdrawn.")
+        raise ValidationFailed.single("", N_("Only an open invitation can be withdrawn."))
     invitation.status, invitation.responded_at = "revoked", utcnow()
     session.add(invitation)
     audit.record(

@@ -7,12 +7,13 @@ from sqlmodel import Session
 
 from services.errors import ValidationFailed
 from services.i18n import LANGUAGES, choose_language
+from services.i18n.message import say
 from services.models import User
 
 
 def check_language(language: str) -> str:
     if language not in LANGUAGES:
-        raise ValidationFailed.single("language", f"must be one of {', '.join(LANGUAGES)}")
+        raise ValidationFailed.single("language", say("must be one of {choices}", choices=", ".join(LANGUAGES)))
     return language
 
 

@@ -18,14 +18,16 @@ from services.accounts.service import VERIFY_EMAIL, _send_verification
 from services.accounts.sessions import create_session, revoke_session
 from services.crypto import fingerprint
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import User, UserToken
 from services.models.base import utcnow
 
-WRONG_CREDENTIALS = "The e-mail/username or password is not correct."
+WRONG_CREDENTIALS = N_("The e-mail/username or password is not correct.")
 RESEND_INTERVAL = timedelta(minutes=5)
 
 
-CODE_NEEDED = "Enter the 6-digit code from your authenticator app, or one of your recovery codes."
+CODE_NEEDED = N_("Enter the 6-digit code from your authenticator app, or one of your recovery codes.")
 
 
 def login(
@@ -62,13 +64,13 @@ def login(
         audit.record_detached(session, "account.login_failed", actor=user, ip=ip, details={"reason": "password"})
         raise ValidationFailed.single("password", WRONG_CREDENTIALS)
     if user.status != "active":
-        raise ValidationFailed.single("", "This account is disabled. Please contact support.")
+        raise ValidationFailed.single("", N_("This account is disabled. Please contact support."))
     if user.email_verified_at is None:
         with Session(session.get_bind(), expire_on_commit=False) as own:  # the refusal rolls back the caller
             _resend_if_due(own, user)
             own.commit()
         raise ValidationFailed.single(
-            "identifier", f"Please confirm your e-mail first: we sent a link to {user.email}."
+            "identifier", say("Please confirm your e-mail first: we sent a link to {email}.", email=user.email)
         )
     if two_factor.is_enabled(user):
         if not (code or "").strip():

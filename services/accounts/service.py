@@ -18,6 +18,8 @@ from services.branding.brand import portal_url
 from services.config import get_settings
 from services.crypto import hash_token, new_token
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.mail.outgoing import send_after_commit
 from services.models import Membership, Organization, OrgKind, Role, User, UserToken
 from services.models.base import key, utcnow
@@ -43,13 +45,15 @@ def normalise_email(raw: str) -> str:
     """Validate syntax only (no DNS lookups: sign-up must not depend on the network) and lowercase it."""
     raw = raw.strip()
     if not raw:
-        raise ValidationFailed.single("email", "Enter your e-mail address.")
+        raise ValidationFailed.single("email", N_("Enter your e-mail address."))
     if len(raw) > MAX_EMAIL_LENGTH:
-        raise ValidationFailed.single("email", "This e-mail address is too long.")
+        raise ValidationFailed.single("email", N_("This e-mail address is too long."))
     try:
         return validate_email(raw, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed.single("email", f"This is not a valid e-mail address ({exc}).") from exc
+        raise ValidationFailed.single(
+            "email", say("This is not a valid e-mail address ({reason}).", reason=str(exc))
+        ) from exc
 
 
 def _email_taken(session: Session, email: str) -> bool:
@@ -103,7 +107,7 @@ def signup(
     except IntegrityError as exc:
         session.rollback()
         raise ValidationFailed.single(
-            "username", "This username or e-mail was just taken. Please choose another."
+            "username", N_("This username or e-mail was just taken. Please choose another.")
         ) from exc
     assert user.id is not None and org.id is not None
     session.add(Membership(user_id=user.id, organization_id=org.id, role=Role.OWNER))
@@ -154,7 +158,7 @@ def resend_verification(session: Session, email: str, ip: str = "") -> None:
 
 def _consume_token(session: Session, raw_token: str, purpose: str) -> UserToken:
     """Mark the token used in one conditional UPDATE, so two clicks at once cannot both succeed."""
-    invalid = ValidationFailed.single("token", "This link is invalid or has already been used. Request a new one.")
+    invalid = ValidationFailed.single("token", N_("This link is invalid or has already been used. Request a new one."))
     if not raw_token:
         raise invalid
     token = session.exec(
@@ -163,7 +167,7 @@ def _consume_token(session: Session, raw_token: str, purpose: str) -> UserToken:
     if token is None or token.used_at is not None:
         raise invalid
     if token.expires_at <= utcnow():
-        raise ValidationFailed.single("token", "This link has expired. Request a new one.")
+        raise ValidationFailed.single("token", N_("This link has expired. Request a new one."))
     claimed = session.exec(
         update(UserToken)
         .where(col(UserToken.id) == token.id, col(UserToken.used_at).is_(None))
@@ -237,12 +241,12 @@ def change_password(
 ) -> None:
     user = session.get(User, user_id)
     if user is None:
-        raise ValidationFailed.single("", "Your session has ended. Please sign in again.")
+        raise ValidationFailed.single("", N_("Your session has ended. Please sign in again."))
     ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(current, user.password_hash):
-        raise ValidationFailed.single("current_password", "The current password is not correct.")
+        raise ValidationFailed.single("current_password", N_("The current password is not correct."))
     if current == new:
-        raise ValidationFailed.single("new_password", "Choose a password different from the current one.")
+        raise ValidationFailed.single("new_password", N_("Choose a password different from the current one."))
     if problem := passwords.password_problem(new, username=user.username, email=user.email):
         raise ValidationFailed.single("new_password", problem)
     _set_password(session, user, new)

@@ -21,6 +21,7 @@ from services import audit, ratelimit
 from services.accounts import passwords
 from services.crypto import decrypt, encrypt, hash_token
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import User, UserToken
 from services.models.base import key, utcnow
 
@@ -42,7 +43,7 @@ class Enrolment:
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise ValidationFailed.single("", "Please sign in again.")
+        raise ValidationFailed.single("", N_("Please sign in again."))
     return user
 
 
@@ -54,7 +55,9 @@ def begin(session: Session, user_id: int, issuer: str = ISSUER) -> Enrolment:
     """A new secret for the user to add to their app; not active until confirm() sees a first code."""
     user = _user(session, user_id)
     if is_enabled(user):
-        raise ValidationFailed.single("", "Two-factor sign-in is already on. Turn it off first to set up a new app.")
+        raise ValidationFailed.single(
+            "", N_("Two-factor sign-in is already on. Turn it off first to set up a new app.")
+        )
     secret = pyotp.random_base32()
     user.totp_secret = encrypt(secret)
     session.add(user)
@@ -66,9 +69,9 @@ def confirm(session: Session, user_id: int, code: str, ip: str = "") -> list[str
     """Turn two-factor sign-in on with a first code; returns the recovery codes (shown once)."""
     user = _user(session, user_id)
     if not user.totp_secret or is_enabled(user):
-        raise ValidationFailed.single("code", "Start the set-up first.")
+        raise ValidationFailed.single("code", N_("Start the set-up first."))
     if not _accept_totp(user, code):
-        raise ValidationFailed.single("code", "That code is not right. Check the time on your phone and try again.")
+        raise ValidationFailed.single("code", N_("That code is not right. Check the time on your phone and try again."))
     user.totp_enabled_at = utcnow()
     session.add(user)
     codes = _new_recovery_codes(session, user)
@@ -81,7 +84,7 @@ def disable(session: Session, user_id: int, password: str, ip: str = "") -> None
     user = _user(session, user_id)
     ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(password, user.password_hash):
-        raise ValidationFailed.single("password", "The password is not correct.")
+        raise ValidationFailed.single("password", N_("The password is not correct."))
     user.totp_secret, user.totp_enabled_at, user.totp_last_step = None, None, None
     session.add(user)
     _revoke_recovery_codes(session, user)

@@ -22,6 +22,8 @@ from services.config import get_settings
 from services.crypto import new_token
 from services.errors import ValidationFailed
 from services.i18n import LANGUAGES
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.mail.overrides import EMAIL_PARTS, EMAIL_TEMPLATES, override_problem
 from services.models import Branding, Organization
 from services.models.base import key, utcnow
@@ -178,14 +180,16 @@ def store_logo(
         raise ValueError(f"Unknown brand image {kind!r}.")
     org, checked = _seller(session, actor, organization_id, f"branding.{kind}")
     if not data:
-        raise ValidationFailed.single("logo", "The file is empty.")
+        raise ValidationFailed.single("logo", N_("The file is empty."))
     if len(data) > MAX_LOGO_BYTES:
-        raise ValidationFailed.single("logo", f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB.")
+        raise ValidationFailed.single("logo", say("The logo must be at most {kb} KB.", kb=MAX_LOGO_BYTES // 1024))
     extension = next((ext for magic, ext in LOGO_TYPES if data.startswith(magic)), None)
     if extension is None and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         extension = "webp"
     if extension is None:
-        raise ValidationFailed.single("logo", "The logo must be a PNG, JPEG, GIF or WebP image (SVG is not accepted).")
+        raise ValidationFailed.single(
+            "logo", N_("The logo must be a PNG, JPEG, GIF or WebP image (SVG is not accepted).")
+        )
     name = f"{org.id}-{hashlib.sha256(data).hexdigest()[:16]}.{extension}"
     folder = asset_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -217,7 +221,7 @@ def save_email_template(
     """
     org, checked = _seller(session, actor, organization_id, "branding.email_template")
     if template not in EMAIL_TEMPLATES:
-        raise ValidationFailed.single("template", f"must be one of {', '.join(EMAIL_TEMPLATES)}")
+        raise ValidationFailed.single("template", say("must be one of {choices}", choices=", ".join(EMAIL_TEMPLATES)))
     errors: dict[str, str] = {}
     clean = {part: str(parts.get(part) or "").strip() for part in EMAIL_PARTS}
     for part, text in clean.items():
@@ -280,7 +284,9 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
         domain = hostnames.normalise_host(email.rpartition("@")[2])
         platform_domain = parseaddr(get_settings().mail_from)[1].rpartition("@")[2].lower()
         if hostnames.under_base_domain(domain) or domain in (hostnames.portal_host(), platform_domain):
-            raise ValidationFailed.single("sender_email", f"{domain} is the platform's; use a domain of your own.")
+            raise ValidationFailed.single(
+                "sender_email", say("{domain} is the platform's; use a domain of your own.", domain=domain)
+            )
     if email != (branding.sender_email or ""):
         branding.sender_email = email or None
         branding.sender_token = new_token(16) if email else None
@@ -302,10 +308,10 @@ def verify_sender(session: Session, actor: Actor | None, organization_id: int, *
     org, checked = _seller(session, actor, organization_id, "branding.sender_verify")
     branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
     if branding is None or not branding.sender_email or not branding.sender_token:
-        raise ValidationFailed.single("sender_email", "Enter the address to send from first.")
+        raise ValidationFailed.single("sender_email", N_("Enter the address to send from first."))
     ok, why = dns_proof.proven(branding.sender_email.rpartition("@")[2], branding.sender_token)
     if not ok:
-        raise ValidationFailed.single("sender_email", f"Not proven yet: {why}.")
+        raise ValidationFailed.single("sender_email", say("Not proven yet: {why}.", why=why))
     branding.sender_verified_at = utcnow()
     session.add(branding)
     audit.record(

@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.domains import claims
 from services.errors import ValidationFailed
+from services.i18n.message import say
 from services.models import Domain, Organization, OrgKind
 from services.tenancy.licences import active_licence, require_feature
 from services.tenancy.scope import Actor, authorise
@@ -42,14 +43,16 @@ def add_domain(
             and licence.authorized_domains
             and not any(host == d or host.endswith("." + d) for d in licence.authorized_domains)
         ):
-            raise ValidationFailed.single("hostname", f"Your licence does not cover {host}.")
+            raise ValidationFailed.single("hostname", say("Your licence does not cover {host}.", host=host))
         count = session.exec(
             select(func.count())
             .select_from(Domain)
             .where(col(Domain.organization_id) == organization_id, col(Domain.instance_id).is_(None))
         ).one()
         if licence is not None and licence.max_domains is not None and count >= licence.max_domains:
-            raise ValidationFailed.single("hostname", f"Your licence allows {licence.max_domains} domain(s).")
+            raise ValidationFailed.single(
+                "hostname", say("Your licence allows {domains} domain(s).", domains=licence.max_domains)
+            )
     domain = claims.new_claim(session, organization_id, host, None)
     audit.record(
         session,

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.errors import ValidationFailed
 from services.forms import parse
+from services.i18n.catalog import N_
 from services.models import Licence, Organization, OrgKind
 from services.models.base import key
 from services.tenancy import hostnames
@@ -129,7 +130,7 @@ def save_licence(
     )
     seller = session.get(Organization, organization_id)
     if seller is None or seller.kind not in SELLER_KINDS:
-        raise ValidationFailed.single("", "Licences are for resellers.")
+        raise ValidationFailed.single("", N_("Licences are for resellers."))
     form = parse(LicenceForm, values)
     licence = active_licence(session, organization_id) or Licence(organization_id=organization_id, tier=form.tier)
     for name, value in form.model_dump().items():

@@ -17,6 +17,8 @@ from services.billing import plan_rollout
 from services.billing.plan_rollout import LIMIT_FIELDS
 from services.errors import ValidationFailed
 from services.forms import parse
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import AppTemplate, Organization, Plan, PlanRollout, Subscription
 from services.models.base import key, utcnow
 from services.money import micros_as_decimal, parse_micros
@@ -145,14 +147,16 @@ def save_plan(
     assert seller is not None
     form = parse(PlanForm, _with_current(plan, values))
     if form.price_cents > 0 and not form.stripe_price_id:
-        raise ValidationFailed.single("stripe_price_id", "a paid plan needs its Stripe price id")
+        raise ValidationFailed.single("stripe_price_id", N_("a paid plan needs its Stripe price id"))
     clean = form.model_dump(exclude={"app_template_id"})
     clean["limits"] = _kept_limits(plan, values, clean["limits"])
     taken = session.exec(
         select(col(Plan.id)).where(col(Plan.organization_id) == seller.id, col(Plan.slug) == clean["slug"])
     ).first()
     if taken is not None and taken != plan_id:
-        raise ValidationFailed.single("slug", f"{seller.name} already has a plan called {clean['slug']!r}.")
+        raise ValidationFailed.single(
+            "slug", say("{name} already has a plan called {slug!r}.", name=seller.name, slug=clean["slug"])
+        )
     if form.app_template_id is not None:
         template = session.get(AppTemplate, form.app_template_id)
         if (
@@ -160,7 +164,7 @@ def save_plan(
             or template.archived_at is not None
             or (template.organization_id is not None and template.organization_id not in checked.org_ids)
         ):
-            raise ValidationFailed.single("app_template_id", "Choose one of your app templates.")
+            raise ValidationFailed.single("app_template_id", N_("Choose one of your app templates."))
         clean["app_template_id"] = template.id
     existing = plan is not None
     before = {name: getattr(plan, name) for name in (*LIMIT_FIELDS, "stripe_price_id")} if plan else {}
@@ -263,7 +267,9 @@ def delete_plan(session: Session, actor: Actor | None, plan_id: int, *, ip: str 
     )
     assert plan is not None
     if session.exec(select(col(Subscription.id)).where(col(Subscription.plan_id) == plan_id)).first() is not None:
-        raise ValidationFailed.single("", f"{plan.name} has subscriptions: archive it instead of deleting it.")
+        raise ValidationFailed.single(
+            "", say("{name} has subscriptions: archive it instead of deleting it.", name=plan.name)
+        )
     audit.record(
         session,
         "plans.delete",

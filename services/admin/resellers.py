@@ -22,6 +22,7 @@ from services.admin.licences import LicenceForm
 from services.billing.connect import account_of
 from services.errors import ValidationFailed
 from services.forms import parse
+from services.i18n.catalog import N_
 from services.models import Branding, Domain, Invitation, Licence, Membership, Organization, OrgKind, Plan, Role
 from services.models.base import key
 from services.tenancy.licences import active_licence
@@ -54,7 +55,7 @@ def create_seller(session: Session, actor: Actor | None, values: dict[str, Any],
     assert parent is not None
     kind = CHILD_KIND.get(parent.kind)
     if kind is None:
-        raise ValidationFailed.single("", "Only the platform and resellers create resellers.")
+        raise ValidationFailed.single("", N_("Only the platform and resellers create resellers."))
     form = parse(SellerForm, values)
     slug = normalise(form.slug)
     if problem := username_problem(session, slug):

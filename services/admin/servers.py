@@ -12,6 +12,8 @@ from sqlmodel import Session
 from services import audit
 from services.capacity import servers
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.provisioning import moves
 from services.tenancy.scope import Actor, authorise
 
@@ -23,7 +25,7 @@ def _number(values: dict[str, Any], name: str, kind: type) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise ValidationFailed.single(name, "must be a number") from None
+        raise ValidationFailed.single(name, N_("must be a number")) from None
 
 
 def pool(session: Session, actor: Actor | None) -> list[dict[str, Any]]:
@@ -81,7 +83,7 @@ def change(session: Session, actor: Actor | None, name: str, what: str, *, ip: s
             servers.remove(session, name)
             told = "removed from the pool"
         else:
-            raise ValidationFailed.single("", f"Unknown change {what!r}.")
+            raise ValidationFailed.single("", say("Unknown change {what!r}.", what=what))
     except servers.ServerRefused as exc:
         raise ValidationFailed.single("", str(exc)) from exc
     audit.record(session, f"server.{what}", **checked.audit_fields(), target=("server", name), ip=ip)
@@ -96,7 +98,9 @@ def move_from_backups(session: Session, actor: Actor | None, name: str, *, ip: s
     except servers.ServerRefused as exc:
         raise ValidationFailed.single("", str(exc)) from exc
     if server.state != "down":
-        raise ValidationFailed.single("", f"{name} answers: drain it instead, which moves the current data.")
+        raise ValidationFailed.single(
+            "", say("{name} answers: drain it instead, which moves the current data.", name=name)
+        )
     queued = moves.drain_server(session, name, requested_by=f"admin:{checked.email}")  # down: from backups
     audit.record(
         session, "server.recover", **checked.audit_fields(), target=("server", name), ip=ip, details={"queued": queued}

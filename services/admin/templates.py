@@ -15,6 +15,8 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.errors import ValidationFailed
 from services.forms import parse
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import AppTemplate
 from services.models.base import utcnow
 from services.provisioning.errors import PermanentError
@@ -103,7 +105,7 @@ def save_template(
     environment at their next deploy, not before."""
     template = session.get(AppTemplate, template_id) if template_id else None
     if template_id and template is None:
-        raise ValidationFailed.single("", "That template does not exist.")
+        raise ValidationFailed.single("", N_("That template does not exist."))
     owner = (
         template.organization_id
         if template
@@ -121,7 +123,7 @@ def save_template(
     clean = parse(TemplateForm, values).model_dump()
     taken = session.exec(select(col(AppTemplate.id)).where(col(AppTemplate.slug) == clean["slug"])).first()
     if taken is not None and taken != template_id:
-        raise ValidationFailed.single("slug", f"A template called {clean['slug']!r} already exists.")
+        raise ValidationFailed.single("slug", say("A template called {slug!r} already exists.", slug=clean["slug"]))
     template = template or AppTemplate(organization_id=owner, name=clean["name"], slug=clean["slug"])
     for name, value in clean.items():
         setattr(template, name, value)

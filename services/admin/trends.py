@@ -21,6 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import (
     Instance,
     InstanceStatusDay,
@@ -291,7 +292,7 @@ def trends(session: Session, actor: Actor | None, now: datetime | None = None) -
 def trend_csv(session: Session, actor: Actor | None, name: str, now: datetime | None = None) -> tuple[str, str]:
     """One chart's numbers as CSV: (file name, text)."""
     if name not in CHARTS:
-        raise ValidationFailed.single("chart", "There is no such chart.")
+        raise ValidationFailed.single("chart", N_("There is no such chart."))
     checked = authorise(
         session, actor, "view", action="admin.trends.csv", target=("chart", name), platform=name in PLATFORM_ONLY
     )

@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.accounts.sessions import revoke_all_sessions
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import Membership, Organization, Role, User
 from services.tenancy.orgs import owner_count
 from services.tenancy.scope import Actor, Forbidden, authorise, visible
@@ -65,13 +67,13 @@ def change_role(session: Session, actor: Actor | None, membership_id: int, role:
     )
     assert membership is not None
     if role not in Role.ALL:
-        raise ValidationFailed.single("role", f"must be one of {', '.join(Role.ALL)}")
+        raise ValidationFailed.single("role", say("must be one of {choices}", choices=", ".join(Role.ALL)))
     if membership.user_id == checked.user_id:
-        raise ValidationFailed.single("role", "You cannot change your own role.")
+        raise ValidationFailed.single("role", N_("You cannot change your own role."))
     if Role.OWNER in (membership.role, role) and checked.role != Role.OWNER:
-        raise ValidationFailed.single("role", "Only an owner can make someone an owner or change an owner's role.")
+        raise ValidationFailed.single("role", N_("Only an owner can make someone an owner or change an owner's role."))
     if membership.role == Role.OWNER and role != Role.OWNER and owner_count(session, membership.organization_id) <= 1:
-        raise ValidationFailed.single("role", "An organization keeps at least one owner.")
+        raise ValidationFailed.single("role", N_("An organization keeps at least one owner."))
     before, membership.role = membership.role, role
     session.add(membership)
     audit.record(

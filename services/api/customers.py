@@ -18,6 +18,7 @@ from services.api.resources import instance_dict, organization_dict
 from services.api.tokens import ApiCaller
 from services.billing.enrolment import enrol
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import Instance, Organization, OrgKind, Role
 from services.models.base import key
 from services.tenancy.licences import ensure_room_for_customer
@@ -30,7 +31,7 @@ def create_customer(
     seller = caller.organization_id
     check(session, caller, "customers:write", target=("organization", seller), organization_id=seller)
     if caller.actor is None:
-        raise ValidationFailed.single("", "Only a seller's staff create customers.")
+        raise ValidationFailed.single("", N_("Only a seller's staff create customers."))
     errors: dict[str, str] = {}
     try:
         email = normalise_email(email)
@@ -48,7 +49,7 @@ def create_customer(
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise ValidationFailed.single("username", "This username was just taken. Please choose another.") from exc
+        raise ValidationFailed.single("username", N_("This username was just taken. Please choose another.")) from exc
     enrolment = enrol(session, organization_id=key(org), email=email, plan_slug=plan)
     seller_staff = replace(caller.actor, org_ids=caller.actor.org_ids | {key(org)})  # the new customer is theirs
     invitation = invite(

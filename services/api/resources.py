@@ -13,6 +13,7 @@ from services.api.access import check, instance_for, require_scope, scoped
 from services.api.tokens import ApiCaller
 from services.customer.instance_control import instance_logs
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import (
     AuditEvent,
     Budget,
@@ -43,7 +44,7 @@ def decode_cursor(cursor: str | None) -> int | None:
     if not cursor:
         return None
     if not cursor.isdigit() or len(cursor) > 18:
-        raise ValidationFailed.single("cursor", "not a cursor this API gave out")
+        raise ValidationFailed.single("cursor", N_("not a cursor this API gave out"))
     return int(cursor)
 
 

@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from services import audit
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import ApiToken, Organization, OrgKind, User
 from services.models.base import key, utcnow
 from services.tenancy.licences import has_feature
@@ -114,9 +116,9 @@ def parse_scopes(raw: list[str] | str) -> frozenset[str]:
     wanted = frozenset(s.strip() for s in items if s and s.strip())
     unknown = sorted(wanted - set(SCOPES))
     if unknown:
-        raise ValidationFailed.single("scopes", f"unknown scope(s): {', '.join(unknown)}")
+        raise ValidationFailed.single("scopes", say("unknown scope(s): {choices}", choices=", ".join(unknown)))
     if not wanted:
-        raise ValidationFailed.single("scopes", "choose at least one scope")
+        raise ValidationFailed.single("scopes", N_("choose at least one scope"))
     return wanted
 
 
@@ -135,18 +137,20 @@ def issue_api_token(
     wanted = parse_scopes(scopes)
     allowed = grantable(session, user_id, organization_id)
     if not allowed:
-        raise PermissionError("You may not create API tokens for this organization.")
+        raise PermissionError(N_("You may not create API tokens for this organization."))
     too_much = sorted(wanted - allowed)
     if too_much:
-        raise ValidationFailed.single("scopes", f"your role does not allow: {', '.join(too_much)}")
+        raise ValidationFailed.single("scopes", say("your role does not allow: {choices}", choices=", ".join(too_much)))
     org = session.get(Organization, organization_id)
     if org is not None and org.kind != OrgKind.PLATFORM and not has_feature(session, organization_id, "api_access"):
-        raise ValidationFailed.single("scopes", "Your licence does not include API access.")
+        raise ValidationFailed.single("scopes", N_("Your licence does not include API access."))
     name = name.strip()
     if not name or len(name) > 100:
-        raise ValidationFailed.single("name", "give the token a name of 1 to 100 characters")
+        raise ValidationFailed.single("name", N_("give the token a name of 1 to 100 characters"))
     if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
-        raise ValidationFailed.single("expires_days", f"between 1 and {MAX_EXPIRY_DAYS} days, or none")
+        raise ValidationFailed.single(
+            "expires_days", say("between 1 and {expiry_days} days, or none", expiry_days=MAX_EXPIRY_DAYS)
+        )
     live = session.exec(
         select(col(ApiToken.id)).where(
             col(ApiToken.organization_id) == organization_id,
@@ -155,7 +159,9 @@ def issue_api_token(
         )
     ).all()
     if len(live) >= MAX_TOKENS:
-        raise ValidationFailed.single("name", f"at most {MAX_TOKENS} live tokens per organization; revoke one first")
+        raise ValidationFailed.single(
+            "name", say("at most {tokens} live tokens per organization; revoke one first", tokens=MAX_TOKENS)
+        )
     raw = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         organization_id=organization_id,
@@ -184,7 +190,7 @@ def issue_api_token(
 
 def list_api_tokens(session: Session, user_id: int, organization_id: int) -> list[dict[str, str]]:
     if not grantable(session, user_id, organization_id):
-        raise PermissionError("You may not see the API tokens of this organization.")
+        raise PermissionError(N_("You may not see the API tokens of this organization."))
     rows = session.exec(
         select(ApiToken)
         .where(col(ApiToken.organization_id) == organization_id, col(ApiToken.instance_id).is_(None))
@@ -216,7 +222,7 @@ def revoke_api_token(session: Session, user_id: int, token_id: int, *, ip: str =
             target=("api_token", token_id),
             details={"attempted": "api_token.revoke", "reason": "not yours"},
         )
-        raise PermissionError("That token is not in your organization.")
+        raise PermissionError(N_("That token is not in your organization."))
     assert token is not None
     if token.revoked_at is None:
         token.revoked_at = utcnow()

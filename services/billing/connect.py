@@ -25,6 +25,7 @@ from services import audit
 from services.billing.provider import get_gateway, provider_errors
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.mail.outgoing import send_after_commit
 from services.models import ConnectedAccount, Organization, Plan
 from services.models.base import key, utcnow
@@ -79,7 +80,9 @@ def _seller(session: Session, actor: Actor | None, capability: str, attempted: s
     org = session.get(Organization, checked.organization_id)
     assert org is not None
     if org.kind not in SELLER_KINDS:
-        raise ValidationFailed.single("", "Payouts are for resellers: the platform's own customers pay the platform.")
+        raise ValidationFailed.single(
+            "", N_("Payouts are for resellers: the platform's own customers pay the platform.")
+        )
     return org, checked
 
 

@@ -14,6 +14,7 @@ from services.billing.gateway import CheckoutRequest
 from services.billing.provider import PROVIDER_DOWN, get_gateway
 from services.branding.brand import portal_url
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import AppTemplate, Instance, Organization, Plan, Subscription
 from services.models.base import key, utcnow
 from services.provisioning import actions, engine
@@ -40,9 +41,9 @@ def offered_plan(session: Session, parent_org_id: int, plan_slug: str) -> Plan:
         )
     ).first()
     if plan is None:
-        raise ValidationFailed.single("plan", "Choose one of the plans offered.")
+        raise ValidationFailed.single("plan", N_("Choose one of the plans offered."))
     if not plan.is_free and not plan.stripe_price_id:
-        raise ValidationFailed.single("plan", "This plan cannot be bought online yet. Please choose another.")
+        raise ValidationFailed.single("plan", N_("This plan cannot be bought online yet. Please choose another."))
     return plan
 
 

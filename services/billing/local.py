@@ -24,6 +24,7 @@ from services.billing.webhook_secret import webhook_secret
 from services.config import get_settings
 from services.db import after_commit, session_scope
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.jobs.queue import task
 from services.models import LocalStripeObject, Plan
 from services.models.base import utcnow
@@ -147,7 +148,7 @@ class LocalGateway:
         with session_scope() as session:
             subscription = _get(session, subscription_id)
             if subscription is None:
-                raise ValidationFailed.single("", "This subscription does not exist.")
+                raise ValidationFailed.single("", N_("This subscription does not exist."))
             subscription["items"]["data"][0]["price"] = {"id": price_id, "object": "price"}
             metadata = dict(subscription.get("metadata") or {})
             metadata.pop(DOWNGRADE_AT, None)
@@ -162,9 +163,9 @@ class LocalGateway:
         with session_scope() as session:
             subscription = _get(session, subscription_id)
             if subscription is None:
-                raise ValidationFailed.single("", "This subscription does not exist.")
+                raise ValidationFailed.single("", N_("This subscription does not exist."))
             if subscription["status"] == "canceled":
-                raise ValidationFailed.single("", "This subscription has already ended.")
+                raise ValidationFailed.single("", N_("This subscription has already ended."))
             subscription["cancel_at_period_end"] = cancel
             subscription["canceled_at"] = int(time.time()) if cancel else None
             _put(session, subscription_id, "subscription", subscription)
@@ -340,11 +341,11 @@ def set_account_state(account_id: str, *, enabled: bool, disabled_reason: str | 
     """Test mode's Stripe onboarding: the seller "finishes" it (enabled), or Stripe later restricts the account
     (`disabled_reason`); either way the `account.updated` Connect event follows, as from Stripe."""
     if not get_settings().test_checkout_enabled:
-        raise ValidationFailed.single("", "The test-mode Stripe stand-in is switched off on this portal.")
+        raise ValidationFailed.single("", N_("The test-mode Stripe stand-in is switched off on this portal."))
     with session_scope() as session:
         account = _get(session, account_id)
         if account is None or account.get("object") != "account":
-            raise ValidationFailed.single("", "This account does not exist.")
+            raise ValidationFailed.single("", N_("This account does not exist."))
         account.update(
             details_submitted=True,
             charges_enabled=enabled and not disabled_reason,
@@ -386,11 +387,11 @@ def checkout_summary(checkout_session_id: str) -> dict[str, Any] | None:
 def pay(checkout_session_id: str) -> str:
     """The test-mode "Pay" button. Returns the success URL to send the browser to."""
     if not get_settings().test_checkout_enabled:
-        raise ValidationFailed.single("", "The test-mode checkout is switched off on this portal.")
+        raise ValidationFailed.single("", N_("The test-mode checkout is switched off on this portal."))
     with session_scope() as session:
         checkout = _get(session, checkout_session_id)
         if checkout is None:
-            raise ValidationFailed.single("", "This checkout session does not exist.")
+            raise ValidationFailed.single("", N_("This checkout session does not exist."))
         if checkout["status"] == "complete":
             return str(checkout["success_url"])
         now = utcnow()

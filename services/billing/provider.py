@@ -9,8 +9,9 @@ from services.billing.gateway import BillingGateway, StripeGateway
 from services.billing.local import LocalGateway
 from services.config import get_settings
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 
-PROVIDER_DOWN = "The payment provider cannot be reached right now. Nothing was created; please try again shortly."
+PROVIDER_DOWN = N_("The payment provider cannot be reached right now. Nothing was created; please try again shortly.")
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from services.billing.subscriptions import current_subscription
 from services.branding.brand import portal_url
 from services.customer.scope import own_organization
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import Instance, Organization, Plan, Subscription, User
 from services.tenancy.scope import Customer
 
@@ -27,7 +28,7 @@ def _owned(session: Session, organization_id: int) -> tuple[Subscription, Instan
         else None
     )
     if subscription is None or instance is None or org is None:
-        raise ValidationFailed.single("", "There is no subscription on this account.")
+        raise ValidationFailed.single("", N_("There is no subscription on this account."))
     return subscription, instance, org
 
 
@@ -36,7 +37,7 @@ def retry_payment(session: Session, who: Customer | None, request_host: str = ""
     assert who is not None
     subscription, instance, _org = _owned(session, organization_id)
     if subscription.status != "incomplete":
-        raise ValidationFailed.single("", "This subscription is already paid.")
+        raise ValidationFailed.single("", N_("This subscription is already paid."))
     plan = session.get(Plan, subscription.plan_id)
     assert plan is not None
     return start_checkout(
@@ -50,18 +51,20 @@ def change_plan(session: Session, who: Customer | None, plan_slug: str, request_
     assert who is not None
     subscription, instance, org = _owned(session, organization_id)
     if org.parent_id is None:
-        raise ValidationFailed.single("plan", "Choose one of the plans offered.")
+        raise ValidationFailed.single("plan", N_("Choose one of the plans offered."))
     plan = offered_plan(session, org.parent_id, plan_slug)
     if plan.id == subscription.plan_id:
         if subscription.scheduled_plan_id is not None:  # staying after all: the scheduled downgrade is dropped
             cancel_downgrade(session, who)
             return None
-        raise ValidationFailed.single("plan", "You are on this plan already.")
+        raise ValidationFailed.single("plan", N_("You are on this plan already."))
     if plan.is_free:
         raise ValidationFailed.single(
             "plan",
-            "To move to the free plan, cancel your subscription in "
-            "Manage billing; it stays active until the end of the period.",
+            N_(
+                "To move to the free plan, cancel your subscription in "
+                "Manage billing; it stays active until the end of the period."
+            ),
         )
     current = session.get(Plan, subscription.plan_id)
     assert current is not None
@@ -94,7 +97,7 @@ def billing_portal_url(session: Session, who: Customer | None, request_host: str
     organization_id = own_organization(session, who, "billing", attempted="billing.portal")
     subscription, _instance, _org = _owned(session, organization_id)
     if not subscription.stripe_customer_id:
-        raise ValidationFailed.single("", "There is nothing to manage yet: this account has no paid subscription.")
+        raise ValidationFailed.single("", N_("There is nothing to manage yet: this account has no paid subscription."))
     with provider_errors():
         return get_gateway().create_portal_session(
             subscription.stripe_customer_id, f"{portal_url(session, organization_id, request_host)}/dashboard"

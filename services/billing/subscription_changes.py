@@ -24,6 +24,8 @@ from services.billing.provider import get_gateway, provider_errors
 from services.billing.subscriptions import current_subscription, sync_from_stripe
 from services.customer.scope import own_organization
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import Organization, Plan, Subscription
 from services.models.base import key, utcnow
 from services.money import format_cents
@@ -31,7 +33,7 @@ from services.provisioning import actions, engine
 from services.tenancy.scope import Customer
 
 log = logging.getLogger(__name__)
-NO_SUBSCRIPTION = "There is no subscription on this account."
+NO_SUBSCRIPTION = N_("There is no subscription on this account.")
 
 
 def _date(value: datetime | None) -> str:
@@ -166,7 +168,7 @@ def set_cancellation(session: Session, who: Customer | None, cancel: bool, ip: s
     subscription, _plan = _owned(session, who, "billing", attempted)
     assert who is not None
     if not subscription.stripe_subscription_id or subscription.status == "canceled":
-        raise ValidationFailed.single("", "Only a paid subscription that is still running can be cancelled.")
+        raise ValidationFailed.single("", N_("Only a paid subscription that is still running can be cancelled."))
     if subscription.cancel_at_period_end == cancel:
         return "already cancelled" if cancel else "already running"
     with provider_errors():
@@ -194,7 +196,9 @@ def schedule_downgrade(
     """Billed at the lower price from the next renewal (no proration), the new limits from the period's end."""
     ends = subscription.current_period_end
     if ends is None or ends <= utcnow():
-        raise ValidationFailed.single("plan", "This period is ending now; choose the plan again once it has renewed.")
+        raise ValidationFailed.single(
+            "plan", N_("This period is ending now; choose the plan again once it has renewed.")
+        )
     with provider_errors():
         truth = get_gateway().change_price(
             subscription.stripe_subscription_id or "",
@@ -250,10 +254,10 @@ def request_downgrade(session: Session, who: Customer | None, slug: str, ip: str
     assert who is not None
     org = session.get(Organization, subscription.organization_id)
     if not subscription.stripe_subscription_id or org is None or org.parent_id is None:
-        raise ValidationFailed.single("plan", "Only a paid subscription can move to a cheaper plan.")
+        raise ValidationFailed.single("plan", N_("Only a paid subscription can move to a cheaper plan."))
     target = plan_is_downgrade(session, org.parent_id, plan, slug)
     if target is None:
-        raise ValidationFailed.single("plan", "Choose one of the cheaper plans offered here.")
+        raise ValidationFailed.single("plan", N_("Choose one of the cheaper plans offered here."))
     schedule_downgrade(session, subscription, plan, target, who)
     return "scheduled"
 
@@ -264,13 +268,15 @@ def delete_free_instance(session: Session, who: Customer | None, confirm_subdoma
     assert who is not None
     instance = instance_of(session, subscription)
     if not plan.is_free:
-        raise ValidationFailed.single("", "A paid plan is ended by cancelling it; the instance is removed after.")
+        raise ValidationFailed.single("", N_("A paid plan is ended by cancelling it; the instance is removed after."))
     if instance is None or instance.status == "deprovisioned":
-        raise ValidationFailed.single("", "There is no instance to delete.")
+        raise ValidationFailed.single("", N_("There is no instance to delete."))
     if confirm_subdomain.strip().lower() != instance.subdomain:
-        raise ValidationFailed.single("confirm", f"Type {instance.subdomain} to confirm.")
+        raise ValidationFailed.single("confirm", say("Type {subdomain} to confirm.", subdomain=instance.subdomain))
     if engine.active_action(session, key(instance)) is not None:
-        raise ValidationFailed.single("", "Another action is still running on your instance. Wait for it to finish.")
+        raise ValidationFailed.single(
+            "", N_("Another action is still running on your instance. Wait for it to finish.")
+        )
     now = utcnow()
     subscription.status, subscription.canceled_at, subscription.terminated_at = "canceled", now, now
     subscription.updated_at = now

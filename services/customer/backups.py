@@ -16,9 +16,12 @@ from services.backups.snapshots import COOLIFY_SAYS, new_backup
 from services.crypto import decrypt, encrypt
 from services.customer.scope import own_instance, refuse_while_busy, requested_by
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import AppTemplate, Backup, Instance
 from services.models.base import key
 from services.provisioning import actions, engine
+from services.provisioning.wording import status_said
 from services.tenancy.scope import CAPABILITIES, Customer, resolve_customer
 
 DOWNLOAD_SECONDS = 300
@@ -85,7 +88,9 @@ def back_up_now(session: Session, who: Customer | None, instance_id: int, ip: st
     assert who is not None
     _on_volumes(session, instance)
     if instance.status not in RESTORABLE_FROM:
-        raise ValidationFailed.single("", f"Your instance cannot be backed up while it is {instance.status}.")
+        raise ValidationFailed.single(
+            "", say("Your instance cannot be backed up now (its status: {status}).", status=status_said(instance))
+        )
     refuse_while_busy(session, instance)
     backup = new_backup(session, instance, "manual")
     engine.request_action(
@@ -106,9 +111,9 @@ def back_up_now(session: Session, who: Customer | None, instance_id: int, ip: st
 def _own_backup(session: Session, instance: Instance, backup_id: str) -> Backup:
     backup = session.get(Backup, backup_id)
     if backup is None or backup.instance_id != key(instance):
-        raise ValidationFailed.single("", "That backup is not one of this instance's.")
+        raise ValidationFailed.single("", N_("That backup is not one of this instance's."))
     if backup.status != "complete":
-        raise ValidationFailed.single("", "That backup did not finish, so it cannot be used.")
+        raise ValidationFailed.single("", N_("That backup did not finish, so it cannot be used."))
     return backup
 
 
@@ -119,7 +124,9 @@ def restore_backup(session: Session, who: Customer | None, instance_id: int, bac
     _on_volumes(session, instance)
     backup = _own_backup(session, instance, backup_id)
     if instance.desired_state == "suspended" or instance.status not in RESTORABLE_FROM:
-        raise ValidationFailed.single("", f"Your instance cannot be restored while it is {instance.status}.")
+        raise ValidationFailed.single(
+            "", say("Your instance cannot be restored now (its status: {status}).", status=status_said(instance))
+        )
     refuse_while_busy(session, instance)
     safety = new_backup(session, instance, "pre-restore")
     row = engine.request_action(

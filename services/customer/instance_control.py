@@ -15,6 +15,8 @@ from services.config import get_settings
 from services.customer.scope import own_instance, refuse_while_busy, requested_by
 from services.errors import ValidationFailed
 from services.gateway.keys import plan_models, rotate_gateway_key
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.keys.usage_tokens import issue_instance_token
 from services.models import Instance, Plan, Subscription
 from services.models.base import key
@@ -23,6 +25,7 @@ from services.provisioning.backends import get_backend
 from services.provisioning.credentials import replace_secret, reveal_once
 from services.provisioning.errors import ProvisioningError
 from services.provisioning.spec import build_spec
+from services.provisioning.wording import ACTION_LABELS, status_said
 from services.tenancy.scope import Customer
 
 CONTROLS = {"restart": actions.RESTART, "stop": actions.STOP, "start": actions.START}
@@ -47,15 +50,22 @@ def controls_for(instance: Instance, busy: bool, subscription_status: str) -> di
 def control_instance(session: Session, who: Customer | None, instance_id: int, control: str, ip: str = "") -> str:
     """Queue the action; returns its id. Refusals (busy, wrong state, suspended) change nothing."""
     if control not in CONTROLS:
-        raise ValidationFailed.single("", f"Unknown action {control!r}.")
+        raise ValidationFailed.single("", say("Unknown action {control!r}.", control=control))
     instance = own_instance(session, who, instance_id, capability="instances", attempted=f"instance.{control}", ip=ip)
     assert who is not None
     subscription = session.get(Subscription, instance.subscription_id) if instance.subscription_id else None
     refuse_while_busy(session, instance)
     if not controls_for(instance, False, subscription.status if subscription else "")[control]:
         if instance.desired_state == "suspended":
-            raise ValidationFailed.single("", "Your instance is suspended. Settle the payment or the budget first.")
-        raise ValidationFailed.single("", f"Your instance cannot {control} while it is {instance.status}.")
+            raise ValidationFailed.single("", N_("Your instance is suspended. Settle the payment or the budget first."))
+        raise ValidationFailed.single(
+            "",
+            say(
+                "{action} is not possible now (your instance's status: {status}).",
+                action=say(ACTION_LABELS[control]),
+                status=status_said(instance),
+            ),
+        )
     row = engine.request_action(session, instance, CONTROLS[control], requested_by=requested_by(who))
     audit.record(
         session,
@@ -108,7 +118,7 @@ def rotate_ai_gateway_key(session: Session, who: Customer | None, instance_id: i
         if not get_settings().ai_gateway_url or not plan_models(
             session.get(Plan, subscription.plan_id) if subscription else None
         ):
-            raise ValidationFailed.single("", "Your plan does not include AI models, so there is no gateway key.")
+            raise ValidationFailed.single("", N_("Your plan does not include AI models, so there is no gateway key."))
         return rotate_gateway_key(session, instance)
 
     return _rotate(session, who, instance_id, ip, "gateway_key", issue)
@@ -124,7 +134,9 @@ def reset_admin_password(session: Session, who: Customer | None, instance_id: in
 
     def issue(session: Session, instance: Instance) -> str:
         if instance.status not in RESETTABLE:
-            raise ValidationFailed.single("", "Start your instance first: the new password is applied as it starts.")
+            raise ValidationFailed.single(
+                "", N_("Start your instance first: the new password is applied as it starts.")
+            )
         refuse_while_busy(session, instance)
         return replace_secret(session, instance, "admin_password")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
 from services.models import Instance
 from services.models.base import key
 from services.provisioning import engine
@@ -50,7 +51,7 @@ def own_organization(session: Session, who: Customer | None, capability: str, *,
     return organization_id
 
 
-BUSY = "Another action is still running on your instance. Wait for it to finish."
+BUSY = N_("Another action is still running on your instance. Wait for it to finish.")
 
 
 def refuse_while_busy(session: Session, instance: Instance) -> None:

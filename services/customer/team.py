@@ -17,6 +17,8 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.accounts.invitations import offer, withdraw
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import Invitation, Membership, Role, User
 from services.models.base import utcnow
 from services.tenancy.orgs import owner_count
@@ -29,7 +31,7 @@ ROLE_HELP = {
     Role.BILLING: "Plans, invoices and cancellation.",
     Role.MEMBER: "The instance's status and usage.",
 }
-LAST_OWNER = "Your team keeps at least one owner: make someone else an owner first."
+LAST_OWNER = N_("Your team keeps at least one owner: make someone else an owner first.")
 
 
 @dataclass
@@ -90,7 +92,7 @@ def team(session: Session, who: Customer | None) -> TeamView:
 
 def _role(role: str) -> str:
     if role not in CUSTOMER_ROLES:
-        raise ValidationFailed.single("role", f"Choose one of: {', '.join(CUSTOMER_ROLES)}.")
+        raise ValidationFailed.single("role", say("Choose one of: {choices}.", choices=", ".join(CUSTOMER_ROLES)))
     return role
 
 
@@ -98,7 +100,7 @@ def invite_colleague(session: Session, who: Customer | None, email: str, role: s
     organization_id = _checked(session, who, "manage", "team.invite", ("organization", "-"))
     assert who is not None
     if _role(role) == Role.OWNER and who.role != Role.OWNER:
-        raise ValidationFailed.single("role", "Only an owner can invite another owner.")
+        raise ValidationFailed.single("role", N_("Only an owner can invite another owner."))
     invitation = offer(
         session,
         inviter_user_id=who.user_id,
@@ -124,7 +126,7 @@ def _membership(session: Session, who: Customer | None, membership_id: int, atte
     )
     assert membership is not None and who is not None
     if membership.user_id == who.user_id:
-        raise ValidationFailed.single("", "That is you: use Leave the team, or ask another owner.")
+        raise ValidationFailed.single("", N_("That is you: use Leave the team, or ask another owner."))
     return membership
 
 
@@ -132,7 +134,7 @@ def change_role(session: Session, who: Customer | None, membership_id: int, role
     membership = _membership(session, who, membership_id, "team.change_role")
     assert who is not None
     if Role.OWNER in (membership.role, _role(role)) and who.role != Role.OWNER:
-        raise ValidationFailed.single("role", "Only an owner can make someone an owner or change an owner's role.")
+        raise ValidationFailed.single("role", N_("Only an owner can make someone an owner or change an owner's role."))
     if membership.role == Role.OWNER and role != Role.OWNER and owner_count(session, membership.organization_id) <= 1:
         raise ValidationFailed.single("role", LAST_OWNER)
     before, membership.role = membership.role, role
@@ -144,7 +146,7 @@ def remove(session: Session, who: Customer | None, membership_id: int, ip: str =
     membership = _membership(session, who, membership_id, "team.remove")
     assert who is not None
     if membership.role == Role.OWNER and who.role != Role.OWNER:
-        raise ValidationFailed.single("", "Only an owner can remove an owner.")
+        raise ValidationFailed.single("", N_("Only an owner can remove an owner."))
     if membership.role == Role.OWNER and owner_count(session, membership.organization_id) <= 1:
         raise ValidationFailed.single("", LAST_OWNER)
     session.delete(membership)
@@ -160,7 +162,7 @@ def leave(session: Session, who: Customer | None, ip: str = "") -> None:
         )
     ).one()
     if who.impersonator is not None:
-        raise ValidationFailed.single("", "Leaving is the customer's own decision, not made while impersonating.")
+        raise ValidationFailed.single("", N_("Leaving is the customer's own decision, not made while impersonating."))
     if membership.role == Role.OWNER and owner_count(session, organization_id) <= 1:
         raise ValidationFailed.single("", LAST_OWNER)
     session.delete(membership)

@@ -23,6 +23,8 @@ from services.db import after_commit
 from services.domains import proof, queue
 from services.domains.status import LABELS, needs_records
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import Domain, DomainStatus, Instance, Plan, Subscription
 from services.models.base import key, utcnow
 from services.provisioning.urls import host_url
@@ -30,7 +32,7 @@ from services.tenancy import hostnames
 from services.tenancy.licences import has_feature
 from services.tenancy.scope import Customer, authorise_customer
 
-NOT_IN_PLAN = "Your plan does not include custom domains."
+NOT_IN_PLAN = N_("Your plan does not include custom domains.")
 FIRST_LOOK = "Create the records below at your DNS provider. We look for them every few minutes."
 
 
@@ -134,7 +136,9 @@ def add_instance_domain(
         raise ValidationFailed.single("hostname", NOT_IN_PLAN)
     count = session.exec(select(func.count()).select_from(Domain).where(col(Domain.instance_id) == instance.id)).one()
     if count >= allowance:
-        raise ValidationFailed.single("hostname", f"Your plan allows {allowance} custom domain(s).")
+        raise ValidationFailed.single(
+            "hostname", say("Your plan allows {allowance} custom domain(s).", allowance=allowance)
+        )
     host, problem = host_problem(session, hostname, instance.organization_id, platform_staff=False)
     if problem:
         raise ValidationFailed.single("hostname", problem)

@@ -12,14 +12,13 @@ from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_currency, format_decimal
 
-from services.money import CENTS_PER_UNIT
-
 DAY = "dd MMM yyyy"  # the portal's way to write a day, in every language's month names
 
 
 def format_money(cents: int, currency: str, language: str) -> str:
-    amount = Decimal(cents) / CENTS_PER_UNIT
-    if cents % CENTS_PER_UNIT:
+    # cents are hundredths (services.money, which cannot be imported here: its refusals are services.i18n messages)
+    amount = Decimal(cents).scaleb(-2)
+    if cents % 100:
         return format_currency(amount, currency.upper(), locale=language)
     pattern = Locale.parse(language).currency_formats["standard"].pattern
     whole = pattern.replace(".00", "").replace(",00", "")

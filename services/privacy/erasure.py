@@ -30,6 +30,8 @@ from services.billing import lifecycle
 from services.billing.provider import get_gateway, provider_errors
 from services.billing.subscriptions import current_subscription
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import (
     AuditEvent,
     AuthSession,
@@ -60,15 +62,15 @@ def delete_account(session: Session, user_id: int, password: str, code: str = ""
     """Returns the pseudonymous address that replaced the person's own (for the confirmation page)."""
     user = session.get(User, user_id)
     if user is None or user.status == "deleted":
-        raise ValidationFailed.single("", "This account no longer exists.")
+        raise ValidationFailed.single("", N_("This account no longer exists."))
     ratelimit.check_password_guess(user_id, ip)
     if not passwords.verify_password(password, user.password_hash):
-        raise ValidationFailed.single("password", "That is not your password.")
+        raise ValidationFailed.single("password", N_("That is not your password."))
     # nothing is written before Stripe is told (on SQLite a write would hold the lock the test-mode stand-in needs)
     with session.no_autoflush:
         if user.totp_enabled_at is not None and not verify_second_factor(session, user, code):
             raise ValidationFailed.single(
-                "code", "Enter a current code from your authenticator app or a recovery code."
+                "code", N_("Enter a current code from your authenticator app or a recovery code.")
             )
         memberships, closing = _decide(session, user_id)
         for org in closing:
@@ -112,7 +114,7 @@ def _decide(session: Session, user_id: int) -> tuple[list[tuple[Membership, Orga
             closing.append(org)
         elif membership.role == Role.OWNER and owner_count(session, key(org)) <= 1:
             raise ValidationFailed.single(
-                "", f"You are the last owner of {org.name}: make someone else an owner first."
+                "", say("You are the last owner of {name}: make someone else an owner first.", name=org.name)
             )
     return memberships, closing
 

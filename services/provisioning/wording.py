@@ -4,6 +4,8 @@ and the customer's history say them."""
 from __future__ import annotations
 
 from services.i18n import N_
+from services.i18n.message import Message, say
+from services.models import Instance
 
 ACTION_LABELS = {
     "provision": N_("Setting up your instance"),
@@ -43,6 +45,13 @@ STEP_LABELS = {
     "start_on_target": N_("Starting on its new server"),
     "remove_old_copy": N_("Removing the old copy"),
 }
+
+
+def status_said(instance: Instance) -> Message:
+    """The instance's status as a person reads it, in whichever language it is shown."""
+    return say(STATUS_LABELS.get(instance.status, N_("Checking")))
+
+
 STATUS_LABELS = {
     "awaiting_payment": N_("Waiting for payment"),
     "pending": N_("Queued"),

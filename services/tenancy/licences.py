@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
+from services.i18n.message import say
 from services.models import Instance, Licence, Organization, OrgKind
 from services.models.base import key, utcnow
 from services.tenancy.scope import subtree_ids
@@ -80,7 +81,9 @@ def has_feature(session: Session, organization_id: int | None, feature: str) -> 
 
 def require_feature(session: Session, organization_id: int | None, feature: str, field: str) -> None:
     if not has_feature(session, organization_id, feature):
-        raise ValidationFailed.single(field, f"Your licence does not include {feature.replace('_', ' ')}.")
+        raise ValidationFailed.single(
+            field, say("Your licence does not include {feature}.", feature=feature.replace("_", " "))
+        )
 
 
 def _customers_below(session: Session, seller_id: int) -> int:

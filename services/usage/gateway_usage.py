@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
+from services.i18n.message import say
 from services.models import Instance
 from services.usage.ingest import MAX_BATCH, ingest, parse_batch
 
@@ -18,7 +19,7 @@ from services.usage.ingest import MAX_BATCH, ingest, parse_batch
 def ingest_gateway_batch(session: Session, body: Any) -> dict[str, Any]:
     records = body.get("records") if isinstance(body, dict) else None
     if not isinstance(records, list) or not records or len(records) > MAX_BATCH:
-        raise ValidationFailed.single("records", f"must be a list of 1 to {MAX_BATCH} usage records")
+        raise ValidationFailed.single("records", say("must be a list of 1 to {batch} usage records", batch=MAX_BATCH))
     by_instance: dict[int, list[dict[str, Any]]] = {}
     rejected: list[dict[str, str]] = []
     for item in records:

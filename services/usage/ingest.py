@@ -18,6 +18,8 @@ from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
 from services.gateway.sync import touch
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import Budget, Instance, Plan, Subscription, UsageDaily, UsageRecord
 from services.models.base import key, table_of, upsert_insert, utcnow
 from services.money import decimal_to_micros, micros_as_decimal
@@ -55,9 +57,9 @@ def _count(item: dict[str, Any], index: int, field: str) -> int:
 def parse_batch(body: Any) -> list[UsageIn]:
     records = body.get("records") if isinstance(body, dict) else None
     if not isinstance(records, list) or not records:
-        raise ValidationFailed.single("records", "must be a non-empty list of usage records")
+        raise ValidationFailed.single("records", N_("must be a non-empty list of usage records"))
     if len(records) > MAX_BATCH:
-        raise ValidationFailed.single("records", f"at most {MAX_BATCH} records per batch")
+        raise ValidationFailed.single("records", say("at most {batch} records per batch", batch=MAX_BATCH))
     parsed, seen = [], set()
     for index, item in enumerate(records):
         if not isinstance(item, dict):
@@ -140,7 +142,7 @@ def ingest(session: Session, instance_id: int, records: list[UsageIn]) -> tuple[
     total = sum(r.cost_micros for r in accepted)
     budget = _budget(session, instance_id)
     if budget is not None and budget.used_micros + total > COUNTER_LIMIT:
-        raise ValidationFailed.single("records", "the budget counter would overflow; nothing was recorded")
+        raise ValidationFailed.single("records", N_("the budget counter would overflow; nothing was recorded"))
     if budget is not None and total:
         session.execute(
             update(Budget).where(col(Budget.id) == budget.id).values(used_micros=col(Budget.used_micros) + total)
@@ -169,7 +171,9 @@ def _roll_up(session: Session, instance_id: int, records: list[UsageIn]) -> None
             )
             > COUNTER_LIMIT
         ):
-            raise ValidationFailed.single("records", f"the totals of {day} for {model} would overflow")
+            raise ValidationFailed.single(
+                "records", say("the totals of {day} for {model} would overflow", day=day, model=model)
+            )
         row.tokens_in += sum(i.tokens_in for i in items)
         row.tokens_out += sum(i.tokens_out for i in items)
         row.cost_micros += sum(i.cost_micros for i in items)

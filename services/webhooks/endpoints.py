@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 from services import audit
 from services.crypto import encrypt
 from services.errors import ValidationFailed
+from services.i18n.catalog import N_
+from services.i18n.message import say
 from services.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from services.models.base import key, utcnow
 from services.webhooks.addresses import Refused, resolve
@@ -30,9 +32,11 @@ def _event_types(raw: list[str]) -> list[str]:
     wanted = sorted({t.strip() for t in raw if t and t.strip()})
     unknown = [t for t in wanted if t not in EVENT_TYPES]
     if unknown:
-        raise ValidationFailed.single("event_types", f"unknown event type(s): {', '.join(unknown)}")
+        raise ValidationFailed.single(
+            "event_types", say("unknown event type(s): {choices}", choices=", ".join(unknown))
+        )
     if not wanted:
-        raise ValidationFailed.single("event_types", "choose at least one event type")
+        raise ValidationFailed.single("event_types", N_("choose at least one event type"))
     return wanted
 
 
@@ -74,9 +78,11 @@ def create(
         ).all()
     )
     if count >= MAX_ENDPOINTS:
-        raise ValidationFailed.single("url", f"at most {MAX_ENDPOINTS} endpoints per organization")
+        raise ValidationFailed.single(
+            "url", say("at most {endpoints} endpoints per organization", endpoints=MAX_ENDPOINTS)
+        )
     if len(description) > 200:
-        raise ValidationFailed.single("description", "at most 200 characters")
+        raise ValidationFailed.single("description", N_("at most 200 characters"))
     secret = new_secret()
     endpoint = WebhookEndpoint(
         organization_id=organization_id,
@@ -117,7 +123,7 @@ def update(
         endpoint.event_types = _event_types(event_types)
     if description is not None:
         if len(description) > 200:
-            raise ValidationFailed.single("description", "at most 200 characters")
+            raise ValidationFailed.single("description", N_("at most 200 characters"))
         endpoint.description = description.strip()
     if enabled is not None:
         endpoint.enabled = enabled

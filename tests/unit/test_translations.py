@@ -3,6 +3,7 @@ no page uses. Building the pages records each text they pass to t() (portal/comp
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,33 @@ def test_a_translation_keeps_what_the_text_holds() -> None:
     for english, german in translations("de").items():
         for mark in ("{", "}", "%s", "<", ">", "\n"):
             assert english.count(mark) == german.count(mark), (english, german)
+
+
+def _refusal_messages(tree: ast.AST) -> list[ast.expr]:
+    """The message arguments of ValidationFailed.single(field, message), ValidationFailed({field: message}) and
+    PermissionError(message): what a person is shown when a service refuses."""
+    found: list[ast.expr] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        called = ast.unparse(node.func)
+        if called == "ValidationFailed.single" and len(node.args) >= 2:
+            found.append(node.args[1])
+        elif called == "ValidationFailed" and node.args and isinstance(node.args[0], ast.Dict):
+            found.extend(v for v in node.args[0].values if v is not None)
+        elif called == "PermissionError" and node.args:
+            found.append(node.args[0])
+    return found
+
+
+def test_every_refusal_a_service_writes_is_marked_for_translation() -> None:
+    """Written text (a literal or an f-string) must be say(...) or N_(...), so the catalogue test above sees it
+    and the page shows it in German; a constant is marked where it is defined, text from elsewhere (an exception's
+    own words) is passed as it is."""
+    unmarked = [
+        f"{path.relative_to(ROOT)}:{message.lineno}"
+        for path in sorted((ROOT / "services").rglob("*.py"))
+        for message in _refusal_messages(ast.parse(path.read_text()))
+        if isinstance(message, ast.Constant | ast.JoinedStr)
+    ]
+    assert unmarked == []
