@@ -8,6 +8,8 @@ the HTML first and only then asks for the scripts (all at once, as the modulepre
 A page then shows in the time of its HTML and stylesheet, and becomes interactive a frame later than before.
 
 A tab opened in the background never paints, so the scripts start after at most a second there anyway.
+`window.__portal_paint_first = false` (set before the page loads) starts them at once, as before: the browser
+tests set it, so a test that types right after the page's `load` event types into a hydrated page.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ LOADER = (
     'modules.forEach(function(href){var l=document.createElement("link");l.rel="modulepreload";l.href=href;'
     "document.head.appendChild(l);});"
     'var s=document.createElement("script");s.type="module";s.textContent=code;document.body.appendChild(s);}'
+    "if(window.__portal_paint_first===false){start();return;}"
     "requestAnimationFrame(function(){setTimeout(start,0);});setTimeout(start,%d);})(%s,%s)</script>"
 )
 

@@ -16,6 +16,7 @@ from services.gateway.keys import SCOPE as GATEWAY_SCOPE
 from services.gateway.keys import plan_models
 from services.gateway.policy import decide
 from services.i18n import N_, SOURCE_LANGUAGE, format_date, format_money, translate
+from services.i18n.message import localise
 from services.keys.usage_tokens import SCOPE as USAGE_SCOPE
 from services.models import (
     ApiToken,
@@ -28,7 +29,7 @@ from services.models import (
     Subscription,
 )
 from services.models.base import key
-from services.money import format_micros
+from services.money import MICROS_PER_CENT
 from services.provisioning.actions import STEPS
 from services.provisioning.urls import instance_url
 from services.provisioning.wording import STATUS_LABELS, STEP_LABELS
@@ -159,7 +160,7 @@ def load_dashboard(session: Session, who: Customer | None, language: str = SOURC
     if instance is not None and account.gateway_prefix:
         _gateway_part(session, view, account, instance)
     view.other_plans = [
-        {"slug": p.slug, "name": p.name, "price": p.price}
+        {"slug": p.slug, "name": p.name, "price": str(localise(p.price, language))}
         for p in public_plans(session, account.organization.parent_id)
         if p.slug != plan.slug
     ]
@@ -240,12 +241,12 @@ def _gateway_part(session: Session, view: DashboardView, account: _Account, inst
 
 def _budget_part(view: DashboardView, budget: Budget, plan: Plan, language: str) -> None:
     remaining = max(0, budget.total_micros - budget.used_micros)
-    view.budget_total = format_micros(budget.total_micros, plan.currency)
-    view.budget_used = format_micros(budget.used_micros, plan.currency)
-    view.budget_remaining = format_micros(remaining, plan.currency)
+    view.budget_total = format_money(budget.total_micros // MICROS_PER_CENT, plan.currency, language)
+    view.budget_used = format_money(budget.used_micros // MICROS_PER_CENT, plan.currency, language)
+    view.budget_remaining = format_money(remaining // MICROS_PER_CENT, plan.currency, language)
     view.budget_reset = format_date(budget.reset_at, language)
     view.budget_percent = min(100, percent_used(budget.total_micros, budget.used_micros))
-    view.budget_banner = budget_banner(budget, plan)
+    view.budget_banner = str(localise(budget_banner(budget, plan), language))
     view.budget_policy = plan.budget_policy
 
 

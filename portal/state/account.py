@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.acting import as_account_owner, client_ip
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.accounts import service
+from services.i18n import N_
 
 
 class AccountState(rx.State):
@@ -39,4 +40,4 @@ class AccountState(rx.State):
         self.errors, self.submitting = outcome.errors, False
         if outcome.ok:
             self.form_key += 1
-            yield rx.toast.success("Password changed. Other devices were signed out.")
+            yield await notice(self, N_("Password changed. Other devices were signed out."))

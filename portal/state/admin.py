@@ -9,10 +9,12 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_staff
-from portal.state.forms import Outcome, attempt
+from portal.state.forms import Outcome, attempt, notice
 from services.admin import provisioning as admin_provisioning
 from services.admin import resellers, webhook_events
 from services.admin.integrations import integration_status
+from services.i18n import N_
+from services.i18n.message import say
 from services.ops.incidents import open_notices
 from services.tenancy.licences import console_banner
 from services.tenancy.scope import Actor
@@ -106,12 +108,12 @@ class AdminState(rx.State):
     async def replay(self, stripe_id: str):
         ip = self._ip()
         if await self._succeeded(lambda s, a: webhook_events.replay_event(s, a, stripe_id, ip=ip)):
-            yield rx.toast.success(f"Event {stripe_id} queued for replay.")
+            yield await notice(self, say("Event {stripe_id} queued for replay.", stripe_id=stripe_id))
         await self._load()
 
     @rx.event
     async def retry(self, action_id: str):
         ip = self._ip()
         if await self._succeeded(lambda s, a: admin_provisioning.retry_action(s, a, action_id, ip=ip)):
-            yield rx.toast.success("Retry started.")
+            yield await notice(self, N_("Retry started."))
         await self._load()

@@ -9,7 +9,10 @@ import reflex as rx
 from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
 from portal.state.auth import AuthState
+from portal.state.forms import notice
 from services.admin import customers, impersonation, instances, trends
+from services.i18n.message import say
+from services.provisioning.wording import ACTION_LABELS
 
 
 class ConsoleState(AdminState):
@@ -76,9 +79,11 @@ class ConsoleState(AdminState):
         result = await self._run(lambda s, a: instances.bulk_action(s, a, ids, action, ip=ip))
         if result is not None:
             self.selected = []
-            yield rx.toast.info(
+            yield await notice(
+                self,
                 f"{action.capitalize()}: {result.queued} queued"
-                + (f", {len(result.refused)} refused ({'; '.join(result.refused)})" if result.refused else ".")
+                + (f", {len(result.refused)} refused ({'; '.join(result.refused)})" if result.refused else "."),
+                "info",
             )
         await self._run(self._refresh)
 
@@ -101,7 +106,7 @@ class ConsoleState(AdminState):
     async def instance_action(self, instance_id: str, action: str):
         ip = self._ip()
         if await self._run(lambda s, a: instances.instance_action(s, a, int(instance_id), action, ip=ip)):
-            yield rx.toast.success(f"{action.capitalize()} queued.")
+            yield await notice(self, say("{action} queued.", action=say(ACTION_LABELS.get(action, action))))
         await self._run(self._refresh)
 
     @rx.event(background=True)

@@ -7,8 +7,9 @@ from typing import Any
 import reflex as rx
 
 from portal.state.acting import as_staff
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.admin import servers
+from services.i18n.message import say
 
 
 class ServersState(rx.State):
@@ -32,7 +33,7 @@ class ServersState(rx.State):
         self.errors = outcome.errors
         if outcome.ok:
             self.form_key += 1
-            yield rx.toast.success(f"Server {outcome.value} added.")
+            yield await notice(self, say("Server {name} added.", name=outcome.value))
         yield ServersState.load
 
     @rx.event
@@ -41,7 +42,7 @@ class ServersState(rx.State):
         outcome = await attempt(as_staff(self, lambda s, a: servers.change(s, a, name, what, ip=ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
-            yield rx.toast.success(str(outcome.value))
+            yield await notice(self, str(outcome.value))
         yield ServersState.load
 
     @rx.event
@@ -50,5 +51,9 @@ class ServersState(rx.State):
         outcome = await attempt(as_staff(self, lambda s, a: servers.move_from_backups(s, a, name, ip=ip)), self)
         self.errors = outcome.errors
         if outcome.ok:
-            yield rx.toast.success(f"{outcome.value} instance(s) being started elsewhere from their last backup.")
+            yield await notice(
+                self,
+                say("{count} instance(s) being started elsewhere from their last backup.", count=outcome.value),
+                "success",
+            )
         yield ServersState.load

@@ -10,8 +10,10 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from portal.state.admin import AdminState
+from portal.state.forms import notice
 from services.accounts import invitations
 from services.admin import licences, plans, resellers, templates, users
+from services.i18n import N_
 from services.tenancy.scope import Actor
 
 
@@ -50,7 +52,7 @@ class TeamState(AdminState):
         await self._run(self._fill)
         if outcome.ok and not self.error:
             self.form_errors = {}
-            return rx.toast.success(done)
+            return await notice(self, done)
         return None
 
     @rx.event
@@ -74,26 +76,26 @@ class TeamState(AdminState):
                 organization_id=a.organization_id if a else -1,
                 ip=ip,
             ),
-            "Invitation sent.",
+            N_("Invitation sent."),
         )
 
     @rx.event
     async def create_seller(self, form: dict[str, Any]):
         ip, values = self._ip(), {k: str(v)[:1000] for k, v in form.items()}
-        return await self._change(lambda s, a: resellers.create_seller(s, a, values, ip=ip), "Reseller created.")
+        return await self._change(lambda s, a: resellers.create_seller(s, a, values, ip=ip), N_("Reseller created."))
 
     @rx.event
     async def revoke_invitation(self, invitation_id: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip), "Invitation withdrawn."
+            lambda s, a: invitations.revoke(s, a, int(invitation_id), ip=ip), N_("Invitation withdrawn.")
         )
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip), "Role changed."
+            lambda s, a: users.change_role(s, a, int(membership_id), role, ip=ip), N_("Role changed.")
         )
 
     @rx.event
@@ -101,7 +103,7 @@ class TeamState(AdminState):
         ip = self._ip()
         return await self._change(
             lambda s, a: users.set_disabled(s, a, int(user_id), disable, ip=ip),
-            "Account disabled." if disable else "Account enabled.",
+            N_("Account disabled.") if disable else N_("Account enabled."),
         )
 
     @rx.event
@@ -135,7 +137,7 @@ class TeamState(AdminState):
             lambda s, a: plans.save_plan(
                 s, a, values, organization_id=a.organization_id if a else -1, plan_id=plan_id, ip=ip
             ),
-            "Plan saved.",
+            N_("Plan saved."),
         )
         if done is not None:
             self.plan_form = {}
@@ -159,7 +161,7 @@ class TeamState(AdminState):
         values = {**form, "internal_port": form.get("port") or "8080"}
         template_id = int(form["id"]) if form.get("id") else None
         done = await self._change(
-            lambda s, a: templates.save_template(s, a, values, template_id=template_id, ip=ip), "Template saved."
+            lambda s, a: templates.save_template(s, a, values, template_id=template_id, ip=ip), N_("Template saved.")
         )
         if done is not None:
             self.template_form = {}
@@ -171,20 +173,20 @@ class TeamState(AdminState):
     async def archive_template(self, template_id: str):
         ip = self._ip()
         return await self._change(
-            lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip), "Template archived."
+            lambda s, a: templates.archive_template(s, a, int(template_id), ip=ip), N_("Template archived.")
         )
 
     @rx.event
     async def archive_plan(self, plan_id: str):
         ip = self._ip()
-        return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip), "Plan archived.")
+        return await self._change(lambda s, a: plans.archive_plan(s, a, int(plan_id), ip=ip), N_("Plan archived."))
 
     @rx.event
     async def save_licence(self, form: dict[str, Any]):
         ip, organization_id = self._ip(), int(form.get("organization_id") or 0)
         return await self._change(  # the form is parsed by services.admin.licences.LicenceForm
             lambda s, a: licences.save_licence(s, a, organization_id, form, ip=ip),
-            "Licence saved.",
+            N_("Licence saved."),
         )
 
 

@@ -10,6 +10,7 @@ from services.accounts import login as login_flow
 from services.accounts.sessions import CurrentUser, resolve_session
 from services.admin import impersonation
 from services.db import session_scope
+from services.i18n import N_
 from services.tenancy.scope import is_staff
 
 
@@ -106,8 +107,13 @@ class AuthState(rx.State):
         self.admin_token, self.auth_token = self.auth_token, token
         self._refresh()
 
+    async def _notice(self, text: str) -> EventSpec:
+        from portal.state.forms import notice  # forms reads the page's language, whose state reads this one
+
+        return await notice(self, text, "info")
+
     @rx.event
-    def end_impersonation(self) -> list[EventSpec]:
+    async def end_impersonation(self) -> list[EventSpec]:
         """Back to the admin's own session; the impersonation session is revoked and the end audited."""
         if not self.admin_token:
             return [rx.redirect("/dashboard")]
@@ -115,14 +121,14 @@ class AuthState(rx.State):
             impersonation.end(session, self.auth_token, ip=self.router.session.client_ip)
         self.auth_token, self.admin_token = self.admin_token, ""
         self._refresh()
-        return [rx.toast.info("Impersonation ended."), rx.redirect("/admin")]
+        return [await self._notice(N_("Impersonation ended.")), rx.redirect("/admin")]
 
     @rx.event
-    def sign_out(self) -> list[EventSpec]:
+    async def sign_out(self) -> list[EventSpec]:
         """Signing out while impersonating signs the admin out too: both sessions end here."""
         with session_scope() as session:
             login_flow.logout(session, self.auth_token)
             login_flow.logout(session, self.admin_token)
         self.auth_token, self.admin_token = "", ""
         self._refresh()
-        return [rx.toast.info("You are signed out."), rx.redirect("/")]
+        return [await self._notice(N_("You are signed out.")), rx.redirect("/")]

@@ -10,8 +10,9 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.customer import backups
+from services.i18n import N_
 from services.tenancy.scope import Customer
 
 EMPTY = backups.BackupsPage().to_dict()
@@ -38,7 +39,7 @@ class BackupsState(rx.State):
         ip = client_ip(self)
         done, _ = await self._do(lambda s, who, i: backups.back_up_now(s, who, i, ip))
         if done:
-            yield rx.toast.success("Backup started. It appears below when it is finished.")
+            yield await notice(self, N_("Backup started. It appears below when it is finished."))
         yield BackupsState.load
 
     @rx.event
@@ -46,7 +47,7 @@ class BackupsState(rx.State):
         ip = client_ip(self)
         done, _ = await self._do(lambda s, who, i: backups.restore_backup(s, who, i, str(backup_id)[:32], ip))
         if done:
-            yield rx.toast.success("Restore started: your current data is backed up first.")
+            yield await notice(self, N_("Restore started: your current data is backed up first."))
         yield BackupsState.load
 
     @rx.event

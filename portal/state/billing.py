@@ -8,10 +8,11 @@ import reflex as rx
 
 from portal.state.acting import as_customer, request_host
 from portal.state.auth import AuthState
-from portal.state.forms import attempt
+from portal.state.forms import attempt, language_of
 from services.billing import local
 from services.billing.checkout_status import checkout_progress
 from services.billing.self_service import retry_payment
+from services.i18n.message import localise
 
 POLL_SECONDS = 1.5
 POLL_LIMIT = 400
@@ -29,13 +30,17 @@ class TestCheckoutState(rx.State):
     paying: bool = False
 
     @rx.event
-    def load(self) -> None:
+    async def load(self) -> None:
         self.session_id = self.router.url.query_parameters.get("session", "")
+        language = await language_of(self)
         summary = local.checkout_summary(self.session_id) if self.session_id.startswith("cs_test_local_") else None
         self.found = summary is not None
         if summary:
             self.plan_price, self.email = str(summary.get("price", "")), str(summary.get("customer_email") or "")
-            self.plan_name, self.plan_amount = str(summary.get("plan_name", "")), str(summary.get("plan_amount", ""))
+            self.plan_name, self.plan_amount = (
+                str(summary.get("plan_name", "")),
+                str(localise(summary.get("plan_amount", ""), language)),
+            )
             self.cancel_url = str(summary.get("cancel_url") or "/billing/cancel")
 
     @rx.event

@@ -13,7 +13,9 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import client_ip, customer_outside_lock
+from portal.state.forms import notice
 from services.billing import subscription_changes as changes
+from services.i18n import N_
 from services.tenancy.scope import Customer
 
 EMPTY = changes.BillingOverview().to_dict()  # every key the page reads, before the first load and after a refusal
@@ -49,33 +51,35 @@ class BillingState(rx.State):
             ip = client_ip(self)
         if await self._run(lambda s, who: work(s, who, ip)) is not None:
             await self._reload()
-            return rx.toast.success(done)
+            return await notice(self, done)
         return None
 
     @rx.event(background=True)
     async def cancel(self):
-        yield await self._change(lambda s, who, ip: changes.set_cancellation(s, who, True, ip), "Cancellation saved.")
+        yield await self._change(
+            lambda s, who, ip: changes.set_cancellation(s, who, True, ip), N_("Cancellation saved.")
+        )
 
     @rx.event(background=True)
     async def resume(self):
         yield await self._change(
-            lambda s, who, ip: changes.set_cancellation(s, who, False, ip), "Your subscription goes on."
+            lambda s, who, ip: changes.set_cancellation(s, who, False, ip), N_("Your subscription goes on.")
         )
 
     @rx.event(background=True)
     async def downgrade(self, slug: str):
         yield await self._change(
-            lambda s, who, ip: changes.request_downgrade(s, who, str(slug)[:64], ip), "Downgrade scheduled."
+            lambda s, who, ip: changes.request_downgrade(s, who, str(slug)[:64], ip), N_("Downgrade scheduled.")
         )
 
     @rx.event(background=True)
     async def undo_downgrade(self):
-        yield await self._change(changes.cancel_downgrade, "The downgrade is cancelled.")
+        yield await self._change(changes.cancel_downgrade, N_("The downgrade is cancelled."))
 
     @rx.event(background=True)
     async def delete_instance(self):
         async with self:
             typed = self.confirm_subdomain
         yield await self._change(
-            lambda s, who, ip: changes.delete_free_instance(s, who, typed, ip), "Your instance is being deleted."
+            lambda s, who, ip: changes.delete_free_instance(s, who, typed, ip), N_("Your instance is being deleted.")
         )

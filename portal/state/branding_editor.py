@@ -11,10 +11,11 @@ from sqlmodel import Session
 
 from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
-from portal.state.forms import Outcome
+from portal.state.forms import Outcome, notice
 from services.admin import branding as editor
 from services.admin import domains as seller_domains
 from services.branding.contrast import contrast_warning
+from services.i18n import N_
 from services.tenancy.scope import Actor
 
 
@@ -71,7 +72,7 @@ class BrandingEditorState(AdminState):
         outcome = await self._attempt(lambda s, a: editor.update(s, a, org_id, values, ip=ip))
         self.field_errors = {} if outcome.refused else outcome.errors  # bad fields: shown next to them
         if outcome.ok:
-            yield rx.toast.success("Brand saved. Your portal shows it from the next page load.")
+            yield await notice(self, N_("Brand saved. Your portal shows it from the next page load."))
 
     async def _store(self, files: list[rx.UploadFile], kind: str):
         if not files:
@@ -84,7 +85,7 @@ class BrandingEditorState(AdminState):
         if url:
             self.own = {**self.own, f"{kind}_url": url}
             self.field_errors = {}
-            return rx.toast.success(f"{kind.capitalize()} uploaded.")
+            return await notice(self, N_("Logo uploaded.") if kind == "logo" else N_("Favicon uploaded."))
         return None
 
     @rx.event
@@ -103,7 +104,9 @@ class BrandingEditorState(AdminState):
         self.field_errors = {} if outcome.refused else outcome.errors
         if outcome.ok:
             await self._run(self._fill)
-            yield rx.toast.success("Domain added. Create the records shown; it carries your brand once they prove it.")
+            yield await notice(
+                self, N_("Domain added. Create the records shown; it carries your brand once they prove it."), "success"
+            )
 
     @rx.event
     async def remove_domain(self, domain_id: int):
@@ -111,13 +114,13 @@ class BrandingEditorState(AdminState):
         outcome = await self._attempt(lambda s, a: seller_domains.remove_domain(s, a, int(domain_id), ip=ip))
         if outcome.ok:
             await self._run(self._fill)
-            yield rx.toast.info("Domain removed.")
+            yield await notice(self, N_("Domain removed."), "info")
 
     @rx.event
     async def check_domain(self, domain_id: int):
         outcome = await self._attempt(lambda s, a: seller_domains.check_domain_now(s, a, int(domain_id)))
         if outcome.ok:
-            yield rx.toast.info("Checking now. Reload in a moment to see the result.")
+            yield await notice(self, N_("Checking now. Reload in a moment to see the result."), "info")
 
     async def _sender_change(self, work: Callable[[Session, Actor | None], object], done: str) -> EventSpec | None:
         return await self._sender_shown(await self._attempt(work), done)
@@ -128,7 +131,7 @@ class BrandingEditorState(AdminState):
         self.field_errors = {} if outcome.refused else outcome.errors
         if outcome.ok:
             await self._run(self._fill)
-            return rx.toast.success(done)
+            return await notice(self, done)
         return None
 
     @rx.event
@@ -136,7 +139,7 @@ class BrandingEditorState(AdminState):
         ip, org_id, email = self._ip(), self._org_id, form.get("sender_email") or ""
         return await self._sender_change(
             lambda s, a: editor.set_sender(s, a, org_id, email, ip=ip),
-            "Saved. Publish the DNS record shown, then verify.",
+            N_("Saved. Publish the DNS record shown, then verify."),
         )
 
     @rx.event(background=True)
@@ -146,7 +149,7 @@ class BrandingEditorState(AdminState):
             ip, org_id = self._ip(), self._org_id
         outcome = await staff_outside_lock(self, lambda s, a: editor.verify_sender(s, a, org_id, ip=ip))
         async with self:
-            toast = await self._sender_shown(outcome, "Verified: your e-mails now come from your own address.")
+            toast = await self._sender_shown(outcome, N_("Verified: your e-mails now come from your own address."))
         if toast is not None:
             yield toast
 
@@ -166,4 +169,4 @@ class BrandingEditorState(AdminState):
         self.field_errors = {} if outcome.refused else {f"email_{k}": v for k, v in outcome.errors.items()}
         if outcome.ok:
             self.email_overrides = {**self.email_overrides, template: {k: v for k, v in parts.items() if v.strip()}}
-            yield rx.toast.success("E-mail template saved.")
+            yield await notice(self, N_("E-mail template saved."))

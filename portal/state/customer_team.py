@@ -10,8 +10,10 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.customer import team
+from services.i18n import N_
+from services.i18n.message import say
 from services.tenancy.scope import Customer
 
 EMPTY = team.TeamView().to_dict()  # every key the page reads, before the first load and after a refusal
@@ -26,7 +28,7 @@ class CustomerTeamState(rx.State):
         """Run one change; the toast when it went through, then the team read again either way."""
         outcome = await attempt(as_customer(self, work), self)
         self.errors = outcome.errors
-        return [rx.toast.success(done), CustomerTeamState.load] if outcome.ok else [CustomerTeamState.load]
+        return [await notice(self, done), CustomerTeamState.load] if outcome.ok else [CustomerTeamState.load]
 
     @rx.event
     async def load(self) -> None:
@@ -42,26 +44,26 @@ class CustomerTeamState(rx.State):
         self.errors = outcome.errors
         if outcome.ok:
             self.form_key += 1
-            yield rx.toast.success(f"Invitation sent to {email}.")
+            yield await notice(self, say("Invitation sent to {email}.", email=email))
         yield CustomerTeamState.load
 
     @rx.event
     async def change_role(self, membership_id: str, role: str):
         ip = client_ip(self)
         return await self._do(
-            lambda s, who: team.change_role(s, who, _id(membership_id), str(role)[:20], ip), "Role changed."
+            lambda s, who: team.change_role(s, who, _id(membership_id), str(role)[:20], ip), N_("Role changed.")
         )
 
     @rx.event
     async def remove(self, membership_id: str):
         ip = client_ip(self)
-        return await self._do(lambda s, who: team.remove(s, who, _id(membership_id), ip), "Removed from the team.")
+        return await self._do(lambda s, who: team.remove(s, who, _id(membership_id), ip), N_("Removed from the team."))
 
     @rx.event
     async def withdraw(self, invitation_id: str):
         ip = client_ip(self)
         return await self._do(
-            lambda s, who: team.withdraw_invitation(s, who, _id(invitation_id), ip), "Invitation withdrawn."
+            lambda s, who: team.withdraw_invitation(s, who, _id(invitation_id), ip), N_("Invitation withdrawn.")
         )
 
     @rx.event

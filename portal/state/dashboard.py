@@ -11,11 +11,14 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip, customer_outside_lock, request_host
-from portal.state.forms import attempt
+from portal.state.forms import attempt, language_of, notice
 from portal.state.language import LanguageState
 from services.billing.self_service import billing_portal_url, change_plan, retry_payment
 from services.customer.instance_control import control_instance
 from services.dashboard import load_dashboard
+from services.i18n import N_
+from services.i18n.message import localise, say
+from services.provisioning.wording import ACTION_LABELS
 from services.tenancy.scope import Customer
 
 REFRESH_SECONDS = 2.0
@@ -88,7 +91,7 @@ class DashboardState(rx.State):
         """Restart, stop or start (after the confirmation in the page); progress then follows by itself."""
         instance_id, ip = int(self.view.get("instance_id") or 0), client_ip(self)
         if await self._act(lambda s, who: control_instance(s, who, instance_id, action, ip)):
-            yield rx.toast.info(f"{action.capitalize()} requested.")
+            yield await notice(self, say("{action} requested.", action=say(ACTION_LABELS.get(action, action))), "info")
             yield DashboardState.load
 
     @rx.event
@@ -112,11 +115,13 @@ class DashboardState(rx.State):
         async with self:
             target = self.target_plan
             if not target:
-                self.errors = {"plan": "Choose a plan first."}
+                self.errors = {"plan": str(localise(N_("Choose a plan first."), await language_of(self)))}
                 return
         result = await self._ask_stripe(lambda s, who, host: change_plan(s, who, target, host) or "")
         if isinstance(result, str) and result:
             yield rx.redirect(result)
         elif result == "":
-            yield rx.toast.success("Plan change saved: the plan card says when it takes effect.")
+            async with self:
+                saved = await notice(self, N_("Plan change saved: the plan card says when it takes effect."))
+            yield saved
             yield DashboardState.load

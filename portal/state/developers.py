@@ -9,9 +9,10 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_account_owner, client_ip
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.accounts.sessions import CurrentUser
 from services.api import console
+from services.i18n import N_
 
 
 class DevelopersState(rx.State):
@@ -51,7 +52,7 @@ class DevelopersState(rx.State):
         if issued is not None:
             self.new_token = issued.token
             await self._reload()
-            yield rx.toast.success("Token created. Copy it now: it is not shown again.")
+            yield await notice(self, N_("Token created. Copy it now: it is not shown again."))
 
     @rx.event
     async def revoke_token(self, token_id: str):
@@ -68,7 +69,9 @@ class DevelopersState(rx.State):
         if secret:
             self.new_secret = secret
             await self._reload()
-            yield rx.toast.success("Endpoint added. Copy its signing secret now: it is not shown again.")
+            yield await notice(
+                self, N_("Endpoint added. Copy its signing secret now: it is not shown again."), "success"
+            )
 
     @rx.event
     async def toggle_endpoint(self, endpoint_id: str, enabled: bool):
@@ -100,4 +103,4 @@ class DevelopersState(rx.State):
         ip, endpoint_id = client_ip(self), int(self.deliveries_of or 0)
         await self._act(lambda s, me: console.replay(s, me.id, endpoint_id, int(delivery_id), ip))
         if not self.errors:
-            yield rx.toast.info("Delivering it again.")
+            yield await notice(self, N_("Delivering it again."), "info")

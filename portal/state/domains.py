@@ -15,8 +15,9 @@ from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip
 from portal.state.dashboard import DashboardState
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.domains import claims
+from services.i18n import N_
 from services.tenancy.scope import Customer
 
 FOLLOW_SECONDS = 2.0
@@ -59,7 +60,7 @@ class DomainsState(rx.State):
         instance_id, ip, hostname = await self._instance_id(), client_ip(self), form.get("hostname") or ""
         if await self._act(lambda s, who: claims.add_instance_domain(s, who, instance_id, hostname, ip)):
             await self._read()
-            yield rx.toast.success("Domain added. Create the records shown; we check them for you.")
+            yield await notice(self, N_("Domain added. Create the records shown; we check them for you."))
             yield DomainsState.follow
 
     @rx.event
@@ -67,7 +68,7 @@ class DomainsState(rx.State):
         ip = client_ip(self)
         if await self._act(lambda s, who: claims.remove_instance_domain(s, who, int(domain_id), ip)):
             await self._read()
-            yield rx.toast.info("Domain removed.")
+            yield await notice(self, N_("Domain removed."), "info")
 
     @rx.event
     async def check_now(self, domain_id: int):

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from portal.state.language import LanguageState
 from services.errors import RateLimited, ValidationFailed
 from services.i18n import N_, SOURCE_LANGUAGE
-from services.i18n.message import localise_all
+from services.i18n.message import localise, localise_all
 
 T = TypeVar("T")
 
@@ -44,6 +45,12 @@ class Outcome(Generic[T]):
 async def language_of(state: rx.State | None) -> str:
     """The language the page of `state` is shown in (portal/state/language.py), for what services wrote."""
     return (await state.get_state(LanguageState)).language if state is not None else SOURCE_LANGUAGE
+
+
+async def notice(state: rx.State, text: str, kind: str = "success") -> EventSpec:
+    """A toast in the page's language: `text` is marked where it is written (N_ or say)."""
+    shown = str(localise(text, await language_of(state)))
+    return rx.toast.info(shown) if kind == "info" else rx.toast.success(shown)
 
 
 async def attempt(work: Awaitable[T], state: rx.State | None = None, *, language: str | None = None) -> Outcome[T]:

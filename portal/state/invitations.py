@@ -8,8 +8,9 @@ import reflex as rx
 
 from portal.state.acting import as_account_owner, client_ip, in_session
 from portal.state.auth import AuthState
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.accounts import invitations
+from services.i18n import N_
 
 
 class InvitationsState(rx.State):
@@ -37,7 +38,7 @@ class InvitationsState(rx.State):
         )
         self.errors = outcome.errors
         if outcome.ok:
-            yield rx.toast.success("Invitation accepted." if accept else "Invitation declined.")
+            yield await notice(self, N_("Invitation accepted.") if accept else N_("Invitation declined."))
             yield InvitationsState.load
 
     @rx.event

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.brand import BrandState
+from portal.state.forms import language_of
 from services.billing.plans import public_plans
 from services.db import session_scope
 
@@ -14,6 +15,6 @@ class PricingState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        seller = (await self.get_state(BrandState)).seller_id()
+        seller, language = (await self.get_state(BrandState)).seller_id(), await language_of(self)
         with session_scope() as session:
-            self.plans = [p.to_dict() for p in public_plans(session, seller)]
+            self.plans = [p.to_dict(language) for p in public_plans(session, seller)]

@@ -12,7 +12,8 @@ import reflex as rx
 
 from portal.state.acting import as_account_owner, client_ip
 from portal.state.auth import AuthState
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
+from services.i18n import N_
 from services.privacy.data_export import export_zip
 from services.privacy.erasure import delete_account
 
@@ -44,5 +45,5 @@ class PrivacyState(rx.State):
         )
         self.errors = {FORM_FIELDS.get(name, name): message for name, message in outcome.errors.items()}
         if outcome.ok:
-            yield rx.toast.info("Your account is deleted.")
+            yield await notice(self, N_("Your account is deleted."), "info")
             yield AuthState.sign_out  # this browser's cookie goes too; every session already ended

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from portal.state.acting import client_ip, in_session
-from portal.state.forms import attempt
+from portal.state.forms import attempt, notice
 from services.accounts import service
+from services.i18n import N_
 
 
 class ResetState(rx.State):
@@ -35,4 +36,7 @@ class ResetState(rx.State):
         outcome = await attempt(in_session(lambda s: service.reset_password(s, token, form.get("password", ""))), self)
         self.errors, self.submitting = outcome.errors, False
         if outcome.ok:
-            yield [rx.toast.success("Your password was changed. Please sign in."), rx.redirect("/login")]
+            yield [
+                await notice(self, N_("Your password was changed. Please sign in.")),
+                rx.redirect("/login"),
+            ]

@@ -9,9 +9,11 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_account_owner, client_ip
-from portal.state.forms import Outcome, attempt
+from portal.state.forms import Outcome, attempt, notice
 from services.accounts import two_factor
 from services.accounts.sessions import CurrentUser, list_sessions, revoke_all_sessions
+from services.i18n import N_
+from services.i18n.message import say
 from services.models import User
 
 T = TypeVar("T")
@@ -55,7 +57,7 @@ class SecurityState(rx.State):
         if codes:
             self.recovery_codes, self.enrol_secret, self.enrol_qr = codes, "", ""
             await self._own(self._read, changes=False)
-            yield rx.toast.success("Two-factor sign-in is on.")
+            yield await notice(self, N_("Two-factor sign-in is on."))
 
     @rx.event
     async def disable_two_factor(self, form: dict[str, str]):
@@ -63,11 +65,11 @@ class SecurityState(rx.State):
         if (await self._own(lambda s, me: two_factor.disable(s, me.id, form.get("password", ""), ip))).ok:
             self.recovery_codes = []
             await self._own(self._read, changes=False)
-            yield rx.toast.info("Two-factor sign-in is off.")
+            yield await notice(self, N_("Two-factor sign-in is off."), "info")
 
     @rx.event
     async def sign_out_elsewhere(self):
         count = (await self._own(lambda s, me: revoke_all_sessions(s, me.id, except_hash=me.session_hash))).value
         if count is not None:
             await self._own(self._read, changes=False)
-            yield rx.toast.success(f"Signed out of {count} other session{'s' if count != 1 else ''}.")
+            yield await notice(self, say("Other sessions signed out: {count}.", count=count))

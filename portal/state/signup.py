@@ -7,7 +7,7 @@ import reflex as rx
 from portal.state.acting import client_ip, in_session, request_host
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
-from portal.state.forms import attempt
+from portal.state.forms import attempt, language_of
 from portal.state.language import LanguageState
 from services.accounts.usernames import username_problem
 from services.billing.plans import public_plans
@@ -31,10 +31,10 @@ class SignupState(rx.State):
 
     @rx.event
     async def load_plans(self) -> None:
-        seller = await self._seller()
+        seller, language = await self._seller(), await language_of(self)
         self.instance_domain = base_domain()
         with session_scope() as session:
-            self.plans = [p.to_dict() for p in public_plans(session, seller)]
+            self.plans = [p.to_dict(language) for p in public_plans(session, seller)]
         wanted = self.router.url.query_parameters.get("plan", "")
         slugs = [str(p["slug"]) for p in self.plans]
         self.plan = wanted if wanted in slugs else (slugs[0] if slugs else "")
@@ -87,7 +87,7 @@ class SignupState(rx.State):
                     language=language,
                 )
             ),
-            self,
+            language=language,
         )
         async with self:
             self.errors, self.submitting = outcome.errors, False

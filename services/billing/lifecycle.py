@@ -53,7 +53,7 @@ def apply(
                 session,
                 subscription,
                 "payment_failed",
-                {"plan": plan.name, "suspend_date": subscription.grace_until.strftime("%d %b %Y")},
+                {"plan": plan.name, "suspend_date": subscription.grace_until},
             )
         session.add(subscription)
         return _enforce_deadlines(session, subscription, instance, subscription.grace_until, plan, now)

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
 from services.billing.gateway import DOWNGRADE_AT, CheckoutRequest
+from services.billing.plans import price_said
 from services.billing.webhook_secret import webhook_secret
 from services.config import get_settings
 from services.db import after_commit, session_scope
@@ -28,7 +29,6 @@ from services.i18n.catalog import N_
 from services.jobs.queue import task
 from services.models import LocalStripeObject, Plan
 from services.models.base import utcnow
-from services.money import format_cents
 
 API_VERSION = "2026-10-28.endive"
 PERIOD = timedelta(days=30)
@@ -379,7 +379,7 @@ def checkout_summary(checkout_session_id: str) -> dict[str, Any] | None:
             checkout = {
                 **checkout,
                 "plan_name": plan.name,
-                "plan_amount": f"{format_cents(plan.price_cents, plan.currency)} a {plan.interval}",
+                "plan_amount": price_said(plan),
             }
         return checkout
 

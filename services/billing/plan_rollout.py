@@ -19,11 +19,12 @@ from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from services import audit
+from services.billing.plans import price_said
 from services.billing.provider import get_gateway
+from services.i18n.message import say
 from services.mail.outgoing import send_after_commit
 from services.models import Instance, Plan, PlanRollout, ProvisioningAction, Subscription
 from services.models.base import key, utcnow
-from services.money import format_cents
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
 
@@ -184,8 +185,8 @@ def _tell_owner(session: Session, subscription: Subscription, plan: Plan) -> Non
         owner.email,
         {
             "plan": plan.name,
-            "new_price": f"{format_cents(plan.price_cents, plan.currency)} a {plan.interval}",
-            "change_date": f"{when:%d %b %Y}" if when else "your next renewal",
+            "new_price": price_said(plan),
+            "change_date": when or say("your next renewal"),
         },
         organization_id=subscription.organization_id,
     )

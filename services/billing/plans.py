@@ -7,8 +7,12 @@ from dataclasses import asdict, dataclass
 from sqlmodel import Session, col, select
 
 from services.gateway.keys import plan_models
+from services.i18n import N_
+from services.i18n.message import Amount, localise, say
 from services.models import Organization, OrgKind, Plan
-from services.money import format_cents, format_micros
+from services.money import MICROS_PER_CENT
+
+PER_INTERVAL = {"month": N_("{amount} / month"), "year": N_("{amount} / year")}
 
 
 @dataclass(frozen=True)
@@ -20,23 +24,36 @@ class PlanCard:
     budget: str
     features: list[str]
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def to_dict(self, language: str = "en") -> dict[str, object]:
+        """The card as a page shows it, its price, budget and features in `language`."""
+        shown = asdict(self)
+        for name in ("price", "budget"):
+            shown[name] = str(localise(getattr(self, name), language))
+        shown["features"] = [str(localise(feature, language)) for feature in self.features]
+        return shown
+
+
+def price_said(plan: Plan) -> str:
+    """`Free`, `$19 / month`, in the language where it is shown (services.i18n.message)."""
+    if plan.is_free:
+        return say("Free")
+    amount = Amount(plan.price_cents, plan.currency)
+    return say(PER_INTERVAL.get(plan.interval, "{amount} / {interval}"), amount=amount, interval=plan.interval)
 
 
 def _features(plan: Plan) -> list[str]:
     limits = plan.limits or {}
-    features = []
+    features: list[str] = []
     if mem := limits.get("memory_mb"):
-        features.append(f"{mem} MB memory")
+        features.append(say("{mb} MB memory", mb=mem))
     if cpus := limits.get("cpus"):
-        features.append(f"{cpus} vCPU")
+        features.append(say("{cpus} vCPU", cpus=cpus))
     if projects := limits.get("max_concurrent_projects"):
-        features.append(f"{projects} concurrent projects")
+        features.append(say("{projects} concurrent projects", projects=projects))
     if rpm := limits.get("max_requests_per_minute"):
-        features.append(f"{rpm} requests per minute")
+        features.append(say("{rpm} requests per minute", rpm=rpm))
     if models := plan_models(plan):
-        features.append("AI models: " + ", ".join(models))
+        features.append(say("AI models: {models}", models=", ".join(models)))
     return features
 
 
@@ -62,8 +79,11 @@ def public_plans(session: Session, organization_id: int | None = None) -> list[P
             slug=p.slug,
             name=p.name,
             description=p.description,
-            price="Free" if p.is_free else f"{format_cents(p.price_cents, p.currency)} / {p.interval}",
-            budget=f"{format_micros(p.budget_included_micros, p.currency)} usage budget included",
+            price=price_said(p),
+            budget=say(
+                "{amount} usage budget included",
+                amount=Amount(p.budget_included_micros // MICROS_PER_CENT, p.currency),
+            ),
             features=_features(p),
         )
         for p in plans

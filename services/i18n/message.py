@@ -4,15 +4,36 @@ A service raises `ValidationFailed.single("name", say("{name} is taken.", name=n
 ordinary str (its English text), so logs, the API and tests read it as before; it also remembers its template
 and values, so the page that shows it can say it again in German (`localise`). The template is marked for the
 catalogue like `N_` (tests/unit/test_translations.py extracts `say` too, and fails on a template without German).
-Values are shown as given (a name, a host, a status), except values that are messages themselves, which are
-localised too (`say("... {status} ...", status=say(label))`).
+Values are shown as given (a name, a host), except messages (`status=say(label)`), amounts (`Amount(cents,
+currency)`) and dates, which are said, formatted and written the way the language shows them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 
-from services.i18n.catalog import translate
+from services.i18n.catalog import SOURCE_LANGUAGE, translate
+from services.i18n.formats import format_date, format_money
+
+
+@dataclass(frozen=True)
+class Amount:
+    """Money in a message: `$19` in English, `19 $` in German (Babel), whichever language shows it."""
+
+    cents: int
+    currency: str
+
+
+def _value(value: object, language: str) -> object:
+    if isinstance(value, Message):
+        return value.in_language(language)
+    if isinstance(value, Amount):
+        return format_money(value.cents, value.currency, language)
+    if isinstance(value, date):
+        return format_date(value, language)
+    return value
 
 
 class Message(str):
@@ -22,7 +43,8 @@ class Message(str):
     values: Mapping[str, object]
 
     def __new__(cls, template: str, values: Mapping[str, object]) -> Message:
-        text = super().__new__(cls, template.format(**values) if values else template)
+        english = {name: _value(value, SOURCE_LANGUAGE) for name, value in values.items()}
+        text = super().__new__(cls, template.format(**english) if values else template)
         text.template, text.values = template, dict(values)
         return text
 
@@ -30,7 +52,7 @@ class Message(str):
         return Message, (self.template, self.values)  # copied and pickled as a message, not as its English
 
     def in_language(self, language: str) -> str:
-        values = {k: v.in_language(language) if isinstance(v, Message) else v for k, v in self.values.items()}
+        values = {name: _value(value, language) for name, value in self.values.items()}
         translated = translate(language, self.template)
         try:
             return translated.format(**values) if values else translated
@@ -44,12 +66,16 @@ def say(template: str, /, **values: object) -> Message:
 
 
 def localise(text: object, language: str) -> object:
-    """A message in `language`; plain text as it is in the catalogue (a fixed English sentence), else unchanged."""
-    if isinstance(text, Message):
-        return text.in_language(language)
-    if isinstance(text, str):
+    """A message, amount or date in `language`; plain text as it is in the catalogue (a fixed English sentence);
+    anything else unchanged."""
+    if isinstance(text, str) and not isinstance(text, Message):
         return translate(language, text)
-    return text
+    return _value(text, language)
+
+
+def localise_values(values: Mapping[str, object], language: str) -> dict[str, object]:
+    """An e-mail's values in `language`: its messages, amounts and dates; names, links and numbers as they are."""
+    return {name: _value(value, language) for name, value in values.items()}
 
 
 def localise_all(messages: Mapping[str, str], language: str) -> dict[str, str]:

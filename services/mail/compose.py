@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from services import templating
 from services.branding.brand import Brand
 from services.config import get_settings
+from services.i18n.message import localise_values
 from services.mail import links as link_rules
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def render(
     settings = get_settings()
     brand = brand or Brand()
     links = links or {}
-    ctx = brand_context(brand, context)
+    ctx = brand_context(brand, localise_values(context, language))
     overrides = (brand.email_templates or {}).get(template, {})
 
     def part(name: str, suffix: str) -> str:

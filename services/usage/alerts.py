@@ -15,9 +15,11 @@ import logging
 
 from sqlmodel import Session, col, select
 
+from services.i18n import N_
+from services.i18n.message import Amount, Message, say
 from services.mail.outgoing import send_after_commit
 from services.models import Budget, Instance, Plan, Subscription
-from services.money import format_micros, micros_as_decimal
+from services.money import MICROS_PER_CENT, micros_as_decimal
 from services.ops import metrics
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
@@ -27,12 +29,38 @@ log = logging.getLogger(__name__)
 
 THRESHOLDS = (50, 80, 100)
 POLICIES = ("notify", "block", "suspend")
+# what happens at 100 %, said once it has happened and said ahead of it (two sentences each, not one sentence cut
+# into fragments: a language that builds the sentence differently can then say both)
 CONSEQUENCES = {
-    "notify": "Your instance keeps running; usage beyond the budget is billed with your next invoice.",
-    "block": "Your instance can no longer use paid models until the budget resets or you change your plan.",
-    "suspend": "Your instance has been suspended until the budget resets or you change your plan. Your data is kept.",
+    "notify": N_("Your instance keeps running; usage beyond the budget is billed with your next invoice."),
+    "block": N_("Your instance can no longer use paid models until the budget resets or you change your plan."),
+    "suspend": N_(
+        "Your instance has been suspended until the budget resets or you change your plan. Your data is kept."
+    ),
 }
-EARLY = "When the whole budget is used: {}"
+AHEAD = {
+    "notify": N_(
+        "When the whole budget is used, your instance keeps running and usage beyond it is billed with your next "
+        "invoice."
+    ),
+    "block": N_(
+        "When the whole budget is used, your instance can no longer use paid models until the budget resets or "
+        "you change your plan."
+    ),
+    "suspend": N_(
+        "When the whole budget is used, your instance is suspended until the budget resets or you change your "
+        "plan. Your data is kept."
+    ),
+}
+
+
+def consequence(plan: Plan, percent: int) -> Message:
+    said = CONSEQUENCES if percent >= 100 else AHEAD
+    return say(said.get(plan.budget_policy, said["notify"]))
+
+
+def _cents(micros: int) -> int:
+    return micros // MICROS_PER_CENT  # what a person is shown: whole cents, rounded down
 
 
 def percent_used(total_micros: int, used_micros: int) -> int:
@@ -86,7 +114,6 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
     owner = owner_user(session, instance.organization_id)
     if owner is None:
         return False
-    consequence = CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"])
     send_after_commit(
         session,
         "budget_alert",
@@ -94,10 +121,10 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
         {
             "percent": percent,
             "subdomain": instance.subdomain,
-            "used": format_micros(budget.used_micros, plan.currency),
-            "total": format_micros(budget.total_micros, plan.currency),
-            "consequence": consequence if percent >= 100 else EARLY.format(consequence.lower()),
-            "reset_date": budget.reset_at.strftime("%d %b %Y") if budget.reset_at else "the next billing date",
+            "used": Amount(_cents(budget.used_micros), plan.currency),
+            "total": Amount(_cents(budget.total_micros), plan.currency),
+            "consequence": consequence(plan, percent),
+            "reset_date": budget.reset_at or say("the next billing date"),
         },
         organization_id=instance.organization_id,
     )
@@ -105,16 +132,18 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
 
 
 def banner(budget: Budget, plan: Plan) -> str:
-    """What the dashboard says once a threshold of this period has been crossed ("" before that)."""
+    """What the dashboard says once a threshold of this period has been crossed ("" before that), as a message
+    the dashboard says in its own language."""
     sent = list(budget.alerts_sent or [])
     if not sent:
         return ""
-    highest = max(sent)
-    if highest >= 100:
-        return "You have used your whole budget for this period. " + CONSEQUENCES.get(plan.budget_policy, "")
-    return (
-        f"You have used {percent_used(budget.total_micros, budget.used_micros)} % of your budget for this "
-        f"period. " + EARLY.format(CONSEQUENCES.get(plan.budget_policy, CONSEQUENCES["notify"]).lower())
+    if max(sent) >= 100:
+        return say("You have used your whole budget for this period. {then}", then=consequence(plan, 100))
+    percent = percent_used(budget.total_micros, budget.used_micros)
+    return say(
+        "You have used {percent} % of your budget for this period. {then}",
+        percent=percent,
+        then=consequence(plan, percent),
     )
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import BrowserContext, expect
 
+from tests.e2e.helpers import SCRIPTS_WITH_THE_PAGE
 from tests.support.databases import fresh_postgres_database
 from tests.support.edge import PortalEdge, portal_edge
 from tests.support.env import drop_queue, require_env
@@ -246,3 +247,10 @@ def _scaled(env: dict[str, str], root: Path) -> Iterator[ScaledPortal]:
 @pytest.fixture()
 def inbox(mail: tuple[SmtpInbox, int]) -> SmtpInbox:
     return mail[0]
+
+
+@pytest.fixture(autouse=True)
+def scripts_with_the_page(context: BrowserContext) -> None:
+    """Pages start their scripts as they parse, not after their first paint (portal/paint_first.py): `load` then
+    means hydrated, which the tests' typing and clicking rely on. test_first_paint.py walks the real order."""
+    context.add_init_script(SCRIPTS_WITH_THE_PAGE)

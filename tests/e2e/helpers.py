@@ -10,6 +10,9 @@ from sqlalchemy import create_engine, text
 
 from tests.support.servers import RunningPortal
 
+# the browser suite starts a page's scripts as it parses (portal/paint_first.py); contexts a test makes add it too
+SCRIPTS_WITH_THE_PAGE = "window.__portal_paint_first = false"
+
 PASSWORD = "a long and good passphrase"
 
 

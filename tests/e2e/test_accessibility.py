@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import assert_accessible, sign_in, sign_out, sign_up
+from tests.e2e.helpers import SCRIPTS_WITH_THE_PAGE, assert_accessible, sign_in, sign_out, sign_up
 from tests.support.servers import RunningPortal
 
 PUBLIC = ("/", "/pricing", "/signup", "/login")
@@ -83,6 +83,7 @@ def test_signed_in_pages_in_dark_mode_under_a_resellers_brand_and_in_german(
     mode and German."""
     beta = portal.url.replace("localhost", "beta.localhost", 1)
     context = browser.new_context(locale="de-DE", color_scheme="dark")
+    context.add_init_script(SCRIPTS_WITH_THE_PAGE)
     try:
         page = context.new_page()
         sign_up(page, beta, "a11ybeta", plan="beta-free")

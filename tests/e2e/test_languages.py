@@ -3,9 +3,11 @@ this browser and, once signed in, on the account (another browser then speaks it
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in, sign_up, sql
+from tests.e2e.helpers import SCRIPTS_WITH_THE_PAGE, sign_in, sign_up, sql
 from tests.support.servers import RunningPortal, SmtpInbox
 
 OPERATOR = ("admin@example.com", "demo-password-123")
@@ -21,8 +23,16 @@ def _choose(page: Page, language: str) -> None:
     expect(page.locator("#language-switch")).to_have_text(language)
 
 
+def _wait_for_saved_language(portal: RunningPortal, email: str, language: str) -> None:
+    deadline = time.monotonic() + 10
+    while sql(portal, "SELECT language FROM user_account WHERE email = :e", e=email) != [(language,)]:
+        assert time.monotonic() < deadline, f"{email}'s language was not saved as {language}"
+        time.sleep(0.2)
+
+
 def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser, portal: RunningPortal) -> None:
     german = browser.new_context(locale="de-DE")  # Accept-Language: de-DE
+    german.add_init_script(SCRIPTS_WITH_THE_PAGE)
     try:
         page = german.new_page()
         page.goto(portal.url + "/login")
@@ -39,11 +49,12 @@ def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser
         expect(page.locator("#login-submit")).to_have_text("Anmelden")
         sign_in(page, portal.url, *OPERATOR)  # signing in keeps it and saves it on the account
         expect(page.locator("#sign-out")).to_have_text("Abmelden")
-        assert sql(portal, "SELECT language FROM user_account WHERE email = :e", e=OPERATOR[0]) == [("de",)]
+        _wait_for_saved_language(portal, OPERATOR[0], "de")  # saved by the dashboard's load, just after it shows
     finally:
         german.close()
 
     english = browser.new_context(locale="en-US")  # another browser, asking for English: the account's choice wins
+    english.add_init_script(SCRIPTS_WITH_THE_PAGE)
     try:
         page = english.new_page()
         sign_in(page, portal.url, *OPERATOR)
@@ -59,6 +70,7 @@ def test_a_german_visitor_signs_up_and_reads_the_e_mail_in_german(
     browser: Browser, portal: RunningPortal, inbox: SmtpInbox
 ) -> None:
     german = browser.new_context(locale="de-DE")
+    german.add_init_script(SCRIPTS_WITH_THE_PAGE)
     try:
         page = german.new_page()
         page.goto(portal.url + "/signup")

@@ -56,3 +56,32 @@ def test_the_recipients_choice_then_the_sellers_default(db: Session) -> None:
     assert recipient_language(db, "sam@example.com", "en") == "en"
     assert recipient_language(db, "sam@example.com", "de") == "de"  # no choice of their own: the seller's
     assert recipient_language(db, "nobody@example.com", "de") == "de"  # an invitation to a new person
+
+
+def test_amounts_dates_and_sentences_inside_an_email_are_in_its_language() -> None:
+    """What services put into an e-mail (services/usage/alerts.py: amounts, the reset day, what happens at 100 %)
+    is written the way the recipient's language writes it, not only the template around it."""
+    from datetime import datetime
+
+    from services.i18n.message import Amount, say
+    from services.models import Plan
+    from services.usage.alerts import consequence
+
+    plan = Plan(slug="p", name="P", budget_policy="suspend")
+    values = {
+        "percent": 80,
+        "subdomain": "anna",
+        "used": Amount(80_050, "usd"),
+        "total": Amount(100_000, "usd"),
+        "consequence": consequence(plan, 80),
+        "reset_date": datetime(2027, 3, 1),
+    }
+    german = text_of(render("budget_alert", "anna@example.com", values, Brand(), language="de"))
+    assert "800,50\xa0$" in german and "1.000\xa0$" in german and "01 März 2027" in german
+    assert "Wenn das ganze Budget verbraucht ist, wird Ihre Instanz gesperrt" in german
+    english = text_of(render("budget_alert", "anna@example.com", values, Brand(), language="en"))
+    assert "$800.50" in english and "$1,000" in english and "01 Mar 2027" in english
+    assert "When the whole budget is used, your instance is suspended" in english
+    values = {**dict.fromkeys(_values("plan_price_change.txt"), "x"), "change_date": say("your next renewal")}
+    later = text_of(render("plan_price_change", "a@example.com", values, language="de"))
+    assert "Ihrer nächsten Verlängerung" in later

@@ -142,4 +142,4 @@ def test_a_new_price_reaches_existing_subscribers_only_when_chosen_and_each_owne
     assert (rollout.kind, rollout.done, rollout.finished_at is not None) == ("price", 2, True)
     told = [m for m in outbox_messages(outbox) if "price" in m["Subject"].lower()]
     assert sorted(m["To"] for m in told) == ["roll0@example.com", "roll1@example.com"]
-    assert "$39 a month" in text_of(told[0])
+    assert "$39 / month" in text_of(told[0])

@@ -39,7 +39,7 @@ def test_pay_delivers_signed_events_that_activate_the_subscription(db: Session, 
     summary = local.checkout_summary(session_id)
     assert summary is not None and summary["status"] == "open" and summary["price"] == "price_basic"
     plan = db.exec(select(Plan).where(Plan.stripe_price_id == "price_basic")).one()
-    assert summary["plan_name"] == plan.name and summary["plan_amount"].endswith(f" a {plan.interval}")
+    assert summary["plan_name"] == plan.name and summary["plan_amount"].endswith(f" / {plan.interval}")
     assert summary["plan_amount"].startswith(format_cents(plan.price_cents, plan.currency))
     before = checkout_progress(session_id)
     assert before is not None and before.subscription_status == "incomplete"
