@@ -135,7 +135,7 @@ def _announce(session: Session, subscription: Subscription, event_type: str) -> 
     )
 
 
-def _tell_customer(session: Session, subscription: Subscription, template: str, context: dict[str, str]) -> None:
+def _tell_customer(session: Session, subscription: Subscription, template: str, context: dict[str, object]) -> None:
     """An e-mail to the customer's owner in their seller's brand, sent only if this change commits."""
     owner = owner_user(session, subscription.organization_id)
     if owner is not None:
