@@ -16,6 +16,7 @@ class BrandState(rx.State):
     loaded: bool = False
     brand: dict[str, str] = NEUTRAL  # keys: services.branding.brand.SHOWN; the host's once `loaded`
     _organization_id: int = 0  # the seller of this host: its plans are offered, its signups land under it
+    _words: dict[str, dict[str, str]] = {}  # the seller's own texts, per language (LanguageState shows them)
 
     def _host(self) -> str:
         return self.router.url.hostname or ""
@@ -24,6 +25,7 @@ class BrandState(rx.State):
         with session_scope() as session:
             brand = brand_for_host(session, self._host())
         self._organization_id = brand.organization_id or 0
+        self._words = brand.words or {}
         self.brand = shown(brand)
         self.loaded = True
 
@@ -37,6 +39,12 @@ class BrandState(rx.State):
                 "('link'); l.rel = 'icon'; document.head.appendChild(l); } l.href = " + repr(favicon) + "; })()"
             )
         return None
+
+    def words(self) -> dict[str, dict[str, str]]:
+        """For LanguageState: the seller's own texts (resolved now if the page has not yet)."""
+        if not self.loaded:
+            self._resolve()
+        return self._words
 
     def seller_id(self) -> int | None:
         """For other states: the organization this host sells for (resolved now if the page has not yet)."""

@@ -14,9 +14,13 @@ from portal.state.admin import AdminState
 from portal.state.forms import Outcome, notice
 from services.admin import branding as editor
 from services.admin import domains as seller_domains
+from services.admin import words as seller_words
 from services.branding.contrast import contrast_warning
 from services.i18n import N_
+from services.i18n.catalog import known_texts
 from services.tenancy.scope import Actor
+
+ALL_LANGUAGES = "all"  # the e-mail editor's choice for parts every language gets
 
 
 class BrandingEditorState(AdminState):
@@ -26,7 +30,13 @@ class BrandingEditorState(AdminState):
     domains: list[dict[str, Any]] = []  # the seller's portal domains, with status and the records to create
     email_overrides: dict[str, dict[str, str]] = {}
     email_template: str = "welcome"
+    email_language: str = ""  # "" = the parts for every language; "de" = for German recipients only
     email_parts: dict[str, str] = {}
+    words: dict[str, dict[str, str]] = {}  # the seller's own texts, per language (services/admin/words.py)
+    word_language: str = "en"
+    word_text: str = ""  # which built-in text
+    word_replacement: str = ""
+    known_texts: list[str] = []  # every built-in text, suggested as the seller types
     field_errors: dict[str, str] = {}
     sender: dict[str, str] = {}  # the seller's own From address and the DNS record that proves it
     _org_id: int = 0
@@ -42,7 +52,9 @@ class BrandingEditorState(AdminState):
         self.inherited = {k: str(v) for k, v in data["effective"].items() if isinstance(v, str | bool)}
         self.domains = seller_domains.domains_of(session, actor, actor.organization_id)
         self.email_overrides = data["email_templates"]
-        self.email_parts = dict(self.email_overrides.get(self.email_template, {}))
+        self.email_parts = dict(self.email_overrides.get(self._email_key(), {}))
+        self.words = data["words"]
+        self.known_texts = sorted(known_texts())
         self.sender = editor.sender_status(session, actor, actor.organization_id)
 
     @rx.event
@@ -153,10 +165,18 @@ class BrandingEditorState(AdminState):
         if toast is not None:
             yield toast
 
+    def _email_key(self) -> str:
+        return editor.email_key(self.email_template, self.email_language)
+
     @rx.event
     def choose_email(self, template: str) -> None:
         self.email_template = template
-        self.email_parts = dict(self.email_overrides.get(template, {}))
+        self.email_parts = dict(self.email_overrides.get(self._email_key(), {}))
+
+    @rx.event
+    def choose_email_language(self, language: str) -> None:
+        self.email_language = "" if language == ALL_LANGUAGES else language
+        self.email_parts = dict(self.email_overrides.get(self._email_key(), {}))
 
     @rx.event
     def set_email_part(self, part: str, value: str) -> None:
@@ -165,8 +185,47 @@ class BrandingEditorState(AdminState):
     @rx.event
     async def save_email(self):
         ip, org_id, template, parts = self._ip(), self._org_id, self.email_template, dict(self.email_parts)
-        outcome = await self._attempt(lambda s, a: editor.save_email_template(s, a, org_id, template, parts, ip=ip))
+        language, saved_as = self.email_language, self._email_key()
+        outcome = await self._attempt(
+            lambda s, a: editor.save_email_template(s, a, org_id, template, parts, language=language, ip=ip)
+        )
         self.field_errors = {} if outcome.refused else {f"email_{k}": v for k, v in outcome.errors.items()}
         if outcome.ok:
-            self.email_overrides = {**self.email_overrides, template: {k: v for k, v in parts.items() if v.strip()}}
+            self.email_overrides = {**self.email_overrides, saved_as: {k: v for k, v in parts.items() if v.strip()}}
             yield await notice(self, N_("E-mail template saved."))
+
+    @rx.event
+    def set_word(self, name: str, value: str) -> None:
+        """The words form's fields: which language, which built-in text, and the seller's own."""
+        if name == "language":
+            self.word_language = value
+        elif name == "text":
+            self.word_text = value
+            self.word_replacement = self.words.get(self.word_language, {}).get(value, self.word_replacement)
+        elif name == "replacement":
+            self.word_replacement = value
+
+    @rx.var
+    def word_rows(self) -> list[dict[str, str]]:
+        """The seller's own texts in the chosen language, as the list under the form shows them."""
+        own = self.words.get(self.word_language, {})
+        return [{"text": text, "replacement": own[text]} for text in sorted(own)]
+
+    async def _save_word(self, text: str, replacement: str):
+        ip, org_id, language = self._ip(), self._org_id, self.word_language
+        outcome = await self._attempt(
+            lambda s, a: seller_words.save_word(s, a, org_id, language, text, replacement, ip=ip)
+        )
+        self.field_errors = {} if outcome.refused else {f"word_{k}": v for k, v in outcome.errors.items()}
+        if outcome.ok and outcome.value is not None:
+            self.words, self.word_text, self.word_replacement = outcome.value, "", ""
+            return await notice(self, N_("Saved. Your portal shows it from the next page load."))
+        return None
+
+    @rx.event
+    async def save_word(self):
+        return await self._save_word(self.word_text, self.word_replacement)
+
+    @rx.event
+    async def remove_word(self, text: str):
+        return await self._save_word(str(text), "")

@@ -7,6 +7,7 @@ import reflex as rx
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from services.accounts.language import check_language, page_language, set_language
+from services.admin.words import texts_in
 from services.db import session_scope
 from services.errors import ValidationFailed
 from services.i18n import SOURCE_LANGUAGE, translations
@@ -17,9 +18,9 @@ class LanguageState(rx.State):
     texts: dict[str, str] = {}  # the language's translations by English text; {} for English (portal/components/i18n)
     chosen: str = rx.LocalStorage("", name="portal_language", sync=True)  # a visitor's own choice, before sign-in
 
-    def _use(self, language: str) -> None:
-        if language != self.language:
-            self.language, self.texts = language, translations(language)
+    def _use(self, language: str, words: dict[str, dict[str, str]]) -> None:
+        """The language and its texts: built in, then the seller's own words for it (services/admin/words.py)."""
+        self.language, self.texts = language, texts_in(language, translations(language), words)
 
     @rx.event
     async def load(self) -> None:
@@ -35,7 +36,7 @@ class LanguageState(rx.State):
                 self.router.headers.accept_language,
                 brand.brand.get("language"),
             )
-        self._use(language)
+        self._use(language, brand.words())
 
     @rx.event
     async def choose(self, language: str):
@@ -50,6 +51,6 @@ class LanguageState(rx.State):
         if auth._user_id:
             with session_scope() as session:
                 set_language(session, auth._user_id, language)
-        self._use(language)
+        self._use(language, (await self.get_state(BrandState)).words())
         # this browser's choice is written before the reload reads it (the state's own sync could come after)
         return rx.call_script(f"localStorage.setItem('portal_language', '{language}'); window.location.reload()")

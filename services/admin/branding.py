@@ -79,7 +79,9 @@ IMAGES = ("logo_url", "favicon_url")  # set by uploads, not typed
 TEXT_LIMITS = {"platform_name": 120, "footer_text": 500}
 
 
-def _seller(session: Session, actor: Actor | None, organization_id: int, attempted: str) -> tuple[Organization, Actor]:
+def seller_for_branding(
+    session: Session, actor: Actor | None, organization_id: int, attempted: str
+) -> tuple[Organization, Actor]:
     org = session.get(Organization, organization_id)
     checked = authorise(
         session,
@@ -95,7 +97,7 @@ def _seller(session: Session, actor: Actor | None, organization_id: int, attempt
 
 def current(session: Session, actor: Actor | None, organization_id: int) -> dict[str, Any]:
     """The organization's own overrides (what the form edits) beside the brand it shows (with inheritance)."""
-    _seller(session, actor, organization_id, "branding.view")
+    seller_for_branding(session, actor, organization_id, "branding.view")
     own = session.exec(select(Branding).where(col(Branding.organization_id) == organization_id)).first()
     fields = {name: str(getattr(own, name) or "") if own else "" for name in (*EDITABLE, *IMAGES)}
     return {
@@ -103,6 +105,7 @@ def current(session: Session, actor: Actor | None, organization_id: int) -> dict
         "hide_platform_branding": bool(own and own.hide_platform_branding),
         "effective": brand_for(session, organization_id).to_dict(),
         "email_templates": dict(own.email_templates or {}) if own else {},
+        "words": dict(own.words or {}) if own else {},
     }
 
 
@@ -145,7 +148,7 @@ def validate(values: dict[str, Any], organization_id: int | None = None) -> dict
 def update(
     session: Session, actor: Actor | None, organization_id: int, values: dict[str, Any], *, ip: str = ""
 ) -> Branding:
-    org, checked = _seller(session, actor, organization_id, "branding.update")
+    org, checked = seller_for_branding(session, actor, organization_id, "branding.update")
     clean = validate(values, org.id)
     if clean["custom_css"]:
         require_feature(session, org.id, "custom_css", "custom_css")
@@ -178,7 +181,7 @@ def store_logo(
     """Check and keep an uploaded logo (or favicon: `kind`); returns the URL the brand now uses."""
     if kind not in ("logo", "favicon"):
         raise ValueError(f"Unknown brand image {kind!r}.")
-    org, checked = _seller(session, actor, organization_id, f"branding.{kind}")
+    org, checked = seller_for_branding(session, actor, organization_id, f"branding.{kind}")
     if not data:
         raise ValidationFailed.single("logo", N_("The file is empty."))
     if len(data) > MAX_LOGO_BYTES:
@@ -211,17 +214,32 @@ def store_logo(
     return ASSET_ROUTE + name
 
 
+def email_key(template: str, language: str) -> str:
+    """Where a seller's parts of `template` are kept: "welcome" for every language, "de/welcome" for German."""
+    return f"{language}/{template}" if language else template
+
+
 def save_email_template(
-    session: Session, actor: Actor | None, organization_id: int, template: str, parts: dict[str, str], *, ip: str = ""
+    session: Session,
+    actor: Actor | None,
+    organization_id: int,
+    template: str,
+    parts: dict[str, str],
+    *,
+    language: str = "",
+    ip: str = "",
 ) -> None:
-    """Override some parts of one e-mail for this brand; empty parts fall back to the built-in ones.
+    """Override some parts of one e-mail for this brand, for every language ("") or one; empty parts fall back to
+    that language's parts, then to the built-in ones.
 
     Each part is rendered now with sample values, within the limits it will meet when sent, and a link that
     carries a token must stand where the portal places it (services/mail/links.py); otherwise it is refused.
     """
-    org, checked = _seller(session, actor, organization_id, "branding.email_template")
+    org, checked = seller_for_branding(session, actor, organization_id, "branding.email_template")
     if template not in EMAIL_TEMPLATES:
         raise ValidationFailed.single("template", say("must be one of {choices}", choices=", ".join(EMAIL_TEMPLATES)))
+    if language and language not in LANGUAGES:
+        raise ValidationFailed.single("language", say("must be one of {choices}", choices=", ".join(LANGUAGES)))
     errors: dict[str, str] = {}
     clean = {part: str(parts.get(part) or "").strip() for part in EMAIL_PARTS}
     for part, text in clean.items():
@@ -237,9 +255,9 @@ def save_email_template(
     overrides = dict(branding.email_templates or {})
     kept = {part: text for part, text in clean.items() if text}
     if kept:
-        overrides[template] = kept
+        overrides[email_key(template, language)] = kept
     else:
-        overrides.pop(template, None)
+        overrides.pop(email_key(template, language), None)
     branding.email_templates = overrides  # a new dict, so the JSON column is written
     session.add(branding)
     audit.record(
@@ -249,13 +267,13 @@ def save_email_template(
         target=("organization", org.id),
         organization_id=org.id,
         ip=ip,
-        details={"template": template, "parts": sorted(kept)},
+        details={"template": template, "language": language or "all", "parts": sorted(kept)},
     )
 
 
 def sender_status(session: Session, actor: Actor | None, organization_id: int) -> dict[str, str]:
     """The seller's own From address, the DNS record that proves it, and whether it is proven."""
-    org, _checked = _seller(session, actor, organization_id, "branding.sender_view")
+    org, _checked = seller_for_branding(session, actor, organization_id, "branding.sender_view")
     own = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
     if own is None or not own.sender_email or not own.sender_token:
         return {}
@@ -271,7 +289,7 @@ def sender_status(session: Session, actor: Actor | None, organization_id: int) -
 def set_sender(session: Session, actor: Actor | None, organization_id: int, email: str, *, ip: str = "") -> None:
     """Ask to send this seller's e-mail From `email`; it is used once its domain is proven (verify_sender).
     An empty address goes back to the platform's address (with the seller's name and Reply-To)."""
-    org, checked = _seller(session, actor, organization_id, "branding.sender")
+    org, checked = seller_for_branding(session, actor, organization_id, "branding.sender")
     branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
         organization_id=key(org)
     )
@@ -305,7 +323,7 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
 
 def verify_sender(session: Session, actor: Actor | None, organization_id: int, *, ip: str = "") -> None:
     """Look the proof up in DNS now; from then on the seller's e-mail goes out From its own address."""
-    org, checked = _seller(session, actor, organization_id, "branding.sender_verify")
+    org, checked = seller_for_branding(session, actor, organization_id, "branding.sender_verify")
     branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
     if branding is None or not branding.sender_email or not branding.sender_token:
         raise ValidationFailed.single("sender_email", N_("Enter the address to send from first."))

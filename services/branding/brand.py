@@ -36,6 +36,7 @@ class Brand:
     language: str = "en"  # the seller's default language (services/i18n: after the person's and the browser's)
     powered_by: str = ""  # "Portal" under a reseller's brand unless they hide it
     email_templates: dict[str, dict[str, str]] | None = None  # name -> {"subject", "text", "html"} overrides
+    words: dict[str, dict[str, str]] | None = None  # language -> {built-in text: the seller's own}
     public_url: str = ""  # the portal under this brand's own domain, for links in e-mails ("" = PUBLIC_URL)
     sender_address: str = ""  # the seller's own From address, once its domain is verified ("" = the platform's)
 
@@ -71,7 +72,7 @@ NEUTRAL = {**dict.fromkeys(SHOWN, ""), "accent_color": "gray", "gray_color": "gr
 _OVERRIDABLE = [
     f.name
     for f in fields(Brand)
-    if f.name not in ("organization_id", "powered_by", "email_templates", "public_url", "sender_address")
+    if f.name not in ("organization_id", "powered_by", "email_templates", "words", "public_url", "sender_address")
 ]
 
 
@@ -99,6 +100,7 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
     }
     values: dict[str, Any] = {}
     templates: dict[str, dict[str, str]] = {}
+    words: dict[str, dict[str, str]] = {}
     sender = ""
     for org in reversed(chain):  # platform first, nearest last: nearer wins
         branding = overrides.get(key(org))
@@ -109,9 +111,13 @@ def brand_for(session: Session, organization_id: int | None) -> Brand:
             if value not in (None, ""):
                 values[name] = value
         templates.update({k: v for k, v in (branding.email_templates or {}).items() if isinstance(v, dict)})
+        for language, own in (branding.words or {}).items():
+            if isinstance(own, dict):  # nearer sellers override their parents' words one text at a time
+                words[language] = {**words.get(language, {}), **own}
         if branding.sender_email and branding.sender_verified_at is not None:
             sender = branding.sender_email
     values["email_templates"] = templates
+    values["words"] = words
     values["sender_address"] = sender
     if values.get("custom_css") and not has_feature(session, organization_id, "custom_css"):
         values["custom_css"] = ""  # a licence without custom CSS (or one that lost it) shows none

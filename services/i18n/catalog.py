@@ -34,6 +34,12 @@ def translations(language: str) -> dict[str, str]:
     return {str(m.id): str(m.string) for m in catalog(language) if m.id and m.string and not m.fuzzy}
 
 
+@lru_cache(maxsize=1)
+def known_texts() -> frozenset[str]:
+    """Every English text the portal shows (the catalogue test keeps each language's entries equal to them)."""
+    return frozenset(text for language in LANGUAGES for text in translations(language))
+
+
 def translate(language: str, text: str) -> str:
     return translations(language).get(text, text)
 

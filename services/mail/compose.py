@@ -76,7 +76,8 @@ def render(
     brand = brand or Brand()
     links = links or {}
     ctx = brand_context(brand, localise_values(context, language))
-    overrides = (brand.email_templates or {}).get(template, {})
+    seller = brand.email_templates or {}  # the seller's parts for every language, then for this one
+    overrides = {**seller.get(template, {}), **seller.get(f"{language}/{template}", {})}
 
     def part(name: str, suffix: str) -> str:
         if overrides.get(name):

@@ -64,7 +64,8 @@ class Branding(SQLModel, table=True):
     footer_text: str | None = Field(default=None, max_length=500)
     hide_platform_branding: bool = False
     language: str | None = Field(default=None, max_length=8)  # for visitors whose browser asks for none we speak
-    email_templates: dict[str, Any] = json_field()
+    email_templates: dict[str, Any] = json_field()  # "welcome" for every language, "de/welcome" for German only
+    words: dict[str, Any] = json_field()  # per language, the seller's own text for a built-in one (branding/words.py)
     # e-mail goes out From this address once the seller proved it controls its domain (a DNS TXT record)
     sender_email: str | None = Field(default=None, max_length=254)
     sender_token: str | None = Field(default=None, max_length=64)

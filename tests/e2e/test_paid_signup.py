@@ -26,7 +26,7 @@ def _sign_up_for(page: Page, portal: RunningPortal, username: str, plan: str = "
     expect(page).to_have_url(re.compile(r"/billing/test-checkout\?session=cs_test_local_"))
     expect(page.locator("#test-mode")).to_contain_text("TEST MODE")
     expect(page.locator("#checkout-plan")).not_to_be_empty()  # the plan's name and price, never a price id
-    expect(page.locator("#checkout-amount")).to_contain_text(" a month")
+    expect(page.locator("#checkout-amount")).to_contain_text(" / month")
 
 
 def test_paid_signup_pays_and_lands_on_an_active_dashboard(
@@ -34,7 +34,7 @@ def test_paid_signup_pays_and_lands_on_an_active_dashboard(
 ) -> None:
     _sign_up_for(page, portal, "payingcustomer")
     expect(page.locator("#checkout-plan")).to_have_text("Starter")
-    expect(page.locator("#checkout-amount")).to_have_text("$19 a month")
+    expect(page.locator("#checkout-amount")).to_have_text("$19 / month")
     page.click("#pay")
 
     expect(page).to_have_url(re.compile(r"/billing/success\?session_id=cs_test_local_"))

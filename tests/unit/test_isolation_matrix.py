@@ -114,7 +114,7 @@ def tenants(db: Session, tree: dict) -> Tenants:
             instance_b,
             template_b,
             plan_b,
-            Branding(organization_id=reseller_b.id, platform_name="B brand"),
+            Branding(organization_id=reseller_b.id, platform_name="B brand", words={"en": {"Sign in": "Log in to B"}}),
             Licence(organization_id=reseller_b.id, tier="pro", features=list(FEATURES)),
             Licence(organization_id=orgs["reseller-a"].id, tier="pro", features=list(FEATURES)),
             Budget(subscription_id=instance_b.subscription_id, total_micros=10_000_000, used_micros=5),  # type: ignore[arg-type]
@@ -296,6 +296,8 @@ async def _editor(name: str, browser: Browser, b: dict[str, Any], *args: Any) ->
         editor.own = {"platform_name": "Hijacked", "custom_css": "h1 { color: red }"}
     if name == "save_email":
         editor.email_parts = {"subject": "Hijacked"}
+    if name == "save_word":
+        editor.word_language, editor.word_text, editor.word_replacement = "en", "Sign in", "Hijacked"
     return await browser.call(BrandingEditorState, name, *args)
 
 
@@ -389,6 +391,10 @@ PROBES: dict[str, Probe] = {
     "BrandingEditorState.save_email": lambda br, b: _editor("save_email", br, b),
     "BrandingEditorState.set_email_part": lambda br, b: _editor("save_email", br, b),
     "BrandingEditorState.choose_email": lambda br, b: _editor("save_email", br, b),
+    "BrandingEditorState.choose_email_language": lambda br, b: _editor("save_email", br, b),
+    "BrandingEditorState.save_word": lambda br, b: _editor("save_word", br, b),
+    "BrandingEditorState.set_word": lambda br, b: _editor("save_word", br, b),
+    "BrandingEditorState.remove_word": lambda br, b: _editor("remove_word", br, b, "Sign in"),
     "BrandingEditorState.add_domain": lambda br, b: _editor("add_domain", br, b, {"hostname": "portal.hijack.example"}),
     "BrandingEditorState.remove_domain": lambda br, b: _editor("remove_domain", br, b, b["seller_domain"].id),
     "BrandingEditorState.check_domain": lambda br, b: _editor("check_domain", br, b, b["seller_domain"].id),

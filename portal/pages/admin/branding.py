@@ -11,6 +11,7 @@ from portal.components.forms import label_for, labelled_upload
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.auth import AuthState
+from portal.state.branding_editor import ALL_LANGUAGES
 from portal.state.branding_editor import BrandingEditorState as B
 from services.i18n import LANGUAGES
 from services.mail.overrides import EMAIL_TEMPLATES
@@ -95,12 +96,23 @@ def _emails() -> rx.Component:
             size="1",
             color_scheme="gray",
         ),
-        rx.select(
-            list(EMAIL_TEMPLATES),
-            value=B.email_template,
-            on_change=B.choose_email,
-            id="email-template",
-            custom_attrs={"aria-label": "E-mail to edit"},
+        rx.hstack(
+            rx.select(
+                list(EMAIL_TEMPLATES),
+                value=B.email_template,
+                on_change=B.choose_email,
+                id="email-template",
+                custom_attrs={"aria-label": "E-mail to edit"},
+            ),
+            rx.select.root(
+                rx.select.trigger(id="email-language", custom_attrs={"aria-label": "For recipients who read"}),
+                rx.select.content(
+                    rx.select.item("Every language", value=ALL_LANGUAGES),
+                    *[rx.select.item(name, value=code) for code, name in LANGUAGES.items()],
+                ),
+                value=rx.cond(B.email_language == "", ALL_LANGUAGES, B.email_language),
+                on_change=B.choose_email_language,
+            ),
         ),
         *[
             rx.vstack(
@@ -121,6 +133,78 @@ def _emails() -> rx.Component:
         rx.button("Save e-mail", variant="soft", on_click=B.save_email, id="email-save"),
         _error("email_"),
         _error("email_template"),
+        width="100%",
+        align="start",
+    )
+
+
+def _word_row(row: rx.Var[dict[str, str]]) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["text"].to(str)),
+        rx.table.cell(row["replacement"].to(str)),
+        rx.table.cell(
+            rx.button(
+                "Use the built-in text",
+                size="1",
+                variant="soft",
+                color_scheme="gray",
+                on_click=B.remove_word(row["text"].to(str)),
+            )
+        ),
+    )
+
+
+def _words() -> rx.Component:
+    """The seller's own text for any built-in one, per language (services/admin/words.py)."""
+    return rx.vstack(
+        rx.heading("Your words", size="3"),
+        rx.text(
+            "Replace any text of your portal, in each language. Start typing the built-in text and pick it from the "
+            "suggestions; what you leave alone stays as built in.",
+            size="1",
+            color_scheme="gray",
+        ),
+        rx.select.root(
+            rx.select.trigger(id="word-language", custom_attrs={"aria-label": "Language of your words"}),
+            rx.select.content(*[rx.select.item(name, value=code) for code, name in LANGUAGES.items()]),
+            value=B.word_language,
+            on_change=lambda v: B.set_word("language", v),
+        ),
+        rx.el.datalist(rx.foreach(B.known_texts, lambda text: rx.el.option(value=text)), id="known-texts"),
+        label_for("Built-in text", "word-text"),
+        rx.input(
+            value=B.word_text,
+            on_change=lambda v: B.set_word("text", v),
+            list="known-texts",
+            id="word-text",
+            width="100%",
+        ),
+        _error("word_text"),
+        label_for("Your text", "word-replacement"),
+        rx.input(
+            value=B.word_replacement,
+            on_change=lambda v: B.set_word("replacement", v),
+            id="word-replacement",
+            width="100%",
+        ),
+        _error("word_replacement"),
+        _error("word_language"),
+        rx.button("Save words", variant="soft", on_click=B.save_word, id="word-save"),
+        rx.cond(
+            B.word_rows.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Built in"),
+                        rx.table.column_header_cell("Yours"),
+                        rx.table.column_header_cell("Action"),
+                    )
+                ),
+                rx.table.body(rx.foreach(B.word_rows, _word_row)),
+                id="words-table",
+                width="100%",
+            ),
+        ),
         width="100%",
         align="start",
     )
@@ -295,6 +379,7 @@ def branding_editor() -> rx.Component:
                 _error("hostname"),
                 _sender(),
                 _emails(),
+                _words(),
                 width="100%",
                 align="start",
             ),
