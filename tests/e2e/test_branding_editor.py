@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import SCRIPTS_WITH_THE_PAGE, sign_in
 from tests.support.servers import RunningPortal
 
 PNG = bytes.fromhex(
@@ -127,3 +127,42 @@ def test_an_accepted_stylesheet_loads_nothing_from_another_origin(page: Page, po
     page.goto(acme + "/admin/branding")  # the demo brand again, for the other tests
     page.locator("#brand-custom_css").fill("")
     page.click("#brand-save")
+
+
+def test_a_seller_puts_its_own_words_in_each_language(page: Page, portal: RunningPortal, browser: Browser) -> None:
+    """The owner replaces "Sign in" in German only; a German visitor of the seller's portal reads it, an English
+    one reads the built-in text, and the platform's own portal is untouched."""
+    acme = portal.url.replace("localhost", "acme.localhost", 1)
+    sign_in(page, acme, "owner@acme.example.com", "demo-password-123")
+    page.goto(acme + "/admin/branding")
+    page.locator("#word-language").click()
+    page.get_by_role("option", name="Deutsch").click()
+    page.fill("#word-text", "A text the portal never shows")
+    page.fill("#word-replacement", "Egal")
+    page.click("#word-save")
+    expect(page.locator("#word_text-error")).to_be_visible()  # only the portal's own texts
+    page.fill("#word-text", "Sign in")
+    page.fill("#word-replacement", "Bei Acme einloggen")
+    page.click("#word-save")
+    expect(page.locator("#words-table")).to_contain_text("Bei Acme einloggen")
+
+    german = browser.new_context(locale="de-DE")
+    german.add_init_script(SCRIPTS_WITH_THE_PAGE)
+    english = browser.new_context(locale="en-US")
+    english.add_init_script(SCRIPTS_WITH_THE_PAGE)
+    try:
+        visitor = german.new_page()
+        visitor.goto(acme + "/login")
+        expect(visitor.locator("#login-submit")).to_have_text("Bei Acme einloggen")
+        expect(visitor.get_by_text("Passwort vergessen?")).to_be_visible()  # the rest: built-in German
+        visitor.goto(portal.url + "/login")
+        expect(visitor.locator("#login-submit")).to_have_text("Anmelden")  # another seller's portal
+        other = english.new_page()
+        other.goto(acme + "/login")
+        expect(other.locator("#login-submit")).to_have_text("Sign in")
+    finally:
+        german.close()
+        english.close()
+
+    page.locator("#words-table").get_by_role("button", name="Use the built-in text").click()
+    expect(page.locator("#words-table")).to_have_count(0)  # back to the built-in text, for the other tests

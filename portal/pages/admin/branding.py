@@ -8,6 +8,7 @@ import reflex as rx
 
 from portal.components.confirm import confirmed
 from portal.components.forms import label_for, labelled_upload
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.pages.admin.customers import ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES
 from portal.state.auth import AuthState
@@ -51,7 +52,7 @@ def _text_field(label: str, name: str, **props) -> rx.Component:
 
 def _choice(label: str, name: str, choices: list[str]) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"brand-{name}", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
+        rx.el.label(t(label), html_for=f"brand-{name}", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
         rx.select(
             choices,
             value=_or_inherited(name),
@@ -73,8 +74,8 @@ def _preview() -> rx.Component:
                     rx.heading(_or_inherited("platform_name"), size="5", id="preview-name"),
                     align="center",
                 ),
-                rx.text("This is how your customers see your portal.", size="2"),
-                rx.hstack(rx.button("Get started"), rx.button("Sign in", variant="soft"), rx.badge("Running")),
+                rx.text(t("This is how your customers see your portal."), size="2"),
+                rx.hstack(rx.button(t("Get started")), rx.button(t("Sign in"), variant="soft"), rx.badge(t("Running"))),
                 rx.text(_or_inherited("footer_text"), size="1", color_scheme="gray"),
                 align="start",
             ),
@@ -89,7 +90,7 @@ def _preview() -> rx.Component:
 
 def _emails() -> rx.Component:
     return rx.vstack(
-        rx.heading("E-mails", size="3"),
+        rx.heading(t("E-mails"), size="3"),
         rx.text(
             "Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
             "or {{ link }} are filled in.",
@@ -107,7 +108,7 @@ def _emails() -> rx.Component:
             rx.select.root(
                 rx.select.trigger(id="email-language", custom_attrs={"aria-label": "For recipients who read"}),
                 rx.select.content(
-                    rx.select.item("Every language", value=ALL_LANGUAGES),
+                    rx.select.item(t("Every language"), value=ALL_LANGUAGES),
                     *[rx.select.item(name, value=code) for code, name in LANGUAGES.items()],
                 ),
                 value=rx.cond(B.email_language == "", ALL_LANGUAGES, B.email_language),
@@ -130,7 +131,7 @@ def _emails() -> rx.Component:
             )
             for part, label, rows in (("subject", "Subject", "1"), ("text", "Text", "4"), ("html", "HTML", "4"))
         ],
-        rx.button("Save e-mail", variant="soft", on_click=B.save_email, id="email-save"),
+        rx.button(t("Save e-mail"), variant="soft", on_click=B.save_email, id="email-save"),
         _error("email_"),
         _error("email_template"),
         width="100%",
@@ -144,7 +145,7 @@ def _word_row(row: rx.Var[dict[str, str]]) -> rx.Component:
         rx.table.cell(row["replacement"].to(str)),
         rx.table.cell(
             rx.button(
-                "Use the built-in text",
+                t("Use the built-in text"),
                 size="1",
                 variant="soft",
                 color_scheme="gray",
@@ -157,10 +158,12 @@ def _word_row(row: rx.Var[dict[str, str]]) -> rx.Component:
 def _words() -> rx.Component:
     """The seller's own text for any built-in one, per language (services/admin/words.py)."""
     return rx.vstack(
-        rx.heading("Your words", size="3"),
+        rx.heading(t("Your words"), size="3"),
         rx.text(
-            "Replace any text of your portal, in each language. Start typing the built-in text and pick it from the "
-            "suggestions; what you leave alone stays as built in.",
+            t(
+                "Replace any text of your portal, in each language. Start typing the built-in text and pick it from "
+                "the suggestions; what you leave alone stays as built in."
+            ),
             size="1",
             color_scheme="gray",
         ),
@@ -189,15 +192,15 @@ def _words() -> rx.Component:
         ),
         _error("word_replacement"),
         _error("word_language"),
-        rx.button("Save words", variant="soft", on_click=B.save_word, id="word-save"),
+        rx.button(t("Save words"), variant="soft", on_click=B.save_word, id="word-save"),
         rx.cond(
             B.word_rows.length() > 0,
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
-                        rx.table.column_header_cell("Built in"),
-                        rx.table.column_header_cell("Yours"),
-                        rx.table.column_header_cell("Action"),
+                        rx.table.column_header_cell(t("Built in")),
+                        rx.table.column_header_cell(t("Yours")),
+                        rx.table.column_header_cell(t("Action")),
                     )
                 ),
                 rx.table.body(rx.foreach(B.word_rows, _word_row)),
@@ -219,14 +222,16 @@ def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
             rx.code(hostname, class_name="brand-domain"),
             rx.badge(domain["status_label"].to(str)),
             rx.button(
-                "Check now",
+                t("Check now"),
                 size="1",
                 variant="soft",
                 on_click=B.check_domain(domain["id"].to(int)),
                 aria_label="Check " + hostname + " now",
             ),
             confirmed(
-                rx.button("Remove", size="1", variant="outline", color_scheme="red", aria_label="Remove " + hostname),
+                rx.button(
+                    t("Remove"), size="1", variant="outline", color_scheme="red", aria_label="Remove " + hostname
+                ),
                 "Remove this domain",
                 "Remove " + hostname + "? Your portal stops answering on it at once and its certificate is no "
                 "longer renewed. You can add it again later.",
@@ -251,9 +256,12 @@ def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
 def _sender() -> rx.Component:
     """Your own From address: used once a DNS record proves the domain is yours."""
     return rx.vstack(
-        rx.heading("Sender address", size="3"),
+        rx.heading(t("Sender address"), size="3"),
         rx.text(
-            "Without one, e-mails come from the platform's address in your name, with replies to your support address.",
+            t(
+                "Without one, e-mails come from the platform's address in your name, with replies to your support "
+                "address."
+            ),
             size="1",
             color_scheme="gray",
         ),
@@ -266,7 +274,7 @@ def _sender() -> rx.Component:
                     default_value=B.sender.get("email", ""),
                     aria_label="Sender address",
                 ),
-                rx.button("Save", type="submit", variant="soft", id="sender-save"),
+                rx.button(t("Save"), type="submit", variant="soft", id="sender-save"),
             ),
             on_submit=B.set_sender,
         ),
@@ -275,12 +283,12 @@ def _sender() -> rx.Component:
             rx.vstack(
                 rx.cond(
                     B.sender.get("verified", "") == "yes",
-                    rx.badge("Verified: e-mails come from this address", color_scheme="green", id="sender-verified"),
+                    rx.badge(t("Verified: e-mails come from this address"), color_scheme="green", id="sender-verified"),
                     rx.vstack(
-                        rx.text("Publish this TXT record, then verify:", size="2"),
+                        rx.text(t("Publish this TXT record, then verify:"), size="2"),
                         rx.code(B.sender.get("record_name", ""), id="sender-record-name"),
                         rx.code(B.sender.get("record_value", ""), id="sender-record-value"),
-                        rx.button("Verify", size="1", on_click=B.verify_sender, id="sender-verify"),
+                        rx.button(t("Verify"), size="1", on_click=B.verify_sender, id="sender-verify"),
                         align="start",
                     ),
                 ),
@@ -296,7 +304,7 @@ def _sender() -> rx.Component:
 @page(route="/admin/branding", title="Branding", on_load=[AuthState.require_login, B.load_editor])
 def branding_editor() -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading("Branding", size="7"), rx.spacer(), rx.link("Back to the console", href="/admin")),
+        rx.hstack(rx.heading(t("Branding"), size="7"), rx.spacer(), rx.link(t("Back to the console"), href="/admin")),
         rx.cond(B.error != "", rx.callout(B.error, icon="shield_alert", color_scheme="red", id="admin-error")),
         rx.cond(B.field_errors.get("", "") != "", rx.callout(B.field_errors.get("", ""), color_scheme="red")),
         rx.grid(
@@ -322,7 +330,7 @@ def branding_editor() -> rx.Component:
                 _text_field("Support e-mail", "support_email", type="email"),
                 _text_field("Footer text", "footer_text"),
                 rx.vstack(
-                    rx.text("Custom CSS", size="2", weight="medium"),
+                    rx.text(t("Custom CSS"), size="2", weight="medium"),
                     rx.text_area(
                         value=B.own.get("custom_css", ""),
                         on_change=lambda v: B.set_field("custom_css", v),
@@ -341,7 +349,7 @@ def branding_editor() -> rx.Component:
                 ),
                 labelled_upload(
                     "Logo file",
-                    rx.button("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)", variant="outline", size="1"),
+                    rx.button(t("Upload a logo (PNG, JPEG, GIF, WebP; up to 512 KB)"), variant="outline", size="1"),
                     id="logo-upload",
                     max_files=1,
                     on_drop=B.upload_logo(rx.upload_files(upload_id="logo-upload")),
@@ -349,29 +357,29 @@ def branding_editor() -> rx.Component:
                 _error("logo"),
                 labelled_upload(
                     "Favicon file",
-                    rx.button("Upload a favicon (PNG or GIF, square)", variant="outline", size="1"),
+                    rx.button(t("Upload a favicon (PNG or GIF, square)"), variant="outline", size="1"),
                     id="favicon-upload",
                     max_files=1,
                     on_drop=B.upload_favicon(rx.upload_files(upload_id="favicon-upload")),
                 ),
                 rx.cond(
                     FAVICON != "",
-                    rx.image(src=FAVICON, width="32px", height="32px", id="favicon-preview"),
+                    rx.image(src=FAVICON, width="32px", height="32px", alt=t("Your favicon"), id="favicon-preview"),
                 ),
                 _error("favicon"),
-                rx.button("Save", on_click=B.save, id="brand-save"),
+                rx.button(t("Save"), on_click=B.save, id="brand-save"),
                 width="100%",
                 align="start",
                 spacing="3",
             ),
             rx.vstack(
                 _preview(),
-                rx.heading("Your domains", size="3"),
+                rx.heading(t("Your domains"), size="3"),
                 rx.foreach(B.domains, _seller_domain),
                 rx.form(
                     rx.hstack(
                         rx.input(name="hostname", placeholder="portal.yourcompany.com", id="domain-input"),
-                        rx.button("Add domain", type="submit", variant="soft", id="domain-add"),
+                        rx.button(t("Add domain"), type="submit", variant="soft", id="domain-add"),
                     ),
                     on_submit=B.add_domain,
                     reset_on_submit=True,

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from portal.components.empty import when_empty
+from portal.components.i18n import t
 from portal.components.layout import page
 from portal.pages.admin.customers import audit_section, customers_section, overview_section
 from portal.pages.admin.servers import servers_section
@@ -36,7 +37,9 @@ def _action_row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row["status"].to(str) == "parked",
-                rx.button("Retry", size="1", on_click=AdminState.retry(row["id"].to(str)), class_name="retry-action"),
+                rx.button(
+                    t("Retry"), size="1", on_click=AdminState.retry(row["id"].to(str)), class_name="retry-action"
+                ),
             )
         ),
         data_action=row["id"].to(str),
@@ -54,7 +57,7 @@ def _event_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["processed_at"].to(str)),
         rx.table.cell(
             rx.button(
-                "Replay",
+                t("Replay"),
                 size="1",
                 variant="soft",
                 on_click=AdminState.replay(row["stripe_id"].to(str)),
@@ -78,7 +81,7 @@ def _table(headers: list[str], rows: rx.Var, render, id_: str) -> rx.Component:
 def _actions_section() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading("Provisioning actions", size="5"),
+            rx.heading(t("Provisioning actions"), size="5"),
             rx.spacer(),
             _filter(
                 ["parked", "queued", "running", "retrying", "succeeded", "all"],
@@ -104,7 +107,7 @@ def _actions_section() -> rx.Component:
 def _events_section() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading("Stripe webhook events", size="5"),
+            rx.heading(t("Stripe webhook events"), size="5"),
             rx.spacer(),
             _filter(
                 ["all", "pending", "processed", "ignored", "failed"],
@@ -127,17 +130,22 @@ def _events_section() -> rx.Component:
         ),
         rx.hstack(
             rx.button(
-                "Newer",
+                t("Newer"),
                 size="1",
                 variant="soft",
                 on_click=AdminState.events_page(-1),
                 disabled=AdminState.event_page <= 1,
             ),
             rx.text(
-                "Page ", AdminState.event_page.to(str), " · ", AdminState.events_total.to(str), " events", size="2"
+                t("Page "),
+                AdminState.event_page.to(str),
+                " · ",
+                AdminState.events_total.to(str),
+                t(" events"),
+                size="2",
             ),
             rx.button(
-                "Older",
+                t("Older"),
                 size="1",
                 variant="soft",
                 on_click=AdminState.events_page(1),
@@ -174,11 +182,11 @@ def _incident(row: rx.Var) -> rx.Component:
             rx.text.strong(row["title"].to(str)),
             " (",
             row["kind"].to(str),
-            ", since ",
+            t(", since "),
             row["opened_at"].to(str),
-            ", seen ",
+            t(", seen "),
             row["occurrences"].to(str),
-            " times)",
+            t(" times)"),
         ),
         rx.text(row["detail"].to(str), size="2", color_scheme="gray", white_space="pre-wrap"),
         data_incident=row["id"].to(str),
@@ -190,7 +198,7 @@ def _incidents() -> rx.Component:
     return rx.callout.root(
         rx.callout.icon(rx.icon("siren")),
         rx.vstack(
-            rx.callout.text(rx.text.strong("Needs a look")),
+            rx.callout.text(rx.text.strong(t("Needs a look"))),
             rx.unordered_list(rx.foreach(AdminState.incidents, _incident)),
             spacing="1",
         ),
@@ -225,14 +233,14 @@ def _payouts() -> rx.Component:
     view = PayoutsState.view
     return rx.card(
         rx.vstack(
-            rx.heading("Payouts", size="4", as_="h2"),
+            rx.heading(t("Payouts"), size="4", as_="h2"),
             rx.text(
-                "Status: ",
+                t("Status: "),
                 rx.badge(view["label"].to(str), id="payouts-status", data_status=view["status"].to(str)),
             ),
-            rx.cond(view["reason"].to(str) != "", rx.text("Stripe says: ", view["reason"].to(str), size="2")),
+            rx.cond(view["reason"].to(str) != "", rx.text(t("Stripe says: "), view["reason"].to(str), size="2")),
             rx.cond(
-                view["fee"].to(str) != "", rx.text("Platform fee on each payment: ", view["fee"].to(str), size="2")
+                view["fee"].to(str) != "", rx.text(t("Platform fee on each payment: "), view["fee"].to(str), size="2")
             ),
             rx.cond(
                 view["status"].to(str) != "enabled",
@@ -255,7 +263,7 @@ def _setup_steps() -> rx.Component:
     """A new seller's owner lands here: what to set up next, each step checked off once it is done."""
     return rx.card(
         rx.vstack(
-            rx.heading("Set up your business", size="4", as_="h2"),
+            rx.heading(t("Set up your business"), size="4", as_="h2"),
             rx.foreach(AdminState.setup_steps, _setup_step),
             spacing="3",
             align="start",
@@ -273,11 +281,11 @@ def _setup_steps() -> rx.Component:
 def admin_console() -> rx.Component:
     return rx.vstack(
         rx.hstack(
-            rx.heading("Admin console", size="7"),
+            rx.heading(t("Admin console"), size="7"),
             rx.spacer(),
             rx.cond(
                 AdminState.allowed,
-                rx.link(rx.button("Branding", variant="soft"), href="/admin/branding", id="to-branding"),
+                rx.link(rx.button(t("Branding"), variant="soft"), href="/admin/branding", id="to-branding"),
             ),
             width="100%",
             align="center",
@@ -303,22 +311,26 @@ def admin_console() -> rx.Component:
             AdminState.allowed,
             rx.tabs.root(
                 rx.tabs.list(
-                    rx.tabs.trigger("Overview", value="overview"),
-                    rx.tabs.trigger("Customers", value="customers", id="tab-customers"),
-                    rx.tabs.trigger("Provisioning", value="provisioning", id="tab-provisioning"),
-                    rx.cond(AdminState.is_platform, rx.tabs.trigger("Webhooks", value="webhooks", id="tab-webhooks")),
-                    rx.tabs.trigger("People", value="people", id="tab-people"),
+                    rx.tabs.trigger(t("Overview"), value="overview"),
+                    rx.tabs.trigger(t("Customers"), value="customers", id="tab-customers"),
+                    rx.tabs.trigger(t("Provisioning"), value="provisioning", id="tab-provisioning"),
+                    rx.cond(
+                        AdminState.is_platform, rx.tabs.trigger(t("Webhooks"), value="webhooks", id="tab-webhooks")
+                    ),
+                    rx.tabs.trigger(t("People"), value="people", id="tab-people"),
                     rx.cond(
                         TeamState.can_create_sellers,
-                        rx.tabs.trigger("Resellers", value="resellers", id="tab-resellers"),
+                        rx.tabs.trigger(t("Resellers"), value="resellers", id="tab-resellers"),
                     ),
-                    rx.tabs.trigger("Plans", value="plans", id="tab-plans"),
-                    rx.cond(AdminState.is_platform, rx.tabs.trigger("Licences", value="licences", id="tab-licences")),
+                    rx.tabs.trigger(t("Plans"), value="plans", id="tab-plans"),
+                    rx.cond(
+                        AdminState.is_platform, rx.tabs.trigger(t("Licences"), value="licences", id="tab-licences")
+                    ),
                     rx.cond(
                         AdminState.is_platform,
-                        rx.tabs.trigger("Servers", value="servers", id="tab-servers", on_click=ServersState.load),
+                        rx.tabs.trigger(t("Servers"), value="servers", id="tab-servers", on_click=ServersState.load),
                     ),
-                    rx.tabs.trigger("Audit log", value="audit", id="tab-audit"),
+                    rx.tabs.trigger(t("Audit log"), value="audit", id="tab-audit"),
                 ),
                 rx.tabs.content(
                     rx.vstack(
@@ -342,7 +354,7 @@ def admin_console() -> rx.Component:
                 default_value="overview",
                 width="100%",
             ),
-            rx.text("You do not have access to the admin console.", id="admin-denied"),
+            rx.text(t("You do not have access to the admin console."), id="admin-denied"),
         ),
         spacing="4",
         align="start",

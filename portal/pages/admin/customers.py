@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.components.charts import trend_chart
 from portal.components.empty import when_empty
+from portal.components.i18n import t
 from portal.state.admin_customers import ConsoleState as C
 from services.admin.branding import ACCENTS, GRAYS, RADII
 
@@ -14,7 +15,7 @@ ACCENT_CHOICES, GRAY_CHOICES, RADIUS_CHOICES = list(ACCENTS), list(GRAYS), list(
 
 def _figure(label: str, value: rx.Var, id_: str) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.text(label, size="1", color_scheme="gray"), rx.heading(value, size="6", id=id_), spacing="1"),
+        rx.vstack(rx.text(t(label), size="1", color_scheme="gray"), rx.heading(value, size="6", id=id_), spacing="1"),
         min_width="10rem",
     )
 
@@ -39,7 +40,7 @@ def overview_section() -> rx.Component:
             spacing="3",
         ),
         rx.hstack(
-            rx.text("Instances:", size="2"),
+            rx.text(t("Instances:"), size="2"),
             rx.foreach(
                 o["instances_by_status"].to(list[dict[str, str]]),
                 lambda s: rx.badge(s["status"].to(str) + ": " + s["count"].to(str), variant="surface"),
@@ -118,14 +119,14 @@ def _detail() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.heading(d["name"].to(str), size="4", id="customer-detail-name"),
-                rx.text("Sold by ", d["seller"].to(str), size="2"),
+                rx.text(t("Sold by "), d["seller"].to(str), size="2"),
                 rx.vstack(
                     rx.foreach(
                         d["users"].to(list[dict[str, str]]),
                         lambda u: rx.hstack(
                             rx.badge(u["email"] + " (" + u["role"] + ")"),
                             rx.button(
-                                "Impersonate",
+                                t("Impersonate"),
                                 size="1",
                                 variant="outline",
                                 color_scheme="orange",
@@ -138,14 +139,14 @@ def _detail() -> rx.Component:
                     spacing="1",
                 ),
                 rx.text(
-                    "Subscription: ",
+                    t("Subscription: "),
                     d["subscription"].to(dict[str, str])["status"].to(str),
-                    " · until ",
+                    t(" · until "),
                     d["subscription"].to(dict[str, str])["period_end"].to(str),
                     size="2",
                 ),
                 rx.text(
-                    "Instance: ",
+                    t("Instance: "),
                     d["instance"].to(dict[str, str])["subdomain"].to(str),
                     " · ",
                     d["instance"].to(dict[str, str])["status"].to(str),
@@ -153,14 +154,14 @@ def _detail() -> rx.Component:
                 ),
                 rx.hstack(
                     rx.button(
-                        "Show logs",
+                        t("Show logs"),
                         size="1",
                         variant="outline",
                         on_click=C.show_logs(d["instance"].to(dict[str, str])["id"].to(str)),
                         id="admin-show-logs",
                     ),
                     rx.button(
-                        "Check health",
+                        t("Check health"),
                         size="1",
                         variant="outline",
                         on_click=C.check_health(d["instance"].to(dict[str, str])["id"].to(str)),
@@ -170,11 +171,11 @@ def _detail() -> rx.Component:
                         C.health.length() > 0,
                         rx.text(
                             C.health["observed"],
-                            " · healthy: ",
+                            t(" · healthy: "),
                             C.health["healthy"],
-                            " · CPU ",
+                            t(" · CPU "),
                             C.health["cpu"],
-                            " · memory ",
+                            t(" · memory "),
                             C.health["memory"],
                             size="2",
                             id="admin-health-result",
@@ -182,21 +183,21 @@ def _detail() -> rx.Component:
                     ),
                 ),
                 rx.text(
-                    "Usage this period: ",
+                    t("Usage this period: "),
                     d["budget"].to(dict[str, str])["used"].to(str),
-                    " of ",
+                    t(" of "),
                     d["budget"].to(dict[str, str])["total"].to(str),
                     size="2",
                     id="customer-usage",
                 ),
                 rx.text(
-                    "AI gateway key: ",
+                    t("AI gateway key: "),
                     d["ai_gateway"].to(dict[str, str])["key"].to(str),
                     " · ",
                     d["ai_gateway"].to(dict[str, str])["state"].to(str),
                     " ",
                     d["ai_gateway"].to(dict[str, str])["reason"].to(str),
-                    " · models: ",
+                    t(" · models: "),
                     d["ai_gateway"].to(dict[str, str])["models"].to(str),
                     size="2",
                     id="customer-ai-gateway",
@@ -211,12 +212,12 @@ def _detail() -> rx.Component:
                         C.logs, language="log", max_height="14rem", overflow="auto", width="100%", id="admin-logs"
                     ),
                 ),
-                rx.text("Provisioning history", weight="medium", size="2"),
+                rx.text(t("Provisioning history"), weight="medium", size="2"),
                 rx.foreach(
                     d["actions"].to(list[dict[str, str]]),
                     lambda a: rx.text(a["at"] + " " + a["action"] + " " + a["status"] + " " + a["error"], size="1"),
                 ),
-                rx.text("Audit trail", weight="medium", size="2"),
+                rx.text(t("Audit trail"), weight="medium", size="2"),
                 rx.foreach(
                     d["audit"].to(list[dict[str, str]]),
                     lambda e: rx.text(e["at"] + " " + e["actor"] + " " + e["action"], size="1"),
@@ -234,7 +235,7 @@ def customers_section() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.input(
-                placeholder="Search name, subdomain or e-mail",
+                placeholder=t("Search name, subdomain or e-mail"),
                 value=C.search,
                 on_change=C.set_search,
                 debounce_timeout=300,
@@ -250,7 +251,7 @@ def customers_section() -> rx.Component:
                 custom_attrs={"aria-label": "Subscription status"},
             ),
             rx.input(
-                placeholder="Plan (slug)",
+                placeholder=t("Plan (slug)"),
                 value=C.plan_filter,
                 on_change=C.set_plan_filter,
                 debounce_timeout=300,
@@ -258,7 +259,7 @@ def customers_section() -> rx.Component:
                 width="10rem",
             ),
             rx.spacer(),
-            rx.text(C.customers_total.to(str), " customers", size="2", id="customers-total"),
+            rx.text(C.customers_total.to(str), t(" customers"), size="2", id="customers-total"),
             width="100%",
             align="center",
         ),
@@ -284,7 +285,7 @@ def customers_section() -> rx.Component:
         rx.cond(
             C.selected.length() > 0,
             rx.hstack(
-                rx.text(C.selected.length().to(str), " selected:", size="2"),
+                rx.text(C.selected.length().to(str), t(" selected:"), size="2"),
                 *[
                     rx.button(label, size="1", variant="soft", on_click=C.bulk(action), id=f"bulk-{action}")
                     for label, action in (("Restart", "restart"), ("Stop", "stop"), ("Start", "start"))
@@ -294,9 +295,11 @@ def customers_section() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.button("Previous", size="1", variant="soft", on_click=C.turn(-1), disabled=C.page <= 1),
-            rx.text("Page ", C.page.to(str), size="2"),
-            rx.button("Next", size="1", variant="soft", on_click=C.turn(1), disabled=C.page * 25 >= C.customers_total),
+            rx.button(t("Previous"), size="1", variant="soft", on_click=C.turn(-1), disabled=C.page <= 1),
+            rx.text(t("Page "), C.page.to(str), size="2"),
+            rx.button(
+                t("Next"), size="1", variant="soft", on_click=C.turn(1), disabled=C.page * 25 >= C.customers_total
+            ),
             align="center",
         ),
         _detail(),
@@ -309,14 +312,14 @@ def audit_section() -> rx.Component:
     return rx.vstack(
         rx.hstack(
             rx.input(
-                placeholder="Action starts with… (e.g. account.login)",
+                placeholder=t("Action starts with… (e.g. account.login)"),
                 value=C.audit_action,
                 on_change=C.set_audit_action,
                 debounce_timeout=300,
                 id="audit-filter",
                 width="20rem",
             ),
-            rx.text(C.audit_total.to(str), " events", size="2"),
+            rx.text(C.audit_total.to(str), t(" events"), size="2"),
             align="center",
         ),
         rx.table.root(

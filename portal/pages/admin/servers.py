@@ -8,6 +8,7 @@ import reflex as rx
 from portal.components.confirm import confirmed
 from portal.components.empty import when_empty
 from portal.components.forms import field, form_error
+from portal.components.i18n import t
 from portal.state.admin_servers import ServersState as S
 
 
@@ -41,7 +42,7 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 state != "active",
-                rx.text(row["moving"].to(str), " moving · ", row["parked"].to(str), " parked", size="2"),
+                rx.text(row["moving"].to(str), t(" moving · "), row["parked"].to(str), t(" parked"), size="2"),
             )
         ),
         rx.table.cell(
@@ -49,7 +50,7 @@ def _row(row: rx.Var) -> rx.Component:
                 rx.cond(
                     state == "active",
                     confirmed(
-                        rx.button("Drain", size="1", variant="soft", aria_label="Drain " + name),
+                        rx.button(t("Drain"), size="1", variant="soft", aria_label="Drain " + name),
                         "Drain " + name,
                         "No new instance goes there, and every instance on it moves to another server now: each "
                         "stops for the minute its data takes to copy, then answers from its new server.",
@@ -58,7 +59,7 @@ def _row(row: rx.Var) -> rx.Component:
                         "confirm-drain-" + name,
                     ),
                     rx.button(
-                        "Activate",
+                        t("Activate"),
                         size="1",
                         variant="soft",
                         on_click=S.change(name, "activate"),
@@ -69,7 +70,7 @@ def _row(row: rx.Var) -> rx.Component:
                     state == "down",
                     confirmed(
                         rx.button(
-                            "Start elsewhere",
+                            t("Start elsewhere"),
                             size="1",
                             color_scheme="orange",
                             aria_label="Start the instances of " + name + " elsewhere",
@@ -85,7 +86,9 @@ def _row(row: rx.Var) -> rx.Component:
                 rx.cond(
                     row["instances"].to(int) == 0,
                     confirmed(
-                        rx.button("Remove", size="1", variant="ghost", color_scheme="red", aria_label="Remove " + name),
+                        rx.button(
+                            t("Remove"), size="1", variant="ghost", color_scheme="red", aria_label="Remove " + name
+                        ),
                         "Remove " + name,
                         "It leaves the pool now. It holds no instance.",
                         "Remove",
@@ -103,9 +106,9 @@ def _row(row: rx.Var) -> rx.Component:
 def _add_form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.heading("Add a server", size="3", as_="h3"),
+            rx.heading(t("Add a server"), size="3", as_="h3"),
             field("Name", "name", S.errors.get("name", "")),
-            rx.el.label("Backend", html_for="server-backend", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
+            rx.el.label(t("Backend"), html_for="server-backend", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
             rx.select(
                 ["docker", "coolify"],
                 name="backend",
@@ -123,7 +126,7 @@ def _add_form() -> rx.Component:
             field("CPUs (empty: not limited)", "cpus", S.errors.get("cpus", "")),
             field("Most instances (optional)", "max_instances", S.errors.get("max_instances", "")),
             field("Address the edge reaches its ports on", "publish_host", S.errors.get("publish_host", "")),
-            rx.button("Add server", type="submit", id="add-server"),
+            rx.button(t("Add server"), type="submit", id="add-server"),
             align="start",
             width="100%",
         ),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from portal.components.confirm import confirmed
 from portal.components.empty import when_empty
+from portal.components.i18n import t
 from portal.state.admin_team import TeamState as T
 from services.tenancy.licences import FEATURES
 from services.tenancy.scope import ROLES_OFFERED
@@ -64,7 +65,7 @@ def people_section() -> rx.Component:
                 rx.select(
                     ROLES, name="role", default_value="support", id="invite-role", custom_attrs={"aria-label": "Role"}
                 ),
-                rx.button("Invite", type="submit", id="invite-submit"),
+                rx.button(t("Invite"), type="submit", id="invite-submit"),
                 align="center",
             ),
             on_submit=T.invite,
@@ -74,7 +75,7 @@ def people_section() -> rx.Component:
         _error("role"),
         _error(""),
         rx.input(
-            placeholder="Search people",
+            placeholder=t("Search people"),
             value=T.people_search,
             on_change=T.search_people,
             debounce_timeout=300,
@@ -97,7 +98,7 @@ def people_section() -> rx.Component:
         rx.cond(
             T.invitations.length() > 0,
             rx.vstack(
-                rx.heading("Open invitations", size="3"),
+                rx.heading(t("Open invitations"), size="3"),
                 rx.table.root(
                     rx.table.header(
                         rx.table.row(
@@ -122,7 +123,7 @@ def _invitation(row: rx.Var) -> rx.Component:
         *[rx.table.cell(row[k].to(str)) for k in ("email", "organization", "role", "expires")],
         rx.table.cell(
             confirmed(
-                rx.button("Withdraw", size="1", variant="soft", class_name="revoke-invitation"),
+                rx.button(t("Withdraw"), size="1", variant="soft", class_name="revoke-invitation"),
                 "Withdraw the invitation",
                 "Withdraw the invitation to " + row["email"].to(str) + "? Its link stops working at once.",
                 "Withdraw",
@@ -148,11 +149,11 @@ def _plan(row: rx.Var) -> rx.Component:
 def _edit_and_archive(row: rx.Var, kind: str, edit, archive) -> rx.Component:
     """A row's Edit button, and Archive while it is not archived yet (plans and templates alike)."""
     return rx.hstack(
-        rx.button("Edit", size="1", variant="soft", class_name=f"edit-{kind}", on_click=edit(row["id"].to(str))),
+        rx.button(t("Edit"), size="1", variant="soft", class_name=f"edit-{kind}", on_click=edit(row["id"].to(str))),
         rx.cond(
             row["archived"].to(str) == "",
             confirmed(
-                rx.button("Archive", size="1", variant="soft", class_name=f"archive-{kind}"),
+                rx.button(t("Archive"), size="1", variant="soft", class_name=f"archive-{kind}"),
                 f"Archive this {kind}",
                 "Archive "
                 + row["name"].to(str)
@@ -166,7 +167,7 @@ def _edit_and_archive(row: rx.Var, kind: str, edit, archive) -> rx.Component:
 
 
 def _controlled(form: rx.Var, setter, name: str, placeholder: str, **props) -> rx.Component:
-    return rx.input(value=form.get(name, ""), on_change=lambda v: setter(name, v), placeholder=placeholder, **props)
+    return rx.input(value=form.get(name, ""), on_change=lambda v: setter(name, v), placeholder=t(placeholder), **props)
 
 
 def _template(row: rx.Var) -> rx.Component:
@@ -200,7 +201,7 @@ def _rollouts() -> rx.Component:
     return rx.cond(
         T.rollouts.length() > 0,
         rx.vstack(
-            rx.heading("Plan changes reaching subscribers", size="3"),
+            rx.heading(t("Plan changes reaching subscribers"), size="3"),
             rx.table.root(
                 rx.table.header(
                     rx.table.row(
@@ -221,7 +222,7 @@ def _rollouts() -> rx.Component:
 
 
 def plans_section() -> rx.Component:
-    p, t = T.plan_form, T.template_form
+    p, template = T.plan_form, T.template_form
     return rx.vstack(
         rx.table.root(
             rx.table.header(
@@ -252,7 +253,7 @@ def plans_section() -> rx.Component:
             "No plans yet. Create your first plan with the form below; customers see it on your pricing page at once.",
             "no-plans",
         ),
-        rx.heading(rx.cond(p.get("id", "") != "", "Edit plan", "New plan"), size="3"),
+        rx.heading(rx.cond(p.get("id", "") != "", t("Edit plan"), t("New plan")), size="3"),
         rx.flex(
             _controlled(p, T.set_plan_field, "name", "Name", id="plan-name-input"),
             _controlled(p, T.set_plan_field, "slug", "slug", id="plan-slug-input"),
@@ -283,14 +284,16 @@ def plans_section() -> rx.Component:
                     id="plan-reprice",
                 ),
                 rx.el.label(
-                    "A new Stripe price also reaches existing subscribers, from their next period (each is told "
-                    "by e-mail first)",
+                    t(
+                        "A new Stripe price also reaches existing subscribers, from their next period (each is told "
+                        "by e-mail first)"
+                    ),
                     html_for="plan-reprice",
                     class_name="rt-Text rt-r-size-2",
                 ),
                 align="center",
             ),
-            rx.button("Save plan", on_click=T.save_plan_form, id="plan-save"),
+            rx.button(t("Save plan"), on_click=T.save_plan_form, id="plan-save"),
             wrap="wrap",
             spacing="2",
         ),
@@ -308,7 +311,7 @@ def plans_section() -> rx.Component:
             )
         ],
         _rollouts(),
-        rx.heading("App templates", size="4"),
+        rx.heading(t("App templates"), size="4"),
         rx.table.root(
             rx.table.header(
                 rx.table.row(
@@ -328,31 +331,31 @@ def plans_section() -> rx.Component:
             "No app templates yet. Add one below: it says which image or repository each customer's instance runs.",
             "no-templates",
         ),
-        rx.heading(rx.cond(t.get("id", "") != "", "Edit template", "New template"), size="3"),
+        rx.heading(rx.cond(template.get("id", "") != "", t("Edit template"), t("New template")), size="3"),
         rx.flex(
-            _controlled(t, T.set_template_field, "name", "Name", id="template-name-input"),
-            _controlled(t, T.set_template_field, "slug", "slug", id="template-slug-input"),
+            _controlled(template, T.set_template_field, "name", "Name", id="template-name-input"),
+            _controlled(template, T.set_template_field, "slug", "slug", id="template-slug-input"),
             rx.select(
                 ["docker", "coolify"],
-                value=t.get("backend", "docker"),
+                value=template.get("backend", "docker"),
                 on_change=lambda v: T.set_template_field("backend", v),
                 custom_attrs={"aria-label": "Backend"},
             ),
-            _controlled(t, T.set_template_field, "image", "Image (Docker)", id="template-image-input"),
-            _controlled(t, T.set_template_field, "port", "Port", id="template-port-input"),
-            _controlled(t, T.set_template_field, "health_path", "Health path", id="template-health-input"),
+            _controlled(template, T.set_template_field, "image", "Image (Docker)", id="template-image-input"),
+            _controlled(template, T.set_template_field, "port", "Port", id="template-port-input"),
+            _controlled(template, T.set_template_field, "health_path", "Health path", id="template-health-input"),
             wrap="wrap",
             spacing="2",
         ),
         rx.text_area(
-            value=t.get("env_template", ""),
+            value=template.get("env_template", ""),
             on_change=lambda v: T.set_template_field("env_template", v),
             placeholder="ADMIN_EMAIL={{ customer.email }}",
             rows="5",
             width="100%",
             id="template-env-input",
         ),
-        rx.button("Save template", on_click=T.save_template_form, id="template-save"),
+        rx.button(t("Save template"), on_click=T.save_template_form, id="template-save"),
         *[
             _error(f"template_{f}")
             for f in ("name", "slug", "backend", "image", "internal_port", "health_path", "env_template", "")
@@ -394,12 +397,12 @@ def licences_section() -> rx.Component:
             "No reseller holds a licence yet. Set one below once a reseller exists.",
             "no-licences",
         ),
-        rx.heading("Set a licence", size="3"),
+        rx.heading(t("Set a licence"), size="3"),
         rx.form(
             rx.flex(
                 rx.select.root(
                     rx.select.trigger(
-                        placeholder="Reseller",
+                        placeholder=t("Reseller"),
                         aria_label="Reseller",
                         # Radix greys a placeholder to gray-a10, under 4.5:1 on the console's cards (axe)
                         style={"& .rt-SelectTriggerInner": {"color": "var(--gray-11)"}},
@@ -409,26 +412,26 @@ def licences_section() -> rx.Component:
                     ),
                     name="organization_id",
                 ),
-                rx.input(name="tier", placeholder="Tier"),
-                rx.input(name="max_customers", placeholder="Max customers"),
-                rx.input(name="max_instances", placeholder="Max instances"),
-                rx.input(name="max_domains", placeholder="Max domains"),
+                rx.input(name="tier", placeholder=t("Tier")),
+                rx.input(name="max_customers", placeholder=t("Max customers")),
+                rx.input(name="max_instances", placeholder=t("Max instances")),
+                rx.input(name="max_domains", placeholder=t("Max domains")),
                 rx.input(
                     name="application_fee_percent",
-                    placeholder="Platform fee % (payouts)",
+                    placeholder=t("Platform fee % (payouts)"),
                     aria_label="Platform fee in percent, on payments to the reseller's own Stripe account",
                 ),
-                rx.input(name="domains", placeholder="Authorised domains, comma separated"),
+                rx.input(name="domains", placeholder=t("Authorised domains, comma separated")),
                 rx.input(name="features", placeholder=f"Features: {', '.join(FEATURES)}", width="24rem"),
-                rx.input(name="expires", type="date", placeholder="Expires"),
-                rx.input(name="grace_days", placeholder="Grace days (14)"),
+                rx.input(name="expires", type="date", placeholder=t("Expires")),
+                rx.input(name="grace_days", placeholder=t("Grace days (14)")),
                 rx.select(
                     ["active", "suspended"],
                     name="status",
                     default_value="active",
                     custom_attrs={"aria-label": "Status"},
                 ),
-                rx.button("Save licence", type="submit"),
+                rx.button(t("Save licence"), type="submit"),
                 wrap="wrap",
                 spacing="2",
             ),
@@ -468,7 +471,7 @@ def _seller(row: rx.Var) -> rx.Component:
 
 def _labelled_input(label: str, name: str, **props: object) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"seller-{name}", class_name="rt-Text rt-r-size-2"),
+        rx.el.label(t(label), html_for=f"seller-{name}", class_name="rt-Text rt-r-size-2"),
         rx.input(name=name, id=f"seller-{name}", **props),
         spacing="1",
         align="start",
@@ -493,7 +496,7 @@ def sellers_section() -> rx.Component:
             "No resellers yet. Create one below: they get their own brand, plans and customers.",
             "no-sellers",
         ),
-        rx.heading("New reseller", size="3"),
+        rx.heading(t("New reseller"), size="3"),
         rx.form(
             rx.flex(
                 _labelled_input("Name", "name", required=True),
@@ -505,7 +508,7 @@ def sellers_section() -> rx.Component:
                 _labelled_input("Features (comma-separated)", "features"),
                 _labelled_input("Max customers", "max_customers"),
                 _labelled_input("Max instances", "max_instances"),
-                rx.button("Create and invite the owner", type="submit", id="seller-submit"),
+                rx.button(t("Create and invite the owner"), type="submit", id="seller-submit"),
                 wrap="wrap",
                 spacing="3",
                 align="end",
