@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import reflex as rx
 from reflex.event import EventType
 
-from portal.components.i18n import t
+from portal.components.i18n import USED, t
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
 from portal.state.language import LanguageState
@@ -149,7 +149,8 @@ def page(
 
     def declare(content: PageFn) -> PageFn:
         wrapped = _wrap(content, centered, first_paint)
-        on_load_all = [BrandState.load, LanguageState.load, *on_load]
+        USED.add(title)  # the tab's title is said in the page's language too (LanguageState.load)
+        on_load_all = [BrandState.load, LanguageState.load(title), *on_load]
         DECLARED.append(DeclaredPage(wrapped, route, title, on_load_all, description))
         return wrapped
 

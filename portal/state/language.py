@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import reflex as rx
 
 from portal.state.auth import AuthState
@@ -23,9 +25,10 @@ class LanguageState(rx.State):
         self.language, self.texts = language, texts_in(language, translations(language), words)
 
     @rx.event
-    async def load(self) -> None:
+    async def load(self, title: str = ""):
         """Second of every page's on_load, after the host's brand and before the page's own (which may load texts
-        written by services in this language): who is signed in is looked up here already."""
+        written by services in this language): who is signed in is looked up here already. The page's `title`
+        (prerendered in English) is then set in the page's language."""
         auth, brand = await self.get_state(AuthState), await self.get_state(BrandState)
         auth._refresh()
         with session_scope() as session:
@@ -37,6 +40,8 @@ class LanguageState(rx.State):
                 brand.brand.get("language"),
             )
         self._use(language, brand.words())
+        shown = self.texts.get(title, title)
+        return rx.call_script(f"document.title = {json.dumps(shown)}") if shown != title else None
 
     @rx.event
     async def choose(self, language: str):

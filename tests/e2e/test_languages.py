@@ -38,6 +38,7 @@ def test_the_browsers_language_then_the_switch_then_the_account(browser: Browser
         page.goto(portal.url + "/login")
         expect(page.locator("#login-submit")).to_have_text("Anmelden")
         expect(page.get_by_text("Passwort vergessen?")).to_be_visible()
+        expect(page).to_have_title("Anmelden")  # the tab too
         expect(page.locator("label[for=password]")).to_have_text("Passwort")
 
         _choose(page, "English")  # this browser's own choice beats what it asks for
