@@ -70,9 +70,9 @@ def _email() -> rx.Component:
         rx.cond(
             EmailChangeState.sent_to != "",
             rx.callout(
-                "We sent a confirmation link to "
+                t("We sent a confirmation link to ")
                 + EmailChangeState.sent_to
-                + ". Your account keeps its current address until you open it.",
+                + t(". Your account keeps its current address until you open it."),
                 icon="mail",
                 id="email-change-sent",
             ),

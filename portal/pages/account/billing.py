@@ -153,8 +153,8 @@ def _invoice_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.badge(row["status_label"].to(str))),
         rx.table.cell(
             rx.hstack(
-                _invoice_link("View", row["view_url"].to(str), "View invoice " + number),
-                _invoice_link("PDF", row["pdf_url"].to(str), "PDF of invoice " + number),
+                _invoice_link("View", row["view_url"].to(str), t("View invoice ") + number),
+                _invoice_link("PDF", row["pdf_url"].to(str), t("PDF of invoice ") + number),
             )
         ),
     )

@@ -102,9 +102,9 @@ def _tokens() -> rx.Component:
                                             aria_label=t("Revoke ") + tok["name"],
                                         ),
                                         "Revoke this token",
-                                        "Revoke "
+                                        t("Revoke ")
                                         + tok["name"].to(str)
-                                        + "? Every call made with it is refused from now on. This cannot be undone.",
+                                        + t("? Every call made with it is refused from now on. This cannot be undone."),
                                         "Revoke",
                                         D.revoke_token(tok["id"]),
                                         "confirm-revoke-token",
@@ -147,7 +147,7 @@ def _endpoint_row(e: rx.Var[dict[str, Any]]) -> rx.Component:
                     aria_label=t("Delivery log of ") + url,
                 ),
                 rx.button(
-                    rx.cond(e["enabled"].to(bool), "Disable", "Enable"),
+                    rx.cond(e["enabled"].to(bool), t("Disable"), t("Enable")),
                     size="1",
                     variant="outline",
                     on_click=D.toggle_endpoint(endpoint_id, ~e["enabled"].to(bool)),
@@ -258,7 +258,7 @@ def _deliveries() -> rx.Component:
                                 size="1",
                                 variant="soft",
                                 on_click=D.replay(d["id"]),
-                                aria_label=t("Send event ") + d["event_id"] + " again",
+                                aria_label=t("Send event ") + d["event_id"] + t(" again"),
                             )
                         ),
                     ),

@@ -11,7 +11,7 @@ from portal.components.i18n import t
 from portal.components.layout import page
 from portal.state.auth import AuthState
 from portal.state.customer_team import CustomerTeamState as T
-from services.customer.team import CUSTOMER_ROLES, LAST_OWNER, ROLE_HELP
+from services.customer.team import CUSTOMER_ROLES, ROLE_HELP
 
 V = T.view
 ROLES = list(CUSTOMER_ROLES)
@@ -24,7 +24,7 @@ def _can_manage() -> rx.Var[bool]:
 def _member(row: rx.Var) -> rx.Component:
     email, you = row["email"].to(str), row["you"].to(str) != ""
     return rx.table.row(
-        rx.table.row_header_cell(rx.cond(you, email + " (you)", email)),
+        rx.table.row_header_cell(rx.cond(you, email + t(" (you)"), email)),
         rx.table.cell(
             rx.cond(
                 _can_manage() & ~you,
@@ -33,7 +33,7 @@ def _member(row: rx.Var) -> rx.Component:
                     value=row["role"].to(str),
                     size="1",
                     on_change=lambda role: T.change_role(row["id"].to(str), role),
-                    custom_attrs={"aria-label": "Role of " + email},
+                    custom_attrs={"aria-label": t("Role of ") + email},
                 ),
                 rx.badge(row["role"].to(str)),
             )
@@ -155,7 +155,8 @@ def customer_team() -> rx.Component:
         confirmed(
             rx.button(t("Leave the team"), variant="outline", color_scheme="red", id="leave-team"),
             "Leave the team",
-            "You lose access to this account at once; an owner can invite you again. " + LAST_OWNER.split(":")[0] + ".",
+            "You lose access to this account at once; an owner can invite you again. "
+            "Your team keeps at least one owner.",
             "Leave",
             T.leave,
             "confirm-leave-team",

@@ -226,15 +226,19 @@ def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
                 size="1",
                 variant="soft",
                 on_click=B.check_domain(domain["id"].to(int)),
-                aria_label="Check " + hostname + " now",
+                aria_label=t("Check ") + hostname + t(" now"),
             ),
             confirmed(
                 rx.button(
-                    t("Remove"), size="1", variant="outline", color_scheme="red", aria_label="Remove " + hostname
+                    t("Remove"), size="1", variant="outline", color_scheme="red", aria_label=t("Remove ") + hostname
                 ),
                 "Remove this domain",
-                "Remove " + hostname + "? Your portal stops answering on it at once and its certificate is no "
-                "longer renewed. You can add it again later.",
+                t("Remove ")
+                + hostname
+                + t(
+                    "? Your portal stops answering on it at once and its certificate is no "
+                    "longer renewed. You can add it again later."
+                ),
                 "Remove",
                 B.remove_domain(domain["id"].to(int)),
                 "confirm-remove-domain",

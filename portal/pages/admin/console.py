@@ -245,7 +245,7 @@ def _payouts() -> rx.Component:
             rx.cond(
                 view["status"].to(str) != "enabled",
                 rx.button(
-                    rx.cond(view["connected"].to(bool), "Continue at Stripe", "Connect your Stripe account"),
+                    rx.cond(view["connected"].to(bool), t("Continue at Stripe"), t("Connect your Stripe account")),
                     on_click=PayoutsState.connect,
                     id="connect-payouts",
                 ),

@@ -204,7 +204,7 @@ def _detail() -> rx.Component:
                 ),
                 rx.foreach(
                     d["usage"].to(list[dict[str, str]]),
-                    lambda u: rx.text(u["model"] + ": " + u["cost"] + " (" + u["records"] + " records)", size="1"),
+                    lambda u: rx.text(u["model"] + ": " + u["cost"] + " (" + u["records"] + t(" records)"), size="1"),
                 ),
                 rx.cond(
                     C.logs != "",

@@ -15,7 +15,7 @@ from portal.state.admin_servers import ServersState as S
 def _load_bar(row: rx.Var) -> rx.Component:
     percent = row["load_percent"].to(int)
     return rx.hstack(
-        rx.progress(value=percent, max=100, width="6rem", aria_label="Load of " + row["name"].to(str)),
+        rx.progress(value=percent, max=100, width="6rem", aria_label=t("Load of ") + row["name"].to(str)),
         rx.text(percent.to(str) + "%", size="2"),
         align="center",
     )
@@ -50,8 +50,8 @@ def _row(row: rx.Var) -> rx.Component:
                 rx.cond(
                     state == "active",
                     confirmed(
-                        rx.button(t("Drain"), size="1", variant="soft", aria_label="Drain " + name),
-                        "Drain " + name,
+                        rx.button(t("Drain"), size="1", variant="soft", aria_label=t("Drain ") + name),
+                        t("Drain ") + name,
                         "No new instance goes there, and every instance on it moves to another server now: each "
                         "stops for the minute its data takes to copy, then answers from its new server.",
                         "Drain",
@@ -63,7 +63,7 @@ def _row(row: rx.Var) -> rx.Component:
                         size="1",
                         variant="soft",
                         on_click=S.change(name, "activate"),
-                        aria_label="Take new instances on " + name,
+                        aria_label=t("Take new instances on ") + name,
                     ),
                 ),
                 rx.cond(
@@ -73,11 +73,15 @@ def _row(row: rx.Var) -> rx.Component:
                             t("Start elsewhere"),
                             size="1",
                             color_scheme="orange",
-                            aria_label="Start the instances of " + name + " elsewhere",
+                            aria_label=t("Start the instances of ") + name + t(" elsewhere"),
                         ),
-                        "Start " + name + "'s instances elsewhere",
-                        "Each instance starts on another server from its last backup: what changed since that "
-                        "backup is not there. Its copy on " + name + " stays until the server is back.",
+                        t("Start ") + name + t("'s instances elsewhere"),
+                        t(
+                            "Each instance starts on another server from its last backup: what changed since that "
+                            "backup is not there. Its copy on "
+                        )
+                        + name
+                        + t(" stays until the server is back."),
                         "Start elsewhere",
                         S.recover(name),
                         "confirm-recover-" + name,
@@ -87,9 +91,9 @@ def _row(row: rx.Var) -> rx.Component:
                     row["instances"].to(int) == 0,
                     confirmed(
                         rx.button(
-                            t("Remove"), size="1", variant="ghost", color_scheme="red", aria_label="Remove " + name
+                            t("Remove"), size="1", variant="ghost", color_scheme="red", aria_label=t("Remove ") + name
                         ),
-                        "Remove " + name,
+                        t("Remove ") + name,
                         "It leaves the pool now. It holds no instance.",
                         "Remove",
                         S.change(name, "remove"),

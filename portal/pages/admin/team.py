@@ -33,20 +33,22 @@ def _person(row: rx.Var) -> rx.Component:
                 value=row["role"].to(str),
                 size="1",
                 on_change=lambda role: T.change_role(row["membership_id"].to(str), role),
-                custom_attrs={"aria-label": "Role of " + row["email"].to(str)},
+                custom_attrs={"aria-label": t("Role of ") + row["email"].to(str)},
             )
         ),
         rx.table.cell(rx.badge(row["status"].to(str))),
         rx.table.cell(
             confirmed(
-                rx.button(rx.cond(disabled, "Enable", "Disable"), size="1", variant="soft", class_name="toggle-user"),
-                rx.cond(disabled, "Enable this person", "Disable this person"),
+                rx.button(
+                    rx.cond(disabled, t("Enable"), t("Disable")), size="1", variant="soft", class_name="toggle-user"
+                ),
+                rx.cond(disabled, t("Enable this person"), t("Disable this person")),
                 rx.cond(
                     disabled,
-                    "Enable " + row["email"].to(str) + "? They can sign in again at once.",
-                    "Disable "
+                    t("Enable ") + row["email"].to(str) + t("? They can sign in again at once."),
+                    t("Disable ")
                     + row["email"].to(str)
-                    + "? They are signed out everywhere at once and cannot sign in until you enable them again.",
+                    + t("? They are signed out everywhere at once and cannot sign in until you enable them again."),
                 ),
                 "Yes",
                 T.toggle_disabled(row["user_id"].to(str), ~disabled),
@@ -125,7 +127,7 @@ def _invitation(row: rx.Var) -> rx.Component:
             confirmed(
                 rx.button(t("Withdraw"), size="1", variant="soft", class_name="revoke-invitation"),
                 "Withdraw the invitation",
-                "Withdraw the invitation to " + row["email"].to(str) + "? Its link stops working at once.",
+                t("Withdraw the invitation to ") + row["email"].to(str) + t("? Its link stops working at once."),
                 "Withdraw",
                 T.revoke_invitation(row["id"].to(str)),
                 "confirm-revoke-invitation",
@@ -155,7 +157,7 @@ def _edit_and_archive(row: rx.Var, kind: str, edit, archive) -> rx.Component:
             confirmed(
                 rx.button(t("Archive"), size="1", variant="soft", class_name=f"archive-{kind}"),
                 f"Archive this {kind}",
-                "Archive "
+                t("Archive ")
                 + row["name"].to(str)
                 + f"? From now on no new customer can choose this {kind}; those who have it keep it as it is.",
                 "Archive",
@@ -184,7 +186,7 @@ def _rollout(row: rx.Var) -> rx.Component:
         rx.table.cell(row["kind"].to(str)),
         rx.table.cell(
             rx.hstack(
-                rx.progress(value=row["percent"].to(int), width="8rem", aria_label="Progress of " + row["plan"]),
+                rx.progress(value=row["percent"].to(int), width="8rem", aria_label=t("Progress of ") + row["plan"]),
                 rx.text(row["progress"].to(str), size="1"),
                 align="center",
             )

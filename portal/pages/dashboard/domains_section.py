@@ -75,7 +75,7 @@ def _domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
                     size="1",
                     variant="soft",
                     on_click=DomainsState.check_now(domain["id"].to(int)),
-                    aria_label=t("Check ") + hostname + " now",
+                    aria_label=t("Check ") + hostname + t(" now"),
                 ),
                 rx.alert_dialog.root(
                     rx.alert_dialog.trigger(
@@ -88,7 +88,7 @@ def _domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
                         )
                     ),
                     rx.alert_dialog.content(
-                        rx.alert_dialog.title("Remove " + hostname + "?"),
+                        rx.alert_dialog.title(t("Remove ") + hostname + "?"),
                         rx.alert_dialog.description(
                             t("Your instance stops answering on it at once. You can add it again later.")
                         ),

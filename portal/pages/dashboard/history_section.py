@@ -65,7 +65,7 @@ def _uptime() -> rx.Component:
             role="img",
             aria_label=t("Uptime over the last 30 days: ")
             + H["uptime_percent"].to(str)
-            + ". The days are in the table below.",
+            + t(". The days are in the table below."),
             id="uptime-strip",
         ),
         _legend(),
