@@ -95,6 +95,12 @@ def seller_for_branding(
     return org, checked
 
 
+def own_branding(session: Session, org: Organization) -> Branding:
+    """The organization's own branding row, new (not yet added) when it has never set anything."""
+    found = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first()
+    return found or Branding(organization_id=key(org))
+
+
 def current(session: Session, actor: Actor | None, organization_id: int) -> dict[str, Any]:
     """The organization's own overrides (what the form edits) beside the brand it shows (with inheritance)."""
     seller_for_branding(session, actor, organization_id, "branding.view")
@@ -154,9 +160,7 @@ def update(
         require_feature(session, org.id, "custom_css", "custom_css")
     if clean["hide_platform_branding"]:
         require_feature(session, org.id, "hide_platform_branding", "hide_platform_branding")
-    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
-        organization_id=key(org)
-    )
+    branding = own_branding(session, org)
     for name, value in clean.items():
         setattr(branding, name, value)
     session.add(branding)
@@ -197,9 +201,7 @@ def store_logo(
     folder = asset_dir()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_bytes(data)
-    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
-        organization_id=key(org)
-    )
+    branding = own_branding(session, org)
     setattr(branding, f"{kind}_url", ASSET_ROUTE + name)
     session.add(branding)
     audit.record(
@@ -249,9 +251,7 @@ def save_email_template(
             errors[part] = problem
     if errors:
         raise ValidationFailed(errors)
-    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
-        organization_id=key(org)
-    )
+    branding = own_branding(session, org)
     overrides = dict(branding.email_templates or {})
     kept = {part: text for part, text in clean.items() if text}
     if kept:
@@ -290,9 +290,7 @@ def set_sender(session: Session, actor: Actor | None, organization_id: int, emai
     """Ask to send this seller's e-mail From `email`; it is used once its domain is proven (verify_sender).
     An empty address goes back to the platform's address (with the seller's name and Reply-To)."""
     org, checked = seller_for_branding(session, actor, organization_id, "branding.sender")
-    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
-        organization_id=key(org)
-    )
+    branding = own_branding(session, org)
     email = email.strip()
     if email:
         try:

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import unicodedata
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from services import audit
-from services.admin.branding import seller_for_branding
+from services.admin.branding import own_branding, seller_for_branding
 from services.errors import ValidationFailed
 from services.i18n import LANGUAGES, N_
 from services.i18n.catalog import known_texts
 from services.i18n.message import say
-from services.models import Branding
-from services.models.base import key
 from services.tenancy.scope import Actor
 
 MAX_LENGTH = 500
@@ -58,9 +56,7 @@ def save_word(
     """Set (or with "" remove) the seller's own text for `text` in `language`; returns all of their words."""
     org, checked = seller_for_branding(session, actor, organization_id, "branding.words")
     clean = check_word(language, text, replacement)
-    branding = session.exec(select(Branding).where(col(Branding.organization_id) == org.id)).first() or Branding(
-        organization_id=key(org)
-    )
+    branding = own_branding(session, org)
     words = {lang: dict(own) for lang, own in (branding.words or {}).items() if isinstance(own, dict)}
     own = words.setdefault(language, {})
     if clean:
