@@ -155,7 +155,7 @@ def load_dashboard(session: Session, who: Customer | None, language: str = SOURC
     if budget is not None:
         _budget_part(view, budget, plan, language)
         if instance is not None:
-            _usage_part(session, view, instance, budget)
+            _usage_part(session, view, instance, budget, language)
     view.ai_models = plan_models(plan)
     if instance is not None and account.gateway_prefix:
         _gateway_part(session, view, account, instance)
@@ -250,8 +250,8 @@ def _budget_part(view: DashboardView, budget: Budget, plan: Plan, language: str)
     view.budget_policy = plan.budget_policy
 
 
-def _usage_part(session: Session, view: DashboardView, instance: Instance, budget: Budget) -> None:
-    series = daily_series(session, key(instance))
+def _usage_part(session: Session, view: DashboardView, instance: Instance, budget: Budget, language: str) -> None:
+    series = daily_series(session, key(instance), language=language)
     view.usage_models = series.models
     view.usage_cost_series, view.usage_token_series = series.cost_rows, series.token_rows
     view.usage_totals = model_totals(session, key(instance), budget.period_start)

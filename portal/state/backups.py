@@ -10,7 +10,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.acting import as_customer, client_ip
-from portal.state.forms import attempt, notice
+from portal.state.forms import attempt, language_of, notice
 from services.customer import backups
 from services.i18n import N_
 from services.tenancy.scope import Customer
@@ -30,7 +30,10 @@ class BackupsState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(as_customer(self, lambda s, who: backups.backups_page(s, who).to_dict()), self)
+        language = await language_of(self)
+        outcome = await attempt(
+            as_customer(self, lambda s, who: backups.backups_page(s, who, language).to_dict()), self
+        )
         self.view = outcome.value or EMPTY
         self.error = "" if outcome.ok else outcome.errors.get("", "That did not work.")
 

@@ -111,7 +111,7 @@ def _enforce_deadlines(
             "suspended",
             {
                 "subdomain": instance.subdomain if instance else "",
-                "delete_date": (suspend_at + timedelta(days=plan.retention_days)).strftime("%d %b %Y"),
+                "delete_date": suspend_at + timedelta(days=plan.retention_days),
             },
         )
         if instance is not None and instance.status not in NOT_YET_PROVISIONED:

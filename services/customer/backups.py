@@ -16,6 +16,7 @@ from services.backups.snapshots import COOLIFY_SAYS, new_backup
 from services.crypto import decrypt, encrypt
 from services.customer.scope import own_instance, refuse_while_busy, requested_by
 from services.errors import ValidationFailed
+from services.i18n import format_date, translate
 from services.i18n.catalog import N_
 from services.i18n.message import say
 from services.models import AppTemplate, Backup, Instance
@@ -29,11 +30,12 @@ _PURPOSE = "backup-download"
 BACKUPS_SHOWN = 50
 RESTORABLE_FROM = ("running", "stopped", "error", "unknown")
 KIND_LABELS = {
-    "scheduled": "Scheduled",
-    "manual": "Taken by hand",
-    "pre-restore": "Before a restore",
-    "migration": "Before a move",
+    "scheduled": N_("Scheduled"),
+    "manual": N_("Taken by hand"),
+    "pre-restore": N_("Before a restore"),
+    "migration": N_("Before a move"),
 }
+STATUS_LABELS = {"pending": N_("In progress"), "complete": N_("Complete"), "failed": N_("Failed")}
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class BackupView:
     id: str
     taken: str
     kind: str
-    status: str
+    status: str  # pending | complete | failed: what the page decides on
+    status_label: str  # what it says, in the page's language
     size: str
     error: str
 
@@ -55,7 +58,7 @@ def _size(value: int) -> str:
     return ""
 
 
-def list_backups(session: Session, who: Customer | None, instance_id: int) -> list[BackupView]:
+def list_backups(session: Session, who: Customer | None, instance_id: int, language: str = "en") -> list[BackupView]:
     instance = own_instance(session, who, instance_id, capability="instances", attempted="backup.list")
     rows = session.exec(
         select(Backup)
@@ -66,9 +69,10 @@ def list_backups(session: Session, who: Customer | None, instance_id: int) -> li
     return [
         BackupView(
             id=row.id,
-            taken=row.created_at.strftime("%d %b %Y %H:%M UTC"),
-            kind=KIND_LABELS.get(row.kind, row.kind),
+            taken=format_date(row.created_at, language, with_time=True) + " UTC",
+            kind=translate(language, KIND_LABELS.get(row.kind, row.kind)),
             status=row.status,
+            status_label=translate(language, STATUS_LABELS.get(row.status, row.status)),
             size=_size(row.size_bytes) if row.status == "complete" else "",
             error=row.error or "",
         )
@@ -195,7 +199,7 @@ class BackupsPage:
         }
 
 
-def backups_page(session: Session, who: Customer | None) -> BackupsPage:
+def backups_page(session: Session, who: Customer | None, language: str = "en") -> BackupsPage:
     """The customer's instance and its backups (none yet: an empty list the page explains)."""
     organization_id = who.organization_id if who is not None else None
     instance = session.exec(
@@ -205,7 +209,7 @@ def backups_page(session: Session, who: Customer | None) -> BackupsPage:
     ).first()
     if instance is None or who is None:
         return BackupsPage()
-    rows = list_backups(session, who, key(instance))
+    rows = list_backups(session, who, key(instance), language)
     template = session.get(AppTemplate, instance.app_template_id) if instance.app_template_id else None
     return BackupsPage(
         instance_id=key(instance),

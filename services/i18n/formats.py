@@ -29,9 +29,9 @@ def format_number(value: int | float | Decimal, language: str) -> str:
     return format_decimal(value, locale=language)
 
 
-def format_date(value: date | datetime | None, language: str, *, with_time: bool = False) -> str:
+def format_date(value: date | datetime | None, language: str, *, with_time: bool = False, pattern: str = DAY) -> str:
     if value is None:
         return ""
     if with_time and isinstance(value, datetime):
         return babel_datetime(value, format="medium", locale=language)
-    return babel_date(value, format=DAY, locale=language)
+    return babel_date(value, format=pattern, locale=language)

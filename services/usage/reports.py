@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from services.i18n import format_date
 from services.models import UsageDaily, UsageRecord
 from services.models.base import utcnow
 from services.money import micros_as_decimal
@@ -54,7 +55,9 @@ def newest_lag(session: Session, instance_id: int) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
-def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, today: date | None = None) -> DailySeries:
+def daily_series(
+    session: Session, instance_id: int, days: int = CHART_DAYS, today: date | None = None, language: str = "en"
+) -> DailySeries:
     today = today or utcnow().date()
     first = today - timedelta(days=days - 1)
     rows = session.exec(
@@ -69,8 +72,9 @@ def daily_series(session: Session, instance_id: int, days: int = CHART_DAYS, tod
     cost_rows, token_rows = [], []
     for offset in range(days):
         day = first + timedelta(days=offset)
-        cost: dict[str, object] = {"day": day.strftime("%d %b")}
-        tokens: dict[str, object] = {"day": day.strftime("%d %b")}
+        label = format_date(day, language, pattern="dd MMM")  # the chart's axis, in the page's language
+        cost: dict[str, object] = {"day": label}
+        tokens: dict[str, object] = {"day": label}
         for model in models:
             cost[model], tokens[model] = 0.0, 0
         for row in by_day.get(day, []):

@@ -33,7 +33,7 @@ def _row(row: rx.Var) -> rx.Component:
             rx.cond(
                 complete,
                 rx.text(row["size"].to(str)),
-                rx.text(row["status"].to(str), " ", row["error"].to(str), color_scheme="gray"),
+                rx.text(row["status_label"].to(str), " ", row["error"].to(str), color_scheme="gray"),
             )
         ),
         rx.table.cell(
