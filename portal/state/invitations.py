@@ -8,9 +8,10 @@ import reflex as rx
 
 from portal.state.acting import as_account_owner, client_ip, in_session
 from portal.state.auth import AuthState
-from portal.state.forms import attempt, notice
+from portal.state.forms import attempt, language_of, notice
 from services.accounts import invitations
 from services.i18n import N_
+from services.i18n.message import localise_values
 
 
 class InvitationsState(rx.State):
@@ -22,10 +23,9 @@ class InvitationsState(rx.State):
 
     @rx.event
     async def load(self) -> None:
-        outcome = await attempt(
-            as_account_owner(self, lambda s, me: invitations.pending_for(s, me.id), changes=False), self
-        )
-        self.offers = [{k: str(v) for k, v in asdict(o).items()} for o in outcome.value or []]
+        pending = as_account_owner(self, lambda s, me: invitations.pending_for(s, me.id), changes=False)
+        outcome, language = await attempt(pending, self), await language_of(self)
+        self.offers = [_shown(o, language) for o in outcome.value or []]
 
     @rx.event
     async def respond(self, invitation_id: str, accept: bool):
@@ -45,7 +45,7 @@ class InvitationsState(rx.State):
     async def load_offer(self) -> None:
         token = self.router.url.query_parameters.get("token", "")
         offer = await in_session(lambda s: invitations.offer_for_token(s, token))
-        self.offer = {k: str(v) for k, v in asdict(offer).items()} if offer else {}
+        self.offer = _shown(offer, await language_of(self)) if offer else {}
 
     @rx.event
     async def accept_with_password(self, form: dict[str, str]):
@@ -71,3 +71,8 @@ class InvitationsState(rx.State):
         auth = await self.get_state(AuthState)
         auth._start_session(outcome.value)
         yield rx.redirect("/admin" if auth.is_staff else "/dashboard")
+
+
+def _shown(offer: invitations.Offer, language: str) -> dict[str, str]:
+    """An invitation as the page shows it: its expiry date in the page's language."""
+    return {name: str(value) for name, value in localise_values(asdict(offer), language).items()}

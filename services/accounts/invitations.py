@@ -11,7 +11,7 @@ person accepts from their account instead. Invitations expire, and staff can rev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -44,7 +44,7 @@ class Offer:
     role: str
     email: str
     invited_by: str
-    expires: str
+    expires: datetime  # shown in the page's language (services.i18n.message.localise)
 
 
 def invite(
@@ -180,7 +180,7 @@ def _offer(session: Session, invitation: Invitation) -> Offer:
         role=invitation.role,
         email=invitation.email,
         invited_by=inviter.email if inviter else "",
-        expires=invitation.expires_at.strftime("%d %b %Y"),
+        expires=invitation.expires_at,
     )
 
 
