@@ -16,7 +16,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from portal.state.auth import AuthState, signed_in_as
-from portal.state.forms import Outcome, attempt, language_of
+from portal.state.forms import Outcome, attempt, words_of
 from services.accounts.sessions import CurrentUser
 from services.db import session_scope
 from services.tenancy.scope import Actor, Customer, resolve_actor, resolve_customer
@@ -118,9 +118,9 @@ async def as_staff(state: rx.State, work: Callable[[Session, Actor | None], T]) 
 async def _acting_outside_lock(state: rx.State, act: Callable[[Session, CurrentUser | None], T]) -> Outcome[T]:
     async with state:
         token = (await state.get_state(AuthState)).auth_token
-        language = await language_of(state)
+        language, words = await words_of(state)
     seen = _Seen()
-    outcome = await attempt(asyncio.to_thread(_resolve_and_run, token, act, seen), language=language)
+    outcome = await attempt(asyncio.to_thread(_resolve_and_run, token, act, seen), language=language, words=words)
     if seen.found:
         async with state:
             (await state.get_state(AuthState))._show_user(seen.current, seen.staff)

@@ -47,19 +47,35 @@ async def language_of(state: rx.State | None) -> str:
     return (await state.get_state(LanguageState)).language if state is not None else SOURCE_LANGUAGE
 
 
+async def words_of(state: rx.State | None) -> tuple[str, dict[str, str]]:
+    """The page's language and its texts (built in, with the seller's own words: portal/state/language.py)."""
+    if state is None:
+        return SOURCE_LANGUAGE, {}
+    page = await state.get_state(LanguageState)
+    return page.language, page.texts
+
+
 async def notice(state: rx.State, text: str, kind: str = "success") -> EventSpec:
-    """A toast in the page's language: `text` is marked where it is written (N_ or say)."""
-    shown = str(localise(text, await language_of(state)))
+    """A toast in the page's language, in the seller's words where it has some: `text` is marked where it is
+    written (N_ or say)."""
+    shown = str(localise(text, *await words_of(state)))
     return rx.toast.info(shown) if kind == "info" else rx.toast.success(shown)
 
 
-async def attempt(work: Awaitable[T], state: rx.State | None = None, *, language: str | None = None) -> Outcome[T]:
+async def attempt(
+    work: Awaitable[T],
+    state: rx.State | None = None,
+    *,
+    language: str | None = None,
+    words: dict[str, str] | None = None,
+) -> Outcome[T]:
     """The one place a handler's call into the services is guarded. A refusal (bad input, no access, too many
-    attempts) becomes messages for the form, in the language of the page of `state` (or `language`, for a
-    background event that read it under its lock); anything else is logged and shown as a plain apology.
-    Either way the service's transaction was rolled back, so nothing is half done."""
+    attempts) becomes messages for the form, in the language of the page of `state` and the seller's words (or
+    `language` and `words`, for a background event that read them under its lock); anything else is logged and
+    shown as a plain apology. Either way the service's transaction was rolled back, so nothing is half done."""
     try:
         return Outcome(value=await work)
     except Exception as exc:  # noqa: BLE001 - errors_from() tells refusals (shown) from bugs (logged)
-        errors = localise_all(errors_from(exc), language or await language_of(state))
+        page_language, page_words = (language, words) if language else await words_of(state)
+        errors = localise_all(errors_from(exc), page_language, page_words)
         return Outcome(errors=errors, refused=isinstance(exc, PermissionError))

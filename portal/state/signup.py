@@ -7,8 +7,7 @@ import reflex as rx
 from portal.state.acting import client_ip, in_session, request_host
 from portal.state.auth import AuthState
 from portal.state.brand import BrandState
-from portal.state.forms import attempt, language_of
-from portal.state.language import LanguageState
+from portal.state.forms import attempt, language_of, words_of
 from services.accounts.usernames import username_problem
 from services.billing.plans import public_plans
 from services.db import session_scope
@@ -64,14 +63,14 @@ class SignupState(rx.State):
         portal.state.acting)."""
         async with self:
             self.submitting = True
-            seller, ip, agent, host, plan, language = (
+            seller, ip, agent, host, plan = (
                 await self._seller(),
                 client_ip(self),
                 self.router.headers.user_agent,
                 request_host(self),
                 self.plan,
-                (await self.get_state(LanguageState)).language,
             )
+            language, words = await words_of(self)
         outcome = await attempt(
             in_session(
                 lambda s: sign_up_for_plan(
@@ -88,6 +87,7 @@ class SignupState(rx.State):
                 )
             ),
             language=language,
+            words=words,
         )
         async with self:
             self.errors, self.submitting = outcome.errors, False

@@ -26,9 +26,17 @@ class Amount:
     currency: str
 
 
-def _value(value: object, language: str) -> object:
+Words = Mapping[str, str]  # a seller's own texts in one language, by the English text they replace
+
+
+def _said(language: str, text: str, own: Words | None) -> str:
+    """The seller's own words for `text` when it has some, else the language's built-in translation."""
+    return (own or {}).get(text) or translate(language, text)
+
+
+def _value(value: object, language: str, own: Words | None = None) -> object:
     if isinstance(value, Message):
-        return value.in_language(language)
+        return value.in_language(language, own)
     if isinstance(value, Amount):
         return format_money(value.cents, value.currency, language)
     if isinstance(value, date):
@@ -51,9 +59,9 @@ class Message(str):
     def __reduce__(self) -> tuple[type[Message], tuple[str, Mapping[str, object]]]:
         return Message, (self.template, self.values)  # copied and pickled as a message, not as its English
 
-    def in_language(self, language: str) -> str:
-        values = {name: _value(value, language) for name, value in self.values.items()}
-        translated = translate(language, self.template)
+    def in_language(self, language: str, own: Words | None = None) -> str:
+        values = {name: _value(value, language, own) for name, value in self.values.items()}
+        translated = _said(language, self.template, own)
         try:
             return translated.format(**values) if values else translated
         except (KeyError, IndexError, ValueError):  # a translation naming a value the template has not: English
@@ -65,12 +73,12 @@ def say(template: str, /, **values: object) -> Message:
     return Message(template, values)
 
 
-def localise(text: object, language: str) -> object:
+def localise(text: object, language: str, own: Words | None = None) -> object:
     """A message, amount or date in `language`; plain text as it is in the catalogue (a fixed English sentence);
-    anything else unchanged."""
+    anything else unchanged. `own`: the seller's own words in that language, which win over the built-in ones."""
     if isinstance(text, str) and not isinstance(text, Message):
-        return translate(language, text)
-    return _value(text, language)
+        return _said(language, text, own)
+    return _value(text, language, own)
 
 
 def localise_values(values: Mapping[str, object], language: str) -> dict[str, object]:
@@ -78,6 +86,6 @@ def localise_values(values: Mapping[str, object], language: str) -> dict[str, ob
     return {name: _value(value, language) for name, value in values.items()}
 
 
-def localise_all(messages: Mapping[str, str], language: str) -> dict[str, str]:
-    """A form's messages (field -> message) in `language`."""
-    return {field: str(localise(message, language)) for field, message in messages.items()}
+def localise_all(messages: Mapping[str, str], language: str, own: Words | None = None) -> dict[str, str]:
+    """A form's messages (field -> message) in `language`, in the seller's own words where it has some."""
+    return {field: str(localise(message, language, own)) for field, message in messages.items()}

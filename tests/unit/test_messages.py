@@ -55,3 +55,12 @@ def test_a_form_shows_the_refusal_in_the_pages_language() -> None:
 def test_an_unexpected_failure_is_an_apology_in_the_pages_language() -> None:
     outcome = asyncio.run(attempt(_refuse(RuntimeError("db down: password=hunter2")), language="de"))
     assert outcome.errors[""].startswith("Bei uns ist etwas schiefgegangen") and "hunter2" not in outcome.errors[""]
+
+
+def test_a_sellers_own_words_win_over_the_built_in_ones_in_refusals_too() -> None:
+    own = {WAIT: "Slow down, please: {seconds} s.", "Create an account": "Join us"}
+    assert localise(say(WAIT, seconds=3), "de", own) == "Slow down, please: 3 s."
+    assert localise("Create an account", "en", own) == "Join us"
+    assert localise("Sign in", "de", own) == "Anmelden"  # what the seller left alone: built in
+    outcome = asyncio.run(attempt(_refuse(RateLimited(5)), language="en", words=own))
+    assert outcome.errors == {"": "Slow down, please: 5 s."}
