@@ -9,7 +9,7 @@ import reflex as rx
 from portal.state.acting import staff_outside_lock
 from portal.state.admin import AdminState
 from portal.state.auth import AuthState
-from portal.state.forms import notice
+from portal.state.forms import language_of, notice
 from services.admin import customers, impersonation, instances, trends
 from services.i18n.message import say
 from services.provisioning.wording import ACTION_LABELS
@@ -46,7 +46,8 @@ class ConsoleState(AdminState):
     async def load_console(self) -> None:
         self.error = ""
         await self._run(self._refresh)
-        self.charts = await self._run(trends.trends) or []
+        language = await language_of(self)
+        self.charts = await self._run(lambda s, a: trends.trends(s, a, language=language)) or []
 
     @rx.event
     async def download_trend(self, name: str):

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from services.errors import ValidationFailed
 from services.i18n.catalog import N_
+from services.i18n.message import Day, localise, say
 from services.models import (
     Instance,
     InstanceStatusDay,
@@ -53,7 +54,7 @@ class Series:
     keys: list[str]  # the drawn quantities, in the order of `headings[1:]`
     headings: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
-    table: list[list[str]] = field(default_factory=list)
+    table: list[list[Any]] = field(default_factory=list)  # text, or a Day written in the reader's language
     kind: str = "bar"  # bar | line
 
     def csv(self) -> str:
@@ -63,14 +64,19 @@ class Series:
         writer.writerows(self.table)
         return out.getvalue()
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, language: str = "en") -> dict[str, Any]:
+        """The chart as the console shows it: its title, headings and periods in `language`."""
+
+        def said(value: object) -> Any:
+            return str(localise(value, language)) if isinstance(value, str | Day) else value
+
         return {
             "name": self.name,
-            "title": self.title,
+            "title": said(self.title),
             "keys": self.keys,
-            "headings": self.headings,
-            "rows": self.rows,
-            "table": self.table,
+            "headings": [said(h) for h in self.headings],
+            "rows": [{k: said(v) for k, v in row.items()} for row in self.rows],
+            "table": [[said(cell) for cell in row] for row in self.table],
             "kind": self.kind,
         }
 
@@ -115,9 +121,9 @@ def mrr(session: Session, actor: Actor, now: datetime) -> Series:
     currencies = sorted({str(c).lower() for *_, c, _ in subscriptions}) or ["usd"]
     series = Series(
         "mrr",
-        "Monthly recurring revenue, last 12 months",
+        N_("Monthly recurring revenue, last 12 months"),
         [c.upper() for c in currencies],
-        ["Month"] + [f"MRR ({c.upper()})" for c in currencies],
+        [N_("Month")] + [say("MRR ({currency})", currency=c.upper()) for c in currencies],
     )
     starts = _month_starts(now)
     for index, start in enumerate(starts):
@@ -127,7 +133,7 @@ def mrr(session: Session, actor: Actor, now: datetime) -> Series:
             ended = min((t for t in (canceled, terminated) if t is not None), default=None)
             if created < end and (ended is None or ended >= end):
                 cents[str(currency).lower()] += _monthly_cents(int(price), str(interval))
-        label = start.strftime("%b %Y")
+        label = Day(start.date(), "MMM yyyy")
         series.rows.append({"period": label, **{c.upper(): cents[c] / 100 for c in currencies}})
         series.table.append([label] + [format_cents(cents[c], c) for c in currencies])
     return series
@@ -150,15 +156,15 @@ def signups(session: Session, actor: Actor, now: datetime) -> Series:
     ).all()
     series = Series(
         "signups",
-        "Signups and cancellations per week",
+        N_("Signups and cancellations per week"),
         ["signups", "cancellations"],
-        ["Week of", "Signups", "Cancellations"],
+        [N_("Week of"), N_("Signups"), N_("Cancellations")],
     )
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else now + timedelta(seconds=1)
         joined = sum(1 for t in created if start <= t < end)
         left = sum(1 for t in cancelled if t is not None and start <= t < end)
-        label = start.strftime("%d %b")
+        label = Day(start.date(), "dd MMM")
         series.rows.append({"period": label, "signups": joined, "cancellations": left})
         series.table.append([label, str(joined), str(left)])
     return series
@@ -186,10 +192,10 @@ def instances_by_status(session: Session, actor: Actor, now: datetime) -> Series
     ).all():
         counts[today][status] += int(count)
     statuses = sorted({s for day in counts.values() for s, n in day.items() if n})
-    series = Series("instances", "Instances by status, last 30 days", statuses, ["Day", *statuses], kind="line")
+    series = Series("instances", N_("Instances by status, last 30 days"), statuses, [N_("Day"), *statuses], kind="line")
     for offset in range(DAYS):
         day = first + timedelta(days=offset)
-        label = day.strftime("%d %b")
+        label = Day(day, "dd MMM")
         if day not in counts:  # no count was kept that day (before this version, or the worker was down)
             continue
         series.rows.append({"period": label, **{s: counts[day].get(s, 0) for s in statuses}})
@@ -218,9 +224,9 @@ def provisioning(session: Session, actor: Actor, now: datetime) -> Series:
     ).all()
     series = Series(
         "provisioning",
-        "Provisioning per week: success rate and p95 duration",
+        N_("Provisioning per week: success rate and p95 duration"),
         ["succeeded", "parked", "success_rate", "p95_seconds"],
-        ["Week of", "Succeeded", "Parked", "Success rate (%)", "p95 duration (s)"],
+        [N_("Week of"), N_("Succeeded"), N_("Parked"), N_("Success rate (%)"), N_("p95 duration (s)")],
     )
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else now + timedelta(seconds=1)
@@ -229,7 +235,7 @@ def provisioning(session: Session, actor: Actor, now: datetime) -> Series:
         parked = len(week) - len(ok)
         rate = round(100.0 * len(ok) / len(week), 1) if week else None
         p95 = round(_p95(ok), 1) if ok else None
-        label = start.strftime("%d %b")
+        label = Day(start.date(), "dd MMM")
         series.rows.append(
             {"period": label, "succeeded": len(ok), "parked": parked, "success_rate": rate, "p95_seconds": p95}
         )
@@ -254,9 +260,9 @@ def webhook_backlog(session: Session, actor: Actor, now: datetime) -> Series:
     ).all()
     series = Series(
         "webhooks",
-        "Stripe webhook events per hour and the backlog at each hour's end",
+        N_("Stripe webhook events per hour and the backlog at each hour's end"),
         ["received", "waiting"],
-        ["Hour (UTC)", "Received", "Waiting"],
+        [N_("Hour (UTC)"), N_("Received"), N_("Waiting")],
     )
     for start in starts:
         end = min(start + timedelta(hours=1), now)
@@ -282,11 +288,13 @@ def _allowed(actor: Actor) -> Iterable[str]:
     return [name for name in CHARTS if actor.is_platform or name not in PLATFORM_ONLY]
 
 
-def trends(session: Session, actor: Actor | None, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Every chart the actor may see, for their own subtree."""
+def trends(
+    session: Session, actor: Actor | None, now: datetime | None = None, language: str = "en"
+) -> list[dict[str, Any]]:
+    """Every chart the actor may see, for their own subtree, in `language`."""
     checked = authorise(session, actor, "view", action="admin.trends", target=("organization", "*"))
     moment = now or utcnow()
-    return [CHARTS[name](session, checked, moment).to_dict() for name in _allowed(checked)]
+    return [CHARTS[name](session, checked, moment).to_dict(language) for name in _allowed(checked)]
 
 
 def trend_csv(session: Session, actor: Actor | None, name: str, now: datetime | None = None) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.i18n.catalog import SOURCE_LANGUAGE, translate
-from services.i18n.formats import format_date, format_money
+from services.i18n.formats import DAY, format_date, format_money
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,22 @@ def _said(language: str, text: str, own: Words | None) -> str:
     return (own or {}).get(text) or translate(language, text)
 
 
+@dataclass(frozen=True)
+class Day:
+    """A day (or month: `pattern`) in a message or a table: written as the language writes it; English as text."""
+
+    value: date
+    pattern: str = DAY
+
+    def __str__(self) -> str:
+        return format_date(self.value, SOURCE_LANGUAGE, pattern=self.pattern)
+
+
 def _value(value: object, language: str, own: Words | None = None) -> object:
     if isinstance(value, Message):
         return value.in_language(language, own)
+    if isinstance(value, Day):
+        return format_date(value.value, language, pattern=value.pattern)
     if isinstance(value, Amount):
         return format_money(value.cents, value.currency, language)
     if isinstance(value, date):

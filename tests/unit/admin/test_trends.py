@@ -162,3 +162,13 @@ def test_the_csv_holds_the_tables_numbers_and_outsiders_get_nothing(db: Session,
         trends(db, None, NOW)
     with pytest.raises(Forbidden):
         trend_csv(db, None, "mrr", NOW)
+
+
+def test_a_german_console_reads_its_charts_in_german_and_the_csv_stays_the_same(db: Session, tree: dict) -> None:
+    german = _by_name(trends(db, _actor(db, tree, "a-admin"), NOW, language="de"))
+    english = _by_name(trends(db, _actor(db, tree, "a-admin"), NOW))
+    assert german["mrr"]["title"] == "Monatlich wiederkehrender Umsatz, letzte 12 Monate"
+    assert german["mrr"]["headings"][0] == "Monat" and english["mrr"]["headings"][0] == "Month"
+    assert german["mrr"]["table"][-1][0] == "Dez. 2026" and english["mrr"]["table"][-1][0] == "Dec 2026"
+    assert (german["signups"]["rows"][-1]["period"], english["signups"]["rows"][-1]["period"]) == ("07 Dez.", "07 Dec")
+    assert german["mrr"]["keys"] == english["mrr"]["keys"]  # what the chart draws by keeps its names
