@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import reflex as rx
 
+from portal.components.i18n import t
+
 PALETTE = [
     "var(--accent-9)",
     "var(--orange-9)",
@@ -85,7 +87,7 @@ def trend_chart(series: rx.Var, on_download: Callable[[rx.Var], rx.event.EventSp
                     size="1",
                     variant="soft",
                     on_click=on_download(name),
-                    aria_label="Download " + series["title"].to(str) + " as CSV",
+                    aria_label=t("Download ") + series["title"].to(str) + t(" as CSV"),
                 ),
                 width="100%",
                 align="center",

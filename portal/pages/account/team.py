@@ -99,7 +99,7 @@ def _invite_form() -> rx.Component:
                 field("E-mail address", "email", T.errors.get("email", ""), type_="email"),
                 rx.el.label(t("Role"), html_for="invite-role", class_name="rt-Text rt-r-size-2 rt-r-weight-medium"),
                 rx.select(
-                    ROLES, name="role", default_value="member", id="invite-role", custom_attrs={"aria-label": "Role"}
+                    ROLES, name="role", default_value="member", id="invite-role", custom_attrs={"aria-label": t("Role")}
                 ),
                 rx.cond(
                     T.errors.get("role", "") != "",

@@ -103,10 +103,10 @@ def _emails() -> rx.Component:
                 value=B.email_template,
                 on_change=B.choose_email,
                 id="email-template",
-                custom_attrs={"aria-label": "E-mail to edit"},
+                custom_attrs={"aria-label": t("E-mail to edit")},
             ),
             rx.select.root(
-                rx.select.trigger(id="email-language", custom_attrs={"aria-label": "For recipients who read"}),
+                rx.select.trigger(id="email-language", custom_attrs={"aria-label": t("For recipients who read")}),
                 rx.select.content(
                     rx.select.item(t("Every language"), value=ALL_LANGUAGES),
                     *[rx.select.item(name, value=code) for code, name in LANGUAGES.items()],
@@ -168,7 +168,7 @@ def _words() -> rx.Component:
             color_scheme="gray",
         ),
         rx.select.root(
-            rx.select.trigger(id="word-language", custom_attrs={"aria-label": "Language of your words"}),
+            rx.select.trigger(id="word-language", custom_attrs={"aria-label": t("Language of your words")}),
             rx.select.content(*[rx.select.item(name, value=code) for code, name in LANGUAGES.items()]),
             value=B.word_language,
             on_change=lambda v: B.set_word("language", v),
@@ -276,7 +276,7 @@ def _sender() -> rx.Component:
                     placeholder="hello@yourcompany.com",
                     id="sender-email",
                     default_value=B.sender.get("email", ""),
-                    aria_label="Sender address",
+                    aria_label=t("Sender address"),
                 ),
                 rx.button(t("Save"), type="submit", variant="soft", id="sender-save"),
             ),

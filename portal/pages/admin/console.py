@@ -23,7 +23,7 @@ def _filter(options: list[str], value: rx.Var, on_change, id_: str) -> rx.Compon
         on_change=on_change,
         id=id_,
         size="1",
-        custom_attrs={"aria-label": "Show"},  # the trigger's name: Radix keeps aria props on the root otherwise
+        custom_attrs={"aria-label": t("Show")},  # the trigger's name: Radix keeps aria props on the root otherwise
     )
 
 
@@ -214,8 +214,8 @@ def _setup_step(step: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.cond(
             done,
-            rx.icon("circle_check", color="var(--green-9)", size=18, aria_label="done"),
-            rx.icon("circle", color="var(--gray-8)", size=18, aria_label="to do"),
+            rx.icon("circle_check", color="var(--green-9)", size=18, aria_label=t("done")),
+            rx.icon("circle", color="var(--gray-8)", size=18, aria_label=t("to do")),
         ),
         rx.vstack(
             rx.text(rx.text.strong(step["title"].to(str))),

@@ -93,7 +93,7 @@ def _customer_row(row: rx.Var) -> rx.Component:
                     checked=C.selected.contains(instance_id),
                     class_name="select-instance",
                     on_change=lambda checked: C.toggle_selected(instance_id, checked),
-                    aria_label="Select this instance",
+                    aria_label=t("Select this instance"),
                 ),
             )
         ),
@@ -248,7 +248,7 @@ def customers_section() -> rx.Component:
                 on_change=C.set_status_filter,
                 size="2",
                 id="customer-status",
-                custom_attrs={"aria-label": "Subscription status"},
+                custom_attrs={"aria-label": t("Subscription status")},
             ),
             rx.input(
                 placeholder=t("Plan (slug)"),

@@ -118,7 +118,7 @@ def _add_form() -> rx.Component:
                 name="backend",
                 default_value="docker",
                 id="server-backend",
-                custom_attrs={"aria-label": "Backend"},
+                custom_attrs={"aria-label": t("Backend")},
             ),
             field(
                 "Address (unix:///…, tcp://host:2376, ssh://user@host, or the Coolify server's uuid)",

@@ -65,7 +65,11 @@ def people_section() -> rx.Component:
             rx.hstack(
                 rx.input(name="email", placeholder="name@example.com", type="email", id="invite-email", width="18rem"),
                 rx.select(
-                    ROLES, name="role", default_value="support", id="invite-role", custom_attrs={"aria-label": "Role"}
+                    ROLES,
+                    name="role",
+                    default_value="support",
+                    id="invite-role",
+                    custom_attrs={"aria-label": t("Role")},
                 ),
                 rx.button(t("Invite"), type="submit", id="invite-submit"),
                 align="center",
@@ -266,7 +270,7 @@ def plans_section() -> rx.Component:
                 list(POLICIES),
                 value=p.get("budget_policy", "notify"),
                 on_change=lambda v: T.set_plan_field("budget_policy", v),
-                custom_attrs={"aria-label": "When the budget runs out"},
+                custom_attrs={"aria-label": t("When the budget runs out")},
             ),
             _controlled(p, T.set_plan_field, "limit_memory_mb", "Memory (MB)", id="plan-memory-input"),
             _controlled(p, T.set_plan_field, "limit_cpus", "CPUs", id="plan-cpus-input"),
@@ -341,7 +345,7 @@ def plans_section() -> rx.Component:
                 ["docker", "coolify"],
                 value=template.get("backend", "docker"),
                 on_change=lambda v: T.set_template_field("backend", v),
-                custom_attrs={"aria-label": "Backend"},
+                custom_attrs={"aria-label": t("Backend")},
             ),
             _controlled(template, T.set_template_field, "image", "Image (Docker)", id="template-image-input"),
             _controlled(template, T.set_template_field, "port", "Port", id="template-port-input"),
@@ -405,7 +409,7 @@ def licences_section() -> rx.Component:
                 rx.select.root(
                     rx.select.trigger(
                         placeholder=t("Reseller"),
-                        aria_label="Reseller",
+                        aria_label=t("Reseller"),
                         # Radix greys a placeholder to gray-a10, under 4.5:1 on the console's cards (axe)
                         style={"& .rt-SelectTriggerInner": {"color": "var(--gray-11)"}},
                     ),
@@ -421,7 +425,7 @@ def licences_section() -> rx.Component:
                 rx.input(
                     name="application_fee_percent",
                     placeholder=t("Platform fee % (payouts)"),
-                    aria_label="Platform fee in percent, on payments to the reseller's own Stripe account",
+                    aria_label=t("Platform fee in percent, on payments to the reseller's own Stripe account"),
                 ),
                 rx.input(name="domains", placeholder=t("Authorised domains, comma separated")),
                 rx.input(name="features", placeholder=f"Features: {', '.join(FEATURES)}", width="24rem"),
@@ -431,7 +435,7 @@ def licences_section() -> rx.Component:
                     ["active", "suspended"],
                     name="status",
                     default_value="active",
-                    custom_attrs={"aria-label": "Status"},
+                    custom_attrs={"aria-label": t("Status")},
                 ),
                 rx.button(t("Save licence"), type="submit"),
                 wrap="wrap",
