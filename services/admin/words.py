@@ -9,6 +9,7 @@ most MAX_PER_LANGUAGE of them per language.
 from __future__ import annotations
 
 import unicodedata
+from string import Formatter
 
 from sqlmodel import Session
 
@@ -36,11 +37,21 @@ def check_word(language: str, text: str, replacement: str) -> str:
         raise ValidationFailed.single("replacement", say("at most {limit} characters", limit=MAX_LENGTH))
     if any(unicodedata.category(c) in ("Cc", "Cf") and c != "\n" for c in clean):
         raise ValidationFailed.single("replacement", N_("Use plain text, without control characters."))
-    if clean and any(clean.count(mark) != text.count(mark) for mark in KEPT_MARKS):
+    if clean and (any(clean.count(mark) != text.count(mark) for mark in KEPT_MARKS) or _fields(clean) != _fields(text)):
         raise ValidationFailed.single(
             "replacement", N_("Keep what the original holds in braces or angle brackets, exactly as often.")
         )
     return clean
+
+
+def _fields(text: str) -> list[tuple[str, str, str]] | None:
+    """The values a text has filled in, as str.format reads them: the same names, nothing reached through them
+    (`{amount.__class__}`), no other conversion or format; None for text str.format cannot read."""
+    try:
+        fields = [(name, conversion or "", spec or "") for _, name, spec, conversion in Formatter().parse(text) if name]
+    except ValueError:
+        return None
+    return sorted(fields)
 
 
 def save_word(

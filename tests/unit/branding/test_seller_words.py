@@ -65,6 +65,18 @@ def test_a_nearer_seller_overrides_its_parent_one_text_at_a_time(db: Session, tr
         ("de", "Sign in", "Ein\u202eloggen", "replacement"),  # a direction override would garble the page
         ("de", "Too many attempts. Please wait {seconds} seconds and try again.", "Zu viele Versuche.", "replacement"),
         ("de", "Sign in", "Sign {in}", "replacement"),
+        (  # the same braces, but reaching through a value: str.format would read attributes with it
+            "en",
+            "Too many attempts. Please wait {seconds} seconds and try again.",
+            "Wait {seconds.__class__} seconds.",
+            "replacement",
+        ),
+        (
+            "en",
+            "Too many attempts. Please wait {seconds} seconds and try again.",
+            "Wait {minutes} minutes.",
+            "replacement",
+        ),
     ],
 )
 def test_bad_words_are_refused_and_nothing_is_stored(
