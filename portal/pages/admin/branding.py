@@ -88,15 +88,21 @@ def _preview() -> rx.Component:
     )
 
 
-def _emails() -> rx.Component:
+def _section(title: str, explanation: str, *children: rx.Component, **props: Any) -> rx.Component:
+    """One part of the editor: its heading, a line saying what it does, then its controls."""
     return rx.vstack(
-        rx.heading(t("E-mails"), size="3"),
-        rx.text(
-            "Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
-            "or {{ link }} are filled in.",
-            size="1",
-            color_scheme="gray",
-        ),
+        rx.heading(t(title), size="3"),
+        rx.text(t(explanation), size="1", color_scheme="gray"),
+        *children,
+        **props,
+    )
+
+
+def _emails() -> rx.Component:
+    return _section(
+        "E-mails",
+        "Leave a part empty to send the built-in one. Variables such as {{ brand_name }}, {{ username }} "
+        "or {{ link }} are filled in.",
         rx.hstack(
             rx.select(
                 list(EMAIL_TEMPLATES),
@@ -157,16 +163,10 @@ def _word_row(row: rx.Var[dict[str, str]]) -> rx.Component:
 
 def _words() -> rx.Component:
     """The seller's own text for any built-in one, per language (services/admin/words.py)."""
-    return rx.vstack(
-        rx.heading(t("Your words"), size="3"),
-        rx.text(
-            t(
-                "Replace any text of your portal, in each language. Start typing the built-in text and pick it from "
-                "the suggestions; what you leave alone stays as built in."
-            ),
-            size="1",
-            color_scheme="gray",
-        ),
+    return _section(
+        "Your words",
+        "Replace any text of your portal, in each language. Start typing the built-in text and pick it from "
+        "the suggestions; what you leave alone stays as built in.",
         rx.select.root(
             rx.select.trigger(id="word-language", custom_attrs={"aria-label": t("Language of your words")}),
             rx.select.content(*[rx.select.item(name, value=code) for code, name in LANGUAGES.items()]),
@@ -259,16 +259,9 @@ def _seller_domain(domain: rx.Var[dict[str, Any]]) -> rx.Component:
 
 def _sender() -> rx.Component:
     """Your own From address: used once a DNS record proves the domain is yours."""
-    return rx.vstack(
-        rx.heading(t("Sender address"), size="3"),
-        rx.text(
-            t(
-                "Without one, e-mails come from the platform's address in your name, with replies to your support "
-                "address."
-            ),
-            size="1",
-            color_scheme="gray",
-        ),
+    return _section(
+        "Sender address",
+        "Without one, e-mails come from the platform's address in your name, with replies to your support address.",
         rx.form(
             rx.hstack(
                 rx.input(
