@@ -29,7 +29,7 @@ from services.models import (
     Subscription,
 )
 from services.models.base import key
-from services.money import MICROS_PER_CENT
+from services.money import shown_cents
 from services.provisioning.actions import STEPS
 from services.provisioning.urls import instance_url
 from services.provisioning.wording import STATUS_LABELS, STEP_LABELS
@@ -241,9 +241,9 @@ def _gateway_part(session: Session, view: DashboardView, account: _Account, inst
 
 def _budget_part(view: DashboardView, budget: Budget, plan: Plan, language: str) -> None:
     remaining = max(0, budget.total_micros - budget.used_micros)
-    view.budget_total = format_money(budget.total_micros // MICROS_PER_CENT, plan.currency, language)
-    view.budget_used = format_money(budget.used_micros // MICROS_PER_CENT, plan.currency, language)
-    view.budget_remaining = format_money(remaining // MICROS_PER_CENT, plan.currency, language)
+    view.budget_total = format_money(shown_cents(budget.total_micros), plan.currency, language)
+    view.budget_used = format_money(shown_cents(budget.used_micros), plan.currency, language)
+    view.budget_remaining = format_money(shown_cents(remaining), plan.currency, language)
     view.budget_reset = format_date(budget.reset_at, language)
     view.budget_percent = min(100, percent_used(budget.total_micros, budget.used_micros))
     view.budget_banner = str(localise(budget_banner(budget, plan), language))

@@ -26,9 +26,14 @@ def format_cents(cents: int, currency: str) -> str:
     return f"{symbol}{whole}" if minor == 0 else f"{symbol}{whole}.{minor:02d}"
 
 
+def shown_cents(micros: int) -> int:
+    """What a person is shown of an amount in micros: whole cents, rounded down (never more than there is)."""
+    return micros // MICROS_PER_CENT
+
+
 def format_micros(micros: int, currency: str) -> str:
     """A budget or a cost as a person reads it: whole cents, rounded down."""
-    return format_cents(micros // MICROS_PER_CENT, currency)
+    return format_cents(shown_cents(micros), currency)
 
 
 def micros_as_decimal(micros: int) -> Decimal:

@@ -44,7 +44,7 @@ class Outcome(Generic[T]):
 
 async def language_of(state: rx.State | None) -> str:
     """The language the page of `state` is shown in (portal/state/language.py), for what services wrote."""
-    return (await state.get_state(LanguageState)).language if state is not None else SOURCE_LANGUAGE
+    return (await words_of(state))[0]
 
 
 async def words_of(state: rx.State | None) -> tuple[str, dict[str, str]]:

@@ -10,7 +10,7 @@ from services.gateway.keys import plan_models
 from services.i18n import N_
 from services.i18n.message import Amount, localise, say
 from services.models import Organization, OrgKind, Plan
-from services.money import MICROS_PER_CENT
+from services.money import shown_cents
 
 PER_INTERVAL = {"month": N_("{amount} / month"), "year": N_("{amount} / year")}
 
@@ -82,7 +82,7 @@ def public_plans(session: Session, organization_id: int | None = None) -> list[P
             price=price_said(p),
             budget=say(
                 "{amount} usage budget included",
-                amount=Amount(p.budget_included_micros // MICROS_PER_CENT, p.currency),
+                amount=Amount(shown_cents(p.budget_included_micros), p.currency),
             ),
             features=_features(p),
         )

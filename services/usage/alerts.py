@@ -19,7 +19,7 @@ from services.i18n import N_
 from services.i18n.message import Amount, Message, say
 from services.mail.outgoing import send_after_commit
 from services.models import Budget, Instance, Plan, Subscription
-from services.money import MICROS_PER_CENT, micros_as_decimal
+from services.money import micros_as_decimal, shown_cents
 from services.ops import metrics
 from services.provisioning import actions, engine
 from services.tenancy.orgs import owner_user
@@ -57,10 +57,6 @@ AHEAD = {
 def consequence(plan: Plan, percent: int) -> Message:
     said = CONSEQUENCES if percent >= 100 else AHEAD
     return say(said.get(plan.budget_policy, said["notify"]))
-
-
-def _cents(micros: int) -> int:
-    return micros // MICROS_PER_CENT  # what a person is shown: whole cents, rounded down
 
 
 def percent_used(total_micros: int, used_micros: int) -> int:
@@ -121,8 +117,8 @@ def _notify(session: Session, budget: Budget, plan: Plan, instance: Instance, pe
         {
             "percent": percent,
             "subdomain": instance.subdomain,
-            "used": Amount(_cents(budget.used_micros), plan.currency),
-            "total": Amount(_cents(budget.total_micros), plan.currency),
+            "used": Amount(shown_cents(budget.used_micros), plan.currency),
+            "total": Amount(shown_cents(budget.total_micros), plan.currency),
             "consequence": consequence(plan, percent),
             "reset_date": budget.reset_at or say("the next billing date"),
         },
